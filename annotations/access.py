@@ -1,0 +1,92 @@
+"""The one place that decides who may see or change a corpus and what is inside it."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Face, Page
+
+ROLE_RANK = {CorpusRole.VIEWER: 1, CorpusRole.CURATOR: 2, CorpusRole.ADMIN: 3}
+
+
+def corpora_visible_to(user) -> QuerySet[Corpus]:
+    """Corpora the user may view: public ones, their own, and those they are a member of."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return Corpus.objects.all()
+    visible = Q(is_public=True)
+    if user is not None and user.is_authenticated:
+        visible |= Q(owner=user) | Q(memberships__user=user)
+    return Corpus.objects.filter(visible).distinct()
+
+
+def corpus_role(user, corpus: Corpus) -> str | None:
+    """The user's role in the corpus; viewers of public corpora get 'viewer'."""
+    if user is not None and user.is_authenticated:
+        if user.is_superuser or corpus.owner_id == user.pk:
+            return CorpusRole.ADMIN
+        membership = CorpusMembership.objects.filter(corpus=corpus, user=user).values_list("role", flat=True).first()
+        if membership:
+            return membership
+    return CorpusRole.VIEWER if corpus.is_public else None
+
+
+def require_role(user, corpus: Corpus, role: str) -> None:
+    """Raise 404 when the user cannot see the corpus and 403 when the role is too low."""
+    current = corpus_role(user, corpus)
+    if current is None:
+        raise Http404("No such corpus")
+    if ROLE_RANK[current] < ROLE_RANK[role]:
+        raise PermissionDenied(f"This needs the {role} role in corpus {corpus.name!r}")
+
+
+def get_corpus_for_user(user, corpus_id: int, role: str = CorpusRole.VIEWER) -> Corpus:
+    """A corpus by id, checked for the role."""
+    corpus = Corpus.objects.filter(pk=corpus_id).first()
+    if corpus is None:
+        raise Http404("No such corpus")
+    require_role(user, corpus, role)
+    return corpus
+
+
+def get_document_for_user(user, document_id: int, role: str = CorpusRole.VIEWER) -> Document:
+    """A document by id, checked for the role."""
+    document = Document.objects.select_related("corpus").filter(pk=document_id).first()
+    if document is None:
+        raise Http404("No such document")
+    require_role(user, document.corpus, role)
+    return document
+
+
+def get_page_for_user(user, page_id: int, role: str = CorpusRole.VIEWER) -> Page:
+    """A page by id, checked for the role."""
+    page = Page.objects.select_related("document__corpus").filter(pk=page_id).first()
+    if page is None:
+        raise Http404("No such page")
+    require_role(user, page.document.corpus, role)
+    return page
+
+
+def get_face_for_user(user, face_id: int, role: str = CorpusRole.VIEWER) -> Face:
+    """A face by id, checked for the role."""
+    face = Face.objects.select_related("page__document__corpus").filter(pk=face_id).first()
+    if face is None:
+        raise Http404("No such face")
+    require_role(user, face.page.document.corpus, role)
+    return face
+
+
+def documents_visible_to(user) -> QuerySet[Document]:
+    """Documents in corpora the user may view."""
+    return Document.objects.filter(corpus__in=corpora_visible_to(user))
+
+
+def pages_visible_to(user) -> QuerySet[Page]:
+    """Pages in corpora the user may view."""
+    return Page.objects.filter(document__corpus__in=corpora_visible_to(user))
+
+
+def faces_visible_to(user) -> QuerySet[Face]:
+    """Faces in corpora the user may view."""
+    return Face.objects.filter(page__document__corpus__in=corpora_visible_to(user))

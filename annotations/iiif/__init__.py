@@ -1,0 +1,1 @@
+"""Django-free IIIF helpers: Presentation parsing, messy dates and Image API URLs."""

@@ -1,0 +1,238 @@
+"""One polite, bounded and safe HTTP client for manifests and images (SPECS.md §3.4).
+
+Django-free: callers pass a `FetchPolicy` built from settings.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import ipaddress
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class FetchError(Exception):
+    """A fetch that failed for good, with a message a curator can act on."""
+
+    def __init__(self, message: str, *, status: int | None = None, url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """How to fetch: identity, limits, politeness and safety."""
+
+    user_agent: str
+    timeout: float = 30.0
+    max_retries: int = 4
+    backoff_base: float = 1.0
+    max_retry_after: float = 120.0
+    allow_private_hosts: bool = False
+    default_min_interval: float = 0.2
+    host_min_intervals: dict[str, float] = field(default_factory=dict)
+    cache_dir: Path | None = None
+
+
+def check_url_allowed(url: str, *, allow_private_hosts: bool) -> None:
+    """Refuse non-http(s) URLs and, unless allowed, hosts on private networks (SSRF)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"}:
+        raise FetchError(f"Refused URL scheme {parts.scheme or '(none)'!r}: only http and https are allowed", url=url)
+    host = parts.hostname
+    if not host:
+        raise FetchError("URL has no host", url=url)
+    if allow_private_hosts:
+        return
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+    except socket.gaierror as exc:
+        raise FetchError(f"Host {host!r} could not be resolved: {exc}", url=url) from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            raise FetchError(
+                f"Refused {host!r}: it resolves to a private, loopback or link-local address ({address})",
+                url=url,
+            )
+
+
+class _HostPacer:
+    """Spaces requests to each host by a minimum interval, across threads of one process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_allowed: dict[str, float] = {}
+
+    def wait(self, host: str, interval: float) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_allowed.get(host, 0.0))
+            self._next_allowed[host] = start + interval
+        delay = start - now
+        if delay > 0:
+            time.sleep(delay)
+
+    def push_back(self, host: str, seconds: float) -> None:
+        """After a 429, nobody in this process asks that host again before `seconds`."""
+        with self._lock:
+            self._next_allowed[host] = max(
+                self._next_allowed.get(host, 0.0), time.monotonic() + seconds
+            )
+
+
+_pacer = _HostPacer()
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    parsed = email.utils.parsedate_to_datetime(value) if value else None
+    if parsed is None:
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
+
+
+def _describe_status(status: int, url: str) -> str:
+    if status == 403:
+        return f"Access refused (HTTP 403) by {urlsplit(url).hostname}: the server does not allow this download"
+    if status == 404:
+        return f"Not found (HTTP 404): {url}"
+    if status == 429:
+        return f"Rate limited (HTTP 429) by {urlsplit(url).hostname} even after waiting and retrying"
+    return f"HTTP {status} from {url}"
+
+
+class Fetcher:
+    """Fetches URLs under a policy: pacing, retries with back-off, size limits, cache."""
+
+    def __init__(self, policy: FetchPolicy, session: requests.Session | None = None) -> None:
+        self.policy = policy
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = policy.user_agent
+
+    def _interval_for(self, host: str) -> float:
+        for suffix, interval in self.policy.host_min_intervals.items():
+            if host == suffix or host.endswith("." + suffix):
+                return interval
+        return self.policy.default_min_interval
+
+    def get_bytes(
+        self, url: str, *, max_bytes: int, accept: str = "*/*", use_cache: bool = False, redirects_left: int = 5
+    ) -> bytes:
+        """GET a URL and return its body, or raise FetchError with a clear message."""
+        check_url_allowed(url, allow_private_hosts=self.policy.allow_private_hosts)
+        cached = self._cache_read(url) if use_cache else None
+        headers = {"Accept": accept}
+        if cached:
+            if cached.get("etag"):
+                headers["If-None-Match"] = cached["etag"]
+            if cached.get("last_modified"):
+                headers["If-Modified-Since"] = cached["last_modified"]
+        host = urlsplit(url).hostname or ""
+        for attempt in range(self.policy.max_retries + 1):
+            _pacer.wait(host, self._interval_for(host))
+            try:
+                response = self.session.get(
+                    url, headers=headers, timeout=self.policy.timeout, stream=True, allow_redirects=False
+                )
+            except requests.RequestException as exc:
+                if attempt >= self.policy.max_retries:
+                    raise FetchError(f"Could not reach {host}: {exc.__class__.__name__}: {exc}", url=url) from exc
+                time.sleep(self._backoff(attempt))
+                continue
+            with response:
+                if response.is_redirect:
+                    if redirects_left <= 0:
+                        raise FetchError(f"Too many redirects from {url}", url=url)
+                    # Each hop is checked again, so a redirect cannot lead to a private host.
+                    return self.get_bytes(
+                        requests.compat.urljoin(url, response.headers.get("Location", "")),
+                        max_bytes=max_bytes,
+                        accept=accept,
+                        use_cache=use_cache,
+                        redirects_left=redirects_left - 1,
+                    )
+                if response.status_code == 304 and cached:
+                    return self._cache_body(url)
+                if response.status_code in RETRY_STATUSES and attempt < self.policy.max_retries:
+                    wait = _retry_after_seconds(response.headers.get("Retry-After"))
+                    wait = self._backoff(attempt) if wait is None else min(wait, self.policy.max_retry_after)
+                    if response.status_code == 429:
+                        _pacer.push_back(host, wait)
+                    time.sleep(wait)
+                    continue
+                if response.status_code >= 400:
+                    raise FetchError(_describe_status(response.status_code, url), status=response.status_code, url=url)
+                body = self._read_limited(response, max_bytes, url)
+                if use_cache:
+                    self._cache_write(url, body, response.headers)
+                return body
+        raise FetchError(f"Gave up on {url} after {self.policy.max_retries + 1} attempts", url=url)
+
+    def get_json(self, url: str, *, max_bytes: int) -> object:
+        """GET and decode JSON (manifests are cached and revalidated)."""
+        body = self.get_bytes(url, max_bytes=max_bytes, accept="application/ld+json, application/json", use_cache=True)
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise FetchError(f"The response from {url} is not valid JSON ({exc})", url=url) from exc
+
+    def _backoff(self, attempt: int) -> float:
+        return self.policy.backoff_base * (2**attempt)
+
+    @staticmethod
+    def _read_limited(response: requests.Response, max_bytes: int, url: str) -> bytes:
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > max_bytes:
+            raise FetchError(f"Response too large ({int(declared)} bytes, limit {max_bytes}): {url}", url=url)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > max_bytes:
+                raise FetchError(f"Response too large (over {max_bytes} bytes): {url}", url=url)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _cache_paths(self, url: str) -> tuple[Path, Path] | None:
+        if self.policy.cache_dir is None:
+            return None
+        key = hashlib.sha256(url.encode()).hexdigest()
+        return self.policy.cache_dir / f"{key}.body", self.policy.cache_dir / f"{key}.json"
+
+    def _cache_read(self, url: str) -> dict | None:
+        paths = self._cache_paths(url)
+        if not paths or not paths[1].exists() or not paths[0].exists():
+            return None
+        try:
+            return json.loads(paths[1].read_text())
+        except ValueError:
+            return None
+
+    def _cache_body(self, url: str) -> bytes:
+        paths = self._cache_paths(url)
+        assert paths is not None
+        return paths[0].read_bytes()
+
+    def _cache_write(self, url: str, body: bytes, headers: requests.structures.CaseInsensitiveDict) -> None:
+        paths = self._cache_paths(url)
+        if not paths or not (headers.get("ETag") or headers.get("Last-Modified")):
+            return
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
+        paths[0].write_bytes(body)
+        paths[1].write_text(json.dumps({"etag": headers.get("ETag"), "last_modified": headers.get("Last-Modified")}))

@@ -1,0 +1,69 @@
+"""Presentation 3 manifests generated from our documents (local scans, and copies for Mirador)."""
+
+from annotations.models import Document
+
+
+def _absolute(url: str, base_url: str) -> str:
+    return f"{base_url}{url}" if url.startswith("/") else url
+
+
+def _lang(value: str) -> dict:
+    return {"none": [value]}
+
+
+def document_manifest(document: Document, *, base_url: str) -> dict:
+    """A IIIF Presentation 3 manifest of a document's pages, pointing at their image services."""
+    manifest_id = f"{base_url}/iiif/documents/{document.pk}/manifest.json"
+    items = []
+    for page in document.pages.order_by("order"):
+        canvas_id = _absolute(page.canvas_id, base_url)
+        body = {
+            "id": _absolute(page.image_url, base_url),
+            "type": "Image",
+            "format": "image/jpeg",
+            "width": page.image_width or page.width,
+            "height": page.image_height or page.height,
+        }
+        if page.image_service_id:
+            body["service"] = [
+                {
+                    "id": _absolute(page.image_service_id, base_url),
+                    "type": {"1": "ImageService1", "2": "ImageService2"}.get(page.image_service_version, "ImageService3"),
+                    "profile": "level1",
+                }
+            ]
+        items.append(
+            {
+                "id": canvas_id,
+                "type": "Canvas",
+                "label": _lang(page.label or str(page.order)),
+                "width": page.width,
+                "height": page.height,
+                "items": [
+                    {
+                        "id": f"{canvas_id}/page",
+                        "type": "AnnotationPage",
+                        "items": [
+                            {
+                                "id": f"{canvas_id}/painting",
+                                "type": "Annotation",
+                                "motivation": "painting",
+                                "body": body,
+                                "target": canvas_id,
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    manifest = {
+        "@context": "http://iiif.io/api/presentation/3/context.json",
+        "id": manifest_id,
+        "type": "Manifest",
+        "label": _lang(document.label or document.source),
+        "metadata": [{"label": _lang(m["label"]), "value": _lang(m["value"])} for m in document.metadata],
+        "items": items,
+    }
+    if document.date_start:
+        manifest["navDate"] = f"{document.date_start.isoformat()}T00:00:00Z"
+    return manifest

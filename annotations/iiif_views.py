@@ -1,0 +1,51 @@
+"""Our IIIF endpoints: an Image API (level 1) for local scans and Presentation 3 manifests of documents."""
+
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from annotations.access import get_document_for_user
+from annotations.iiif_manifest import document_manifest
+from annotations.imaging import ImageUnavailable, local_info, local_render
+from annotations.importing import local_image_path
+
+IIIF_IMAGE_PROFILE = '<http://iiif.io/api/image/3/level1.json>;rel="profile"'
+
+
+def _path_or_404(key: str, name: str):
+    try:
+        return local_image_path(key, name)
+    except ValueError as exc:
+        raise Http404("No such image") from exc
+
+
+@require_GET
+def image_info(request, key: str, name: str):
+    path = _path_or_404(key, name)
+    info = local_info(path, request.build_absolute_uri(f"/iiif/local/{key}/{name}"))
+    response = JsonResponse(info, content_type='application/ld+json;profile="http://iiif.io/api/image/3/context.json"')
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Link"] = IIIF_IMAGE_PROFILE
+    return response
+
+
+@require_GET
+def image_request(request, key: str, name: str, region: str, size: str, rotation: str, quality: str, fmt: str):
+    path = _path_or_404(key, name)
+    try:
+        body = local_render(path, region=region, size=size, rotation=rotation, quality=quality, fmt=fmt)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain")
+    except ImageUnavailable as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain")
+    response = HttpResponse(body, content_type="image/jpeg")
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@require_GET
+def manifest(request, document_id: int):
+    document = get_document_for_user(request.user, document_id)
+    response = JsonResponse(document_manifest(document, base_url=request.build_absolute_uri("/").rstrip("/")))
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,423 @@
+"""Import services: a manifest URL, file, Gallica ARK, folder or zip of scans becomes a Document."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from annotations.iiif.fetch import Fetcher, FetchError, FetchPolicy
+from annotations.iiif.parse import (
+    IIIFError,
+    ImageService,
+    ParsedCanvas,
+    ParsedCollection,
+    ParsedManifest,
+    SkippedCanvas,
+    parse_iiif,
+)
+from annotations.access import require_role
+from annotations.models import Corpus, CorpusRole, Document, ImportStatus, Page
+
+logger = logging.getLogger(__name__)
+
+ARK_PATTERN = re.compile(r"^(?:https?://gallica\.bnf\.fr/(?:iiif/)?)?(ark:/12148/[A-Za-z0-9]+)")
+GALLICA_MANIFEST = "https://gallica.bnf.fr/iiif/{ark}/manifest.json"
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"})
+# A page order offset large enough to park existing pages while orders are rewritten.
+ORDER_PARKING_OFFSET = 1_000_000
+LOCAL_KEY_PATTERN = re.compile(r"^[a-f0-9]{16}$")
+LOCAL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
+class ImportFailed(Exception):
+    """An import that cannot complete; the message is shown to the curator."""
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    kind: str  # "url" | "file" | "folder" | "zip"
+    location: str
+
+
+def fetch_policy() -> FetchPolicy:
+    """The fetch policy from settings."""
+    return FetchPolicy(
+        user_agent=settings.IIIF_USER_AGENT,
+        timeout=settings.IIIF_HTTP_TIMEOUT,
+        max_retries=settings.IIIF_MAX_RETRIES,
+        backoff_base=settings.IIIF_BACKOFF_BASE,
+        max_retry_after=settings.IIIF_MAX_RETRY_AFTER,
+        allow_private_hosts=settings.IIIF_ALLOW_PRIVATE_HOSTS,
+        default_min_interval=settings.IIIF_DEFAULT_MIN_INTERVAL,
+        host_min_intervals={"gallica.bnf.fr": settings.IIIF_GALLICA_MIN_INTERVAL},
+        cache_dir=settings.IIIF_CACHE_DIR,
+    )
+
+
+def source_resolve(source: str) -> ResolvedSource:
+    """Say what kind of source the curator gave, resolving Gallica ARKs to manifest URLs."""
+    source = source.strip()
+    ark = ARK_PATTERN.match(source)
+    if ark and not source.endswith(".json"):
+        return ResolvedSource("url", GALLICA_MANIFEST.format(ark=ark.group(1)))
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", source):
+        return ResolvedSource("url", source)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return ResolvedSource("folder", str(path.resolve()))
+    if path.is_file() and path.suffix.lower() == ".zip":
+        return ResolvedSource("zip", str(path.resolve()))
+    if path.is_file():
+        return ResolvedSource("file", str(path.resolve()))
+    raise ImportFailed(f"Source not found: {source!r} is neither a URL, a Gallica ARK nor an existing file or folder")
+
+
+def corpus_get_or_create(*, name: str, owner=None) -> Corpus:
+    """The corpus of that name, created (owned by `owner`) when missing."""
+    corpus, _ = Corpus.objects.get_or_create(name=name, defaults={"owner": owner})
+    return corpus
+
+
+def document_request_import(*, corpus: Corpus, source: str, user=None) -> Document:
+    """Create or reset the Document for a source, ready for the import task to claim."""
+    source = source.strip()
+    if not source:
+        raise ImportFailed("Give a manifest URL, a Gallica ARK, a manifest file or a folder of images")
+    with transaction.atomic():
+        document, created = Document.objects.select_for_update().get_or_create(
+            corpus=corpus, source=source, defaults={"created_by": user}
+        )
+        if not created:
+            Document.objects.filter(pk=document.pk).update(
+                import_status=ImportStatus.PENDING, import_error="", import_finished_at=None
+            )
+            document.refresh_from_db()
+    return document
+
+
+def document_enqueue_import(*, document: Document) -> None:
+    """Queue the import task once the surrounding transaction commits."""
+    from annotations.tasks import document_import_task
+
+    document_import_task.delay_on_commit(document.pk)
+
+
+def document_import_run(*, document_id: int) -> Document | None:
+    """Claim a pending import and run it to completion; failures are stored, not raised."""
+    claimed = Document.objects.filter(pk=document_id, import_status=ImportStatus.PENDING).update(
+        import_status=ImportStatus.RUNNING, import_started_at=timezone.now(), import_error=""
+    )
+    if claimed != 1:
+        logger.info("document %s: no pending import to claim", document_id)
+        return None
+    document = Document.objects.get(pk=document_id)
+    try:
+        parsed = _load_source(document)
+        if isinstance(parsed, ParsedCollection):
+            raise ImportFailed(_collection_message(document, parsed))
+        document_store_parsed(document=document, parsed=parsed)
+    except (ImportFailed, FetchError, IIIFError) as exc:
+        _fail(document, str(exc))
+    except Exception as exc:
+        logger.exception("document %s: import crashed", document_id)
+        _fail(document, f"Unexpected error: {exc.__class__.__name__}: {exc}")
+    document.refresh_from_db()
+    return document
+
+
+def _fail(document: Document, message: str) -> None:
+    Document.objects.filter(pk=document.pk).update(
+        import_status=ImportStatus.FAILED, import_error=message, import_finished_at=timezone.now()
+    )
+
+
+def _collection_message(document: Document, collection: ParsedCollection) -> str:
+    Document.objects.filter(pk=document.pk).update(
+        label=collection.label,
+        import_report={"collection": {"id": collection.id, "manifests": collection.manifests}},
+    )
+    return (
+        f"This is a IIIF Collection of {len(collection.manifests)} manifests, not a manifest: "
+        "pick the manifests to import from the list"
+    )
+
+
+def _load_source(document: Document) -> ParsedManifest | ParsedCollection:
+    resolved = source_resolve(document.source)
+    if resolved.kind == "url":
+        Document.objects.filter(pk=document.pk).update(manifest_url=resolved.location)
+        data = Fetcher(fetch_policy()).get_json(resolved.location, max_bytes=settings.IIIF_MAX_MANIFEST_BYTES)
+        return _parse(data)
+    if resolved.kind == "file":
+        return _parse(_read_json_file(Path(resolved.location)))
+    if resolved.kind == "zip":
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = zip_extract_images(Path(resolved.location), Path(tmp))
+            return folder_to_manifest(folder, key=_local_key(document))
+    return folder_to_manifest(Path(resolved.location), key=_local_key(document))
+
+
+def _read_json_file(path: Path) -> object:
+    if path.stat().st_size > settings.IIIF_MAX_MANIFEST_BYTES:
+        raise ImportFailed(f"Manifest file too large: {path.name}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ImportFailed(f"{path.name} is not valid JSON ({exc})") from exc
+
+
+def _parse(data: object) -> ParsedManifest | ParsedCollection:
+    parsed = parse_iiif(data)
+    if isinstance(parsed, ParsedManifest) and len(parsed.canvases) > settings.IIIF_MAX_CANVASES:
+        raise ImportFailed(
+            f"The manifest has {len(parsed.canvases)} image canvases, over the limit of {settings.IIIF_MAX_CANVASES}"
+        )
+    return parsed
+
+
+def _local_key(document: Document) -> str:
+    # Stable per document, so a re-import overwrites the same files and ids.
+    return hashlib.sha256(f"{document.corpus_id}:{document.source}".encode()).hexdigest()[:16]
+
+
+def zip_extract_images(archive: Path, target: Path) -> Path:
+    """Extract the images of a zip into `target`, refusing path tricks and oversize members."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as exc:
+        raise ImportFailed(f"{archive.name} is not a valid zip file") from exc
+    total = 0
+    with zf:
+        for member in zf.infolist():
+            if member.is_dir() or Path(member.filename).suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            name = Path(member.filename)
+            if name.is_absolute() or ".." in name.parts:
+                raise ImportFailed(f"Refused zip entry {member.filename!r}: it points outside the archive")
+            total += member.file_size
+            if total > settings.UPLOAD_MAX_BYTES:
+                raise ImportFailed("The zip expands beyond the upload size limit")
+            flat_name = "_".join(name.parts)
+            with zf.open(member) as source, open(target / flat_name, "wb") as out:
+                shutil.copyfileobj(source, out)
+    return target
+
+
+def _natural_key(name: str) -> list:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip("._-") or "image"
+    return cleaned[:200]
+
+
+def folder_to_manifest(folder: Path, *, key: str) -> ParsedManifest:
+    """Copy a folder's images under LOCAL_IMAGES_DIR and describe them as a manifest we serve."""
+    files = sorted(
+        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+        key=lambda p: _natural_key(p.name),
+    )
+    if not files:
+        raise ImportFailed(f"No images (.jpg, .png, .tif, .webp) in {folder.name or folder}")
+    target = Path(settings.LOCAL_IMAGES_DIR) / key
+    target.mkdir(parents=True, exist_ok=True)
+    canvases: list[ParsedCanvas] = []
+    skipped = []
+    Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
+    for path in files:
+        name = _safe_name(path.name)
+        try:
+            with Image.open(path) as img:
+                img.verify()
+            with Image.open(path) as img:
+                width, height = img.size
+        except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+            skipped.append({"canvas_id": path.name, "label": path.name, "reason": f"unreadable image ({exc})"})
+            continue
+        shutil.copyfile(path, target / name)
+        service_id = f"/iiif/local/{key}/{name}"
+        canvases.append(
+            ParsedCanvas(
+                order=len(canvases) + 1,
+                canvas_id=f"{service_id}/canvas",
+                label=path.stem,
+                width=width,
+                height=height,
+                image_url=f"{service_id}/full/max/0/default.jpg",
+                image_width=width,
+                image_height=height,
+                service=ImageService(id=service_id, version="3", profile="level1"),
+            )
+        )
+    if not canvases:
+        raise ImportFailed("None of the images in the folder could be read")
+    return ParsedManifest(
+        id=f"/iiif/local/{key}",
+        version="3",
+        label=folder.name,
+        summary="",
+        metadata=[],
+        attribution="",
+        license="",
+        related="",
+        see_also="",
+        nav_date="",
+        date_text="",
+        date_start=None,
+        date_end=None,
+        thumbnail="",
+        canvases=canvases,
+        skipped=[SkippedCanvas(**item) for item in skipped],
+    )
+
+
+@transaction.atomic
+def document_store_parsed(*, document: Document, parsed: ParsedManifest) -> Document:
+    """Write a parsed manifest into the document and its pages, updating in place on re-import."""
+    local_key = parsed.id.rsplit("/", 1)[-1] if parsed.id.startswith("/iiif/local/") else ""
+    Document.objects.filter(pk=document.pk).update(
+        manifest_url=document.manifest_url or ("" if local_key else parsed.id),
+        iiif_version=parsed.version,
+        label=parsed.label or document.source,
+        summary=parsed.summary,
+        metadata=parsed.metadata,
+        date_text=parsed.date_text,
+        date_start=parsed.date_start,
+        date_end=parsed.date_end,
+        attribution=parsed.attribution,
+        license=parsed.license,
+        related_url=parsed.related,
+        thumbnail_url=parsed.thumbnail,
+    )
+    existing = {page.canvas_id: page for page in Page.objects.filter(document=document)}
+    # Park current orders out of the way so rewriting them never trips the unique constraint.
+    Page.objects.filter(document=document).update(order=F("order") + ORDER_PARKING_OFFSET)
+    to_create: list[Page] = []
+    to_update: list[Page] = []
+    for canvas in parsed.canvases:
+        fields = _page_fields(canvas, local_key)
+        page = existing.pop(canvas.canvas_id, None)
+        if page is None:
+            to_create.append(Page(document=document, **fields))
+        else:
+            for name, value in fields.items():
+                setattr(page, name, value)
+            to_update.append(page)
+    Page.objects.bulk_create(to_create, batch_size=500)
+    Page.objects.bulk_update(to_update, fields=list(PAGE_FIELDS), batch_size=500)
+    kept, removed = _settle_vanished_pages(document, list(existing.values()), len(parsed.canvases))
+    report = {
+        "pages": len(parsed.canvases),
+        "created": len(to_create),
+        "updated": len(to_update),
+        "removed": removed,
+        "kept_with_faces": kept,
+        "skipped": [vars(s) for s in parsed.skipped],
+    }
+    Document.objects.filter(pk=document.pk).update(
+        import_status=ImportStatus.DONE, import_report=report, import_finished_at=timezone.now(), import_error=""
+    )
+    document.refresh_from_db()
+    return document
+
+
+PAGE_FIELDS = (
+    "order",
+    "label",
+    "width",
+    "height",
+    "image_url",
+    "image_width",
+    "image_height",
+    "image_service_id",
+    "image_service_version",
+    "local_path",
+    "is_front_page",
+)
+
+
+def _page_fields(canvas: ParsedCanvas, local_key: str) -> dict:
+    service = canvas.service
+    return {
+        "canvas_id": canvas.canvas_id,
+        "order": canvas.order,
+        "label": canvas.label,
+        "width": canvas.width,
+        "height": canvas.height,
+        "image_url": canvas.image_url,
+        "image_width": canvas.image_width,
+        "image_height": canvas.image_height,
+        "image_service_id": service.id if service else "",
+        "image_service_version": service.version if service else "",
+        "local_path": f"{local_key}/{service.id.rsplit('/', 1)[1]}" if local_key and service else "",
+        # Newspaper issues open on their front page ("la une"): the first canvas.
+        "is_front_page": canvas.order == 1,
+    }
+
+
+def _settle_vanished_pages(document: Document, vanished: list[Page], page_total: int) -> tuple[int, int]:
+    """Delete pages gone from the manifest, but keep (at the end) those that carry faces."""
+    kept = 0
+    removed = 0
+    for page in vanished:
+        if page.faces.exists():
+            kept += 1
+            Page.objects.filter(pk=page.pk).update(order=page_total + kept)
+        else:
+            page.delete()
+            removed += 1
+    return kept, removed
+
+
+def local_image_path(key: str, name: str) -> Path:
+    """The file behind one of our local IIIF identifiers; ValueError for anything suspicious."""
+    if not LOCAL_KEY_PATTERN.match(key) or not LOCAL_NAME_PATTERN.match(name):
+        raise ValueError("unknown image")
+    path = Path(settings.LOCAL_IMAGES_DIR) / key / name
+    if not path.is_file():
+        raise ValueError("unknown image")
+    return path
+
+
+def upload_store(*, upload) -> str:
+    """Save an uploaded zip of scans under MEDIA_ROOT, named by its content hash (same file, same source)."""
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        raise ImportFailed(f"Upload too large: {upload.size} bytes, limit {settings.UPLOAD_MAX_BYTES}")
+    if not upload.name.lower().endswith(".zip"):
+        raise ImportFailed("Upload a .zip file of images")
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    target = Path(settings.MEDIA_ROOT) / "uploads" / f"{digest.hexdigest()[:24]}.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return str(target)
+
+
+def document_import_from_input(*, user, corpus_name: str, source: str = "", upload=None) -> Document:
+    """The web form and API entry point: store any upload, create or reset the document, queue it."""
+    if upload is not None:
+        source = upload_store(upload=upload)
+    corpus = corpus_get_or_create(name=corpus_name or "Default", owner=user if user.is_authenticated else None)
+    require_role(user, corpus, CorpusRole.CURATOR)
+    source_resolve(source)
+    with transaction.atomic():
+        document = document_request_import(corpus=corpus, source=source, user=user)
+        document_enqueue_import(document=document)
+    return document

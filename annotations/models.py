@@ -1,0 +1,337 @@
+"""Corpora, documents, pages and the faces curators review."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Corpus(models.Model):
+    """A named collection of documents, shared by its members."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_public = models.BooleanField(
+        default=True, help_text="Anyone, even anonymous, may view and search it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "corpora"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CorpusRole(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    CURATOR = "curator", "Curator"
+    ADMIN = "admin", "Admin"
+
+
+class CorpusMembership(models.Model):
+    """A user's role in one corpus."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="corpus_memberships"
+    )
+    role = models.CharField(max_length=10, choices=CorpusRole.choices, default=CorpusRole.VIEWER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["corpus", "user"], name="membership_unique_user"),
+            models.CheckConstraint(
+                condition=Q(role__in=CorpusRole.values), name="membership_role_valid"
+            ),
+        ]
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Document(models.Model):
+    """One IIIF manifest (or folder of local scans) and its descriptive metadata."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="documents")
+    source = models.TextField(help_text="What the curator gave: URL, ARK, file or folder.")
+    manifest_url = models.TextField(blank=True)
+    iiif_version = models.CharField(max_length=1, blank=True)
+    label = models.TextField(blank=True)
+    summary = models.TextField(blank=True)
+    metadata = models.JSONField(default=list, blank=True)
+    date_text = models.CharField(max_length=200, blank=True)
+    date_start = models.DateField(null=True, blank=True)
+    date_end = models.DateField(null=True, blank=True)
+    attribution = models.TextField(blank=True)
+    license = models.TextField(blank=True)
+    related_url = models.TextField(blank=True)
+    thumbnail_url = models.TextField(blank=True)
+    import_status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    import_error = models.TextField(blank=True)
+    import_report = models.JSONField(default=dict, blank=True)
+    import_started_at = models.DateTimeField(null=True, blank=True)
+    import_finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date_start", "label", "id"]
+        constraints = [
+            # Re-importing the same source into a corpus updates it in place.
+            models.UniqueConstraint(fields=["corpus", "source"], name="document_unique_source"),
+            models.CheckConstraint(
+                condition=Q(import_status__in=ImportStatus.values), name="document_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(date_start__isnull=True)
+                | Q(date_end__isnull=True)
+                | Q(date_start__lte=F("date_end")),
+                name="document_dates_ordered",
+            ),
+        ]
+        indexes = [
+            # Search filters by date range.
+            models.Index(fields=["date_start", "date_end"], name="document_dates_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label or self.source
+
+
+class ReviewStatus(models.TextChoices):
+    UNREVIEWED = "unreviewed", "Unreviewed"
+    IN_REVIEW = "in_review", "In review"
+    REVIEWED = "reviewed", "Reviewed"
+
+
+class Page(models.Model):
+    """One IIIF canvas with an image; boxes live in its pixel space."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
+    order = models.PositiveIntegerField()
+    canvas_id = models.TextField()
+    label = models.TextField(blank=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    image_url = models.TextField(blank=True)
+    image_width = models.PositiveIntegerField(null=True, blank=True)
+    image_height = models.PositiveIntegerField(null=True, blank=True)
+    image_service_id = models.TextField(blank=True)
+    image_service_version = models.CharField(max_length=1, blank=True)
+    local_path = models.TextField(
+        blank=True, help_text="Path under LOCAL_IMAGES_DIR for scans we serve ourselves."
+    )
+    is_front_page = models.BooleanField(default=False)
+    review_status = models.CharField(
+        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.UNREVIEWED
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised counts of non-rejected faces, kept current by the face services.
+    face_count = models.PositiveIntegerField(default=0)
+    female_count = models.PositiveIntegerField(default=0)
+    male_count = models.PositiveIntegerField(default=0)
+    child_count = models.PositiveIntegerField(default=0)
+    unknown_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["document_id", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "canvas_id"], name="page_unique_canvas"),
+            models.UniqueConstraint(fields=["document", "order"], name="page_unique_order"),
+            models.CheckConstraint(condition=Q(width__gt=0, height__gt=0), name="page_size_positive"),
+            models.CheckConstraint(
+                condition=Q(review_status__in=ReviewStatus.values), name="page_review_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(image_service_version__in=["", "1", "2", "3"]),
+                name="page_service_version_valid",
+            ),
+        ]
+        indexes = [
+            # "Next unreviewed page" queue within a document.
+            models.Index(fields=["document", "review_status", "order"], name="page_review_queue_idx"),
+            # Search by face count.
+            models.Index(fields=["face_count"], name="page_face_count_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} p{self.order}"
+
+    def thumbnail_url(self, width: int = 200) -> str:
+        """An IIIF thumbnail of the page (relative for our local scans)."""
+        from annotations.iiif.image_api import thumbnail_url
+
+        if self.image_service_id:
+            return thumbnail_url(self.image_service_id, self.image_service_version or "2", width)
+        return self.image_url
+
+    def face_crop_url(self, face: "Face", size: int = 160) -> str:
+        """An IIIF crop of one face with a margin, or the full image when there is no service."""
+        from annotations.iiif.image_api import face_crop_url
+
+        if not self.image_service_id:
+            return self.image_url
+        # Boxes are in canvas pixels; the image service may be larger or smaller than the canvas.
+        image_w, image_h = self.image_width or self.width, self.image_height or self.height
+        sx, sy = image_w / self.width, image_h / self.height
+        return face_crop_url(
+            self.image_service_id,
+            self.image_service_version or "2",
+            x=round(face.x * sx),
+            y=round(face.y * sy),
+            w=max(1, round(face.w * sx)),
+            h=max(1, round(face.h * sy)),
+            canvas_w=image_w,
+            canvas_h=image_h,
+            size=size,
+        )
+
+
+class Gender(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class FaceStatus(models.TextChoices):
+    PREDICTED = "predicted", "Predicted"
+    ACCEPTED = "accepted", "Accepted"
+    EDITED = "edited", "Edited"
+    ADDED = "added", "Added"
+    REJECTED = "rejected", "Rejected"
+
+
+CURATOR_SOURCE = "curator"
+
+
+class FaceQuerySet(models.QuerySet):
+    def visible(self) -> FaceQuerySet:
+        """Faces that count: everything but rejected boxes."""
+        return self.exclude(status=FaceStatus.REJECTED)
+
+    def touched_by_curator(self) -> FaceQuerySet:
+        """Faces a curator has accepted, edited, added or rejected."""
+        return self.exclude(status=FaceStatus.PREDICTED)
+
+
+class Face(models.Model):
+    """A face box in canvas pixels with its predicted or curated attributes."""
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="faces")
+    x = models.IntegerField()
+    y = models.IntegerField()
+    w = models.IntegerField()
+    h = models.IntegerField()
+    confidence = models.FloatField(default=1.0)
+    age = models.FloatField(null=True, blank=True)
+    age_confidence = models.FloatField(null=True, blank=True)
+    gender = models.CharField(max_length=7, choices=Gender.choices, default=Gender.UNKNOWN)
+    gender_confidence = models.FloatField(null=True, blank=True)
+    child = models.BooleanField(default=False)
+    source = models.CharField(max_length=100, default=CURATOR_SOURCE)
+    status = models.CharField(max_length=10, choices=FaceStatus.choices, default=FaceStatus.PREDICTED)
+    person = models.CharField(max_length=200, blank=True)
+    detection_run = models.ForeignKey(
+        "detection.DetectionRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="faces"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = FaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["page_id", "y", "x", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(w__gt=0, h__gt=0), name="face_size_positive"),
+            models.CheckConstraint(condition=Q(x__gte=0, y__gte=0), name="face_origin_inside"),
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0, confidence__lte=1), name="face_confidence_unit"
+            ),
+            models.CheckConstraint(
+                condition=Q(gender_confidence__isnull=True)
+                | Q(gender_confidence__gte=0, gender_confidence__lte=1),
+                name="face_gender_confidence_unit",
+            ),
+            models.CheckConstraint(
+                condition=Q(age__isnull=True) | Q(age__gte=0, age__lte=130), name="face_age_range"
+            ),
+            models.CheckConstraint(condition=Q(gender__in=Gender.values), name="face_gender_valid"),
+            models.CheckConstraint(condition=Q(status__in=FaceStatus.values), name="face_status_valid"),
+        ]
+        indexes = [
+            # Face search: faces of a page by status (counts, review panel).
+            models.Index(fields=["page", "status"], name="face_page_status_idx"),
+            # Face search by gender and confidence across the corpus.
+            models.Index(fields=["gender", "confidence"], name="face_gender_conf_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"face {self.id} on page {self.page_id}"
+
+    def as_box(self) -> tuple[int, int, int, int]:
+        """The box as (x, y, w, h) in canvas pixels."""
+        return (self.x, self.y, self.w, self.h)
+
+    def iou(self, other: tuple[int, int, int, int]) -> float:
+        """Intersection over union with another (x, y, w, h) box."""
+        ox, oy, ow, oh = other
+        ix = max(0, min(self.x + self.w, ox + ow) - max(self.x, ox))
+        iy = max(0, min(self.y + self.h, oy + oh) - max(self.y, oy))
+        inter = ix * iy
+        union = self.w * self.h + ow * oh - inter
+        return inter / union if union else 0.0
+
+    def snapshot(self) -> dict:
+        """The editable state, as stored in revisions."""
+        return {
+            "x": self.x,
+            "y": self.y,
+            "w": self.w,
+            "h": self.h,
+            "confidence": self.confidence,
+            "age": self.age,
+            "gender": self.gender,
+            "child": self.child,
+            "status": self.status,
+            "person": self.person,
+            "source": self.source,
+        }
+
+
+class FaceRevision(models.Model):
+    """One recorded change of a face: who, when, what before, what after."""
+
+    face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="revisions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=20)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # A face's history in the review panel.
+            models.Index(fields=["face", "-created_at"], name="revision_face_time_idx"),
+        ]

@@ -1,0 +1,3 @@
+"""API routes of the detection app (mounted under /api/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,61 @@
+"""Web pages: thin views that read through selectors and render templates."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from annotations import selectors
+from annotations.access import corpora_visible_to, get_document_for_user, get_page_for_user
+from annotations.importing import ImportFailed, document_import_from_input
+
+
+def home(request):
+    documents = selectors.document_list(user=request.user)
+    return render(
+        request,
+        "frontend/home.html",
+        {"corpora": corpora_visible_to(request.user).order_by("name"), "documents": documents},
+    )
+
+
+@login_required
+@require_POST
+def document_import(request):
+    try:
+        document = document_import_from_input(
+            user=request.user,
+            corpus_name=request.POST.get("corpus", "").strip() or "Default",
+            source=request.POST.get("source", ""),
+            upload=request.FILES.get("upload"),
+        )
+    except (ImportFailed, PermissionDenied) as exc:
+        messages.error(request, f"Import refused: {exc}")
+        return redirect("home")
+    messages.info(request, "Import queued: this page updates as it runs.")
+    return redirect("document", document_id=document.pk)
+
+
+def document_detail(request, document_id: int):
+    document = get_document_for_user(request.user, document_id)
+    pages = selectors.page_list(user=request.user, document_id=document.pk)
+    return render(
+        request,
+        "frontend/document.html",
+        {
+            "document": document,
+            "pages": pages,
+            "review_progress": selectors.document_review_progress(document=document),
+        },
+    )
+
+
+def page_detail(request, page_id: int):
+    page = get_page_for_user(request.user, page_id)
+    neighbours = selectors.page_neighbours(page=page)
+    return render(
+        request,
+        "frontend/page.html",
+        {"page": page, "document": page.document, **neighbours},
+    )

@@ -1,0 +1,100 @@
+"""Shared pytest fixtures: isolated media, a loopback HTTP server, personas and a corpus."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from annotations.models import Corpus, CorpusMembership, CorpusRole
+from tests.support.http_server import LocalServer
+
+# Playwright's sync API keeps an event loop in the test thread; Django's ORM guard would
+# otherwise refuse the test's own database calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def isolated_storage(settings, tmp_path):
+    """Every test writes media, local scans and caches under its own tmp dir; loopback is allowed."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LOCAL_IMAGES_DIR = tmp_path / "media" / "local"
+    settings.IIIF_CACHE_DIR = tmp_path / "cache"
+    settings.IIIF_ALLOW_PRIVATE_HOSTS = True
+    settings.IIIF_DEFAULT_MIN_INTERVAL = 0.0
+    settings.IIIF_BACKOFF_BASE = 0.01
+    settings.IIIF_MAX_RETRY_AFTER = 5.0
+
+
+@pytest.fixture
+def http_server():
+    server = LocalServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def alice(db):
+    """A curator of the `corpus` fixture."""
+    return get_user_model().objects.create_user("alice", password="alice-password-123")
+
+
+@pytest.fixture
+def bob(db):
+    """A viewer of the `corpus` fixture."""
+    return get_user_model().objects.create_user("bob", password="bob-password-123")
+
+
+@pytest.fixture
+def charlie(db):
+    """A user with no role anywhere."""
+    return get_user_model().objects.create_user("charlie", password="charlie-password-123")
+
+
+@pytest.fixture
+def corpus(db, alice, bob):
+    corpus = Corpus.objects.create(name="Excelsior", is_public=False)
+    CorpusMembership.objects.create(corpus=corpus, user=alice, role=CorpusRole.CURATOR)
+    CorpusMembership.objects.create(corpus=corpus, user=bob, role=CorpusRole.VIEWER)
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium (Playwright cannot download its own browser here), headless, offline-quiet."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def eager_celery():
+    """Run queued tasks in-process (the browser import test only; task logic is unit-tested directly)."""
+    from webapp.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def logged_in_page(page, live_server, django_user_model):
+    """A Playwright page logged in as a fresh user `carol`."""
+    django_user_model.objects.create_user("carol", password="carol-password-123")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "carol")
+    page.fill("input[name=password]", "carol-password-123")
+    page.click("#login-submit")
+    page.wait_for_url(f"{live_server.url}/")
+    return page

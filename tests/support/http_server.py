@@ -1,0 +1,83 @@
+"""A local HTTP server for tests: serves files and scripted responses (429, 403, bad JSON) on loopback."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+@dataclass
+class Scripted:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class LocalServer:
+    """Serves `routes` (path → bytes or a queue of Scripted responses) and records each request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, bytes | deque[Scripted]] = {}
+        self.content_types: dict[str, str] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.hits: dict[str, int] = defaultdict(int)
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+                path = self.path.split("?", 1)[0]
+                server.requests.append((path, dict(self.headers)))
+                server.hits[path] += 1
+                route = server.routes.get(path)
+                if route is None:
+                    self._send(404, b"not found", {})
+                elif isinstance(route, deque):
+                    reply = route.popleft() if len(route) > 1 else route[0]
+                    self._send(reply.status, reply.body, reply.headers)
+                else:
+                    self._send(200, route, {"Content-Type": server.content_types.get(path, "application/json")})
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def add(self, path: str, body: bytes | str, content_type: str = "application/json") -> str:
+        self.routes[path] = body.encode() if isinstance(body, str) else body
+        self.content_types[path] = content_type
+        return self.url(path)
+
+    def add_file(self, path: str, file: Path, content_type: str) -> str:
+        return self.add(path, file.read_bytes(), content_type)
+
+    def script(self, path: str, *replies: Scripted) -> str:
+        """Answer successive requests with these replies (the last one repeats)."""
+        self.routes[path] = deque(replies)
+        return self.url(path)
+
+    def start(self) -> LocalServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

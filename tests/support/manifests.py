@@ -1,0 +1,63 @@
+"""Builders of IIIF manifests and page images for tests and benchmarks."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageDraw
+
+
+def jpeg_bytes(width: int, height: int, color: tuple[int, int, int] = (225, 215, 190), label: str = "") -> bytes:
+    """A paper-coloured JPEG with an optional label drawn on it."""
+    image = Image.new("RGB", (width, height), color)
+    if label:
+        ImageDraw.Draw(image).text((10, 10), label, fill=(40, 40, 40))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def p2_manifest(base_url: str, canvases: int, *, date: str = "1915-03-12", label: str = "Excelsior") -> dict:
+    """A Gallica-like Presentation 2 manifest with Image API 2 services under `base_url`."""
+    items = []
+    for n in range(1, canvases + 1):
+        canvas_id = f"{base_url}/iiif/doc/canvas/f{n}"
+        service = f"{base_url}/iiif/doc/f{n}"
+        items.append(
+            {
+                "@id": canvas_id,
+                "@type": "sc:Canvas",
+                "label": f"p. {n}",
+                "width": 2000,
+                "height": 3000,
+                "images": [
+                    {
+                        "@type": "oa:Annotation",
+                        "motivation": "sc:painting",
+                        "on": canvas_id,
+                        "resource": {
+                            "@id": f"{service}/full/full/0/default.jpg",
+                            "@type": "dctypes:Image",
+                            "format": "image/jpeg",
+                            "width": 2000,
+                            "height": 3000,
+                            "service": {
+                                "@context": "http://iiif.io/api/image/2/context.json",
+                                "@id": service,
+                                "profile": "http://iiif.io/api/image/2/level1.json",
+                            },
+                        },
+                    }
+                ],
+            }
+        )
+    return {
+        "@context": "http://iiif.io/api/presentation/2/context.json",
+        "@id": f"{base_url}/iiif/doc/manifest.json",
+        "@type": "sc:Manifest",
+        "label": label,
+        "metadata": [{"label": "Date", "value": date}, {"label": "Title", "value": label}],
+        "attribution": "Test library",
+        "license": "https://example.org/licence",
+        "sequences": [{"@type": "sc:Sequence", "canvases": items}],
+    }

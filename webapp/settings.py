@@ -1,0 +1,267 @@
+"""Visages settings: one file, read from the environment with dev-safe defaults.
+
+Every variable read here is listed in `.env.example`. Production (`DEBUG` off)
+refuses to start without its secrets.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name: str, default: bool) -> bool:
+    """A boolean variable: 1/true/yes/on or 0/false/no/off."""
+    raw = os.getenv(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean, got {raw!r}")
+
+
+def envint(name: str, default: int) -> int:
+    """An integer variable."""
+    raw = os.getenv(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def envfloat(name: str, default: float) -> float:
+    """A floating-point variable."""
+    raw = os.getenv(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
+
+
+def envstr(name: str, default: str) -> str:
+    """A string variable."""
+    return os.getenv(name) or default
+
+
+def envlist(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list."""
+    raw = os.getenv(name)
+    if not raw:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def envsecret(name: str, dev_default: str) -> str:
+    """A secret: mandatory when DEBUG is off, a throwaway value in development."""
+    value = os.getenv(name)
+    if value:
+        return value
+    if not DEBUG:
+        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
+    return dev_default
+
+
+DEBUG = envbool("DEBUG", True)
+SECRET_KEY = envsecret("SECRET_KEY", "insecure-development-only-" + "x" * 32)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+SITE_NAME = "Visages"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "annotations",
+    "detection",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "webapp.urls"
+WSGI_APPLICATION = "webapp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite is the embedded default; DATABASE_URL switches to PostgreSQL in production.
+DATA_DIR = Path(envstr("VISAGES_DATA_DIR", str(BASE_DIR / "var")))
+DATABASES = {
+    "default": dj_database_url.parse(
+        envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'visages.sqlite3'}"),
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    # A file, not memory, so a real Celery worker started by a test sees the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    # WAL lets the web process read while a worker writes; the timeout rides out short locks.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(DATA_DIR / "media")))
+# Uploaded zips of scans can be large; Django streams them to disk past this size.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 2 * 1024 * 1024 * 1024)
+
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", True)
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Visages API",
+    "DESCRIPTION": "Faces on heritage images: IIIF import, detection, review, search, export.",
+    "VERSION": "0.1.0",
+}
+
+# Celery: https://docs.celeryq.dev/en/stable/userguide/configuration.html
+REDIS_URL = envstr("REDIS_URL", "redis://localhost:6379/0")
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", REDIS_URL)
+# Results are not read back (progress lives in the database), so none are stored.
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-serializer
+# JSON makes passing model instances or arrays to a task fail loudly.
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-time-limit
+CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 360)
+# https://docs.celeryq.dev/en/stable/userguide/optimizing.html#prefetch-limits
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-max-memory-per-child
+# TensorFlow leaks across calls; a child past this many KiB is replaced after its task.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 3_000_000)
+# https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
+# Must exceed the hard time limit, or Redis redelivers tasks that are still running.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# https://docs.celeryq.dev/en/stable/userguide/routing.html
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "annotations.tasks.document_import_task": {"queue": "import"},
+    "detection.tasks.detect_page_task": {"queue": "inference"},
+    "detection.tasks.*": {"queue": "default"},
+    "annotations.tasks.*": {"queue": "default"},
+}
+CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# IIIF fetching: polite, bounded and safe (SPECS.md §3.4).
+IIIF_USER_AGENT = envstr(
+    "IIIF_USER_AGENT", "Visages/0.1 (heritage face annotation; contact: admin@localhost)"
+)
+IIIF_HTTP_TIMEOUT = envfloat("IIIF_HTTP_TIMEOUT", 30.0)
+IIIF_MAX_RETRIES = envint("IIIF_MAX_RETRIES", 4)
+IIIF_BACKOFF_BASE = envfloat("IIIF_BACKOFF_BASE", 1.0)
+IIIF_MAX_RETRY_AFTER = envfloat("IIIF_MAX_RETRY_AFTER", 120.0)
+IIIF_MAX_MANIFEST_BYTES = envint("IIIF_MAX_MANIFEST_BYTES", 50 * 1024 * 1024)
+IIIF_MAX_IMAGE_BYTES = envint("IIIF_MAX_IMAGE_BYTES", 100 * 1024 * 1024)
+IIIF_MAX_CANVASES = envint("IIIF_MAX_CANVASES", 20_000)
+IIIF_ALLOW_PRIVATE_HOSTS = envbool("IIIF_ALLOW_PRIVATE_HOSTS", False)
+# Minimum seconds between two requests to one host; Gallica answers 429 to bursts.
+IIIF_DEFAULT_MIN_INTERVAL = envfloat("IIIF_DEFAULT_MIN_INTERVAL", 0.2)
+IIIF_GALLICA_MIN_INTERVAL = envfloat("IIIF_GALLICA_MIN_INTERVAL", 3.0)
+IIIF_CACHE_DIR = Path(envstr("IIIF_CACHE_DIR", str(DATA_DIR / "cache" / "iiif")))
+# Pillow refuses images above this many pixels (decompression bombs).
+IMAGE_MAX_PIXELS = envint("IMAGE_MAX_PIXELS", 300_000_000)
+LOCAL_IMAGES_DIR = Path(envstr("LOCAL_IMAGES_DIR", str(MEDIA_ROOT / "local")))
+
+# Detection: models load lazily in workers, never at import.
+DETECTION_DEFAULT_DETECTOR = envstr("DETECTION_DEFAULT_DETECTOR", "res10")
+DETECTION_DEFAULT_ATTRIBUTES = envstr("DETECTION_DEFAULT_ATTRIBUTES", "onnx-age-gender")
+DETECTION_MAX_DERIVATIVE = envint("DETECTION_MAX_DERIVATIVE", 2000)
+DETECTION_CHILD_AGE = envint("DETECTION_CHILD_AGE", 13)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+}

@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("annotations.urls")),
+    path("api/", include("annotations.search_urls")),
+    path("api/", include("annotations.export_urls")),
     path("api/", include("detection.urls")),
     path("iiif/", include("annotations.iiif_urls")),
     path("", include("frontend.urls")),

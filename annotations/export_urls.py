@@ -1,0 +1,3 @@
+"""API routes for export (mounted under /api/)."""
+
+urlpatterns: list = []

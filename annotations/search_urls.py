@@ -1,0 +1,3 @@
+"""API routes for search (mounted under /api/)."""
+
+urlpatterns: list = []

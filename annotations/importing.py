@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from annotations.iiif.dates import parse_date
 from annotations.iiif.fetch import Fetcher, FetchError, FetchPolicy
 from annotations.iiif.parse import (
     IIIFError,
@@ -38,6 +39,7 @@ GALLICA_MANIFEST = "https://gallica.bnf.fr/iiif/{ark}/manifest.json"
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"})
 # A page order offset large enough to park existing pages while orders are rewritten.
 ORDER_PARKING_OFFSET = 1_000_000
+FOLDER_METADATA_FILE = "metadata.json"
 LOCAL_KEY_PATTERN = re.compile(r"^[a-f0-9]{16}$")
 LOCAL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
@@ -265,24 +267,44 @@ def folder_to_manifest(folder: Path, *, key: str) -> ParsedManifest:
         )
     if not canvases:
         raise ImportFailed("None of the images in the folder could be read")
+    described = _folder_description(folder)
+    date_text = str(described.get("date", ""))
+    date_start, date_end = parse_date(date_text)
     return ParsedManifest(
         id=f"/iiif/local/{key}",
         version="3",
-        label=folder.name,
-        summary="",
-        metadata=[],
-        attribution="",
-        license="",
+        label=str(described.get("label") or folder.name),
+        summary=str(described.get("summary", "")),
+        metadata=[{"label": str(m["label"]), "value": str(m["value"])} for m in described.get("metadata", [])],
+        attribution=str(described.get("attribution", "")),
+        license=str(described.get("license", "")),
         related="",
         see_also="",
         nav_date="",
-        date_text="",
-        date_start=None,
-        date_end=None,
+        date_text=date_text,
+        date_start=date_start,
+        date_end=date_end,
         thumbnail="",
         canvases=canvases,
         skipped=[SkippedCanvas(**item) for item in skipped],
     )
+
+
+def _folder_description(folder: Path) -> dict:
+    """The optional `metadata.json` beside the scans: label, date, summary, attribution, license, metadata."""
+    sidecar = folder / FOLDER_METADATA_FILE
+    if not sidecar.is_file():
+        return {}
+    data = _read_json_file(sidecar)
+    metadata = data.get("metadata", []) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(metadata, list) or not all(
+        isinstance(m, dict) and {"label", "value"} <= m.keys() for m in metadata
+    ):
+        raise ImportFailed(
+            f"{FOLDER_METADATA_FILE} must be an object with optional label, date, summary, attribution, "
+            "license and a metadata list of {label, value}"
+        )
+    return data
 
 
 @transaction.atomic

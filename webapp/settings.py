@@ -149,6 +149,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Password of the first administrator created by `manage.py ensure_admin` (random when unset).
+VISAGES_ADMIN_PASSWORD = os.getenv("VISAGES_ADMIN_PASSWORD", "")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 

@@ -155,3 +155,27 @@ def test_a_folder_with_no_images_fails_cleanly(tmp_path, db):
 
     assert document.import_status == ImportStatus.FAILED
     assert "No images" in document.import_error
+
+
+def test_a_metadata_sidecar_gives_the_folder_a_label_and_date(tmp_path, db):
+    folder = write_scans(tmp_path / "excelsior", [(300, 400)])
+    (folder / "metadata.json").write_text(
+        '{"label": "Excelsior, 12 mars 1915", "date": "1915-03-12", "metadata": [{"label": "Title", "value": "Excelsior"}]}'
+    )
+
+    document = import_folder(folder)
+
+    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.label == "Excelsior, 12 mars 1915"
+    assert str(document.date_start) == "1915-03-12"
+    assert document.metadata == [{"label": "Title", "value": "Excelsior"}]
+
+
+def test_a_malformed_metadata_sidecar_fails_the_import_clearly(tmp_path, db):
+    folder = write_scans(tmp_path / "bad", [(300, 400)])
+    (folder / "metadata.json").write_text('{"metadata": "not a list"}')
+
+    document = import_folder(folder)
+
+    assert document.import_status == ImportStatus.FAILED
+    assert "metadata.json must be an object" in document.import_error

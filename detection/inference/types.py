@@ -70,8 +70,8 @@ class Detection:
         return Detection(x1, y1, x2, y2, self.score)
 
     def to_xywh(self) -> tuple[int, int, int, int]:
-        """Integer (x, y, w, h) that covers the box, as stored in canvas pixels."""
-        x, y = int(self.x1), int(self.y1)
+        """Integer (x, y, w, h) with each corner rounded to the nearest pixel, at least 1x1."""
+        x, y = round(self.x1), round(self.y1)
         return x, y, max(round(self.x2) - x, 1), max(round(self.y2) - y, 1)
 
 

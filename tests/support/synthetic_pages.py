@@ -136,12 +136,12 @@ def _halftone(grey: np.ndarray) -> np.ndarray:
 
     height, width = grey.shape
     pitch = HALFTONE_PITCH
-    cells = cv2.resize(
-        grey, (max(1, width // pitch), max(1, height // pitch)), interpolation=cv2.INTER_AREA
-    )
+    cells = cv2.resize(grey, (max(1, width // pitch), max(1, height // pitch)), interpolation=cv2.INTER_AREA)
     darkness = 1.0 - cells / 255.0
     rows, cols = np.mgrid[0:height, 0:width]
-    cell_darkness = darkness[np.minimum(rows // pitch, cells.shape[0] - 1), np.minimum(cols // pitch, cells.shape[1] - 1)]
+    cell_darkness = darkness[
+        np.minimum(rows // pitch, cells.shape[0] - 1), np.minimum(cols // pitch, cells.shape[1] - 1)
+    ]
     offset_y = (rows % pitch + 0.5) / pitch - 0.5
     offset_x = (cols % pitch + 0.5) / pitch - 0.5
     # A dot of radius r covers pi r^2 of a unit cell: ink where pi * d^2 < darkness.

@@ -1,0 +1,69 @@
+"""Each real detector finds the one face in scikit-image's astronaut photo, and nothing on blank paper."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+
+from detection.inference.registry import get_detector
+from detection.inference.types import Detection
+from tests.support.synthetic_pages import ASTRONAUT_FACE
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ASTRONAUT = Detection(*ASTRONAUT_FACE, score=1.0)
+
+
+def assert_one_box_on_the_astronaut(dets):
+    assert len(dets) == 1
+    assert dets[0].iou(ASTRONAUT) > 0.5
+    assert 0.5 <= dets[0].score <= 1.0
+
+
+@pytest.mark.realmodel
+@pytest.mark.parametrize("name", ["res10", "haar", "dlib-mmod"])
+def test_it_finds_the_astronauts_face(name):
+    assert_one_box_on_the_astronaut(get_detector(name).detect(skimage.data.astronaut()))
+
+
+@pytest.mark.realmodel
+def test_mtcnn_finds_the_astronauts_face_and_nothing_on_blank_paper():
+    # One test only: importing TensorFlow alone takes several seconds.
+    mtcnn = get_detector("mtcnn")
+
+    assert_one_box_on_the_astronaut(mtcnn.detect(skimage.data.astronaut()))
+    assert mtcnn.detect(np.full((300, 300, 3), 220, np.uint8)) == []
+    assert mtcnn.detect(np.full((8, 8, 3), 220, np.uint8)) == []
+
+
+@pytest.mark.realmodel
+@pytest.mark.parametrize("name", ["res10", "haar", "dlib-mmod"])
+def test_it_finds_nothing_on_blank_paper(name):
+    assert get_detector(name).detect(np.full((300, 300, 3), 220, np.uint8)) == []
+
+
+@pytest.mark.realmodel
+def test_it_accepts_a_greyscale_scan():
+    grey = skimage.data.astronaut().mean(axis=2).astype(np.uint8)
+
+    assert_one_box_on_the_astronaut(get_detector("res10").detect(grey))
+
+
+@pytest.mark.realmodel
+def test_it_rejects_images_that_are_not_uint8_rgb():
+    with pytest.raises(ValueError):
+        get_detector("res10").detect(np.zeros((10, 10, 4), np.uint8))
+    with pytest.raises(ValueError):
+        get_detector("res10").detect(np.zeros((10, 10, 3), np.float32))
+
+
+def test_importing_the_inference_package_loads_no_framework():
+    code = (
+        "import sys, detection.inference.registry, detection.inference.tiling;"
+        "loaded = {'tensorflow', 'cv2', 'dlib', 'onnxruntime', 'django'} & set(sys.modules);"
+        "assert not loaded, loaded"
+    )
+
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True)

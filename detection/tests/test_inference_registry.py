@@ -1,0 +1,120 @@
+"""Models by name: lookup, one instance per process, and adding a model at run time."""
+
+import pytest
+
+from detection.inference import registry
+from detection.inference.registry import (
+    ATTRIBUTE_MODELS,
+    DETECTORS,
+    ModelSpec,
+    UnknownModelError,
+    get_attribute_model,
+    get_detector,
+    register_attribute_model,
+    register_detector,
+)
+
+
+class CountingDetector:
+    """Finds nothing, and counts how many times it was built."""
+
+    name = "counting"
+    version = "1"
+    builds = 0
+
+    def __init__(self, *, score_threshold=0.5):
+        CountingDetector.builds += 1
+        self.score_threshold = score_threshold
+
+    def detect(self, image):
+        return []
+
+
+def counting_spec(version="1"):
+    return ModelSpec(
+        name="counting",
+        kind="detector",
+        version=version,
+        license="test only",
+        description="finds nothing",
+        default_params={"score_threshold": 0.5},
+        factory=CountingDetector,
+    )
+
+
+@pytest.fixture(autouse=True)
+def isolated_registry():
+    """Every test starts from the shipped registry and an empty model cache."""
+    detectors, attribute_models = dict(DETECTORS), dict(ATTRIBUTE_MODELS)
+    registry.clear_model_cache()
+    CountingDetector.builds = 0
+    yield
+    DETECTORS.clear()
+    DETECTORS.update(detectors)
+    ATTRIBUTE_MODELS.clear()
+    ATTRIBUTE_MODELS.update(attribute_models)
+    registry.clear_model_cache()
+
+
+def test_it_ships_the_four_detectors_and_the_age_gender_model():
+    assert set(DETECTORS) == {"res10", "haar", "mtcnn", "dlib-mmod"}
+    assert set(ATTRIBUTE_MODELS) == {"onnx-age-gender"}
+    assert registry.DEFAULT_DETECTOR in DETECTORS
+    assert registry.DEFAULT_ATTRIBUTE_MODEL in ATTRIBUTE_MODELS
+
+
+def test_every_spec_names_a_version_and_a_license():
+    for spec in [*DETECTORS.values(), *ATTRIBUTE_MODELS.values()]:
+        assert spec.version and spec.license and spec.description
+
+
+def test_an_unknown_detector_name_raises_and_lists_the_known_ones():
+    with pytest.raises(UnknownModelError, match="res10"):
+        get_detector("yolo")
+
+
+def test_an_unknown_attribute_model_name_raises_a_key_error():
+    with pytest.raises(KeyError):
+        get_attribute_model("deepface")
+
+
+def test_a_registered_detector_is_served_by_name():
+    register_detector(counting_spec())
+
+    assert isinstance(get_detector("counting"), CountingDetector)
+
+
+def test_the_same_name_and_params_give_the_same_instance():
+    register_detector(counting_spec())
+
+    first = get_detector("counting")
+
+    assert get_detector("counting") is first
+    assert get_detector("counting", score_threshold=0.5) is first
+    assert CountingDetector.builds == 1
+
+
+def test_other_params_give_another_instance():
+    register_detector(counting_spec())
+
+    strict = get_detector("counting", score_threshold=0.9)
+
+    assert strict is not get_detector("counting")
+    assert strict.score_threshold == 0.9
+
+
+def test_registering_a_taken_name_needs_replace():
+    register_detector(counting_spec())
+    old = get_detector("counting")
+
+    with pytest.raises(ValueError):
+        register_detector(counting_spec(version="2"))
+    register_detector(counting_spec(version="2"), replace=True)
+
+    assert DETECTORS["counting"].version == "2"
+    assert get_detector("counting") is not old
+
+
+def test_a_detector_cannot_be_registered_as_an_attribute_model():
+    with pytest.raises(ValueError):
+        register_attribute_model(counting_spec())

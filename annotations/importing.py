@@ -326,26 +326,30 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest) -> Docu
         thumbnail_url=parsed.thumbnail,
     )
     existing = {page.canvas_id: page for page in Page.objects.filter(document=document)}
-    # Park current orders out of the way so rewriting them never trips the unique constraint.
-    Page.objects.filter(document=document).update(order=F("order") + ORDER_PARKING_OFFSET)
     to_create: list[Page] = []
-    to_update: list[Page] = []
+    changes: dict[int, dict] = {}
     for canvas in parsed.canvases:
         fields = _page_fields(canvas, local_key)
         page = existing.pop(canvas.canvas_id, None)
         if page is None:
             to_create.append(Page(document=document, **fields))
-        else:
-            for name, value in fields.items():
-                setattr(page, name, value)
-            to_update.append(page)
+            continue
+        changed = {name: value for name, value in fields.items() if getattr(page, name) != value}
+        if changed:
+            changes[page.pk] = changed
+    # Park the orders that move (and those of vanished pages) so rewriting them never trips
+    # the unique (document, order) constraint; unchanged pages are not touched at all.
+    moving = [pk for pk, changed in changes.items() if "order" in changed] + [p.pk for p in existing.values()]
+    Page.objects.filter(pk__in=moving).update(order=F("order") + ORDER_PARKING_OFFSET)
+    for pk, changed in changes.items():
+        Page.objects.filter(pk=pk).update(**changed)
     Page.objects.bulk_create(to_create, batch_size=500)
-    Page.objects.bulk_update(to_update, fields=list(PAGE_FIELDS), batch_size=500)
     kept, removed = _settle_vanished_pages(document, list(existing.values()), len(parsed.canvases))
     report = {
         "pages": len(parsed.canvases),
         "created": len(to_create),
-        "updated": len(to_update),
+        "updated": len(changes),
+        "unchanged": len(parsed.canvases) - len(to_create) - len(changes),
         "removed": removed,
         "kept_with_faces": kept,
         "skipped": [vars(s) for s in parsed.skipped],
@@ -356,20 +360,6 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest) -> Docu
     document.refresh_from_db()
     return document
 
-
-PAGE_FIELDS = (
-    "order",
-    "label",
-    "width",
-    "height",
-    "image_url",
-    "image_width",
-    "image_height",
-    "image_service_id",
-    "image_service_version",
-    "local_path",
-    "is_front_page",
-)
 
 
 def _page_fields(canvas: ParsedCanvas, local_key: str) -> dict:

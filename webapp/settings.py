@@ -133,8 +133,6 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    # A file, not memory, so a real Celery worker started by a test sees the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
     # WAL lets the web process read while a worker writes; the timeout rides out short locks.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,

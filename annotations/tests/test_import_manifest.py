@@ -101,7 +101,8 @@ def test_a_reimport_updates_in_place_without_duplicating_pages(http_server):
     assert sorted(second.pages.values_list("id", flat=True)) == page_ids
     assert second.label == "Excelsior (corrected)"
     assert second.pages.get(order=1).label == "Une"
-    assert second.import_report["updated"] == 3 and second.import_report["created"] == 0
+    assert second.import_report["created"] == 0
+    assert (second.import_report["updated"], second.import_report["unchanged"]) == (1, 2)
 
 
 @pytest.mark.django_db
@@ -243,3 +244,24 @@ def test_the_command_exits_with_a_message_on_failure(http_server):
 
     with pytest.raises(CommandError, match="HTTP 403"):
         call_command("import_manifest", url)
+
+
+@pytest.mark.django_db
+def test_a_reimport_with_reordered_canvases_moves_pages_and_keeps_those_with_faces(http_server):
+    from annotations.models import Face
+
+    manifest = p2_manifest(http_server.base_url, 3)
+    url = http_server.add("/manifest.json", json.dumps(manifest))
+    document = import_source(url)
+    first, second, third = document.pages.order_by("order")
+    Face.objects.create(page=third, x=1, y=1, w=10, h=10)
+
+    canvases = manifest["sequences"][0]["canvases"]
+    manifest["sequences"][0]["canvases"] = [canvases[1], canvases[0]]
+    http_server.add("/manifest.json", json.dumps(manifest))
+    document = import_source(url)
+
+    assert document.import_status == ImportStatus.DONE, document.import_error
+    orders = dict(document.pages.values_list("id", "order"))
+    assert orders == {second.pk: 1, first.pk: 2, third.pk: 3}
+    assert document.import_report["kept_with_faces"] == 1

@@ -15,6 +15,19 @@ from tests.support.http_server import LocalServer
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """A SQLite test database file per test session: concurrent runs never share one.
+
+    A file rather than memory, so a real Celery worker started by a test can open it too.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def isolated_storage(settings, tmp_path):
     """Every test writes media, local scans and caches under its own tmp dir; loopback is allowed."""

@@ -140,6 +140,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Celery's broker, and the shared cache in production.
+REDIS_URL = envstr("REDIS_URL", "redis://localhost:6379/0")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -147,6 +149,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 10)
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 300)
 # Password of the first administrator created by `manage.py ensure_admin` (random when unset).
 VISAGES_ADMIN_PASSWORD = os.getenv("VISAGES_ADMIN_PASSWORD", "")
 LOGIN_REDIRECT_URL = "home"
@@ -193,6 +197,17 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Expensive endpoints (imports, detection runs, exports) declare throttle_scope = "expensive".
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"expensive": envstr("EXPENSIVE_RATE_LIMIT", "60/hour")},
+}
+
+# Login lockouts and API throttles count in this cache; Redis in production so that every
+# web process shares the counts.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if DEBUG
+    else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Visages API",
@@ -201,7 +216,6 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: https://docs.celeryq.dev/en/stable/userguide/configuration.html
-REDIS_URL = envstr("REDIS_URL", "redis://localhost:6379/0")
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", REDIS_URL)
 # Results are not read back (progress lives in the database), so none are stored.
 CELERY_RESULT_BACKEND = None

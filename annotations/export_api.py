@@ -1,0 +1,182 @@
+"""REST endpoints for exports (request, progress, download) and annotation imports (thin: parse, call, serialise)."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import PurePosixPath
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.access import exports_visible_to, get_document_for_user, get_export_for_user
+from annotations.annotation_import import IMPORT_FORMATS, annotations_import
+from annotations.export_services import OPTION_KEYS, SCOPE_KEYS, export_create, export_open_member
+from annotations.models import CURATOR_SOURCE, CorpusRole, Export, ExportKind, ExportStatus
+
+# Uploaded annotation files are read into memory whole; zips of LabelMe JSON + JPEGs stay below this.
+IMPORT_MAX_BYTES = 512 * 1024 * 1024
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+    requested_by = serializers.CharField(source="requested_by.get_username", read_only=True, default=None)
+
+    class Meta:
+        model = Export
+        fields = [
+            "id",
+            "kind",
+            "scope",
+            "options",
+            "status",
+            "progress_done",
+            "progress_total",
+            "face_count",
+            "error",
+            "download_url",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_download_url(self, export: Export) -> str | None:
+        if export.status != ExportStatus.DONE or not export.file:
+            return None
+        return reverse("api-export-download", args=[export.pk])
+
+
+class ExportInputSerializer(serializers.Serializer):
+    """What to export and how; the scope is any search filter (corpus, document, review_status, gender, ...)."""
+
+    kind = serializers.ChoiceField(choices=ExportKind.choices)
+    include_rejected = serializers.BooleanField(default=False, help_text="Rejected boxes as negatives")
+    with_images = serializers.BooleanField(default=True, help_text="LabelMe/COCO: add page JPEGs")
+    image_size = serializers.IntegerField(
+        required=False, allow_null=True, min_value=64, max_value=10_000, help_text="Longest image side; empty: full"
+    )
+    format = serializers.ChoiceField(choices=["json", "csv"], default="json", help_text="Index format")
+
+    def options(self) -> dict:
+        return {key: self.validated_data.get(key) for key in OPTION_KEYS}
+
+
+def export_scope_from(data) -> dict:
+    """The search filters given with an export request (API body or web form)."""
+    return {key: data.get(key) for key in SCOPE_KEYS if data.get(key) not in (None, "")}
+
+
+class ExportListCreateApi(generics.ListAPIView):
+    """The user's exports, newest first; POST requests a new one (202, built in the background)."""
+
+    serializer_class = ExportSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        return exports_visible_to(self.request.user).select_related("requested_by").order_by("-created_at", "-id")
+
+    @extend_schema(request=ExportInputSerializer, responses={202: ExportSerializer})
+    def post(self, request):
+        payload = ExportInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            export = export_create(
+                user=request.user,
+                kind=payload.validated_data["kind"],
+                scope=export_scope_from(request.data),
+                options=payload.options(),
+                base_url=request.build_absolute_uri("/"),
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ExportSerializer)
+    def get(self, request, pk: int):
+        return Response(ExportSerializer(get_export_for_user(request.user, pk)).data)
+
+
+class ExportDownloadApi(APIView):
+    """The export's file, once done; 409 while it is still being built."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiTypes.BINARY, 409: OpenApiTypes.OBJECT})
+    def get(self, request, pk: int):
+        export = get_export_for_user(request.user, pk)
+        if export.status != ExportStatus.DONE or not export.file:
+            return Response({"detail": f"The export is {export.status}, not ready"}, status=status.HTTP_409_CONFLICT)
+        name = f"visages-export-{export.pk}-{export.kind}{PurePosixPath(export.file.name).suffix}"
+        return FileResponse(export.file.open("rb"), as_attachment=True, filename=name)
+
+
+class ExportFileApi(APIView):
+    """One file inside a zip export: the IIIF manifest copy and the annotation pages it references."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiTypes.BINARY})
+    def get(self, request, pk: int, name: str):
+        export = get_export_for_user(request.user, pk)
+        try:
+            body = export_open_member(export=export, name=name)
+        except KeyError as exc:
+            raise Http404("No such file in this export") from exc
+        content_type = "application/ld+json" if name.endswith(".json") else mimetypes.guess_type(name)[0]
+        response = HttpResponse(body, content_type=content_type or "application/octet-stream")
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
+
+
+class AnnotationImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    document = serializers.IntegerField(min_value=1)
+    format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto")
+    source = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,99}$",
+        default=CURATOR_SOURCE,
+        help_text="`curator` (corrections) or the name of the model that produced the faces",
+    )
+
+    def validate_file(self, upload):
+        if upload.size > IMPORT_MAX_BYTES:
+            raise serializers.ValidationError(f"The file is over the {IMPORT_MAX_BYTES} bytes limit")
+        return upload
+
+
+class AnnotationImportApi(APIView):
+    """Import faces from LabelMe / COCO / W3C / IIIF files; 200 when every file went in, 400 with the report if not."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": AnnotationImportInputSerializer},
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        payload = AnnotationImportInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        upload = payload.validated_data["file"]
+        report = annotations_import(
+            document=get_document_for_user(request.user, payload.validated_data["document"], CorpusRole.CURATOR),
+            user=request.user,
+            name=upload.name,
+            content=upload.read(),
+            fmt=payload.validated_data["format"],
+            source=payload.validated_data["source"],
+        )
+        return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)

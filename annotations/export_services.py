@@ -1,0 +1,197 @@
+"""Export services: request an export, build it (claimed once, idempotent), write one to a path."""
+
+from __future__ import annotations
+
+import logging
+import time
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+
+from annotations.access import get_corpus_for_user, get_document_for_user
+from annotations.exporting import (
+    ExportOptions,
+    ExportResult,
+    export_extension,
+    export_querysets,
+    export_write,
+    page_batches,
+)
+from annotations.models import Corpus, Export, ExportKind, ExportStatus
+from annotations.search import SearchFilterSet, SearchParams, search_params_parse
+
+logger = logging.getLogger(__name__)
+
+# An export's scope is a search: any search filter but the ordering (annotations.search).
+SCOPE_KEYS = tuple(name for name in SearchFilterSet.base_filters if name != "ordering")
+OPTION_KEYS = ("include_rejected", "with_images", "image_size", "format")
+# Longer than export_build_task's hard time limit: a running claim this old was abandoned by its worker.
+EXPORT_STALE_AFTER = timedelta(hours=7)
+# Progress is written at most this often (seconds), so exports of many small pages stay cheap.
+PROGRESS_INTERVAL = 1.0
+# How many skipped pages an export lists in its error text before summarising.
+SKIPPED_LISTED = 20
+
+
+def _clean(values: dict, keys: tuple[str, ...]) -> dict:
+    """Known keys with a value, dates as ISO strings (scope and options are stored as JSON)."""
+    cleaned = {}
+    for key in keys:
+        value = values.get(key)
+        if value is None or value == "":
+            continue
+        cleaned[key] = value.isoformat() if hasattr(value, "isoformat") else value
+    return cleaned
+
+
+def export_scope_params(scope: dict) -> SearchParams:
+    """The search an export scope stands for; a DRF ValidationError lists bad filters."""
+    return search_params_parse(_clean(scope, SCOPE_KEYS))
+
+
+def export_create(*, user, kind: str, scope: dict, options: dict, base_url: str = "") -> Export:
+    """Record an export request the user may make, and queue its build once the transaction commits."""
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied("Log in to export")
+    if kind not in ExportKind.values:
+        raise ValidationError({"kind": [f"unknown export kind {kind!r}"]})
+    params = export_scope_params(scope)
+    # Stored as parsed (ints, booleans, ISO days, gender aliases resolved), so it reads the same later.
+    scope = _clean({key: getattr(params, key) for key in _clean(scope, SCOPE_KEYS)}, SCOPE_KEYS)
+    if params.document is not None:
+        get_document_for_user(user, params.document)
+    if params.corpus:
+        corpus = Corpus.objects.filter(
+            Q(pk=int(params.corpus)) if params.corpus.isdigit() else Q(name__iexact=params.corpus)
+        ).first()
+        if corpus is None:
+            raise Http404("No such corpus")
+        scope["corpus"] = get_corpus_for_user(user, corpus.pk).pk
+    options = {**_clean(options, OPTION_KEYS), "base_url": base_url.rstrip("/")}
+    with transaction.atomic():
+        export = Export(kind=kind, scope=scope, options=options, requested_by=user)
+        export.full_clean(exclude=["file"])
+        export.save()
+        export_enqueue(export=export)
+    return export
+
+
+def export_enqueue(*, export: Export) -> None:
+    """Queue the build task once the surrounding transaction commits."""
+    from annotations.tasks import export_build_task
+
+    export_build_task.delay_on_commit(export.pk)
+
+
+def export_build(*, export_id: int) -> Export | None:
+    """Claim a pending (or abandoned) export and write its file; failures are stored, not raised.
+
+    A second delivery of the same task finds nothing to claim and returns None.
+    """
+    now = timezone.now()
+    claimable = Q(status=ExportStatus.PENDING) | Q(status=ExportStatus.RUNNING, started_at__lt=now - EXPORT_STALE_AFTER)
+    claimed = Export.objects.filter(claimable, pk=export_id).update(
+        status=ExportStatus.RUNNING, started_at=now, finished_at=None, progress_done=0, error=""
+    )
+    if claimed != 1:
+        logger.info("export %s: nothing to claim", export_id)
+        return None
+    export = Export.objects.select_related("requested_by").get(pk=export_id)
+    options = ExportOptions.from_dict(
+        {
+            **export.options,
+            "files_url": f"{export.options.get('base_url', '')}{reverse('api-export', args=[export.pk])}files",
+        }
+    )
+    name = f"exports/export-{export.pk}-{export.kind}.{export_extension(export.kind, options)}"
+    final = Path(default_storage.path(name))
+    # The partial file keeps its extension: the writers pick a zip or a plain file by suffix.
+    partial = final.with_name(f"{final.stem}.part{final.suffix}")
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        # An export nobody requested (made in the admin) sees what anonymous visitors see.
+        user = export.requested_by or AnonymousUser()
+        pages, faces = export_querysets(
+            export_scope_params(export.scope), user=user, include_rejected=options.include_rejected
+        )
+        total = pages.count()
+        Export.objects.filter(pk=export.pk).update(progress_total=total)
+        result = export_write(
+            export.kind,
+            page_batches(pages, faces),
+            out=partial,
+            options=options,
+            progress=_progress_reporter(export.pk, total),
+        )
+        partial.replace(final)
+    except SoftTimeLimitExceeded:
+        _fail(export, partial, "The export took longer than its time limit: narrow the scope or leave images out")
+    except Exception as exc:
+        logger.exception("export %s failed", export.pk)
+        _fail(export, partial, f"{exc.__class__.__name__}: {exc}")
+    else:
+        Export.objects.filter(pk=export.pk).update(
+            status=ExportStatus.DONE,
+            file=name,
+            progress_total=max(total, result.pages),
+            progress_done=result.pages,
+            face_count=result.faces,
+            error=_skipped_message(result),
+            finished_at=timezone.now(),
+        )
+    export.refresh_from_db()
+    return export
+
+
+def _progress_reporter(export_id: int, total: int):
+    last = [0.0]
+
+    def report(done: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_INTERVAL or done >= total:
+            last[0] = now
+            Export.objects.filter(pk=export_id).update(progress_done=min(done, total))
+
+    return report
+
+
+def _fail(export: Export, partial: Path, message: str) -> None:
+    partial.unlink(missing_ok=True)
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, error=message, finished_at=timezone.now())
+
+
+def _skipped_message(result: ExportResult) -> str:
+    if not result.skipped:
+        return ""
+    listed = "; ".join(result.skipped[:SKIPPED_LISTED])
+    more = len(result.skipped) - SKIPPED_LISTED
+    suffix = f"; and {more} more" if more > 0 else ""
+    return f"{len(result.skipped)} pages skipped (image unavailable): {listed}{suffix}"
+
+
+def export_to_path(*, kind: str, scope: dict, out: Path, options: ExportOptions) -> ExportResult:
+    """Write an export straight to a file, folder or zip (management commands; no access checks)."""
+    pages, faces = export_querysets(export_scope_params(scope), include_rejected=options.include_rejected)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return export_write(kind, page_batches(pages, faces), out=out, options=options)
+
+
+def export_open_member(*, export: Export, name: str) -> bytes:
+    """One file from inside a finished zip export (the IIIF manifest copy and its annotation pages).
+
+    Raises KeyError when the export has no such member.
+    """
+    if export.status != ExportStatus.DONE or not export.file or not export.file.name.endswith(".zip"):
+        raise KeyError(name)
+    with export.file.open("rb") as handle, zipfile.ZipFile(handle) as archive:
+        return archive.read(name)

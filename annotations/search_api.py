@@ -1,0 +1,153 @@
+"""Search and statistics endpoints (thin: validate the query, call one selector, serialise)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.search import (
+    SEARCH_PAGE_SIZE,
+    FaceSearchFilterSet,
+    PageSearchFilterSet,
+    SearchFilterSet,
+    face_search_results,
+    faces_by_year,
+    faces_totals,
+    matching_faces_attach,
+    page_search_results,
+    search_params_parse,
+)
+from annotations.serializers import FaceSearchSerializer, PageSearchSerializer
+
+STATS_COLUMNS = [
+    "year",
+    "pages",
+    "pages_with_faces",
+    "faces",
+    "female",
+    "male",
+    "child",
+    "unknown",
+    "female_share",
+    "male_share",
+    "faces_per_page",
+]
+
+
+class SearchPagination(PageNumberPagination):
+    """Page numbers with no cap on the number of results (GallicaPix stops at 2,000)."""
+
+    page_size = SEARCH_PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def _schema_parameters(filterset_class: type[SearchFilterSet]) -> list[OpenApiParameter]:
+    """The filterset's parameters for the OpenAPI schema."""
+    types = {
+        django_filters.BooleanFilter: OpenApiTypes.BOOL,
+        django_filters.NumberFilter: OpenApiTypes.NUMBER,
+    }
+    parameters = []
+    for name, flt in filterset_class.base_filters.items():
+        kind = next((t for cls, t in types.items() if isinstance(flt, cls)), OpenApiTypes.STR)
+        if flt.field_class.__name__ == "IntegerField":
+            kind = OpenApiTypes.INT
+        choices = [key for key, _ in flt.extra.get("choices", [])] or None
+        parameters.append(
+            OpenApiParameter(name, kind, description=flt.extra.get("help_text", ""), enum=choices, required=False)
+        )
+    return parameters
+
+
+class CsvRenderer(BaseRenderer):
+    """Rows of dicts as CSV, in STATS_COLUMNS order."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=STATS_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(data if isinstance(data, list) else [data])
+        return buffer.getvalue().encode(self.charset)
+
+
+class CountedResults:
+    """A queryset whose count is already known: the paginator reads count() and then slices.
+
+    `attach` runs on each slice (one more query for the whole slice, not one per row).
+    """
+
+    ordered = True
+
+    def __init__(self, queryset, count: int, attach=None):
+        self.queryset = queryset
+        self.total = count
+        self.attach = attach
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, key):
+        rows = self.queryset[key]
+        return self.attach(list(rows)) if self.attach and isinstance(key, slice) else rows
+
+
+@extend_schema(parameters=_schema_parameters(PageSearchFilterSet))
+class PageSearchApi(generics.ListAPIView):
+    """Pages matching the search, with their number of selected faces; `faces` lists those faces."""
+
+    serializer_class = PageSearchSerializer
+    pagination_class = SearchPagination
+    filter_backends: list = []
+
+    def get_queryset(self):
+        params = search_params_parse(self.request.query_params, filterset_class=PageSearchFilterSet)
+        count, pages = page_search_results(user=self.request.user, params=params)
+        return CountedResults(pages, count, attach=lambda rows: matching_faces_attach(pages=rows, params=params))
+
+
+@extend_schema(parameters=_schema_parameters(FaceSearchFilterSet))
+class FaceSearchApi(generics.ListAPIView):
+    """Faces the search selects, with an IIIF crop of each."""
+
+    serializer_class = FaceSearchSerializer
+    pagination_class = SearchPagination
+    filter_backends: list = []
+
+    def get_queryset(self):
+        params = search_params_parse(self.request.query_params, filterset_class=FaceSearchFilterSet)
+        count, faces = face_search_results(user=self.request.user, params=params)
+        return CountedResults(faces, count)
+
+
+class FacesByYearApi(APIView):
+    """Faces per year for the search filters: pages, pages with faces, gender counts and shares.
+
+    `?format=csv` downloads the yearly rows as CSV.
+    """
+
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
+
+    @extend_schema(parameters=_schema_parameters(SearchFilterSet), responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        params = search_params_parse(request.query_params)
+        rows = faces_by_year(user=request.user, params=params)
+        if request.accepted_renderer.format == CsvRenderer.format:
+            return Response(rows, headers={"Content-Disposition": 'attachment; filename="faces-by-year.csv"'})
+        return Response({"count": len(rows), "results": rows, "totals": faces_totals(rows)})

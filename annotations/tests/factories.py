@@ -1,0 +1,151 @@
+"""Small builders of corpora, documents, pages and faces for tests (no factory_boy)."""
+
+from __future__ import annotations
+
+import itertools
+from types import SimpleNamespace
+
+from annotations.iiif.dates import parse_date
+from annotations.models import CURATOR_SOURCE, Corpus, Document, Face, FaceStatus, Gender, Page
+from annotations.services import page_counts_refresh
+
+_sequence = itertools.count(1)
+
+
+def make_corpus(*, name: str | None = None, is_public: bool = True) -> Corpus:
+    return Corpus.objects.create(name=name or f"Corpus {next(_sequence)}", is_public=is_public)
+
+
+def make_document(
+    *, corpus: Corpus, label: str = "", date_text: str = "", metadata: list | None = None, source: str = ""
+) -> Document:
+    """A document whose date range is parsed from date_text, as the importer does."""
+    date_start, date_end = parse_date(date_text) if date_text else (None, None)
+    n = next(_sequence)
+    return Document.objects.create(
+        corpus=corpus,
+        source=source or f"https://example.org/iiif/doc{n}/manifest.json",
+        label=label or f"Document {n}",
+        date_text=date_text,
+        date_start=date_start,
+        date_end=date_end,
+        metadata=metadata or [],
+        import_status="done",
+    )
+
+
+def make_page(
+    *,
+    document: Document,
+    order: int | None = None,
+    is_front_page: bool | None = None,
+    width: int = 2000,
+    height: int = 3000,
+    review_status: str = "unreviewed",
+    service_id: str = "",
+) -> Page:
+    """A page; the first page of a document is its front page unless told otherwise."""
+    order = order or (document.pages.count() + 1)
+    n = next(_sequence)
+    return Page.objects.create(
+        document=document,
+        order=order,
+        canvas_id=f"{document.source}/canvas/f{order}",
+        label=f"p. {order}",
+        width=width,
+        height=height,
+        image_service_id=service_id or f"https://example.org/iiif/img{n}",
+        image_service_version="2",
+        is_front_page=order == 1 if is_front_page is None else is_front_page,
+        review_status=review_status,
+    )
+
+
+def make_face(
+    *,
+    page: Page,
+    x: int = 10,
+    y: int = 10,
+    w: int = 100,
+    h: int = 120,
+    gender: str = Gender.UNKNOWN,
+    child: bool = False,
+    confidence: float = 0.9,
+    status: str = FaceStatus.PREDICTED,
+    source: str = "res10",
+    person: str = "",
+) -> Face:
+    """A face, with the page's denormalised counts refreshed as the face services do."""
+    face = Face.objects.create(
+        page=page,
+        x=x,
+        y=y,
+        w=w,
+        h=h,
+        gender=gender,
+        child=child,
+        confidence=confidence,
+        status=status,
+        source=source,
+        person=person,
+    )
+    page_counts_refresh(page_ids=[page.pk])
+    return face
+
+
+def search_corpus() -> SimpleNamespace:
+    """A public corpus with known answers for every search filter.
+
+    Non-rejected faces per page (F female, M male, C child flag, U unknown; confidence in brackets):
+      a1 Excelsior 1915-03-12 front  M(.9) M(.6) F(.3)            + a rejected F(.95)
+      a2 Excelsior 1915-03-12 p2     M(.9) M(.9) M(.4)
+      a3 Excelsior 1915-03-12 p3     none
+      b1 Excelsior 1915-07-01 front  F(.8) F child(.7) U(.5) F(.2 edited by a curator from M)
+      b2 Excelsior 1915-07-01 p2     M added by a curator (1.0), person "Joffre", page reviewed
+      m1 Le Miroir 1918 (year only)  M(.99), a large face: 10 % of the page
+      r1 Manuscrit 1390-1405 (range) F(.9)
+      u1 undated                     M(.9)
+      z1 Excelsior 1920-11-11 front  F(.9) F(.85), page reviewed
+    """
+    corpus = make_corpus(name="Excelsior search")
+    a = make_document(corpus=corpus, label="Excelsior : journal illustré quotidien", date_text="1915-03-12")
+    b = make_document(corpus=corpus, label="Excelsior : journal illustré quotidien", date_text="1915-07-01")
+    m = make_document(
+        corpus=corpus,
+        label="Le Miroir",
+        date_text="1918",
+        metadata=[{"label": "Publisher", "value": "Pierre Lafitte"}],
+    )
+    r = make_document(corpus=corpus, label="Livre d'heures", date_text="1390-1405")
+    u = make_document(corpus=corpus, label="Portraits sans date")
+    z = make_document(corpus=corpus, label="Excelsior : journal illustré quotidien", date_text="1920-11-11")
+    pages = SimpleNamespace(
+        a1=make_page(document=a),
+        a2=make_page(document=a),
+        a3=make_page(document=a),
+        b1=make_page(document=b),
+        b2=make_page(document=b, review_status="reviewed"),
+        m1=make_page(document=m),
+        r1=make_page(document=r),
+        u1=make_page(document=u),
+        z1=make_page(document=z, review_status="reviewed"),
+    )
+    p = pages
+    make_face(page=p.a1, gender="male", confidence=0.9)
+    make_face(page=p.a1, gender="male", confidence=0.6, y=300)
+    make_face(page=p.a1, gender="female", confidence=0.3, y=600)
+    make_face(page=p.a1, gender="female", confidence=0.95, y=900, status=FaceStatus.REJECTED)
+    for confidence in (0.9, 0.9, 0.4):
+        make_face(page=p.a2, gender="male", confidence=confidence)
+    make_face(page=p.b1, gender="female", confidence=0.8)
+    make_face(page=p.b1, gender="female", child=True, confidence=0.7)
+    make_face(page=p.b1, gender="unknown", confidence=0.5)
+    make_face(page=p.b1, gender="female", confidence=0.2, status=FaceStatus.EDITED)
+    make_face(page=p.b2, gender="male", confidence=1.0, status=FaceStatus.ADDED, source=CURATOR_SOURCE, person="Joffre")
+    # 600 x 1000 on a 2000 x 3000 page: 10 % of its area.
+    make_face(page=p.m1, gender="male", confidence=0.99, w=600, h=1000)
+    make_face(page=p.r1, gender="female", confidence=0.9)
+    make_face(page=p.u1, gender="male", confidence=0.9)
+    make_face(page=p.z1, gender="female", confidence=0.9)
+    make_face(page=p.z1, gender="female", confidence=0.85)
+    return SimpleNamespace(corpus=corpus, documents=SimpleNamespace(a=a, b=b, m=m, r=r, u=u, z=z), pages=pages)

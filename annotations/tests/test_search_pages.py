@@ -1,0 +1,295 @@
+"""GET /api/search/pages/: every filter and their combinations on a corpus with known answers."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.management import call_command
+from django.http import QueryDict
+
+from annotations import search as search_module
+from annotations.models import CorpusMembership, CorpusRole, Page
+from annotations.search import PageSearchFilterSet, page_search, search_params_parse
+from annotations.services import FacePrediction, faces_store_predictions
+from annotations.tests.factories import make_corpus, make_document, make_face, make_page, search_corpus
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/search/pages/"
+
+
+STRATEGIES = {
+    # name: (WALK_MAX_VISITS, PROBE_MAX_PAGES, COLLECT_MAX_IDS)
+    "collect": (0, 0, 10**9),
+    "walk": (10**9, 0, 0),
+    "probe-walk": (10**9, 10**9, 0),
+    "probe-collect": (0, 10**9, 0),
+}
+
+
+@pytest.fixture(autouse=True, params=list(STRATEGIES))
+def strategy(request, monkeypatch):
+    """Every answer must hold however the search fetches a slice: collecting the matching pages,
+    walking pages in order, or probing each candidate page's faces."""
+    for name, value in zip(("WALK_MAX_VISITS", "PROBE_MAX_PAGES", "COLLECT_MAX_IDS"), STRATEGIES[request.param]):
+        monkeypatch.setattr(search_module, name, value)
+    return request.param
+
+
+@pytest.fixture
+def data():
+    return search_corpus()
+
+
+def names(data, response) -> list[str]:
+    """The result pages as their names in the known-answer corpus, in result order."""
+    assert response.status_code == 200, response.content
+    by_id = {page.pk: name for name, page in vars(data.pages).items()}
+    return [by_id[row["id"]] for row in response.json()["results"]]
+
+
+def search(client, data, query: str = "") -> list[str]:
+    return names(data, client.get(f"{URL}?{query}"))
+
+
+def test_without_filters_it_lists_every_page_by_date_with_undated_last(client, data):
+    response = client.get(URL)
+    body = response.json()
+    assert body["count"] == 9
+    assert names(data, response) == ["r1", "a1", "a2", "a3", "b1", "b2", "m1", "z1", "u1"]
+
+
+def test_a_result_carries_counts_document_thumbnail_and_its_selected_faces(client, data):
+    response = client.get(f"{URL}?gender=female&document={data.documents.a.pk}")
+    (row,) = response.json()["results"]
+    page = data.pages.a1
+    assert row["id"] == page.pk
+    assert row["document"] == data.documents.a.pk
+    assert row["canvas_id"] == page.canvas_id
+    assert row["review_status"] == "unreviewed"
+    assert row["face_count"] == 3
+    assert row["matching_faces"] == 1
+    assert row["document_label"] == data.documents.a.label
+    assert row["document_date"] == "1915-03-12"
+    assert row["thumbnail_url"] == page.thumbnail_url(300)
+    assert [face["gender"] for face in row["faces"]] == ["female"]
+    assert row["faces"][0]["status"] == "predicted"
+
+
+def test_gender_alone_means_at_least_one_such_face(client, data):
+    assert search(client, data, "gender=female") == ["r1", "a1", "b1", "z1"]
+    assert search(client, data, "gender=male") == ["a1", "a2", "b2", "m1", "u1"]
+    assert search(client, data, "gender=child") == ["b1"]
+    assert search(client, data, "gender=unknown") == ["b1"]
+
+
+def test_gallicapix_aliases_mean_female_male_child(client, data):
+    assert search(client, data, "gender=faceW") == search(client, data, "gender=female")
+    assert search(client, data, "gender=faceM") == search(client, data, "gender=male")
+    assert search(client, data, "gender=faceC") == search(client, data, "gender=child")
+
+
+def test_an_unknown_gender_is_refused(client, data):
+    # GallicaPix has no faceF.
+    response = client.get(f"{URL}?gender=faceF")
+    assert response.status_code == 400
+    assert "gender" in response.json()
+
+
+def test_face_count_bounds_count_all_faces_without_face_filters(client, data):
+    assert search(client, data, "min_faces=3") == ["a1", "a2", "b1"]
+    assert search(client, data, "max_faces=1") == ["r1", "a3", "b2", "m1", "u1"]
+    assert search(client, data, "min_faces=2&max_faces=3") == ["a1", "a2", "z1"]
+    assert search(client, data, "max_faces=0") == ["a3"]
+
+
+def test_face_count_bounds_count_the_selected_gender(client, data):
+    assert search(client, data, "gender=male&min_faces=2") == ["a1", "a2"]
+    assert search(client, data, "gender=faceW&min_faces=2") == ["b1", "z1"]
+    # Pages with no man at all, including pages with no face.
+    assert search(client, data, "gender=male&max_faces=0") == ["r1", "a3", "b1", "z1"]
+
+
+def test_rejected_faces_never_count(client, data):
+    # a1 also has a rejected woman's face with confidence 0.95.
+    assert "a1" not in search(client, data, "gender=female&min_faces=2")
+    assert "a1" not in search(client, data, "min_faces=4")
+    assert "a1" not in search(client, data, "gender=female&min_confidence=0.9")
+    response = client.get(f"{URL}?document={data.documents.a.pk}&gender=female")
+    assert response.json()["results"][0]["matching_faces"] == 1
+
+
+def test_min_confidence_selects_faces_and_curated_faces_count_as_certain(client, data):
+    # m1's model face at 0.99, b1's face edited by a curator (0.2), b2's face added by a curator.
+    assert search(client, data, "min_confidence=0.95") == ["b1", "b2", "m1"]
+    assert search(client, data, "gender=female&min_confidence=0.5") == ["r1", "b1", "z1"]
+    assert search(client, data, "gender=female&min_confidence=0.5&min_faces=2") == ["b1", "z1"]
+    response = client.get(f"{URL}?min_confidence=0.5&document={data.documents.a.pk}")
+    assert {row["id"]: row["matching_faces"] for row in response.json()["results"]} == {
+        data.pages.a1.pk: 2,
+        data.pages.a2.pk: 2,
+    }
+
+
+def test_min_confidence_out_of_range_is_refused(client, data):
+    response = client.get(f"{URL}?min_confidence=1.5")
+    assert response.status_code == 400
+    assert "min_confidence" in response.json()
+
+
+def test_the_column_fast_path_and_the_face_rows_agree(client, data):
+    # min_confidence=0 selects every visible face but forces counting face rows.
+    for query in ("gender=female", "gender=male&min_faces=2", "gender=child", "min_faces=2&max_faces=3"):
+        fast = client.get(f"{URL}?{query}").json()["results"]
+        rows = client.get(f"{URL}?{query}&min_confidence=0").json()["results"]
+        assert [(r["id"], r["matching_faces"]) for r in fast] == [(r["id"], r["matching_faces"]) for r in rows]
+
+
+def test_the_page_search_selector_agrees_with_the_api(client, data):
+    anonymous = AnonymousUser()
+    for query in ("", "gender=female&min_faces=2", "min_confidence=0.95", "max_faces=1", "gender=male&max_faces=0"):
+        params = search_params_parse(QueryDict(query), filterset_class=PageSearchFilterSet)
+        selected = [(page.pk, page.matching_faces) for page in page_search(user=anonymous, params=params)]
+        api = [(row["id"], row["matching_faces"]) for row in client.get(f"{URL}?{query}").json()["results"]]
+        assert selected == api, query
+
+
+def test_date_range_by_years_months_and_days(client, data):
+    assert search(client, data, "date_from=1915&date_to=1915") == ["a1", "a2", "a3", "b1", "b2"]
+    assert search(client, data, "date_from=1915-06") == ["b1", "b2", "m1", "z1"]
+    assert search(client, data, "date_to=1915-03-12") == ["r1", "a1", "a2", "a3"]
+    assert search(client, data, "date_from=1915-03-13&date_to=1915-07-01") == ["b1", "b2"]
+
+
+def test_date_range_overlaps_documents_with_partial_dates(client, data):
+    # "1390-1405" spans fifteen years; "1918" spans its whole year; undated never matches a date.
+    assert search(client, data, "date_from=1400&date_to=1400") == ["r1"]
+    assert search(client, data, "date_from=1918-06-01&date_to=1918-06-30") == ["m1"]
+    assert "u1" not in search(client, data, "date_from=1000")
+    assert "u1" not in search(client, data, "date_to=3000")
+
+
+def test_a_malformed_date_is_refused(client, data):
+    for bad in ("1915-13", "last-year", "1915-02-30"):
+        response = client.get(f"{URL}?date_from={bad}")
+        assert response.status_code == 400, bad
+        assert "date_from" in response.json()
+
+
+def test_front_pages_gender_and_dates_combined(client, data):
+    assert search(client, data, "front_page=true") == ["r1", "a1", "b1", "m1", "z1", "u1"]
+    assert search(client, data, "front_page=false") == ["a2", "a3", "b2"]
+    assert search(client, data, "front_page=true&gender=female&date_from=1910&date_to=1920") == ["a1", "b1", "z1"]
+    assert search(client, data, "front_page=true&gender=male&min_faces=2&date_from=1915&date_to=1915") == ["a1"]
+
+
+def test_corpus_by_id_or_name_and_document(client, data):
+    other = make_corpus(name="Vogue")
+    make_page(document=make_document(corpus=other, label="Vogue", date_text="1925"))
+    assert client.get(URL).json()["count"] == 10
+    assert search(client, data, f"corpus={data.corpus.pk}") == search(client, data, "corpus=excelsior%20search")
+    assert len(search(client, data, f"corpus={data.corpus.pk}")) == 9
+    assert client.get(f"{URL}?corpus=Vogue").json()["count"] == 1
+    assert search(client, data, f"document={data.documents.b.pk}") == ["b1", "b2"]
+
+
+def test_title_substring_and_full_text_over_titles_and_metadata(client, data):
+    assert search(client, data, "title=miroir") == ["m1"]
+    assert search(client, data, "q=journal%20illustré") == ["a1", "a2", "a3", "b1", "b2", "z1"]
+    assert search(client, data, "q=Lafitte") == ["m1"]
+    assert search(client, data, "q=nothing-like-this") == []
+
+
+def test_review_status_source_status_and_person(client, data):
+    assert search(client, data, "review_status=reviewed") == ["b2", "z1"]
+    assert search(client, data, "source=curator") == ["b1", "b2"]
+    assert search(client, data, "source=model") == ["r1", "a1", "a2", "b1", "m1", "z1", "u1"]
+    assert search(client, data, "source=res10&gender=male&min_faces=3") == ["a2"]
+    assert search(client, data, "status=edited") == ["b1"]
+    assert search(client, data, "person=joffre") == ["b2"]
+    assert client.get(f"{URL}?status=rejected").status_code == 400
+
+
+def test_face_size_as_a_share_of_the_page(client, data):
+    # Default faces are 100 x 120 on 2000 x 3000 pages: 0.2 % of the page; m1's face is 10 %.
+    assert search(client, data, "min_size=5") == ["m1"]
+    assert search(client, data, "gender=male&max_size=1") == ["a1", "a2", "b2", "u1"]
+    assert search(client, data, "min_size=0.1&max_size=0.3&min_faces=3") == ["a1", "a2", "b1"]
+
+
+def test_page_density_counts_every_face_of_the_page(client, data):
+    assert search(client, data, "min_density=4") == ["b1"]
+    assert search(client, data, "max_density=0") == ["a3"]
+    # Women's faces on sparse pages: a1 has a woman among three faces.
+    assert search(client, data, "gender=female&max_density=2") == ["r1", "z1"]
+
+
+def test_orderings_are_stable(client, data):
+    assert search(client, data, "ordering=-date") == ["z1", "m1", "b1", "b2", "a1", "a2", "a3", "r1", "u1"]
+    # Ties are broken by id in the same direction.
+    assert search(client, data, "ordering=-faces&min_faces=2") == ["b1", "a2", "a1", "z1"]
+    assert search(client, data, "ordering=faces&min_faces=2") == ["z1", "a1", "a2", "b1"]
+    assert search(client, data, "ordering=-matching&gender=female") == ["b1", "z1", "r1", "a1"]
+    assert client.get(f"{URL}?ordering=random").status_code == 400
+
+
+def test_pagination_walks_every_result_once(client, data):
+    seen = []
+    url = f"{URL}?page_size=2"
+    while url:
+        body = client.get(url).json()
+        assert body["count"] == 9
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert seen == [row["id"] for row in client.get(URL).json()["results"]]
+
+
+def test_the_query_count_does_not_grow_with_results(client, data, strategy, django_assert_num_queries):
+    # Visibility check, candidate count, then a probing count or the first matching ids (and a count
+    # when there are many), pages with documents, their selected faces.
+    with django_assert_num_queries(6 if strategy == "walk" else 5):
+        assert client.get(f"{URL}?gender=female&min_confidence=0.5").status_code == 200
+    # Visibility check, candidates and count, pages with documents, their selected faces.
+    with django_assert_num_queries(4):
+        assert client.get(URL).status_code == 200
+
+
+def test_private_corpora_are_searched_only_by_their_members(client, corpus, bob, charlie):
+    page = make_page(document=make_document(corpus=corpus, date_text="1916"))
+    make_face(page=page, gender="female")
+    assert client.get(f"{URL}?gender=female").json()["count"] == 0
+    client.force_login(charlie)
+    assert client.get(f"{URL}?gender=female").json()["count"] == 0
+    assert client.get(f"{URL}?gender=female&min_confidence=0.5").json()["count"] == 0
+    client.force_login(bob)
+    assert [row["id"] for row in client.get(f"{URL}?gender=female").json()["results"]] == [page.pk]
+    assert [row["id"] for row in client.get(f"{URL}?gender=female&min_confidence=0.5").json()["results"]] == [page.pk]
+    assert CorpusMembership.objects.get(user=bob, corpus=corpus).role == CorpusRole.VIEWER
+
+
+def test_curated_values_survive_a_new_detection_run(client, data):
+    # The model sees a man where a curator corrected the box to a woman: the curator wins.
+    edited = data.pages.b1.faces.get(status="edited")
+    faces_store_predictions(
+        page=data.pages.b1,
+        predictions=[FacePrediction(x=edited.x, y=edited.y, w=edited.w, h=edited.h, confidence=0.9, gender="male")],
+        source="res10",
+    )
+    assert "b1" not in search(client, data, "gender=male")
+    assert "b1" in search(client, data, "gender=female&min_faces=1")
+    data.pages.b1.refresh_from_db()
+    assert (data.pages.b1.face_count, data.pages.b1.female_count, data.pages.b1.male_count) == (1, 1, 0)
+
+
+def test_counts_follow_face_changes_and_can_be_rebuilt(client, data):
+    page = data.pages.a3
+    make_face(page=page, gender="female")
+    make_face(page=page, gender="female", y=400)
+    assert "a3" in search(client, data, "gender=female&min_faces=2")
+    # Counts gone stale (a bulk load, a manual SQL fix) are rebuilt by the command.
+    Page.objects.update(face_count=0, female_count=0, male_count=0, child_count=0, unknown_count=0)
+    assert search(client, data, "gender=female") == []
+    call_command("rebuild_face_counts", "--batch-size", "2")
+    assert search(client, data, "gender=female&min_faces=2") == ["a3", "b1", "z1"]
+    page.refresh_from_db()
+    assert (page.face_count, page.female_count) == (2, 2)

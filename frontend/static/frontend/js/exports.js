@@ -1,0 +1,102 @@
+// Exports page: poll the exports still being built so their progress bars move and the
+// download link appears when they finish; send annotation imports and show their report.
+(function () {
+  "use strict";
+  const POLL_MS = 1000;
+  const LABELS = { pending: "Pending", running: "Running", done: "Done", failed: "Failed" };
+
+  function csrfToken(form) {
+    const input = form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function show(row, data) {
+    const status = row.querySelector("[data-role=status]");
+    status.textContent = LABELS[data.status] || data.status;
+    status.className = "status status-" + data.status;
+    const progress = row.querySelector("[data-role=progress]");
+    progress.max = Math.max(data.progress_total, 1);
+    progress.value = data.progress_done;
+    row.querySelector("[data-role=count]").textContent = data.progress_done + "/" + data.progress_total;
+    row.querySelector("[data-role=faces]").textContent = data.face_count;
+    const error = row.querySelector("[data-role=error]");
+    error.textContent = data.error || "";
+    error.hidden = !data.error;
+    const download = row.querySelector("[data-role=download]");
+    if (data.download_url) download.href = data.download_url;
+    download.hidden = !data.download_url;
+    row.dataset.status = data.status;
+  }
+
+  function isActive(row) {
+    return row.dataset.status === "pending" || row.dataset.status === "running";
+  }
+
+  async function poll(row) {
+    try {
+      const response = await fetch(row.dataset.detailUrl, { headers: { Accept: "application/json" } });
+      if (response.ok) show(row, await response.json());
+    } catch (err) {
+      // A network blip: the next tick catches up.
+    }
+    if (isActive(row)) window.setTimeout(() => poll(row), POLL_MS);
+  }
+
+  document.querySelectorAll(".export-row").forEach((row) => {
+    if (isActive(row)) window.setTimeout(() => poll(row), POLL_MS);
+  });
+
+  const importForm = document.getElementById("annotation-import-form");
+  const reportBox = document.getElementById("annotation-import-report");
+  if (!importForm) return;
+
+  function renderReport(report) {
+    reportBox.replaceChildren();
+    const summary = document.createElement("p");
+    if (report.files) {
+      summary.textContent =
+        `${report.created} faces created, ${report.updated} updated, ${report.unchanged} unchanged, ` +
+        `${report.skipped} skipped; ${report.files_imported} files imported, ${report.files_rejected} rejected.`;
+    } else {
+      summary.textContent = "Import refused: " + JSON.stringify(report);
+    }
+    reportBox.append(summary);
+    const list = document.createElement("ul");
+    (report.files || []).forEach((file) => {
+      const item = document.createElement("li");
+      item.className = file.ok ? "file-ok" : "file-rejected";
+      item.textContent = `${file.name}: ${file.ok ? "imported" : "rejected"}`;
+      const messages = file.errors.concat(file.warnings);
+      if (messages.length) {
+        const details = document.createElement("ul");
+        messages.forEach((message) => {
+          const line = document.createElement("li");
+          line.textContent = message;
+          details.append(line);
+        });
+        item.append(details);
+      }
+      list.append(item);
+    });
+    reportBox.append(list);
+    reportBox.hidden = false;
+  }
+
+  importForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = importForm.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const response = await fetch(importForm.dataset.url, {
+        method: "POST",
+        body: new FormData(importForm),
+        headers: { "X-CSRFToken": csrfToken(importForm), Accept: "application/json" },
+      });
+      renderReport(await response.json());
+    } catch (err) {
+      renderReport({ detail: String(err) });
+    } finally {
+      button.disabled = false;
+    }
+  });
+})();

@@ -1,0 +1,114 @@
+"""Browser: a curator requests an export from the UI, follows its progress and downloads it."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from annotations.export_services import export_build
+from annotations.models import Export, ExportStatus
+from annotations.tests.export_support import add_faces, scanned_document
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def curator_page(page, live_server, alice, corpus, tmp_path):
+    """Alice (curator of `corpus`) logged in, with a scanned document of five faces in that corpus."""
+    document = scanned_document(tmp_path / "scans", corpus=corpus)
+    add_faces(document)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "alice-password-123")
+    page.click("#login-submit")
+    page.wait_for_url(f"{live_server.url}/")
+    page.document = document
+    return page
+
+
+def test_a_curator_exports_a_document_as_csv_and_downloads_it(curator_page, live_server, eager_celery, tmp_path):
+    page = curator_page
+    document = page.document
+    page.click("text=Exports")
+    page.select_option("#export-kind", "csv")
+    page.select_option("#export-document", str(document.pk))
+    page.click("#export-submit")
+
+    export = Export.objects.get()
+    row = page.locator(f"#export-{export.pk}")
+    expect(row.locator("[data-role=status]")).to_have_text("Done", timeout=20000)
+    page.screenshot(path=str(tmp_path / "exports.png"), full_page=True)
+    with page.expect_download() as download_info:
+        row.locator("[data-role=download]").click()
+    path = Path(download_info.value.path())
+
+    rows = list(csv.DictReader(path.open()))
+    assert download_info.value.suggested_filename == f"visages-export-{export.pk}-csv.csv"
+    assert len(rows) == 4 and {row["document"] for row in rows} == {str(document.pk)}
+    assert export.scope == {"document": document.pk}
+
+
+def test_the_exports_page_follows_a_build_in_progress(curator_page, live_server, alice):
+    page = curator_page
+    export = Export.objects.create(kind="index", scope={"document": page.document.pk}, requested_by=alice)
+    page.goto(f"{live_server.url}/exports/")
+    row = page.locator(f"#export-{export.pk}")
+    expect(row.locator("[data-role=status]")).to_have_text("Pending")
+    expect(row.locator("[data-role=download]")).to_be_hidden()
+
+    export_build(export_id=export.pk)
+
+    expect(row.locator("[data-role=status]")).to_have_text("Done", timeout=10000)
+    expect(row.locator("[data-role=count]")).to_have_text("2/2")
+    expect(row.locator("[data-role=download]")).to_be_visible()
+    assert Export.objects.get().status == ExportStatus.DONE
+
+
+def test_the_document_page_exports_only_reviewed_pages(curator_page, live_server, eager_celery):
+    page = curator_page
+    document = page.document
+    document.pages.filter(order=2).update(review_status="reviewed")
+    page.goto(f"{live_server.url}/documents/{document.pk}/")
+    form = page.locator("#document-export-form")
+    form.locator("select[name=kind]").select_option("index")
+    form.locator("input[name=review_status]").check()
+    form.locator("button[type=submit]").click()
+
+    export = Export.objects.get()
+    expect(page.locator(f"#export-{export.pk} [data-role=status]")).to_have_text("Done", timeout=20000)
+    export.refresh_from_db()
+    records = json.loads(Path(export.file.path).read_text())
+    assert export.scope == {"document": document.pk, "review_status": "reviewed"}
+    assert [record["page"] for record in records] == [2]
+
+
+def test_a_curator_imports_a_labelme_file_and_sees_the_report(curator_page, live_server, tmp_path):
+    page = curator_page
+    document = page.document
+    labelme = {
+        "version": "5.5.0",
+        "flags": {},
+        "shapes": [
+            {"label": "face", "points": [[700, 500], [600, 400]], "shape_type": "rectangle", "flags": {"female": True}},
+            {"label": "cat", "points": [[10, 10], [20, 20]], "shape_type": "rectangle", "flags": {}},
+        ],
+        "imagePath": "page2.jpg",
+        "imageData": None,
+        "imageWidth": 800,
+        "imageHeight": 600,
+    }
+    upload = tmp_path / "page2.json"
+    upload.write_text(json.dumps(labelme))
+    page.goto(f"{live_server.url}/exports/?document={document.pk}")
+    page.set_input_files("#annotation-import-file", str(upload))
+    page.click("#annotation-import-submit")
+
+    report = page.locator("#annotation-import-report")
+    expect(report).to_contain_text("0 files imported, 1 rejected", timeout=10000)
+    expect(report).to_contain_text("shape 2: unknown label 'cat'")
+    assert document.pages.get(order=2).faces.count() == 1, "the rejected file added nothing"

@@ -1,0 +1,66 @@
+"""Exports page: request an export (a plain form POST) and follow the user's exports as they build."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from rest_framework.exceptions import ValidationError
+
+from annotations import selectors
+from annotations.access import corpora_visible_to, exports_visible_to
+from annotations.export_api import ExportInputSerializer, export_scope_from
+from annotations.export_services import export_create
+from annotations.models import ExportKind, ReviewStatus
+
+# The exports listed on the page; older ones stay reachable through GET /api/exports/.
+EXPORTS_LISTED = 50
+
+
+@login_required
+def exports(request):
+    if request.method == "POST":
+        return _request_export(request)
+    return render(
+        request,
+        "frontend/exports.html",
+        {
+            "exports": exports_visible_to(request.user).order_by("-created_at", "-id")[:EXPORTS_LISTED],
+            "corpora": corpora_visible_to(request.user).order_by("name"),
+            "documents": selectors.document_list(user=request.user),
+            "kinds": ExportKind.choices,
+            "review_statuses": ReviewStatus.choices,
+            "selected_document": request.GET.get("document", ""),
+        },
+    )
+
+
+def _request_export(request):
+    payload = ExportInputSerializer(data=request.POST)
+    try:
+        payload.is_valid(raise_exception=True)
+        export = export_create(
+            user=request.user,
+            kind=payload.validated_data["kind"],
+            scope=export_scope_from(request.POST),
+            options=payload.options(),
+            base_url=request.build_absolute_uri("/"),
+        )
+    except ValidationError as exc:
+        messages.error(request, f"Export refused: {_flatten(exc.detail)}")
+    except DjangoValidationError as exc:
+        messages.error(request, f"Export refused: {'; '.join(exc.messages)}")
+    except (PermissionDenied, Http404) as exc:
+        messages.error(request, f"Export refused: {exc}")
+    else:
+        messages.info(request, f"Export {export.pk} queued: this page follows its progress.")
+    return redirect("exports")
+
+
+def _flatten(detail) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{field}: {_flatten(value)}" for field, value in detail.items())
+    if isinstance(detail, list):
+        return ", ".join(_flatten(item) for item in detail)
+    return str(detail)

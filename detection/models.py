@@ -103,3 +103,134 @@ class PageDetection(models.Model):
             # Progress counts of a run by status.
             models.Index(fields=["run", "status"], name="page_detection_progress_idx"),
         ]
+
+
+# The model loop: models trained here from curated faces, the jobs that train them, and face
+# encodings for finding a person again.
+
+
+class ModelKind(models.TextChoices):
+    DETECTOR = "detector", "Detector"
+    ATTRIBUTES = "attributes", "Age / gender / child"
+
+
+class TrainedModel(models.Model):
+    """A model trained from curated faces: what it learned from, how, how well, and its file."""
+
+    # Registry family, e.g. "res10+rescore" or "keras-attributes"; registered as "<name>@v<version>".
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=12, choices=ModelKind.choices)
+    version = models.PositiveIntegerField()
+    params = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    data_snapshot = models.JSONField(default=dict, blank=True)
+    # Path of the .keras archive under MEDIA_ROOT (its JSON sidecar lies beside it).
+    file = models.CharField(max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    is_active = models.BooleanField(default=True, help_text="Registered and selectable for new runs.")
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="trained_model_unique_version"),
+            models.CheckConstraint(condition=Q(kind__in=ModelKind.values), name="trained_model_kind_valid"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="trained_model_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.registry_name
+
+    @property
+    def registry_name(self) -> str:
+        """The name runs select it by."""
+        return f"{self.name}@v{self.version}"
+
+
+class TrainingKind(models.TextChoices):
+    ATTRIBUTES = "attributes", "Age / gender / child classifier"
+    RESCORER = "rescorer", "Detector re-scorer"
+
+
+class TrainingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TrainingJob(models.Model):
+    """One training of a model on the reviewed pages of a corpus (or of one document)."""
+
+    kind = models.CharField(max_length=12, choices=TrainingKind.choices)
+    corpus = models.ForeignKey("annotations.Corpus", on_delete=models.CASCADE, related_name="training_jobs")
+    document = models.ForeignKey(
+        "annotations.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=TrainingStatus.choices, default=TrainingStatus.PENDING)
+    # Share of the work done, 0 to 1: data preparation, then epochs.
+    progress = models.FloatField(default=0.0)
+    stage = models.CharField(max_length=200, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    trained_model = models.ForeignKey(
+        TrainedModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=TrainingKind.values), name="training_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=TrainingStatus.values), name="training_status_valid"),
+            models.CheckConstraint(condition=Q(progress__gte=0, progress__lte=1), name="training_progress_unit"),
+        ]
+        indexes = [
+            # Training jobs of a corpus, newest first, on GET /api/training-jobs/?corpus=.
+            models.Index(fields=["corpus", "-created_at"], name="training_corpus_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"training {self.id} ({self.kind})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {TrainingStatus.DONE, TrainingStatus.FAILED, TrainingStatus.CANCELLED}
+
+
+class FaceEncoding(models.Model):
+    """A face's 128-d encoding (float32 little-endian bytes) for nearest-neighbour search."""
+
+    face = models.OneToOneField("annotations.Face", on_delete=models.CASCADE, related_name="encoding")
+    # Denormalised from the face's page, so a corpus's encodings load without joining pages.
+    corpus = models.ForeignKey("annotations.Corpus", on_delete=models.CASCADE, related_name="+")
+    vector = models.BinaryField()
+    model_version = models.CharField(max_length=100)
+    # The face's box when encoded (canvas pixels): a moved box needs a new encoding.
+    x = models.IntegerField()
+    y = models.IntegerField()
+    w = models.IntegerField()
+    h = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(model_version__gt=""), name="face_encoding_version_set"),
+        ]
+        indexes = [
+            # Loading (and counting) a corpus's encodings for one model version, in id order.
+            models.Index(fields=["corpus", "model_version", "id"], name="face_encoding_corpus_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"encoding of face {self.face_id}"

@@ -1,0 +1,151 @@
+"""REST endpoints for detection runs, annotated pages and the model registry (thin: parse, call, serialise)."""
+
+import json
+
+from django.conf import settings
+from django.http import HttpResponse
+from rest_framework import generics, status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.access import get_page_for_user
+from annotations.exporting import face_csv_write
+from annotations.imaging import ImageUnavailable
+from annotations.models import CorpusRole
+from detection import selectors
+from detection.errors import DetectionRefused
+from detection.rendering import page_annotated_jpeg
+from detection.serializers import PageDetectionSerializer, RunDetailSerializer, RunInputSerializer, RunSerializer
+from detection.services import run_cancel, run_create, run_retry_failed
+
+
+class _FileRenderer(BaseRenderer):
+    """Lets clients ask for the file type; errors still come back as JSON text."""
+
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else json.dumps(data).encode()
+
+
+class CsvRenderer(_FileRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class JpegRenderer(_FileRenderer):
+    media_type = "image/jpeg"
+    format = "jpg"
+
+
+class ImageUnavailableError(APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "image_unavailable"
+
+
+class RunListCreateApi(generics.ListAPIView):
+    """List runs (filter by ?document=, ?corpus=, ?status=); POST starts one (curators)."""
+
+    serializer_class = RunSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.run_list(
+            user=self.request.user,
+            document_id=int(params["document"]) if params.get("document", "").isdigit() else None,
+            corpus_id=int(params["corpus"]) if params.get("corpus", "").isdigit() else None,
+            status=params.get("status") or None,
+        )
+
+    def post(self, request):
+        payload = RunInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        scope = selectors.run_scope_for_user(
+            request.user, document_id=data.get("document"), corpus_id=data.get("corpus"), page_ids=data.get("pages")
+        )
+        try:
+            run = run_create(
+                user=request.user,
+                **scope,
+                detector=data.get("detector"),
+                threshold=data.get("threshold"),
+                tiling=data.get("tiling"),
+                attribute_model=data.get("attribute_model"),
+            )
+        except DetectionRefused as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunDetailApi(APIView):
+    def get(self, request, pk: int):
+        return Response(RunDetailSerializer(selectors.get_run_for_user(request.user, pk)).data)
+
+
+class RunCancelApi(APIView):
+    def post(self, request, pk: int):
+        run = run_cancel(run=selectors.get_run_for_user(request.user, pk, CorpusRole.CURATOR))
+        return Response(RunDetailSerializer(run).data)
+
+
+class RunRetryApi(APIView):
+    """Queue the failed (or abandoned) pages of a run again."""
+
+    def post(self, request, pk: int):
+        run = selectors.get_run_for_user(request.user, pk, CorpusRole.CURATOR)
+        try:
+            run_retry_failed(run=run)
+        except DetectionRefused as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        run.refresh_from_db()
+        return Response(RunDetailSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RunPagesApi(generics.ListAPIView):
+    """A run's pages with their state, timings and errors."""
+
+    serializer_class = PageDetectionSerializer
+
+    def get_queryset(self):
+        return selectors.run_page_tasks(run=selectors.get_run_for_user(self.request.user, self.kwargs["pk"]))
+
+
+class RunFacesCsvApi(APIView):
+    """One CSV row per face the run found (with its current review status)."""
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def get(self, request, pk: int):
+        run = selectors.get_run_for_user(request.user, pk)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-faces.csv"'
+        face_csv_write(response, selectors.run_faces(run=run).iterator(), base_url=request.build_absolute_uri("/"))
+        return response
+
+
+class PageAnnotatedApi(APIView):
+    """The page as a JPEG with its faces boxed and labelled (gender, age, confidence)."""
+
+    renderer_classes = [JSONRenderer, JpegRenderer]
+
+    def get(self, request, pk: int):
+        page = get_page_for_user(request.user, pk)
+        try:
+            jpeg = page_annotated_jpeg(
+                page=page, faces=selectors.page_faces_drawn(page=page), max_size=settings.DETECTION_MAX_DERIVATIVE
+            )
+        except ImageUnavailable as exc:
+            raise ImageUnavailableError(f"The page image is unavailable: {exc}") from exc
+        response = HttpResponse(jpeg, content_type="image/jpeg")
+        response["Content-Disposition"] = f'inline; filename="page-{page.pk}-annotated.jpg"'
+        return response
+
+
+class DetectorListApi(APIView):
+    """The detectors and age/gender models a run may use, with versions, licenses and defaults."""
+
+    def get(self, request):
+        return Response(selectors.model_listing())

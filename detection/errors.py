@@ -1,0 +1,9 @@
+"""Errors of the detection services, importable without loading them (the task decorator needs one)."""
+
+
+class DetectionRefused(Exception):
+    """A run that cannot be created or changed; the message is meant for the curator."""
+
+
+class PageFetchRetry(Exception):
+    """The page image could not be fetched for now (429, 5xx, timeout): retry the page later."""

@@ -1,0 +1,312 @@
+"""REST endpoints of the model loop: evaluation, training jobs, trained models, similar faces and people."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.access import get_corpus_for_user, get_document_for_user, get_face_for_user
+from annotations.models import CorpusRole, Face
+from annotations.serializers import FaceSerializer
+from annotations.services import FaceConflict
+from detection import evaluation, model_loop_selectors, similarity
+from detection.models import TrainedModel, TrainingJob, TrainingKind
+from detection.selectors import get_run_for_user, model_listing
+from detection.training_services import (
+    TrainingRefused,
+    trained_models_register,
+    training_job_cancel,
+    training_job_create,
+)
+
+
+class RunEvaluationApi(APIView):
+    """A run's stored boxes against the curated faces of its reviewed pages (`?document=` narrows it)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk: int):
+        run = get_run_for_user(request.user, pk)
+        document_id = request.query_params.get("document", "")
+        document = get_document_for_user(request.user, int(document_id)) if document_id.isdigit() else None
+        return Response(evaluation.evaluation_for_run(run=run, document=document).as_dict())
+
+
+class EvaluationApi(APIView):
+    """Evaluate on a document's reviewed pages: its latest run, or `detector` run afresh (curators)."""
+
+    class EvaluationFilterSerializer(serializers.Serializer):
+        document = serializers.IntegerField(min_value=1)
+        detector = serializers.CharField(required=False, max_length=100)
+        threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+        attribute_model = serializers.CharField(required=False, max_length=100, allow_blank=True, default="")
+
+    @extend_schema(parameters=[EvaluationFilterSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        filters = self.EvaluationFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        if not data.get("detector"):
+            document = get_document_for_user(request.user, data["document"])
+            run = evaluation.latest_run_for_document(document=document)
+            if run is None:
+                raise ValidationError({"document": ["No detection run on this document yet; give a detector."]})
+            return Response(evaluation.evaluation_for_run(run=run, document=document).as_dict())
+        # Running a detector costs worker-grade CPU: curators only, and a bounded number of pages.
+        document = get_document_for_user(request.user, data["document"], CorpusRole.CURATOR)
+        trained_models_register()
+        pages = evaluation.reviewed_pages(document=document)
+        total = pages.count()
+        try:
+            result = evaluation.evaluation_for_detector(
+                pages=pages[: settings.EVALUATION_MAX_PAGES],
+                detector=data["detector"],
+                threshold=data.get("threshold"),
+                attribute_model=data["attribute_model"],
+            )
+        except evaluation.EvaluationRefused as exc:
+            raise ValidationError({"detector": [str(exc)]}) from exc
+        result.document_id = document.pk
+        if total > settings.EVALUATION_MAX_PAGES:
+            result.notes.append(
+                f"Only the first {settings.EVALUATION_MAX_PAGES} of {total} reviewed pages were evaluated; "
+                "use `manage.py evaluate` for all of them."
+            )
+        return Response(result.as_dict())
+
+
+class TrainedModelSerializer(serializers.ModelSerializer):
+    registry_name = serializers.CharField(read_only=True)
+    created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
+    data_snapshot = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrainedModel
+        fields = [
+            "id",
+            "name",
+            "registry_name",
+            "kind",
+            "version",
+            "params",
+            "metrics",
+            "data_snapshot",
+            "file",
+            "created_by",
+            "created_at",
+            "is_active",
+        ]
+
+    def get_data_snapshot(self, model: TrainedModel) -> dict:
+        # Page id lists can be long: the API gives their sizes, the database keeps them.
+        return {
+            key: (len(value) if isinstance(value, list) and key.endswith(("page_ids", "_pages")) else value)
+            for key, value in model.data_snapshot.items()
+        }
+
+
+class TrainingJobSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
+    trained_model = TrainedModelSerializer(read_only=True)
+
+    class Meta:
+        model = TrainingJob
+        fields = [
+            "id",
+            "kind",
+            "corpus",
+            "document",
+            "params",
+            "status",
+            "progress",
+            "stage",
+            "metrics",
+            "error",
+            "cancel_requested",
+            "trained_model",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class TrainingJobListCreateApi(generics.ListAPIView):
+    """List training jobs (`?corpus=`); POST starts one on a corpus's (or document's) reviewed pages (curators)."""
+
+    serializer_class = TrainingJobSerializer
+
+    class TrainingJobInputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=TrainingKind.values)
+        corpus = serializers.IntegerField(min_value=1, required=False)
+        document = serializers.IntegerField(min_value=1, required=False)
+        params = serializers.DictField(required=False, default=dict)
+
+        def validate(self, attrs):
+            if not attrs.get("corpus") and not attrs.get("document"):
+                raise serializers.ValidationError("Give a corpus or a document")
+            return attrs
+
+    def get_queryset(self):
+        corpus = self.request.query_params.get("corpus", "")
+        return model_loop_selectors.training_job_list(
+            user=self.request.user, corpus_id=int(corpus) if corpus.isdigit() else None
+        )
+
+    @extend_schema(request=TrainingJobInputSerializer, responses={202: TrainingJobSerializer})
+    def post(self, request):
+        payload = self.TrainingJobInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        document = None
+        if data.get("document"):
+            document = get_document_for_user(request.user, data["document"], CorpusRole.CURATOR)
+        corpus = get_corpus_for_user(request.user, data.get("corpus") or document.corpus_id, CorpusRole.CURATOR)
+        try:
+            job = training_job_create(
+                user=request.user, kind=data["kind"], corpus=corpus, document=document, params=data["params"]
+            )
+        except TrainingRefused as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(TrainingJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingJobDetailApi(APIView):
+    @extend_schema(responses=TrainingJobSerializer)
+    def get(self, request, pk: int):
+        return Response(TrainingJobSerializer(model_loop_selectors.get_training_job_for_user(request.user, pk)).data)
+
+
+class TrainingJobCancelApi(APIView):
+    @extend_schema(request=None, responses=TrainingJobSerializer)
+    def post(self, request, pk: int):
+        job = model_loop_selectors.get_training_job_for_user(request.user, pk, CorpusRole.CURATOR)
+        return Response(TrainingJobSerializer(training_job_cancel(job=job)).data)
+
+
+class ModelListApi(APIView):
+    """Every model a run may select (shipped and trained here), and the trained models' records."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        trained_models_register()
+        trained = model_loop_selectors.trained_model_list(user=request.user)
+        return Response({**model_listing(), "trained": TrainedModelSerializer(trained, many=True).data})
+
+
+class SimilarFaceSerializer(serializers.Serializer):
+    face = FaceSerializer()
+    distance = serializers.FloatField()
+    same_person_likely = serializers.BooleanField()
+    document = serializers.IntegerField(source="face.page.document_id")
+    page_order = serializers.IntegerField(source="face.page.order")
+    crop_url = serializers.SerializerMethodField()
+
+    def get_crop_url(self, similar: similarity.SimilarFace) -> str:
+        return similar.face.page.face_crop_url(similar.face, size=120)
+
+
+class SimilarFacesApi(APIView):
+    """The faces of the same corpus nearest to this one ("more like this"), and a suggested person."""
+
+    class SimilarFilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=100, default=12)
+
+    @extend_schema(parameters=[SimilarFilterSerializer], responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk: int):
+        face = get_face_for_user(request.user, pk)
+        filters = self.SimilarFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        try:
+            neighbours = similarity.similar_faces(face=face, limit=filters.validated_data["limit"])
+        except similarity.NoEncoding as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+        return Response(
+            {
+                "face": face.pk,
+                "person": face.person,
+                "suggested_person": similarity.person_suggestion(neighbours=neighbours),
+                "same_person_distance": similarity.FaceEncoder.SAME_PERSON_DISTANCE,
+                "results": SimilarFaceSerializer(neighbours, many=True).data,
+            }
+        )
+
+
+class FacePersonApi(APIView):
+    """Name the person on a face, and optionally on suggested matches too (curators; all or none)."""
+
+    class FacePersonMatchSerializer(serializers.Serializer):
+        id = serializers.IntegerField(min_value=1)
+        version = serializers.IntegerField(min_value=1)
+
+    class FacePersonInputSerializer(serializers.Serializer):
+        person = serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=True)
+        version = serializers.IntegerField(min_value=1)
+        matches = serializers.ListField(child=serializers.DictField(), required=False, default=list, max_length=200)
+
+    @extend_schema(request=FacePersonInputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request, pk: int):
+        face = get_face_for_user(request.user, pk, CorpusRole.CURATOR)
+        payload = self.FacePersonInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        targets = [(face, data["version"])]
+        for raw in data["matches"]:
+            match = self.FacePersonMatchSerializer(data=raw)
+            match.is_valid(raise_exception=True)
+            other = get_face_for_user(request.user, match.validated_data["id"], CorpusRole.CURATOR)
+            if other.page.document.corpus_id != face.page.document.corpus_id:
+                raise Http404("No such face in this corpus")
+            targets.append((other, match.validated_data["version"]))
+        try:
+            named = similarity.faces_name_person(user=request.user, person=data["person"], faces=targets)
+        except FaceConflict as exc:
+            return Response(
+                {
+                    "detail": "A face was changed by someone else; reload it before naming it.",
+                    "face": FaceSerializer(exc.face).data,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response({"person": data["person"], "faces": FaceSerializer(named, many=True).data})
+
+
+class PeopleApi(generics.ListAPIView):
+    """Named people (`?q=` substring, `?corpus=`), with their number of faces; their faces via search's `person`."""
+
+    class PersonSerializer(serializers.Serializer):
+        person = serializers.CharField()
+        faces = serializers.IntegerField()
+
+    serializer_class = PersonSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        corpus = params.get("corpus", "")
+        return similarity.people_list(
+            user=self.request.user, corpus_id=int(corpus) if corpus.isdigit() else None, query=params.get("q", "")
+        )
+
+
+class EncodingsApi(APIView):
+    """Queue the computation of face encodings for a document's faces (curators)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class EncodingsInputSerializer(serializers.Serializer):
+        document = serializers.IntegerField(min_value=1)
+
+    @extend_schema(request=EncodingsInputSerializer, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request):
+        payload = self.EncodingsInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        document = get_document_for_user(request.user, payload.validated_data["document"], CorpusRole.CURATOR)
+        similarity.encodings_queue(document_id=document.pk)
+        pending = similarity.faces_missing_encodings(faces=Face.objects.filter(page__document=document)).count()
+        return Response({"document": document.pk, "faces_to_encode": pending}, status=status.HTTP_202_ACCEPTED)

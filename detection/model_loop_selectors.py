@@ -1,0 +1,33 @@
+"""Read-only queries of the model loop: training jobs and trained models a user may see."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from annotations.access import corpora_visible_to, require_role
+from annotations.models import CorpusRole
+from detection.models import TrainedModel, TrainingJob
+
+
+def get_training_job_for_user(user, job_id: int, role: str = CorpusRole.VIEWER) -> TrainingJob:
+    """A training job by id, checked for the role in its corpus (404 when the corpus is not visible)."""
+    job = TrainingJob.objects.select_related("corpus", "trained_model", "created_by").filter(pk=job_id).first()
+    if job is None:
+        raise Http404("No such training job")
+    require_role(user, job.corpus, role)
+    return job
+
+
+def training_job_list(*, user, corpus_id: int | None = None) -> QuerySet[TrainingJob]:
+    """Training jobs of corpora the user may view, newest first."""
+    jobs = TrainingJob.objects.filter(corpus__in=corpora_visible_to(user)).select_related("trained_model", "created_by")
+    if corpus_id is not None:
+        jobs = jobs.filter(corpus_id=corpus_id)
+    return jobs.order_by("-created_at", "-id")
+
+
+def trained_model_list(*, user) -> QuerySet[TrainedModel]:
+    """Trained models whose training corpus the user may view, by family and newest version first."""
+    visible = list(corpora_visible_to(user).values_list("pk", flat=True))
+    return TrainedModel.objects.filter(training_jobs__corpus_id__in=visible).distinct().order_by("name", "-version")

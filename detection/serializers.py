@@ -1,0 +1,111 @@
+"""API representations of detection runs, their pages, and the input that starts a run."""
+
+from dataclasses import asdict
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from detection.models import DetectionRun, PageDetection
+from detection.selectors import run_progress, run_timings
+
+MAX_PAGES_PER_REQUEST = 10_000
+
+
+class RunInputSerializer(serializers.Serializer):
+    """Start a run on exactly one of a document, a corpus or a list of pages."""
+
+    document = serializers.IntegerField(required=False, min_value=1)
+    corpus = serializers.IntegerField(required=False, min_value=1)
+    pages = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, allow_empty=False, max_length=MAX_PAGES_PER_REQUEST
+    )
+    detector = serializers.CharField(required=False, max_length=100)
+    threshold = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
+    tiling = serializers.BooleanField(required=False, allow_null=True, default=None)
+    attribute_model = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    def validate(self, attrs):
+        scopes = [name for name in ("document", "corpus", "pages") if attrs.get(name) is not None]
+        if len(scopes) != 1:
+            raise serializers.ValidationError("Give exactly one of document, corpus or pages")
+        return attrs
+
+
+class RunSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
+    progress = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DetectionRun
+        fields = [
+            "id",
+            "corpus",
+            "document",
+            "detector",
+            "attribute_model",
+            "params",
+            "model_versions",
+            "status",
+            "pages_total",
+            "pages_done",
+            "pages_failed",
+            "faces_found",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "progress",
+            "links",
+        ]
+
+    def get_progress(self, run: DetectionRun) -> dict:
+        return asdict(run_progress(run=run))
+
+    def get_links(self, run: DetectionRun) -> dict:
+        return {
+            "self": reverse("api-run", args=[run.pk]),
+            "cancel": reverse("api-run-cancel", args=[run.pk]),
+            "retry": reverse("api-run-retry", args=[run.pk]),
+            "pages": reverse("api-run-pages", args=[run.pk]),
+            "faces_csv": reverse("api-run-faces-csv", args=[run.pk]),
+        }
+
+
+class RunDetailSerializer(RunSerializer):
+    timings = serializers.SerializerMethodField()
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "timings"]
+
+    def get_timings(self, run: DetectionRun) -> dict:
+        return run_timings(run=run)
+
+
+class PageDetectionSerializer(serializers.ModelSerializer):
+    page_order = serializers.IntegerField(source="page.order", read_only=True)
+    page_label = serializers.CharField(source="page.label", read_only=True)
+    annotated_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PageDetection
+        fields = [
+            "id",
+            "page",
+            "page_order",
+            "page_label",
+            "status",
+            "attempts",
+            "faces_found",
+            "model_seconds",
+            "total_seconds",
+            "derivative_scale",
+            "error",
+            "claimed_at",
+            "finished_at",
+            "annotated_url",
+        ]
+
+    def get_annotated_url(self, task: PageDetection) -> str:
+        return reverse("api-page-annotated", args=[task.page_id])

@@ -1,0 +1,459 @@
+"""Detection runs: create and queue them, detect one page (claim, detect, store), cancel, retry.
+
+A run owns one `PageDetection` per page. Page tasks claim their row with a conditional
+UPDATE, so a duplicate delivery or a second worker finds nothing to do, and they finish
+it with another UPDATE guarded by the same claim, so a page is counted once.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import requests
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from annotations.iiif.fetch import RETRY_STATUSES, FetchError
+from annotations.imaging import Derivative, ImageUnavailable, page_derivative
+from annotations.models import Corpus, Document, ImportStatus, Page
+from annotations.services import FacePrediction, faces_store_predictions
+from detection.errors import DetectionRefused, PageFetchRetry
+from detection.inference.age_gender import AgeGenderModel
+from detection.inference.detectors import FaceDetector
+from detection.inference.registry import (
+    ATTRIBUTE_MODELS,
+    DETECTORS,
+    ModelSpec,
+    get_attribute_model,
+    get_detector,
+)
+from detection.inference.tiling import detect_tiled, filter_implausible
+from detection.inference.types import Detection
+from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
+
+logger = logging.getLogger(__name__)
+
+# Page tasks queued per dispatch step; a bigger run re-queues the dispatcher for the rest.
+DISPATCH_BATCH = 500
+# Fixed-input networks squeeze a whole page into their input, so small faces need tiles;
+# pyramid detectors (Haar, MTCNN, dlib) already scan every scale of the page.
+TILING_BY_DEFAULT = frozenset({"res10"})
+ACTIVE_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class PipelineParams:
+    """How a run treats each page: threshold, tiling and the plausibility filter."""
+
+    threshold: float
+    tiling: bool
+    tile_size: int
+    overlap: float
+    max_face_share: float
+    min_face_size: int
+
+    @classmethod
+    def from_run(cls, run: DetectionRun) -> PipelineParams:
+        params = run.params
+        return cls(
+            threshold=float(params["threshold"]),
+            tiling=bool(params["tiling"]),
+            tile_size=int(params.get("tile_size", settings.DETECTION_TILE_SIZE)),
+            overlap=float(params.get("overlap", settings.DETECTION_TILE_OVERLAP)),
+            max_face_share=float(params.get("max_face_share", settings.DETECTION_MAX_FACE_SHARE)),
+            min_face_size=int(params.get("min_face_size", settings.DETECTION_MIN_FACE_SIZE)),
+        )
+
+
+@dataclass(frozen=True)
+class PagePredictions:
+    """What the models found on one derivative, already in canvas pixels."""
+
+    predictions: list[FacePrediction]
+    detect_seconds: float
+    attribute_seconds: float
+
+    @property
+    def model_seconds(self) -> float:
+        return self.detect_seconds + self.attribute_seconds
+
+
+def model_source(spec: ModelSpec) -> str:
+    """How faces record the model that made them: name@version."""
+    return f"{spec.name}@{spec.version}"
+
+
+def _detector_spec(name: str) -> ModelSpec:
+    if name not in DETECTORS:
+        raise DetectionRefused(f"Unknown detector {name!r}; known: {', '.join(sorted(DETECTORS))}")
+    return DETECTORS[name]
+
+
+def _attribute_spec(name: str) -> ModelSpec | None:
+    if not name:
+        return None
+    if name not in ATTRIBUTE_MODELS:
+        raise DetectionRefused(f"Unknown age/gender model {name!r}; known: {', '.join(sorted(ATTRIBUTE_MODELS))}")
+    return ATTRIBUTE_MODELS[name]
+
+
+def _scope_pages(
+    *, corpus: Corpus | None, document: Document | None, page_ids: list[int] | None
+) -> tuple[Corpus, Document | None, QuerySet[Page]]:
+    """The corpus, document (if one) and pages a run covers; exactly one scope must be given."""
+    if sum(scope is not None for scope in (corpus, document, page_ids)) != 1:
+        raise DetectionRefused("Choose exactly one of a corpus, a document or a list of pages")
+    if document is not None:
+        if document.import_status != ImportStatus.DONE:
+            raise DetectionRefused(f"Document {document.pk} is not imported yet ({document.import_status})")
+        return document.corpus, document, Page.objects.filter(document=document)
+    if corpus is not None:
+        return corpus, None, Page.objects.filter(document__corpus=corpus)
+    pages = Page.objects.filter(pk__in=set(page_ids or []))
+    found = list(pages.values_list("document_id", "document__corpus_id").distinct())
+    if not found or pages.count() != len(set(page_ids or [])):
+        raise DetectionRefused("Some of the pages do not exist")
+    corpora = {corpus_id for _doc, corpus_id in found}
+    if len(corpora) != 1:
+        raise DetectionRefused("The pages of one run must belong to one corpus")
+    documents = {doc for doc, _corpus in found}
+    document = Document.objects.get(pk=documents.pop()) if len(documents) == 1 else None
+    return Corpus.objects.get(pk=corpora.pop()), document, pages
+
+
+def run_create(
+    *,
+    user,
+    corpus: Corpus | None = None,
+    document: Document | None = None,
+    page_ids: list[int] | None = None,
+    detector: str | None = None,
+    threshold: float | None = None,
+    tiling: bool | None = None,
+    attribute_model: str | None = None,
+    enqueue: bool = True,
+) -> DetectionRun:
+    """Create a run over a corpus, a document or chosen pages, and queue its pages after commit.
+
+    Access is the caller's business (the API checks the curator role); this checks the scope
+    and the parameters. `enqueue=False` leaves the pages for a foreground runner.
+    """
+    if not settings.DETECTION_ENABLED:
+        raise DetectionRefused("Face detection is disabled on this server (DETECTION_ENABLED is off)")
+    detector = detector or settings.DETECTION_DEFAULT_DETECTOR
+    detector_spec = _detector_spec(detector)
+    attribute_model = settings.DETECTION_DEFAULT_ATTRIBUTES if attribute_model is None else attribute_model
+    attribute_spec = _attribute_spec(attribute_model)
+    if threshold is None:
+        threshold = float(detector_spec.default_params.get("score_threshold", 0.5))
+    if not 0.0 <= threshold <= 1.0:
+        raise DetectionRefused(f"The threshold must be between 0 and 1, got {threshold}")
+    corpus, document, pages = _scope_pages(corpus=corpus, document=document, page_ids=page_ids)
+    params = {
+        "threshold": threshold,
+        "tiling": detector in TILING_BY_DEFAULT if tiling is None else tiling,
+        "tile_size": settings.DETECTION_TILE_SIZE,
+        "overlap": settings.DETECTION_TILE_OVERLAP,
+        "max_face_share": settings.DETECTION_MAX_FACE_SHARE,
+        "min_face_size": settings.DETECTION_MIN_FACE_SIZE,
+        "max_derivative": settings.DETECTION_MAX_DERIVATIVE,
+    }
+    versions = {"detector": model_source(detector_spec)}
+    if attribute_spec is not None:
+        versions["attributes"] = model_source(attribute_spec)
+    with transaction.atomic():
+        run = DetectionRun.objects.create(
+            corpus=corpus,
+            document=document,
+            detector=detector,
+            attribute_model=attribute_model,
+            params=params,
+            model_versions=versions,
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        created = PageDetection.objects.bulk_create(
+            (PageDetection(run=run, page_id=page_id) for page_id in pages.order_by("pk").values_list("pk", flat=True)),
+            batch_size=1000,
+        )
+        if not created:
+            raise DetectionRefused("There are no pages to detect faces on")
+        DetectionRun.objects.filter(pk=run.pk).update(pages_total=len(created))
+        if enqueue:
+            transaction.on_commit(lambda: run_dispatch(run_id=run.pk))
+    run.refresh_from_db()
+    return run
+
+
+def run_dispatch(*, run_id: int, after_id: int = 0) -> int:
+    """Queue the run's pending page tasks after `after_id`, one batch; re-queue itself for the rest."""
+    from detection.tasks import detect_page_task, run_dispatch_task
+
+    if not DetectionRun.objects.filter(pk=run_id, status__in=ACTIVE_RUN_STATUSES).exists():
+        return 0
+    ids = list(
+        PageDetection.objects.filter(run_id=run_id, status=PageTaskStatus.PENDING, pk__gt=after_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:DISPATCH_BATCH]
+    )
+    for page_detection_id in ids:
+        detect_page_task.delay_on_commit(page_detection_id)
+    if len(ids) == DISPATCH_BATCH:
+        run_dispatch_task.delay_on_commit(run_id, ids[-1])
+    return len(ids)
+
+
+def page_predictions(
+    *,
+    derivative: Derivative,
+    detector: FaceDetector,
+    attribute_model: AgeGenderModel | None,
+    params: PipelineParams,
+) -> PagePredictions:
+    """Detect faces on a page derivative, drop implausible boxes, read age/gender, map to canvas."""
+    image = derivative.image
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    height, width = rgb.shape[:2]
+    started = time.perf_counter()
+    if params.tiling:
+        found = detect_tiled(detector, rgb, tile_size=params.tile_size, overlap=params.overlap)
+    else:
+        found = detector.detect(rgb)
+    detect_seconds = time.perf_counter() - started
+    found = [
+        det
+        for det in filter_implausible(
+            found,
+            image_width=width,
+            image_height=height,
+            max_area_share=params.max_face_share,
+            min_size=params.min_face_size,
+        )
+        if det.score >= params.threshold
+    ]
+    started = time.perf_counter()
+    predictions = [_prediction(det, derivative, attribute_model, rgb) for det in found]
+    return PagePredictions(predictions, detect_seconds, time.perf_counter() - started)
+
+
+def _prediction(
+    det: Detection, derivative: Derivative, attribute_model: AgeGenderModel | None, rgb: np.ndarray
+) -> FacePrediction:
+    x, y, w, h = det.scaled(derivative.scale_x, derivative.scale_y).to_xywh()
+    if attribute_model is None:
+        return FacePrediction(x=x, y=y, w=w, h=h, confidence=det.score)
+    # Age and gender read the derivative, where the detector saw the face.
+    attributes = attribute_model.predict(rgb, det)
+    return FacePrediction(
+        x=x,
+        y=y,
+        w=w,
+        h=h,
+        confidence=det.score,
+        age=attributes.age,
+        age_confidence=attributes.age_confidence,
+        gender=attributes.gender,
+        gender_confidence=attributes.gender_confidence,
+        child=attributes.child,
+    )
+
+
+def run_detector(run: DetectionRun) -> FaceDetector:
+    """The run's detector, built once per worker process for the run's threshold."""
+    spec = _detector_spec(run.detector)
+    params = {"score_threshold": run.params["threshold"]} if "score_threshold" in spec.default_params else {}
+    return get_detector(run.detector, **params)
+
+
+def run_attribute_model(run: DetectionRun) -> AgeGenderModel | None:
+    """The run's age/gender model (None when the run skips attributes), built once per process."""
+    spec = _attribute_spec(run.attribute_model)
+    if spec is None:
+        return None
+    params = {"child_age": float(settings.DETECTION_CHILD_AGE)} if "child_age" in spec.default_params else {}
+    return get_attribute_model(run.attribute_model, **params)
+
+
+def _is_transient(exc: ImageUnavailable) -> bool:
+    """Rate limits, server errors and network trouble pass; 403, 404 and bad images do not."""
+    cause = exc.__cause__
+    if not isinstance(cause, FetchError):
+        return False
+    if cause.status is not None:
+        return cause.status in RETRY_STATUSES
+    return isinstance(cause.__cause__, requests.RequestException | socket.gaierror)
+
+
+class _ClaimLost(Exception):
+    """Another worker reclaimed the page while this one was working: drop this result."""
+
+
+def page_detect(
+    *,
+    page_detection_id: int,
+    detector: FaceDetector | None = None,
+    attribute_model: AgeGenderModel | None = None,
+    final_attempt: bool = True,
+) -> PageDetection | None:
+    """Claim one page of a run, detect its faces and store them; None when there was nothing to claim.
+
+    A transient fetch error releases the claim and raises PageFetchRetry, unless this is the
+    final attempt; any other failure marks the page failed with its error.
+    """
+    started = time.perf_counter()
+    now = timezone.now()
+    abandoned = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    claimed = (
+        PageDetection.objects.filter(pk=page_detection_id, run__status__in=ACTIVE_RUN_STATUSES)
+        .filter(Q(status=PageTaskStatus.PENDING) | Q(status=PageTaskStatus.RUNNING, claimed_at__lt=abandoned))
+        .update(status=PageTaskStatus.RUNNING, claimed_at=now, attempts=F("attempts") + 1, error="")
+    )
+    if claimed != 1:
+        logger.info("page detection %s: nothing to claim (done, cancelled, missing or running)", page_detection_id)
+        return None
+    task = PageDetection.objects.select_related("run", "page").get(pk=page_detection_id)
+    run = task.run
+    DetectionRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(status=RunStatus.RUNNING, started_at=now)
+    try:
+        max_size = int(run.params.get("max_derivative") or settings.DETECTION_MAX_DERIVATIVE)
+        derivative = page_derivative(task.page, max_size=max_size)
+    except ImageUnavailable as exc:
+        if _is_transient(exc) and not final_attempt:
+            PageDetection.objects.filter(pk=task.pk, status=PageTaskStatus.RUNNING, claimed_at=now).update(
+                status=PageTaskStatus.PENDING, error=f"Retrying: {exc}"
+            )
+            raise PageFetchRetry(str(exc)) from exc
+        return _page_fail(task, claimed_at=now, error=str(exc))
+    try:
+        found = page_predictions(
+            derivative=derivative,
+            detector=detector or run_detector(run),
+            attribute_model=attribute_model if attribute_model is not None else run_attribute_model(run),
+            params=PipelineParams.from_run(run),
+        )
+    except SoftTimeLimitExceeded:
+        # The task turns this into a failed page with a clear message.
+        raise
+    except Exception as exc:
+        logger.exception("page detection %s: the model failed", page_detection_id)
+        return _page_fail(task, claimed_at=now, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
+    try:
+        with transaction.atomic():
+            faces = faces_store_predictions(
+                page=task.page,
+                predictions=found.predictions,
+                source=run.model_versions["detector"],
+                detection_run_id=run.pk,
+            )
+            finished = PageDetection.objects.filter(pk=task.pk, status=PageTaskStatus.RUNNING, claimed_at=now).update(
+                status=PageTaskStatus.DONE,
+                finished_at=timezone.now(),
+                faces_found=len(faces),
+                model_seconds=found.model_seconds,
+                total_seconds=time.perf_counter() - started,
+                derivative_scale=derivative.scale_x,
+            )
+            if finished != 1:
+                raise _ClaimLost
+            DetectionRun.objects.filter(pk=run.pk).update(
+                pages_done=F("pages_done") + 1, faces_found=F("faces_found") + len(faces)
+            )
+    except _ClaimLost:
+        logger.warning("page detection %s: claim lost to another worker, result dropped", page_detection_id)
+        return None
+    _run_finish_if_complete(run.pk)
+    task.refresh_from_db()
+    return task
+
+
+def _page_fail(task: PageDetection, *, claimed_at, error: str) -> PageDetection | None:
+    failed = PageDetection.objects.filter(pk=task.pk, status=PageTaskStatus.RUNNING, claimed_at=claimed_at).update(
+        status=PageTaskStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
+    )
+    if failed != 1:
+        return None
+    DetectionRun.objects.filter(pk=task.run_id).update(pages_failed=F("pages_failed") + 1)
+    _run_finish_if_complete(task.run_id)
+    task.refresh_from_db()
+    return task
+
+
+def page_detection_fail(*, page_detection_id: int, error: str) -> None:
+    """Mark a running page failed (time limit hit, retries exhausted); its run may then finish."""
+    task = PageDetection.objects.filter(pk=page_detection_id, status=PageTaskStatus.RUNNING).first()
+    if task is not None:
+        _page_fail(task, claimed_at=task.claimed_at, error=error)
+
+
+def _run_finish_if_complete(run_id: int) -> None:
+    """Close a running run once every page is done or failed; all pages failed means the run failed."""
+    DetectionRun.objects.filter(
+        pk=run_id, status=RunStatus.RUNNING, pages_total__lte=F("pages_done") + F("pages_failed")
+    ).update(
+        status=Case(When(pages_done=0, then=Value(RunStatus.FAILED)), default=Value(RunStatus.DONE)),
+        error=Case(When(pages_done=0, then=Value("Every page failed; see the page errors")), default=Value("")),
+        finished_at=timezone.now(),
+    )
+
+
+def run_cancel(*, run: DetectionRun) -> DetectionRun:
+    """Stop a run: pages not yet started are cancelled; pages being detected finish and are kept."""
+    with transaction.atomic():
+        cancelled = DetectionRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
+            status=RunStatus.CANCELLED, finished_at=timezone.now()
+        )
+        if cancelled:
+            PageDetection.objects.filter(run=run, status=PageTaskStatus.PENDING).update(
+                status=PageTaskStatus.CANCELLED, finished_at=timezone.now()
+            )
+    run.refresh_from_db()
+    return run
+
+
+def run_retry_failed(*, run: DetectionRun) -> int:
+    """Queue again the failed pages of a run and pages whose worker vanished; returns how many were reset."""
+    if run.status == RunStatus.CANCELLED:
+        raise DetectionRefused("A cancelled run cannot be resumed; start a new run")
+    abandoned = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    with transaction.atomic():
+        failed = PageDetection.objects.filter(run=run, status=PageTaskStatus.FAILED).update(
+            status=PageTaskStatus.PENDING, finished_at=None
+        )
+        stale = PageDetection.objects.filter(run=run, status=PageTaskStatus.RUNNING, claimed_at__lt=abandoned).update(
+            status=PageTaskStatus.PENDING
+        )
+        if failed + stale:
+            DetectionRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.RUNNING,
+                pages_failed=F("pages_failed") - failed,
+                error="",
+                finished_at=None,
+            )
+        # Pending pages whose message was lost (a retry never delivered) are queued again too.
+        if PageDetection.objects.filter(run=run, status=PageTaskStatus.PENDING).exists():
+            transaction.on_commit(lambda: run_dispatch(run_id=run.pk))
+    run.refresh_from_db()
+    return failed + stale
+
+
+def run_execute(*, run: DetectionRun, progress: Callable[[PageDetection], None] | None = None) -> DetectionRun:
+    """Detect every pending page of a run in this process (no worker needed), in page order."""
+    pending = (
+        PageDetection.objects.filter(run=run, status=PageTaskStatus.PENDING)
+        .order_by("page__document_id", "page__order", "pk")
+        .values_list("pk", flat=True)
+    )
+    for page_detection_id in list(pending):
+        task = page_detect(page_detection_id=page_detection_id)
+        if task is not None and progress is not None:
+            progress(task)
+    run.refresh_from_db()
+    return run

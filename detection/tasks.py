@@ -1,0 +1,70 @@
+"""Celery adapters for detection: they take ids and call one service."""
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from detection.errors import PageFetchRetry
+
+
+# https://docs.celeryq.dev/en/stable/userguide/tasks.html#automatic-retry-for-known-exceptions
+# Only transient image fetch errors are retried, with exponential back-off from 30 s (jittered);
+# acks_late lets a page whose worker died be redelivered, and the claim makes that harmless.
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(PageFetchRetry,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=settings.DETECTION_FETCH_RETRIES,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def detect_page_task(self, page_detection_id: int) -> None:
+    """Detect the faces of one page of a run (claims it first; a duplicate delivery is a no-op)."""
+    from detection.services import page_detect, page_detection_fail
+
+    try:
+        page_detect(page_detection_id=page_detection_id, final_attempt=self.request.retries >= self.max_retries)
+    except SoftTimeLimitExceeded:
+        page_detection_fail(
+            page_detection_id=page_detection_id,
+            error=f"Time limit exceeded ({settings.CELERY_TASK_SOFT_TIME_LIMIT} s): retry it, or use a faster detector",
+        )
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_dispatch_task(run_id: int, after_id: int = 0) -> None:
+    """Queue the next batch of a run's page tasks (large runs are queued a batch at a time)."""
+    from detection.services import run_dispatch
+
+    run_dispatch(run_id=run_id, after_id=after_id)
+
+
+# The model loop: training from curated faces, and face encodings for similarity search.
+# Training acknowledges on receipt: a redelivery while it still runs would only find the job claimed.
+@shared_task(
+    ignore_result=True,
+    soft_time_limit=settings.TRAINING_SOFT_TIME_LIMIT,
+    time_limit=settings.TRAINING_TIME_LIMIT,
+)
+def train_model_task(job_id: int) -> None:
+    """Train the model of one training job (claims it first; a duplicate delivery is a no-op)."""
+    from detection.training_services import training_job_run
+
+    training_job_run(job_id=job_id)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def encode_faces_task(document_id: int, after_page_id: int = 0) -> None:
+    """Encode the faces of a document that lack an encoding, one batch of pages; re-queues itself for the rest."""
+    from detection.similarity import document_faces_encode
+
+    document_faces_encode(document_id=document_id, after_page_id=after_page_id)

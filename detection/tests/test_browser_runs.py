@@ -1,0 +1,75 @@
+"""Browser: a curator starts detection from the document page and follows the run to its outputs."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from annotations.models import Face
+from detection.inference.types import Detection
+from detection.models import DetectionRun, RunStatus
+from detection.services import run_create
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page, live_server, username: str, password: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("#login-submit")
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_a_curator_detects_faces_and_sees_the_run_finish(
+    page, live_server, alice, scanned_document, fake_models, eager_celery
+):
+    fake_models.detector.boxes = [Detection(10, 10, 60, 70, 0.9), Detection(100, 100, 160, 170, 0.55)]
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, live_server, "alice", "alice-password-123")
+    page.goto(f"{live_server.url}/documents/{scanned_document.pk}/")
+
+    expect(page.locator("#detect-detector")).to_have_value("fake")
+    page.fill("#detect-threshold", "0.6")
+    page.uncheck("#detect-tiling")
+    page.click("#detect-submit")
+
+    row = page.locator("#runs-table tr.run").first
+    expect(row.locator(".run-status")).to_have_text("done", timeout=20000)
+    expect(row.locator(".run-faces")).to_have_text("2")
+    expect(page.locator("#detect-message")).to_contain_text("started on 2 pages")
+    run = DetectionRun.objects.get()
+    assert (run.status, run.params["threshold"], run.params["tiling"]) == (RunStatus.DONE, 0.6, False)
+    assert Face.objects.count() == 2
+
+    row.get_by_role("button", name="Pages").click()
+    expect(page.locator(".run-page-list tbody tr")).to_have_count(2)
+    annotated = page.locator(".run-page-list a", has_text="annotated JPEG").first
+    response = page.request.get(live_server.url + annotated.get_attribute("href"))
+    assert response.status == 200 and response.headers["content-type"] == "image/jpeg"
+    csv = page.request.get(live_server.url + row.get_by_role("link", name="CSV").get_attribute("href"))
+    assert csv.text().splitlines()[0].startswith("document,page,canvas,x,y,w,h")
+    page.screenshot(path="/tmp/detection-panel.png", full_page=False)
+
+
+def test_a_viewer_follows_runs_but_cannot_start_or_cancel_them(page, live_server, bob, scanned_document, fake_models):
+    run = run_create(user=None, document=scanned_document, enqueue=False)
+    log_in(page, live_server, "bob", "bob-password-123")
+    page.goto(f"{live_server.url}/documents/{scanned_document.pk}/")
+
+    row = page.locator(f"#runs-table tr[data-run-id='{run.pk}']")
+    expect(row.locator(".run-status")).to_have_text("pending")
+    expect(page.locator("#detect-form")).to_have_count(0)
+    expect(row.locator(".cancel-run")).to_have_count(0)
+
+
+def test_a_curator_cancels_a_queued_run(page, live_server, alice, scanned_document, fake_models):
+    run = run_create(user=None, document=scanned_document, enqueue=False)
+    log_in(page, live_server, "alice", "alice-password-123")
+    page.goto(f"{live_server.url}/documents/{scanned_document.pk}/")
+
+    page.locator(f"#runs-table tr[data-run-id='{run.pk}'] .cancel-run").click()
+
+    expect(page.locator(f"#runs-table tr[data-run-id='{run.pk}'] .run-status")).to_have_text("cancelled")
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED

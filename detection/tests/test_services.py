@@ -1,0 +1,473 @@
+"""Detection services with a fake model: runs, canvas mapping, idempotency, curators' faces, failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from annotations.models import Document, Face, FaceStatus, ImportStatus, Page
+from detection.errors import DetectionRefused, PageFetchRetry
+from detection.inference.types import Detection
+from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
+from detection.selectors import run_progress
+from detection.services import (
+    page_detect,
+    run_cancel,
+    run_create,
+    run_dispatch,
+    run_execute,
+    run_retry_failed,
+)
+from detection.tests.conftest import add_scan_page, jpeg
+from tests.support.http_server import Scripted
+
+pytestmark = pytest.mark.django_db
+
+
+def detect(*, document=None, page_ids=None, **options) -> DetectionRun:
+    """Create a run without queueing it and detect its pages here."""
+    options.setdefault("tiling", False)
+    scope = {"document": document} if document is not None else {"page_ids": page_ids}
+    return run_execute(run=run_create(user=None, enqueue=False, **scope, **options))
+
+
+def boxes(page: Page, **filters) -> list[tuple[int, int, int, int]]:
+    return sorted(face.as_box() for face in Face.objects.filter(page=page, **filters))
+
+
+def remote_page(document: Document, http_server, *, version: str, canvas=(4000, 3000), image=(2000, 1500)) -> Page:
+    service = http_server.url("/iiif/f1")
+    return Page.objects.create(
+        document=document,
+        order=1,
+        canvas_id=f"{service}/canvas",
+        width=canvas[0],
+        height=canvas[1],
+        image_width=image[0],
+        image_height=image[1],
+        image_service_id=service,
+        image_service_version=version,
+    )
+
+
+# Creating runs.
+
+
+def test_a_run_covers_every_page_and_queues_them_once_committed(
+    scanned_document, fake_models, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = run_create(user=None, document=scanned_document)
+        assert queued.pages == [], "nothing is sent before the transaction commits"
+
+    tasks = list(PageDetection.objects.filter(run=run).order_by("pk"))
+    assert [t.page_id for t in tasks] == list(scanned_document.pages.order_by("pk").values_list("pk", flat=True))
+    assert all(t.status == PageTaskStatus.PENDING for t in tasks)
+    assert (run.pages_total, run.status, run.corpus_id) == (2, RunStatus.PENDING, scanned_document.corpus_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
+    assert queued.pages == [t.pk for t in tasks]
+
+
+def test_a_large_run_is_queued_a_batch_at_a_time(
+    document, fake_models, queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr("detection.services.DISPATCH_BATCH", 2)
+    for _ in range(3):
+        add_scan_page(document, width=400, height=500)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = run_create(user=None, document=document)
+    ids = list(PageDetection.objects.filter(run=run).order_by("pk").values_list("pk", flat=True))
+    assert queued.pages == ids[:2]
+    assert queued.dispatches == [(run.pk, ids[1])]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_dispatch(run_id=run.pk, after_id=ids[1])
+    assert queued.pages == ids
+
+
+def test_a_run_records_its_models_and_parameters(scanned_document, fake_models):
+    run = run_create(user=None, document=scanned_document, threshold=0.7, enqueue=False)
+
+    assert run.detector == "fake" and run.attribute_model == "fake-age-gender"
+    assert run.model_versions == {"detector": "fake@fake-1", "attributes": "fake-age-gender@fake-ag-1"}
+    assert run.params["threshold"] == 0.7
+    assert run.params["tiling"] is False, "only fixed-input detectors tile by default"
+
+
+def test_res10_tiles_by_default_and_takes_its_registry_threshold(scanned_document):
+    run = run_create(user=None, document=scanned_document, detector="res10", attribute_model="", enqueue=False)
+
+    assert run.params["tiling"] is True
+    assert run.params["threshold"] == 0.5
+    assert run.model_versions == {"detector": "res10@res10_300x300_ssd_iter_140000"}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"detector": "nope"}, "Unknown detector"),
+        ({"attribute_model": "nope"}, "Unknown age/gender model"),
+        ({"threshold": 1.5}, "between 0 and 1"),
+    ],
+)
+def test_a_run_with_bad_parameters_is_refused(scanned_document, fake_models, options, message):
+    with pytest.raises(DetectionRefused, match=message):
+        run_create(user=None, document=scanned_document, enqueue=False, **options)
+    assert not DetectionRun.objects.exists()
+
+
+def test_a_document_without_pages_or_not_imported_is_refused(document, fake_models):
+    with pytest.raises(DetectionRefused, match="no pages"):
+        run_create(user=None, document=document, enqueue=False)
+    Document.objects.filter(pk=document.pk).update(import_status=ImportStatus.RUNNING)
+    document.refresh_from_db()
+    with pytest.raises(DetectionRefused, match="not imported"):
+        run_create(user=None, document=document, enqueue=False)
+    assert not DetectionRun.objects.exists()
+
+
+def test_pages_of_two_corpora_cannot_share_a_run(scanned_document, other_corpus, fake_models):
+    elsewhere = Document.objects.create(corpus=other_corpus, source="x", import_status=ImportStatus.DONE)
+    page_ids = [scanned_document.pages.first().pk, add_scan_page(elsewhere, width=100, height=100).pk]
+
+    with pytest.raises(DetectionRefused, match="one corpus"):
+        run_create(user=None, page_ids=page_ids, enqueue=False)
+
+
+def test_a_run_on_chosen_pages_covers_only_those(scanned_document, fake_models):
+    page = scanned_document.pages.order_by("order").last()
+
+    run = run_create(user=None, page_ids=[page.pk], enqueue=False)
+
+    assert list(run.page_tasks.values_list("page_id", flat=True)) == [page.pk]
+    assert run.document_id == scanned_document.pk
+
+
+def test_detection_can_be_switched_off(scanned_document, fake_models, settings):
+    settings.DETECTION_ENABLED = False
+    with pytest.raises(DetectionRefused, match="disabled"):
+        run_create(user=None, document=scanned_document, enqueue=False)
+
+
+# Detecting a page.
+
+
+def test_boxes_found_on_a_scaled_derivative_are_stored_in_canvas_pixels(document, fake_models, settings):
+    settings.DETECTION_MAX_DERIVATIVE = 1000
+    page = add_scan_page(document, width=3000, height=2000)
+    fake_models.detector.boxes = [Detection(100, 100, 200, 250, 0.9)]
+
+    run = detect(document=document)
+
+    assert fake_models.detector.shapes == [(667, 1000)], "the detector saw a 1000 px derivative"
+    assert boxes(page) == [(300, 300, 300, 450)]
+    face = Face.objects.get(page=page)
+    assert (face.status, face.source, face.detection_run_id) == (FaceStatus.PREDICTED, "fake@fake-1", run.pk)
+    assert (face.gender, face.age, face.gender_confidence, face.confidence) == ("female", 30.0, 0.9, 0.9)
+    assert fake_models.attributes.boxes == [Detection(100, 100, 200, 250, 0.9)], "age/gender read the derivative"
+    task = run.page_tasks.get()
+    assert task.derivative_scale == pytest.approx(3.0)
+    assert task.model_seconds is not None and task.total_seconds >= task.model_seconds
+
+
+def test_an_image_api_1_1_page_is_fetched_at_a_bounded_size_and_mapped_to_its_canvas(
+    document, fake_models, settings, http_server
+):
+    # Canvas 4000x3000 but the image service is 2000x1500: a non-square page at two scales.
+    settings.DETECTION_MAX_DERIVATIVE = 1000
+    page = remote_page(document, http_server, version="1")
+    derivative_path = "/iiif/f1/full/!1000,750/0/native.jpg"
+    http_server.add(derivative_path, jpeg(1000, 750), "image/jpeg")
+    fake_models.detector.boxes = [Detection(100, 200, 150, 260, 0.9)]
+
+    run = detect(document=document)
+
+    assert [path for path, _headers in http_server.requests] == [derivative_path]
+    assert run.status == RunStatus.DONE, run.page_tasks.get().error
+    assert boxes(page) == [(400, 800, 200, 240)]
+
+
+def test_a_server_that_ignores_the_size_still_maps_boxes_to_the_canvas(document, fake_models, settings, http_server):
+    settings.DETECTION_MAX_DERIVATIVE = 1000
+    page = remote_page(document, http_server, version="2", canvas=(2000, 1500), image=(2000, 1500))
+    http_server.add("/iiif/f1/full/!1000,750/0/default.jpg", jpeg(2000, 1500), "image/jpeg")
+    fake_models.detector.boxes = [Detection(100, 200, 150, 260, 0.9)]
+
+    detect(document=document)
+
+    assert fake_models.detector.shapes == [(750, 1000)]
+    assert boxes(page) == [(200, 400, 100, 120)]
+
+
+def test_implausible_boxes_are_dropped(document, fake_models):
+    page = add_scan_page(document, width=1200, height=1600)
+    face = Detection(500, 500, 600, 620, 0.9)
+    fake_models.detector.boxes = [
+        Detection(0, 0, 1100, 1500, 0.99),  # most of the page: a photo or a headline, not a face
+        Detection(10, 10, 15, 15, 0.9),  # a speck
+        Detection(100, 1000, 600, 1050, 0.9),  # a banner
+        face,
+    ]
+
+    detect(document=document)
+
+    assert boxes(page) == [(500, 500, 100, 120)]
+
+
+def test_the_share_of_the_page_a_face_may_cover_is_a_setting(document, fake_models, settings):
+    settings.DETECTION_MAX_FACE_SHARE = 0.9
+    page = add_scan_page(document, width=1200, height=1600)
+    fake_models.detector.boxes = [Detection(0, 0, 1100, 1500, 0.99)]
+
+    detect(document=document)
+
+    assert boxes(page) == [(0, 0, 1100, 1500)]
+
+
+def test_boxes_under_the_run_threshold_are_dropped(document, fake_models):
+    page = add_scan_page(document, width=1200, height=1600)
+    fake_models.detector.boxes = [Detection(100, 100, 200, 200, 0.55), Detection(500, 500, 600, 600, 0.95)]
+
+    detect(document=document, threshold=0.6)
+
+    assert boxes(page) == [(500, 500, 100, 100)]
+
+
+def test_tiling_runs_the_detector_on_tiles_of_the_derivative(document, fake_models, settings):
+    settings.DETECTION_MAX_DERIVATIVE = 1000
+    add_scan_page(document, width=3000, height=2000)
+
+    detect(document=document, tiling=True)
+
+    assert fake_models.detector.shapes[0] == (667, 1000)
+    assert set(fake_models.detector.shapes[1:]) == {(300, 300)}
+    assert len(fake_models.detector.shapes) == 1 + 3 * 5
+
+
+def test_a_run_without_an_attribute_model_leaves_gender_unknown(document, fake_models):
+    page = add_scan_page(document, width=1200, height=1600)
+    fake_models.detector.boxes = [Detection(100, 100, 200, 200, 0.9)]
+
+    detect(document=document, attribute_model="")
+
+    face = Face.objects.get(page=page)
+    assert (face.gender, face.age, face.child) == ("unknown", None, False)
+    assert fake_models.attributes.boxes == []
+
+
+def test_a_finished_run_counts_pages_and_faces(scanned_document, fake_models):
+    fake_models.detector.boxes = [Detection(10, 10, 60, 70, 0.9), Detection(100, 100, 160, 170, 0.8)]
+
+    run = detect(document=scanned_document)
+
+    assert (run.status, run.pages_done, run.pages_failed, run.faces_found) == (RunStatus.DONE, 2, 0, 4)
+    assert run.started_at and run.finished_at
+    assert set(run.page_tasks.values_list("status", "faces_found", "attempts")) == {(PageTaskStatus.DONE, 2, 1)}
+    assert [p.face_count for p in scanned_document.pages.all()] == [2, 2]
+
+
+# Idempotency and curators' work.
+
+
+def test_detecting_the_same_page_task_twice_changes_nothing(scanned_document, fake_models):
+    fake_models.detector.boxes = [Detection(10, 10, 60, 70, 0.9)]
+    run = run_create(user=None, document=scanned_document, enqueue=False, tiling=False)
+    task = run.page_tasks.first()
+
+    assert page_detect(page_detection_id=task.pk) is not None
+    faces = list(Face.objects.values_list("pk", flat=True))
+    assert page_detect(page_detection_id=task.pk) is None
+
+    assert list(Face.objects.values_list("pk", flat=True)) == faces
+    run.refresh_from_db()
+    assert (run.pages_done, run.faces_found) == (1, 1)
+    assert PageDetection.objects.get(pk=task.pk).attempts == 1
+
+
+def test_a_second_run_replaces_model_faces_instead_of_adding_to_them(scanned_document, fake_models):
+    fake_models.detector.boxes = [Detection(10, 10, 60, 70, 0.9)]
+    detect(document=scanned_document)
+    first = set(Face.objects.values_list("pk", flat=True))
+
+    second = detect(document=scanned_document)
+
+    assert Face.objects.count() == 2
+    assert set(Face.objects.values_list("pk", flat=True)).isdisjoint(first)
+    assert set(Face.objects.values_list("detection_run", flat=True)) == {second.pk}
+
+
+def test_curators_faces_survive_a_rerun_and_rejected_boxes_do_not_come_back(document, fake_models):
+    page = add_scan_page(document, width=1200, height=1600)
+    fake_models.detector.boxes = [
+        Detection(100, 100, 200, 200, 0.9),
+        Detection(400, 400, 500, 500, 0.9),
+        Detection(700, 700, 800, 800, 0.9),
+    ]
+    detect(document=document)
+    accepted, rejected, edited = Face.objects.filter(page=page).order_by("y")
+    Face.objects.filter(pk=accepted.pk).update(status=FaceStatus.ACCEPTED)
+    Face.objects.filter(pk=rejected.pk).update(status=FaceStatus.REJECTED)
+    Face.objects.filter(pk=edited.pk).update(status=FaceStatus.EDITED, x=710, y=710, gender="male")
+    added = Face.objects.create(page=page, x=1000, y=1200, w=90, h=100, status=FaceStatus.ADDED, source="curator")
+    fake_models.detector.boxes.append(Detection(300, 1300, 380, 1390, 0.9))
+
+    detect(document=document)
+
+    faces = {face.pk: face for face in Face.objects.filter(page=page)}
+    assert faces[accepted.pk].status == FaceStatus.ACCEPTED
+    assert faces[rejected.pk].status == FaceStatus.REJECTED
+    assert (faces[edited.pk].x, faces[edited.pk].gender) == (710, "male")
+    assert faces[added.pk].status == FaceStatus.ADDED
+    assert boxes(page, status=FaceStatus.PREDICTED) == [(300, 1300, 80, 90)], "only the new face is predicted"
+    page.refresh_from_db()
+    assert page.face_count == 4, "rejected faces do not count"
+
+
+# Failures, cancellation, retries.
+
+
+def test_a_missing_remote_image_fails_the_page_with_its_error(document, fake_models, http_server):
+    remote_page(document, http_server, version="2")
+
+    run = detect(document=document)
+
+    task = run.page_tasks.get()
+    assert task.status == PageTaskStatus.FAILED
+    assert "404" in task.error
+    assert (run.status, run.pages_failed, run.pages_done) == (RunStatus.FAILED, 1, 0)
+    assert "Every page failed" in run.error
+
+
+def test_a_corrupt_image_fails_the_page(document, fake_models, http_server, settings):
+    settings.DETECTION_MAX_DERIVATIVE = 1000
+    remote_page(document, http_server, version="2")
+    http_server.add("/iiif/f1/full/!1000,750/0/default.jpg", b"not a jpeg", "image/jpeg")
+
+    run = detect(document=document)
+
+    assert "unreadable" in run.page_tasks.get().error
+
+
+def test_a_rate_limited_fetch_releases_the_page_for_a_retry_until_the_last_attempt(
+    document, fake_models, http_server, settings
+):
+    settings.IIIF_MAX_RETRIES = 1
+    settings.DETECTION_MAX_DERIVATIVE = 1000
+    remote_page(document, http_server, version="2")
+    http_server.script("/iiif/f1/full/!1000,750/0/default.jpg", Scripted(429, headers={"Retry-After": "0"}))
+    run = run_create(user=None, document=document, enqueue=False)
+    task = run.page_tasks.get()
+
+    with pytest.raises(PageFetchRetry, match="429"):
+        page_detect(page_detection_id=task.pk, final_attempt=False)
+    task.refresh_from_db()
+    assert task.status == PageTaskStatus.PENDING and task.error.startswith("Retrying")
+
+    page_detect(page_detection_id=task.pk, final_attempt=True)
+    task.refresh_from_db()
+    assert (task.status, task.attempts) == (PageTaskStatus.FAILED, 2)
+
+
+def test_a_model_crash_fails_the_page_and_the_run_goes_on(scanned_document, fake_models):
+    fake_models.detector.error = RuntimeError("out of memory")
+    run = run_create(user=None, document=scanned_document, enqueue=False, tiling=False)
+    first, second = run.page_tasks.order_by("pk")
+
+    page_detect(page_detection_id=first.pk)
+    fake_models.detector.error = None
+    page_detect(page_detection_id=second.pk)
+
+    first.refresh_from_db()
+    run.refresh_from_db()
+    assert first.error == "Unexpected error: RuntimeError: out of memory"
+    assert (run.status, run.pages_done, run.pages_failed) == (RunStatus.DONE, 1, 1)
+
+
+def test_a_cancelled_run_detects_no_more_pages(scanned_document, fake_models):
+    fake_models.detector.boxes = [Detection(10, 10, 60, 70, 0.9)]
+    run = run_create(user=None, document=scanned_document, enqueue=False)
+
+    run = run_cancel(run=run)
+
+    assert run.status == RunStatus.CANCELLED and run.finished_at
+    assert set(run.page_tasks.values_list("status", flat=True)) == {PageTaskStatus.CANCELLED}
+    assert page_detect(page_detection_id=run.page_tasks.first().pk) is None
+    assert not Face.objects.exists()
+
+
+def test_a_claim_abandoned_past_the_time_limit_is_taken_over(scanned_document, fake_models, settings):
+    run = run_create(user=None, document=scanned_document, enqueue=False)
+    stale, fresh = run.page_tasks.order_by("pk")
+    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
+    PageDetection.objects.filter(pk=stale.pk).update(status=PageTaskStatus.RUNNING, claimed_at=long_ago, attempts=1)
+    PageDetection.objects.filter(pk=fresh.pk).update(status=PageTaskStatus.RUNNING, claimed_at=timezone.now())
+
+    assert page_detect(page_detection_id=fresh.pk) is None, "a live claim is left alone"
+    task = page_detect(page_detection_id=stale.pk)
+
+    assert (task.status, task.attempts) == (PageTaskStatus.DONE, 2)
+
+
+def test_failed_pages_can_be_retried(scanned_document, fake_models, queued, django_capture_on_commit_callbacks):
+    fake_models.detector.error = RuntimeError("flaky")
+    run = detect(document=scanned_document)
+    assert (run.status, run.pages_failed) == (RunStatus.FAILED, 2)
+    fake_models.detector.error = None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_retry_failed(run=run) == 2
+
+    run.refresh_from_db()
+    assert (run.status, run.pages_failed, run.error) == (RunStatus.RUNNING, 0, "")
+    assert sorted(queued.pages) == sorted(run.page_tasks.values_list("pk", flat=True))
+    run = run_execute(run=run)
+    assert (run.status, run.pages_done, run.pages_failed) == (RunStatus.DONE, 2, 0)
+
+
+def test_a_cancelled_run_cannot_be_retried(scanned_document, fake_models):
+    run = run_cancel(run=run_create(user=None, document=scanned_document, enqueue=False))
+    with pytest.raises(DetectionRefused):
+        run_retry_failed(run=run)
+
+
+def test_progress_extrapolates_the_time_left_from_pages_finished(scanned_document, fake_models):
+    run = run_create(user=None, document=scanned_document, enqueue=False)
+    DetectionRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING,
+        pages_total=10,
+        pages_done=3,
+        pages_failed=1,
+        started_at=timezone.now() - timedelta(seconds=40),
+    )
+    run.refresh_from_db()
+
+    progress = run_progress(run=run)
+
+    assert (progress.pages_remaining, progress.percent) == (6, 40.0)
+    assert progress.pages_per_second == pytest.approx(0.1, rel=0.05)
+    assert progress.eta_seconds == pytest.approx(60, rel=0.05)
+
+
+# A real model, end to end in one process.
+
+
+@pytest.mark.realmodel
+def test_res10_with_tiling_finds_the_faces_of_a_newspaper_page_in_canvas_pixels(document):
+    from tests.support.synthetic_pages import newspaper_page
+
+    pixels, truth = newspaper_page()
+    page = add_scan_page(document, width=pixels.shape[1], height=pixels.shape[0], pixels=pixels)
+
+    run = detect(document=document, detector="res10", tiling=True)
+
+    assert run.status == RunStatus.DONE, run.page_tasks.get().error
+    found = [Detection.from_xywh(*face.as_box(), face.confidence) for face in Face.objects.filter(page=page)]
+    matched = [box for box in truth if any(Detection.from_xywh(*box, 1.0).iou(f) >= 0.4 for f in found)]
+    assert len(matched) >= 10, f"{len(matched)} of {len(truth)} faces found: {found}"
+    assert len(found) <= len(truth) + 2
+    assert Face.objects.filter(page=page, source="res10@res10_300x300_ssd_iter_140000").count() == len(found)

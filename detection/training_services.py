@@ -1,0 +1,505 @@
+"""Training jobs: create, claim, run (snapshot → train → version → register), cancel; and the trained models' registry.
+
+A job trains on the reviewed pages of a corpus (or one document). Its data snapshot is the
+LabelMe export of those pages, rejected boxes included as negatives, written beside the job so
+the model can be retrained or audited from exactly what it saw. Pages are split into training
+and validation by document. A finished job adds a `TrainedModel` (a new version of its family),
+registered by name (`res10+rescore@v3`, `keras-attributes@v2`) so new runs can select it.
+
+Registration is per process: a worker registers every active trained model when it starts
+(`worker_process_init`), and `trained_models_register()` brings any process up to date.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import shutil
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
+
+from annotations.exporting import ExportOptions, export_write, page_batches
+from annotations.models import Corpus, Document, ExportKind, Face, Page, ReviewStatus
+from detection.inference import registry
+from detection.inference.registry import ModelSpec
+from detection.models import ModelKind, TrainedModel, TrainingJob, TrainingKind, TrainingStatus
+
+logger = logging.getLogger(__name__)
+
+FAMILIES = {TrainingKind.ATTRIBUTES: "keras-attributes", TrainingKind.RESCORER: "res10+rescore"}
+MODEL_KINDS = {TrainingKind.ATTRIBUTES: ModelKind.ATTRIBUTES, TrainingKind.RESCORER: ModelKind.DETECTOR}
+# Parameters a job may set, with their defaults; anything else is refused.
+DEFAULT_PARAMS: dict[str, dict[str, float | int | str]] = {
+    TrainingKind.ATTRIBUTES: {
+        "epochs": 30,
+        "batch_size": 32,
+        "patience": 5,
+        "input_size": 64,
+        "margin": 0.2,
+        "validation_share": 0.25,
+        "seed": 0,
+    },
+    TrainingKind.RESCORER: {
+        "base": "res10",
+        "candidate_threshold": 0.2,
+        "score_threshold": 0.5,
+        "epochs": 40,
+        "batch_size": 64,
+        "patience": 6,
+        "input_size": 32,
+        "margin": 0.25,
+        "validation_share": 0.25,
+        "seed": 0,
+    },
+}
+# Share of a job's progress bar spent preparing data; epochs fill the rest.
+DATA_SHARE = {TrainingKind.ATTRIBUTES: 0.2, TrainingKind.RESCORER: 0.5}
+MIN_REVIEWED_PAGES = 2
+
+
+class TrainingRefused(Exception):
+    """A job that cannot be created or run; the message is meant for the curator."""
+
+
+class TrainingCancelled(Exception):
+    """The curator cancelled the job while it ran."""
+
+
+def training_params(*, kind: str, params: dict | None) -> dict:
+    """The job's parameters: the defaults of its kind, overridden by known keys of the same type."""
+    defaults = DEFAULT_PARAMS[kind]
+    unknown = sorted(set(params or {}) - set(defaults))
+    if unknown:
+        raise TrainingRefused(f"Unknown parameters for {kind} training: {', '.join(unknown)}")
+    merged = dict(defaults)
+    for key, value in (params or {}).items():
+        try:
+            merged[key] = type(defaults[key])(value)
+        except (TypeError, ValueError) as exc:
+            raise TrainingRefused(f"Parameter {key} must be a {type(defaults[key]).__name__}") from exc
+    if kind == TrainingKind.RESCORER and merged["base"] not in registry.DETECTORS:
+        raise TrainingRefused(f"Unknown base detector {merged['base']!r}")
+    return merged
+
+
+def training_job_create(
+    *, user, kind: str, corpus: Corpus, document: Document | None = None, params: dict | None = None
+) -> TrainingJob:
+    """Create a training job over the reviewed pages of a corpus (or document) and queue it after commit."""
+    from detection.tasks import train_model_task
+
+    if kind not in TrainingKind.values:
+        raise TrainingRefused(f"Unknown training kind {kind!r}; known: {', '.join(TrainingKind.values)}")
+    if document is not None and document.corpus_id != corpus.pk:
+        raise TrainingRefused("The document belongs to another corpus")
+    reviewed = _scope_pages(corpus_id=corpus.pk, document_id=document.pk if document else None).count()
+    if reviewed < MIN_REVIEWED_PAGES:
+        raise TrainingRefused(f"Training needs at least {MIN_REVIEWED_PAGES} reviewed pages; this scope has {reviewed}")
+    with transaction.atomic():
+        job = TrainingJob.objects.create(
+            kind=kind,
+            corpus=corpus,
+            document=document,
+            params=training_params(kind=kind, params=params),
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        train_model_task.delay_on_commit(job.pk)
+    return job
+
+
+def _scope_pages(*, corpus_id: int, document_id: int | None) -> QuerySet[Page]:
+    """The reviewed pages a job trains on, in document order."""
+    pages = Page.objects.filter(document__corpus_id=corpus_id, review_status=ReviewStatus.REVIEWED)
+    if document_id is not None:
+        pages = pages.filter(document_id=document_id)
+    return pages.select_related("document").order_by("document_id", "order", "pk")
+
+
+def training_job_cancel(*, job: TrainingJob) -> TrainingJob:
+    """Cancel a job: a pending one stops now, a running one at its next epoch (or page)."""
+    now = timezone.now()
+    abandoned = now - timedelta(seconds=settings.TRAINING_TIME_LIMIT)
+    TrainingJob.objects.filter(pk=job.pk).filter(
+        Q(status=TrainingStatus.PENDING) | Q(status=TrainingStatus.RUNNING, started_at__lt=abandoned)
+    ).update(status=TrainingStatus.CANCELLED, cancel_requested=True, finished_at=now)
+    TrainingJob.objects.filter(pk=job.pk, status=TrainingStatus.RUNNING).update(cancel_requested=True)
+    job.refresh_from_db()
+    return job
+
+
+def training_job_run(*, job_id: int) -> TrainingJob | None:
+    """Claim a pending (or abandoned) job and train its model; None when there was nothing to claim."""
+    now = timezone.now()
+    abandoned = now - timedelta(seconds=settings.TRAINING_TIME_LIMIT)
+    claimed = (
+        TrainingJob.objects.filter(pk=job_id, cancel_requested=False)
+        .filter(Q(status=TrainingStatus.PENDING) | Q(status=TrainingStatus.RUNNING, started_at__lt=abandoned))
+        .update(status=TrainingStatus.RUNNING, started_at=now, progress=0.0, stage="starting", error="")
+    )
+    if claimed != 1:
+        logger.info("training job %s: nothing to claim (finished, cancelled, running or missing)", job_id)
+        return None
+    job = TrainingJob.objects.select_related("corpus", "created_by").get(pk=job_id)
+    try:
+        trained = _train(job)
+    except TrainingCancelled:
+        _finish(job, status=TrainingStatus.CANCELLED, stage="cancelled")
+    except TrainingRefused as exc:
+        _finish(job, status=TrainingStatus.FAILED, error=str(exc))
+    except Exception as exc:
+        logger.exception("training job %s failed", job_id)
+        _finish(job, status=TrainingStatus.FAILED, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
+    else:
+        _finish(job, status=TrainingStatus.DONE, stage="done", trained_model=trained, metrics=trained.metrics)
+    job.refresh_from_db()
+    return job
+
+
+def training_job_fail(*, job_id: int, error: str) -> None:
+    """Mark a running job failed (time limit hit)."""
+    TrainingJob.objects.filter(pk=job_id, status=TrainingStatus.RUNNING).update(
+        status=TrainingStatus.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
+
+
+def _finish(job: TrainingJob, *, status: str, **fields) -> None:
+    progress = {"progress": 1.0} if status == TrainingStatus.DONE else {}
+    TrainingJob.objects.filter(pk=job.pk, status=TrainingStatus.RUNNING).update(
+        status=status, finished_at=timezone.now(), **progress, **fields
+    )
+
+
+class _Reporter:
+    """Writes a job's progress and stage, and raises TrainingCancelled once the curator cancels."""
+
+    def __init__(self, job: TrainingJob) -> None:
+        self.job_id = job.pk
+        self.data_share = DATA_SHARE[job.kind]
+
+    def report(self, fraction: float, stage: str) -> None:
+        TrainingJob.objects.filter(pk=self.job_id, status=TrainingStatus.RUNNING).update(
+            progress=min(max(fraction, 0.0), 1.0), stage=stage[:200]
+        )
+        if TrainingJob.objects.filter(pk=self.job_id, cancel_requested=True).exists():
+            raise TrainingCancelled
+
+    def data(self, done: int, total: int, stage: str) -> None:
+        self.report(self.data_share * done / max(total, 1), stage)
+
+    def epoch(self, epoch: int, epochs: int, logs: dict[str, float]) -> bool:
+        """Keras progress hook: True stops training (the job was cancelled)."""
+        loss = logs.get("val_loss")
+        stage = f"epoch {epoch}/{epochs}" + (f", validation loss {loss:.4f}" if loss is not None else "")
+        try:
+            self.report(self.data_share + (1.0 - self.data_share) * epoch / epochs, stage)
+        except TrainingCancelled:
+            return True
+        return False
+
+    def cancelled(self) -> bool:
+        return TrainingJob.objects.filter(pk=self.job_id, cancel_requested=True).exists()
+
+
+def _job_dir(job: TrainingJob) -> Path:
+    return Path(settings.MEDIA_ROOT) / "training" / f"job-{job.pk}"
+
+
+def training_snapshot(*, job: TrainingJob, progress: Callable[[int, int], None] | None = None) -> tuple[Path, dict]:
+    """Export the job's reviewed pages as LabelMe, images and rejected boxes included: the folder and a summary."""
+    pages = _scope_pages(corpus_id=job.corpus_id, document_id=job.document_id)
+    # Every face of those pages: rejected ones are exported as `not_face`, the negatives.
+    faces = Face.objects.all()
+    page_ids = list(pages.values_list("pk", flat=True))
+    folder = _job_dir(job) / "labelme"
+    if folder.exists():
+        shutil.rmtree(folder)
+    total = len(page_ids)
+    result = export_write(
+        ExportKind.LABELME,
+        page_batches(pages, faces, batch_size=20),
+        out=folder,
+        options=ExportOptions(include_rejected=True, with_images=True, image_size=settings.DETECTION_MAX_DERIVATIVE),
+        progress=(lambda done: progress(done, total)) if progress else None,
+    )
+    scoped = Face.objects.filter(page_id__in=page_ids)
+    snapshot = {
+        "export": str(folder.relative_to(settings.MEDIA_ROOT)),
+        "pages": result.pages,
+        "page_ids": page_ids,
+        "documents": sorted(set(pages.values_list("document_id", flat=True))),
+        "faces": scoped.visible().count(),
+        "rejected": scoped.count() - scoped.visible().count(),
+        "skipped_pages": result.skipped,
+        "taken_at": timezone.now().isoformat(),
+    }
+    return folder, snapshot
+
+
+def _train(job: TrainingJob) -> TrainedModel:
+    from detection.inference import training
+
+    reporter = _Reporter(job)
+    params = job.params
+    folder, snapshot = training_snapshot(
+        job=job, progress=lambda done, total: reporter.data(done, total, f"exporting page {done}/{total}")
+    )
+    images = training.read_labelme_folder(folder)
+    train, validation = training.split_by_document(
+        images, validation_share=float(params["validation_share"]), seed=int(params["seed"])
+    )
+    if not train or not validation:
+        raise TrainingRefused("Training needs reviewed pages on both sides of the split (at least two pages)")
+    snapshot.update(
+        train_pages=[image.page for image in train],
+        validation_pages=[image.page for image in validation],
+        train_documents=sorted({image.document for image in train}),
+        validation_documents=sorted({image.document for image in validation}),
+    )
+    if job.kind == TrainingKind.ATTRIBUTES:
+        result, sidecar = _train_attributes(training, train, validation, params, reporter)
+    else:
+        result, sidecar = _train_rescorer(training, train, validation, params, reporter)
+    if result.cancelled or reporter.cancelled():
+        raise TrainingCancelled
+    metrics = {
+        "initial_val_loss": result.initial_val_loss,
+        "best_val_loss": result.best_val_loss,
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "history": result.history,
+        **result.metrics,
+    }
+    return _trained_model_save(job=job, result=result, sidecar=sidecar, metrics=metrics, snapshot=snapshot)
+
+
+def _train_attributes(training, train, validation, params: dict, reporter: _Reporter):
+    size, margin = int(params["input_size"]), float(params["margin"])
+    reporter.report(reporter.data_share * 0.9, "cropping faces")
+    train_samples = training.attribute_samples(train, size=size, margin=margin)
+    validation_samples = training.attribute_samples(validation, size=size, margin=margin)
+    if not train_samples or not validation_samples:
+        raise TrainingRefused("Both the training and the validation pages need curated faces")
+    result = training.train_attribute_model(
+        train_samples,
+        validation_samples,
+        input_size=size,
+        epochs=int(params["epochs"]),
+        batch_size=int(params["batch_size"]),
+        patience=int(params["patience"]),
+        seed=int(params["seed"]),
+        on_epoch=reporter.epoch,
+    )
+    result.metrics["train_faces"] = len(train_samples)
+    sidecar = {
+        "kind": "attributes",
+        "input_size": size,
+        "margin": margin,
+        "age_faces": sum(sample.age is not None for sample in train_samples),
+        "gender_faces": sum(sample.gender in training.KNOWN_GENDERS for sample in train_samples),
+    }
+    return result, sidecar
+
+
+def _train_rescorer(training, train, validation, params: dict, reporter: _Reporter):
+    from detection.services import TILING_BY_DEFAULT
+
+    base = str(params["base"])
+    search = training.CandidateSearch(
+        tiling=base in TILING_BY_DEFAULT,
+        tile_size=settings.DETECTION_TILE_SIZE,
+        overlap=settings.DETECTION_TILE_OVERLAP,
+        max_face_share=settings.DETECTION_MAX_FACE_SHARE,
+        min_face_size=settings.DETECTION_MIN_FACE_SIZE,
+    )
+    detector = registry.get_detector(base, score_threshold=float(params["candidate_threshold"]))
+    total = len(train) + len(validation)
+
+    def on_page(offset: int) -> Callable[[int], None]:
+        return lambda done: reporter.data(offset + done, total, f"base detector on page {offset + done}/{total}")
+
+    train_pages = training.candidate_pages(train, detector, search, on_page=on_page(0))
+    validation_pages = training.candidate_pages(validation, detector, search, on_page=on_page(len(train)))
+    size, margin = int(params["input_size"]), float(params["margin"])
+    base_threshold = float(registry.DETECTORS[base].default_params.get("score_threshold", 0.5))
+    result = training.train_rescorer(
+        train_pages,
+        validation_pages,
+        input_size=size,
+        margin=margin,
+        epochs=int(params["epochs"]),
+        batch_size=int(params["batch_size"]),
+        patience=int(params["patience"]),
+        seed=int(params["seed"]),
+        base_threshold=base_threshold,
+        score_threshold=float(params["score_threshold"]),
+        on_epoch=reporter.epoch,
+    )
+    sidecar = {
+        "kind": "rescorer",
+        "input_size": size,
+        "margin": margin,
+        "base": base,
+        "candidate_threshold": float(params["candidate_threshold"]),
+        "search": {
+            "tiling": search.tiling,
+            "tile_size": search.tile_size,
+            "overlap": search.overlap,
+            "max_face_share": search.max_face_share,
+            "min_face_size": search.min_face_size,
+        },
+    }
+    return result, sidecar
+
+
+def _trained_model_save(*, job: TrainingJob, result, sidecar: dict, metrics: dict, snapshot: dict) -> TrainedModel:
+    """Write the model file as the family's next version, record it and register it here."""
+    from detection.inference.training import save_model, write_sidecar
+
+    family = FAMILIES[job.kind]
+    for _attempt in range(3):
+        version = (TrainedModel.objects.filter(name=family).aggregate(v=Max("version"))["v"] or 0) + 1
+        relative = Path("models") / family.replace("+", "-") / f"v{version}.keras"
+        path = Path(settings.MEDIA_ROOT) / relative
+        save_model(result.model, path, sidecar)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        write_sidecar(path, {**sidecar, "version": f"v{version}-{digest}"})
+        params = {**job.params, "sha256_12": digest, "sidecar": sidecar}
+        try:
+            with transaction.atomic():
+                trained = TrainedModel.objects.create(
+                    name=family,
+                    kind=MODEL_KINDS[job.kind],
+                    version=version,
+                    params=params,
+                    metrics=metrics,
+                    data_snapshot={**snapshot, "corpus": job.corpus_id, "job": job.pk},
+                    file=str(relative),
+                    created_by=job.created_by,
+                )
+        except IntegrityError:
+            # Another job took this version number meanwhile: take the next one.
+            continue
+        trained_model_register(model=trained)
+        return trained
+    raise TrainingRefused("Could not allocate a model version; try again")
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry side: trained models as registry models.
+
+_registered: dict[str, str] = {}
+
+
+def trained_model_spec(*, model: TrainedModel) -> ModelSpec:
+    """The registry entry of a trained model: its factory loads the file on first use."""
+    from detection.inference.training import KerasAttributeModel, RescoredDetector
+
+    path = str(Path(settings.MEDIA_ROOT) / model.file)
+    corpus = model.data_snapshot.get("corpus")
+    license_note = (
+        f"Trained in this Visages instance from curated faces of corpus {corpus} (job {model.data_snapshot.get('job')})"
+    )
+    version = f"v{model.version}-{model.params.get('sha256_12', '')}".rstrip("-")
+    if model.kind == ModelKind.DETECTOR:
+        sidecar = model.params.get("sidecar", {})
+        search = sidecar.get("search", {})
+        return ModelSpec(
+            name=model.registry_name,
+            kind="detector",
+            version=version,
+            license=license_note,
+            description=(
+                f"{sidecar.get('base', 'res10')} candidates re-scored by a CNN trained on reviewed pages "
+                f"(held-out AP@0.5 {_fmt(model.metrics.get('val_base_ap50'))} "
+                f"→ {_fmt(model.metrics.get('val_rescored_ap50'))})."
+            ),
+            default_params={
+                "score_threshold": float(model.params.get("score_threshold", 0.5)),
+                "candidate_threshold": float(sidecar.get("candidate_threshold", 0.2)),
+                "base": str(sidecar.get("base", "res10")),
+                "tiling": bool(search.get("tiling", True)),
+                "tile_size": int(search.get("tile_size", settings.DETECTION_TILE_SIZE)),
+                "overlap": float(search.get("overlap", settings.DETECTION_TILE_OVERLAP)),
+                "max_face_share": float(search.get("max_face_share", settings.DETECTION_MAX_FACE_SHARE)),
+                "min_face_size": int(search.get("min_face_size", settings.DETECTION_MIN_FACE_SIZE)),
+            },
+            factory=functools.partial(RescoredDetector, model_path=path),
+        )
+    return ModelSpec(
+        name=model.registry_name,
+        kind="attributes",
+        version=version,
+        license=license_note,
+        description=(
+            "Keras CNN (64 px grey crops) for gender, age and child, trained on curated faces "
+            f"(validation gender accuracy {_fmt(model.metrics.get('val_gender_accuracy'))})."
+        ),
+        default_params={"gender_threshold": 0.6, "child_threshold": 0.5},
+        factory=functools.partial(KerasAttributeModel, model_path=path),
+    )
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def trained_model_register(*, model: TrainedModel) -> None:
+    """Register (or re-register) one trained model in this process's registry."""
+    spec = trained_model_spec(model=model)
+    if _registered.get(spec.name) == spec.version and _is_registered(spec):
+        return
+    if spec.kind == "detector":
+        registry.register_detector(spec, replace=True)
+    else:
+        registry.register_attribute_model(spec, replace=True)
+    _registered[spec.name] = spec.version
+    logger.info("registered trained model %s (%s)", spec.name, spec.version)
+
+
+def _is_registered(spec: ModelSpec) -> bool:
+    table = registry.DETECTORS if spec.kind == "detector" else registry.ATTRIBUTE_MODELS
+    return spec.name in table
+
+
+def trained_models_register() -> list[str]:
+    """Bring this process's registry in line with the database: active models in, deactivated ones out."""
+    active = list(TrainedModel.objects.filter(is_active=True))
+    names = set()
+    for model in active:
+        trained_model_register(model=model)
+        names.add(model.registry_name)
+    for name in list(_registered):
+        if name not in names:
+            registry.DETECTORS.pop(name, None)
+            registry.ATTRIBUTE_MODELS.pop(name, None)
+            del _registered[name]
+            registry.clear_model_cache()
+    return sorted(names)
+
+
+def registry_sync_on_worker_start(**_signal_kwargs) -> None:
+    """Celery signal handler: register the trained models when a worker (or pool process) starts."""
+    try:
+        names = trained_models_register()
+    except DatabaseError as exc:
+        # A worker started before `migrate` still serves the shipped models.
+        logger.warning("trained models not registered: %s", exc)
+        return
+    logger.debug("trained models in the registry: %s", ", ".join(names) or "none")
+
+
+# Tasks that look models up by name; a model trained after the worker started must be found.
+SYNCED_TASKS = frozenset({"detection.tasks.detect_page_task"})
+
+
+def registry_sync_before_detection(sender=None, **_signal_kwargs) -> None:
+    """Celery signal handler: before a page detection, register models trained since the last sync."""
+    if getattr(sender, "name", "") in SYNCED_TASKS:
+        registry_sync_on_worker_start()

@@ -1,0 +1,116 @@
+// Run page: the precision–recall curve of the run's evaluation (Chart.js, global `Chart`), and
+// comparisons with detectors evaluated afresh through GET /api/evaluation/ (a column and a curve each).
+(function () {
+  "use strict";
+  const section = document.getElementById("evaluation");
+  const data = document.getElementById("evaluation-data");
+  if (!section || !data || typeof Chart === "undefined") return;
+
+  const COLOURS = ["#0b57d0", "#b06000", "#188038", "#c2185b", "#6f42c1"];
+  const METRICS = ["precision", "recall", "f1", "ap50", "ap50_95"];
+  const fmt = (value) => (value === null || value === undefined ? "–" : value.toFixed(3));
+
+  // The sweep runs from the highest threshold down; each point is (recall, precision) there.
+  const curve = (evaluation) =>
+    evaluation.sweep
+      .filter((point) => point.recall !== null && point.precision !== null)
+      .map((point) => ({ x: point.recall, y: point.precision, threshold: point.threshold }));
+
+  // The operating point: the last sweep point still at or above the evaluation's threshold.
+  function operatingPoint(evaluation) {
+    const kept = evaluation.sweep.filter((point) => point.threshold >= evaluation.threshold && point.recall !== null);
+    const point = kept[kept.length - 1];
+    return point ? [{ x: point.recall, y: point.precision, threshold: point.threshold }] : [];
+  }
+
+  function datasets(evaluation, label, colour) {
+    return [
+      { label: label, data: curve(evaluation), borderColor: colour, backgroundColor: colour, showLine: true, pointRadius: 2 },
+      {
+        label: label + " at threshold " + evaluation.threshold,
+        data: operatingPoint(evaluation),
+        borderColor: colour,
+        backgroundColor: "transparent",
+        pointRadius: 7,
+        pointBorderWidth: 2,
+        showLine: false,
+      },
+    ];
+  }
+
+  const run = JSON.parse(data.textContent);
+  const canvas = document.getElementById("pr-chart");
+  const chart = new Chart(canvas, {
+    type: "scatter",
+    data: { datasets: datasets(run, run.detector + " (run)", COLOURS[0]) },
+    options: {
+      // Drawn once at its final size, so screenshots and tests see settled pixels.
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      scales: {
+        x: { min: 0, max: 1, title: { display: true, text: "Recall" } },
+        y: { min: 0, max: 1, title: { display: true, text: "Precision" } },
+      },
+      plugins: {
+        tooltip: {
+          callbacks: {
+            label: (item) => `threshold ${item.raw.threshold.toFixed(3)}: precision ${fmt(item.raw.y)}, recall ${fmt(item.raw.x)}`,
+          },
+        },
+      },
+    },
+  });
+  canvas.dataset.drawn = "true";
+  canvas.dataset.curves = "1";
+
+  const form = document.getElementById("compare-form");
+  if (!form) return;
+  const status = document.getElementById("compare-status");
+  const table = document.getElementById("metrics-table");
+
+  function addColumn(evaluation) {
+    const header = document.createElement("th");
+    header.scope = "col";
+    header.className = "num";
+    header.textContent = evaluation.detector + " (fresh)";
+    table.querySelector("thead tr").append(header);
+    for (const row of table.querySelectorAll("tbody tr")) {
+      const cell = document.createElement("td");
+      cell.className = "num";
+      const metric = row.dataset.metric;
+      const d = evaluation.detection;
+      cell.textContent = METRICS.includes(metric)
+        ? fmt(d[metric])
+        : `${d.true_positives} / ${d.false_positives} / ${d.false_negatives}`;
+      row.append(cell);
+    }
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const detector = new FormData(form).get("detector");
+    const query = new URLSearchParams({ document: section.dataset.document, detector: detector });
+    const button = form.querySelector("button");
+    button.disabled = true;
+    status.textContent = `Running ${detector} on the reviewed pages…`;
+    try {
+      const response = await fetch(`${section.dataset.evaluationUrl}?${query}`, {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      const body = await response.json();
+      if (!response.ok) throw new Error(body.detail || Object.values(body).flat().join(" ") || response.statusText);
+      const colour = COLOURS[(chart.data.datasets.length / 2) % COLOURS.length];
+      chart.data.datasets.push(...datasets(body, body.detector + " (fresh)", colour));
+      chart.update();
+      canvas.dataset.curves = String(chart.data.datasets.length / 2);
+      addColumn(body);
+      status.textContent = `${detector}: AP@0.5 ${fmt(body.detection.ap50)} on ${body.pages} pages.`;
+    } catch (err) {
+      status.textContent = `Evaluation failed: ${err.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+})();

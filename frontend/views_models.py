@@ -1,0 +1,27 @@
+"""The model loop's pages: a detection run with its evaluation against curated faces."""
+
+from django.shortcuts import render
+
+from annotations.access import ROLE_RANK, corpus_role
+from annotations.models import CorpusRole
+from detection.evaluation import evaluation_for_run
+from detection.inference.registry import DETECTORS
+from detection.selectors import get_run_for_user
+from detection.training_services import trained_models_register
+
+
+def run_detail(request, run_id: int):
+    run = get_run_for_user(request.user, run_id)
+    role = corpus_role(request.user, run.corpus)
+    trained_models_register()
+    return render(
+        request,
+        "frontend/run.html",
+        {
+            "run": run,
+            "evaluation": evaluation_for_run(run=run).as_dict(),
+            # Evaluating another detector runs it on the pages: curators only, as the API requires.
+            "can_compare": run.document_id is not None and ROLE_RANK[role] >= ROLE_RANK[CorpusRole.CURATOR],
+            "detectors": sorted(DETECTORS),
+        },
+    )

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Face, Page
+from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Export, Face, Page
 
 ROLE_RANK = {CorpusRole.VIEWER: 1, CorpusRole.CURATOR: 2, CorpusRole.ADMIN: 3}
 
@@ -90,3 +90,25 @@ def pages_visible_to(user) -> QuerySet[Page]:
 def faces_visible_to(user) -> QuerySet[Face]:
     """Faces in corpora the user may view."""
     return Face.objects.filter(page__document__corpus__in=corpora_visible_to(user))
+
+
+def exports_visible_to(user) -> QuerySet[Export]:
+    """Exports the user requested (all of them for superusers); nobody else's."""
+    if user is None or not user.is_authenticated:
+        return Export.objects.none()
+    if user.is_superuser:
+        return Export.objects.all()
+    return Export.objects.filter(requested_by=user)
+
+
+def get_export_for_user(user, export_id: int) -> Export:
+    """An export by id: its requester's (or a superuser's), and only while its scope is still visible."""
+    export = exports_visible_to(user).filter(pk=export_id).first()
+    if export is None:
+        raise Http404("No such export")
+    corpus_id, document_id = export.scope.get("corpus"), export.scope.get("document")
+    if document_id is not None:
+        get_document_for_user(user, document_id)
+    elif corpus_id is not None:
+        get_corpus_for_user(user, corpus_id)
+    return export

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from annotations.models import Corpus, CorpusMembership, Document, Face, FaceRevision, Page
+from annotations.models import Corpus, CorpusMembership, Document, Export, Face, FaceRevision, Page
 
 
 class MembershipInline(admin.TabularInline):
@@ -43,3 +43,11 @@ class FaceRevisionAdmin(admin.ModelAdmin):
     list_filter = ["action"]
     raw_id_fields = ["face", "user"]
     readonly_fields = ["face", "user", "action", "before", "after", "created_at"]
+
+
+@admin.register(Export)
+class ExportAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "progress_done", "progress_total", "face_count", "requested_by"]
+    list_filter = ["kind", "status"]
+    raw_id_fields = ["requested_by"]
+    readonly_fields = ["started_at", "finished_at"]

@@ -1,6 +1,7 @@
 """REST endpoints for corpora, documents and pages (thin: parse, call one service, serialise)."""
 
-from rest_framework import generics, status
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
@@ -8,17 +9,27 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import selectors
-from annotations.access import corpora_visible_to, get_document_for_user, get_page_for_user
+from annotations.access import corpora_visible_to, get_document_for_user, get_face_for_user, get_page_for_user
 from annotations.importing import ImportFailed, document_import_from_input
-from annotations.models import CorpusRole
+from annotations.models import CorpusRole, Face, FaceRevision, FaceStatus, Gender
 from annotations.serializers import (
     CorpusSerializer,
     DocumentImportInputSerializer,
     DocumentSerializer,
+    FaceSerializer,
     PageReviewInputSerializer,
     PageSerializer,
 )
-from annotations.services import page_set_review_status
+from annotations.services import (
+    FaceConflict,
+    face_accept,
+    face_create,
+    face_reject,
+    face_revert,
+    face_update,
+    faces_bulk_set_status,
+    page_set_review_status,
+)
 
 
 class CorpusListApi(generics.ListAPIView):
@@ -87,3 +98,198 @@ class PageDetailApi(APIView):
         page = page_set_review_status(page=page, status=payload.validated_data["review_status"], user=request.user)
         return Response(PageSerializer(page).data)
 
+
+def _face_written(face: Face, *, status_code: int = status.HTTP_200_OK) -> Response:
+    """A written face, with the id of its latest revision so the client can undo it."""
+    data = FaceSerializer(face).data
+    data["revision"] = selectors.face_latest_revision_id(face=face)
+    return Response(data, status=status_code)
+
+
+def _face_conflict(exc: FaceConflict) -> Response:
+    return Response(
+        {
+            "detail": "This face was changed by someone else; reload it before editing.",
+            "face": FaceSerializer(exc.face).data,
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
+
+
+def _invalid(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+class VersionInputSerializer(serializers.Serializer):
+    # Optional for accept/reject/revert, which only change status; the UI always sends it.
+    version = serializers.IntegerField(min_value=1, required=False)
+
+
+class FaceListCreateApi(generics.ListAPIView):
+    """List faces (filters: page, document, gender, status); POST adds a face a curator drew."""
+
+    serializer_class = FaceSerializer
+
+    class FilterSerializer(serializers.Serializer):
+        page = serializers.IntegerField(required=False)
+        document = serializers.IntegerField(required=False)
+        gender = serializers.ChoiceField(
+            choices=[*Gender.values, "child", *selectors.GENDER_FILTER_ALIASES], required=False
+        )
+        status = serializers.CharField(required=False, help_text="One status or several, comma-separated.")
+
+        def validate_status(self, value: str) -> list[str]:
+            statuses = [item for item in value.split(",") if item]
+            unknown = sorted(set(statuses) - set(FaceStatus.values))
+            if unknown:
+                raise serializers.ValidationError(f"unknown status {', '.join(unknown)}")
+            return statuses
+
+    class InputSerializer(serializers.Serializer):
+        page = serializers.IntegerField()
+        x = serializers.FloatField()
+        y = serializers.FloatField()
+        w = serializers.FloatField(min_value=1)
+        h = serializers.FloatField(min_value=1)
+        gender = serializers.ChoiceField(choices=Gender.values, default=Gender.UNKNOWN)
+        age = serializers.FloatField(min_value=0, max_value=130, allow_null=True, default=None)
+        child = serializers.BooleanField(default=False)
+        person = serializers.CharField(max_length=200, allow_blank=True, default="")
+
+    def get_queryset(self):
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.face_list(user=self.request.user, filters=filters.validated_data)
+
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        page = get_page_for_user(request.user, data.pop("page"), CorpusRole.CURATOR)
+        try:
+            face = face_create(page=page, user=request.user, **data)
+        except DjangoValidationError as exc:
+            raise _invalid(exc) from exc
+        return _face_written(face, status_code=status.HTTP_201_CREATED)
+
+
+class FaceDetailApi(APIView):
+    """Read a face; PATCH changes its box or attributes; DELETE rejects it (soft delete)."""
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1)
+        x = serializers.FloatField(required=False)
+        y = serializers.FloatField(required=False)
+        w = serializers.FloatField(min_value=1, required=False)
+        h = serializers.FloatField(min_value=1, required=False)
+        gender = serializers.ChoiceField(choices=Gender.values, required=False)
+        age = serializers.FloatField(min_value=0, max_value=130, allow_null=True, required=False)
+        child = serializers.BooleanField(required=False)
+        person = serializers.CharField(max_length=200, allow_blank=True, required=False)
+
+    def get(self, request, pk: int):
+        return Response(FaceSerializer(get_face_for_user(request.user, pk)).data)
+
+    def patch(self, request, pk: int):
+        face = get_face_for_user(request.user, pk, CorpusRole.CURATOR)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        try:
+            face = face_update(face=face, user=request.user, expected_version=data.pop("version"), data=data)
+        except FaceConflict as exc:
+            return _face_conflict(exc)
+        except DjangoValidationError as exc:
+            raise _invalid(exc) from exc
+        return _face_written(face)
+
+    def delete(self, request, pk: int):
+        face = get_face_for_user(request.user, pk, CorpusRole.CURATOR)
+        # DELETE bodies are often dropped by proxies, so the version may also come as ?version=.
+        payload = VersionInputSerializer(data=request.data or request.query_params)
+        payload.is_valid(raise_exception=True)
+        try:
+            face = face_reject(face=face, user=request.user, expected_version=payload.validated_data.get("version"))
+        except FaceConflict as exc:
+            return _face_conflict(exc)
+        return _face_written(face)
+
+
+class FaceAcceptApi(APIView):
+    def post(self, request, pk: int):
+        face = get_face_for_user(request.user, pk, CorpusRole.CURATOR)
+        payload = VersionInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            face = face_accept(face=face, user=request.user, expected_version=payload.validated_data.get("version"))
+        except FaceConflict as exc:
+            return _face_conflict(exc)
+        return _face_written(face)
+
+
+class FaceRevertApi(APIView):
+    """Put a face back into its state before one recorded change."""
+
+    class InputSerializer(VersionInputSerializer):
+        revision = serializers.IntegerField()
+
+    def post(self, request, pk: int):
+        face = get_face_for_user(request.user, pk, CorpusRole.CURATOR)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        revision = selectors.face_history(face=face).filter(pk=payload.validated_data["revision"]).first()
+        if revision is None:
+            raise ValidationError({"revision": ["not a revision of this face"]})
+        try:
+            face = face_revert(
+                revision=revision, user=request.user, expected_version=payload.validated_data.get("version")
+            )
+        except FaceConflict as exc:
+            return _face_conflict(exc)
+        except DjangoValidationError as exc:
+            raise _invalid(exc) from exc
+        return _face_written(face)
+
+
+class FaceHistoryApi(generics.ListAPIView):
+    """A face's revisions, newest first."""
+
+    class OutputSerializer(serializers.ModelSerializer):
+        user = serializers.CharField(source="user.get_username", default=None, read_only=True)
+
+        class Meta:
+            model = FaceRevision
+            fields = ["id", "face", "user", "created_at", "action", "before", "after"]
+
+    serializer_class = OutputSerializer
+
+    def get_queryset(self):
+        return selectors.face_history(face=get_face_for_user(self.request.user, self.kwargs["pk"]))
+
+
+class PageBulkApi(APIView):
+    """Accept all predicted faces of a page above a confidence threshold, or reject those below."""
+
+    class InputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(choices=["accept", "reject"])
+        threshold = serializers.FloatField(min_value=0, max_value=1)
+        direction = serializers.ChoiceField(
+            choices=["above", "below"], required=False, help_text="Default: above to accept, below to reject."
+        )
+
+    def post(self, request, pk: int):
+        page = get_page_for_user(request.user, pk, CorpusRole.CURATOR)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        action = payload.validated_data["action"]
+        direction = payload.validated_data.get("direction", "above" if action == "accept" else "below")
+        faces = faces_bulk_set_status(
+            page=page,
+            user=request.user,
+            status=FaceStatus.ACCEPTED if action == "accept" else FaceStatus.REJECTED,
+            threshold=payload.validated_data["threshold"],
+            above=direction == "above",
+        )
+        revisions = selectors.faces_latest_revision_ids(face_ids=[face.pk for face in faces])
+        data = [{**FaceSerializer(face).data, "revision": revisions.get(face.pk)} for face in faces]
+        return Response({"updated": len(faces), "faces": data})

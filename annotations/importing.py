@@ -297,8 +297,10 @@ def _folder_description(folder: Path) -> dict:
         return {}
     data = _read_json_file(sidecar)
     metadata = data.get("metadata", []) if isinstance(data, dict) else None
-    if not isinstance(data, dict) or not isinstance(metadata, list) or not all(
-        isinstance(m, dict) and {"label", "value"} <= m.keys() for m in metadata
+    if (
+        not isinstance(data, dict)
+        or not isinstance(metadata, list)
+        or not all(isinstance(m, dict) and {"label", "value"} <= m.keys() for m in metadata)
     ):
         raise ImportFailed(
             f"{FOLDER_METADATA_FILE} must be an object with optional label, date, summary, attribution, "
@@ -359,7 +361,6 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest) -> Docu
     )
     document.refresh_from_db()
     return document
-
 
 
 def _page_fields(canvas: ParsedCanvas, local_key: str) -> dict:

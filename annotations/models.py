@@ -15,9 +15,7 @@ class Corpus(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    is_public = models.BooleanField(
-        default=True, help_text="Anyone, even anonymous, may view and search it."
-    )
+    is_public = models.BooleanField(default=True, help_text="Anyone, even anonymous, may view and search it.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -38,17 +36,13 @@ class CorpusMembership(models.Model):
     """A user's role in one corpus."""
 
     corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="corpus_memberships"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="corpus_memberships")
     role = models.CharField(max_length=10, choices=CorpusRole.choices, default=CorpusRole.VIEWER)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["corpus", "user"], name="membership_unique_user"),
-            models.CheckConstraint(
-                condition=Q(role__in=CorpusRole.values), name="membership_role_valid"
-            ),
+            models.CheckConstraint(condition=Q(role__in=CorpusRole.values), name="membership_role_valid"),
         ]
 
 
@@ -76,9 +70,7 @@ class Document(models.Model):
     license = models.TextField(blank=True)
     related_url = models.TextField(blank=True)
     thumbnail_url = models.TextField(blank=True)
-    import_status = models.CharField(
-        max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING
-    )
+    import_status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING)
     import_error = models.TextField(blank=True)
     import_report = models.JSONField(default=dict, blank=True)
     import_started_at = models.DateTimeField(null=True, blank=True)
@@ -94,13 +86,9 @@ class Document(models.Model):
         constraints = [
             # Re-importing the same source into a corpus updates it in place.
             models.UniqueConstraint(fields=["corpus", "source"], name="document_unique_source"),
+            models.CheckConstraint(condition=Q(import_status__in=ImportStatus.values), name="document_status_valid"),
             models.CheckConstraint(
-                condition=Q(import_status__in=ImportStatus.values), name="document_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(date_start__isnull=True)
-                | Q(date_end__isnull=True)
-                | Q(date_start__lte=F("date_end")),
+                condition=Q(date_start__isnull=True) | Q(date_end__isnull=True) | Q(date_start__lte=F("date_end")),
                 name="document_dates_ordered",
             ),
         ]
@@ -133,13 +121,9 @@ class Page(models.Model):
     image_height = models.PositiveIntegerField(null=True, blank=True)
     image_service_id = models.TextField(blank=True)
     image_service_version = models.CharField(max_length=1, blank=True)
-    local_path = models.TextField(
-        blank=True, help_text="Path under LOCAL_IMAGES_DIR for scans we serve ourselves."
-    )
+    local_path = models.TextField(blank=True, help_text="Path under LOCAL_IMAGES_DIR for scans we serve ourselves.")
     is_front_page = models.BooleanField(default=False)
-    review_status = models.CharField(
-        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.UNREVIEWED
-    )
+    review_status = models.CharField(max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.UNREVIEWED)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -157,9 +141,7 @@ class Page(models.Model):
             models.UniqueConstraint(fields=["document", "canvas_id"], name="page_unique_canvas"),
             models.UniqueConstraint(fields=["document", "order"], name="page_unique_order"),
             models.CheckConstraint(condition=Q(width__gt=0, height__gt=0), name="page_size_positive"),
-            models.CheckConstraint(
-                condition=Q(review_status__in=ReviewStatus.values), name="page_review_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(review_status__in=ReviewStatus.values), name="page_review_status_valid"),
             models.CheckConstraint(
                 condition=Q(image_service_version__in=["", "1", "2", "3"]),
                 name="page_service_version_valid",
@@ -170,6 +152,20 @@ class Page(models.Model):
             models.Index(fields=["document", "review_status", "order"], name="page_review_queue_idx"),
             # Search by face count.
             models.Index(fields=["face_count"], name="page_face_count_idx"),
+            # Search counts: every filterable page column, so counting reads this narrow index, not the rows.
+            models.Index(
+                fields=[
+                    "is_front_page",
+                    "review_status",
+                    "face_count",
+                    "female_count",
+                    "male_count",
+                    "child_count",
+                    "unknown_count",
+                    "document",
+                ],
+                name="page_search_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -263,17 +259,12 @@ class Face(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(w__gt=0, h__gt=0), name="face_size_positive"),
             models.CheckConstraint(condition=Q(x__gte=0, y__gte=0), name="face_origin_inside"),
+            models.CheckConstraint(condition=Q(confidence__gte=0, confidence__lte=1), name="face_confidence_unit"),
             models.CheckConstraint(
-                condition=Q(confidence__gte=0, confidence__lte=1), name="face_confidence_unit"
-            ),
-            models.CheckConstraint(
-                condition=Q(gender_confidence__isnull=True)
-                | Q(gender_confidence__gte=0, gender_confidence__lte=1),
+                condition=Q(gender_confidence__isnull=True) | Q(gender_confidence__gte=0, gender_confidence__lte=1),
                 name="face_gender_confidence_unit",
             ),
-            models.CheckConstraint(
-                condition=Q(age__isnull=True) | Q(age__gte=0, age__lte=130), name="face_age_range"
-            ),
+            models.CheckConstraint(condition=Q(age__isnull=True) | Q(age__gte=0, age__lte=130), name="face_age_range"),
             models.CheckConstraint(condition=Q(gender__in=Gender.values), name="face_gender_valid"),
             models.CheckConstraint(condition=Q(status__in=FaceStatus.values), name="face_status_valid"),
         ]
@@ -282,6 +273,10 @@ class Face(models.Model):
             models.Index(fields=["page", "status"], name="face_page_status_idx"),
             # Face search by gender and confidence across the corpus.
             models.Index(fields=["gender", "confidence"], name="face_gender_conf_idx"),
+            # Search: counting a page's selected faces (status, gender, confidence, child, size) from the index alone.
+            models.Index(
+                fields=["page", "status", "gender", "confidence", "child", "w", "h"], name="face_page_search_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -335,3 +330,60 @@ class FaceRevision(models.Model):
             # A face's history in the review panel.
             models.Index(fields=["face", "-created_at"], name="revision_face_time_idx"),
         ]
+
+
+class ExportKind(models.TextChoices):
+    LABELME = "labelme", "LabelMe JSON (+ images)"
+    COCO = "coco", "COCO JSON"
+    CSV = "csv", "CSV, one row per face"
+    W3C = "w3c", "W3C Web Annotations (JSON-LD)"
+    IIIF = "iiif", "IIIF annotation pages + manifest"
+    INDEX = "index", "GallicaPix-style index"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Export(models.Model):
+    """A requested export of faces (scope and options as given) and the file it produced."""
+
+    kind = models.CharField(max_length=10, choices=ExportKind.choices)
+    # Which pages and faces: corpus, document, review_status and the search filters.
+    scope = models.JSONField(default=dict, blank=True)
+    # How: include_rejected, with_images, max_size, format, base_url.
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    face_count = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/", max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="exports"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ExportKind.values), name="export_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=ExportStatus.values), name="export_status_valid"),
+            models.CheckConstraint(condition=Q(progress_done__lte=F("progress_total")), name="export_progress_bounded"),
+        ]
+        indexes = [
+            # A user's exports, newest first, on /exports/ and GET /api/exports/.
+            models.Index(fields=["requested_by", "-created_at"], name="export_user_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"export {self.id} ({self.kind})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ExportStatus.DONE, ExportStatus.FAILED}

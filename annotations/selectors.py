@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
-from annotations.access import documents_visible_to, pages_visible_to
-from annotations.models import Document, Page, ReviewStatus
+from annotations.access import documents_visible_to, faces_visible_to, pages_visible_to
+from annotations.models import Document, Face, FaceRevision, Gender, Page, ReviewStatus
 
 
 def document_list(*, user, corpus_id: int | None = None) -> QuerySet[Document]:
@@ -43,3 +43,85 @@ def document_review_progress(*, document: Document) -> dict[str, int]:
         Page.objects.filter(document=document).values_list("review_status").annotate(n=Count("id")).order_by()
     )
     return {status: counts.get(status, 0) for status in ReviewStatus.values}
+
+
+# `gender` filter values: the three genders, plus GallicaPix's persType aliases and `child`.
+GENDER_FILTER_ALIASES = {"faceW": Gender.FEMALE, "faceM": Gender.MALE, "faceC": "child"}
+
+
+def face_list(*, user, filters: dict | None = None) -> QuerySet[Face]:
+    """Faces the user may view, filtered by page, document, gender (or child) and status."""
+    filters = filters or {}
+    faces = faces_visible_to(user)
+    if filters.get("page") is not None:
+        faces = faces.filter(page_id=filters["page"])
+    if filters.get("document") is not None:
+        faces = faces.filter(page__document_id=filters["document"])
+    gender = GENDER_FILTER_ALIASES.get(filters.get("gender"), filters.get("gender"))
+    if gender == "child":
+        faces = faces.filter(child=True)
+    elif gender:
+        faces = faces.filter(gender=gender)
+    if filters.get("status"):
+        faces = faces.filter(status__in=filters["status"])
+    return faces.order_by("page_id", "y", "x", "id")
+
+
+def face_history(*, face: Face) -> QuerySet[FaceRevision]:
+    """A face's recorded changes, newest first, with who made them."""
+    return face.revisions.select_related("user").order_by("-created_at", "-id")
+
+
+def face_latest_revision_id(*, face: Face) -> int | None:
+    """The id of the face's most recent revision (what an undo reverts)."""
+    return face.revisions.order_by("-created_at", "-id").values_list("id", flat=True).first()
+
+
+def faces_latest_revision_ids(*, face_ids: list[int]) -> dict[int, int]:
+    """Each face's most recent revision id (ids grow with time), for undoing a bulk change."""
+    latest = (
+        FaceRevision.objects.filter(face_id__in=face_ids)
+        .values("face_id")
+        .annotate(latest=Max("id"))
+        .values_list("face_id", "latest")
+    )
+    return dict(latest)
+
+
+def page_faces_for_review(*, page: Page) -> list[dict]:
+    """All faces of a page, rejected ones included, as plain dicts for the review canvas."""
+    return list(
+        Face.objects.filter(page=page)
+        .order_by("y", "x", "id")
+        .values(
+            "id",
+            "page",
+            "x",
+            "y",
+            "w",
+            "h",
+            "confidence",
+            "age",
+            "age_confidence",
+            "gender",
+            "gender_confidence",
+            "child",
+            "status",
+            "source",
+            "person",
+            "version",
+        )
+    )
+
+
+def page_next_unreviewed_in_corpus(*, user, page: Page) -> Page | None:
+    """The next page not yet reviewed in the page's corpus, after this one in document order, wrapping."""
+    queue = (
+        pages_visible_to(user)
+        .filter(document__corpus_id=page.document.corpus_id)
+        .exclude(review_status=ReviewStatus.REVIEWED)
+        .exclude(pk=page.pk)
+        .order_by("document_id", "order")
+    )
+    after = Q(document_id=page.document_id, order__gt=page.order) | Q(document_id__gt=page.document_id)
+    return queue.filter(after).first() or queue.first()

@@ -1,5 +1,6 @@
 """API representations of corpora, documents, pages and faces."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotations.models import Corpus, Document, Face, Page
@@ -108,3 +109,73 @@ class FaceSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+class FaceBoxSerializer(serializers.ModelSerializer):
+    """A face as drawn over a page thumbnail in search results."""
+
+    class Meta:
+        model = Face
+        fields = ["id", "x", "y", "w", "h", "confidence", "gender", "child", "status"]
+
+
+class PageSearchSerializer(PageSerializer):
+    """A search result: the page, its document, its thumbnail and the faces the search selected."""
+
+    matching_faces = serializers.IntegerField(read_only=True)
+    corpus = serializers.IntegerField(source="document.corpus_id", read_only=True)
+    document_label = serializers.CharField(source="document.label", read_only=True)
+    document_date = serializers.DateField(source="document.date_start", read_only=True)
+    date_text = serializers.CharField(source="document.date_text", read_only=True)
+    thumbnail_url = serializers.SerializerMethodField()
+    faces = serializers.SerializerMethodField()
+
+    class Meta(PageSerializer.Meta):
+        fields = [
+            *PageSerializer.Meta.fields,
+            "matching_faces",
+            "corpus",
+            "document_label",
+            "document_date",
+            "date_text",
+            "thumbnail_url",
+            "faces",
+        ]
+
+    def get_thumbnail_url(self, page: Page) -> str:
+        return page.thumbnail_url(300)
+
+    @extend_schema_field(FaceBoxSerializer(many=True))
+    def get_faces(self, page: Page) -> list[dict]:
+        # The search attaches them as plain dicts: a slice may hold thousands of boxes.
+        return [{name: face[name] for name in FaceBoxSerializer.Meta.fields} for face in page.matching]
+
+
+class FaceSearchSerializer(FaceSerializer):
+    """A face search result: the face, where it is, and an IIIF crop of it."""
+
+    document = serializers.IntegerField(source="page.document_id", read_only=True)
+    document_label = serializers.CharField(source="page.document.label", read_only=True)
+    document_date = serializers.DateField(source="page.document.date_start", read_only=True)
+    page_label = serializers.CharField(source="page.label", read_only=True)
+    page_order = serializers.IntegerField(source="page.order", read_only=True)
+    size_percent = serializers.SerializerMethodField()
+    crop_url = serializers.SerializerMethodField()
+
+    class Meta(FaceSerializer.Meta):
+        fields = [
+            *FaceSerializer.Meta.fields,
+            "document",
+            "document_label",
+            "document_date",
+            "page_label",
+            "page_order",
+            "size_percent",
+            "crop_url",
+        ]
+
+    def get_size_percent(self, face: Face) -> float:
+        return round(100.0 * face.w * face.h / (face.page.width * face.page.height), 4)
+
+    def get_crop_url(self, face: Face) -> str:
+        return face.page.face_crop_url(face, 160)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from annotations.models import Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
+from annotations.models import CURATOR_SOURCE, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
 
 # A prediction this close to a box a curator already handled is the same face: keep the curator's.
 CURATED_MATCH_IOU = 0.5
@@ -125,3 +126,192 @@ def page_set_review_status(*, page: Page, status: str, user) -> Page:
     page.refresh_from_db()
     return page
 
+
+# Curator edits of faces. Every write below bumps `version` with a conditional UPDATE, so two
+# curators (or two tabs) editing the same face never overwrite each other silently.
+
+EDITABLE_FACE_FIELDS = ("x", "y", "w", "h", "age", "gender", "child", "person")
+# Statuses that become `edited` when a curator changes a box or its attributes.
+EDIT_MARKS_EDITED = (FaceStatus.PREDICTED, FaceStatus.ACCEPTED)
+
+
+class FaceConflict(Exception):
+    """A write named a version of the face that is no longer current."""
+
+    def __init__(self, face: Face):
+        super().__init__(f"face {face.pk} is at version {face.version}")
+        self.face = face
+
+
+def _face_write(*, face: Face, user, action: str, expected_version: int | None, changes: dict) -> Face:
+    """Apply changes if the face is still at the expected version, record the revision, refresh counts."""
+    if expected_version is not None and face.version != expected_version:
+        raise FaceConflict(Face.objects.get(pk=face.pk))
+    current_version = face.version
+    before = face.snapshot()
+    updated = Face.objects.filter(pk=face.pk, version=current_version).update(
+        **changes, version=F("version") + 1, updated_at=timezone.now()
+    )
+    if updated != 1:
+        raise FaceConflict(Face.objects.get(pk=face.pk))
+    face.refresh_from_db()
+    face_revision_record(face=face, user=user, action=action, before=before, after=face.snapshot())
+    _page_start_review(page_id=face.page_id)
+    page_counts_refresh(page_ids=[face.page_id])
+    return face
+
+
+def _page_start_review(*, page_id: int) -> None:
+    """The first curator change on an unreviewed page puts it in review."""
+    Page.objects.filter(pk=page_id, review_status=ReviewStatus.UNREVIEWED).update(review_status=ReviewStatus.IN_REVIEW)
+
+
+def _clamped_box(page: Page, x: float, y: float, w: float, h: float) -> tuple[int, int, int, int]:
+    box = clamp_box_to_page(page, x, y, w, h)
+    if box is None:
+        raise ValidationError({"x": [f"the box {x},{y},{w},{h} lies outside the {page.width}x{page.height} page"]})
+    return box
+
+
+@transaction.atomic
+def face_create(
+    *,
+    page: Page,
+    user,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    gender: str = Gender.UNKNOWN,
+    age: float | None = None,
+    child: bool = False,
+    person: str = "",
+) -> Face:
+    """Add a face a curator drew: status `added`, source `curator`, confidence 1."""
+    x, y, w, h = _clamped_box(page, x, y, w, h)
+    face = Face(
+        page=page,
+        x=x,
+        y=y,
+        w=w,
+        h=h,
+        gender=gender,
+        age=age,
+        child=child,
+        person=person,
+        confidence=1.0,
+        source=CURATOR_SOURCE,
+        status=FaceStatus.ADDED,
+    )
+    face.full_clean()
+    face.save()
+    face_revision_record(face=face, user=user, action="create", before=None, after=face.snapshot())
+    _page_start_review(page_id=page.pk)
+    page_counts_refresh(page_ids=[page.pk])
+    return face
+
+
+@transaction.atomic
+def face_update(*, face: Face, user, expected_version: int, data: dict) -> Face:
+    """Change a face's box or attributes; raises FaceConflict when expected_version is stale.
+
+    A changed predicted or accepted face becomes `edited`; a write that changes nothing is a no-op.
+    """
+    if face.version != expected_version:
+        raise FaceConflict(Face.objects.get(pk=face.pk))
+    changes = {field: data[field] for field in EDITABLE_FACE_FIELDS if field in data}
+    if {"x", "y", "w", "h"} & changes.keys():
+        box = [changes.get(name, getattr(face, name)) for name in ("x", "y", "w", "h")]
+        changes.update(zip(("x", "y", "w", "h"), _clamped_box(face.page, *box), strict=True))
+    changes = {field: value for field, value in changes.items() if getattr(face, field) != value}
+    if not changes:
+        return face
+    if face.status in EDIT_MARKS_EDITED:
+        changes["status"] = FaceStatus.EDITED
+    return _face_write(face=face, user=user, action="update", expected_version=expected_version, changes=changes)
+
+
+@transaction.atomic
+def face_accept(*, face: Face, user, expected_version: int | None = None) -> Face:
+    """Confirm a predicted (or restore a rejected) face as `accepted`; curated faces stay as they are."""
+    if face.status not in (FaceStatus.PREDICTED, FaceStatus.REJECTED):
+        if expected_version is not None and face.version != expected_version:
+            raise FaceConflict(Face.objects.get(pk=face.pk))
+        return face
+    return _face_write(
+        face=face,
+        user=user,
+        action="accept",
+        expected_version=expected_version,
+        changes={"status": FaceStatus.ACCEPTED},
+    )
+
+
+@transaction.atomic
+def face_reject(*, face: Face, user, expected_version: int | None = None) -> Face:
+    """Soft-delete a face: it stays as a hard negative with status `rejected`."""
+    if face.status == FaceStatus.REJECTED:
+        if expected_version is not None and face.version != expected_version:
+            raise FaceConflict(Face.objects.get(pk=face.pk))
+        return face
+    return _face_write(
+        face=face,
+        user=user,
+        action="reject",
+        expected_version=expected_version,
+        changes={"status": FaceStatus.REJECTED},
+    )
+
+
+@transaction.atomic
+def faces_bulk_set_status(*, page: Page, user, status: str, threshold: float, above: bool) -> list[Face]:
+    """Accept or reject a page's predicted faces at or above (or below) a confidence threshold.
+
+    Only untouched predictions change: a curator's earlier decisions always win.
+    """
+    if status not in (FaceStatus.ACCEPTED, FaceStatus.REJECTED):
+        raise ValidationError({"action": [f"bulk status must be accepted or rejected, not {status!r}"]})
+    confidence = Q(confidence__gte=threshold) if above else Q(confidence__lt=threshold)
+    faces = list(Face.objects.select_for_update().filter(confidence, page=page, status=FaceStatus.PREDICTED))
+    if not faces:
+        return []
+    befores = {face.pk: face.snapshot() for face in faces}
+    Face.objects.filter(pk__in=befores, status=FaceStatus.PREDICTED).update(
+        status=status, version=F("version") + 1, updated_at=timezone.now()
+    )
+    faces = list(Face.objects.filter(pk__in=befores))
+    FaceRevision.objects.bulk_create(
+        FaceRevision(
+            face=face,
+            user=user,
+            action="accept" if status == FaceStatus.ACCEPTED else "reject",
+            before=befores[face.pk],
+            after=face.snapshot(),
+        )
+        for face in faces
+    )
+    _page_start_review(page_id=page.pk)
+    page_counts_refresh(page_ids=[page.pk])
+    return faces
+
+
+@transaction.atomic
+def face_revert(*, revision: FaceRevision, user, expected_version: int | None = None) -> Face:
+    """Put a face back into the state it had before one of its recorded changes.
+
+    Reverting the creation of a face rejects it (faces are never deleted).
+    """
+    face = Face.objects.select_related("page").get(pk=revision.face_id)
+    if revision.before is None:
+        target = {"status": FaceStatus.REJECTED}
+    else:
+        restorable = (*EDITABLE_FACE_FIELDS, "status")
+        target = {field: revision.before[field] for field in restorable if field in revision.before}
+        box = _clamped_box(face.page, *(target.get(name, getattr(face, name)) for name in ("x", "y", "w", "h")))
+        target.update(zip(("x", "y", "w", "h"), box, strict=True))
+    changes = {field: value for field, value in target.items() if getattr(face, field) != value}
+    if not changes:
+        if expected_version is not None and face.version != expected_version:
+            raise FaceConflict(face)
+        return face
+    return _face_write(face=face, user=user, action="revert", expected_version=expected_version, changes=changes)

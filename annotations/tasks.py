@@ -9,3 +9,17 @@ def document_import_task(document_id: int) -> None:
     from annotations.importing import document_import_run
 
     document_import_run(document_id=document_id)
+
+
+# Exports of many pages with images run long; they are acked on receipt (not acks_late), and an
+# abandoned running claim is reclaimed after export_services.EXPORT_STALE_AFTER.
+EXPORT_SOFT_TIME_LIMIT = 6 * 3600
+EXPORT_TIME_LIMIT = EXPORT_SOFT_TIME_LIMIT + 300
+
+
+@shared_task(ignore_result=True, soft_time_limit=EXPORT_SOFT_TIME_LIMIT, time_limit=EXPORT_TIME_LIMIT)
+def export_build_task(export_id: int) -> None:
+    """Build an export file (claims the pending export; a rerun is a no-op)."""
+    from annotations.export_services import export_build
+
+    export_build(export_id=export_id)

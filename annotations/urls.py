@@ -10,4 +10,10 @@ urlpatterns = [
     path("documents/<int:pk>/", api.DocumentDetailApi.as_view(), name="api-document"),
     path("pages/", api.PageListApi.as_view(), name="api-pages"),
     path("pages/<int:pk>/", api.PageDetailApi.as_view(), name="api-page"),
+    path("pages/<int:pk>/bulk/", api.PageBulkApi.as_view(), name="api-page-bulk"),
+    path("faces/", api.FaceListCreateApi.as_view(), name="api-faces"),
+    path("faces/<int:pk>/", api.FaceDetailApi.as_view(), name="api-face"),
+    path("faces/<int:pk>/accept/", api.FaceAcceptApi.as_view(), name="api-face-accept"),
+    path("faces/<int:pk>/revert/", api.FaceRevertApi.as_view(), name="api-face-revert"),
+    path("faces/<int:pk>/history/", api.FaceHistoryApi.as_view(), name="api-face-history"),
 ]

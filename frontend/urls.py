@@ -2,11 +2,15 @@
 
 from django.urls import path
 
-from frontend import views
+from frontend import views, views_exports, views_models, views_search
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("documents/import/", views.document_import, name="document-import"),
     path("documents/<int:document_id>/", views.document_detail, name="document"),
     path("pages/<int:page_id>/", views.page_detail, name="page"),
+    path("search/", views_search.search, name="search"),
+    path("stats/", views_search.stats, name="stats"),
+    path("exports/", views_exports.exports, name="exports"),
+    path("runs/<int:run_id>/", views_models.run_detail, name="run"),
 ]

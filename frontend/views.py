@@ -7,8 +7,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from annotations import selectors
-from annotations.access import corpora_visible_to, get_document_for_user, get_page_for_user
+from annotations.access import ROLE_RANK, corpora_visible_to, corpus_role, get_document_for_user, get_page_for_user
 from annotations.importing import ImportFailed, document_import_from_input
+from annotations.models import CorpusRole
 
 
 def home(request):
@@ -54,8 +55,31 @@ def document_detail(request, document_id: int):
 def page_detail(request, page_id: int):
     page = get_page_for_user(request.user, page_id)
     neighbours = selectors.page_neighbours(page=page)
+    role = corpus_role(request.user, page.document.corpus)
+    can_edit = role is not None and ROLE_RANK[role] >= ROLE_RANK[CorpusRole.CURATOR]
     return render(
         request,
         "frontend/page.html",
-        {"page": page, "document": page.document, **neighbours},
+        {
+            "page": page,
+            "document": page.document,
+            "page_count": page.document.pages.count(),
+            "can_edit": can_edit,
+            "next_unreviewed_in_corpus": selectors.page_next_unreviewed_in_corpus(user=request.user, page=page),
+            # The review canvas starts from these (json_script) instead of paging through the API.
+            "faces": selectors.page_faces_for_review(page=page),
+            "page_data": {
+                "id": page.pk,
+                "width": page.width,
+                "height": page.height,
+                "imageServiceId": page.image_service_id,
+                "imageServiceVersion": page.image_service_version,
+                "imageUrl": page.image_url,
+                "imageWidth": page.image_width,
+                "imageHeight": page.image_height,
+                "reviewStatus": page.review_status,
+                "canEdit": can_edit,
+            },
+            **neighbours,
+        },
     )

@@ -41,7 +41,7 @@ fi
 .venv/bin/python manage.py ensure_admin
 
 echo "== starting the Celery worker (log: $VISAGES_DATA_DIR/log/worker.log)"
-.venv/bin/celery -A webapp worker -Q import,inference,default -c 2 --prefetch-multiplier 1 \
+.venv/bin/celery -A webapp worker -Q import,inference,default,training -c 2 --prefetch-multiplier 1 \
   --loglevel INFO >"$VISAGES_DATA_DIR/log/worker.log" 2>&1 &
 pids+=($!)
 

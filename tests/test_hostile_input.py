@@ -132,7 +132,9 @@ def test_a_viewer_cannot_import_into_a_corpus(client, bob, corpus):
     client.force_login(bob)
 
     response = client.post(
-        "/api/documents/", {"source": "ark:/12148/bpt6k46000341", "corpus": "Excelsior"}, content_type="application/json"
+        "/api/documents/",
+        {"source": "ark:/12148/bpt6k46000341", "corpus": "Excelsior"},
+        content_type="application/json",
     )
 
     assert response.status_code == 403

@@ -235,13 +235,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 3_000_000)
 # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
 # Must exceed the hard time limit, or Redis redelivers tasks that are still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT * 4)
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # https://docs.celeryq.dev/en/stable/userguide/routing.html
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "annotations.tasks.document_import_task": {"queue": "import"},
     "detection.tasks.detect_page_task": {"queue": "inference"},
+    "detection.tasks.encode_faces_task": {"queue": "inference"},
+    # Training runs for minutes to hours: its own queue, so it never holds up detection.
+    "detection.tasks.train_model_task": {"queue": "training"},
     "detection.tasks.*": {"queue": "default"},
     "annotations.tasks.*": {"queue": "default"},
 }
@@ -272,6 +277,28 @@ DETECTION_DEFAULT_DETECTOR = envstr("DETECTION_DEFAULT_DETECTOR", "res10")
 DETECTION_DEFAULT_ATTRIBUTES = envstr("DETECTION_DEFAULT_ATTRIBUTES", "onnx-age-gender")
 DETECTION_MAX_DERIVATIVE = envint("DETECTION_MAX_DERIVATIVE", 2000)
 DETECTION_CHILD_AGE = envint("DETECTION_CHILD_AGE", 13)
+# Off refuses new runs (a web-only deployment with no inference worker).
+DETECTION_ENABLED = envbool("DETECTION_ENABLED", True)
+# Tiles of the derivative, in its pixels: 300 is res10's own input size, so small faces are not squeezed.
+DETECTION_TILE_SIZE = envint("DETECTION_TILE_SIZE", 300)
+DETECTION_TILE_OVERLAP = envfloat("DETECTION_TILE_OVERLAP", 0.25)
+# The seed's "very large detection" filter: a box over this share of the page is not a face.
+DETECTION_MAX_FACE_SHARE = envfloat("DETECTION_MAX_FACE_SHARE", 0.25)
+# Boxes smaller than this many derivative pixels are noise (and too small for age/gender).
+DETECTION_MIN_FACE_SIZE = envint("DETECTION_MIN_FACE_SIZE", 12)
+# Celery retries of a page whose image fetch failed transiently (429, 5xx, timeouts).
+DETECTION_FETCH_RETRIES = envint("DETECTION_FETCH_RETRIES", 5)
+
+# The model loop: evaluation, retraining from curated faces, face similarity.
+# A fresh evaluation from the web (GET /api/evaluation/?detector=) runs at most this many pages.
+EVALUATION_MAX_PAGES = envint("EVALUATION_MAX_PAGES", 30)
+# Hard and soft time limits (seconds) of a training task; a running job older than the hard one is abandoned.
+TRAINING_TIME_LIMIT = envint("TRAINING_TIME_LIMIT", 4 * 3600)
+TRAINING_SOFT_TIME_LIMIT = envint("TRAINING_SOFT_TIME_LIMIT", 4 * 3600 - 120)
+# From this many encodings in a corpus, similarity search uses the IVF index instead of exact search.
+SIMILARITY_IVF_MIN = envint("SIMILARITY_IVF_MIN", 200_000)
+# IVF lists searched per query: more finds more true neighbours, and costs time.
+SIMILARITY_IVF_PROBES = envint("SIMILARITY_IVF_PROBES", 16)
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/", include("annotations.search_urls")),
     path("api/", include("annotations.export_urls")),
     path("api/", include("detection.urls")),
+    path("api/", include("detection.model_loop_urls")),
     path("iiif/", include("annotations.iiif_urls")),
     path("", include("frontend.urls")),
 ]

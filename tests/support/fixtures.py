@@ -38,6 +38,8 @@ def isolated_storage(settings, tmp_path):
     settings.IIIF_DEFAULT_MIN_INTERVAL = 0.0
     settings.IIIF_BACKOFF_BASE = 0.01
     settings.IIIF_MAX_RETRY_AFTER = 5.0
+    # Password hashing is deliberately slow; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Login lockouts and API throttles count in the cache: every test starts from zero.
     from django.core.cache import cache
 

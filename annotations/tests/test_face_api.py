@@ -1,0 +1,413 @@
+"""Face write API: create, update, reject, accept, bulk, revert, history; versions and permissions."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from annotations.models import Corpus, Document, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
+from annotations.services import FacePrediction, faces_store_predictions
+
+
+@pytest.fixture
+def review_page(corpus):
+    document = Document.objects.create(corpus=corpus, source="excelsior-1915", label="Excelsior")
+    return Page.objects.create(document=document, order=1, canvas_id="c1", width=1000, height=1500)
+
+
+@pytest.fixture
+def predicted(review_page):
+    """Three model faces at confidences 0.9, 0.6 and 0.3, top to bottom."""
+    return faces_store_predictions(
+        page=review_page,
+        predictions=[
+            FacePrediction(x=100, y=100, w=80, h=100, confidence=0.9, gender=Gender.MALE),
+            FacePrediction(x=400, y=500, w=60, h=70, confidence=0.6),
+            FacePrediction(x=700, y=900, w=40, h=50, confidence=0.3),
+        ],
+        source="res10",
+    )
+
+
+@pytest.fixture
+def api_as():
+    def login(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return login
+
+
+def fresh(face: Face) -> Face:
+    return Face.objects.get(pk=face.pk)
+
+
+def test_a_curator_adds_a_face(api_as, alice, review_page):
+    response = api_as(alice).post(
+        "/api/faces/", {"page": review_page.pk, "x": 10, "y": 20, "w": 30, "h": 40, "gender": "female"}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    face = Face.objects.get(pk=response.json()["id"])
+    assert (face.x, face.y, face.w, face.h) == (10, 20, 30, 40)
+    assert (face.status, face.source, face.confidence, face.gender) == (FaceStatus.ADDED, "curator", 1.0, "female")
+    assert face.version == 1
+    revision = FaceRevision.objects.get(face=face)
+    assert (revision.action, revision.user, revision.before) == ("create", alice, None)
+    assert revision.after["gender"] == "female"
+    assert response.json()["revision"] == revision.pk
+    review_page.refresh_from_db()
+    assert (review_page.face_count, review_page.female_count) == (1, 1)
+    assert review_page.review_status == ReviewStatus.IN_REVIEW
+
+
+def test_a_new_box_running_past_the_page_edge_is_clipped(api_as, alice, review_page):
+    response = api_as(alice).post(
+        "/api/faces/", {"page": review_page.pk, "x": 950.4, "y": 1400, "w": 100, "h": 300}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    assert Face.objects.get().as_box() == (950, 1400, 50, 100)
+
+
+def test_a_new_box_outside_the_page_is_refused(api_as, alice, review_page):
+    response = api_as(alice).post(
+        "/api/faces/", {"page": review_page.pk, "x": 2000, "y": 10, "w": 30, "h": 40}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert not Face.objects.exists()
+    assert not FaceRevision.objects.exists()
+
+
+def test_editing_a_predicted_face_marks_it_edited_and_records_the_change(api_as, alice, predicted, review_page):
+    face = predicted[0]
+
+    response = api_as(alice).patch(
+        f"/api/faces/{face.pk}/", {"version": 1, "x": 110, "w": 90, "gender": "female", "age": 31}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    face = fresh(face)
+    assert (face.x, face.y, face.w, face.h, face.gender, face.age) == (110, 100, 90, 100, "female", 31)
+    assert (face.status, face.version) == (FaceStatus.EDITED, 2)
+    assert face.source == "res10" and face.confidence == 0.9
+    revision = FaceRevision.objects.get(face=face)
+    assert revision.action == "update" and revision.user == alice
+    assert (revision.before["x"], revision.before["gender"], revision.before["status"]) == (100, "male", "predicted")
+    assert (revision.after["x"], revision.after["gender"], revision.after["status"]) == (110, "female", "edited")
+    assert response.json()["version"] == 2 and response.json()["revision"] == revision.pk
+    review_page.refresh_from_db()
+    assert (review_page.female_count, review_page.male_count) == (1, 0)
+
+
+def test_editing_an_added_face_keeps_it_added(api_as, alice, review_page):
+    client = api_as(alice)
+    created = client.post("/api/faces/", {"page": review_page.pk, "x": 1, "y": 1, "w": 9, "h": 9}, format="json")
+
+    response = client.patch(f"/api/faces/{created.json()['id']}/", {"version": 1, "child": True}, format="json")
+
+    assert response.status_code == 200
+    face = Face.objects.get()
+    assert (face.status, face.child, face.version) == (FaceStatus.ADDED, True, 2)
+
+
+def test_a_stale_version_gets_409_with_the_current_face_and_changes_nothing(api_as, alice, predicted):
+    face = predicted[0]
+    client = api_as(alice)
+    assert client.patch(f"/api/faces/{face.pk}/", {"version": 1, "gender": "female"}, format="json").status_code == 200
+
+    response = client.patch(f"/api/faces/{face.pk}/", {"version": 1, "gender": "unknown", "x": 5}, format="json")
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["face"]["version"] == 2 and body["face"]["gender"] == "female"
+    face = fresh(face)
+    assert (face.gender, face.x, face.version) == ("female", 100, 2)
+    assert FaceRevision.objects.filter(face=face).count() == 1
+
+
+def test_a_write_that_changes_nothing_keeps_the_version(api_as, alice, predicted):
+    face = predicted[0]
+
+    response = api_as(alice).patch(f"/api/faces/{face.pk}/", {"version": 1, "x": 100, "gender": "male"}, format="json")
+
+    assert response.status_code == 200
+    assert fresh(face).version == 1 and fresh(face).status == FaceStatus.PREDICTED
+    assert not FaceRevision.objects.exists()
+
+
+def test_a_resize_is_clipped_to_the_page(api_as, alice, predicted):
+    face = predicted[2]
+
+    response = api_as(alice).patch(f"/api/faces/{face.pk}/", {"version": 1, "w": 900, "h": 900}, format="json")
+
+    assert response.status_code == 200
+    assert fresh(face).as_box() == (700, 900, 300, 600)
+
+
+def test_invalid_attributes_are_refused(api_as, alice, predicted):
+    face = predicted[0]
+    client = api_as(alice)
+
+    assert client.patch(f"/api/faces/{face.pk}/", {"version": 1, "gender": "other"}, format="json").status_code == 400
+    assert client.patch(f"/api/faces/{face.pk}/", {"version": 1, "age": 400}, format="json").status_code == 400
+    assert client.patch(f"/api/faces/{face.pk}/", {"gender": "female"}, format="json").status_code == 400
+    assert fresh(face).version == 1 and fresh(face).gender == "male"
+
+
+def test_delete_rejects_the_face_but_keeps_it(api_as, alice, predicted, review_page):
+    face = predicted[1]
+
+    response = api_as(alice).delete(f"/api/faces/{face.pk}/", {"version": 1}, format="json")
+
+    assert response.status_code == 200
+    face = fresh(face)
+    assert (face.status, face.version) == (FaceStatus.REJECTED, 2)
+    assert FaceRevision.objects.get(face=face).action == "reject"
+    review_page.refresh_from_db()
+    assert review_page.face_count == 2
+
+
+def test_delete_with_a_stale_version_in_the_query_gets_409(api_as, alice, predicted):
+    face = predicted[1]
+    client = api_as(alice)
+    client.post(f"/api/faces/{face.pk}/accept/", {"version": 1}, format="json")
+
+    response = client.delete(f"/api/faces/{face.pk}/?version=1")
+
+    assert response.status_code == 409
+    assert response.json()["face"]["status"] == "accepted"
+    assert fresh(face).status == FaceStatus.ACCEPTED
+
+
+def test_accept_confirms_a_prediction(api_as, alice, predicted):
+    face = predicted[2]
+
+    response = api_as(alice).post(f"/api/faces/{face.pk}/accept/", {"version": 1}, format="json")
+
+    assert response.status_code == 200
+    face = fresh(face)
+    assert (face.status, face.version) == (FaceStatus.ACCEPTED, 2)
+    revision = FaceRevision.objects.get(face=face)
+    assert (revision.action, revision.before["status"], revision.after["status"]) == ("accept", "predicted", "accepted")
+
+
+def test_accept_with_a_stale_version_gets_409(api_as, alice, predicted):
+    face = predicted[2]
+    client = api_as(alice)
+    client.patch(f"/api/faces/{face.pk}/", {"version": 1, "age": 40}, format="json")
+
+    response = client.post(f"/api/faces/{face.pk}/accept/", {"version": 1}, format="json")
+
+    assert response.status_code == 409
+    assert fresh(face).status == FaceStatus.EDITED
+
+
+def test_bulk_accept_takes_only_predictions_at_or_above_the_threshold(api_as, alice, predicted, review_page):
+    high, middle, low = predicted
+    client = api_as(alice)
+    client.delete(f"/api/faces/{high.pk}/", {"version": 1}, format="json")
+
+    response = client.post(f"/api/pages/{review_page.pk}/bulk/", {"action": "accept", "threshold": 0.6}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["updated"] == 1
+    assert [face["id"] for face in response.json()["faces"]] == [middle.pk]
+    assert fresh(high).status == FaceStatus.REJECTED, "a curator's decision is never overridden"
+    assert (fresh(middle).status, fresh(middle).version) == (FaceStatus.ACCEPTED, 2)
+    assert fresh(low).status == FaceStatus.PREDICTED
+    revision = FaceRevision.objects.get(face=middle, action="accept", user=alice)
+    assert response.json()["faces"][0]["revision"] == revision.pk, "each face's revision, to undo the bulk change"
+
+
+def test_bulk_reject_takes_predictions_below_the_threshold(api_as, alice, predicted, review_page):
+    high, middle, low = predicted
+
+    response = api_as(alice).post(
+        f"/api/pages/{review_page.pk}/bulk/", {"action": "reject", "threshold": 0.7}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["updated"] == 2
+    assert [fresh(f).status for f in predicted] == [FaceStatus.PREDICTED, FaceStatus.REJECTED, FaceStatus.REJECTED]
+    assert FaceRevision.objects.filter(action="reject").count() == 2
+    review_page.refresh_from_db()
+    assert review_page.face_count == 1
+
+
+def test_bulk_refuses_a_threshold_outside_zero_to_one(api_as, alice, predicted, review_page):
+    response = api_as(alice).post(
+        f"/api/pages/{review_page.pk}/bulk/", {"action": "reject", "threshold": 2}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert not Face.objects.filter(status=FaceStatus.REJECTED).exists()
+
+
+def test_revert_puts_a_face_back_as_it_was_before_a_change(api_as, alice, predicted):
+    face = predicted[0]
+    client = api_as(alice)
+    edit = client.patch(f"/api/faces/{face.pk}/", {"version": 1, "x": 300, "gender": "female"}, format="json")
+
+    response = client.post(
+        f"/api/faces/{face.pk}/revert/", {"revision": edit.json()["revision"], "version": 2}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    face = fresh(face)
+    assert (face.x, face.gender, face.status, face.version) == (100, "male", FaceStatus.PREDICTED, 3)
+    latest = FaceRevision.objects.filter(face=face).first()
+    assert latest.action == "revert" and latest.before["x"] == 300 and latest.after["x"] == 100
+    assert response.json()["revision"] == latest.pk
+
+
+def test_reverting_a_revert_redoes_the_change(api_as, alice, predicted):
+    face = predicted[0]
+    client = api_as(alice)
+    edit = client.patch(f"/api/faces/{face.pk}/", {"version": 1, "gender": "female"}, format="json")
+    undo = client.post(f"/api/faces/{face.pk}/revert/", {"revision": edit.json()["revision"]}, format="json")
+
+    redo = client.post(f"/api/faces/{face.pk}/revert/", {"revision": undo.json()["revision"]}, format="json")
+
+    assert redo.status_code == 200
+    assert (fresh(face).gender, fresh(face).status, fresh(face).version) == ("female", FaceStatus.EDITED, 4)
+
+
+def test_reverting_a_creation_rejects_the_face(api_as, alice, review_page):
+    client = api_as(alice)
+    created = client.post("/api/faces/", {"page": review_page.pk, "x": 1, "y": 1, "w": 9, "h": 9}, format="json")
+    face_id = created.json()["id"]
+
+    response = client.post(f"/api/faces/{face_id}/revert/", {"revision": created.json()["revision"]}, format="json")
+
+    assert response.status_code == 200
+    assert Face.objects.get(pk=face_id).status == FaceStatus.REJECTED
+
+
+def test_revert_with_a_stale_version_gets_409(api_as, alice, predicted):
+    face = predicted[0]
+    client = api_as(alice)
+    edit = client.patch(f"/api/faces/{face.pk}/", {"version": 1, "gender": "female"}, format="json")
+
+    response = client.post(f"/api/faces/{face.pk}/revert/", {"revision": edit.json()["revision"], "version": 1})
+
+    assert response.status_code == 409
+    assert fresh(face).gender == "female"
+
+
+def test_revert_refuses_a_revision_of_another_face(api_as, alice, predicted):
+    first, second = predicted[:2]
+    client = api_as(alice)
+    edit = client.patch(f"/api/faces/{first.pk}/", {"version": 1, "gender": "female"}, format="json")
+
+    response = client.post(f"/api/faces/{second.pk}/revert/", {"revision": edit.json()["revision"]}, format="json")
+
+    assert response.status_code == 400
+    assert fresh(second).version == 1
+
+
+def test_history_lists_a_faces_changes_newest_first(api_as, alice, bob, predicted):
+    face = predicted[0]
+    client = api_as(alice)
+    client.patch(f"/api/faces/{face.pk}/", {"version": 1, "gender": "female"}, format="json")
+    client.post(f"/api/faces/{face.pk}/accept/", {"version": 2}, format="json")
+    client.delete(f"/api/faces/{face.pk}/", {"version": 2}, format="json")
+
+    response = api_as(bob).get(f"/api/faces/{face.pk}/history/")
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["action"] for r in results] == ["reject", "update"]
+    assert results[0]["user"] == "alice"
+    assert results[1]["before"]["gender"] == "male" and results[1]["after"]["gender"] == "female"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "data"),
+    [
+        ("post", "/api/faces/", {"page": "{page}", "x": 1, "y": 1, "w": 5, "h": 5}),
+        ("patch", "/api/faces/{face}/", {"version": 1, "gender": "female"}),
+        ("delete", "/api/faces/{face}/", {"version": 1}),
+        ("post", "/api/faces/{face}/accept/", {"version": 1}),
+        ("post", "/api/faces/{face}/revert/", {"revision": 1}),
+        ("post", "/api/pages/{page}/bulk/", {"action": "reject", "threshold": 0.9}),
+    ],
+)
+@pytest.mark.parametrize(("persona", "expected"), [(None, 403), ("bob", 403), ("charlie", 404)])
+def test_only_curators_write(api_as, request, predicted, review_page, method, url, data, persona, expected):
+    face = predicted[0]
+    user = request.getfixturevalue(persona) if persona else None
+    data = {key: int(value.format(page=review_page.pk)) if value == "{page}" else value for key, value in data.items()}
+
+    response = getattr(api_as(user), method)(url.format(face=face.pk, page=review_page.pk), data, format="json")
+
+    assert response.status_code == expected
+    assert Face.objects.count() == 3
+    assert all(face.version == 1 and face.status == FaceStatus.PREDICTED for face in Face.objects.all())
+    assert not FaceRevision.objects.exists()
+
+
+def test_the_face_list_filters_by_page_document_gender_and_status(
+    api_as, alice, predicted, review_page, django_assert_max_num_queries
+):
+    other = Page.objects.create(document=review_page.document, order=2, canvas_id="c2", width=100, height=100)
+    faces_store_predictions(page=other, predictions=[FacePrediction(1, 1, 5, 5, 0.5)], source="res10")
+    hidden_document = Document.objects.create(corpus=Corpus.objects.create(name="Private", is_public=False), source="x")
+    hidden = Page.objects.create(document=hidden_document, order=1, canvas_id="c", width=100, height=100)
+    faces_store_predictions(page=hidden, predictions=[FacePrediction(1, 1, 5, 5, 0.5)], source="res10")
+    client = api_as(alice)
+    client.delete(f"/api/faces/{predicted[2].pk}/", {"version": 1}, format="json")
+
+    def ids(query):
+        response = client.get(f"/api/faces/?{query}")
+        assert response.status_code == 200, response.content
+        return [face["id"] for face in response.json()["results"]]
+
+    assert len(ids("")) == 4, "the private corpus's face stays hidden"
+    assert ids(f"page={review_page.pk}") == [face.pk for face in predicted]
+    assert len(ids(f"document={review_page.document_id}")) == 4
+    assert ids(f"page={review_page.pk}&gender=male") == [predicted[0].pk]
+    assert ids(f"page={review_page.pk}&gender=faceM") == [predicted[0].pk]
+    assert ids(f"page={review_page.pk}&status=rejected") == [predicted[2].pk]
+    assert ids(f"page={review_page.pk}&status=predicted,accepted") == [predicted[0].pk, predicted[1].pk]
+    assert client.get("/api/faces/?status=bogus").status_code == 400
+    assert client.get("/api/faces/?gender=other").status_code == 400
+    with django_assert_max_num_queries(4):
+        first = client.get("/api/faces/").json()["results"][0]
+    assert {
+        "id",
+        "page",
+        "x",
+        "y",
+        "w",
+        "h",
+        "confidence",
+        "age",
+        "gender",
+        "child",
+        "status",
+        "source",
+        "version",
+    } <= (first.keys())
+
+
+def test_anonymous_visitors_read_faces_of_public_corpora_only(api_as, predicted, review_page, corpus):
+    assert api_as(None).get(f"/api/faces/{predicted[0].pk}/").status_code == 404
+    Corpus.objects.filter(pk=corpus.pk).update(is_public=True)
+
+    response = api_as(None).get(f"/api/faces/{predicted[0].pk}/")
+
+    assert response.status_code == 200
+    assert response.json()["gender"] == "male"
+
+
+def test_a_curator_marks_a_page_reviewed(api_as, alice, review_page):
+    response = api_as(alice).patch(f"/api/pages/{review_page.pk}/", {"review_status": "reviewed"}, format="json")
+
+    assert response.status_code == 200
+    review_page.refresh_from_db()
+    assert (review_page.review_status, review_page.reviewed_by) == (ReviewStatus.REVIEWED, alice)
+    assert review_page.reviewed_at is not None

@@ -1,0 +1,413 @@
+// The review canvas's box layer: one 2D canvas over OpenSeadragon that draws only the boxes in
+// view, plus our own select / move / resize / draw handling. Annotorious draws every annotation
+// as its own shape and slows down past ~1,000 boxes (DESIGN.md §7), so boxes are drawn here in a
+// handful of batched paths per frame, and simplified to dots when they are too small to see.
+import {
+  GridIndex,
+  HANDLES,
+  clampBox,
+  contains,
+  grabAt,
+  handlePoints,
+  hitTest,
+  makeTransform,
+  moveBox,
+  normalizeRect,
+  paddedBounds,
+  resizeBox,
+  toCanvas,
+  toScreen,
+  visibleRect,
+} from "./geometry.js";
+
+export const STATUS_COLOURS = {
+  predicted: "#f9ab00",
+  accepted: "#1e8e3e",
+  edited: "#1a73e8",
+  added: "#a142f4",
+  rejected: "#d93025",
+};
+export const GENDER_COLOURS = { female: "#e52592", male: "#12b5cb", unknown: "#9aa0a6" };
+const GENDER_LETTERS = { female: "F", male: "M", unknown: "?" };
+const HANDLE_CURSORS = {
+  nw: "nwse-resize", se: "nwse-resize", ne: "nesw-resize", sw: "nesw-resize",
+  n: "ns-resize", s: "ns-resize", e: "ew-resize", w: "ew-resize",
+};
+// Below this many screen pixels a box is drawn as a dot: its outline would be noise.
+const DOT_BELOW_PX = 4;
+// Labels cost a text draw each; past this many visible boxes they are left out.
+const MAX_LABELS = 300;
+// A press that moves less than this (screen px) is a click, not a drag.
+const DRAG_THRESHOLD_PX = 3;
+const MIN_DRAWN_PX = 5;
+
+export class BoxLayer {
+  constructor(viewer, { width, height, editable, isShown, onSelect, onGeometry, onDraw }) {
+    this.viewer = viewer;
+    this.width = width;
+    this.height = height;
+    this.editable = editable;
+    this.isShown = isShown || (() => true);
+    this.onSelect = onSelect || (() => {});
+    this.onGeometry = onGeometry || (() => {});
+    this.onDraw = onDraw || (() => {});
+    this.index = new GridIndex(width, height);
+    this.selected = null;
+    this.drawMode = false;
+    this.drag = null;
+    this.scheduled = false;
+    this.stats = { drawMs: 0, drawn: 0, mode: "boxes" };
+
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "box-layer";
+    this.canvas.setAttribute("aria-hidden", "true");
+    this.ctx = this.canvas.getContext("2d");
+    viewer.canvas.appendChild(this.canvas);
+
+    // Drawn in the same frame OpenSeadragon moves the image, so boxes never lag behind it.
+    viewer.addHandler("update-viewport", () => this.draw());
+    viewer.addHandler("resize", () => this.redraw());
+    // Editors' presses on a box never reach OpenSeadragon (see _down); for everyone else a
+    // click selects the box under it, or clears the selection.
+    viewer.addHandler("canvas-click", (event) => {
+      const t = this.transform();
+      if (event.quick && !this.drawMode && t) this.onSelect(this._faceAt(event.position, t));
+    });
+    // Capture phase on the container: we see the press before OpenSeadragon's tracker does and
+    // can keep it (box edits) or let it through (panning the image).
+    viewer.element.addEventListener("pointerdown", (event) => this._down(event), true);
+    viewer.element.addEventListener("pointermove", (event) => this._hover(event));
+    this._onMove = (event) => this._move(event);
+    this._onUp = (event) => this._up(event);
+  }
+
+  setFaces(faces) {
+    this.index = new GridIndex(this.width, this.height);
+    for (const face of faces) this.index.insert(face);
+    this.redraw();
+  }
+
+  add(face) {
+    this.index.insert(face);
+    this.redraw();
+  }
+
+  update(face) {
+    this.index.update(face);
+    this.redraw();
+  }
+
+  select(face) {
+    this.selected = face;
+    this.redraw();
+  }
+
+  setDrawMode(on) {
+    this.drawMode = on;
+    this.viewer.canvas.style.cursor = on ? "crosshair" : "";
+    this.redraw();
+  }
+
+  // Screen transform for canvas pixels, or null until the image is open.
+  transform() {
+    const item = this.viewer.world.getItemAt(0);
+    if (!item) return null;
+    const size = item.getContentSize();
+    const p0 = item.imageToViewerElementCoordinates(new OpenSeadragon.Point(0, 0));
+    const p1 = item.imageToViewerElementCoordinates(new OpenSeadragon.Point(size.x, size.y));
+    return makeTransform(p0.x, p0.y, (p1.x - p0.x) / this.width, (p1.y - p0.y) / this.height);
+  }
+
+  // Canvas-pixel rectangle → OpenSeadragon viewport rectangle.
+  _viewportRect(box) {
+    const item = this.viewer.world.getItemAt(0);
+    const size = item.getContentSize();
+    const kx = size.x / this.width;
+    const ky = size.y / this.height;
+    return item.imageToViewportRectangle(box.x * kx, box.y * ky, box.w * kx, box.h * ky);
+  }
+
+  zoomTo(face, immediately = false) {
+    if (!this.viewer.world.getItemAt(0)) return;
+    this.viewer.viewport.fitBounds(this._viewportRect(paddedBounds(face, 1, this.width, this.height)), immediately);
+  }
+
+  // Brings a face into view without changing the zoom, unless it is larger than the view.
+  reveal(face) {
+    const t = this.transform();
+    if (!t) return;
+    const view = visibleRect(t, this.viewer.container.clientWidth, this.viewer.container.clientHeight);
+    if (contains(view, face)) return;
+    if (face.w > view.w * 0.8 || face.h > view.h * 0.8) {
+      this.zoomTo(face);
+      return;
+    }
+    this.viewer.viewport.panTo(this._viewportRect(face).getCenter());
+  }
+
+  // Where a face is on the page, in client pixels (tests and the benchmark use it).
+  clientBox(face) {
+    const t = this.transform();
+    const rect = this.viewer.element.getBoundingClientRect();
+    const s = toScreen(face, t);
+    return { x: s.x + rect.left, y: s.y + rect.top, w: s.w, h: s.h };
+  }
+
+  redraw() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => {
+      this.scheduled = false;
+      this.draw();
+    });
+  }
+
+  _fitCanvas() {
+    const ratio = window.devicePixelRatio || 1;
+    const w = this.viewer.container.clientWidth;
+    const h = this.viewer.container.clientHeight;
+    if (this.canvas.width !== Math.round(w * ratio) || this.canvas.height !== Math.round(h * ratio)) {
+      this.canvas.width = Math.round(w * ratio);
+      this.canvas.height = Math.round(h * ratio);
+      this.canvas.style.width = `${w}px`;
+      this.canvas.style.height = `${h}px`;
+    }
+    this.ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    return { w, h };
+  }
+
+  draw() {
+    const started = performance.now();
+    const t = this.transform();
+    if (!t) return;
+    const { w, h } = this._fitCanvas();
+    const ctx = this.ctx;
+    ctx.clearRect(0, 0, w, h);
+    const dragged = this.drag && this.drag.preview && this.drag.face;
+    const items = this.index.query(visibleRect(t, w, h)).filter((face) => face !== dragged && this.isShown(face));
+    const byStatus = new Map();
+    let small = 0;
+    for (const face of items) {
+      let group = byStatus.get(face.status);
+      if (!group) byStatus.set(face.status, (group = []));
+      group.push(face);
+      if (Math.min(face.w * t.sx, face.h * t.sy) < DOT_BELOW_PX) small += 1;
+    }
+    const asDots = small > items.length / 2;
+    if (asDots) this._drawDots(byStatus, t);
+    else this._drawBoxes(byStatus, items, t);
+    if (this.selected && this.isShown(this.selected)) {
+      const box = dragged === this.selected ? this.drag.preview : this.selected;
+      this._drawSelected(box, this.selected, t);
+    }
+    if (this.drag && this.drag.kind === "draw" && this.drag.preview) {
+      const s = toScreen(this.drag.preview, t);
+      ctx.save();
+      ctx.setLineDash([6, 4]);
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = STATUS_COLOURS.added;
+      ctx.strokeRect(s.x, s.y, s.w, s.h);
+      ctx.restore();
+    }
+    this.stats = { drawMs: performance.now() - started, drawn: items.length, mode: asDots ? "dots" : "boxes" };
+  }
+
+  // Zoomed far out: one small square per occupied 3-pixel cell, so thousands of faces stay cheap.
+  _drawDots(byStatus, t) {
+    const ctx = this.ctx;
+    for (const [status, faces] of byStatus) {
+      const seen = new Set();
+      ctx.fillStyle = STATUS_COLOURS[status] || "#fff";
+      for (const face of faces) {
+        const x = Math.round((face.x + face.w / 2) * t.sx + t.ox);
+        const y = Math.round((face.y + face.h / 2) * t.sy + t.oy);
+        const key = ((x / 3) | 0) * 100000 + ((y / 3) | 0);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        ctx.fillRect(x - 1.5, y - 1.5, 3, 3);
+      }
+    }
+  }
+
+  _drawBoxes(byStatus, items, t) {
+    const ctx = this.ctx;
+    // One path per status colour: a few draw calls whatever the number of boxes.
+    for (const [status, faces] of byStatus) {
+      ctx.beginPath();
+      for (const face of faces) {
+        const s = toScreen(face, t);
+        ctx.rect(Math.round(s.x) + 0.5, Math.round(s.y) + 0.5, Math.round(s.w), Math.round(s.h));
+      }
+      ctx.lineWidth = status === "rejected" ? 1 : 2;
+      ctx.strokeStyle = STATUS_COLOURS[status] || "#fff";
+      ctx.globalAlpha = status === "rejected" ? 0.7 : 1;
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
+    // A gender tab in the top-left corner of boxes big enough to carry one.
+    const byGender = new Map();
+    for (const face of items) {
+      if (face.w * t.sx < 14 || face.h * t.sy < 14) continue;
+      let group = byGender.get(face.gender);
+      if (!group) byGender.set(face.gender, (group = []));
+      group.push(face);
+    }
+    for (const [gender, faces] of byGender) {
+      ctx.beginPath();
+      for (const face of faces) {
+        const s = toScreen(face, t);
+        ctx.rect(Math.round(s.x) + 1, Math.round(s.y) + 1, 8, 8);
+      }
+      ctx.fillStyle = GENDER_COLOURS[gender] || GENDER_COLOURS.unknown;
+      ctx.fill();
+    }
+    if (items.length <= MAX_LABELS) this._drawLabels(items, t);
+  }
+
+  _drawLabels(items, t) {
+    const ctx = this.ctx;
+    ctx.font = "600 12px system-ui, sans-serif";
+    ctx.textBaseline = "bottom";
+    for (const face of items) {
+      const s = toScreen(face, t);
+      if (s.h < 24 || s.w < 24) continue;
+      const text = faceLabel(face);
+      const width = ctx.measureText(text).width + 6;
+      const y = s.y > 16 ? s.y - 1 : s.y + 16;
+      ctx.fillStyle = "rgba(0,0,0,.65)";
+      ctx.fillRect(s.x, y - 15, width, 15);
+      ctx.fillStyle = "#fff";
+      ctx.fillText(text, s.x + 3, y - 1);
+    }
+  }
+
+  _drawSelected(box, face, t) {
+    const ctx = this.ctx;
+    const s = toScreen(box, t);
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = "#fff";
+    ctx.strokeRect(s.x, s.y, s.w, s.h);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = STATUS_COLOURS[face.status] || "#000";
+    ctx.strokeRect(s.x, s.y, s.w, s.h);
+    if (!this.editable) return;
+    const points = handlePoints(s);
+    ctx.fillStyle = "#fff";
+    ctx.strokeStyle = "#202124";
+    ctx.lineWidth = 1;
+    for (const name of HANDLES) {
+      const p = points[name];
+      ctx.fillRect(p.x - 4, p.y - 4, 8, 8);
+      ctx.strokeRect(p.x - 4, p.y - 4, 8, 8);
+    }
+  }
+
+  _point(event) {
+    const rect = this.viewer.element.getBoundingClientRect();
+    return { x: event.clientX - rect.left, y: event.clientY - rect.top };
+  }
+
+  // Presses on OpenSeadragon's own controls (zoom buttons, navigator) are theirs.
+  _onImage(event) {
+    return this.viewer.canvas.contains(event.target) || event.target === this.viewer.canvas;
+  }
+
+  _faceAt(point, t) {
+    const c = toCanvas(point, t);
+    const slop = 3 / t.sx;
+    const near = this.index.query({ x: c.x - slop, y: c.y - slop, w: 2 * slop, h: 2 * slop });
+    return hitTest(near.filter((face) => this.isShown(face)), c);
+  }
+
+  _grabSelected(point, t) {
+    const face = this.selected;
+    return this.editable && face && this.isShown(face) ? grabAt(face, point, t) : null;
+  }
+
+  _down(event) {
+    if (event.button !== 0 || !this._onImage(event)) return;
+    const t = this.transform();
+    if (!t) return;
+    const point = this._point(event);
+    let drag = null;
+    if (this.editable && (this.drawMode || event.shiftKey)) {
+      drag = { kind: "draw", start: point };
+    } else {
+      const grab = this._grabSelected(point, t);
+      if (grab && grab !== "move") {
+        drag = { kind: "resize", handle: grab, face: this.selected, start: point };
+      } else {
+        // Viewers select by click (canvas-click) and drag to pan.
+        const face = this.editable ? this._faceAt(point, t) : null;
+        if (!face) return;
+        if (face !== this.selected) this.onSelect(face);
+        drag = { kind: "move", face, start: point };
+      }
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    // Keeps the drag's events coming even when the pointer leaves the viewer or the window.
+    this.viewer.element.setPointerCapture(event.pointerId);
+    this.drag = { ...drag, moved: false, preview: null };
+    window.addEventListener("pointermove", this._onMove);
+    window.addEventListener("pointerup", this._onUp);
+    window.addEventListener("pointercancel", this._onUp);
+  }
+
+  _move(event) {
+    const drag = this.drag;
+    if (!drag) return;
+    const t = this.transform();
+    const point = this._point(event);
+    if (!drag.moved && Math.hypot(point.x - drag.start.x, point.y - drag.start.y) < DRAG_THRESHOLD_PX) return;
+    drag.moved = true;
+    const dx = (point.x - drag.start.x) / t.sx;
+    const dy = (point.y - drag.start.y) / t.sy;
+    if (drag.kind === "draw") {
+      const a = toCanvas(drag.start, t);
+      const b = toCanvas(point, t);
+      drag.preview = clampBox(normalizeRect(a.x, a.y, b.x, b.y), this.width, this.height);
+    } else if (drag.kind === "move") {
+      drag.preview = moveBox(drag.face, dx, dy, this.width, this.height);
+    } else {
+      drag.preview = clampBox(resizeBox(drag.face, drag.handle, dx, dy, 1), this.width, this.height);
+    }
+    this.redraw();
+  }
+
+  _up() {
+    const drag = this.drag;
+    this.drag = null;
+    window.removeEventListener("pointermove", this._onMove);
+    window.removeEventListener("pointerup", this._onUp);
+    window.removeEventListener("pointercancel", this._onUp);
+    const t = this.transform();
+    const box = drag && drag.moved && drag.preview ? clampBox(drag.preview, this.width, this.height) : null;
+    if (box && drag.kind === "draw") {
+      if (box.w * t.sx >= MIN_DRAWN_PX && box.h * t.sy >= MIN_DRAWN_PX) this.onDraw(box);
+    } else if (box) {
+      const face = drag.face;
+      if (box.x !== face.x || box.y !== face.y || box.w !== face.w || box.h !== face.h) this.onGeometry(face, box);
+    }
+    this.redraw();
+  }
+
+  _hover(event) {
+    if (this.drag || this.drawMode || !this._onImage(event)) return;
+    const t = this.transform();
+    if (!t) return;
+    const point = this._point(event);
+    let cursor = "";
+    const grab = this._grabSelected(point, t);
+    if (grab && grab !== "move") cursor = HANDLE_CURSORS[grab];
+    else if (this._faceAt(point, t)) cursor = this.editable ? "move" : "pointer";
+    if (this.viewer.canvas.style.cursor !== cursor) this.viewer.canvas.style.cursor = cursor;
+  }
+}
+
+export function faceLabel(face) {
+  let text = GENDER_LETTERS[face.gender] || "?";
+  if (face.age !== null && face.age !== undefined) text += ` ${Math.round(face.age)}`;
+  if (face.child) text += " child";
+  return text;
+}

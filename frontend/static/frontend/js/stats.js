@@ -1,0 +1,140 @@
+// Statistics page: faces per year for the search in the URL, drawn with Chart.js (vendored UMD
+// build, global `Chart`), plus the numbers as a table and a CSV download of the same query.
+(function () {
+  "use strict";
+  const root = document.getElementById("stats");
+  const form = document.getElementById("search-form");
+  if (!root || !form || typeof Chart === "undefined") return;
+
+  const WOMEN = "#c2185b";
+  const MEN = "#5b7fb5";
+  const UNKNOWN = "#9aa0a6";
+  const params = new URLSearchParams(window.location.search);
+  params.delete("ordering");
+  params.delete("page");
+
+  for (const [name, value] of params) {
+    const field = form.elements.namedItem(name);
+    if (!field || field instanceof RadioNodeList) continue;
+    if (field.type === "checkbox") field.checked = value === field.value;
+    else field.value = value;
+  }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const query = new URLSearchParams();
+    for (const [name, value] of new FormData(form)) {
+      if (String(value).trim() !== "") query.set(name, String(value).trim());
+    }
+    window.location.search = query.toString();
+  });
+
+  const query = params.toString();
+  const csv = new URLSearchParams(params);
+  csv.set("format", "csv");
+  document.getElementById("csv-link").href = root.dataset.statsUrl + "?" + csv;
+  document.getElementById("search-link").href = root.dataset.searchUrl + (query ? "?" + query : "");
+
+  const percentOf = (share) => (share === null ? null : Math.round(share * 1000) / 10);
+  // Charts draw once, at the final size, so tests and screenshots see settled pixels.
+  const common = { animation: false, responsive: true, maintainAspectRatio: false };
+
+  function draw(id, config) {
+    const chart = new Chart(document.getElementById(id), config);
+    chart.canvas.dataset.drawn = "true";
+    return chart;
+  }
+
+  function render(body) {
+    const rows = body.results.filter((row) => row.year !== null);
+    const years = rows.map((row) => String(row.year));
+    const totals = body.totals;
+    draw("chart-share", {
+      type: "bar",
+      data: {
+        labels: years,
+        datasets: [
+          { label: "Women", data: rows.map((row) => percentOf(row.female_share)), backgroundColor: WOMEN },
+          { label: "Men", data: rows.map((row) => percentOf(row.male_share)), backgroundColor: MEN },
+        ],
+      },
+      options: {
+        ...common,
+        scales: { x: { stacked: true }, y: { stacked: true, min: 0, max: 100, title: { display: true, text: "%" } } },
+      },
+    });
+    draw("chart-pie", {
+      type: "pie",
+      data: {
+        labels: ["Women", "Men", "Unknown"],
+        datasets: [{ data: [totals.female, totals.male, totals.unknown], backgroundColor: [WOMEN, MEN, UNKNOWN] }],
+      },
+      options: common,
+    });
+    draw("chart-faces", {
+      type: "bar",
+      data: {
+        labels: years,
+        datasets: [
+          { label: "Faces", data: rows.map((row) => row.faces), backgroundColor: "#0b57d0", order: 2 },
+          { label: "Pages with faces", data: rows.map((row) => row.pages_with_faces), type: "line", borderColor: "#b06000", backgroundColor: "#b06000", order: 1 },
+        ],
+      },
+      options: common,
+    });
+    draw("chart-average", {
+      type: "line",
+      data: {
+        labels: years,
+        datasets: [{ label: "Faces per page", data: rows.map((row) => row.faces_per_page), borderColor: "#137333", backgroundColor: "#137333", spanGaps: true }],
+      },
+      options: { ...common, scales: { y: { min: 0 } } },
+    });
+
+    const tbody = document.querySelector("#stats-table tbody");
+    tbody.replaceChildren(
+      ...body.results.map((row) => {
+        const tr = document.createElement("tr");
+        const cells = [
+          row.year === null ? "undated" : row.year,
+          row.pages,
+          row.pages_with_faces,
+          row.faces,
+          row.female,
+          row.male,
+          row.child,
+          row.unknown,
+          row.female_share === null ? "–" : percentOf(row.female_share) + " %",
+          row.faces_per_page === null ? "–" : row.faces_per_page.toFixed(2),
+        ];
+        for (const value of cells) {
+          const td = document.createElement("td");
+          td.textContent = String(value);
+          tr.append(td);
+        }
+        return tr;
+      })
+    );
+    const share = totals.female_share === null ? "" : ", " + percentOf(totals.female_share) + " % women";
+    document.getElementById("stats-summary").textContent =
+      totals.faces.toLocaleString("en") + " faces on " + totals.pages.toLocaleString("en") + " pages" + share;
+    root.dataset.loaded = "true";
+  }
+
+  fetch(root.dataset.statsUrl + (query ? "?" + query : ""), { headers: { Accept: "application/json" } })
+    .then(async (response) => {
+      const body = await response.json();
+      if (!response.ok) {
+        const error = document.getElementById("stats-error");
+        error.textContent = Object.entries(body).map(([key, messages]) => key + ": " + [].concat(messages).join(" ")).join("; ");
+        error.hidden = false;
+        document.getElementById("stats-summary").textContent = "No statistics";
+        return;
+      }
+      render(body);
+    })
+    .catch((err) => {
+      const error = document.getElementById("stats-error");
+      error.textContent = "The statistics failed: " + err.message;
+      error.hidden = false;
+    });
+})();

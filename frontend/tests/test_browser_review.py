@@ -1,0 +1,317 @@
+"""Browser: a curator reviews a page on the canvas; every edit is saved, survives a reload, and
+conflicts, undo, retries and the review status work through the real UI."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect
+
+from annotations.importing import document_import_run, document_request_import
+from annotations.models import Corpus, CorpusMembership, CorpusRole, Face, FaceStatus, Gender, ReviewStatus
+from annotations.services import FacePrediction, face_update, faces_store_predictions
+from tests.support.manifests import jpeg_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page, live_server, user):
+    """Share a Django session with the browser (no password round trip)."""
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+
+@pytest.fixture
+def review(page, live_server, django_user_model, tmp_path):
+    """A curator `dora`, a two-page document of local scans, three predicted faces on page 1."""
+    dora = django_user_model.objects.create_user("dora")
+    corpus = Corpus.objects.create(name="Review", is_public=False)
+    CorpusMembership.objects.create(corpus=corpus, user=dora, role=CorpusRole.CURATOR)
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for n in (1, 2, 3):
+        (scans / f"p{n}.jpg").write_bytes(jpeg_bytes(1600, 2000, label=f"page {n}"))
+    document = document_import_run(document_id=document_request_import(corpus=corpus, source=str(scans)).pk)
+    pages = list(document.pages.order_by("order"))
+    faces = faces_store_predictions(
+        page=pages[0],
+        predictions=[
+            FacePrediction(x=300, y=300, w=240, h=300, confidence=0.95, gender=Gender.MALE),
+            FacePrediction(x=900, y=700, w=200, h=240, confidence=0.7),
+            FacePrediction(x=400, y=1300, w=160, h=200, confidence=0.4, gender=Gender.FEMALE),
+        ],
+        source="res10",
+    )
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, live_server, dora)
+    return SimpleNamespace(user=dora, corpus=corpus, document=document, pages=pages, faces=faces)
+
+
+def open_review(page, live_server, db_page):
+    page.goto(f"{live_server.url}/pages/{db_page.pk}/")
+    page.wait_for_selector("#review[data-ready='1']", timeout=20000)
+    # The first frame with the image in place; later frames move boxes with it.
+    page.wait_for_function("Number(document.getElementById('viewer').dataset.tilesLoaded || 0) > 0", timeout=20000)
+    page.wait_for_timeout(300)
+
+
+def wait_saved(page):
+    expect(page.locator("#save-state")).to_have_text("All changes saved", timeout=10000)
+
+
+def client_box(page, face_id):
+    return page.evaluate(f"window.visagesReview.clientBox({face_id})")
+
+
+def drag(page, start, end):
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=4)
+    page.mouse.move(*end, steps=4)
+    page.mouse.up()
+
+
+def test_a_curator_draws_resizes_and_sets_gender_by_keyboard_and_it_persists(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    viewer = page.locator("#viewer").bounding_box()
+
+    page.keyboard.press("b")
+    start = (viewer["x"] + viewer["width"] * 0.62, viewer["y"] + viewer["height"] * 0.15)
+    drag(page, start, (start[0] + 60, start[1] + 70))
+    wait_saved(page)
+
+    added = Face.objects.get(status=FaceStatus.ADDED)
+    assert (added.source, added.confidence, added.version) == ("curator", 1.0, 1)
+    expect(page.locator("#editor-status")).to_have_text("added")
+    box = client_box(page, added.pk)
+    drag(page, (box["x"] + box["w"], box["y"] + box["h"]), (box["x"] + box["w"] + 40, box["y"] + box["h"] + 30))
+    wait_saved(page)
+    resized = Face.objects.get(pk=added.pk)
+    assert resized.w > added.w + 20 and resized.h > added.h + 15
+    assert (resized.x, resized.y) == (added.x, added.y)
+
+    page.keyboard.press("f")
+    wait_saved(page)
+    assert Face.objects.get(pk=added.pk).gender == Gender.FEMALE
+
+    page.reload()
+    page.wait_for_selector("#review[data-ready='1']", timeout=20000)
+    stored = page.evaluate(
+        f"(() => {{ const f = window.visagesReview.face({added.pk}); return [f.gender, f.w, f.h]; }})()"
+    )
+    assert stored == ["female", resized.w, resized.h]
+    expect(page.locator(".face-row.status-added")).to_contain_text("female")
+
+
+def test_moving_a_predicted_box_marks_it_edited(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    face = review.faces[1]
+    box = client_box(page, face.pk)
+
+    drag(
+        page,
+        (box["x"] + box["w"] / 2, box["y"] + box["h"] / 2),
+        (box["x"] + box["w"] / 2 + 30, box["y"] + box["h"] / 2),
+    )
+    wait_saved(page)
+
+    moved = Face.objects.get(pk=face.pk)
+    assert moved.x > face.x + 10 and moved.y == face.y and moved.w == face.w
+    assert (moved.status, moved.version) == (FaceStatus.EDITED, 2)
+
+
+def test_keyboard_review_accepts_rejects_and_marks_the_page_reviewed(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    first, second, third = review.faces
+
+    page.keyboard.press("j")
+    expect(page.locator("#editor-title")).to_have_text(f"Face {first.pk}")
+    page.keyboard.press("a")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    wait_saved(page)
+    expect(page.locator("#editor-title")).to_have_text(f"Face {third.pk}")
+    page.keyboard.press("c")
+    page.keyboard.press("e")
+    page.keyboard.type("34")
+    page.keyboard.press("Enter")
+    page.keyboard.press("r")
+    wait_saved(page)
+
+    assert Face.objects.get(pk=first.pk).status == FaceStatus.ACCEPTED
+    assert Face.objects.get(pk=second.pk).status == FaceStatus.REJECTED
+    third = Face.objects.get(pk=third.pk)
+    assert (third.child, third.age, third.status) == (True, 34, FaceStatus.EDITED)
+    review.pages[0].refresh_from_db()
+    assert (review.pages[0].review_status, review.pages[0].reviewed_by) == (ReviewStatus.REVIEWED, review.user)
+    expect(page.locator("#review-status")).to_have_text("Reviewed")
+
+
+def test_undo_and_redo_the_last_edit(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    face = review.faces[0]
+    page.keyboard.press("j")
+    page.keyboard.press("u")
+    wait_saved(page)
+    assert Face.objects.get(pk=face.pk).gender == Gender.UNKNOWN
+
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    undone = Face.objects.get(pk=face.pk)
+    assert (undone.gender, undone.status) == (Gender.MALE, FaceStatus.PREDICTED)
+    expect(page.locator("input[name=gender][value=male]")).to_be_checked()
+
+    page.keyboard.press("Control+Shift+z")
+    wait_saved(page)
+    assert Face.objects.get(pk=face.pk).gender == Gender.UNKNOWN
+    assert face.revisions.count() == 3
+
+
+def test_a_stale_edit_shows_the_conflict_and_overwrites_nothing(page, live_server, review, django_user_model):
+    open_review(page, live_server, review.pages[0])
+    face = review.faces[0]
+    other = django_user_model.objects.create_user("erin")
+    face_update(face=Face.objects.get(pk=face.pk), user=other, expected_version=1, data={"gender": Gender.FEMALE})
+
+    page.keyboard.press("j")
+    page.keyboard.press("u")
+
+    expect(page.locator("#conflict")).to_be_visible(timeout=10000)
+    expect(page.locator("#conflict-text")).to_contain_text("someone else changed this face")
+    expect(page.locator("#save-state")).to_contain_text("Conflict")
+    stored = Face.objects.get(pk=face.pk)
+    assert (stored.gender, stored.version) == (Gender.FEMALE, 2)
+
+    page.click("#conflict-theirs")
+    expect(page.locator("#conflict")).to_be_hidden()
+    expect(page.locator("input[name=gender][value=female]")).to_be_checked()
+    wait_saved(page)
+
+
+def test_edits_made_offline_are_retried_until_saved(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    face = review.faces[0]
+    failures = {"left": 2}
+
+    def flaky(route):
+        if failures["left"]:
+            failures["left"] -= 1
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route(f"**/api/faces/{face.pk}/", flaky)
+    page.keyboard.press("j")
+    page.keyboard.press("f")
+
+    expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=5000)
+    assert Face.objects.get(pk=face.pk).gender == Gender.MALE
+    wait_saved(page)
+    assert Face.objects.get(pk=face.pk).gender == Gender.FEMALE
+    assert failures["left"] == 0
+
+
+def test_history_shows_changes_and_reverts_one(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    face = review.faces[2]
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("m")
+    wait_saved(page)
+
+    page.click("#face-history summary")
+    expect(page.locator("#history-list li")).to_have_count(1)
+    expect(page.locator("#history-list li").first).to_contain_text("gender female → male")
+    page.click("#history-list li button")
+    wait_saved(page)
+
+    assert Face.objects.get(pk=face.pk).gender == Gender.FEMALE
+    expect(page.locator("#history-list li")).to_have_count(2)
+    expect(page.locator("input[name=gender][value=female]")).to_be_checked()
+
+
+def test_page_keys_move_between_pages_and_to_the_next_unreviewed(page, live_server, review):
+    first, second, third = review.pages
+    type(second).objects.filter(pk=second.pk).update(review_status=ReviewStatus.REVIEWED)
+    open_review(page, live_server, first)
+
+    page.keyboard.press("n")
+    expect(page).to_have_url(f"{live_server.url}/pages/{second.pk}/")
+    page.wait_for_selector("#review[data-ready='1']")
+    page.keyboard.press("p")
+    expect(page).to_have_url(f"{live_server.url}/pages/{first.pk}/")
+    page.wait_for_selector("#review[data-ready='1']")
+    page.keyboard.press("Shift+N")
+    expect(page).to_have_url(f"{live_server.url}/pages/{third.pk}/")
+
+
+def test_the_confidence_slider_filters_boxes_and_list(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    expect(page.locator(".face-row")).to_have_count(3)
+
+    page.locator("#confidence-filter").fill("0.5")
+
+    expect(page.locator(".face-row")).to_have_count(2)
+    expect(page.locator("#confidence-value")).to_have_text("0.50")
+    expect(page.locator("#bulk-reject")).to_have_text("Reject < 0.50")
+
+
+def test_bulk_reject_below_the_slider_threshold_asks_then_saves(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    page.locator("#confidence-filter").fill("0.75")
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+
+    page.click("#bulk-reject")
+    wait_saved(page)
+
+    assert questions == ["Reject 2 predicted faces with confidence < 0.75?"]
+    statuses = [Face.objects.get(pk=face.pk).status for face in review.faces]
+    assert statuses == [FaceStatus.PREDICTED, FaceStatus.REJECTED, FaceStatus.REJECTED]
+    expect(page.locator("#face-counts")).to_contain_text("2 rejected")
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    assert Face.objects.filter(status=FaceStatus.PREDICTED).count() == 3
+
+
+def test_the_review_view_fits_1280x800_with_labelled_controls(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    page.keyboard.press("j")
+
+    viewer = page.locator("#viewer").bounding_box()
+    panel = page.locator(".review-panel").bounding_box()
+    bar = page.locator(".viewer-bar").bounding_box()
+    assert viewer["x"] + viewer["width"] <= panel["x"] + 1, "the panel never covers the canvas"
+    assert bar["y"] + bar["height"] <= viewer["y"] + 1 and bar["y"] + bar["height"] <= panel["y"] + 1
+    assert panel["y"] + panel["height"] <= 801 and viewer["width"] > 700
+    unlabelled = page.evaluate(
+        """[...document.querySelectorAll('button, a[href], input')].filter((el) => el.offsetParent !== null)
+           .filter((el) => !(el.innerText || el.getAttribute('aria-label') || (el.labels && el.labels.length)
+                              || el.title)).map((el) => el.outerHTML)"""
+    )
+    assert unlabelled == []
+    page.keyboard.press("?")
+    expect(page.locator("#help-dialog")).to_be_visible()
+    expect(page.locator("#help-dialog")).to_contain_text("Next unreviewed page")
+
+
+def test_a_viewer_sees_faces_but_cannot_edit(page, live_server, review, django_user_model):
+    fred = django_user_model.objects.create_user("fred")
+    CorpusMembership.objects.create(corpus=review.corpus, user=fred, role=CorpusRole.VIEWER)
+    page.context.clear_cookies()
+    log_in(page, live_server, fred)
+    open_review(page, live_server, review.pages[0])
+
+    expect(page.locator(".face-row")).to_have_count(3)
+    expect(page.locator("#draw-box")).to_have_count(0)
+    page.keyboard.press("j")
+    page.keyboard.press("a")
+    page.wait_for_timeout(300)
+    assert Face.objects.get(pk=review.faces[0].pk).status == FaceStatus.PREDICTED
+    expect(page.locator("#save-state")).to_have_text("Read only")

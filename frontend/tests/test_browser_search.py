@@ -1,0 +1,129 @@
+"""Browser: a researcher searches pages by face count, gender and date, opens one in the review
+canvas, comes back, and reads the statistics chart of a search."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from annotations.importing import corpus_get_or_create, document_import_run, document_request_import
+from annotations.models import Document
+from annotations.tests.factories import make_face
+from tests.support.manifests import jpeg_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def scanned_issue(tmp_path, name: str, date: str, pages: int = 2) -> Document:
+    """An issue of scans served by our own IIIF endpoint, so thumbnails and crops really load."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for n in range(1, pages + 1):
+        (folder / f"f{n}.jpg").write_bytes(jpeg_bytes(800, 1200, label=f"{name} p{n}"))
+    (folder / "metadata.json").write_text(json.dumps({"label": f"Excelsior {date}", "date": date}))
+    corpus = corpus_get_or_create(name="Excelsior")
+    return document_import_run(document_id=document_request_import(corpus=corpus, source=str(folder)).pk)
+
+
+@pytest.fixture
+def issues(tmp_path):
+    """Front pages 1914-1916 with known faces (page 2 of each issue has none)."""
+    early = scanned_issue(tmp_path, "issue-1914", "1914-08-02")
+    middle = scanned_issue(tmp_path, "issue-1915", "1915-03-12")
+    late = scanned_issue(tmp_path, "issue-1916", "1916-07-14")
+    front = {doc.date_start.year: doc.pages.get(order=1) for doc in (early, middle, late)}
+    second_1915 = middle.pages.get(order=2)
+    make_face(page=front[1914], gender="female", x=100, y=100, w=150, h=180)
+    make_face(page=front[1914], gender="male", x=400, y=100, w=150, h=180)
+    for x in (50, 250, 450):
+        make_face(page=front[1915], gender="female", x=x, y=300, w=120, h=150, confidence=0.8)
+    make_face(page=front[1915], gender="male", x=50, y=700, w=120, h=150)
+    make_face(page=second_1915, gender="female", x=300, y=300, w=120, h=150)
+    make_face(page=front[1916], gender="female", x=100, y=100, w=150, h=180)
+    make_face(page=front[1916], gender="female", x=400, y=100, w=150, h=180)
+    make_face(page=front[1916], gender="male", x=250, y=500, w=150, h=180)
+    return {"front": front, "second_1915": second_1915}
+
+
+def test_search_by_face_count_gender_and_date_then_open_a_page(logged_in_page, live_server, issues):
+    page = logged_in_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/search/")
+    expect(page.locator("#result-count")).to_have_text("6 pages")
+
+    page.select_option("#f-gender", "female")
+    page.fill("#f-min-faces", "2")
+    page.fill("#f-date-from", "1915")
+    page.fill("#f-date-to", "1916")
+    page.click("#search-submit")
+
+    expect(page.locator("#result-count")).to_have_text("2 pages")
+    assert "gender=female" in page.url and "min_faces=2" in page.url and "date_from=1915" in page.url
+    cards = page.locator(".result-card")
+    expected = [issues["front"][1915].pk, issues["front"][1916].pk]
+    assert [int(card.get_attribute("data-page-id")) for card in cards.all()] == expected
+    expect(cards.first.locator(".face-box")).to_have_count(3)
+    expect(cards.first.locator(".result-faces")).to_contain_text("3 matching of 4 faces")
+    page.wait_for_function("[...document.querySelectorAll('.result-card img')].every((i) => i.naturalWidth > 0)")
+    page.screenshot(path="/tmp/search-pages.png")
+
+    # The form keeps the query, so the URL can be shared and refined.
+    assert page.locator("#f-min-faces").input_value() == "2"
+    search_url = page.url
+
+    cards.first.locator("a").click()
+    first_face = issues["front"][1915].faces.filter(gender="female").order_by("y", "x", "id").first()
+    expect(page).to_have_url(f"{live_server.url}/pages/{issues['front'][1915].pk}/?face={first_face.pk}")
+    expect(page.locator("#viewer canvas").first).to_be_visible(timeout=15000)
+
+    page.go_back()
+    expect(page).to_have_url(search_url)
+    expect(page.locator("#result-count")).to_have_text("2 pages")
+
+
+def test_the_faces_view_shows_crops_and_opens_the_review_canvas_at_a_face(logged_in_page, live_server, issues):
+    page = logged_in_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/search/?gender=female&date_from=1915&date_to=1915")
+    expect(page.locator("#result-count")).to_have_text("2 pages")
+    page.click("#view-faces")
+
+    expect(page.locator("#result-count")).to_have_text("4 faces")
+    assert "view=faces" in page.url
+    crops = page.locator(".face-card")
+    expect(crops).to_have_count(4)
+    page.wait_for_function("[...document.querySelectorAll('.face-card img')].every((i) => i.naturalWidth > 0)")
+    expect(crops.first.locator(".face-meta")).to_contain_text("Woman")
+    page.screenshot(path="/tmp/search-faces.png")
+
+    face_id = int(crops.nth(3).get_attribute("data-face-id"))
+    crops.nth(3).locator("a").click()
+    expect(page).to_have_url(f"{live_server.url}/pages/{issues['second_1915'].pk}/?face={face_id}")
+
+
+def test_the_stats_chart_draws_the_api_numbers(logged_in_page, live_server, issues, client):
+    page = logged_in_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    query = "front_page=true&date_from=1913&date_to=1916"
+    page.goto(f"{live_server.url}/stats/?{query}")
+    page.wait_for_function("document.getElementById('stats').dataset.loaded === 'true'")
+
+    api = client.get(f"/api/stats/faces-by-year/?{query}").json()
+    charts = page.evaluate(
+        """() => Object.fromEntries(['chart-share', 'chart-faces', 'chart-pie'].map((id) => {
+            const chart = Chart.getChart(id);
+            return [id, {labels: chart.data.labels, data: chart.data.datasets.map((d) => d.data)}];
+        }))"""
+    )
+    assert charts["chart-faces"]["labels"] == ["1913", "1914", "1915", "1916"]
+    assert charts["chart-faces"]["data"][0] == [row["faces"] for row in api["results"]] == [0, 2, 4, 3]
+    assert charts["chart-faces"]["data"][1] == [row["pages_with_faces"] for row in api["results"]]
+    assert charts["chart-share"]["data"][0] == [None, 50, 75, 66.7]
+    assert charts["chart-pie"]["data"][0] == [api["totals"]["female"], api["totals"]["male"], api["totals"]["unknown"]]
+    expect(page.locator("#stats-summary")).to_have_text("9 faces on 3 pages, 66.7 % women")
+    expect(page.locator("#stats-table tbody tr")).to_have_count(4)
+    assert page.locator("#f-front-page").is_checked()
+    assert page.get_attribute("#csv-link", "href").endswith(f"?{query}&format=csv")
+    page.screenshot(path="/tmp/stats.png", full_page=True)

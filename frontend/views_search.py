@@ -1,0 +1,24 @@
+"""Search and statistics pages: the form and the results are driven by the query string, read by JS."""
+
+from django.shortcuts import render
+
+from annotations.access import corpora_visible_to
+from annotations.models import ReviewStatus
+from annotations.search import CURATOR_SOURCE, PAGE_ORDERINGS, SOURCE_MODEL
+
+
+def _form_context(request) -> dict:
+    return {
+        "corpora": corpora_visible_to(request.user).order_by("name"),
+        "review_statuses": ReviewStatus.choices,
+        "sources": [(CURATOR_SOURCE, "Curated"), (SOURCE_MODEL, "Model only")],
+        "orderings": list(PAGE_ORDERINGS),
+    }
+
+
+def search(request):
+    return render(request, "frontend/search.html", _form_context(request))
+
+
+def stats(request):
+    return render(request, "frontend/stats.html", _form_context(request))

@@ -1,0 +1,156 @@
+"""Faults during a detection run: a worker killed with SIGKILL, a Redis restart.
+
+Each test runs a real Celery worker process on a private Redis (append-only file), breaks
+something mid-run, and asserts the run completes with the same faces as a clean run: no page
+lost, no duplicate face.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import Counter
+from contextlib import contextmanager
+
+import pytest
+from PIL import Image
+
+from annotations.importing import corpus_get_or_create, document_import_run, document_request_import
+from annotations.models import Face, ImportStatus
+from detection.models import DetectionRun, PageTaskStatus, RunStatus
+from detection.services import run_create, run_execute
+from tests.support.synthetic_pages import newspaper_page
+from tests.support.worker import RedisServer, WorkerProcess
+
+pytestmark = [pytest.mark.worker, pytest.mark.realmodel, pytest.mark.django_db(transaction=True)]
+
+PAGES = 4
+RUN_TIMEOUT_S = 240
+# Short limits so that a task lost with its worker is redelivered within the test.
+FAST_REDELIVERY = {
+    "CELERY_TASK_TIME_LIMIT": "20",
+    "CELERY_TASK_SOFT_TIME_LIMIT": "15",
+    "CELERY_VISIBILITY_TIMEOUT": "22",
+}
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = RedisServer(directory).start()
+    yield server
+    server.stop()
+
+
+@contextmanager
+def broker(url: str):
+    """Point this process's Celery producer at `url` (pools reset as after a fork)."""
+    from webapp.celery import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = url
+    app._after_fork()
+    try:
+        yield
+    finally:
+        app.conf.broker_url = previous
+        app._after_fork()
+
+
+@pytest.fixture
+def newspaper_issue(tmp_path):
+    scans = tmp_path / "issue"
+    scans.mkdir()
+    for number in range(PAGES):
+        faces = [(150, 200, 120), (650, 260, 80), (300, 800, 60), (700, 900, 100)]
+        pixels, _ = newspaper_page(1000, 1300, faces, seed=number)
+        Image.fromarray(pixels).save(scans / f"p{number + 1}.jpg", "JPEG", quality=85)
+    document = document_request_import(corpus=corpus_get_or_create(name="Faults"), source=str(scans))
+    document = document_import_run(document_id=document.pk)
+    assert document.import_status == ImportStatus.DONE, document.import_error
+    return document
+
+
+def wait_until(predicate, worker: WorkerProcess, what: str, timeout: float = RUN_TIMEOUT_S):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}:\n{worker.log_tail()}")
+
+
+def faces_per_page(document) -> Counter:
+    return Counter(Face.objects.filter(page__document=document).values_list("page__order", flat=True))
+
+
+def clean_run_counts(document) -> Counter:
+    """Face counts of the same detection done again in this process, with nothing broken."""
+    run = run_create(user=None, document=document, detector="res10", enqueue=False)
+    run_execute(run=run)
+    return faces_per_page(document)
+
+
+def assert_no_duplicates(document) -> None:
+    boxes = list(Face.objects.filter(page__document=document).values_list("page_id", "x", "y", "w", "h"))
+    assert len(boxes) == len(set(boxes)), "a page was stored twice"
+
+
+def test_a_worker_killed_mid_run_is_redelivered_and_the_run_completes(tmp_path, private_redis, newspaper_issue):
+    with broker(private_redis.url):
+        first = WorkerProcess(tmp_path / "worker.log", broker_url=private_redis.url, extra_env=FAST_REDELIVERY)
+        try:
+            run = run_create(user=None, document=newspaper_issue, detector="res10")
+            wait_until(
+                lambda: (
+                    DetectionRun.objects.get(pk=run.pk).pages_done >= 1
+                    and run.page_tasks.filter(status=PageTaskStatus.RUNNING).exists()
+                ),
+                first,
+                "a page done and another one running",
+            )
+            first.kill()
+        finally:
+            first.stop()
+        assert DetectionRun.objects.get(pk=run.pk).status == RunStatus.RUNNING, "killed mid-run"
+
+        second = WorkerProcess(tmp_path / "worker.log", broker_url=private_redis.url, extra_env=FAST_REDELIVERY)
+        try:
+            finished = wait_until(
+                lambda: (r := DetectionRun.objects.get(pk=run.pk)).is_finished and r, second, "the run to finish"
+            )
+        finally:
+            second.stop()
+
+    assert finished.status == RunStatus.DONE
+    assert (finished.pages_done, finished.pages_failed) == (PAGES, 0)
+    assert_no_duplicates(newspaper_issue)
+    after_fault = faces_per_page(newspaper_issue)
+    assert finished.faces_found == sum(after_fault.values())
+    assert after_fault == clean_run_counts(newspaper_issue)
+
+
+def test_a_redis_restart_mid_run_does_not_lose_the_run(tmp_path, private_redis, newspaper_issue):
+    with broker(private_redis.url):
+        worker = WorkerProcess(tmp_path / "worker.log", broker_url=private_redis.url, extra_env=FAST_REDELIVERY)
+        try:
+            run = run_create(user=None, document=newspaper_issue, detector="res10")
+            wait_until(lambda: DetectionRun.objects.get(pk=run.pk).pages_done >= 1, worker, "a first page")
+            private_redis.stop()
+            time.sleep(2)
+            private_redis.start()
+            finished = wait_until(
+                lambda: (r := DetectionRun.objects.get(pk=run.pk)).is_finished and r, worker, "the run to finish"
+            )
+            assert worker.alive(), worker.log_tail()
+        finally:
+            worker.stop()
+
+    assert finished.status == RunStatus.DONE
+    assert (finished.pages_done, finished.pages_failed) == (PAGES, 0)
+    assert_no_duplicates(newspaper_issue)
+    assert faces_per_page(newspaper_issue) == clean_run_counts(newspaper_issue)

@@ -2,6 +2,7 @@
 # The test command (README, and .ci/run calls exactly this): installs what the suite needs,
 # then runs the whole suite twice: on SQLite, and on PostgreSQL + Redis.
 # pytest's exit 5 (no tests collected) fails this script like any other failure.
+# TEST_DATABASES="sqlite postgres" (the default) picks the passes; extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -41,8 +42,12 @@ export REDIS_URL="redis://127.0.0.1:$redis_port/0"
 export VISAGES_DATA_DIR="$work/data"
 export CHROMIUM_PATH=/usr/bin/chromium
 
-echo "== suite on SQLite (Redis at $REDIS_URL)"
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+databases=${TEST_DATABASES:-sqlite postgres}
+if [[ " $databases " == *" sqlite "* ]]; then
+  echo "== suite on SQLite (Redis at $REDIS_URL)"
+  .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+fi
+[[ " $databases " == *" postgres "* ]] || exit 0
 
 PG_BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
 mkdir -p "$work/pg" && chown postgres "$work/pg"

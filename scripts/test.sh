@@ -31,7 +31,11 @@ redis_port=$((20000 + RANDOM % 10000))
 pg_port=$((30000 + RANDOM % 10000))
 cleanup() {
   [ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null || true
-  if [ -d "$work/pg" ]; then runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true; fi
+  if [ -d "$work/pg" ]; then
+    # When PostgreSQL never became ready, its log says why.
+    grep -qs "database system is ready" "$work/pg/log" || cat "$work/pg/log" >&2 2>/dev/null || true
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -53,7 +57,7 @@ PG_BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
 mkdir -p "$work/pg" && chown postgres "$work/pg"
 runuser -u postgres -- "$PG_BIN/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
 runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg/log" -w \
-  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" start >/dev/null
+  -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" start >/dev/null
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/visages"
 
 echo "== suite on PostgreSQL ($DATABASE_URL) + Redis"

@@ -78,6 +78,8 @@ def export_scope_from(data) -> dict:
 class ExportListCreateApi(generics.ListAPIView):
     """The user's exports, newest first; POST requests a new one (202, built in the background)."""
 
+    throttle_scope = "expensive"
+
     serializer_class = ExportSerializer
     permission_classes = [IsAuthenticated]
 
@@ -159,6 +161,8 @@ class AnnotationImportInputSerializer(serializers.Serializer):
 
 class AnnotationImportApi(APIView):
     """Import faces from LabelMe / COCO / W3C / IIIF files; 200 when every file went in, 400 with the report if not."""
+
+    throttle_scope = "expensive"
 
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]

@@ -48,6 +48,8 @@ class ImageUnavailableError(APIException):
 class RunListCreateApi(generics.ListAPIView):
     """List runs (filter by ?document=, ?corpus=, ?status=); POST starts one (curators)."""
 
+    throttle_scope = "expensive"
+
     serializer_class = RunSerializer
 
     def get_queryset(self):

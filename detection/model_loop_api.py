@@ -140,6 +140,8 @@ class TrainingJobSerializer(serializers.ModelSerializer):
 class TrainingJobListCreateApi(generics.ListAPIView):
     """List training jobs (`?corpus=`); POST starts one on a corpus's (or document's) reviewed pages (curators)."""
 
+    throttle_scope = "expensive"
+
     serializer_class = TrainingJobSerializer
 
     class TrainingJobInputSerializer(serializers.Serializer):

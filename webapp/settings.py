@@ -198,7 +198,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Expensive endpoints (imports, detection runs, exports) declare throttle_scope = "expensive".
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["webapp.throttling.ScopedWriteThrottle"],
     "DEFAULT_THROTTLE_RATES": {"expensive": envstr("EXPENSIVE_RATE_LIMIT", "60/hour")},
 }
 

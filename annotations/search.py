@@ -423,7 +423,8 @@ def _pages_with_selected_count(params: SearchParams, low: int, high: int | None,
     faces = Face.objects.filter(_page_conditions(params, prefix="page__"))
     if user is not None:
         faces = faces.filter(page__document__corpus__in=corpora_visible_to(user))
-    grouped = faces_select(faces, params).order_by().values("page_id").annotate(n=Count("id")).filter(n__gte=low)
+    # COUNT(*), not COUNT(id): every column the count needs is in face_page_search_idx.
+    grouped = faces_select(faces, params).order_by().values("page_id").annotate(n=Count("*")).filter(n__gte=low)
     if high is not None:
         grouped = grouped.filter(n__lte=high)
     return grouped.values_list("page_id", flat=True)
@@ -462,7 +463,7 @@ def _selected_count_per_page(params: SearchParams) -> Coalesce:
         faces_select(Face.objects.filter(page=OuterRef("pk")), params)
         .order_by()
         .values("page")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .values("n")
     )
     return Coalesce(Subquery(selected[:1]), 0)
@@ -582,8 +583,8 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     if low >= 1 and candidates > PROBE_MAX_PAGES:
         scope_user = None if all_visible else user
         selected = _pages_with_selected_count(params, low, high, user=scope_user)
-        # Grouping streams page by page, so this stops early when there are many.
-        first = list(selected[: COLLECT_MAX_IDS + 1])
+        # Grouped in page order (the index's), the database streams groups and stops early when there are many.
+        first = list(selected.order_by("page_id")[: COLLECT_MAX_IDS + 1])
         if len(first) <= COLLECT_MAX_IDS:
             return len(first), page_results(pages.filter(pk__in=first), params, strategy=GIVEN)
         if (low, high) == (1, None):

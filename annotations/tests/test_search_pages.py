@@ -19,11 +19,10 @@ URL = "/api/search/pages/"
 
 
 STRATEGIES = {
-    # name: (WALK_MAX_VISITS, PROBE_MAX_PAGES, COLLECT_MAX_IDS)
-    "collect": (0, 0, 10**9),
-    "walk": (10**9, 0, 0),
-    "probe-walk": (10**9, 10**9, 0),
-    "probe-collect": (0, 10**9, 0),
+    "collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 10**9},
+    "walk": {"WALK_MAX_VISITS": 10**9, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 0},
+    "probe-walk": {"WALK_MAX_VISITS": 10**9, "PROBE_MAX_PAGES": 10**9, "COLLECT_MAX_IDS": 0},
+    "probe-collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 10**9, "COLLECT_MAX_IDS": 0},
 }
 
 
@@ -31,7 +30,7 @@ STRATEGIES = {
 def strategy(request, monkeypatch):
     """Every answer must hold however the search fetches a slice: collecting the matching pages,
     walking pages in order, or probing each candidate page's faces."""
-    for name, value in zip(("WALK_MAX_VISITS", "PROBE_MAX_PAGES", "COLLECT_MAX_IDS"), STRATEGIES[request.param]):
+    for name, value in STRATEGIES[request.param].items():
         monkeypatch.setattr(search_module, name, value)
     return request.param
 

@@ -1,8 +1,10 @@
 """REST endpoints for corpora, documents and pages (thin: parse, call one service, serialise)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
@@ -41,6 +43,8 @@ class CorpusListApi(generics.ListAPIView):
 
 class DocumentListCreateApi(generics.ListAPIView):
     """List documents; POST queues an import (source URL / ARK / path, or a zip upload)."""
+
+    throttle_scope = "expensive"
 
     serializer_class = DocumentSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -125,10 +129,30 @@ class VersionInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, required=False)
 
 
+class FaceWrittenSerializer(FaceSerializer):
+    """Schema of a write's answer: the face and the revision that recorded the change."""
+
+    revision = serializers.IntegerField(allow_null=True, read_only=True)
+
+    class Meta(FaceSerializer.Meta):
+        fields = [*FaceSerializer.Meta.fields, "revision"]
+
+
+FACE_CONFLICT = inline_serializer("FaceConflict", {"detail": serializers.CharField(), "face": FaceSerializer()})
+WRITE_RESPONSES = {200: FaceWrittenSerializer, 409: FACE_CONFLICT}
+
+
+class FacePagination(PageNumberPagination):
+    """`page` is the contract's page filter on /api/faces/, so the result page number is `p`."""
+
+    page_query_param = "p"
+
+
 class FaceListCreateApi(generics.ListAPIView):
     """List faces (filters: page, document, gender, status); POST adds a face a curator drew."""
 
     serializer_class = FaceSerializer
+    pagination_class = FacePagination
 
     class FilterSerializer(serializers.Serializer):
         page = serializers.IntegerField(required=False)
@@ -145,6 +169,7 @@ class FaceListCreateApi(generics.ListAPIView):
                 raise serializers.ValidationError(f"unknown status {', '.join(unknown)}")
             return statuses
 
+    @extend_schema_serializer(component_name="FaceCreateInput")
     class InputSerializer(serializers.Serializer):
         page = serializers.IntegerField()
         x = serializers.FloatField()
@@ -156,11 +181,16 @@ class FaceListCreateApi(generics.ListAPIView):
         child = serializers.BooleanField(default=False)
         person = serializers.CharField(max_length=200, allow_blank=True, default="")
 
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return selectors.face_list(user=self.request.user, filters=filters.validated_data)
 
+    @extend_schema(request=InputSerializer, responses={201: FaceWrittenSerializer})
     def post(self, request):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -176,6 +206,7 @@ class FaceListCreateApi(generics.ListAPIView):
 class FaceDetailApi(APIView):
     """Read a face; PATCH changes its box or attributes; DELETE rejects it (soft delete)."""
 
+    @extend_schema_serializer(component_name="FaceUpdateInput")
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1)
         x = serializers.FloatField(required=False)
@@ -187,9 +218,11 @@ class FaceDetailApi(APIView):
         child = serializers.BooleanField(required=False)
         person = serializers.CharField(max_length=200, allow_blank=True, required=False)
 
+    @extend_schema(responses=FaceSerializer)
     def get(self, request, pk: int):
         return Response(FaceSerializer(get_face_for_user(request.user, pk)).data)
 
+    @extend_schema(request=InputSerializer, responses=WRITE_RESPONSES)
     def patch(self, request, pk: int):
         face = get_face_for_user(request.user, pk, CorpusRole.CURATOR)
         payload = self.InputSerializer(data=request.data)
@@ -203,6 +236,7 @@ class FaceDetailApi(APIView):
             raise _invalid(exc) from exc
         return _face_written(face)
 
+    @extend_schema(request=VersionInputSerializer, responses=WRITE_RESPONSES)
     def delete(self, request, pk: int):
         face = get_face_for_user(request.user, pk, CorpusRole.CURATOR)
         # DELETE bodies are often dropped by proxies, so the version may also come as ?version=.
@@ -216,6 +250,7 @@ class FaceDetailApi(APIView):
 
 
 class FaceAcceptApi(APIView):
+    @extend_schema(request=VersionInputSerializer, responses=WRITE_RESPONSES)
     def post(self, request, pk: int):
         face = get_face_for_user(request.user, pk, CorpusRole.CURATOR)
         payload = VersionInputSerializer(data=request.data)
@@ -230,9 +265,11 @@ class FaceAcceptApi(APIView):
 class FaceRevertApi(APIView):
     """Put a face back into its state before one recorded change."""
 
+    @extend_schema_serializer(component_name="FaceRevertInput")
     class InputSerializer(VersionInputSerializer):
         revision = serializers.IntegerField()
 
+    @extend_schema(request=InputSerializer, responses=WRITE_RESPONSES)
     def post(self, request, pk: int):
         face = get_face_for_user(request.user, pk, CorpusRole.CURATOR)
         payload = self.InputSerializer(data=request.data)
@@ -264,12 +301,15 @@ class FaceHistoryApi(generics.ListAPIView):
     serializer_class = OutputSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return FaceRevision.objects.none()
         return selectors.face_history(face=get_face_for_user(self.request.user, self.kwargs["pk"]))
 
 
 class PageBulkApi(APIView):
     """Accept all predicted faces of a page above a confidence threshold, or reject those below."""
 
+    @extend_schema_serializer(component_name="PageBulkInput")
     class InputSerializer(serializers.Serializer):
         action = serializers.ChoiceField(choices=["accept", "reject"])
         threshold = serializers.FloatField(min_value=0, max_value=1)
@@ -277,6 +317,13 @@ class PageBulkApi(APIView):
             choices=["above", "below"], required=False, help_text="Default: above to accept, below to reject."
         )
 
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer(
+            "PageBulkResult",
+            {"updated": serializers.IntegerField(), "faces": FaceWrittenSerializer(many=True)},
+        ),
+    )
     def post(self, request, pk: int):
         page = get_page_for_user(request.user, pk, CorpusRole.CURATOR)
         payload = self.InputSerializer(data=request.data)

@@ -2,6 +2,8 @@
 
 from annotations.models import Document
 
+SERVICE_TYPES = {"1": "ImageService1", "2": "ImageService2", "3": "ImageService3"}
+
 
 def _absolute(url: str, base_url: str) -> str:
     return f"{base_url}{url}" if url.startswith("/") else url
@@ -25,10 +27,11 @@ def document_manifest(document: Document, *, base_url: str) -> dict:
             "height": page.image_height or page.height,
         }
         if page.image_service_id:
+            service_type = SERVICE_TYPES.get(page.image_service_version, "ImageService3")
             body["service"] = [
                 {
                     "id": _absolute(page.image_service_id, base_url),
-                    "type": {"1": "ImageService1", "2": "ImageService2"}.get(page.image_service_version, "ImageService3"),
+                    "type": service_type,
                     "profile": "level1",
                 }
             ]

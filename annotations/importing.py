@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from annotations.access import require_role
 from annotations.iiif.dates import parse_date
 from annotations.iiif.fetch import Fetcher, FetchError, FetchPolicy
 from annotations.iiif.parse import (
@@ -29,7 +30,6 @@ from annotations.iiif.parse import (
     SkippedCanvas,
     parse_iiif,
 )
-from annotations.access import require_role
 from annotations.models import Corpus, CorpusRole, Document, ImportStatus, Page
 
 logger = logging.getLogger(__name__)

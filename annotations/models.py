@@ -45,6 +45,9 @@ class CorpusMembership(models.Model):
             models.CheckConstraint(condition=Q(role__in=CorpusRole.values), name="membership_role_valid"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} of {self.corpus}"
+
 
 class ImportStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -179,7 +182,7 @@ class Page(models.Model):
             return thumbnail_url(self.image_service_id, self.image_service_version or "2", width)
         return self.image_url
 
-    def face_crop_url(self, face: "Face", size: int = 160) -> str:
+    def face_crop_url(self, face: Face, size: int = 160) -> str:
         """An IIIF crop of one face with a margin, or the full image when there is no service."""
         from annotations.iiif.image_api import face_crop_url
 
@@ -330,6 +333,9 @@ class FaceRevision(models.Model):
             # A face's history in the review panel.
             models.Index(fields=["face", "-created_at"], name="revision_face_time_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.action} of face {self.face_id} by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class ExportKind(models.TextChoices):

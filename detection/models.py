@@ -18,9 +18,7 @@ class RunStatus(models.TextChoices):
 class DetectionRun(models.Model):
     """One detection job over a corpus, a document or chosen pages."""
 
-    corpus = models.ForeignKey(
-        "annotations.Corpus", on_delete=models.CASCADE, related_name="detection_runs"
-    )
+    corpus = models.ForeignKey("annotations.Corpus", on_delete=models.CASCADE, related_name="detection_runs")
     document = models.ForeignKey(
         "annotations.Document",
         null=True,
@@ -49,9 +47,7 @@ class DetectionRun(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
-            models.CheckConstraint(
-                condition=Q(pages_done__lte=F("pages_total")), name="run_progress_bounded"
-            ),
+            models.CheckConstraint(condition=Q(pages_done__lte=F("pages_total")), name="run_progress_bounded"),
         ]
         indexes = [
             # Runs of a document, newest first, on the document page.
@@ -79,9 +75,7 @@ class PageDetection(models.Model):
 
     run = models.ForeignKey(DetectionRun, on_delete=models.CASCADE, related_name="page_tasks")
     page = models.ForeignKey("annotations.Page", on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(
-        max_length=10, choices=PageTaskStatus.choices, default=PageTaskStatus.PENDING
-    )
+    status = models.CharField(max_length=10, choices=PageTaskStatus.choices, default=PageTaskStatus.PENDING)
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -95,18 +89,18 @@ class PageDetection(models.Model):
         ordering = ["run_id", "page_id"]
         constraints = [
             models.UniqueConstraint(fields=["run", "page"], name="page_detection_unique"),
-            models.CheckConstraint(
-                condition=Q(status__in=PageTaskStatus.values), name="page_detection_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=PageTaskStatus.values), name="page_detection_status_valid"),
         ]
         indexes = [
             # Progress counts of a run by status.
             models.Index(fields=["run", "status"], name="page_detection_progress_idx"),
         ]
 
+    # The model loop: models trained here from curated faces, the jobs that train them, and face
+    # encodings for finding a person again.
 
-# The model loop: models trained here from curated faces, the jobs that train them, and face
-# encodings for finding a person again.
+    def __str__(self) -> str:
+        return f"page {self.page_id} of run {self.run_id} ({self.status})"
 
 
 class ModelKind(models.TextChoices):

@@ -144,7 +144,8 @@ def test_a_viewer_cannot_import_into_a_corpus(client, bob, corpus):
 def test_a_reimport_that_fails_keeps_the_pages_already_stored(http_server, db):
     url = http_server.add("/manifest.json", json.dumps(p2_manifest(http_server.base_url, 2)))
     corpus = corpus_get_or_create(name="Press")
-    document = document_import_run(document_id=document_request_import(corpus=corpus, source=url).pk)
+    first = document_import_run(document_id=document_request_import(corpus=corpus, source=url).pk)
+    assert first.pages.count() == 2
     http_server.add("/manifest.json", "{ broken")
 
     again = document_import_run(document_id=document_request_import(corpus=corpus, source=url).pk)

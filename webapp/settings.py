@@ -253,9 +253,7 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # IIIF fetching: polite, bounded and safe (SPECS.md §3.4).
-IIIF_USER_AGENT = envstr(
-    "IIIF_USER_AGENT", "Visages/0.1 (heritage face annotation; contact: admin@localhost)"
-)
+IIIF_USER_AGENT = envstr("IIIF_USER_AGENT", "Visages/0.1 (heritage face annotation; contact: admin@localhost)")
 IIIF_HTTP_TIMEOUT = envfloat("IIIF_HTTP_TIMEOUT", 30.0)
 IIIF_MAX_RETRIES = envint("IIIF_MAX_RETRIES", 4)
 IIIF_BACKOFF_BASE = envfloat("IIIF_BACKOFF_BASE", 1.0)

@@ -87,9 +87,7 @@ class _HostPacer:
     def push_back(self, host: str, seconds: float) -> None:
         """After a 429, nobody in this process asks that host again before `seconds`."""
         with self._lock:
-            self._next_allowed[host] = max(
-                self._next_allowed.get(host, 0.0), time.monotonic() + seconds
-            )
+            self._next_allowed[host] = max(self._next_allowed.get(host, 0.0), time.monotonic() + seconds)
 
 
 _pacer = _HostPacer()

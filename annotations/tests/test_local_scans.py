@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import pytest
@@ -160,7 +161,13 @@ def test_a_folder_with_no_images_fails_cleanly(tmp_path, db):
 def test_a_metadata_sidecar_gives_the_folder_a_label_and_date(tmp_path, db):
     folder = write_scans(tmp_path / "excelsior", [(300, 400)])
     (folder / "metadata.json").write_text(
-        '{"label": "Excelsior, 12 mars 1915", "date": "1915-03-12", "metadata": [{"label": "Title", "value": "Excelsior"}]}'
+        json.dumps(
+            {
+                "label": "Excelsior, 12 mars 1915",
+                "date": "1915-03-12",
+                "metadata": [{"label": "Title", "value": "Excelsior"}],
+            }
+        )
     )
 
     document = import_folder(folder)

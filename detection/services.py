@@ -94,6 +94,11 @@ def model_source(spec: ModelSpec) -> str:
 
 def _detector_spec(name: str) -> ModelSpec:
     if name not in DETECTORS:
+        # A model trained since this process started is in the database, not yet in the registry.
+        from detection.training_services import trained_models_register
+
+        trained_models_register()
+    if name not in DETECTORS:
         raise DetectionRefused(f"Unknown detector {name!r}; known: {', '.join(sorted(DETECTORS))}")
     return DETECTORS[name]
 
@@ -101,6 +106,10 @@ def _detector_spec(name: str) -> ModelSpec:
 def _attribute_spec(name: str) -> ModelSpec | None:
     if not name:
         return None
+    if name not in ATTRIBUTE_MODELS:
+        from detection.training_services import trained_models_register
+
+        trained_models_register()
     if name not in ATTRIBUTE_MODELS:
         raise DetectionRefused(f"Unknown age/gender model {name!r}; known: {', '.join(sorted(ATTRIBUTE_MODELS))}")
     return ATTRIBUTE_MODELS[name]

@@ -29,17 +29,17 @@ VIEWPORT = {"width": 1280, "height": 800}
 BASELINE = "bare OpenSeadragon"
 STATUS_MIX = [("predicted", 0.70), ("accepted", 0.10), ("edited", 0.08), ("added", 0.05), ("rejected", 0.07)]
 
-# One rAF loop that alternately pans and zooms the viewer a little each frame, recording frame
-# intervals; `draws` collects the box layer's own draw time when there is one.
+# One rAF loop that alternately pans and zooms the viewer a little each frame (or, to sweep, pans
+# steadily across the page), recording frame intervals; `draws` collects the box layer's own time.
 MEASURE_JS = """
-async ({frames, zoom}) => {
+async ({frames, zoom, sweep}) => {
   const v = window.benchViewer;
   v.viewport.goHome(true);
   if (zoom > 1) v.viewport.zoomBy(zoom, null, true);
   await new Promise((r) => setTimeout(r, 1500));
   const layer = window.visagesReview && window.visagesReview.layer;
   const draws = [];
-  if (layer) v.addHandler("update-viewport", () => draws.push(layer.stats.drawMs));
+  if (layer) v.addHandler("update-viewport", () => draws.push([layer.stats.drawMs, layer.stats.rendered]));
   const times = [];
   await new Promise((resolve) => {
     let last = null;
@@ -49,7 +49,8 @@ async ({frames, zoom}) => {
       last = now;
       if (i >= frames) return resolve();
       const phase = Math.floor(i / 10) % 4;
-      if (phase === 0) v.viewport.panBy(new OpenSeadragon.Point(0.01 / zoom, 0), true);
+      if (sweep) v.viewport.panBy(new OpenSeadragon.Point(0.04 / zoom, 0.02 / zoom), true);
+      else if (phase === 0) v.viewport.panBy(new OpenSeadragon.Point(0.01 / zoom, 0), true);
       else if (phase === 1) v.viewport.zoomBy(1.04, null, true);
       else if (phase === 2) v.viewport.panBy(new OpenSeadragon.Point(-0.01 / zoom, 0.005 / zoom), true);
       else v.viewport.zoomBy(1 / 1.04, null, true);
@@ -66,6 +67,7 @@ HIDE_BOXES_JS = """
 (() => {
   const layer = window.visagesReview.layer;
   layer.canvas.style.display = "none";
+  layer.active.style.display = "none";
   layer.draw = () => {};
   layer.stats = {drawMs: null, drawn: null};
 })()
@@ -202,14 +204,17 @@ def open_bare(
     return page.evaluate("window.benchReadyAt")
 
 
-def measure(page, frames: int, zoom: float) -> dict:
-    result = page.evaluate(MEASURE_JS, {"frames": frames, "zoom": zoom})
-    draws = [value for value in result["draws"] if value is not None]
+def measure(page, frames: int, zoom: float, *, sweep: bool = False) -> dict:
+    result = page.evaluate(MEASURE_JS, {"frames": frames, "zoom": zoom, "sweep": sweep})
+    draws = [ms for ms, _ in result["draws"] if ms is not None]
+    renders = [ms for ms, rendered in result["draws"] if ms is not None and rendered]
     return {
         "p50": statistics.median(result["times"]),
         "p95": p95(result["times"]),
         "draw_p95": p95(draws) if draws else None,
         "draw_mean": statistics.fmean(draws) if draws else None,
+        "renders": len(renders) if draws else None,
+        "render_max": max(renders) if renders else None,
         "drawn": result["drawn"],
     }
 
@@ -276,13 +281,18 @@ def bench_round(page, base_url, db_page, size, n, boxes, args, round_):
 def settle_and_measure(page, args, tti) -> dict:
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(1000)
-    return {"tti": tti, "home": measure(page, args.frames, 1), "zoomed": measure(page, args.frames, 4)}
+    return {
+        "tti": tti,
+        "home": measure(page, args.frames, 1),
+        "zoomed": measure(page, args.frames, 4),
+        "sweep": measure(page, args.frames, 2, sweep=True),
+    }
 
 
 def report(rows, args) -> None:
     size = f"{VIEWPORT['width']}x{VIEWPORT['height']}"
     print(f"# ui_bench: {size}, page {args.width}x{args.height}, {args.frames} frames per phase, {args.rounds} rounds")
-    header = ["TTI ms", "server", "home p95", "ratio", "zoom p95", "ratio", "draw p95", "drawn"]
+    header = ["TTI ms", "server", "home", "ratio", "zoom", "ratio", "sweep", "ratio", "renders", "render", "drawn"]
     print(f"{'faces':>6}  {'variant':<24}" + "".join(f"{h:>10}" for h in header))
 
     def med(runs, *keys):
@@ -299,22 +309,21 @@ def report(rows, args) -> None:
             if med(runs, "home", "p95") is None:
                 print(f"{n:>6}  {name:<24}{'never ready':>10}")
                 continue
-            home = med(runs, "home", "p95")
-            zoom = med(runs, "zoomed", "p95")
-            cells = [
-                cell(med(runs, "tti"), ".0f"),
-                cell(med(runs, "server"), ".0f"),
-                cell(home, ".1f"),
-                cell(home / med(bare, "home", "p95"), ".2f"),
-                cell(zoom, ".1f"),
-                cell(zoom / med(bare, "zoomed", "p95"), ".2f"),
-                cell(med(runs, "home", "draw_p95"), ".1f"),
+            cells = [cell(med(runs, "tti"), ".0f"), cell(med(runs, "server"), ".0f")]
+            for phase in ("home", "zoomed", "sweep"):
+                value = med(runs, phase, "p95")
+                cells += [cell(value, ".1f"), cell(value / med(bare, phase, "p95"), ".2f")]
+            cells += [
+                cell(med(runs, "sweep", "renders"), ".0f"),
+                cell(med(runs, "sweep", "render_max"), ".1f"),
                 cell(med(runs, "home", "drawn"), ".0f"),
             ]
             print(f"{n:>6}  {name:<24}" + "".join(f"{c:>10}" for c in cells))
     print("TTI: navigation start to boxes drawn and keys live (bare: viewer open); server: first byte of the page.")
-    print("p95 frame times in ms, medians over rounds; ratio = / bare OpenSeadragon (Canvas 2D drawer, as the")
-    print("review page). home: whole page in view (every box drawn); zoom: 4x. draw p95: the box layer's own time.")
+    print("home, zoom, sweep: p95 frame times in ms (medians over rounds) while panning and zooming with the whole")
+    print("page in view (every box drawn), at 4x zoom, and sweeping across the page at 2x; ratio = / bare")
+    print("OpenSeadragon (Canvas 2D drawer, as the review page). renders: full redraws of the cached boxes")
+    print(f"during the {args.frames}-frame sweep, render: the slowest (ms). drawn: boxes drawn, whole page in view.")
 
 
 def run_value(run: dict, keys: tuple):

@@ -354,7 +354,7 @@ def test_the_face_list_filters_by_page_document_gender_and_status(
     api_as, alice, predicted, review_page, django_assert_max_num_queries
 ):
     other = Page.objects.create(document=review_page.document, order=2, canvas_id="c2", width=100, height=100)
-    faces_store_predictions(page=other, predictions=[FacePrediction(1, 1, 5, 5, 0.5)], source="res10")
+    (on_other,) = faces_store_predictions(page=other, predictions=[FacePrediction(1, 1, 5, 5, 0.5)], source="res10")
     hidden_document = Document.objects.create(corpus=Corpus.objects.create(name="Private", is_public=False), source="x")
     hidden = Page.objects.create(document=hidden_document, order=1, canvas_id="c", width=100, height=100)
     faces_store_predictions(page=hidden, predictions=[FacePrediction(1, 1, 5, 5, 0.5)], source="res10")
@@ -368,6 +368,7 @@ def test_the_face_list_filters_by_page_document_gender_and_status(
 
     assert len(ids("")) == 4, "the private corpus's face stays hidden"
     assert ids(f"page={review_page.pk}") == [face.pk for face in predicted]
+    assert ids(f"page={other.pk}") == [on_other.pk], "`page` filters by page; result pages are `p`"
     assert len(ids(f"document={review_page.document_id}")) == 4
     assert ids(f"page={review_page.pk}&gender=male") == [predicted[0].pk]
     assert ids(f"page={review_page.pk}&gender=faceM") == [predicted[0].pk]

@@ -1,7 +1,8 @@
-// The review canvas's box layer: one 2D canvas over OpenSeadragon that draws only the boxes in
-// view, plus our own select / move / resize / draw handling. Annotorious draws every annotation
-// as its own shape and slows down past ~1,000 boxes (DESIGN.md §7), so boxes are drawn here in a
-// handful of batched paths per frame, and simplified to dots when they are too small to see.
+// The review canvas's box layer, drawn by us over OpenSeadragon with our own select / move /
+// resize / draw handling. Annotorious draws every annotation as its own shape and slows down past
+// ~1,000 boxes (DESIGN.md §7, bench/ui_bench.py), so here: a grid index finds the boxes in view,
+// they are drawn in a few batched passes (dots when too small to see) into a padded canvas that a
+// CSS transform moves with the image, and only the selected box is redrawn on every frame.
 import {
   GridIndex,
   HANDLES,
@@ -33,6 +34,12 @@ const HANDLE_CURSORS = {
   nw: "nwse-resize", se: "nwse-resize", ne: "nesw-resize", sw: "nesw-resize",
   n: "ns-resize", s: "ns-resize", e: "ew-resize", w: "ew-resize",
 };
+// The cached box canvas reaches this share of the view beyond each edge, so short pans reuse it.
+const CACHE_PAD = 0.25;
+// Zooming stretches the cached boxes up to this factor before they are drawn again.
+const MAX_CACHE_STRETCH = 1.6;
+// A view still for this long gets its boxes redrawn at the exact scale.
+const SETTLE_MS = 150;
 // Below this many screen pixels a box is drawn as a dot: its outline would be noise.
 const DOT_BELOW_PX = 4;
 // Labels cost a text draw each; past this many visible boxes they are left out.
@@ -58,11 +65,18 @@ export class BoxLayer {
     this.scheduled = false;
     this.stats = { drawMs: 0, drawn: 0, mode: "boxes" };
 
+    this.dirty = true;
+    this.cache = null;
     this.canvas = document.createElement("canvas");
     this.canvas.className = "box-layer";
     this.canvas.setAttribute("aria-hidden", "true");
     this.ctx = this.canvas.getContext("2d");
-    viewer.canvas.appendChild(this.canvas);
+    this.active = document.createElement("canvas");
+    this.active.className = "box-layer";
+    this.active.setAttribute("aria-hidden", "true");
+    this.activeCtx = this.active.getContext("2d");
+    this.activeShown = false;
+    viewer.canvas.append(this.canvas, this.active);
 
     // Drawn in the same frame OpenSeadragon moves the image, so boxes never lag behind it.
     viewer.addHandler("update-viewport", () => this.draw());
@@ -99,13 +113,23 @@ export class BoxLayer {
 
   select(face) {
     this.selected = face;
-    this.redraw();
+    this._scheduleActive();
+  }
+
+  // Only the active layer changes on selection; the cached boxes stay as they are.
+  _scheduleActive() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => {
+      this.scheduled = false;
+      this.draw();
+    });
   }
 
   setDrawMode(on) {
     this.drawMode = on;
     this.viewer.canvas.style.cursor = on ? "crosshair" : "";
-    this.redraw();
+    this._scheduleActive();
   }
 
   // Screen transform for canvas pixels, or null until the image is open.
@@ -153,7 +177,9 @@ export class BoxLayer {
     return { x: s.x + rect.left, y: s.y + rect.top, w: s.w, h: s.h };
   }
 
+  // Data changed (edit, filter, selection, drag): re-render the cached boxes on the next frame.
   redraw() {
+    this.dirty = true;
     if (this.scheduled) return;
     this.scheduled = true;
     requestAnimationFrame(() => {
@@ -162,29 +188,75 @@ export class BoxLayer {
     });
   }
 
-  _fitCanvas() {
+  _fit(canvas, ctx, w, h) {
     const ratio = window.devicePixelRatio || 1;
-    const w = this.viewer.container.clientWidth;
-    const h = this.viewer.container.clientHeight;
-    if (this.canvas.width !== Math.round(w * ratio) || this.canvas.height !== Math.round(h * ratio)) {
-      this.canvas.width = Math.round(w * ratio);
-      this.canvas.height = Math.round(h * ratio);
-      this.canvas.style.width = `${w}px`;
-      this.canvas.style.height = `${h}px`;
+    if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
+      canvas.width = Math.round(w * ratio);
+      canvas.height = Math.round(h * ratio);
+      canvas.style.width = `${w}px`;
+      canvas.style.height = `${h}px`;
     }
-    this.ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    return { w, h };
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   }
 
+  // Called on every frame OpenSeadragon draws. The boxes live in a padded, cached canvas that a
+  // CSS transform keeps on the image while panning and zooming (as Leaflet does); it is drawn
+  // again only when the view leaves it, the scale drifts, the data changes, or the view settles.
   draw() {
     const started = performance.now();
     const t = this.transform();
     if (!t) return;
-    const { w, h } = this._fitCanvas();
+    const w = this.viewer.container.clientWidth;
+    const h = this.viewer.container.clientHeight;
+    let rendered = false;
+    if (this.dirty || !this._cacheCovers(t, w, h)) {
+      this._renderCache(t, w, h);
+      rendered = true;
+    } else {
+      this._placeCache(t);
+    }
+    this._drawActive(t, w, h);
+    clearTimeout(this.settleTimer);
+    if (!rendered) this.settleTimer = setTimeout(() => this._settle(), SETTLE_MS);
+    this.stats = { ...this.stats, drawMs: performance.now() - started, rendered };
+  }
+
+  // Once the view stops moving, boxes are drawn again at the exact scale (crisp lines, labels).
+  _settle() {
+    const t = this.transform();
+    if (t && this.cache && t.sx !== this.cache.t.sx) this.redraw();
+  }
+
+  _cacheCovers(t, w, h) {
+    const cache = this.cache;
+    if (!cache || cache.w !== w || cache.h !== h) return false;
+    const k = t.sx / cache.t.sx;
+    return k > 1 / MAX_CACHE_STRETCH && k < MAX_CACHE_STRETCH && contains(cache.rect, visibleRect(t, w, h));
+  }
+
+  _placeCache(t) {
+    const cache = this.cache;
+    const k = t.sx / cache.t.sx;
+    const x = t.ox - (cache.t.ox + cache.padX) * k;
+    const y = t.oy - (cache.t.oy + cache.padY) * k;
+    this.canvas.style.transform = `translate(${x}px, ${y}px) scale(${k})`;
+  }
+
+  _renderCache(t, w, h) {
+    this.dirty = false;
+    const padX = Math.round(w * CACHE_PAD);
+    const padY = Math.round(h * CACHE_PAD);
+    const cw = w + 2 * padX;
+    const ch = h + 2 * padY;
+    this._fit(this.canvas, this.ctx, cw, ch);
+    this.canvas.style.transform = `translate(${-padX}px, ${-padY}px)`;
     const ctx = this.ctx;
-    ctx.clearRect(0, 0, w, h);
-    const dragged = this.drag && this.drag.preview && this.drag.face;
-    const items = this.index.query(visibleRect(t, w, h)).filter((face) => face !== dragged && this.isShown(face));
+    ctx.clearRect(0, 0, cw, ch);
+    // Drawing transform: the cache's (0, 0) is the screen's (-padX, -padY).
+    const ct = makeTransform(t.ox + padX, t.oy + padY, t.sx, t.sy);
+    const rect = visibleRect(ct, cw, ch);
+    const dragged = this.drag && this.drag.moved && this.drag.face;
+    const items = this.index.query(rect).filter((face) => face !== dragged && this.isShown(face));
     const byStatus = new Map();
     let small = 0;
     for (const face of items) {
@@ -194,14 +266,27 @@ export class BoxLayer {
       if (Math.min(face.w * t.sx, face.h * t.sy) < DOT_BELOW_PX) small += 1;
     }
     const asDots = small > items.length / 2;
-    if (asDots) this._drawDots(byStatus, t);
-    else this._drawBoxes(byStatus, items, t);
-    if (this.selected && this.isShown(this.selected)) {
-      const box = dragged === this.selected ? this.drag.preview : this.selected;
-      this._drawSelected(box, this.selected, t);
+    if (asDots) this._drawDots(ctx, byStatus, ct);
+    else this._drawBoxes(ctx, byStatus, items, ct);
+    this.cache = { t, w, h, padX, padY, rect };
+    this.stats = { drawn: items.length, mode: asDots ? "dots" : "boxes" };
+  }
+
+  // The selected box, its handles and a box being drawn: few shapes, redrawn every frame.
+  _drawActive(t, w, h) {
+    const ctx = this.activeCtx;
+    const selected = this.selected && this.isShown(this.selected) ? this.selected : null;
+    const draft = this.drag && this.drag.kind === "draw" ? this.drag.preview : null;
+    if (!selected && !draft && !this.activeShown) return;
+    this._fit(this.active, ctx, w, h);
+    ctx.clearRect(0, 0, w, h);
+    this.activeShown = !!(selected || draft);
+    if (selected) {
+      const box = this.drag && this.drag.face === selected && this.drag.preview ? this.drag.preview : selected;
+      this._drawSelected(ctx, box, selected, t);
     }
-    if (this.drag && this.drag.kind === "draw" && this.drag.preview) {
-      const s = toScreen(this.drag.preview, t);
+    if (draft) {
+      const s = toScreen(draft, t);
       ctx.save();
       ctx.setLineDash([6, 4]);
       ctx.lineWidth = 2;
@@ -209,12 +294,10 @@ export class BoxLayer {
       ctx.strokeRect(s.x, s.y, s.w, s.h);
       ctx.restore();
     }
-    this.stats = { drawMs: performance.now() - started, drawn: items.length, mode: asDots ? "dots" : "boxes" };
   }
 
   // Zoomed far out: one small square per occupied 3-pixel cell, so thousands of faces stay cheap.
-  _drawDots(byStatus, t) {
-    const ctx = this.ctx;
+  _drawDots(ctx, byStatus, t) {
     for (const [status, faces] of byStatus) {
       const seen = new Set();
       ctx.fillStyle = STATUS_COLOURS[status] || "#fff";
@@ -224,24 +307,27 @@ export class BoxLayer {
         const key = ((x / 3) | 0) * 100000 + ((y / 3) | 0);
         if (seen.has(key)) continue;
         seen.add(key);
-        ctx.fillRect(x - 1.5, y - 1.5, 3, 3);
+        ctx.fillRect(x - 1, y - 1, 3, 3);
       }
     }
   }
 
-  _drawBoxes(byStatus, items, t) {
-    const ctx = this.ctx;
-    // One path per status colour: a few draw calls whatever the number of boxes.
+  // Outlines as four pixel-aligned filled edges: no anti-aliased paths to rasterise.
+  _drawBoxes(ctx, byStatus, items, t) {
     for (const [status, faces] of byStatus) {
-      ctx.beginPath();
-      for (const face of faces) {
-        const s = toScreen(face, t);
-        ctx.rect(Math.round(s.x) + 0.5, Math.round(s.y) + 0.5, Math.round(s.w), Math.round(s.h));
-      }
-      ctx.lineWidth = status === "rejected" ? 1 : 2;
-      ctx.strokeStyle = STATUS_COLOURS[status] || "#fff";
+      const line = status === "rejected" ? 1 : 2;
+      ctx.fillStyle = STATUS_COLOURS[status] || "#fff";
       ctx.globalAlpha = status === "rejected" ? 0.7 : 1;
-      ctx.stroke();
+      for (const face of faces) {
+        const x = Math.round(face.x * t.sx + t.ox);
+        const y = Math.round(face.y * t.sy + t.oy);
+        const w = Math.max(line, Math.round(face.w * t.sx));
+        const h = Math.max(line, Math.round(face.h * t.sy));
+        ctx.fillRect(x, y, w, line);
+        ctx.fillRect(x, y + h - line, w, line);
+        ctx.fillRect(x, y, line, h);
+        ctx.fillRect(x + w - line, y, line, h);
+      }
     }
     ctx.globalAlpha = 1;
     // A gender tab in the top-left corner of boxes big enough to carry one.
@@ -253,19 +339,15 @@ export class BoxLayer {
       group.push(face);
     }
     for (const [gender, faces] of byGender) {
-      ctx.beginPath();
-      for (const face of faces) {
-        const s = toScreen(face, t);
-        ctx.rect(Math.round(s.x) + 1, Math.round(s.y) + 1, 8, 8);
-      }
       ctx.fillStyle = GENDER_COLOURS[gender] || GENDER_COLOURS.unknown;
-      ctx.fill();
+      for (const face of faces) {
+        ctx.fillRect(Math.round(face.x * t.sx + t.ox) + 2, Math.round(face.y * t.sy + t.oy) + 2, 8, 8);
+      }
     }
-    if (items.length <= MAX_LABELS) this._drawLabels(items, t);
+    if (items.length <= MAX_LABELS) this._drawLabels(ctx, items, t);
   }
 
-  _drawLabels(items, t) {
-    const ctx = this.ctx;
+  _drawLabels(ctx, items, t) {
     ctx.font = "600 12px system-ui, sans-serif";
     ctx.textBaseline = "bottom";
     for (const face of items) {
@@ -273,16 +355,16 @@ export class BoxLayer {
       if (s.h < 24 || s.w < 24) continue;
       const text = faceLabel(face);
       const width = ctx.measureText(text).width + 6;
-      const y = s.y > 16 ? s.y - 1 : s.y + 16;
+      const y = Math.round(s.y > 16 ? s.y - 1 : s.y + 16);
+      const x = Math.round(s.x);
       ctx.fillStyle = "rgba(0,0,0,.65)";
-      ctx.fillRect(s.x, y - 15, width, 15);
+      ctx.fillRect(x, y - 15, width, 15);
       ctx.fillStyle = "#fff";
-      ctx.fillText(text, s.x + 3, y - 1);
+      ctx.fillText(text, x + 3, y - 1);
     }
   }
 
-  _drawSelected(box, face, t) {
-    const ctx = this.ctx;
+  _drawSelected(ctx, box, face, t) {
     const s = toScreen(box, t);
     ctx.lineWidth = 4;
     ctx.strokeStyle = "#fff";
@@ -360,6 +442,7 @@ export class BoxLayer {
     const t = this.transform();
     const point = this._point(event);
     if (!drag.moved && Math.hypot(point.x - drag.start.x, point.y - drag.start.y) < DRAG_THRESHOLD_PX) return;
+    if (!drag.moved && drag.face) this.redraw(); // takes the dragged box out of the cached layer
     drag.moved = true;
     const dx = (point.x - drag.start.x) / t.sx;
     const dy = (point.y - drag.start.y) / t.sy;
@@ -372,7 +455,7 @@ export class BoxLayer {
     } else {
       drag.preview = clampBox(resizeBox(drag.face, drag.handle, dx, dy, 1), this.width, this.height);
     }
-    this.redraw();
+    this._scheduleActive();
   }
 
   _up() {
@@ -382,14 +465,16 @@ export class BoxLayer {
     window.removeEventListener("pointerup", this._onUp);
     window.removeEventListener("pointercancel", this._onUp);
     const t = this.transform();
-    const box = drag && drag.moved && drag.preview ? clampBox(drag.preview, this.width, this.height) : null;
+    if (!drag) return;
+    const box = drag.moved && drag.preview ? clampBox(drag.preview, this.width, this.height) : null;
     if (box && drag.kind === "draw") {
       if (box.w * t.sx >= MIN_DRAWN_PX && box.h * t.sy >= MIN_DRAWN_PX) this.onDraw(box);
     } else if (box) {
       const face = drag.face;
       if (box.x !== face.x || box.y !== face.y || box.w !== face.w || box.h !== face.h) this.onGeometry(face, box);
     }
-    this.redraw();
+    if (drag.moved) this.redraw();
+    else this._scheduleActive();
   }
 
   _hover(event) {

@@ -7,11 +7,9 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from PIL import Image
 
 from annotations.importing import corpus_get_or_create, document_import_run, document_request_import
@@ -20,29 +18,12 @@ from detection.inference.types import Detection
 from detection.models import DetectionRun, RunStatus
 from detection.services import run_create
 from tests.support.synthetic_pages import newspaper_page
+from tests.support.worker import database_url, redis_answers
 
 pytestmark = [pytest.mark.worker, pytest.mark.realmodel, pytest.mark.django_db(transaction=True)]
 
 RUN_TIMEOUT_S = 180
 SECOND_PAGE_FACES = [(200, 300, 150), (900, 350, 90), (300, 1400, 60), (1100, 1500, 110), (700, 2000, 48)]
-
-
-def redis_answers(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
-    except (redis.RedisError, OSError):
-        return False
-
-
-def database_url() -> str:
-    """The test database, as a URL a separate process can open (the SQLite test DB is a file)."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture

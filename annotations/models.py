@@ -231,6 +231,27 @@ class FaceQuerySet(models.QuerySet):
         return self.exclude(status=FaceStatus.PREDICTED)
 
 
+# A face as the API and the review canvas see it (the contract's minimum, and more).
+FACE_FIELDS = (
+    "id",
+    "page",
+    "x",
+    "y",
+    "w",
+    "h",
+    "confidence",
+    "age",
+    "age_confidence",
+    "gender",
+    "gender_confidence",
+    "child",
+    "status",
+    "source",
+    "person",
+    "version",
+)
+
+
 class Face(models.Model):
     """A face box in canvas pixels with its predicted or curated attributes."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Max, Q, QuerySet
 
 from annotations.access import documents_visible_to, faces_visible_to, pages_visible_to
-from annotations.models import Document, Face, FaceRevision, Gender, Page, ReviewStatus
+from annotations.models import FACE_FIELDS, Document, Face, FaceRevision, Gender, Page, ReviewStatus
 
 
 def document_list(*, user, corpus_id: int | None = None) -> QuerySet[Document]:
@@ -90,28 +90,7 @@ def faces_latest_revision_ids(*, face_ids: list[int]) -> dict[int, int]:
 
 def page_faces_for_review(*, page: Page) -> list[dict]:
     """All faces of a page, rejected ones included, as plain dicts for the review canvas."""
-    return list(
-        Face.objects.filter(page=page)
-        .order_by("y", "x", "id")
-        .values(
-            "id",
-            "page",
-            "x",
-            "y",
-            "w",
-            "h",
-            "confidence",
-            "age",
-            "age_confidence",
-            "gender",
-            "gender_confidence",
-            "child",
-            "status",
-            "source",
-            "person",
-            "version",
-        )
-    )
+    return list(Face.objects.filter(page=page).order_by("y", "x", "id").values(*FACE_FIELDS))
 
 
 def page_next_unreviewed_in_corpus(*, user, page: Page) -> Page | None:

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotations.models import Corpus, Document, Face, Page
+from annotations.models import FACE_FIELDS, Corpus, Document, Face, Page
 
 
 class CorpusSerializer(serializers.ModelSerializer):
@@ -90,22 +90,7 @@ class FaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Face
         fields = [
-            "id",
-            "page",
-            "x",
-            "y",
-            "w",
-            "h",
-            "confidence",
-            "age",
-            "age_confidence",
-            "gender",
-            "gender_confidence",
-            "child",
-            "status",
-            "source",
-            "person",
-            "version",
+            *FACE_FIELDS,
             "created_at",
             "updated_at",
         ]

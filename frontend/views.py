@@ -79,6 +79,8 @@ def page_detail(request, page_id: int):
                 "imageHeight": page.image_height,
                 "reviewStatus": page.review_status,
                 "canEdit": can_edit,
+                # Scopes the browser's buffer of unsaved edits (page.js) to this user.
+                "userId": request.user.pk,
             },
             **neighbours,
         },

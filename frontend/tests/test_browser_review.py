@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from annotations.importing import document_import_run, document_request_import
 from annotations.models import Corpus, CorpusMembership, CorpusRole, Face, FaceStatus, Gender, ReviewStatus
-from annotations.services import FacePrediction, face_update, faces_store_predictions
+from annotations.services import FacePrediction, face_reject, face_update, faces_store_predictions
 from tests.support.manifests import jpeg_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -52,8 +52,8 @@ def review(page, live_server, django_user_model, tmp_path):
     return SimpleNamespace(user=dora, corpus=corpus, document=document, pages=pages, faces=faces)
 
 
-def open_review(page, live_server, db_page):
-    page.goto(f"{live_server.url}/pages/{db_page.pk}/")
+def open_review(page, live_server, db_page, query=""):
+    page.goto(f"{live_server.url}/pages/{db_page.pk}/{query}")
     page.wait_for_selector("#review[data-ready='1']", timeout=20000)
     # The first frame with the image in place; later frames move boxes with it.
     page.wait_for_function("Number(document.getElementById('viewer').dataset.tilesLoaded || 0) > 0", timeout=20000)
@@ -315,3 +315,171 @@ def test_a_viewer_sees_faces_but_cannot_edit(page, live_server, review, django_u
     page.wait_for_timeout(300)
     assert Face.objects.get(pk=review.faces[0].pk).status == FaceStatus.PREDICTED
     expect(page.locator("#save-state")).to_have_text("Read only")
+
+
+def zoom_over_home(page):
+    viewport = "window.visagesReview.viewer.viewport"
+    return page.evaluate(f"{viewport}.getZoom() / {viewport}.getHomeZoom()")
+
+
+def unsaved_keys(page):
+    return page.evaluate("Object.keys(localStorage).filter((key) => key.startsWith('visages.unsaved.'))")
+
+
+def test_opening_at_a_face_selects_it_in_canvas_and_list_and_zooms_to_it(page, live_server, review):
+    crowded = review.pages[1]
+    faces_store_predictions(
+        page=crowded,
+        predictions=[
+            FacePrediction(x=60 + (i % 6) * 250, y=60 + (i // 6) * 250, w=120, h=150, confidence=0.9) for i in range(42)
+        ],
+        source="res10",
+    )
+    target = Face.objects.filter(page=crowded).order_by("-y", "-x").first()
+
+    open_review(page, live_server, crowded, f"?face={target.pk}")
+
+    expect(page.locator("#editor-title")).to_have_text(f"Face {target.pk}")
+    row = page.locator(".face-row[aria-selected=true]")
+    expect(row).to_have_count(1)
+    shown, listed = row.bounding_box(), page.locator("#face-list").bounding_box()
+    assert listed["y"] <= shown["y"] and shown["y"] + shown["height"] <= listed["y"] + listed["height"] + 1
+    assert zoom_over_home(page) > 2
+    box, viewer = client_box(page, target.pk), page.locator("#viewer").bounding_box()
+    assert viewer["x"] < box["x"] and box["x"] + box["w"] < viewer["x"] + viewer["width"]
+    assert viewer["y"] < box["y"] and box["y"] + box["h"] < viewer["y"] + viewer["height"]
+
+
+@pytest.mark.parametrize("which", ["rejected", "unknown", "garbage"])
+def test_an_unknown_or_rejected_face_id_opens_the_page_as_usual(page, live_server, review, which):
+    rejected = face_reject(face=review.faces[2], user=review.user, expected_version=1)
+    query = {"rejected": f"?face={rejected.pk}", "unknown": "?face=999999", "garbage": "?face=abc"}[which]
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    open_review(page, live_server, review.pages[0], query)
+
+    expect(page.locator("#face-editor")).to_be_hidden()
+    expect(page.locator(".face-row")).to_have_count(2)
+    assert zoom_over_home(page) == pytest.approx(1)
+    assert errors == []
+
+
+def test_unsaved_edits_survive_reloads_while_the_server_is_unreachable(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    face = review.faces[0]
+    route = f"**/api/faces/{face.pk}/"
+    page.route(route, lambda route: route.abort("internetdisconnected"))
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.type), dialog.accept()))
+    page.keyboard.press("j")
+    page.keyboard.press("f")
+    expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=5000)
+
+    page.reload()
+    page.wait_for_selector("#review[data-ready='1']", timeout=20000)
+
+    assert questions == ["beforeunload"], "leaving with unsaved edits asks first"
+    expect(page.locator("#save-state")).to_contain_text("1 unsaved edit restored")
+    expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=5000)
+    assert page.evaluate(f"window.visagesReview.face({face.pk}).gender") == "female"
+    assert Face.objects.get(pk=face.pk).gender == Gender.MALE
+    assert len(unsaved_keys(page)) == 1
+
+    page.unroute(route)
+    page.reload()
+    page.wait_for_selector("#review[data-ready='1']", timeout=20000)
+    wait_saved(page)
+
+    stored = Face.objects.get(pk=face.pk)
+    assert (stored.gender, stored.version, stored.revisions.count()) == (Gender.FEMALE, 2, 1)
+    assert unsaved_keys(page) == []
+
+
+def test_a_restored_edit_of_a_face_changed_meanwhile_shows_the_conflict(page, live_server, review, django_user_model):
+    open_review(page, live_server, review.pages[0])
+    face = review.faces[0]
+    route = f"**/api/faces/{face.pk}/"
+    page.route(route, lambda route: route.fulfill(status=503, json={"detail": "down"}))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("j")
+    page.keyboard.press("f")
+    expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=5000)
+    erin = django_user_model.objects.create_user("erin")
+    face_update(face=Face.objects.get(pk=face.pk), user=erin, expected_version=1, data={"age": 50})
+
+    page.unroute(route)
+    page.reload()
+    page.wait_for_selector("#review[data-ready='1']", timeout=20000)
+
+    expect(page.locator("#save-state")).to_contain_text("Conflict on 1 face", timeout=10000)
+    stored = Face.objects.get(pk=face.pk)
+    assert (stored.gender, stored.age, stored.version) == (Gender.MALE, 50, 2)
+    page.keyboard.press("j")
+    expect(page.locator("#conflict")).to_be_visible()
+    page.click("#conflict-mine")
+    wait_saved(page)
+    stored = Face.objects.get(pk=face.pk)
+    assert (stored.gender, stored.age, stored.version) == (Gender.FEMALE, 50, 3)
+    assert unsaved_keys(page) == []
+
+
+def test_arrow_keys_nudge_and_resize_the_selected_box_one_revision_per_burst(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    face = review.faces[0]
+    page.keyboard.press("j")
+    page.wait_for_timeout(500)
+    step = page.evaluate("window.visagesReview.nudgeStep()")
+    center = page.evaluate("window.visagesReview.viewer.viewport.getCenter(true).toString()")
+
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowDown")
+    wait_saved(page)
+
+    moved = Face.objects.get(pk=face.pk)
+    assert (moved.x, moved.y, moved.w, moved.h) == (300 + 3 * step, 300 + 10 * step, 240, 300)
+    assert (moved.status, moved.revisions.count()) == (FaceStatus.EDITED, 1)
+    assert page.evaluate("window.visagesReview.viewer.viewport.getCenter(true).toString()") == center
+
+    page.keyboard.press("Alt+ArrowRight")
+    page.keyboard.press("Alt+ArrowUp")
+    wait_saved(page)
+    resized = Face.objects.get(pk=face.pk)
+    assert (resized.x, resized.y, resized.w, resized.h) == (moved.x, moved.y, 240 + step, 300 - step)
+    assert resized.revisions.count() == 2
+
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    undone = Face.objects.get(pk=face.pk)
+    assert (undone.x, undone.y, undone.w, undone.h) == (moved.x, moved.y, 240, 300)
+
+    page.keyboard.press("e")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(700)
+    assert Face.objects.get(pk=face.pk).revisions.count() == 3, "arrows in the age field are the field's"
+
+
+def test_a_second_tab_leaves_a_live_tabs_unsaved_edits_alone_and_adopts_a_closed_ones(page, live_server, review):
+    face = review.faces[0]
+    route = f"**/api/faces/{face.pk}/"
+    page.context.route(route, lambda route: route.abort("internetdisconnected"))
+    open_review(page, live_server, review.pages[0])
+    page.keyboard.press("j")
+    page.keyboard.press("f")
+    expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=5000)
+
+    second = page.context.new_page()
+    open_review(second, live_server, review.pages[0])
+    expect(second.locator("#save-state")).to_have_text("All changes saved")
+    assert len(unsaved_keys(second)) == 1
+
+    page.close()
+    page.context.unroute(route)
+    third = second.context.new_page()
+    open_review(third, live_server, review.pages[0])
+    wait_saved(third)
+
+    assert Face.objects.get(pk=face.pk).gender == Gender.FEMALE
+    assert unsaved_keys(third) == []

@@ -113,3 +113,31 @@ def test_face_crops_match_the_server_side_iiif_urls(geometry):
         image_w=2000,
         image_h=4000,
     )
+
+
+def test_a_nudge_is_one_screen_pixel_and_at_least_one_canvas_pixel(geometry):
+    steps = geometry(
+        "[g.nudgeStep(0.38), g.nudgeStep(0.38, true), g.nudgeStep(2), g.nudgeStep(2, true), g.nudgeStep(1)]"
+    )
+
+    assert steps == [3, 30, 1, 10, 1]
+
+
+def test_arrow_keys_move_or_resize_a_box_inside_the_page(geometry):
+    page = "{width: 100, height: 80}"
+    boxes = geometry(
+        "(() => { const box = {x: 10, y: 20, w: 30, h: 40};"
+        f" const p = {page}; const r = {{...p, resize: true}};"
+        " return [g.nudgeBox(box, 'ArrowRight', 3, p), g.nudgeBox(box, 'ArrowUp', 30, p),"
+        " g.nudgeBox(box, 'ArrowDown', 1, r), g.nudgeBox(box, 'ArrowLeft', 50, r),"
+        " g.nudgeBox(box, 'ArrowRight', 500, r), g.nudgeBox(box, 'Enter', 5, p)]; })()"
+    )
+
+    assert boxes == [
+        {"x": 13, "y": 20, "w": 30, "h": 40},
+        {"x": 10, "y": 0, "w": 30, "h": 40},
+        {"x": 10, "y": 20, "w": 30, "h": 41},
+        {"x": 10, "y": 20, "w": 1, "h": 40},
+        {"x": 10, "y": 20, "w": 90, "h": 40},
+        {"x": 10, "y": 20, "w": 30, "h": 40},
+    ]

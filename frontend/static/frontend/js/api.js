@@ -22,8 +22,9 @@ export async function getJSON(url) {
 }
 
 // An operation is { label, request(): {method, url, body} | null, onSuccess(data), onConflict(data),
-// onFailure(status, data) }. request() runs when the operation's turn comes, so it sees ids and
-// versions that earlier operations returned; returning null skips it (its face failed to save).
+// onFailure(status, data), journal(): record | null }. request() runs when the operation's turn
+// comes, so it sees ids and versions that earlier operations returned; returning null skips it (its
+// face failed to save). journal() describes it as plain data for UnsavedStore (no record: not kept).
 export class SaveQueue {
   constructor({ csrf, onState } = {}) {
     this.csrf = csrf;
@@ -40,6 +41,16 @@ export class SaveQueue {
 
   get pending() {
     return this.ops.length;
+  }
+
+  // Plain-data records of every operation not yet answered (in flight, queued or being retried).
+  journal() {
+    const records = [];
+    for (const op of this.ops) {
+      const record = op.journal && op.journal();
+      if (record) records.push(record);
+    }
+    return records;
   }
 
   push(op) {
@@ -142,5 +153,79 @@ export class SaveQueue {
       this._drain();
     }, delay);
     this._emit();
+  }
+}
+
+// Edits the server has not acknowledged yet, kept in localStorage so that closing the tab, a crash
+// or a reload loses none of them; the next load of the page replays them. One key per page, user
+// and tab, so two tabs on a page never overwrite each other's. A tab holds a Web Lock named after
+// it while it lives: a new load adopts the entries of tabs that are gone (and always its own tab's
+// previous load, whose lock may not be released yet during a reload), never a live tab's.
+const TAB_ID_KEY = "visages.tab";
+const LOCK_PREFIX = "visages.tab.";
+
+function randomId() {
+  return Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+}
+
+export class UnsavedStore {
+  constructor(scope) {
+    this.prefix = `visages.unsaved.${scope}.`;
+    this.previousTab = sessionStorage.getItem(TAB_ID_KEY);
+    this.tab = randomId();
+    this.key = this.prefix + this.tab;
+    this.since = Date.now();
+    this.written = null;
+    try {
+      sessionStorage.setItem(TAB_ID_KEY, this.tab);
+    } catch (error) {
+      // Storage refused (private mode quota): only this tab's reloads lose track of their entry.
+    }
+    if (navigator.locks) navigator.locks.request(LOCK_PREFIX + this.tab, () => new Promise(() => {}));
+  }
+
+  // Entries left by earlier loads of this page whose tabs are gone, oldest first: [{key, records}].
+  async orphans() {
+    const keys = [];
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (key && key.startsWith(this.prefix) && key !== this.key) keys.push(key);
+    }
+    if (!keys.length) return [];
+    let held = new Set();
+    if (navigator.locks && navigator.locks.query) {
+      const snapshot = await navigator.locks.query();
+      held = new Set(snapshot.held.map((lock) => lock.name));
+    }
+    const entries = [];
+    for (const key of keys) {
+      const tab = key.slice(this.prefix.length);
+      if (tab !== this.previousTab && held.has(LOCK_PREFIX + tab)) continue;
+      try {
+        const entry = JSON.parse(localStorage.getItem(key));
+        if (entry && Array.isArray(entry.records)) entries.push({ key, since: entry.since || 0, records: entry.records });
+      } catch (error) {
+        localStorage.removeItem(key); // unreadable: nothing in it can be replayed
+      }
+    }
+    return entries.sort((a, b) => a.since - b.since);
+  }
+
+  forget(keys) {
+    for (const key of keys) localStorage.removeItem(key);
+  }
+
+  // Called on every change of the queue; writes only when the records changed.
+  save(records) {
+    const text = records.length ? JSON.stringify({ since: this.since, records }) : null;
+    if (text === this.written) return true;
+    try {
+      if (text === null) localStorage.removeItem(this.key);
+      else localStorage.setItem(this.key, text);
+      this.written = text;
+      return true;
+    } catch (error) {
+      return false;
+    }
   }
 }

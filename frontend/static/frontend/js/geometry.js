@@ -100,6 +100,28 @@ export function moveBox(box, dx, dy, width, height) {
   };
 }
 
+// Arrow-key nudges move a box by one screen pixel at the current zoom (scale = screen pixels per
+// canvas pixel), never less than one canvas pixel; Shift makes it ten.
+export function nudgeStep(scale, big = false) {
+  return Math.max(1, Math.round(1 / scale)) * (big ? 10 : 1);
+}
+
+export const ARROW_KEYS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+
+// The box after one arrow key: moved by `step` canvas pixels, or with `resize` its right / bottom
+// edge moved instead (right and down grow it, left and up shrink it), kept whole inside the page
+// and at least one pixel wide and high.
+export function nudgeBox(box, key, step, { resize = false, width, height }) {
+  const [kx, ky] = ARROW_KEYS[key] || [0, 0];
+  if (!resize) return moveBox(box, kx * step, ky * step, width, height);
+  return {
+    x: box.x,
+    y: box.y,
+    w: Math.max(1, Math.min(width - box.x, box.w + kx * step)),
+    h: Math.max(1, Math.min(height - box.y, box.h + ky * step)),
+  };
+}
+
 // Among boxes under a point, the smallest one wins, so a small face inside a big box stays selectable.
 export function hitTest(boxes, point) {
   let best = null;

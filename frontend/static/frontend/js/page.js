@@ -1,8 +1,10 @@
 // Page review: the IIIF image in OpenSeadragon, every face as an editable box, a side panel in
 // sync with it, keyboard shortcuts, autosave with conflict detection, undo/redo and history.
-import { SaveQueue, getJSON, urlFor } from "./api.js";
+// Edits the server has not acknowledged are also kept in this browser and replayed on the next
+// load, so a closed tab, a crash or a reload loses none of them.
+import { SaveQueue, UnsavedStore, getJSON, urlFor } from "./api.js";
 import { VirtualList } from "./facelist.js";
-import { faceCropUrl } from "./geometry.js";
+import { ARROW_KEYS, faceCropUrl, nudgeBox, nudgeStep } from "./geometry.js";
 import { BoxLayer, faceLabel } from "./review.js";
 
 const root = document.getElementById("review");
@@ -16,13 +18,34 @@ const EDITABLE = ["x", "y", "w", "h", "age", "gender", "child", "person", "statu
 const ROW_HEIGHT = 52;
 let nextKey = 1;
 const faces = JSON.parse(document.getElementById("faces-data").textContent).map(local);
-const state = { selected: null, minConfidence: 0, showRejected: false, shown: [] };
+const state = { selected: null, minConfidence: 0, showRejected: false, shown: [], restored: 0 };
 const undoStack = [];
 const redoStack = [];
 const conflicts = new Set();
+// A burst of arrow-key nudges is saved as one edit once the keys have rested this long, so holding
+// an arrow key writes one revision, not fifty.
+const NUDGE_SAVE_MS = 500;
+// The burst not saved yet: { face, box, moved, resized, timer }. Its box is shown as a preview and
+// is kept with the unsaved edits; the face itself changes when the burst is saved.
+let nudge = null;
 
 function local(face) {
   return { ...face, key: nextKey++, pending: 0, conflict: null };
+}
+
+let nextRef = 1;
+// Ties records of unsaved edits together across a reload: a face not created on the server yet,
+// and the undo item whose revision a later undo reverts.
+function newRef() {
+  return `${Date.now().toString(36)}-${nextRef++}`;
+}
+
+function itemRef(item) {
+  return item.ref || (item.ref = newRef());
+}
+
+function faceRef(face) {
+  return face.id ? { face: face.id } : { tmp: face.tmp };
 }
 
 function snapshot(face) {
@@ -187,10 +210,12 @@ function renderEditor() {
 
 function select(face) {
   if (face && !isShown(face)) face = null;
+  if (nudge && nudge.face !== face) flushNudge();
   state.selected = face;
   layer.select(face);
-  list.setSelected(face);
+  // The editor first: showing it shrinks the list, which then scrolls the row into what is left.
   renderEditor();
+  list.setSelected(face);
 }
 
 function step(delta) {
@@ -248,9 +273,35 @@ function changeSummary(revision) {
 
 // ---- saving ----
 
-const queue = new SaveQueue({ csrf: urls.csrfToken, onState: showSaveState });
+// This browser's copy of the edits not acknowledged yet (none for read-only viewers).
+const store = openStore();
 
-function showSaveState(s) {
+function openStore() {
+  if (!canEdit || !pageData.userId) return null;
+  try {
+    return new UnsavedStore(`u${pageData.userId}.p${pageData.id}`);
+  } catch (error) {
+    return null; // storage disabled: edits are still saved, only not kept across a crash
+  }
+}
+
+const queue = new SaveQueue({
+  csrf: urls.csrfToken,
+  onState: () => {
+    persist();
+    showSaveState();
+  },
+});
+
+// The queue's state, counting a burst of arrow-key nudges that is not queued yet.
+function saveState() {
+  const s = queue.state();
+  if (!nudge) return s;
+  return s.kind === "saved" ? { kind: "saving", pending: 1 } : { ...s, pending: s.pending + 1 };
+}
+
+function showSaveState() {
+  const s = saveState();
   const el = $("save-state");
   const retry = $("retry-now");
   retry.hidden = s.kind !== "retrying";
@@ -270,15 +321,20 @@ function showSaveState(s) {
   } else {
     text = "All changes saved";
   }
+  if (s.kind === "saved") state.restored = 0;
+  else if (state.restored) {
+    const n = state.restored;
+    text = `${n} unsaved edit${n === 1 ? "" : "s"} restored from this browser · ${text}`;
+  }
   el.textContent = text;
   el.className = `save-state save-${kind}`;
   root.dataset.saveState = kind;
 }
-setInterval(() => queue.timer && showSaveState(queue.state()), 1000);
+setInterval(() => queue.timer && showSaveState(), 1000);
 
 function fail(message) {
   state.lastError = message;
-  showSaveState(queue.state());
+  showSaveState();
 }
 
 // Server answers replace the local copy, unless newer local edits of that face are still queued.
@@ -307,12 +363,23 @@ const send = {
   }),
 };
 
-function faceOp(face, label, request, entryItem) {
+// Queues one write of a face. `journal` describes it as plain data for the browser's buffer of
+// unsaved edits. `expect` is what the write sets: a 409 showing exactly that, one version on from
+// the version sent, is this very write whose answer was lost (a retry after a dropped connection,
+// a replay after a crash), not someone else's change.
+function faceOp(face, label, request, entryItem, { journal = null, expect = null } = {}) {
   face.pending += 1;
   let sentVersion = null;
   queue.push({
     face,
     label,
+    journal:
+      journal &&
+      (() => {
+        const described = journal();
+        const item = entryItem ? itemRef(entryItem) : null;
+        return described && { ...faceRef(face), version: face.version, label, item, ...described };
+      }),
     request: () => {
       const r = face.id ? request() : null;
       if (!r) {
@@ -332,6 +399,16 @@ function faceOp(face, label, request, entryItem) {
       refreshFace(face);
     },
     onConflict: (data) => {
+      const server = data && data.face;
+      if (server && expect && sentVersion !== null && server.version === sentVersion + 1) {
+        if (Object.entries(expect).every(([key, value]) => server[key] === value)) {
+          face.pending -= 1;
+          state.lastError = "";
+          merge(face, server);
+          refreshFace(face);
+          return;
+        }
+      }
       face.pending = 0;
       queue.discard((op) => op.face === face);
       face.conflict = data.face;
@@ -381,29 +458,33 @@ function applyLocal(face, values) {
 // A curator's edit of geometry or attributes; status follows the server's rule.
 function change(face, values, label) {
   if (!canEdit || face.conflict) return;
+  flushNudge();
   const changes = {};
   for (const [key, value] of Object.entries(values)) if (face[key] !== value) changes[key] = value;
   if (!Object.keys(changes).length) return;
+  queueChange(face, changes, label);
+}
+
+// Applies changes locally, records them for undo and queues their PATCH.
+function queueChange(face, changes, label, item = {}) {
   const before = snapshot(face);
   applyLocal(face, changes);
   if (face.status === "predicted" || face.status === "accepted") face.status = "edited";
-  const item = { face, before, after: snapshot(face), revision: null };
+  Object.assign(item, { face, before, after: snapshot(face), revision: null });
   record([item], label);
-  faceOp(face, label, () => send.patch(face, changes), item);
+  faceOp(face, label, () => send.patch(face, changes), item, {
+    journal: () => ({ op: "patch", changes }),
+    expect: changes,
+  });
   if (["x", "y"].some((k) => k in changes)) refreshList();
 }
 
 function setStatus(face, action) {
   if (!canEdit || !face || face.conflict) return;
-  const target = action === "accept" ? "accepted" : "rejected";
+  flushNudge();
   if (action === "accept" && !["predicted", "rejected"].includes(face.status)) return;
   if (action === "reject" && face.status === "rejected") return;
-  const before = snapshot(face);
-  face.status = target;
-  const item = { face, before, after: snapshot(face), revision: null };
-  const label = action === "accept" ? "Accept" : "Reject";
-  record([item], label);
-  faceOp(face, label, () => send[action](face), item);
+  queueStatus(face, action);
   if (action === "reject" && !state.showRejected) {
     const i = list.indexOf(face);
     refreshList();
@@ -415,20 +496,36 @@ function setStatus(face, action) {
   }
 }
 
-function createFace(box) {
+function queueStatus(face, action, item = {}) {
+  const target = action === "accept" ? "accepted" : "rejected";
+  const before = snapshot(face);
+  face.status = target;
+  Object.assign(item, { face, before, after: snapshot(face), revision: null });
+  const label = action === "accept" ? "Accept" : "Reject";
+  record([item], label);
+  faceOp(face, label, () => send[action](face), item, {
+    journal: () => ({ op: action }),
+    expect: { status: target },
+  });
+}
+
+function createFace(box, { tmp = newRef(), item = {}, pick = true } = {}) {
+  flushNudge();
   const face = local({
     id: null, page: pageData.id, ...box, confidence: 1, age: null, age_confidence: null, gender: "unknown",
     gender_confidence: null, child: false, status: "added", source: "curator", person: "", version: 0,
   });
+  face.tmp = tmp;
   faces.push(face);
   layer.add(face);
   setDrawMode(false);
-  const item = { face, before: { ...snapshot(face), status: "rejected" }, after: snapshot(face), revision: null };
+  Object.assign(item, { face, before: { ...snapshot(face), status: "rejected" }, after: snapshot(face), revision: null });
   record([item], "Draw box");
   face.pending += 1;
   queue.push({
     face,
     label: "Draw box",
+    journal: () => ({ op: "create", tmp, box, label: "Draw box", item: itemRef(item) }),
     request: () => ({ method: "POST", url: urls.facesUrl, body: { page: pageData.id, ...box } }),
     onSuccess: (data) => {
       face.pending -= 1;
@@ -449,7 +546,8 @@ function createFace(box) {
     },
   });
   refreshList();
-  select(face);
+  if (pick) select(face);
+  return face;
 }
 
 // Undo and redo both revert a recorded revision; the revert's own revision is what the
@@ -462,7 +560,10 @@ function revertEntry(entry, target) {
     applyLocal(face, item.before);
     const back = { face, before: item.after, after: item.before, revision: null };
     inverse.items.push(back);
-    faceOp(face, `Undo ${entry.label}`, () => (item.revision ? send.revert(face, item.revision) : null), back);
+    faceOp(face, `Undo ${entry.label}`, () => (item.revision ? send.revert(face, item.revision) : null), back, {
+      // Before the edit it undoes is saved, its revision is not known yet: the record names that edit.
+      journal: () => (item.revision ? { op: "revert", revision: item.revision } : { op: "revert", undoes: itemRef(item) }),
+    });
   }
   target.push(inverse);
   updateHistoryButtons();
@@ -474,16 +575,21 @@ function revertEntry(entry, target) {
 }
 
 function undo() {
+  flushNudge();
   if (undoStack.length) revertEntry(undoStack.pop(), redoStack);
 }
 
 function redo() {
+  flushNudge();
   if (redoStack.length) revertEntry(redoStack.pop(), undoStack);
 }
 
 function revertTo(face, revisionId) {
   if (face.conflict) return;
-  faceOp(face, "Revert", () => send.revert(face, revisionId), null);
+  flushNudge();
+  faceOp(face, "Revert", () => send.revert(face, revisionId), null, {
+    journal: () => ({ op: "revert", revision: revisionId }),
+  });
   queue.idle().then(() => {
     refreshList();
     renderEditor();
@@ -506,16 +612,22 @@ function resolveConflict(face, keepMine) {
       if (mine[key] !== server[key]) changes[key] = mine[key];
     }
     if (Object.keys(changes).length) {
-      faceOp(face, "Overwrite", () => send.patch(face, changes), null);
+      faceOp(face, "Overwrite", () => send.patch(face, changes), null, {
+        journal: () => ({ op: "patch", changes }),
+        expect: changes,
+      });
     }
     if (mine.status !== server.status && (mine.status === "accepted" || mine.status === "rejected")) {
       const action = mine.status === "accepted" ? "accept" : "reject";
-      faceOp(face, "Overwrite", () => send[action](face), null);
+      faceOp(face, "Overwrite", () => send[action](face), null, {
+        journal: () => ({ op: action }),
+        expect: { status: mine.status },
+      });
     }
   }
   refreshList();
   refreshFace(face);
-  showSaveState(queue.state());
+  showSaveState();
 }
 
 function bulk(action) {
@@ -532,10 +644,16 @@ function bulk(action) {
   const comparison = action === "accept" ? "≥" : "<";
   const question = `${verb} ${matching.length} predicted face${plural} with confidence ${comparison} ${t.toFixed(2)}?`;
   if (!window.confirm(question)) return;
-  const entry = { label: `${verb} ${matching.length} faces`, items: [] };
+  queueBulk(action, t, `${verb} ${matching.length} faces`);
+}
+
+function queueBulk(action, threshold, label) {
+  flushNudge();
+  const entry = { label, items: [] };
   queue.push({
-    label: entry.label,
-    request: () => ({ method: "POST", url: urls.bulkUrl, body: { action, threshold: t } }),
+    label,
+    journal: () => ({ op: "bulk", action, threshold, label }),
+    request: () => ({ method: "POST", url: urls.bulkUrl, body: { action, threshold } }),
     onSuccess: (data) => {
       const byId = new Map(faces.map((f) => [f.id, f]));
       for (const server of data.faces) {
@@ -560,8 +678,10 @@ function bulk(action) {
 const REVIEW_LABELS = { unreviewed: "Unreviewed", in_review: "In review", reviewed: "Reviewed" };
 
 function setReviewStatus(status) {
+  flushNudge();
   queue.push({
     label: "Review status",
+    journal: () => ({ op: "review", status }),
     request: () => ({ method: "PATCH", url: urls.pageUrl, body: { review_status: status } }),
     onSuccess: (data) => {
       pageData.reviewStatus = data.review_status;
@@ -581,18 +701,22 @@ function toggleReviewed() {
 // Leaving waits for queued saves, so moving on quickly never loses the last edit.
 async function go(link) {
   if (!link) return;
+  flushNudge();
   if (queue.pending) {
     $("save-state").textContent = "Saving before leaving…";
     await queue.idle();
   }
   if (conflicts.size) {
-    showSaveState(queue.state());
+    showSaveState();
     return;
   }
   window.location.assign(link.href);
 }
 
+// The browser's "leave the page?" question while edits are unsaved. Leaving anyway keeps them in
+// this browser until the page is opened again, which may be never if the tab is closed for good.
 window.addEventListener("beforeunload", (event) => {
+  flushNudge();
   if (queue.pending || conflicts.size) {
     event.preventDefault();
     event.returnValue = "";
@@ -603,7 +727,7 @@ for (const id of ["prev-page", "next-page", "next-unreviewed", "next-unreviewed-
   const link = $(id);
   if (link) {
     link.addEventListener("click", (event) => {
-      if (!queue.pending) return;
+      if (!queue.pending && !nudge) return;
       event.preventDefault();
       go(link);
     });
@@ -689,6 +813,49 @@ if (canEdit) {
   });
 }
 
+// ---- arrow-key nudges ----
+
+function nudgeSelected(key, big, resize) {
+  const face = state.selected;
+  const t = layer.transform();
+  if (!canEdit || !face || face.conflict || !t) return false;
+  const from = nudge ? nudge.box : { x: face.x, y: face.y, w: face.w, h: face.h };
+  const box = nudgeBox(from, key, nudgeStep(t.sx, big), { resize, width: pageData.width, height: pageData.height });
+  if (!nudge) nudge = { face, moved: false, resized: false, timer: null };
+  nudge.box = box;
+  if (resize) nudge.resized = true;
+  else nudge.moved = true;
+  clearTimeout(nudge.timer);
+  nudge.timer = setTimeout(flushNudge, NUDGE_SAVE_MS);
+  layer.setPreview(face, box);
+  persist();
+  showSaveState();
+  return true;
+}
+
+function flushNudge() {
+  const burst = nudge;
+  if (!burst) return;
+  nudge = null;
+  clearTimeout(burst.timer);
+  layer.setPreview(null);
+  const label = burst.resized ? (burst.moved ? "Move and resize box" : "Resize box") : "Move box";
+  change(burst.face, burst.box, label);
+  persist(); // drops the burst's draft record when it came back to where it started
+  showSaveState();
+}
+
+function nudgeRecord() {
+  if (!nudge) return null;
+  const changes = {};
+  for (const key of ["x", "y", "w", "h"]) if (nudge.box[key] !== nudge.face[key]) changes[key] = nudge.box[key];
+  if (!Object.keys(changes).length) return null;
+  return { ...faceRef(nudge.face), version: nudge.face.version, label: "Move box", item: null, op: "patch", changes };
+}
+
+// A press anywhere ends the burst first, so a drag or a click acts on the nudged box.
+window.addEventListener("pointerdown", () => flushNudge(), true);
+
 // ---- keyboard ----
 
 $("face-list").addEventListener("keydown", (event) => {
@@ -703,6 +870,11 @@ function typing(target) {
   if (!target.closest) return false;
   if (target.closest("textarea, select, [contenteditable]")) return true;
   return target.tagName === "INPUT" && !["checkbox", "radio", "range", "button", "submit"].includes(target.type);
+}
+
+// Arrow keys keep their own meaning on radio buttons and sliders and in the face list.
+function ownArrows(target) {
+  return !!target.closest && !!target.closest("input[type=radio], input[type=range], select, #face-list");
 }
 
 const KEYS = {
@@ -735,6 +907,15 @@ window.addEventListener(
   (event) => {
     if (event.defaultPrevented || typing(event.target) || $("help-dialog").open) return;
     const mod = event.ctrlKey || event.metaKey;
+    // With a face selected, arrows nudge it (Shift: 10x, Alt: resize) and never reach
+    // OpenSeadragon, which would pan; with none selected they pan as before.
+    if (ARROW_KEYS[event.key] && !mod && !ownArrows(event.target)) {
+      if (nudgeSelected(event.key, event.shiftKey, event.altKey)) {
+        event.preventDefault();
+        event.stopPropagation();
+      }
+      return;
+    }
     let action = null;
     const key = event.key.toLowerCase();
     if (event.altKey) return;
@@ -749,9 +930,82 @@ window.addEventListener(
   true
 );
 
+// ---- unsaved edits left by an earlier load (closed tab, crash, reload) ----
+
+// Runs on every change of the queue and every nudge; the store writes only what changed.
+function persist() {
+  if (!store) return;
+  const records = queue.journal();
+  const draft = nudgeRecord();
+  if (draft) records.push(draft);
+  store.save(records);
+}
+
+async function restoreUnsaved() {
+  if (!store) return;
+  const entries = await store.orphans();
+  const records = entries.flatMap((entry) => entry.records);
+  if (records.length) {
+    state.restored = replay(records);
+    persist();
+  }
+  store.forget(entries.map((entry) => entry.key));
+  showSaveState();
+}
+
+// Replays records in order through the same path as live edits. Each face's first write carries
+// the version it was based on, so a face someone changed meanwhile answers 409 and shows the
+// conflict instead of being overwritten.
+function replay(records) {
+  const created = new Map();
+  const items = new Map();
+  const based = new Set();
+  const itemFor = (ref) => {
+    if (!ref) return {};
+    if (!items.has(ref)) items.set(ref, { ref, revision: null });
+    return items.get(ref);
+  };
+  let count = 0;
+  for (const r of records) {
+    if (r.op === "bulk") queueBulk(r.action, r.threshold, r.label);
+    else if (r.op === "review") setReviewStatus(r.status);
+    else if (r.op === "create") created.set(r.tmp, createFace(r.box, { tmp: r.tmp, item: itemFor(r.item), pick: false }));
+    else {
+      const face = r.face ? faces.find((f) => f.id === r.face) : created.get(r.tmp);
+      if (!face || !["patch", "accept", "reject", "revert"].includes(r.op)) continue;
+      if (face.id && !based.has(face)) {
+        face.version = r.version;
+        based.add(face);
+      }
+      if (r.op === "patch") queueChange(face, r.changes, r.label, itemFor(r.item));
+      else if (r.op === "revert") replayRevert(face, r, itemFor);
+      else queueStatus(face, r.op, itemFor(r.item));
+    }
+    count += 1;
+  }
+  refreshList();
+  layer.redraw();
+  return count;
+}
+
+function replayRevert(face, r, itemFor) {
+  const target = r.undoes ? itemFor(r.undoes) : null;
+  const revision = () => r.revision || (target && target.revision);
+  faceOp(face, r.label, () => (revision() ? send.revert(face, revision()) : null), r.item ? itemFor(r.item) : null, {
+    journal: () => (revision() ? { op: "revert", revision: revision() } : { op: "revert", undoes: r.undoes }),
+  });
+}
+
 // ---- start ----
 refreshList();
+// ?face=<id> (the search page's face results) opens with that face selected and zoomed to; an
+// id not on this page, or of a hidden (rejected) face, opens the page as usual.
+const requestedFace = Number(new URLSearchParams(window.location.search).get("face"));
+const startFace = requestedFace ? faces.find((f) => f.id === requestedFace && isShown(f)) : null;
+if (startFace) select(startFace);
+restoreUnsaved().catch((error) => fail(`Could not restore the unsaved edits kept in this browser (${error.message})`));
 viewer.addHandler("open", () => {
+  if (startFace) layer.zoomTo(startFace, true);
   layer.draw();
   root.dataset.ready = "1";
   window.visagesReview.readyAt = performance.now();
@@ -764,6 +1018,7 @@ window.visagesReview = {
   faces,
   queue,
   face: (id) => faces.find((f) => f.id === id),
+  nudgeStep: (big = false) => nudgeStep(layer.transform().sx, big),
   clientBox: (id) => layer.clientBox(faces.find((f) => f.id === id)),
 };
 window.visagesViewer = viewer;

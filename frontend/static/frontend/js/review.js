@@ -62,6 +62,7 @@ export class BoxLayer {
     this.selected = null;
     this.drawMode = false;
     this.drag = null;
+    this.preview = null;
     this.scheduled = false;
     this.stats = { drawMs: 0, drawn: 0, mode: "boxes" };
 
@@ -124,6 +125,15 @@ export class BoxLayer {
       this.scheduled = false;
       this.draw();
     });
+  }
+
+  // Where arrow keys have put a box before the burst is saved. Like a drag, it is drawn on the
+  // active layer only, so a held arrow key never re-renders the cached boxes.
+  setPreview(face, box) {
+    const before = this.preview;
+    this.preview = face ? { face, box } : null;
+    if (before && face && before.face === face) this._scheduleActive();
+    else this.redraw(); // takes the box out of (or puts it back into) the cached layer
   }
 
   setDrawMode(on) {
@@ -256,7 +266,10 @@ export class BoxLayer {
     const ct = makeTransform(t.ox + padX, t.oy + padY, t.sx, t.sy);
     const rect = visibleRect(ct, cw, ch);
     const dragged = this.drag && this.drag.moved && this.drag.face;
-    const items = this.index.query(rect).filter((face) => face !== dragged && this.isShown(face));
+    const previewed = this.preview && this.preview.face;
+    const items = this.index
+      .query(rect)
+      .filter((face) => face !== dragged && face !== previewed && this.isShown(face));
     const byStatus = new Map();
     let small = 0;
     for (const face of items) {
@@ -282,7 +295,9 @@ export class BoxLayer {
     ctx.clearRect(0, 0, w, h);
     this.activeShown = !!(selected || draft);
     if (selected) {
-      const box = this.drag && this.drag.face === selected && this.drag.preview ? this.drag.preview : selected;
+      let box = selected;
+      if (this.drag && this.drag.face === selected && this.drag.preview) box = this.drag.preview;
+      else if (this.preview && this.preview.face === selected) box = this.preview.box;
       this._drawSelected(ctx, box, selected, t);
     }
     if (draft) {
@@ -408,6 +423,9 @@ export class BoxLayer {
 
   _down(event) {
     if (event.button !== 0 || !this._onImage(event)) return;
+    // Presses we keep never reach the browser's own focus handling: move keyboard focus to the
+    // image ourselves, so arrow keys nudge the box rather than a radio button clicked before.
+    this.viewer.canvas.focus({ preventScroll: true });
     const t = this.transform();
     if (!t) return;
     const point = this._point(event);

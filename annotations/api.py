@@ -1,6 +1,9 @@
 """REST endpoints for corpora, documents and pages (thin: parse, call one service, serialise)."""
 
+import django_filters
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
@@ -14,6 +17,8 @@ from annotations import selectors
 from annotations.access import corpora_visible_to, get_document_for_user, get_face_for_user, get_page_for_user
 from annotations.importing import ImportFailed, document_import_from_input
 from annotations.models import CorpusRole, Face, FaceRevision, FaceStatus, Gender
+from annotations.search import FACE_ORDERINGS, IntegerFilter, SearchFilterSet, SearchParams
+from annotations.search_api import schema_parameters
 from annotations.serializers import (
     CorpusSerializer,
     DocumentImportInputSerializer,
@@ -142,32 +147,72 @@ FACE_CONFLICT = inline_serializer("FaceConflict", {"detail": serializers.CharFie
 WRITE_RESPONSES = {200: FaceWrittenSerializer, 409: FACE_CONFLICT}
 
 
+class FaceStatusesField(forms.CharField):
+    """One face status or several, comma-separated."""
+
+    def to_python(self, value) -> list[str]:
+        statuses = [item.strip() for item in super().to_python(value).split(",") if item.strip()]
+        unknown = sorted(set(statuses) - set(FaceStatus.values))
+        if unknown:
+            raise forms.ValidationError(f"Unknown status {', '.join(unknown)}; use {', '.join(FaceStatus.values)}.")
+        return statuses
+
+
+class FaceStatusesFilter(django_filters.Filter):
+    field_class = FaceStatusesField
+
+
+def _face_list_params(data: dict) -> SearchParams:
+    """The search part of /api/faces/'s parameters; its status list goes to face_list apart."""
+    return SearchParams.from_cleaned({**data, "status": ""})
+
+
+class FaceListForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        statuses = data.get("status") or []
+        searching = selectors.face_list_searches(_face_list_params(data))
+        if searching and (len(statuses) > 1 or FaceStatus.REJECTED in statuses):
+            # A search counts no rejected face and filters on one status (as /api/search/faces/).
+            self.add_error("status", "With search filters, give one status other than rejected.")
+        return data
+
+
+class FaceListFilterSet(SearchFilterSet):
+    """/api/faces/'s parameters: the search filters, plus the page and one or several statuses.
+
+    It only validates them (the view has no filter backend): selectors.face_list applies them.
+    """
+
+    page = IntegerFilter(min_value=1, help_text="Page id (the result page is `p`).")
+    status = FaceStatusesFilter(
+        help_text="One status or several, comma-separated; `rejected` only without search filters.",
+    )
+    ordering = django_filters.ChoiceFilter(
+        choices=[(key, key) for key in FACE_ORDERINGS],
+        help_text="Default: page (page id, then top to bottom, left to right); every ordering ends with the id.",
+    )
+
+    class Meta:
+        model = Face
+        fields: list[str] = []
+        form = FaceListForm
+
+
 class FacePagination(PageNumberPagination):
     """`page` is the contract's page filter on /api/faces/, so the result page number is `p`."""
 
     page_query_param = "p"
+    page_size_query_param = "page_size"
+    max_page_size = 500
 
 
 class FaceListCreateApi(generics.ListAPIView):
-    """List faces (filters: page, document, gender, status); POST adds a face a curator drew."""
+    """List faces (page, document, status, and every search filter); POST adds a face a curator drew."""
 
     serializer_class = FaceSerializer
     pagination_class = FacePagination
-
-    class FilterSerializer(serializers.Serializer):
-        page = serializers.IntegerField(required=False)
-        document = serializers.IntegerField(required=False)
-        gender = serializers.ChoiceField(
-            choices=[*Gender.values, "child", *selectors.GENDER_FILTER_ALIASES], required=False
-        )
-        status = serializers.CharField(required=False, help_text="One status or several, comma-separated.")
-
-        def validate_status(self, value: str) -> list[str]:
-            statuses = [item for item in value.split(",") if item]
-            unknown = sorted(set(statuses) - set(FaceStatus.values))
-            if unknown:
-                raise serializers.ValidationError(f"unknown status {', '.join(unknown)}")
-            return statuses
+    filter_backends: list = []
 
     @extend_schema_serializer(component_name="FaceCreateInput")
     class InputSerializer(serializers.Serializer):
@@ -181,14 +226,21 @@ class FaceListCreateApi(generics.ListAPIView):
         child = serializers.BooleanField(default=False)
         person = serializers.CharField(max_length=200, allow_blank=True, default="")
 
-    @extend_schema(parameters=[FilterSerializer])
+    @extend_schema(parameters=schema_parameters(FaceListFilterSet))
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        filters = self.FilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        return selectors.face_list(user=self.request.user, filters=filters.validated_data)
+        filters = FaceListFilterSet(data=self.request.query_params)
+        if not filters.is_valid():
+            raise translate_validation(filters.errors)
+        data = filters.form.cleaned_data
+        return selectors.face_list(
+            user=self.request.user,
+            params=_face_list_params(data),
+            page_id=data.get("page"),
+            statuses=data.get("status") or [],
+        )
 
     @extend_schema(request=InputSerializer, responses={201: FaceWrittenSerializer})
     def post(self, request):

@@ -90,6 +90,8 @@ FACE_ORDERINGS = {
     "-confidence": ("-confidence", "id"),
     "size": ("area", "id"),
     "-size": ("-area", "id"),
+    # Page by page, top to bottom: /api/faces/'s default (the review canvas's order).
+    "page": ("page_id", "y", "x", "id"),
 }
 # How a page search applies the face-count bounds (see pages_filter).
 COLLECT, WALK, GIVEN = "collect", "walk", "given"
@@ -611,10 +613,14 @@ def face_results(faces: QuerySet[Face], params: SearchParams, *, walk: bool = Fa
     # A selected face's page has one selected face already: only explicit bounds narrow further.
     if params.min_faces is not None or params.max_faces is not None:
         faces = _bound_face_counts(faces, params, prefix="page__")
-    if params.ordering in ("size", "-size"):
+    return faces_order(faces, params.ordering or "date").select_related("page__document")
+
+
+def faces_order(faces: QuerySet[Face], ordering: str) -> QuerySet[Face]:
+    """Faces in one of FACE_ORDERINGS, each ending with the id so that slices never overlap."""
+    if ordering in ("size", "-size"):
         faces = faces.annotate(area=F("w") * F("h"))
-    ordering = FACE_ORDERINGS[params.ordering or "date"]
-    return faces.select_related("page__document").order_by(*_nulls_last(ordering))
+    return faces.order_by(*_nulls_last(FACE_ORDERINGS[ordering]))
 
 
 def _visible_faces(user) -> QuerySet[Face]:

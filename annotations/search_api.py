@@ -51,7 +51,7 @@ class SearchPagination(PageNumberPagination):
     max_page_size = 500
 
 
-def _schema_parameters(filterset_class: type[SearchFilterSet]) -> list[OpenApiParameter]:
+def schema_parameters(filterset_class: type[SearchFilterSet]) -> list[OpenApiParameter]:
     """The filterset's parameters for the OpenAPI schema."""
     types = {
         django_filters.BooleanFilter: OpenApiTypes.BOOL,
@@ -108,7 +108,7 @@ class CountedResults:
         return self.attach(list(rows)) if self.attach and isinstance(key, slice) else rows
 
 
-@extend_schema(parameters=_schema_parameters(PageSearchFilterSet))
+@extend_schema(parameters=schema_parameters(PageSearchFilterSet))
 class PageSearchApi(generics.ListAPIView):
     """Pages matching the search, with their number of selected faces; `faces` lists those faces."""
 
@@ -122,7 +122,7 @@ class PageSearchApi(generics.ListAPIView):
         return CountedResults(pages, count, attach=lambda rows: matching_faces_attach(pages=rows, params=params))
 
 
-@extend_schema(parameters=_schema_parameters(FaceSearchFilterSet))
+@extend_schema(parameters=schema_parameters(FaceSearchFilterSet))
 class FaceSearchApi(generics.ListAPIView):
     """Faces the search selects, with an IIIF crop of each."""
 
@@ -144,7 +144,7 @@ class FacesByYearApi(APIView):
 
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
 
-    @extend_schema(parameters=_schema_parameters(SearchFilterSet), responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=schema_parameters(SearchFilterSet), responses=OpenApiTypes.OBJECT)
     def get(self, request):
         params = search_params_parse(request.query_params)
         rows = faces_by_year(user=request.user, params=params)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 from django.db.models import Count, Max, Q, QuerySet
 
 from annotations.access import documents_visible_to, faces_visible_to, pages_visible_to
-from annotations.models import FACE_FIELDS, Document, Face, FaceRevision, Gender, Page, ReviewStatus
+from annotations.models import FACE_FIELDS, Document, Face, FaceRevision, Page, ReviewStatus
+from annotations.search import SearchParams, face_search, faces_order
 
 
 def document_list(*, user, corpus_id: int | None = None) -> QuerySet[Document]:
@@ -45,26 +49,35 @@ def document_review_progress(*, document: Document) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in ReviewStatus.values}
 
 
-# `gender` filter values: the three genders, plus GallicaPix's persType aliases and `child`.
-GENDER_FILTER_ALIASES = {"faceW": Gender.FEMALE, "faceM": Gender.MALE, "faceC": "child"}
+# What /api/faces/ lists by default: the review canvas's order.
+FACE_LIST_ORDERING = "page"
 
 
-def face_list(*, user, filters: dict | None = None) -> QuerySet[Face]:
-    """Faces the user may view, filtered by page, document, gender (or child) and status."""
-    filters = filters or {}
-    faces = faces_visible_to(user)
-    if filters.get("page") is not None:
-        faces = faces.filter(page_id=filters["page"])
-    if filters.get("document") is not None:
-        faces = faces.filter(page__document_id=filters["document"])
-    gender = GENDER_FILTER_ALIASES.get(filters.get("gender"), filters.get("gender"))
-    if gender == "child":
-        faces = faces.filter(child=True)
-    elif gender:
-        faces = faces.filter(gender=gender)
-    if filters.get("status"):
-        faces = faces.filter(status__in=filters["status"])
-    return faces.order_by("page_id", "y", "x", "id")
+def face_list_searches(params: SearchParams) -> bool:
+    """Whether a face list is a search: any filter beyond document, status and ordering."""
+    return replace(params, document=None, status="", ordering="") != SearchParams()
+
+
+def face_list(
+    *, user, params: SearchParams, page_id: int | None = None, statuses: Sequence[str] = ()
+) -> QuerySet[Face]:
+    """Faces the user may view for /api/faces/, in a stable order (default: page, top to bottom).
+
+    With search filters, the faces face_search selects (rejected faces never count, and `statuses`
+    holds at most one other status). Without, every face of the page or document, rejected ones
+    included: curators see and restore them in review.
+    """
+    params = replace(params, ordering=params.ordering or FACE_LIST_ORDERING)
+    if face_list_searches(params):
+        faces = face_search(user=user, params=replace(params, status=statuses[0] if statuses else ""))
+    else:
+        faces = faces_visible_to(user)
+        if params.document is not None:
+            faces = faces.filter(page__document_id=params.document)
+        if statuses:
+            faces = faces.filter(status__in=statuses)
+        faces = faces_order(faces, params.ordering)
+    return faces.filter(page_id=page_id) if page_id is not None else faces
 
 
 def face_history(*, face: Face) -> QuerySet[FaceRevision]:

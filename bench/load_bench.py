@@ -7,8 +7,10 @@
 Each simulated reviewer owns one page of 40 faces and, in a loop, PATCHes the next face's
 gender and box with the version it last saw (as the review canvas autosave does), then thinks
 for --think seconds (default 1: a very fast curator; 0 hammers the server). Traffic goes
-to 127.0.0.1 only; the loop is bounded by --seconds. Prints throughput, latency percentiles and
-errors (any non-2xx). Targets: 0 errors, p95 < 200 ms.
+to 127.0.0.1 only; the loop is bounded by --seconds. First, as the baseline measured in the same
+run, the same reviewers at the same pace GET the faces (--baseline-seconds): what the stack costs
+for a request that writes nothing. Prints, per phase, throughput, latency percentiles, the p95 as
+a ratio to the baseline's, and errors (any non-2xx). Targets for saves: 0 errors, p95 < 200 ms.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -70,19 +72,24 @@ def prepare(reviewers: int) -> list[tuple[str, list[int]]]:
 
 
 def reviewer(
-    base: str, token: str, face_ids: list[int], deadline: float, think: float, results: list, lock: threading.Lock
+    base: str, token: str, face_ids: list[int], deadline: float, think: float, save: bool, results: list, lock
 ) -> None:
+    """One reviewer's loop: PATCH the next face with the version it last saw (save), or GET it (read)."""
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     versions = dict.fromkeys(face_ids, 1)
-    latencies, errors, statuses = [], 0, {}
+    latencies, statuses = [], {}
     step = 0
     while time.monotonic() < deadline:
         face_id = face_ids[step % len(face_ids)]
-        body = {"version": versions[face_id], "gender": GENDERS[step % 3], "w": 40 + step % 7}
+        url = f"{base}/api/faces/{face_id}/"
         started = time.perf_counter()
         try:
-            response = session.patch(f"{base}/api/faces/{face_id}/", json=body, timeout=30)
+            if save:
+                body = {"version": versions[face_id], "gender": GENDERS[step % 3], "w": 40 + step % 7}
+                response = session.patch(url, json=body, timeout=30)
+            else:
+                response = session.get(url, timeout=30)
             status = response.status_code
         except requests.RequestException:
             status = 0
@@ -90,12 +97,75 @@ def reviewer(
         statuses[status] = statuses.get(status, 0) + 1
         if status == 200:
             versions[face_id] = response.json()["version"]
-        else:
-            errors += 1
         step += 1
         time.sleep(think * random.uniform(0.5, 1.5))
     with lock:
-        results.append((latencies, errors, statuses))
+        results.append((latencies, statuses))
+
+
+@dataclass
+class Phase:
+    """One phase's requests: every latency (sorted, seconds) and the count of each HTTP status (0: no answer)."""
+
+    name: str
+    seconds: float
+    latencies: list[float]
+    statuses: dict[int, int]
+
+    @property
+    def errors(self) -> int:
+        return sum(count for status, count in self.statuses.items() if not 200 <= status < 300)
+
+    def percentile_ms(self, q: float) -> float:
+        return self.latencies[min(len(self.latencies) - 1, int(q * len(self.latencies)))] * 1000
+
+
+def run_phase(name: str, base: str, plan: list, seconds: float, think: float, save: bool) -> Phase:
+    """Every reviewer at once for `seconds`."""
+    results: list = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=reviewer, args=(base, token, faces, deadline, think, save, results, lock))
+        for token, faces in plan
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses: dict[int, int] = {}
+    for _, counts in results:
+        for status, count in counts.items():
+            statuses[status] = statuses.get(status, 0) + count
+    latencies = sorted(value for result in results for value in result[0])
+    return Phase(name, time.monotonic() - started, latencies, statuses)
+
+
+def report(phases: list[Phase], args: argparse.Namespace, loads: tuple[float, float]) -> None:
+    print(
+        f"# load_bench: {args.reviewers} reviewers, think {args.think} s, gunicorn {args.web_workers}x8 threads, "
+        f"PostgreSQL; load average {loads[0]:.1f} before, {loads[1]:.1f} after, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'phase':<22}{'s':>4}{'requests':>10}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'p95 ratio':>11}{'errors':>8}  statuses"
+    )
+    baseline_p95 = phases[0].percentile_ms(0.95)
+    for phase in phases:
+        print(
+            f"{phase.name:<22}{phase.seconds:>4.0f}{len(phase.latencies):>10}"
+            f"{len(phase.latencies) / phase.seconds:>8.1f}"
+            f"{phase.percentile_ms(0.5):>9.1f}{phase.percentile_ms(0.95):>9.1f}{phase.percentile_ms(0.99):>9.1f}"
+            f"{phase.latencies[-1] * 1000:>9.1f}{phase.percentile_ms(0.95) / baseline_p95:>11.2f}"
+            f"{phase.errors:>8}  {dict(sorted(phase.statuses.items()))}"
+        )
+    saves = phases[-1]
+    met = saves.errors == 0 and saves.percentile_ms(0.95) < 200
+    print(
+        f"saves against the targets (0 errors, p95 < 200 ms): {saves.errors} errors, "
+        f"p95 {saves.percentile_ms(0.95):.1f} ms: {'met' if met else 'not met'}"
+    )
 
 
 def main() -> None:
@@ -105,6 +175,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a reviewer's saves")
+    parser.add_argument("--baseline-seconds", type=float, default=20.0, help="length of the read (baseline) phase")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="visages-load."))
@@ -143,19 +214,13 @@ def main() -> None:
                 break
             except requests.RequestException:
                 time.sleep(0.2)
-        results: list = []
-        lock = threading.Lock()
-        deadline = time.monotonic() + args.seconds
-        threads = [
-            threading.Thread(target=reviewer, args=(base, token, faces, deadline, args.think, results, lock))
-            for token, faces in plan
+        load_before = os.getloadavg()[0]
+        # The baseline first: the same reviewers, at the same pace, reading the faces they then save.
+        phases = [
+            run_phase("read (GET, baseline)", base, plan, args.baseline_seconds, args.think, save=False),
+            run_phase("save (PATCH)", base, plan, args.seconds, args.think, save=True),
         ]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.monotonic() - started
+        loads = (load_before, os.getloadavg()[0])
     finally:
         if server:
             server.terminate()
@@ -164,24 +229,7 @@ def main() -> None:
             cluster.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    latencies = sorted(value for result in results for value in result[0])
-    errors = sum(result[1] for result in results)
-    statuses: dict[int, int] = {}
-    for result in results:
-        for status, count in result[2].items():
-            statuses[status] = statuses.get(status, 0) + count
-    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    print(
-        f"# load_bench: {args.reviewers} reviewers, think {args.think} s, {args.seconds:.0f} s, "
-        f"gunicorn {args.web_workers}x8 threads, PostgreSQL"
-    )
-    print(f"{'requests':<16}{len(latencies):>10}")
-    print(f"{'throughput':<16}{len(latencies) / elapsed:>10.1f} req/s")
-    print(f"{'p50 latency':<16}{p(0.50):>10.1f} ms")
-    print(f"{'p95 latency':<16}{p(0.95):>10.1f} ms   target < 200 ms")
-    print(f"{'p99 latency':<16}{p(0.99):>10.1f} ms")
-    print(f"{'mean latency':<16}{statistics.mean(latencies) * 1000:>10.1f} ms")
-    print(f"{'errors':<16}{errors:>10}   target 0   statuses {dict(sorted(statuses.items()))}")
+    report(phases, args, loads)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,20 @@ def get_face_for_user(user, face_id: int, role: str = CorpusRole.VIEWER) -> Face
     return face
 
 
+def get_local_scan_for_user(user, key: str, name: str) -> Page:
+    """The page whose local scan (served by our IIIF Image API) this is, when the user may view it."""
+    page = (
+        pages_visible_to(user)
+        .select_related("document__corpus")
+        .filter(local_path=f"{key}/{name}")
+        .order_by("pk")
+        .first()
+    )
+    if page is None:
+        raise Http404("No such image")
+    return page
+
+
 def documents_visible_to(user) -> QuerySet[Document]:
     """Documents in corpora the user may view."""
     return Document.objects.filter(corpus__in=corpora_visible_to(user))

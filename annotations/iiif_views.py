@@ -3,7 +3,7 @@
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from annotations.access import get_document_for_user
+from annotations.access import get_document_for_user, get_local_scan_for_user
 from annotations.iiif_manifest import document_manifest
 from annotations.imaging import ImageUnavailable, local_info, local_render
 from annotations.importing import local_image_path
@@ -20,6 +20,7 @@ def _path_or_404(key: str, name: str):
 
 @require_GET
 def image_info(request, key: str, name: str):
+    get_local_scan_for_user(request.user, key, name)
     path = _path_or_404(key, name)
     info = local_info(path, request.build_absolute_uri(f"/iiif/local/{key}/{name}"))
     response = JsonResponse(info, content_type='application/ld+json;profile="http://iiif.io/api/image/3/context.json"')
@@ -30,6 +31,7 @@ def image_info(request, key: str, name: str):
 
 @require_GET
 def image_request(request, key: str, name: str, region: str, size: str, rotation: str, quality: str, fmt: str):
+    page = get_local_scan_for_user(request.user, key, name)
     path = _path_or_404(key, name)
     try:
         body = local_render(path, region=region, size=size, rotation=rotation, quality=quality, fmt=fmt)
@@ -39,7 +41,8 @@ def image_request(request, key: str, name: str, region: str, size: str, rotation
         return HttpResponseBadRequest(str(exc), content_type="text/plain")
     response = HttpResponse(body, content_type="image/jpeg")
     response["Access-Control-Allow-Origin"] = "*"
-    response["Cache-Control"] = "public, max-age=86400"
+    # Shared caches may keep a public corpus's scans; a private corpus's stay in the viewer's browser.
+    response["Cache-Control"] = f"{'public' if page.document.corpus.is_public else 'private'}, max-age=86400"
     return response
 
 

@@ -425,10 +425,11 @@ def upload_store(*, upload) -> str:
 
 def document_import_from_input(*, user, corpus_name: str, source: str = "", upload=None) -> Document:
     """The web form and API entry point: store any upload, create or reset the document, queue it."""
+    corpus = corpus_get_or_create(name=corpus_name or "Default", owner=user if user.is_authenticated else None)
+    # Checked before the upload is stored: a refused request leaves nothing on disk.
+    require_role(user, corpus, CorpusRole.CURATOR)
     if upload is not None:
         source = upload_store(upload=upload)
-    corpus = corpus_get_or_create(name=corpus_name or "Default", owner=user if user.is_authenticated else None)
-    require_role(user, corpus, CorpusRole.CURATOR)
     source_resolve(source)
     with transaction.atomic():
         document = document_request_import(corpus=corpus, source=source, user=user)

@@ -1,118 +1,616 @@
-"""Who may do what: anonymous / viewer / curator / admin × endpoints × own or someone else's corpus.
+"""Who may do what: anonymous / viewer / curator / admin × every route × own, someone else's private or public corpus.
 
-Every cell either succeeds (2xx) because the role allows it, or is refused with 401/403/404:
-an unexpected allow fails the test, and so does an unexpected refusal.
+Every cell either succeeds because the role allows it, or is refused (401/403/404, or a redirect to
+the login page) and changes nothing: an unexpected allow fails the test, and so does an unexpected
+refusal. List and search routes answer everyone, so they are checked for isolation instead: the
+private corpus of someone else never shows up. `test_every_route_is_in_the_matrix` walks the URL
+resolver so that a new route without a row here fails the suite.
 """
 
 from __future__ import annotations
 
-import pytest
-from django.contrib.auth import get_user_model
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
-from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Face, ImportStatus, Page
-from detection.models import DetectionRun
+import numpy as np
+import pytest
+from celery.app.task import Task
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.shortcuts import resolve_url
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+
+from annotations.models import (
+    Corpus,
+    CorpusMembership,
+    CorpusRole,
+    Document,
+    Export,
+    ExportStatus,
+    Face,
+    FaceRevision,
+    ImportStatus,
+    Page,
+    ReviewStatus,
+)
+from annotations.services import face_update
+from detection import evaluation, similarity
+from detection.inference import registry
+from detection.models import (
+    DetectionRun,
+    FaceEncoding,
+    PageDetection,
+    PageTaskStatus,
+    RunStatus,
+    TrainedModel,
+    TrainingJob,
+    TrainingStatus,
+)
+from tests.support.manifests import jpeg_bytes
 
 ROLES = ["anonymous", "viewer", "curator", "admin"]
 RANK = {"anonymous": 0, "viewer": 1, "curator": 2, "admin": 3}
+# own: the user's role there (private corpus); other: someone else's private corpus (no role);
+# public: someone else's public corpus, where everyone, even anonymous, is a viewer.
+CORPORA = ["own", "other", "public"]
 DENIED = {401, 403, 404}
+YEARS = {"own": 1911, "other": 1912, "public": 1913}
 
-# (name, method, path template, body, minimum role). {doc}, {page}, {face}, {run} are filled
-# with objects of the corpus under test.
+
+def labelme_file(objects: dict) -> dict:
+    """A one-box LabelMe file for page 1 (matched by its canvas name) of the corpus's document."""
+    data = {
+        "shapes": [{"label": "face", "points": [[100, 100], [160, 170]], "shape_type": "rectangle", "flags": {}}],
+        "imagePath": "c1.jpg",
+        "imageData": None,
+        "imageWidth": 800,
+        "imageHeight": 1000,
+    }
+    upload = SimpleUploadedFile("c1.json", json.dumps(data).encode(), content_type="application/json")
+    return {"file": upload, "document": objects["doc"], "format": "labelme"}
+
+
+def coco_file(objects: dict) -> dict:
+    data = {
+        "images": [{"id": 1, "file_name": "c1.jpg", "width": 800, "height": 1000}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [100, 100, 60, 70]}],
+        "categories": [{"id": 1, "name": "face"}],
+    }
+    upload = SimpleUploadedFile("c1-coco.json", json.dumps(data).encode(), content_type="application/json")
+    return {"file": upload, "document": objects["doc"], "format": "coco"}
+
+
+def zip_of_scans(objects: dict) -> dict:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("page1.jpg", jpeg_bytes(40, 50, label="1"))
+    return {"upload": SimpleUploadedFile("scans.zip", buffer.getvalue()), "corpus": objects["corpus_name"]}
+
+
+def scan_folder(objects: dict) -> dict:
+    return {"source": objects["folder"], "corpus": objects["corpus_name"]}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One method of one route: the lowest role it needs in the corpus its objects belong to.
+
+    `path` and `body` use placeholders filled with the objects of the corpus under test ({doc},
+    {page}, {face}, {run}, ...); a body may be a function of those objects (uploads). `login`:
+    anonymous is refused even on a public corpus. `form`: an HTML form post, which redirects
+    either way, so it counts as allowed when it changed something.
+    """
+
+    name: str
+    method: str
+    path: str
+    minimum: str
+    body: dict | Callable[[dict], dict] | None = None
+    login: bool = False
+    form: bool = False
+    multipart: bool = False
+
+
+# Writes only start background work through transaction.on_commit, which the test captures and
+# never runs; Task.apply_async is patched too, so no detection, training, encoding, import or
+# export build ever runs (or reaches a broker): only the permission decision is tested.
 ENDPOINTS = [
-    ("document api", "get", "/api/documents/{doc}/", None, "viewer"),
-    ("page api", "get", "/api/pages/{page}/", None, "viewer"),
-    ("face api", "get", "/api/faces/{face}/", None, "viewer"),
-    ("face history", "get", "/api/faces/{face}/history/", None, "viewer"),
-    ("run api", "get", "/api/runs/{run}/", None, "viewer"),
-    ("run csv", "get", "/api/runs/{run}/faces.csv", None, "viewer"),
-    ("document page", "get", "/documents/{doc}/", None, "viewer"),
-    ("review page", "get", "/pages/{page}/", None, "viewer"),
-    ("manifest", "get", "/iiif/documents/{doc}/manifest.json", None, "viewer"),
-    ("update face", "patch", "/api/faces/{face}/", {"version": 1, "gender": "female"}, "curator"),
-    ("accept face", "post", "/api/faces/{face}/accept/", {"version": 1}, "curator"),
-    ("reject face", "delete", "/api/faces/{face}/?version=1", None, "curator"),
-    ("add face", "post", "/api/faces/", {"page": "{page}", "x": 5, "y": 5, "w": 20, "h": 20}, "curator"),
-    ("review page status", "patch", "/api/pages/{page}/", {"review_status": "reviewed"}, "curator"),
-    ("bulk accept", "post", "/api/pages/{page}/bulk/", {"action": "accept", "threshold": 0.1}, "curator"),
-    ("name person", "post", "/api/faces/{face}/person/", {"person": "Joffre", "version": 1}, "curator"),
-    ("start run", "post", "/api/runs/", {"document": "{doc}", "detector": "res10"}, "curator"),
-    ("cancel run", "post", "/api/runs/{run}/cancel/", {}, "curator"),
+    # Documents, pages and faces (annotations/urls.py).
+    Endpoint("document api", "get", "/api/documents/{doc}/", "viewer"),
+    Endpoint("page api", "get", "/api/pages/{page}/", "viewer"),
+    Endpoint("face api", "get", "/api/faces/{face}/", "viewer"),
+    Endpoint("face history", "get", "/api/faces/{face}/history/", "viewer"),
+    Endpoint("update face", "patch", "/api/faces/{face}/", "curator", {"version": 1, "gender": "female"}),
+    Endpoint("accept face", "post", "/api/faces/{face}/accept/", "curator", {"version": 1}),
+    Endpoint("reject face", "delete", "/api/faces/{face}/?version=1", "curator"),
+    Endpoint("revert face", "post", "/api/faces/{face2}/revert/", "curator", {"revision": "{revision}", "version": 2}),
+    Endpoint("add face", "post", "/api/faces/", "curator", {"page": "{page}", "x": 5, "y": 5, "w": 20, "h": 20}),
+    Endpoint("review page status", "patch", "/api/pages/{page}/", "curator", {"review_status": "in_review"}),
+    Endpoint("bulk accept", "post", "/api/pages/{page}/bulk/", "curator", {"action": "accept", "threshold": 0.1}),
+    # Imports: a manifest URL, a Gallica ARK, a server folder, a zip upload (API and web form).
+    Endpoint(
+        "import manifest",
+        "post",
+        "/api/documents/",
+        "curator",
+        {"source": "https://example.org/new/manifest.json", "corpus": "{corpus_name}"},
+    ),
+    Endpoint(
+        "import ark", "post", "/api/documents/", "curator", {"source": "ark:/12148/bpt6k1", "corpus": "{corpus_name}"}
+    ),
+    Endpoint("import folder", "post", "/api/documents/", "curator", scan_folder),
+    Endpoint("import zip", "post", "/api/documents/", "curator", zip_of_scans, multipart=True),
+    Endpoint(
+        "import form",
+        "post",
+        "/documents/import/",
+        "curator",
+        {"source": "ark:/12148/bpt6k2", "corpus": "{corpus_name}"},
+        login=True,
+        form=True,
+    ),
+    # Annotation imports.
+    Endpoint("import labelme", "post", "/api/imports/annotations/", "curator", labelme_file, multipart=True),
+    Endpoint("import coco", "post", "/api/imports/annotations/", "curator", coco_file, multipart=True),
+    # Exports: {export} is one the requesting user asked for on this corpus (the admin's for anonymous).
+    Endpoint("request export", "post", "/api/exports/", "viewer", {"kind": "csv", "corpus": "{corpus}"}, login=True),
+    Endpoint(
+        "export form", "post", "/exports/", "viewer", {"kind": "csv", "corpus": "{corpus}"}, login=True, form=True
+    ),
+    Endpoint("export api", "get", "/api/exports/{export}/", "viewer", login=True),
+    Endpoint("export download", "get", "/api/exports/{export}/download/", "viewer", login=True),
+    Endpoint("export member", "get", "/api/exports/{export}/files/manifest.json", "viewer", login=True),
+    # Detection runs (detection/urls.py).
+    Endpoint("run api", "get", "/api/runs/{run}/", "viewer"),
+    Endpoint("run pages", "get", "/api/runs/{run}/pages/", "viewer"),
+    Endpoint("run csv", "get", "/api/runs/{run}/faces.csv", "viewer"),
+    Endpoint("annotated page", "get", "/api/pages/{page}/annotated.jpg", "viewer"),
+    Endpoint("start run", "post", "/api/runs/", "curator", {"document": "{doc}", "detector": "res10"}),
+    Endpoint("start corpus run", "post", "/api/runs/", "curator", {"corpus": "{corpus}", "detector": "res10"}),
+    Endpoint("start pages run", "post", "/api/runs/", "curator", {"pages": ["{page}"], "detector": "res10"}),
+    Endpoint("cancel run", "post", "/api/runs/{run}/cancel/", "curator", {}),
+    Endpoint("retry run", "post", "/api/runs/{run}/retry/", "curator", {}),
+    # Model loop (detection/model_loop_urls.py).
+    Endpoint("run evaluation", "get", "/api/runs/{run}/evaluation/", "viewer"),
+    Endpoint("evaluation", "get", "/api/evaluation/?document={doc}", "viewer"),
+    Endpoint("evaluate detector", "get", "/api/evaluation/?document={doc}&detector=res10", "curator"),
+    Endpoint("train on corpus", "post", "/api/training-jobs/", "curator", {"kind": "attributes", "corpus": "{corpus}"}),
+    Endpoint("train on document", "post", "/api/training-jobs/", "curator", {"kind": "rescorer", "document": "{doc}"}),
+    Endpoint("training job", "get", "/api/training-jobs/{job}/", "viewer"),
+    Endpoint("cancel training", "post", "/api/training-jobs/{job}/cancel/", "curator", {}),
+    Endpoint("similar faces", "get", "/api/faces/{face}/similar/", "viewer"),
+    Endpoint("name person", "post", "/api/faces/{face}/person/", "curator", {"person": "Joffre", "version": 1}),
+    Endpoint("encode faces", "post", "/api/encodings/", "curator", {"document": "{doc}"}),
+    # IIIF: our manifests and the local scans we serve.
+    Endpoint("manifest", "get", "/iiif/documents/{doc}/manifest.json", "viewer"),
+    Endpoint("scan info", "get", "/iiif/local/{key}/c1.jpg/info.json", "viewer"),
+    Endpoint("scan image", "get", "/iiif/local/{key}/c1.jpg/full/max/0/default.jpg", "viewer"),
+    # HTML pages of one corpus's objects.
+    Endpoint("document page", "get", "/documents/{doc}/", "viewer"),
+    Endpoint("review page", "get", "/pages/{page}/", "viewer"),
+    Endpoint("run page", "get", "/runs/{run}/", "viewer"),
+    # Lists, search and pages of forms answer everyone (their isolation is tested below);
+    # exports are per user, so they need a login.
+    Endpoint("home page", "get", "/", "anonymous"),
+    Endpoint("search page", "get", "/search/", "anonymous"),
+    Endpoint("stats page", "get", "/stats/", "anonymous"),
+    Endpoint("exports page", "get", "/exports/", "anonymous", login=True),
+    Endpoint("export list", "get", "/api/exports/", "anonymous", login=True),
+    Endpoint("corpus list", "get", "/api/corpora/", "anonymous"),
+    Endpoint("document list", "get", "/api/documents/?corpus={corpus}", "anonymous"),
+    Endpoint("page list", "get", "/api/pages/?document={doc}", "anonymous"),
+    Endpoint("face list", "get", "/api/faces/?document={doc}", "anonymous"),
+    Endpoint("run list", "get", "/api/runs/?corpus={corpus}", "anonymous"),
+    Endpoint("page search", "get", "/api/search/pages/?corpus={corpus}", "anonymous"),
+    Endpoint("face search", "get", "/api/search/faces/?corpus={corpus}", "anonymous"),
+    Endpoint("stats", "get", "/api/stats/faces-by-year/?corpus={corpus}", "anonymous"),
+    Endpoint("stats csv", "get", "/api/stats/faces-by-year/?corpus={corpus}&format=csv", "anonymous"),
+    Endpoint("training jobs", "get", "/api/training-jobs/?corpus={corpus}", "anonymous"),
+    Endpoint("people", "get", "/api/people/?corpus={corpus}", "anonymous"),
+    Endpoint("models", "get", "/api/models/", "anonymous"),
+    # Shipped and trained detectors by name: the registry is instance-wide, so trained models of every
+    # corpus are listed (and selectable) here for everyone; /api/models/ filters their training records.
+    Endpoint("detectors", "get", "/api/detectors/", "anonymous"),
 ]
 
 
-def make_corpus(name: str) -> dict:
-    corpus = Corpus.objects.create(name=name, is_public=False)
+def make_corpus(key: str, tmp_path: Path) -> dict:
+    """A corpus with a document of two reviewed pages (a local scan), faces, a run and a training job."""
+    corpus = Corpus.objects.create(name=f"{key}-corpus", is_public=key == "public")
     document = Document.objects.create(
-        corpus=corpus, source=f"https://example.org/{name}/manifest.json", label=name, import_status=ImportStatus.DONE
+        corpus=corpus,
+        source=f"https://example.org/{key}/manifest.json",
+        label=f"{key}-document",
+        import_status=ImportStatus.DONE,
+        date_start=f"{YEARS[key]}-01-01",
+        date_end=f"{YEARS[key]}-12-31",
     )
-    page = Page.objects.create(
-        document=document, order=1, canvas_id=f"https://example.org/{name}/c1", width=800, height=1000
+    image_key = hashlib.sha256(key.encode()).hexdigest()[:16]
+    scan = Path(settings.LOCAL_IMAGES_DIR) / image_key / "c1.jpg"
+    scan.parent.mkdir(parents=True, exist_ok=True)
+    scan.write_bytes(jpeg_bytes(80, 100, label=key))
+    pages = [
+        Page.objects.create(
+            document=document,
+            order=order,
+            canvas_id=f"https://example.org/{key}/c{order}",
+            width=800,
+            height=1000,
+            image_service_id=f"/iiif/local/{image_key}/c{order}.jpg",
+            image_service_version="3",
+            image_width=80,
+            image_height=100,
+            local_path=f"{image_key}/c{order}.jpg",
+            review_status=ReviewStatus.REVIEWED,
+        )
+        for order in (1, 2)
+    ]
+    face = Face.objects.create(
+        page=pages[0], x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test", person=f"{key}-person"
     )
-    face = Face.objects.create(page=page, x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test")
-    run = DetectionRun.objects.create(corpus=corpus, document=document, detector="res10")
-    return {"corpus": corpus, "doc": document.pk, "page": page.pk, "face": face.pk, "run": run.pk}
+    face2 = Face.objects.create(page=pages[0], x=300, y=300, w=50, h=60, confidence=0.8, source="res10@test")
+    face2 = face_update(face=face2, user=None, expected_version=1, data={"gender": "male"})
+    for encoded, offset in [(face, 0.0), (face2, 0.01)]:
+        FaceEncoding.objects.create(
+            face=encoded,
+            corpus=corpus,
+            vector=(np.zeros(128, np.float32) + offset).astype("<f4").tobytes(),
+            model_version=similarity.ENCODER_VERSION,
+            x=encoded.x,
+            y=encoded.y,
+            w=encoded.w,
+            h=encoded.h,
+        )
+    run = DetectionRun.objects.create(
+        corpus=corpus,
+        document=document,
+        detector="res10",
+        status=RunStatus.RUNNING,
+        pages_total=2,
+        pages_done=1,
+        pages_failed=1,
+    )
+    PageDetection.objects.create(run=run, page=pages[0], status=PageTaskStatus.DONE, finished_at="2020-01-01T00:00Z")
+    PageDetection.objects.create(run=run, page=pages[1], status=PageTaskStatus.FAILED, error="timeout")
+    model = TrainedModel.objects.create(
+        name=f"{key}-rescore",
+        kind="detector",
+        version=1,
+        params={"score_threshold": 0.5, "sidecar": {"base": "res10", "search": {}}},
+        data_snapshot={"corpus": corpus.pk},
+        file=f"models/{key}/v1.keras",
+    )
+    TrainingJob.objects.create(kind="rescorer", corpus=corpus, status=TrainingStatus.DONE, trained_model=model)
+    job = TrainingJob.objects.create(kind="attributes", corpus=corpus)
+    folder = tmp_path / f"{key}-scans"
+    folder.mkdir()
+    (folder / "page1.jpg").write_bytes(jpeg_bytes(40, 50, label="1"))
+    return {
+        "corpus": corpus.pk,
+        "corpus_name": corpus.name,
+        "doc": document.pk,
+        "page": pages[0].pk,
+        "face": face.pk,
+        "face2": face2.pk,
+        "revision": FaceRevision.objects.filter(face=face2).latest("pk").pk,
+        "run": run.pk,
+        "job": job.pk,
+        "model": model.pk,
+        "key": image_key,
+        "folder": str(folder),
+        "person": face.person,
+    }
+
+
+def make_export(user, corpus_id: int) -> int:
+    """A finished zip export of the corpus, requested by `user`."""
+    export = Export.objects.create(
+        kind="iiif", scope={"corpus": corpus_id}, requested_by=user, status=ExportStatus.DONE, face_count=1
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("manifest.json", "{}")
+    export.file.save(f"export-{export.pk}.zip", ContentFile(buffer.getvalue()), save=True)
+    return export.pk
 
 
 @pytest.fixture
-def world(db):
+def world(db, tmp_path, monkeypatch):
+    """Three corpora; viewer, curator and admin are members of `own` only."""
+    similarity.similarity_cache_clear()
+    queued = []
+    monkeypatch.setattr(Task, "apply_async", lambda task, *args, **kwargs: queued.append(task.name))
+    # Evaluating a detector afresh runs it on every reviewed page: what it answers is not the point here.
+    monkeypatch.setattr(
+        evaluation,
+        "evaluation_for_detector",
+        lambda *, pages, **kwargs: evaluation.evaluation_for_run(
+            run=DetectionRun.objects.get(page_tasks__page=pages[0], page_tasks__status=PageTaskStatus.DONE)
+        ),
+    )
     users = get_user_model().objects
-    own = make_corpus("own")
-    other = make_corpus("other")
+    world = {key: make_corpus(key, tmp_path) for key in CORPORA}
     people = {}
     for role in ["viewer", "curator", "admin"]:
         user = users.create_user(role)
-        CorpusMembership.objects.create(corpus=own["corpus"], user=user, role=getattr(CorpusRole, role.upper()))
+        CorpusMembership.objects.create(
+            corpus_id=world["own"]["corpus"], user=user, role=getattr(CorpusRole, role.upper())
+        )
         people[role] = user
-    return {"own": own, "other": other, "people": people}
+    world["people"] = people
+    yield world
+    assert queued == [], "a background task was sent to the broker"
+    for model in TrainedModel.objects.all():
+        registry.DETECTORS.pop(model.registry_name, None)
+    registry.clear_model_cache()
 
 
 def fill(value, objects: dict):
+    """Placeholders replaced by the corpus's objects; a whole-value placeholder keeps its type (ids)."""
     if isinstance(value, str):
+        if value.startswith("{") and value.endswith("}") and value[1:-1] in objects:
+            return objects[value[1:-1]]
         return value.format(**objects)
+    if isinstance(value, list):
+        return [fill(item, objects) for item in value]
     if isinstance(value, dict):
-        return {key: (int(fill(v, objects)) if v in {"{page}", "{doc}"} else v) for key, v in value.items()}
+        return {key: fill(item, objects) for key, item in value.items()}
     return value
 
 
-@pytest.mark.parametrize("corpus_key", ["own", "other"])
+def expected_allowed(endpoint: Endpoint, role: str, corpus_key: str) -> bool:
+    if role == "anonymous" and endpoint.login:
+        return False
+    rank = {"own": RANK[role], "other": 0, "public": RANK["viewer"]}[corpus_key]
+    return endpoint.minimum == "anonymous" or rank >= RANK[endpoint.minimum]
+
+
+def database_state() -> list:
+    """Everything a refused request must leave as it was (rows, versions, statuses, stored uploads)."""
+    uploads = Path(settings.MEDIA_ROOT) / "uploads"
+    return [
+        list(Corpus.objects.order_by("pk").values_list("pk", "name", "is_public", "owner")),
+        list(CorpusMembership.objects.order_by("pk").values_list("pk", "role")),
+        list(Document.objects.order_by("pk").values_list("pk", "import_status", "source")),
+        list(Page.objects.order_by("pk").values_list("pk", "review_status")),
+        list(Face.objects.order_by("pk").values_list("pk", "version", "status", "person")),
+        FaceRevision.objects.count(),
+        list(DetectionRun.objects.order_by("pk").values_list("pk", "status")),
+        list(PageDetection.objects.order_by("pk").values_list("pk", "status")),
+        list(TrainingJob.objects.order_by("pk").values_list("pk", "status", "cancel_requested")),
+        list(Export.objects.order_by("pk").values_list("pk", "status")),
+        sorted(uploads.iterdir()) if uploads.exists() else [],
+    ]
+
+
+def refused_login(response) -> bool:
+    return response.status_code == 302 and urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)
+
+
+def head(response) -> bytes:
+    """The start of the body, streamed (file downloads) or not."""
+    return (b"".join(response.streaming_content) if response.streaming else response.content)[:300]
+
+
+def send(client, endpoint: Endpoint, objects: dict):
+    body = endpoint.body(objects) if callable(endpoint.body) else fill(endpoint.body, objects)
+    path = fill(endpoint.path, objects)
+    if body is None:
+        return getattr(client, endpoint.method)(path)
+    if endpoint.form or endpoint.multipart:
+        return getattr(client, endpoint.method)(path, data=body)
+    return getattr(client, endpoint.method)(path, data=body, content_type="application/json")
+
+
+@pytest.mark.parametrize("corpus_key", CORPORA)
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("name", "method", "path", "body", "minimum"), ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
-def test_permission_matrix(
-    client, world, corpus_key, role, name, method, path, body, minimum, django_capture_on_commit_callbacks
-):
-    objects = world[corpus_key]
-    if role != "anonymous":
-        client.force_login(world["people"][role])
-    allowed = corpus_key == "own" and RANK[role] >= RANK[minimum]
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
+def test_permission_matrix(client, world, corpus_key, role, endpoint, django_capture_on_commit_callbacks):
+    user = world["people"].get(role)
+    if user is not None:
+        client.force_login(user)
+    objects = {
+        **world[corpus_key],
+        "export": make_export(user or world["people"]["admin"], world[corpus_key]["corpus"]),
+    }
+    allowed = expected_allowed(endpoint, role, corpus_key)
+    before = database_state()
 
     with django_capture_on_commit_callbacks(execute=False):
-        data = fill(body, objects)
-        kwargs = {"data": data, "content_type": "application/json"} if data is not None else {}
-        response = getattr(client, method)(fill(path, objects), **kwargs)
+        response = send(client, endpoint, objects)
 
-    if allowed:
-        assert 200 <= response.status_code < 300, (
-            f"{role} should be allowed to {name}: {response.status_code} {response.content[:300]}"
-        )
+    changed = database_state() != before
+    what = f"{role} / {endpoint.name} / {corpus_key} corpus: {response.status_code} {head(response)!r}"
+    if endpoint.form and allowed:
+        assert response.status_code == 302 and changed, f"should be allowed: {what}"
+    elif endpoint.form:
+        # A refused form redirects with an error message, or answers 404 for a corpus it may not see.
+        assert response.status_code in {302, *DENIED}, f"must be refused: {what}"
+        assert not changed, f"refused but changed something: {what}"
+    elif allowed:
+        assert 200 <= response.status_code < 300, f"should be allowed: {what}"
     else:
-        assert response.status_code in DENIED, (
-            f"{role} must not {name} in the {corpus_key} corpus: {response.status_code}"
-        )
+        assert response.status_code in DENIED or refused_login(response), f"must be refused: {what}"
+        assert not changed, f"refused but changed something: {what}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists and search: everyone gets an answer, nobody sees someone else's private corpus.
+
+
+def ids(response) -> set:
+    return {item["id"] for item in response.json()["results"]}
+
+
+def csv_years(response) -> set:
+    """Years with faces (the rows run from the first year to the last, empty years included)."""
+    return {int(row["year"]) for row in csv.DictReader(io.StringIO(response.content.decode())) if int(row["faces"])}
+
+
+# (path, key of the corpus object expected in it, how to read what it shows)
+LISTS = [
+    ("/api/corpora/", "corpus", ids),
+    ("/api/documents/", "doc", ids),
+    ("/api/documents/?corpus={corpus}", "doc", ids),
+    ("/api/pages/", "page", ids),
+    ("/api/pages/?document={doc}", "page", ids),
+    ("/api/faces/", "face", ids),
+    ("/api/faces/?document={doc}", "face", ids),
+    ("/api/faces/?page={page}", "face", ids),
+    ("/api/runs/", "run", ids),
+    ("/api/runs/?corpus={corpus}", "run", ids),
+    ("/api/runs/?document={doc}", "run", ids),
+    ("/api/search/pages/", "page", ids),
+    ("/api/search/pages/?corpus={corpus}", "page", ids),
+    ("/api/search/pages/?min_faces=1&gender=male", "page", ids),
+    ("/api/search/faces/", "face", ids),
+    ("/api/search/faces/?corpus={corpus}", "face", ids),
+    ("/api/search/faces/?person={person}", "face", ids),
+    ("/api/stats/faces-by-year/", "year", lambda r: {row["year"] for row in r.json()["results"] if row["faces"]}),
+    ("/api/stats/faces-by-year/?corpus={corpus}", "year", lambda r: {row["year"] for row in r.json()["results"]}),
+    ("/api/stats/faces-by-year/?format=csv", "year", csv_years),
+    ("/api/stats/faces-by-year/?corpus={corpus}&format=csv", "year", csv_years),
+    ("/api/training-jobs/", "job", ids),
+    ("/api/training-jobs/?corpus={corpus}", "job", ids),
+    ("/api/people/", "person", lambda r: {item["person"] for item in r.json()["results"]}),
+    ("/api/people/?q={person}", "person", lambda r: {item["person"] for item in r.json()["results"]}),
+    ("/api/models/", "model", lambda r: {item["id"] for item in r.json()["trained"]}),
+    ("/", "corpus_name", lambda r: r.content.decode()),
+    ("/", "doc_label", lambda r: r.content.decode()),
+    ("/search/", "corpus_name", lambda r: r.content.decode()),
+    ("/stats/", "corpus_name", lambda r: r.content.decode()),
+]
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_lists_never_show_another_corpus(client, world, role):
+@pytest.mark.parametrize(("path", "key", "shown"), LISTS, ids=[f"{p} {k}" for p, k, _ in LISTS])
+def test_lists_never_show_another_corpus(client, world, role, path, key, shown):
     if role != "anonymous":
         client.force_login(world["people"][role])
-    other = world["other"]
-    for path, key in [
-        ("/api/documents/", "doc"),
-        ("/api/pages/", "page"),
-        ("/api/faces/", "face"),
-        ("/api/runs/", "run"),
-    ]:
-        response = client.get(path)
-        assert response.status_code == 200, path
-        assert other[key] not in [item["id"] for item in response.json()["results"]], path
-    search = client.get("/api/search/pages/")
-    assert other["page"] not in [item["id"] for item in search.json()["results"]]
+    for corpus_key in CORPORA:
+        objects = {**world[corpus_key], "year": YEARS[corpus_key], "doc_label": f"{corpus_key}-document"}
+        response = client.get(fill(path, objects))
+        assert response.status_code == 200, (path, response.content[:300])
+        visible = corpus_key == "public" or (corpus_key == "own" and role != "anonymous")
+        assert (objects[key] in shown(response)) == visible, f"{role}: {path} for the {corpus_key} corpus"
+
+
+@pytest.mark.parametrize("role", ["viewer", "curator", "admin"])
+def test_exports_are_their_requesters_own(client, world, role):
+    """An export of the own corpus asked for by another member stays hidden, even from the corpus admin."""
+    client.force_login(world["people"][role])
+    mine = make_export(world["people"][role], world["own"]["corpus"])
+    someone_elses = make_export(world["people"]["viewer" if role != "viewer" else "curator"], world["own"]["corpus"])
+    lost = make_export(world["people"][role], world["other"]["corpus"])
+
+    listed = ids(client.get("/api/exports/"))
+    page = client.get("/exports/").content.decode()
+
+    assert mine in listed and someone_elses not in listed and lost in listed
+    for path in ["/api/exports/{}/", "/api/exports/{}/download/", "/api/exports/{}/files/manifest.json"]:
+        assert client.get(path.format(mine)).status_code == 200, path
+        assert client.get(path.format(someone_elses)).status_code == 404, path
+        assert client.get(path.format(lost)).status_code == 404, path
+    assert f'id="export-{mine}"' in page and f'id="export-{someone_elses}"' not in page
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_similar_faces_stay_in_the_corpus(client, world, role):
+    """The other corpus holds a face with the same encoding: it is never offered as similar."""
+    if role != "anonymous":
+        client.force_login(world["people"][role])
+    for corpus_key in ["own", "public"]:
+        if corpus_key == "own" and role == "anonymous":
+            continue
+        objects = world[corpus_key]
+        response = client.get(f"/api/faces/{objects['face']}/similar/")
+
+        assert response.status_code == 200, response.content
+        found = {item["face"]["id"] for item in response.json()["results"]}
+        assert found == {objects["face2"]}, corpus_key
+
+
+# ---------------------------------------------------------------------------------------------
+# Completeness: a route with no row in the matrix fails here.
+
+# Routes that hold no corpus's data, each with why.
+NOT_CORPUS_SCOPED = {
+    "healthz",  # liveness probe, no data
+    "login",  # the login form
+    "logout",
+    "api-token",  # trades a username and password for a token
+    "api-schema",  # the OpenAPI schema: routes and fields, no rows
+    "api-docs",  # Swagger UI over that schema
+}
+# Whole namespaces: Django's admin checks is_staff and model permissions itself.
+NOT_CORPUS_SCOPED_NAMESPACES = {"admin"}
+HTTP_METHODS = ["get", "post", "put", "patch", "delete"]
+SAMPLE = {
+    "doc": 1, "page": 1, "face": 1, "face2": 1, "revision": 1, "run": 1, "job": 1, "export": 1, "corpus": 1,
+    "corpus_name": "x", "key": "0123456789abcdef", "person": "x", "folder": "x", "model": 1,
+}  # fmt: skip
+
+
+def routes():
+    """(url name, view) of every route, nested includes walked; namespaced names as 'ns:name'."""
+
+    def walk(patterns, namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, inner)
+            elif isinstance(pattern, URLPattern):
+                yield f"{namespace}{pattern.name}", pattern.callback
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def view_methods(callback) -> set[str]:
+    """The HTTP methods a class-based view implements; function views say nothing ({'any'})."""
+    view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+    if view_class is None:
+        return {"any"}
+    return {method for method in HTTP_METHODS if hasattr(view_class, method)}
+
+
+def covered() -> set[tuple[str, str]]:
+    """(url name, method) of every matrix row and list check."""
+    paths = [(e.path, e.method) for e in ENDPOINTS] + [(path, "get") for path, _, _ in LISTS]
+    pairs = set()
+    for path, method in paths:
+        match = resolve(urlsplit(fill(path, SAMPLE)).path)
+        name = ":".join([*match.namespaces, match.url_name])
+        pairs |= {(name, method), (name, "any")}
+    return pairs
+
+
+def test_every_route_is_in_the_matrix():
+    done = covered()
+    missing = []
+    for name, callback in routes():
+        if name in NOT_CORPUS_SCOPED or name.split(":")[0] in NOT_CORPUS_SCOPED_NAMESPACES:
+            continue
+        missing += [
+            f"{method.upper()} {name}" for method in sorted(view_methods(callback)) if (name, method) not in done
+        ]
+    assert missing == [], f"routes with no permission-matrix row: {missing}"
+
+
+def test_the_completeness_check_sees_every_route_and_method():
+    """The walk finds nested includes and the methods of class-based views (so a missing row would show)."""
+    found = dict(routes())
+
+    assert {"api-face", "api-training-jobs", "iiif-image", "exports", "admin:index"} <= set(found)
+    assert view_methods(found["api-face"]) == {"get", "patch", "delete"}
+    assert view_methods(found["api-training-jobs"]) == {"get", "post"}
+    assert ("api-face", "delete") in covered()
+    assert not NOT_CORPUS_SCOPED & {name for name, _ in covered()}

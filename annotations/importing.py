@@ -31,6 +31,7 @@ from annotations.iiif.parse import (
     parse_iiif,
 )
 from annotations.models import Corpus, CorpusRole, Document, ImportStatus, Page
+from annotations.services import page_counts_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ ORDER_PARKING_OFFSET = 1_000_000
 FOLDER_METADATA_FILE = "metadata.json"
 LOCAL_KEY_PATTERN = re.compile(r"^[a-f0-9]{16}$")
 LOCAL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+NO_SOURCE_MESSAGE = "Give a manifest URL, a Gallica ARK, a manifest file or a folder of images"
 
 
 class ImportFailed(Exception):
@@ -69,14 +71,25 @@ def fetch_policy() -> FetchPolicy:
     )
 
 
+def _source_url(source: str) -> str | None:
+    """The URL a source names (a Gallica ARK becomes its manifest URL); None for a server path."""
+    ark = ARK_PATTERN.match(source)
+    if ark and not source.endswith(".json"):
+        return GALLICA_MANIFEST.format(ark=ark.group(1))
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", source):
+        return source
+    return None
+
+
 def source_resolve(source: str) -> ResolvedSource:
     """Say what kind of source the curator gave, resolving Gallica ARKs to manifest URLs."""
     source = source.strip()
-    ark = ARK_PATTERN.match(source)
-    if ark and not source.endswith(".json"):
-        return ResolvedSource("url", GALLICA_MANIFEST.format(ark=ark.group(1)))
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", source):
-        return ResolvedSource("url", source)
+    if not source:
+        # Path("") is the working directory: never import that by accident.
+        raise ImportFailed(NO_SOURCE_MESSAGE)
+    url = _source_url(source)
+    if url is not None:
+        return ResolvedSource("url", url)
     path = Path(source).expanduser()
     if path.is_dir():
         return ResolvedSource("folder", str(path.resolve()))
@@ -85,6 +98,26 @@ def source_resolve(source: str) -> ResolvedSource:
     if path.is_file():
         return ResolvedSource("file", str(path.resolve()))
     raise ImportFailed(f"Source not found: {source!r} is neither a URL, a Gallica ARK nor an existing file or folder")
+
+
+def source_check_server_path(*, source: str, user) -> None:
+    """Refuse a server path outside IMPORT_SERVER_ROOTS, unless a superuser gave it; URLs and ARKs pass.
+
+    Files on the server are not a web user's to read: only the shares the operator listed are.
+    The roots are checked before anything looks at the path, so a refusal says nothing about what exists.
+    """
+    source = source.strip()
+    if not source or user.is_superuser or _source_url(source) is not None:
+        return
+    roots = [Path(root).expanduser().resolve() for root in settings.IMPORT_SERVER_ROOTS]
+    try:
+        # Symlinks followed and `..` removed: the path must really lie inside a root.
+        path = Path(source).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        path = None
+    if path is None or not any(path.is_relative_to(root) for root in roots):
+        listed = ", ".join(str(root) for root in roots) or "none configured"
+        raise ImportFailed(f"Server paths can only be imported from IMPORT_SERVER_ROOTS ({listed})")
 
 
 def corpus_get_or_create(*, name: str, owner=None) -> Corpus:
@@ -97,7 +130,7 @@ def document_request_import(*, corpus: Corpus, source: str, user=None) -> Docume
     """Create or reset the Document for a source, ready for the import task to claim."""
     source = source.strip()
     if not source:
-        raise ImportFailed("Give a manifest URL, a Gallica ARK, a manifest file or a folder of images")
+        raise ImportFailed(NO_SOURCE_MESSAGE)
     with transaction.atomic():
         document, created = Document.objects.select_for_update().get_or_create(
             corpus=corpus, source=source, defaults={"created_by": user}
@@ -345,6 +378,8 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest) -> Docu
     Page.objects.filter(pk__in=moving).update(order=F("order") + ORDER_PARKING_OFFSET)
     for pk, changed in changes.items():
         Page.objects.filter(pk=pk).update(**changed)
+    # Face sizes are kept as shares of the page area: a resized canvas changes them.
+    page_counts_refresh(page_ids=[pk for pk, changed in changes.items() if {"width", "height"} & changed.keys()])
     Page.objects.bulk_create(to_create, batch_size=500)
     kept, removed = _settle_vanished_pages(document, list(existing.values()), len(parsed.canvases))
     report = {
@@ -425,12 +460,18 @@ def upload_store(*, upload) -> str:
 
 def document_import_from_input(*, user, corpus_name: str, source: str = "", upload=None) -> Document:
     """The web form and API entry point: store any upload, create or reset the document, queue it."""
+    if upload is None:
+        # The user's own string only: an upload is stored, and its path chosen, by our own code.
+        source_check_server_path(source=source, user=user)
     corpus = corpus_get_or_create(name=corpus_name or "Default", owner=user if user.is_authenticated else None)
     # Checked before the upload is stored: a refused request leaves nothing on disk.
     require_role(user, corpus, CorpusRole.CURATOR)
     if upload is not None:
         source = upload_store(upload=upload)
-    source_resolve(source)
+    resolved = source_resolve(source)
+    if resolved.kind != "url":
+        # The worker then reads the very path checked here, whatever its own working directory.
+        source = resolved.location
     with transaction.atomic():
         document = document_request_import(corpus=corpus, source=source, user=user)
         document_enqueue_import(document=document)

@@ -137,6 +137,11 @@ class Page(models.Model):
     male_count = models.PositiveIntegerField(default=0)
     child_count = models.PositiveIntegerField(default=0)
     unknown_count = models.PositiveIntegerField(default=0)
+    # Denormalised extremes of those faces (none without faces), so that "a face at least this
+    # confident / large / small" is a page column test, not a search through a million faces.
+    max_confidence = models.FloatField(null=True, blank=True, help_text="Highest search confidence of its faces.")
+    max_face_share = models.FloatField(null=True, blank=True, help_text="Largest face, percent of the page area.")
+    min_face_share = models.FloatField(null=True, blank=True, help_text="Smallest face, percent of the page area.")
 
     class Meta:
         ordering = ["document_id", "order"]
@@ -168,6 +173,13 @@ class Page(models.Model):
                     "document",
                 ],
                 name="page_search_idx",
+            ),
+            # Our local scans' image requests find their page (and its corpus) by path.
+            models.Index(fields=["local_path"], condition=~Q(local_path=""), name="page_local_path_idx"),
+            # Search counts for one confidence or size bound, candidates included, from this index alone.
+            models.Index(
+                fields=["max_confidence", "max_face_share", "min_face_share", "face_count"],
+                name="page_face_extremes_idx",
             ),
         ]
 

@@ -112,6 +112,8 @@ SEARCH_PAGE_SIZE = 50
 WALK_MAX_VISITS = 20_000
 # Up to this many matching pages, a search with face filters fetches them by id.
 COLLECT_MAX_IDS = 1000
+# Up to this many matching pages, a search with face filters counts them by fetching their ids.
+PROBE_MAX_IDS = 5000
 # Up to this many candidate pages (after the page filters), a search with face filters counts
 # each page's selected faces one page at a time instead of grouping every selected face.
 PROBE_MAX_PAGES = 20_000
@@ -291,6 +293,26 @@ class SearchParams:
     def selects_faces(self) -> bool:
         return bool(self.gender) or self.uses_face_rows
 
+    def page_extremes_condition(self, prefix: str = "", *, walk: bool = False) -> Q | None:
+        """The page-column test for "at least one face this confident, this large or this small", or None.
+
+        When that one bound is the only face filter and the search asks for at least one selected
+        face, a page's maximum confidence or extreme face sizes (kept by page_counts_refresh)
+        answer it without reading faces. `walk`: tested row by row (see Unindexed).
+        """
+        if self.face_count_bounds() != (1, None) or self.gender or self.status or self.source or self.person:
+            return None
+        bounds = [
+            (GreaterThanOrEqual, "max_confidence", self.min_confidence),
+            (GreaterThanOrEqual, "max_face_share", self.min_size),
+            (LessThanOrEqual, "min_face_share", self.max_size),
+        ]
+        given = [(lookup, column, value) for lookup, column, value in bounds if value is not None]
+        if len(given) != 1:
+            return None
+        lookup, column, value = given[0]
+        return Q(lookup(_column(prefix + column, walk), value))
+
     def face_count_bounds(self) -> tuple[int, int | None]:
         """(min, max) selected faces per page; a face filter alone means at least one."""
         low = self.min_faces
@@ -462,6 +484,9 @@ def _bound_face_counts(queryset: QuerySet, params: SearchParams, prefix: str = "
         return queryset
     if not params.uses_face_rows:
         return _within(queryset, prefix + GENDER_COLUMN[params.gender], low, high)
+    extremes = params.page_extremes_condition(prefix)
+    if extremes is not None:
+        return queryset.filter(extremes)
     page_ref = f"{prefix}id" if prefix else "pk"
     if low >= 1:
         return queryset.filter(**{f"{page_ref}__in": _pages_with_selected_count(params, low, high)})
@@ -495,6 +520,9 @@ def _walk_face_counts(pages: QuerySet[Page], params: SearchParams) -> QuerySet[P
     low, high = params.face_count_bounds()
     if low == 0 and high is None:
         return pages
+    extremes = params.page_extremes_condition(walk=True)
+    if extremes is not None:
+        return pages.filter(extremes)
     if params.uses_face_rows:
         selected = _selected_count_per_page(params)
     else:
@@ -581,10 +609,14 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
         # Only page filters: every candidate matches, and walking finds the slice right away.
         count = pages.filter(_page_conditions(params)).count()
         return count, page_results(pages, params, strategy=WALK)
-    if not params.uses_face_rows:
-        # Candidates and matches in one pass over the page counts.
+    extremes = params.page_extremes_condition()
+    if not params.uses_face_rows or extremes is not None:
+        # Candidates and matches in one pass over the page columns.
         column = GENDER_COLUMN[params.gender]
-        bounds = Q(**{f"{column}__gte": low}) & (Q(**{f"{column}__lte": high}) if high is not None else Q())
+        if extremes is None:
+            bounds = Q(**{f"{column}__gte": low}) & (Q(**{f"{column}__lte": high}) if high is not None else Q())
+        else:
+            bounds = extremes
         totals = pages.filter(_page_conditions(params)).aggregate(
             # Counting the (never null) count column, not the id: PostgreSQL then counts from a narrow
             # index on the count columns instead of reading every page row.
@@ -597,15 +629,18 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     candidates = pages.filter(_page_conditions(params)).count()
     if low >= 1 and candidates > PROBE_MAX_PAGES:
         scope_user = None if all_visible else user
-        selected = _pages_with_selected_count(params, low, high, user=scope_user)
-        # Grouped in page order (the index's), the database streams groups and stops early when there are many.
-        first = list(selected.order_by("page_id")[: COLLECT_MAX_IDS + 1])
-        if len(first) <= COLLECT_MAX_IDS:
-            return len(first), page_results(pages.filter(pk__in=first), params, strategy=GIVEN)
+        selected = _pages_with_selected_count(params, low, high, user=scope_user).order_by("page_id")
         if (low, high) == (1, None):
+            # Counting distinct pages is one pass over an index, cheaper than grouping.
             count = _distinct_pages_with_selected(params, scope_user)
+            if count <= COLLECT_MAX_IDS:
+                return count, page_results(pages.filter(pk__in=list(selected)), params, strategy=GIVEN)
         else:
-            count = selected.count()
+            # Grouped in page order, the database can stop once it has more ids than we count this way.
+            first = list(selected[: PROBE_MAX_IDS + 1])
+            if len(first) <= COLLECT_MAX_IDS:
+                return len(first), page_results(pages.filter(pk__in=first), params, strategy=GIVEN)
+            count = len(first) if len(first) <= PROBE_MAX_IDS else selected.count()
     elif low >= 1:
         # Few candidate pages: count each one's selected faces through the page index.
         matching = pages.filter(_page_conditions(params)).alias(selected_faces=_selected_count_per_page(params))

@@ -135,6 +135,30 @@ class PageSearchSerializer(PageSerializer):
         # The search attaches them as plain dicts: a slice may hold thousands of boxes.
         return [{name: face[name] for name in FaceBoxSerializer.Meta.fields} for face in page.matching]
 
+    def to_representation(self, page: Page) -> dict:
+        """What the declared fields give (a test holds them equal), built directly: a slice holds up to
+        500 results, and DRF's field-by-field machinery was a third of a search's time."""
+        document = page.document
+        reviewed_at = _DATETIME.to_representation(page.reviewed_at) if page.reviewed_at else None
+        return {
+            **{name: getattr(page, name) for name in _PLAIN_PAGE_FIELDS},
+            "document": page.document_id,
+            "reviewed_by": page.reviewed_by_id,
+            "reviewed_at": reviewed_at,
+            "matching_faces": page.matching_faces,
+            "corpus": document.corpus_id,
+            "document_label": document.label,
+            "document_date": document.date_start.isoformat() if document.date_start else None,
+            "date_text": document.date_text,
+            "thumbnail_url": page.thumbnail_url(300),
+            "faces": self.get_faces(page),
+        }
+
+
+_DATETIME = serializers.DateTimeField()
+_RELATED_PAGE_FIELDS = ("document", "reviewed_by", "reviewed_at")
+_PLAIN_PAGE_FIELDS = [name for name in PageSerializer.Meta.fields if name not in _RELATED_PAGE_FIELDS]
+
 
 class FaceSearchSerializer(FaceSerializer):
     """A face search result: the face, where it is, and an IIIF crop of it."""

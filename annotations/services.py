@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, FloatField, Max, Min, Q, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from annotations.models import CURATOR_SOURCE, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
@@ -33,8 +34,9 @@ class FacePrediction:
 
 
 def page_counts_refresh(*, page_ids: Iterable[int]) -> None:
-    """Recompute the denormalised face counts of these pages from their non-rejected faces."""
+    """Recompute the denormalised face counts and extremes of these pages from their non-rejected faces."""
     page_ids = list(page_ids)
+    area = Cast("w", FloatField()) * Cast("h", FloatField())
     counts = {
         row["page_id"]: row
         for row in Face.objects.filter(page_id__in=page_ids)
@@ -46,6 +48,9 @@ def page_counts_refresh(*, page_ids: Iterable[int]) -> None:
             male=Count("id", filter=Q(gender=Gender.MALE)),
             unknown=Count("id", filter=Q(gender=Gender.UNKNOWN)),
             children=Count("id", filter=Q(child=True)),
+            max_confidence=Max("search_confidence"),
+            max_area=Max(area),
+            min_area=Min(area),
         )
     }
     for page_id in page_ids:
@@ -56,7 +61,17 @@ def page_counts_refresh(*, page_ids: Iterable[int]) -> None:
             male_count=row.get("male", 0),
             unknown_count=row.get("unknown", 0),
             child_count=row.get("children", 0),
+            max_confidence=row.get("max_confidence"),
+            max_face_share=_page_area_share(row.get("max_area")),
+            min_face_share=_page_area_share(row.get("min_area")),
         )
+
+
+def _page_area_share(area: float | None):
+    """An area in canvas pixels as a percentage of the page's, computed as search computes face sizes."""
+    if area is None:
+        return None
+    return Value(100.0 * area, output_field=FloatField()) / (Cast("width", FloatField()) * Cast("height", FloatField()))
 
 
 def clamp_box_to_page(page: Page, x: float, y: float, w: float, h: float) -> tuple[int, int, int, int] | None:

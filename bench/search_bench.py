@@ -247,6 +247,18 @@ def generate(*, pages: int, faces: int) -> None:
         "child": np.bincount(page_of_face[counted & child], minlength=pages),
         "unknown": np.bincount(page_of_face[counted & (gender == "unknown")], minlength=pages),
     }
+    # Each page's extremes of its counted faces (NaN: none), as page_counts_refresh keeps them.
+    search_confidence = np.where(np.isin(status, ["accepted", "edited", "added"]), 1.0, confidence)
+    share = 100.0 * w.astype(float) * h.astype(float) / (float(PAGE_W) * float(PAGE_H))
+    extremes = {}
+    for name, values, reduce, start in (
+        ("max_confidence", search_confidence, np.maximum, -np.inf),
+        ("max_face_share", share, np.maximum, -np.inf),
+        ("min_face_share", share, np.minimum, np.inf),
+    ):
+        column = np.full(pages, start)
+        reduce.at(column, page_of_face[counted], values[counted])
+        extremes[name] = np.where(np.isfinite(column), column, np.nan)
     reviewed = rng.random(pages) < 0.1
     page_rows = []
     for i in range(pages):
@@ -256,7 +268,8 @@ def generate(*, pages: int, faces: int) -> None:
             (i + 1, doc_id, order, f"{service}/canvas", f"f{order}", PAGE_W, PAGE_H, "", None, None, service, "1", "",
              order == 1, "reviewed" if reviewed[i] else "unreviewed", None, None,
              int(per_page["face"][i]), int(per_page["female"][i]), int(per_page["male"][i]),
-             int(per_page["child"][i]), int(per_page["unknown"][i]))
+             int(per_page["child"][i]), int(per_page["unknown"][i]),
+             *(None if np.isnan(extremes[name][i]) else float(extremes[name][i]) for name in extremes))
         )  # fmt: skip
     face_rows = (
         (i + 1, int(page_of_face[i]) + 1, int(x[i]), int(y[i]), int(w[i]), int(h[i]),
@@ -287,6 +300,13 @@ def analyze() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("VACUUM ANALYZE")
+            # Right after a bulk load, one pass may leave pages not yet marked all-visible (so index-only
+            # scans still read the table); a long-running server's autovacuum gets there, so get there too.
+            for _ in range(3):
+                cursor.execute("SELECT relallvisible >= relpages FROM pg_class WHERE relname = 'annotations_face'")
+                if cursor.fetchone()[0]:
+                    break
+                cursor.execute("VACUUM")
         else:
             cursor.execute("ANALYZE")
             # Fold the load out of the write-ahead log, as a long-running server's checkpoints would.
@@ -304,6 +324,7 @@ PAGE_COLUMNS = (
     "id", "document_id", '"order"', "canvas_id", "label", "width", "height", "image_url", "image_width",
     "image_height", "image_service_id", "image_service_version", "local_path", "is_front_page", "review_status",
     "reviewed_by_id", "reviewed_at", "face_count", "female_count", "male_count", "child_count", "unknown_count",
+    "max_confidence", "max_face_share", "min_face_share",
 )  # fmt: skip
 FACE_COLUMNS = (
     "id", "page_id", "x", "y", "w", "h", "confidence", "age", "age_confidence", "gender", "gender_confidence",

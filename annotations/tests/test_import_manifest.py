@@ -265,3 +265,27 @@ def test_a_reimport_with_reordered_canvases_moves_pages_and_keeps_those_with_fac
     orders = dict(document.pages.values_list("id", "order"))
     assert orders == {second.pk: 1, first.pk: 2, third.pk: 3}
     assert document.import_report["kept_with_faces"] == 1
+
+
+@pytest.mark.django_db
+def test_a_reimport_that_resizes_a_canvas_keeps_its_face_sizes_as_shares_of_the_new_page(http_server):
+    from annotations.models import Face
+    from annotations.services import page_counts_refresh
+
+    manifest = p2_manifest(http_server.base_url, 1)
+    url = http_server.add("/manifest.json", json.dumps(manifest))
+    page = import_source(url).pages.get()
+    Face.objects.create(page=page, x=1, y=1, w=200, h=300)
+    page_counts_refresh(page_ids=[page.pk])
+    page.refresh_from_db()
+    assert page.max_face_share == pytest.approx(1.0)  # 200 x 300 on 2000 x 3000
+
+    canvas = manifest["sequences"][0]["canvases"][0]
+    canvas["width"], canvas["height"] = 4000, 6000
+    http_server.add("/manifest.json", json.dumps(manifest))
+    import_source(url)
+
+    page.refresh_from_db()
+    assert (page.width, page.height) == (4000, 6000)
+    assert page.max_face_share == pytest.approx(0.25)
+    assert page.min_face_share == pytest.approx(0.25)

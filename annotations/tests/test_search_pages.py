@@ -20,7 +20,8 @@ URL = "/api/search/pages/"
 
 STRATEGIES = {
     "collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 10**9},
-    "walk": {"WALK_MAX_VISITS": 10**9, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 0},
+    "walk": {"WALK_MAX_VISITS": 10**9, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 0, "PROBE_MAX_IDS": 0},
+    "count-ids-collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 0, "PROBE_MAX_IDS": 10**9},
     "probe-walk": {"WALK_MAX_VISITS": 10**9, "PROBE_MAX_PAGES": 10**9, "COLLECT_MAX_IDS": 0},
     "probe-collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 10**9, "COLLECT_MAX_IDS": 0},
 }
@@ -244,9 +245,9 @@ def test_pagination_walks_every_result_once(client, data):
 
 
 def test_the_query_count_does_not_grow_with_results(client, data, strategy, django_assert_num_queries):
-    # Visibility check, candidate count, then a probing count or the first matching ids (and a count
-    # when there are many), pages with documents, their selected faces.
-    with django_assert_num_queries(6 if strategy == "walk" else 5):
+    # Visibility check, candidate count, a count (and the matching ids when there are few), pages with
+    # documents, their selected faces.
+    with django_assert_num_queries(6 if strategy == "collect" else 5):
         assert client.get(f"{URL}?gender=female&min_confidence=0.5").status_code == 200
     # Visibility check, candidates and count, pages with documents, their selected faces.
     with django_assert_num_queries(4):
@@ -292,3 +293,82 @@ def test_counts_follow_face_changes_and_can_be_rebuilt(client, data):
     assert search(client, data, "gender=female&min_faces=2") == ["a3", "b1", "z1"]
     page.refresh_from_db()
     assert (page.face_count, page.female_count) == (2, 2)
+
+
+EXTREMES_QUERIES = [
+    "min_confidence=0.95",
+    "min_confidence=0.5",
+    "min_confidence=0.5&date_from=1915&date_to=1915",
+    "min_size=5",
+    "min_size=0.2&front_page=true",
+    "max_size=1",
+    "max_size=0.2&ordering=-faces",
+]
+
+
+def test_one_confidence_or_size_bound_is_answered_from_page_extremes_as_from_the_face_rows(client, data, monkeypatch):
+    for query in EXTREMES_QUERIES:
+        params = search_params_parse(QueryDict(query), filterset_class=PageSearchFilterSet)
+        assert params.page_extremes_condition() is not None, query
+    from_extremes = {query: client.get(f"{URL}?{query}").json() for query in EXTREMES_QUERIES}
+    monkeypatch.setattr(search_module.SearchParams, "page_extremes_condition", lambda self, prefix="", walk=False: None)
+    for query in EXTREMES_QUERIES:
+        expected = client.get(f"{URL}?{query}").json()
+        assert expected["count"] > 0, query
+        assert from_extremes[query]["count"] == expected["count"], query
+        assert [(r["id"], r["matching_faces"]) for r in from_extremes[query]["results"]] == [
+            (r["id"], r["matching_faces"]) for r in expected["results"]
+        ], query
+
+
+def test_page_extremes_follow_every_face_change(django_user_model):
+    from annotations.services import face_accept, face_reject, face_update
+
+    curator = django_user_model.objects.create_user("extremes")
+    page = make_page(document=make_document(corpus=make_corpus()), width=1000, height=1000)
+
+    def extremes():
+        page.refresh_from_db()
+        return page.max_confidence, page.max_face_share, page.min_face_share
+
+    assert extremes() == (None, None, None)
+    large = make_face(page=page, w=200, h=100, confidence=0.6)
+    small = make_face(page=page, w=10, h=10, confidence=0.8)
+    assert extremes() == pytest.approx((0.8, 2.0, 0.01))
+    face_reject(face=small, user=curator, expected_version=1)
+    assert extremes() == pytest.approx((0.6, 2.0, 2.0))
+    large = face_accept(face=large, user=curator, expected_version=1)
+    assert extremes() == pytest.approx((1.0, 2.0, 2.0))
+    face_update(face=large, user=curator, expected_version=large.version, data={"w": 50})
+    assert extremes() == pytest.approx((1.0, 0.5, 0.5))
+    face_reject(face=Page.objects.get(pk=page.pk).faces.get(pk=large.pk), user=curator)
+    assert extremes() == (None, None, None)
+
+
+def test_rebuilding_counts_restores_page_extremes(data):
+    Page.objects.update(max_confidence=None, max_face_share=None, min_face_share=None, face_count=0)
+    call_command("rebuild_face_counts")
+    a1 = Page.objects.get(pk=data.pages.a1.pk)
+    assert a1.max_confidence == pytest.approx(0.9)  # its rejected face at 0.95 does not count
+    assert a1.max_face_share > 0 and a1.min_face_share <= a1.max_face_share
+
+
+def test_a_result_built_directly_equals_the_declared_fields_representation(data, django_user_model):
+    from django.utils import timezone
+
+    from annotations.serializers import PageSearchSerializer
+
+    page = data.pages.a1
+    Page.objects.filter(pk=page.pk).update(
+        review_status="reviewed", reviewed_by=django_user_model.objects.create_user("rev"), reviewed_at=timezone.now()
+    )
+    params = search_params_parse(QueryDict("gender=male"), filterset_class=PageSearchFilterSet)
+    results = list(page_search(user=AnonymousUser(), params=params))
+    search_module.matching_faces_attach(pages=results, params=params)
+    checked = 0
+    for result in results:
+        serializer = PageSearchSerializer(result)
+        declared = super(PageSearchSerializer, serializer).to_representation(result)
+        assert serializer.data == declared
+        checked += result.reviewed_at is not None and bool(result.matching)
+    assert checked == 1

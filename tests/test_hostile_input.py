@@ -111,10 +111,11 @@ def test_a_non_zip_upload_is_refused_with_400(curator_client):
     assert Page.objects.count() == before[1]
 
 
-def test_an_unknown_source_is_a_400_with_the_reason(curator_client):
+def test_an_unknown_source_is_a_400_with_the_reason(curator_client, settings, tmp_path):
+    settings.IMPORT_SERVER_ROOTS = [str(tmp_path)]
     before = db_state()
 
-    response = curator_client.post("/api/documents/", {"source": "/nowhere/at/all", "corpus": "Excelsior"})
+    response = curator_client.post("/api/documents/", {"source": str(tmp_path / "nowhere"), "corpus": "Excelsior"})
 
     assert response.status_code == 400
     assert "Source not found" in json.dumps(response.json())

@@ -149,6 +149,7 @@ ENDPOINTS = [
     ),
     Endpoint("import folder", "post", "/api/documents/", "curator", scan_folder),
     Endpoint("import zip", "post", "/api/documents/", "curator", zip_of_scans, multipart=True),
+    Endpoint("import folder form", "post", "/documents/import/", "curator", scan_folder, login=True, form=True),
     Endpoint(
         "import form",
         "post",
@@ -324,8 +325,10 @@ def make_export(user, corpus_id: int) -> int:
 
 
 @pytest.fixture
-def world(db, tmp_path, monkeypatch):
+def world(db, tmp_path, monkeypatch, settings):
     """Three corpora; viewer, curator and admin are members of `own` only."""
+    # The corpora's scan folders lie in tmp_path: a server share web users may import from.
+    settings.IMPORT_SERVER_ROOTS = [str(tmp_path)]
     similarity.similarity_cache_clear()
     queued = []
     monkeypatch.setattr(Task, "apply_async", lambda task, *args, **kwargs: queued.append(task.name))

@@ -269,6 +269,9 @@ IIIF_CACHE_DIR = Path(envstr("IIIF_CACHE_DIR", str(DATA_DIR / "cache" / "iiif"))
 # Pillow refuses images above this many pixels (decompression bombs).
 IMAGE_MAX_PIXELS = envint("IMAGE_MAX_PIXELS", 300_000_000)
 LOCAL_IMAGES_DIR = Path(envstr("LOCAL_IMAGES_DIR", str(MEDIA_ROOT / "local")))
+# Folders whose scans, manifest files and zips web and API users may import (superusers and
+# `manage.py import_manifest` may import any path). Empty: only URLs, ARKs and uploads from the web.
+IMPORT_SERVER_ROOTS = envlist("IMPORT_SERVER_ROOTS", [])
 
 # Detection: models load lazily in workers, never at import.
 DETECTION_DEFAULT_DETECTOR = envstr("DETECTION_DEFAULT_DETECTOR", "res10")

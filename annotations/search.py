@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 
 import django_filters
@@ -104,7 +104,7 @@ FACE_ORDERINGS = {
 # How a page search applies the face-count bounds (see pages_filter).
 COLLECT, WALK, GIVEN = "collect", "walk", "given"
 # What a page result shows of its faces (boxes), and the large document fields it never shows.
-RESULT_FACE_FIELDS = ("id", "page_id", "x", "y", "w", "h", "confidence", "gender", "child", "status")
+RESULT_FACE_FIELDS = ("id", "x", "y", "w", "h", "confidence", "gender", "child", "status")
 UNUSED_DOCUMENT_FIELDS = ("metadata", "import_report", "summary", "import_error", "attribution", "license")
 # Results per page of the search API (the walk's cost estimate assumes it).
 SEARCH_PAGE_SIZE = 50
@@ -117,6 +117,8 @@ PROBE_MAX_IDS = 5000
 # Up to this many candidate pages (after the page filters), a search with face filters counts
 # each page's selected faces one page at a time instead of grouping every selected face.
 PROBE_MAX_PAGES = 20_000
+# Title or full-text filters that leave up to this many documents are resolved into their ids first.
+NARROW_DOCUMENTS_MAX = 2000
 # Gaps between the first and last year are filled with zero rows only up to this span.
 MAX_FILLED_YEARS = 500
 
@@ -266,6 +268,8 @@ class SearchParams:
     min_faces: int | None = None
     max_faces: int | None = None
     ordering: str = ""
+    # Set by search_params_narrowed: the documents the document filters leave, when they are few.
+    document_ids: tuple[int, ...] | None = None
 
     @classmethod
     def from_cleaned(cls, data: Mapping) -> SearchParams:
@@ -358,12 +362,8 @@ def _document_text_match(q: str) -> Q:
     return match
 
 
-def _page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = False) -> Q:
-    """Conditions on pages (and their documents); prefix reaches the page from another model.
-
-    `walk`: the page columns are tested row by row rather than looked up (see Unindexed).
-    """
-    doc = f"{prefix}document__"
+def _document_conditions(params: SearchParams, doc: str = "") -> Q:
+    """Conditions of the document filters; doc reaches the document from another model."""
     cond = Q()
     if params.corpus:
         cond &= (
@@ -371,13 +371,11 @@ def _page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = Fal
             if params.corpus.isdigit()
             else Q(**{f"{doc}corpus__name__iexact": params.corpus})
         )
-    if params.document is not None:
-        cond &= Q(**{f"{prefix}document_id": params.document})
     if params.title:
         cond &= Q(**{f"{doc}label__icontains": params.title})
     if params.q:
         documents = Document.objects.filter(_document_text_match(params.q)).values("pk")
-        cond &= Q(**{f"{prefix}document_id__in": documents})
+        cond &= Q(**{f"{doc}pk__in": documents})
     # A document matches when its [start, end] span overlaps the range; a missing end is its start day.
     if params.date_from:
         cond &= Q(**{f"{doc}date_end__gte": params.date_from}) | Q(
@@ -387,6 +385,38 @@ def _page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = Fal
         cond &= Q(**{f"{doc}date_start__lte": params.date_to}) | Q(
             **{f"{doc}date_start__isnull": True, f"{doc}date_end__lte": params.date_to}
         )
+    return cond
+
+
+def search_params_narrowed(params: SearchParams) -> SearchParams:
+    """The same search with its document filters resolved once into document ids, when a title or
+    full-text filter leaves few documents.
+
+    Every count and fetch of a search then finds its pages through the page's document index,
+    instead of testing every document's title again (a substring is not an indexable test). Date
+    spans alone are cheaper left to the database's join.
+    """
+    if params.document_ids is not None or not (params.title or params.q):
+        return params
+    ids = list(
+        Document.objects.filter(_document_conditions(params))
+        .order_by()
+        .values_list("pk", flat=True)[: NARROW_DOCUMENTS_MAX + 1]
+    )
+    return replace(params, document_ids=tuple(ids)) if len(ids) <= NARROW_DOCUMENTS_MAX else params
+
+
+def _page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = False) -> Q:
+    """Conditions on pages (and their documents); prefix reaches the page from another model.
+
+    `walk`: the page columns are tested row by row rather than looked up (see Unindexed).
+    """
+    if params.document_ids is not None:
+        cond = Q(**{f"{prefix}document_id__in": params.document_ids})
+    else:
+        cond = _document_conditions(params, f"{prefix}document__")
+    if params.document is not None:
+        cond &= Q(**{f"{prefix}document_id": params.document})
     if params.front_page is not None:
         cond &= Q(Exact(_column(f"{prefix}is_front_page", walk), params.front_page))
     if params.review_status:
@@ -579,11 +609,12 @@ def page_results(pages: QuerySet[Page], params: SearchParams, *, strategy: str =
 
 
 def matching_faces_attach(*, pages: list[Page], params: SearchParams) -> list[Page]:
-    """Give each page its selected faces as `matching` (plain dicts: a slice may hold thousands), in one query."""
+    """Give each page its selected faces as `matching`, in one query: plain dicts of RESULT_FACE_FIELDS,
+    ready to serialise (a slice may hold thousands of boxes)."""
     by_page: dict[int, list[dict]] = {page.pk: [] for page in pages}
     selected = faces_select(Face.objects.filter(page_id__in=list(by_page)), params)
-    for face in selected.order_by("page_id", "y", "x", "id").values(*RESULT_FACE_FIELDS):
-        by_page[face["page_id"]].append(face)
+    for page_id, *values in selected.order_by("page_id", "y", "x", "id").values_list("page_id", *RESULT_FACE_FIELDS):
+        by_page[page_id].append(dict(zip(RESULT_FACE_FIELDS, values, strict=True)))
     for page in pages:
         page.matching = by_page[page.pk]
     return pages
@@ -591,6 +622,7 @@ def matching_faces_attach(*, pages: list[Page], params: SearchParams) -> list[Pa
 
 def page_search(*, user, params: SearchParams) -> QuerySet[Page]:
     """Pages the user may view that match the search, with their number of selected faces."""
+    params = search_params_narrowed(params)
     return page_results(_visible_pages(user), params)
 
 
@@ -602,6 +634,7 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     matches are frequent), fetching the few matching pages by id, or letting the database
     collect and sort the matches (good when they are rare).
     """
+    params = search_params_narrowed(params)
     all_visible = _all_corpora_visible(user)
     pages = Page.objects.all() if all_visible else pages_visible_to(user)
     low, high = params.face_count_bounds()
@@ -677,11 +710,13 @@ def _visible_faces(user) -> QuerySet[Face]:
 
 def face_search(*, user, params: SearchParams) -> QuerySet[Face]:
     """Faces the user may view that the search selects (usable by any face list endpoint)."""
+    params = search_params_narrowed(params)
     return face_results(_visible_faces(user), params)
 
 
 def face_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Face]]:
     """How many faces the user may view match the search, and a queryset to slice them from."""
+    params = search_params_narrowed(params)
     faces = _visible_faces(user)
     # Counted through the narrow (page, status, gender, ...) index rather than by gender lookups
     # that then read every face row (SQLite's choice otherwise).

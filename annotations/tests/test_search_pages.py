@@ -19,7 +19,7 @@ URL = "/api/search/pages/"
 
 
 STRATEGIES = {
-    "collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 10**9},
+    "collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 10**9, "NARROW_DOCUMENTS_MAX": -1},
     "walk": {"WALK_MAX_VISITS": 10**9, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 0, "PROBE_MAX_IDS": 0},
     "count-ids-collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 0, "PROBE_MAX_IDS": 10**9},
     "probe-walk": {"WALK_MAX_VISITS": 10**9, "PROBE_MAX_PAGES": 10**9, "COLLECT_MAX_IDS": 0},
@@ -30,7 +30,8 @@ STRATEGIES = {
 @pytest.fixture(autouse=True, params=list(STRATEGIES))
 def strategy(request, monkeypatch):
     """Every answer must hold however the search fetches a slice: collecting the matching pages,
-    walking pages in order, or probing each candidate page's faces."""
+    walking pages in order, or probing each candidate page's faces; with the document filters
+    tested on documents ("collect") or resolved into document ids first (the others)."""
     for name, value in STRATEGIES[request.param].items():
         monkeypatch.setattr(search_module, name, value)
     return request.param
@@ -372,3 +373,14 @@ def test_a_result_built_directly_equals_the_declared_fields_representation(data,
         assert serializer.data == declared
         checked += result.reviewed_at is not None and bool(result.matching)
     assert checked == 1
+
+
+def test_result_boxes_carry_exactly_the_face_box_fields(client, data):
+    from annotations.serializers import FaceBoxSerializer
+
+    results = client.get(f"{URL}?gender=male").json()["results"]
+    boxes = [box for result in results for box in result["faces"]]
+    assert boxes
+    face = data.pages.a1.faces.filter(gender="male").first()
+    assert {tuple(box) for box in boxes} == {tuple(FaceBoxSerializer.Meta.fields)}
+    assert next(box for box in boxes if box["id"] == face.pk) == FaceBoxSerializer(face).data

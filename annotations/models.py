@@ -322,8 +322,8 @@ class Face(models.Model):
         indexes = [
             # Face search: faces of a page by status (counts, review panel).
             models.Index(fields=["page", "status"], name="face_page_status_idx"),
-            # Face search by gender and confidence across the corpus.
-            models.Index(fields=["gender", "confidence"], name="face_gender_conf_idx"),
+            # Search across the corpus by gender and confidence: faces, or their pages from this index alone.
+            models.Index(fields=["gender", "search_confidence", "page"], name="face_gender_search_conf_idx"),
             # Search: counting a page's selected faces (status, gender, confidence, child, size) from the index alone.
             models.Index(
                 fields=["page", "status", "gender", "search_confidence", "child", "w", "h"],

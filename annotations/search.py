@@ -112,7 +112,7 @@ SEARCH_PAGE_SIZE = 50
 WALK_MAX_VISITS = 20_000
 # Up to this many matching pages, a search with face filters fetches them by id.
 COLLECT_MAX_IDS = 1000
-# Up to this many matching pages, a search with face filters counts them by fetching their ids.
+# Up to this many matching pages, a search with face-count bounds fetches them by id (and counts the ids).
 PROBE_MAX_IDS = 5000
 # Up to this many candidate pages (after the page filters), a search with face filters counts
 # each page's selected faces one page at a time instead of grouping every selected face.
@@ -669,11 +669,11 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
             if count <= COLLECT_MAX_IDS:
                 return count, page_results(pages.filter(pk__in=list(selected)), params, strategy=GIVEN)
         else:
-            # Grouped in page order, the database can stop once it has more ids than we count this way.
+            # Grouped in page order, the database can stop once it has more ids than we fetch this way.
             first = list(selected[: PROBE_MAX_IDS + 1])
-            if len(first) <= COLLECT_MAX_IDS:
+            if len(first) <= PROBE_MAX_IDS:
                 return len(first), page_results(pages.filter(pk__in=first), params, strategy=GIVEN)
-            count = len(first) if len(first) <= PROBE_MAX_IDS else selected.count()
+            count = selected.count()
     elif low >= 1:
         # Few candidate pages: count each one's selected faces through the page index.
         matching = pages.filter(_page_conditions(params)).alias(selected_faces=_selected_count_per_page(params))

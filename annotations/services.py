@@ -164,12 +164,17 @@ def _face_write(*, face: Face, user, action: str, expected_version: int | None, 
         raise FaceConflict(Face.objects.get(pk=face.pk))
     current_version = face.version
     before = face.snapshot()
+    now = timezone.now()
     updated = Face.objects.filter(pk=face.pk, version=current_version).update(
-        **changes, version=F("version") + 1, updated_at=timezone.now()
+        **changes, version=F("version") + 1, updated_at=now
     )
     if updated != 1:
         raise FaceConflict(Face.objects.get(pk=face.pk))
-    face.refresh_from_db()
+    # The conditional update held: the row is now exactly this, no need to read it back.
+    for field, value in changes.items():
+        setattr(face, field, value)
+    face.version = current_version + 1
+    face.updated_at = now
     face_revision_record(face=face, user=user, action=action, before=before, after=face.snapshot())
     _page_start_review(page_id=face.page_id)
     page_counts_refresh(page_ids=[face.page_id])

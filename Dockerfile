@@ -12,4 +12,6 @@ RUN useradd --system --home /app visages && mkdir -p /data && chown visages /dat
 USER visages
 ENV VISAGES_DATA_DIR=/data STATIC_ROOT=/app/staticfiles
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && gunicorn webapp.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --timeout 120"]
+# Threads serve many reviewers' short saves per process (bench/load_bench.py measures this shape);
+# keep-alive outlasts a curator's pause between saves, so browsers reuse their connection.
+CMD ["sh", "-c", "python manage.py migrate --noinput && gunicorn webapp.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --worker-class gthread --threads ${WEB_THREADS:-8} --keep-alive ${WEB_KEEP_ALIVE:-75} --timeout 120"]

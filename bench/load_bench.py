@@ -67,17 +67,26 @@ def prepare(reviewers: int) -> list[tuple[str, list[int]]]:
             Face(page=page, x=50 * n, y=100, w=40, h=50, confidence=0.8, source="res10@bench")
             for n in range(FACES_PER_PAGE)
         )
-        plan.append((Token.objects.create(user=user).key, [face.pk for face in faces]))
+        # The version of each face the reviewer last saw, kept across phases (as the review canvas keeps them).
+        versions = {face.pk: 1 for face in faces}
+        plan.append((Token.objects.create(user=user).key, list(versions), versions))
     return plan
 
 
 def reviewer(
-    base: str, token: str, face_ids: list[int], deadline: float, think: float, save: bool, results: list, lock
+    base: str,
+    token: str,
+    face_ids: list[int],
+    versions: dict[int, int],
+    deadline: float,
+    think: float,
+    save: bool,
+    results: list,
+    lock,
 ) -> None:
     """One reviewer's loop: PATCH the next face with the version it last saw (save), or GET it (read)."""
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
-    versions = dict.fromkeys(face_ids, 1)
     latencies, statuses = [], {}
     step = 0
     while time.monotonic() < deadline:
@@ -126,8 +135,8 @@ def run_phase(name: str, base: str, plan: list, seconds: float, think: float, sa
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
     threads = [
-        threading.Thread(target=reviewer, args=(base, token, faces, deadline, think, save, results, lock))
-        for token, faces in plan
+        threading.Thread(target=reviewer, args=(base, token, faces, versions, deadline, think, save, results, lock))
+        for token, faces, versions in plan
     ]
     started = time.monotonic()
     for thread in threads:
@@ -176,6 +185,7 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a reviewer's saves")
     parser.add_argument("--baseline-seconds", type=float, default=20.0, help="length of the read (baseline) phase")
+    parser.add_argument("--warmup-seconds", type=float, default=10.0, help="unreported saves before measuring")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="visages-load."))
@@ -203,7 +213,8 @@ def main() -> None:
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "webapp.wsgi:application", "-b", f"127.0.0.1:{port}"]
-            + ["-w", str(args.web_workers), "-k", "gthread", "--threads", "8", "--log-level", "warning"],
+            + ["-w", str(args.web_workers), "-k", "gthread", "--threads", "8", "--keep-alive", "75"]
+            + ["--log-level", "warning"],
             cwd=ROOT,
             env=env,
         )
@@ -214,6 +225,8 @@ def main() -> None:
                 break
             except requests.RequestException:
                 time.sleep(0.2)
+        # Warm every gunicorn process (first requests import and connect lazily); not reported.
+        run_phase("warm-up", base, plan, args.warmup_seconds, args.think, save=True)
         load_before = os.getloadavg()[0]
         # The baseline first: the same reviewers, at the same pace, reading the faces they then save.
         phases = [

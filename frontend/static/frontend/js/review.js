@@ -76,6 +76,8 @@ export class BoxLayer {
     this.active.className = "box-layer";
     this.active.setAttribute("aria-hidden", "true");
     this.activeCtx = this.active.getContext("2d");
+    // Hidden while empty: a transparent layer the size of the view still costs compositing every frame.
+    this.active.style.display = "none";
     this.activeShown = false;
     viewer.canvas.append(this.canvas, this.active);
 
@@ -294,6 +296,7 @@ export class BoxLayer {
     this._fit(this.active, ctx, w, h);
     ctx.clearRect(0, 0, w, h);
     this.activeShown = !!(selected || draft);
+    this.active.style.display = this.activeShown ? "" : "none";
     if (selected) {
       let box = selected;
       if (this.drag && this.drag.face === selected && this.drag.preview) box = this.drag.preview;

@@ -194,19 +194,20 @@ def test_a_stale_edit_shows_the_conflict_and_overwrites_nothing(page, live_serve
 
 
 def test_edits_made_offline_are_retried_until_saved(page, live_server, review):
-    open_review(page, live_server, review.pages[0])
     face = review.faces[0]
+    # Opened at the face, so the edit below is this face's whatever the list selected before.
+    open_review(page, live_server, review.pages[0], f"?face={face.pk}")
+    expect(page.locator("input[name=gender][value=male]")).to_be_checked()
     failures = {"left": 2}
 
     def flaky(route):
-        if failures["left"]:
+        if route.request.method == "PATCH" and failures["left"]:
             failures["left"] -= 1
             route.abort("internetdisconnected")
         else:
             route.continue_()
 
     page.route(f"**/api/faces/{face.pk}/", flaky)
-    page.keyboard.press("j")
     page.keyboard.press("f")
 
     expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=5000)

@@ -141,3 +141,11 @@ def test_arrow_keys_move_or_resize_a_box_inside_the_page(geometry):
         {"x": 10, "y": 20, "w": 90, "h": 40},
         {"x": 10, "y": 20, "w": 30, "h": 40},
     ]
+
+
+def test_rectangles_clip_to_their_overlap_or_nothing(geometry):
+    overlap = geometry("g.clipRect({x: -50, y: 10, w: 200, h: 100}, {x: 0, y: 0, w: 100, h: 60})")
+    apart = geometry("g.clipRect({x: 0, y: 0, w: 10, h: 10}, {x: 10, y: 0, w: 10, h: 10})")
+
+    assert overlap == {"x": 0, "y": 10, "w": 100, "h": 50}
+    assert apart is None

@@ -7,6 +7,7 @@ import {
   GridIndex,
   HANDLES,
   clampBox,
+  clipRect,
   contains,
   grabAt,
   handlePoints,
@@ -243,14 +244,17 @@ export class BoxLayer {
     const cache = this.cache;
     if (!cache || cache.w !== w || cache.h !== h) return false;
     const k = t.sx / cache.t.sx;
-    return k > 1 / MAX_CACHE_STRETCH && k < MAX_CACHE_STRETCH && contains(cache.rect, visibleRect(t, w, h));
+    if (!(k > 1 / MAX_CACHE_STRETCH && k < MAX_CACHE_STRETCH)) return false;
+    // Boxes live on the page only: what must be cached is the part of the view the page covers.
+    const needed = clipRect(visibleRect(t, w, h), { x: 0, y: 0, w: this.width, h: this.height });
+    return !needed || contains(cache.rect, needed);
   }
 
   _placeCache(t) {
     const cache = this.cache;
     const k = t.sx / cache.t.sx;
-    const x = t.ox - (cache.t.ox + cache.padX) * k;
-    const y = t.oy - (cache.t.oy + cache.padY) * k;
+    const x = t.ox - (cache.t.ox - cache.left) * k;
+    const y = t.oy - (cache.t.oy - cache.top) * k;
     this.canvas.style.transform = `translate(${x}px, ${y}px) scale(${k})`;
   }
 
@@ -258,14 +262,19 @@ export class BoxLayer {
     this.dirty = false;
     const padX = Math.round(w * CACHE_PAD);
     const padY = Math.round(h * CACHE_PAD);
-    const cw = w + 2 * padX;
-    const ch = h + 2 * padY;
+    // The view padded on every side, cut to the page: with the whole page in view, the canvas
+    // (composited on every frame) is the page's size, not the padded view's.
+    const page = toScreen({ x: 0, y: 0, w: this.width, h: this.height }, t);
+    const left = Math.max(-padX, Math.floor(page.x));
+    const top = Math.max(-padY, Math.floor(page.y));
+    const cw = Math.max(1, Math.min(w + padX, Math.ceil(page.x + page.w)) - left);
+    const ch = Math.max(1, Math.min(h + padY, Math.ceil(page.y + page.h)) - top);
     this._fit(this.canvas, this.ctx, cw, ch);
-    this.canvas.style.transform = `translate(${-padX}px, ${-padY}px)`;
+    this.canvas.style.transform = `translate(${left}px, ${top}px)`;
     const ctx = this.ctx;
     ctx.clearRect(0, 0, cw, ch);
-    // Drawing transform: the cache's (0, 0) is the screen's (-padX, -padY).
-    const ct = makeTransform(t.ox + padX, t.oy + padY, t.sx, t.sy);
+    // Drawing transform: the cache's (0, 0) is the screen's (left, top).
+    const ct = makeTransform(t.ox - left, t.oy - top, t.sx, t.sy);
     const rect = visibleRect(ct, cw, ch);
     const dragged = this.drag && this.drag.moved && this.drag.face;
     const previewed = this.preview && this.preview.face;
@@ -283,7 +292,7 @@ export class BoxLayer {
     const asDots = small > items.length / 2;
     if (asDots) this._drawDots(ctx, byStatus, ct);
     else this._drawBoxes(ctx, byStatus, items, ct);
-    this.cache = { t, w, h, padX, padY, rect };
+    this.cache = { t, w, h, left, top, rect };
     this.stats = { drawn: items.length, mode: asDots ? "dots" : "boxes" };
   }
 

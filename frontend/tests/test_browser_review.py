@@ -367,13 +367,13 @@ def test_an_unknown_or_rejected_face_id_opens_the_page_as_usual(page, live_serve
 
 
 def test_unsaved_edits_survive_reloads_while_the_server_is_unreachable(page, live_server, review):
-    open_review(page, live_server, review.pages[0])
     face = review.faces[0]
+    open_review(page, live_server, review.pages[0], f"?face={face.pk}")
+    expect(page.locator("input[name=gender][value=male]")).to_be_checked()
     route = f"**/api/faces/{face.pk}/"
     page.route(route, lambda route: route.abort("internetdisconnected"))
     questions = []
     page.on("dialog", lambda dialog: (questions.append(dialog.type), dialog.accept()))
-    page.keyboard.press("j")
     page.keyboard.press("f")
     expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=5000)
 
@@ -398,14 +398,22 @@ def test_unsaved_edits_survive_reloads_while_the_server_is_unreachable(page, liv
 
 
 def test_a_restored_edit_of_a_face_changed_meanwhile_shows_the_conflict(page, live_server, review, django_user_model):
-    open_review(page, live_server, review.pages[0])
     face = review.faces[0]
+    # Opened at the face, so the edit below is this face's whatever the list selected before.
+    open_review(page, live_server, review.pages[0], f"?face={face.pk}")
+    expect(page.locator("input[name=gender][value=male]")).to_be_checked()
+    refused = []
+
+    def unavailable(route):
+        refused.append(route.request.method)
+        route.fulfill(status=503, json={"detail": "down"})
+
     route = f"**/api/faces/{face.pk}/"
-    page.route(route, lambda route: route.fulfill(status=503, json={"detail": "down"}))
+    page.route(route, unavailable)
     page.on("dialog", lambda dialog: dialog.accept())
-    page.keyboard.press("j")
     page.keyboard.press("f")
     expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=5000)
+    assert set(refused) == {"PATCH"}
     erin = django_user_model.objects.create_user("erin")
     face_update(face=Face.objects.get(pk=face.pk), user=erin, expected_version=1, data={"age": 50})
 
@@ -416,7 +424,6 @@ def test_a_restored_edit_of_a_face_changed_meanwhile_shows_the_conflict(page, li
     expect(page.locator("#save-state")).to_contain_text("Conflict on 1 face", timeout=10000)
     stored = Face.objects.get(pk=face.pk)
     assert (stored.gender, stored.age, stored.version) == (Gender.MALE, 50, 2)
-    page.keyboard.press("j")
     expect(page.locator("#conflict")).to_be_visible()
     page.click("#conflict-mine")
     wait_saved(page)
@@ -466,8 +473,8 @@ def test_a_second_tab_leaves_a_live_tabs_unsaved_edits_alone_and_adopts_a_closed
     face = review.faces[0]
     route = f"**/api/faces/{face.pk}/"
     page.context.route(route, lambda route: route.abort("internetdisconnected"))
-    open_review(page, live_server, review.pages[0])
-    page.keyboard.press("j")
+    open_review(page, live_server, review.pages[0], f"?face={face.pk}")
+    expect(page.locator("input[name=gender][value=male]")).to_be_checked()
     page.keyboard.press("f")
     expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=5000)
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException, ValidationError
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,6 +19,7 @@ from detection.errors import DetectionRefused
 from detection.rendering import page_annotated_jpeg
 from detection.serializers import PageDetectionSerializer, RunDetailSerializer, RunInputSerializer, RunSerializer
 from detection.services import run_cancel, run_create, run_retry_failed
+from webapp.renderers import JSONRenderer
 
 
 class _FileRenderer(BaseRenderer):

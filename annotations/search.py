@@ -619,6 +619,17 @@ def _nulls_last(ordering: tuple[str, ...]) -> list:
     return expressions
 
 
+def _estimated_page_total() -> int | None:
+    """PostgreSQL's estimate of the number of pages (kept by ANALYZE and autovacuum), or None
+    (other databases, or a table never analysed)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Page._meta.db_table])
+        row = cursor.fetchone()
+    return int(row[0]) if row and row[0] >= 0 else None
+
+
 def _all_corpora_visible(user) -> bool:
     """Whether the user may view every corpus: then searches skip the visibility join."""
     return not Corpus.objects.exclude(pk__in=corpora_visible_to(user).values("pk")).exists()
@@ -681,13 +692,20 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
             bounds = Q(**{f"{column}__gte": low}) & (Q(**{f"{column}__lte": high}) if high is not None else Q())
         else:
             bounds = extremes
-        totals = pages.filter(_page_conditions(params)).aggregate(
-            # Counting the (never null) count column, not the id: PostgreSQL then counts from a narrow
-            # index on the count columns instead of reading every page row.
-            candidates=Count(column),
-            count=Count(column, filter=bounds),
-        )
-        candidates, count = totals["candidates"], totals["count"]
+        conditions = _page_conditions(params)
+        estimate = _estimated_page_total() if all_visible and not conditions else None
+        if estimate is not None:
+            # Every page is a candidate; the estimate only picks the strategy, so the count reads
+            # just the matching range of an index.
+            candidates, count = estimate, pages.filter(bounds).count()
+        else:
+            totals = pages.filter(conditions).aggregate(
+                # Counting the (never null) count column, not the id: PostgreSQL then counts from a
+                # narrow index on the count columns instead of reading every page row.
+                candidates=Count(column),
+                count=Count(column, filter=bounds),
+            )
+            candidates, count = totals["candidates"], totals["count"]
         walk = count and candidates * SEARCH_PAGE_SIZE <= count * WALK_MAX_VISITS
         return count, page_results(pages, params, strategy=WALK if walk else COLLECT)
     candidate_pages = pages.filter(_page_conditions(params))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
+from django.db import connection
 from django.http import QueryDict
 
 from annotations import search as search_module
@@ -385,3 +386,17 @@ def test_result_boxes_carry_exactly_the_face_box_fields(client, data):
     face = data.pages.a1.faces.filter(gender="male").first()
     assert {tuple(box) for box in boxes} == {tuple(FaceBoxSerializer.Meta.fields)}
     assert next(box for box in boxes if box["id"] == face.pk) == FaceBoxSerializer(face).data
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="only PostgreSQL keeps a row estimate (pg_class.reltuples)"
+)
+def test_the_same_answers_when_the_page_total_is_the_planners_estimate(client, data):
+    queries = ["gender=female", "ordering=-faces&min_faces=1", "min_faces=2&max_faces=4", "min_confidence=0.8"]
+    before = {query: client.get(f"{URL}?{query}").json() for query in queries}
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotations_page")
+
+    assert search_module._estimated_page_total() == Page.objects.count()
+    assert {query: client.get(f"{URL}?{query}").json() for query in queries} == before

@@ -6,7 +6,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from annotations.models import Corpus, Page
-from annotations.search import InIds
+from annotations.search import InIds, _estimated_page_total
 from annotations.tests.factories import make_document
 
 pytestmark = pytest.mark.django_db
@@ -43,3 +43,8 @@ def test_thousands_of_ids_bind_as_one_array_on_postgresql(pages):
         assert "= ANY(" in sql and " IN (" not in sql
     else:
         assert f" IN ({ids[0]}, {ids[1]}" in sql
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="PostgreSQL estimates; see test_search_pages")
+def test_no_page_total_estimate_outside_postgresql(pages):
+    assert _estimated_page_total() is None

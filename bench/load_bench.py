@@ -153,8 +153,9 @@ def run_phase(name: str, base: str, plan: list, seconds: float, think: float, sa
 
 def report(phases: list[Phase], args: argparse.Namespace, loads: tuple[float, float]) -> None:
     print(
-        f"# load_bench: {args.reviewers} reviewers, think {args.think} s, gunicorn {args.web_workers}x8 threads, "
-        f"PostgreSQL; load average {loads[0]:.1f} before, {loads[1]:.1f} after, {os.cpu_count()} CPUs"
+        f"# load_bench: {args.reviewers} reviewers, think {args.think} s, "
+        f"gunicorn {args.web_workers}x{args.web_threads} threads, PostgreSQL; "
+        f"load average {loads[0]:.1f} before, {loads[1]:.1f} after, {os.cpu_count()} CPUs"
     )
     print(
         f"{'phase':<22}{'s':>4}{'requests':>10}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
@@ -182,7 +183,8 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--reviewers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--web-workers", type=int, default=4, help="gunicorn processes")
+    parser.add_argument("--web-threads", type=int, default=8, help="threads per gunicorn process")
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a reviewer's saves")
     parser.add_argument("--baseline-seconds", type=float, default=20.0, help="length of the read (baseline) phase")
     parser.add_argument("--warmup-seconds", type=float, default=10.0, help="unreported saves before measuring")
@@ -213,7 +215,7 @@ def main() -> None:
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "webapp.wsgi:application", "-b", f"127.0.0.1:{port}"]
-            + ["-w", str(args.web_workers), "-k", "gthread", "--threads", "8", "--keep-alive", "75"]
+            + ["-w", str(args.web_workers), "-k", "gthread", "--threads", str(args.web_threads), "--keep-alive", "75"]
             + ["--log-level", "warning"],
             cwd=ROOT,
             env=env,

@@ -26,6 +26,7 @@ from annotations.serializers import (
     FaceSerializer,
     PageReviewInputSerializer,
     PageSerializer,
+    face_representation,
 )
 from annotations.services import (
     FaceConflict,
@@ -109,9 +110,13 @@ class PageDetailApi(APIView):
 
 
 def _face_written(face: Face, *, status_code: int = status.HTTP_200_OK) -> Response:
-    """A written face, with the id of its latest revision so the client can undo it."""
-    data = FaceSerializer(face).data
-    data["revision"] = selectors.face_latest_revision_id(face=face)
+    """A written face, with the id of the revision that recorded the write so the client can undo it.
+
+    A write that changed nothing recorded none: then the face's latest revision.
+    """
+    data = face_representation(face)
+    revision = face.recorded_revision_id
+    data["revision"] = revision if revision is not None else selectors.face_latest_revision_id(face=face)
     return Response(data, status=status_code)
 
 
@@ -119,7 +124,7 @@ def _face_conflict(exc: FaceConflict) -> Response:
     return Response(
         {
             "detail": "This face was changed by someone else; reload it before editing.",
-            "face": FaceSerializer(exc.face).data,
+            "face": face_representation(exc.face),
         },
         status=status.HTTP_409_CONFLICT,
     )
@@ -272,7 +277,7 @@ class FaceDetailApi(APIView):
 
     @extend_schema(responses=FaceSerializer)
     def get(self, request, pk: int):
-        return Response(FaceSerializer(get_face_for_user(request.user, pk)).data)
+        return Response(face_representation(get_face_for_user(request.user, pk)))
 
     @extend_schema(request=InputSerializer, responses=WRITE_RESPONSES)
     def patch(self, request, pk: int):
@@ -390,5 +395,5 @@ class PageBulkApi(APIView):
             above=direction == "above",
         )
         revisions = selectors.faces_latest_revision_ids(face_ids=[face.pk for face in faces])
-        data = [{**FaceSerializer(face).data, "revision": revisions.get(face.pk)} for face in faces]
+        data = [{**face_representation(face), "revision": revisions.get(face.pk)} for face in faces]
         return Response({"updated": len(faces), "faces": data})

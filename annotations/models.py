@@ -305,6 +305,10 @@ class Face(models.Model):
 
     objects = FaceQuerySet.as_manager()
 
+    # Not a column: the id of the revision that recorded the write which returned this face (the
+    # face services set it), so a write's answer names the change to undo without another query.
+    recorded_revision_id: int | None = None
+
     class Meta:
         ordering = ["page_id", "y", "x", "id"]
         constraints = [

@@ -96,6 +96,39 @@ class FaceSerializer(serializers.ModelSerializer):
         ]
 
 
+def face_representation(face: Face) -> dict:
+    """FaceSerializer(face).data, built directly (a test holds them equal): every face read and save
+    answers with one, and DRF's per-instance field building was a tenth of a save's time."""
+    return {
+        "id": face.pk,
+        "page": face.page_id,
+        "x": int(face.x),
+        "y": int(face.y),
+        "w": int(face.w),
+        "h": int(face.h),
+        "confidence": _float_or_none(face.confidence),
+        "age": _float_or_none(face.age),
+        "age_confidence": _float_or_none(face.age_confidence),
+        "gender": str(face.gender),
+        "gender_confidence": _float_or_none(face.gender_confidence),
+        "child": bool(face.child),
+        "status": str(face.status),
+        "source": str(face.source),
+        "person": str(face.person),
+        "version": int(face.version),
+        "created_at": _datetime_or_none(face.created_at),
+        "updated_at": _datetime_or_none(face.updated_at),
+    }
+
+
+def _float_or_none(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _datetime_or_none(value) -> str | None:
+    return None if value is None else _DATETIME.to_representation(value)
+
+
 class FaceBoxSerializer(serializers.ModelSerializer):
     """A face as drawn over a page thumbnail in search results."""
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from annotations.models import Corpus, Document, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
-from annotations.services import FacePrediction, faces_store_predictions
+from annotations.serializers import FaceSerializer, face_representation
+from annotations.services import FacePrediction, face_update, faces_store_predictions
 
 
 @pytest.fixture
@@ -137,6 +139,42 @@ def test_a_write_that_changes_nothing_keeps_the_version(api_as, alice, predicted
     assert response.status_code == 200
     assert fresh(face).version == 1 and fresh(face).status == FaceStatus.PREDICTED
     assert not FaceRevision.objects.exists()
+
+
+def test_a_write_that_changes_nothing_answers_the_latest_revision(api_as, alice, predicted):
+    face = predicted[0]
+    client = api_as(alice)
+    changed = client.patch(f"/api/faces/{face.pk}/", {"version": 1, "gender": "female"}, format="json").json()
+
+    response = client.patch(f"/api/faces/{face.pk}/", {"version": 2, "gender": "female"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["version"] == 2
+    assert response.json()["revision"] == changed["revision"] == FaceRevision.objects.get(face=face).pk
+
+
+def test_a_save_costs_a_fixed_number_of_queries(api_as, alice, predicted, review_page, django_assert_num_queries):
+    """Face, role; savepoint, face UPDATE, revision INSERT, (PostgreSQL: page lock,) page UPDATE, release."""
+    client = api_as(alice)
+    client.get(f"/api/faces/{predicted[0].pk}/")  # the session's one-off queries are not a save's
+    expected = 8 if connection.features.has_select_for_update else 7
+
+    with django_assert_num_queries(expected):
+        response = client.patch(f"/api/faces/{predicted[0].pk}/", {"version": 1, "gender": "female"}, format="json")
+
+    assert response.status_code == 200
+    review_page.refresh_from_db()
+    assert (review_page.female_count, review_page.review_status) == (1, ReviewStatus.IN_REVIEW)
+
+
+@pytest.mark.parametrize("written", [False, True])
+def test_a_face_answer_is_what_the_face_serializer_gives(alice, predicted, written):
+    face = Face.objects.get(pk=predicted[1].pk)
+    if written:
+        # A written face holds what the write set (the status as a FaceStatus member), not a reloaded row.
+        face = face_update(face=face, user=alice, expected_version=1, data={"age": 31, "person": "X", "child": True})
+    assert face_representation(face) == FaceSerializer(face).data
+    assert face_representation(fresh(face)) == FaceSerializer(fresh(face)).data
 
 
 def test_a_resize_is_clipped_to_the_page(api_as, alice, predicted):

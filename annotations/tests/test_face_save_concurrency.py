@@ -1,0 +1,119 @@
+"""Two curators saving at the same moment on PostgreSQL: no lost count, no silent overwrite.
+
+SQLite runs one write transaction at a time (BEGIN IMMEDIATE), so only PostgreSQL can interleave
+them; these tests hold one save's transaction open while a second save runs in another thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from annotations.models import Face, FaceRevision, Gender, Page, ReviewStatus
+from annotations.services import FaceConflict, FacePrediction, face_update, faces_store_predictions
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL runs two write transactions at once")
+
+
+@pytest.fixture
+def page(corpus):
+    document = corpus.documents.create(source="excelsior-1915", label="Excelsior")
+    page = Page.objects.create(
+        document=document, order=1, canvas_id="c1", width=1000, height=1500, review_status=ReviewStatus.IN_REVIEW
+    )
+    faces_store_predictions(
+        page=page,
+        predictions=[
+            FacePrediction(x=100, y=100, w=80, h=100, confidence=0.9),
+            FacePrediction(x=400, y=500, w=60, h=70, confidence=0.6),
+        ],
+        source="res10",
+    )
+    return page
+
+
+def _in_thread(target) -> tuple[threading.Thread, list]:
+    """Run target on its own database connection; what it returns or raises lands in the list."""
+    outcome: list = []
+
+    def run():
+        try:
+            outcome.append(target())
+        except Exception as exc:  # noqa: BLE001 - handed back to the test, which asserts on it
+            outcome.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _wait_until_a_lock_is_awaited() -> None:
+    """Block until some transaction waits for a row lock (pg_locks is read live, not per transaction)."""
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted)")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second save never waited for the first one")
+
+
+def _save(face_id: int, user, version: int, data: dict):
+    def save():
+        face = Face.objects.select_related("page").get(pk=face_id)
+        return face_update(face=face, user=user, expected_version=version, data=data)
+
+    return save
+
+
+def test_two_saves_on_one_page_at_once_both_count(alice, page):
+    first, second = Face.objects.filter(page=page).order_by("y")
+
+    with transaction.atomic():
+        face_update(
+            face=Face.objects.select_related("page").get(pk=first.pk),
+            user=alice,
+            expected_version=1,
+            data={"gender": Gender.FEMALE},
+        )
+        thread, outcome = _in_thread(_save(second.pk, alice, 1, {"gender": Gender.FEMALE, "child": True}))
+        _wait_until_a_lock_is_awaited()
+    thread.join(10)
+
+    assert not thread.is_alive() and not isinstance(outcome[0], Exception), outcome
+    page.refresh_from_db()
+    assert (page.face_count, page.female_count, page.unknown_count, page.child_count) == (2, 2, 0, 1)
+
+
+def test_two_saves_of_one_face_at_once_keep_the_first_and_refuse_the_second(alice, page):
+    face = Face.objects.filter(page=page).order_by("y").first()
+
+    with transaction.atomic():
+        face_update(
+            face=Face.objects.select_related("page").get(pk=face.pk),
+            user=alice,
+            expected_version=1,
+            data={"gender": Gender.FEMALE},
+        )
+        thread, outcome = _in_thread(_save(face.pk, alice, 1, {"gender": Gender.MALE}))
+        _wait_until_a_lock_is_awaited()
+    thread.join(10)
+
+    assert not thread.is_alive() and isinstance(outcome[0], FaceConflict), outcome
+    face.refresh_from_db()
+    assert (face.gender, face.version) == (Gender.FEMALE, 2)
+    assert FaceRevision.objects.filter(face=face).count() == 1
+    page.refresh_from_db()
+    assert (page.female_count, page.male_count) == (1, 0)

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/load_bench.py                     # throwaway PostgreSQL cluster (run as root)
     .venv/bin/python bench/load_bench.py --database-url postgres://user@host:5432/loadbench
-    .venv/bin/python bench/load_bench.py --reviewers 50 --seconds 60 --web-workers 4
+    .venv/bin/python bench/load_bench.py --reviewers 50 --seconds 60 --web-workers 3
 
 Each simulated reviewer owns one page of 40 faces and, in a loop, PATCHes the next face's
 gender and box with the version it last saw (as the review canvas autosave does), then thinks
@@ -183,8 +183,8 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--reviewers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--web-workers", type=int, default=4, help="gunicorn processes")
-    parser.add_argument("--web-threads", type=int, default=8, help="threads per gunicorn process")
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn processes (the image: WEB_CONCURRENCY=3)")
+    parser.add_argument("--web-threads", type=int, default=8, help="threads per process (the image: WEB_THREADS=8)")
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a reviewer's saves")
     parser.add_argument("--baseline-seconds", type=float, default=20.0, help="length of the read (baseline) phase")
     parser.add_argument("--warmup-seconds", type=float, default=10.0, help="unreported saves before measuring")

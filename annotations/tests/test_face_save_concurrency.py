@@ -82,12 +82,7 @@ def test_two_saves_on_one_page_at_once_both_count(alice, page):
     first, second = Face.objects.filter(page=page).order_by("y")
 
     with transaction.atomic():
-        face_update(
-            face=Face.objects.select_related("page").get(pk=first.pk),
-            user=alice,
-            expected_version=1,
-            data={"gender": Gender.FEMALE},
-        )
+        _save(first.pk, alice, 1, {"gender": Gender.FEMALE})()
         thread, outcome = _in_thread(_save(second.pk, alice, 1, {"gender": Gender.FEMALE, "child": True}))
         _wait_until_a_lock_is_awaited()
     thread.join(10)
@@ -101,12 +96,7 @@ def test_two_saves_of_one_face_at_once_keep_the_first_and_refuse_the_second(alic
     face = Face.objects.filter(page=page).order_by("y").first()
 
     with transaction.atomic():
-        face_update(
-            face=Face.objects.select_related("page").get(pk=face.pk),
-            user=alice,
-            expected_version=1,
-            data={"gender": Gender.FEMALE},
-        )
+        _save(face.pk, alice, 1, {"gender": Gender.FEMALE})()
         thread, outcome = _in_thread(_save(face.pk, alice, 1, {"gender": Gender.MALE}))
         _wait_until_a_lock_is_awaited()
     thread.join(10)

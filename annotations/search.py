@@ -679,6 +679,15 @@ def page_search(*, user, params: SearchParams) -> QuerySet[Page]:
     return page_results(_visible_pages(user), params)
 
 
+def _walk_pays(count: int, candidates: int) -> bool:
+    """Whether walking the candidates in order finds a slice of results cheaply.
+
+    A walk tests about candidates / count rows per result found; up to WALK_MAX_VISITS per slice
+    beats collecting and sorting every match.
+    """
+    return bool(count) and candidates * SEARCH_PAGE_SIZE <= count * WALK_MAX_VISITS
+
+
 def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Page]]:
     """How many pages the user may view match the search, and a queryset to slice them from.
 
@@ -717,8 +726,7 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
                 count=Count(column, filter=bounds),
             )
             candidates, count = totals["candidates"], totals["count"]
-        walk = count and candidates * SEARCH_PAGE_SIZE <= count * WALK_MAX_VISITS
-        return count, page_results(pages, params, strategy=WALK if walk else COLLECT)
+        return count, page_results(pages, params, strategy=WALK if _walk_pays(count, candidates) else COLLECT)
     candidate_pages = pages.filter(_page_conditions(params))
     # Counted up to one past PROBE_MAX_PAGES: the exact number below it, and cheap above it,
     # where the exact number is only needed for a walk decision some searches never reach.
@@ -745,9 +753,7 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
         count = _bound_face_counts(candidate_pages, params).count()
     if candidates > PROBE_MAX_PAGES:
         candidates = candidate_pages.count()
-    # A walk tests about candidates / count pages per result found.
-    walk = count and candidates * SEARCH_PAGE_SIZE <= count * WALK_MAX_VISITS
-    return count, page_results(pages, params, strategy=WALK if walk else COLLECT)
+    return count, page_results(pages, params, strategy=WALK if _walk_pays(count, candidates) else COLLECT)
 
 
 def face_results(faces: QuerySet[Face], params: SearchParams, *, walk: bool = False) -> QuerySet[Face]:
@@ -787,7 +793,7 @@ def face_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Fa
     # that then read every face row (SQLite's choice otherwise).
     count = face_results(faces, params, walk=True).count()
     candidates = faces.filter(_page_conditions(params, prefix="page__")).count() if count else 0
-    return count, face_results(faces, params, walk=count and candidates * SEARCH_PAGE_SIZE <= count * WALK_MAX_VISITS)
+    return count, face_results(faces, params, walk=_walk_pays(count, candidates))
 
 
 def faces_by_year(*, user, params: SearchParams) -> list[dict]:

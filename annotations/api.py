@@ -230,6 +230,13 @@ class FaceListCreateApi(generics.ListAPIView):
         age = serializers.FloatField(min_value=0, max_value=130, allow_null=True, default=None)
         child = serializers.BooleanField(default=False)
         person = serializers.CharField(max_length=200, allow_blank=True, default="")
+        client_key = serializers.CharField(
+            max_length=64,
+            allow_blank=True,
+            default="",
+            help_text="A token chosen by the client (e.g. a UUID): sending the same request again "
+            "with it answers 200 with the face already made instead of adding another.",
+        )
 
     @extend_schema(parameters=schema_parameters(FaceListFilterSet))
     def get(self, request, *args, **kwargs):
@@ -247,7 +254,7 @@ class FaceListCreateApi(generics.ListAPIView):
             statuses=data.get("status") or [],
         )
 
-    @extend_schema(request=InputSerializer, responses={201: FaceWrittenSerializer})
+    @extend_schema(request=InputSerializer, responses={201: FaceWrittenSerializer, 200: FaceWrittenSerializer})
     def post(self, request):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -257,7 +264,9 @@ class FaceListCreateApi(generics.ListAPIView):
             face = face_create(page=page, user=request.user, **data)
         except DjangoValidationError as exc:
             raise _invalid(exc) from exc
-        return _face_written(face, status_code=status.HTTP_201_CREATED)
+        # No revision recorded: the face this client_key made before, answered as it is now.
+        made_now = face.recorded_revision_id is not None
+        return _face_written(face, status_code=status.HTTP_201_CREATED if made_now else status.HTTP_200_OK)
 
 
 class FaceDetailApi(APIView):

@@ -287,6 +287,9 @@ class Face(models.Model):
         "detection.DetectionRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="faces"
     )
     version = models.PositiveIntegerField(default=1)
+    # The token the review canvas sends with a box it asks to create, so a retried or replayed
+    # request (its answer lost to the network, a reload or a crash) finds the face it made.
+    client_key = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The confidence searches filter on, kept by the database: none for a rejected face (it never
@@ -322,6 +325,9 @@ class Face(models.Model):
             models.CheckConstraint(condition=Q(age__isnull=True) | Q(age__gte=0, age__lte=130), name="face_age_range"),
             models.CheckConstraint(condition=Q(gender__in=Gender.values), name="face_gender_valid"),
             models.CheckConstraint(condition=Q(status__in=FaceStatus.values), name="face_status_valid"),
+            models.UniqueConstraint(
+                fields=["page", "client_key"], condition=~Q(client_key=""), name="face_unique_client_key"
+            ),
         ]
         indexes = [
             # Face search: faces of a page by status (counts, review panel).

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -220,8 +220,15 @@ def face_create(
     age: float | None = None,
     child: bool = False,
     person: str = "",
+    client_key: str = "",
 ) -> Face:
-    """Add a face a curator drew: status `added`, source `curator`, confidence 1."""
+    """Add a face a curator drew: status `added`, source `curator`, confidence 1.
+
+    A `client_key` already used on this page returns the face made then, unchanged and with no
+    new revision (`recorded_revision_id` stays None): the same request sent again.
+    """
+    if client_key and (made := Face.objects.filter(page=page, client_key=client_key).first()):
+        return made
     x, y, w, h = _clamped_box(page, x, y, w, h)
     face = Face(
         page=page,
@@ -236,9 +243,17 @@ def face_create(
         confidence=1.0,
         source=CURATOR_SOURCE,
         status=FaceStatus.ADDED,
+        client_key=client_key,
     )
-    face.full_clean()
-    face.save()
+    # The key's uniqueness is the database's to enforce: the same request may be in flight twice.
+    face.full_clean(exclude=["client_key"])
+    try:
+        with transaction.atomic():
+            face.save()
+    except IntegrityError:
+        if not client_key:
+            raise
+        return Face.objects.get(page=page, client_key=client_key)
     face_revision_record(face=face, user=user, action="create", before=None, after=face.snapshot())
     page_counts_refresh(page_ids=[page.pk], start_review=True)
     return face

@@ -84,6 +84,51 @@ def test_a_new_box_outside_the_page_is_refused(api_as, alice, review_page):
     assert not FaceRevision.objects.exists()
 
 
+def test_a_create_sent_again_with_its_client_key_answers_the_face_it_made(api_as, alice, review_page):
+    box = {"page": review_page.pk, "x": 10, "y": 20, "w": 30, "h": 40, "client_key": "0b7c9f3e-tab-1"}
+    first = api_as(alice).post("/api/faces/", box, format="json")
+    # Meanwhile a curator moved it: the repeated request must not undo that either.
+    face = Face.objects.get(pk=first.json()["id"])
+    face_update(face=face, user=alice, expected_version=1, data={"x": 15})
+
+    again = api_as(alice).post("/api/faces/", {**box, "gender": "female"}, format="json")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert (again.json()["x"], again.json()["gender"], again.json()["version"]) == (15, "unknown", 2)
+    assert again.json()["revision"] == FaceRevision.objects.filter(face=face).latest("pk").pk
+    assert Face.objects.count() == 1
+    assert FaceRevision.objects.filter(face=face, action="create").count() == 1
+    review_page.refresh_from_db()
+    assert review_page.face_count == 1
+
+
+def test_client_keys_tell_creates_apart_only_on_their_own_page(api_as, alice, review_page):
+    other_page = Page.objects.create(document=review_page.document, order=2, canvas_id="c2", width=1000, height=1500)
+    box = {"x": 10, "y": 20, "w": 30, "h": 40}
+
+    answers = [
+        api_as(alice).post("/api/faces/", {**box, "page": review_page.pk, "client_key": "a"}, format="json"),
+        api_as(alice).post("/api/faces/", {**box, "page": review_page.pk, "client_key": "b"}, format="json"),
+        api_as(alice).post("/api/faces/", {**box, "page": other_page.pk, "client_key": "a"}, format="json"),
+        api_as(alice).post("/api/faces/", {**box, "page": review_page.pk}, format="json"),
+        api_as(alice).post("/api/faces/", {**box, "page": review_page.pk}, format="json"),
+    ]
+
+    assert [answer.status_code for answer in answers] == [201] * 5
+    assert Face.objects.count() == 5
+
+
+def test_an_overlong_client_key_is_refused(api_as, alice, review_page):
+    box = {"page": review_page.pk, "x": 10, "y": 20, "w": 30, "h": 40, "client_key": "k" * 65}
+
+    response = api_as(alice).post("/api/faces/", box, format="json")
+
+    assert response.status_code == 400
+    assert "client_key" in response.json()
+    assert not Face.objects.exists()
+
+
 def test_editing_a_predicted_face_marks_it_edited_and_records_the_change(api_as, alice, predicted, review_page):
     face = predicted[0]
 

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection, transaction
 
 from annotations.models import Face, FaceRevision, Gender, Page, ReviewStatus
-from annotations.services import FaceConflict, FacePrediction, face_update, faces_store_predictions
+from annotations.services import FaceConflict, FacePrediction, face_create, face_update, faces_store_predictions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,3 +107,22 @@ def test_two_saves_of_one_face_at_once_keep_the_first_and_refuse_the_second(alic
     assert FaceRevision.objects.filter(face=face).count() == 1
     page.refresh_from_db()
     assert (page.female_count, page.male_count) == (1, 0)
+
+
+def test_the_same_create_twice_at_once_makes_one_face(alice, page):
+    def create():
+        return face_create(page=page, user=alice, x=10, y=20, w=30, h=40, client_key="retry-of-one-box")
+
+    with transaction.atomic():
+        first = create()
+        # The repeat's insert waits on the unique key until the first commits, then finds its face.
+        thread, outcome = _in_thread(create)
+        _wait_until_a_lock_is_awaited()
+    thread.join(10)
+
+    assert not thread.is_alive() and isinstance(outcome[0], Face), outcome
+    assert outcome[0].pk == first.pk
+    assert Face.objects.filter(page=page, client_key="retry-of-one-box").count() == 1
+    assert FaceRevision.objects.filter(face=first, action="create").count() == 1
+    page.refresh_from_db()
+    assert page.face_count == 3

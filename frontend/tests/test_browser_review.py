@@ -108,6 +108,30 @@ def test_a_curator_draws_resizes_and_sets_gender_by_keyboard_and_it_persists(pag
     expect(page.locator(".face-row.status-added")).to_contain_text("female")
 
 
+def test_a_box_whose_create_answer_is_lost_is_created_once(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    lost = []
+
+    def lose_the_first_answer(route):
+        if route.request.method == "POST" and not lost:
+            lost.append(route.fetch().status)  # the server has made the face; its answer never arrives
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route("**/api/faces/", lose_the_first_answer)
+    viewer = page.locator("#viewer").bounding_box()
+    page.keyboard.press("b")
+    start = (viewer["x"] + viewer["width"] * 0.62, viewer["y"] + viewer["height"] * 0.15)
+    drag(page, start, (start[0] + 60, start[1] + 70))
+    wait_saved(page)
+
+    assert lost == [201]
+    added = Face.objects.get(status=FaceStatus.ADDED)
+    assert added.revisions.count() == 1
+    assert page.evaluate(f"window.visagesReview.face({added.pk}) !== undefined")
+
+
 def test_moving_a_predicted_box_marks_it_edited(page, live_server, review):
     open_review(page, live_server, review.pages[0])
     face = review.faces[1]

@@ -40,6 +40,19 @@ function newRef() {
   return `${Date.now().toString(36)}-${nextRef++}`;
 }
 
+// A random UUID for a box to create: it names the face in the unsaved-edits journal and goes with
+// the request as its client_key, so a create sent again (its answer lost, or replayed after a
+// reload) gets the face made the first time instead of a second one. crypto.randomUUID needs a
+// secure context; getRandomValues does not.
+function newFaceKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 function itemRef(item) {
   return item.ref || (item.ref = newRef());
 }
@@ -509,7 +522,7 @@ function queueStatus(face, action, item = {}) {
   });
 }
 
-function createFace(box, { tmp = newRef(), item = {}, pick = true } = {}) {
+function createFace(box, { tmp = newFaceKey(), item = {}, pick = true } = {}) {
   flushNudge();
   const face = local({
     id: null, page: pageData.id, ...box, confidence: 1, age: null, age_confidence: null, gender: "unknown",
@@ -526,7 +539,7 @@ function createFace(box, { tmp = newRef(), item = {}, pick = true } = {}) {
     face,
     label: "Draw box",
     journal: () => ({ op: "create", tmp, box, label: "Draw box", item: itemRef(item) }),
-    request: () => ({ method: "POST", url: urls.facesUrl, body: { page: pageData.id, ...box } }),
+    request: () => ({ method: "POST", url: urls.facesUrl, body: { page: pageData.id, ...box, client_key: tmp } }),
     onSuccess: (data) => {
       face.pending -= 1;
       face.id = data.id;

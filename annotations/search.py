@@ -385,7 +385,8 @@ class InIds(Func):
         if not self.ids:
             raise EmptyResultSet
         column, params = compiler.compile(self.source_expressions[0])
-        return f"{column} = ANY(%s)", (*params, self.ids)
+        # An array literal written at once: psycopg would adapt (and inspect) the list item by item.
+        return f"{column} = ANY(%s::bigint[])", (*params, "{" + ",".join(str(int(pk)) for pk in self.ids) + "}")
 
 
 def _column(name: str, walk: bool):

@@ -705,6 +705,10 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
         # Only page filters: every candidate matches, and walking finds the slice right away.
         count = pages.filter(_page_conditions(params)).count()
         return count, page_results(pages, params, strategy=WALK)
+    conditions = _page_conditions(params)
+    # With no page filter every page is a candidate: PostgreSQL's estimate of their number then
+    # picks the strategy (it only decides how to fetch; counts and results stay exact).
+    estimate = _estimated_page_total() if all_visible and not conditions else None
     extremes = params.page_extremes_condition()
     if not params.uses_face_rows or extremes is not None:
         # Candidates and matches in one pass over the page columns.
@@ -713,11 +717,8 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
             bounds = Q(**{f"{column}__gte": low}) & (Q(**{f"{column}__lte": high}) if high is not None else Q())
         else:
             bounds = extremes
-        conditions = _page_conditions(params)
-        estimate = _estimated_page_total() if all_visible and not conditions else None
         if estimate is not None:
-            # Every page is a candidate; the estimate only picks the strategy, so the count reads
-            # just the matching range of an index.
+            # The count then reads just the matching range of an index.
             candidates, count = estimate, pages.filter(bounds).count()
         else:
             totals = pages.filter(conditions).aggregate(
@@ -728,10 +729,10 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
             )
             candidates, count = totals["candidates"], totals["count"]
         return count, page_results(pages, params, strategy=WALK if _walk_pays(count, candidates) else COLLECT)
-    candidate_pages = pages.filter(_page_conditions(params))
-    # Counted up to one past PROBE_MAX_PAGES: the exact number below it, and cheap above it,
+    candidate_pages = pages.filter(conditions)
+    # Else counted up to one past PROBE_MAX_PAGES: the exact number below it, and cheap above it,
     # where the exact number is only needed for a walk decision some searches never reach.
-    candidates = candidate_pages.order_by()[: PROBE_MAX_PAGES + 1].count()
+    candidates = estimate if estimate is not None else candidate_pages.order_by()[: PROBE_MAX_PAGES + 1].count()
     if low >= 1 and candidates > PROBE_MAX_PAGES:
         scope_user = None if all_visible else user
         selected = _pages_with_selected_count(params, low, high, user=scope_user).order_by("page_id")
@@ -752,7 +753,7 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
         count = _within(matching, "selected_faces", low, high).count()
     else:
         count = _bound_face_counts(candidate_pages, params).count()
-    if candidates > PROBE_MAX_PAGES:
+    if estimate is None and candidates > PROBE_MAX_PAGES:
         candidates = candidate_pages.count()
     return count, page_results(pages, params, strategy=WALK if _walk_pays(count, candidates) else COLLECT)
 

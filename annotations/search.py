@@ -701,11 +701,11 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     all_visible = _all_corpora_visible(user)
     pages = Page.objects.all() if all_visible else pages_visible_to(user)
     low, high = params.face_count_bounds()
+    conditions = _page_conditions(params)
     if (low, high) == (0, None):
         # Only page filters: every candidate matches, and walking finds the slice right away.
-        count = pages.filter(_page_conditions(params)).count()
+        count = pages.filter(conditions).count()
         return count, page_results(pages, params, strategy=WALK)
-    conditions = _page_conditions(params)
     # With no page filter every page is a candidate: PostgreSQL's estimate of their number then
     # picks the strategy (it only decides how to fetch; counts and results stay exact).
     estimate = _estimated_page_total() if all_visible and not conditions else None

@@ -8,7 +8,9 @@ from types import SimpleNamespace
 import pytest
 from django.test import Client
 from playwright.sync_api import expect
+from rest_framework.response import Response
 
+from annotations.api import FaceDetailApi
 from annotations.importing import document_import_run, document_request_import
 from annotations.models import Corpus, CorpusMembership, CorpusRole, Face, FaceStatus, Gender, ReviewStatus
 from annotations.services import FacePrediction, face_reject, face_update, faces_store_predictions
@@ -50,6 +52,27 @@ def review(page, live_server, django_user_model, tmp_path):
     page.set_viewport_size({"width": 1280, "height": 800})
     log_in(page, live_server, dora)
     return SimpleNamespace(user=dora, corpus=corpus, document=document, pages=pages, faces=faces)
+
+
+@pytest.fixture
+def unavailable_saves(monkeypatch):
+    """The live server answers 503 to PATCHes of the faces put in `.faces` (and records them).
+
+    Injected in the server (it runs in this process), not by routing the browser's requests:
+    a Playwright route now and then let such a PATCH through in CI.
+    """
+    save = FaceDetailApi.patch
+    faces: set[int] = set()
+    refused: list[int] = []
+
+    def patch(view, request, pk: int):
+        if pk in faces:
+            refused.append(pk)
+            return Response({"detail": "down"}, status=503)
+        return save(view, request, pk)
+
+    monkeypatch.setattr(FaceDetailApi, "patch", patch)
+    return SimpleNamespace(faces=faces, refused=refused)
 
 
 def open_review(page, live_server, db_page, query=""):
@@ -390,12 +413,11 @@ def test_an_unknown_or_rejected_face_id_opens_the_page_as_usual(page, live_serve
     assert errors == []
 
 
-def test_unsaved_edits_survive_reloads_while_the_server_is_unreachable(page, live_server, review):
+def test_unsaved_edits_survive_reloads_while_the_server_is_unreachable(page, live_server, review, unavailable_saves):
     face = review.faces[0]
     open_review(page, live_server, review.pages[0], f"?face={face.pk}")
     expect(page.locator("input[name=gender][value=male]")).to_be_checked()
-    route = f"**/api/faces/{face.pk}/"
-    page.route(route, lambda route: route.abort("internetdisconnected"))
+    unavailable_saves.faces.add(face.pk)
     questions = []
     page.on("dialog", lambda dialog: (questions.append(dialog.type), dialog.accept()))
     page.keyboard.press("f")
@@ -410,8 +432,9 @@ def test_unsaved_edits_survive_reloads_while_the_server_is_unreachable(page, liv
     assert page.evaluate(f"window.visagesReview.face({face.pk}).gender") == "female"
     assert Face.objects.get(pk=face.pk).gender == Gender.MALE
     assert len(unsaved_keys(page)) == 1
+    assert set(unavailable_saves.refused) == {face.pk}
 
-    page.unroute(route)
+    unavailable_saves.faces.clear()
     page.reload()
     page.wait_for_selector("#review[data-ready='1']", timeout=20000)
     wait_saved(page)
@@ -421,27 +444,22 @@ def test_unsaved_edits_survive_reloads_while_the_server_is_unreachable(page, liv
     assert unsaved_keys(page) == []
 
 
-def test_a_restored_edit_of_a_face_changed_meanwhile_shows_the_conflict(page, live_server, review, django_user_model):
+def test_a_restored_edit_of_a_face_changed_meanwhile_shows_the_conflict(
+    page, live_server, review, django_user_model, unavailable_saves
+):
     face = review.faces[0]
     # Opened at the face, so the edit below is this face's whatever the list selected before.
     open_review(page, live_server, review.pages[0], f"?face={face.pk}")
     expect(page.locator("input[name=gender][value=male]")).to_be_checked()
-    refused = []
-
-    def unavailable(route):
-        refused.append(route.request.method)
-        route.fulfill(status=503, json={"detail": "down"})
-
-    route = f"**/api/faces/{face.pk}/"
-    page.route(route, unavailable)
+    unavailable_saves.faces.add(face.pk)
     page.on("dialog", lambda dialog: dialog.accept())
     page.keyboard.press("f")
     expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=5000)
-    assert set(refused) == {"PATCH"}
+    assert set(unavailable_saves.refused) == {face.pk}
     erin = django_user_model.objects.create_user("erin")
     face_update(face=Face.objects.get(pk=face.pk), user=erin, expected_version=1, data={"age": 50})
 
-    page.unroute(route)
+    unavailable_saves.faces.clear()
     page.reload()
     page.wait_for_selector("#review[data-ready='1']", timeout=20000)
 
@@ -493,10 +511,11 @@ def test_arrow_keys_nudge_and_resize_the_selected_box_one_revision_per_burst(pag
     assert Face.objects.get(pk=face.pk).revisions.count() == 3, "arrows in the age field are the field's"
 
 
-def test_a_second_tab_leaves_a_live_tabs_unsaved_edits_alone_and_adopts_a_closed_ones(page, live_server, review):
+def test_a_second_tab_leaves_a_live_tabs_unsaved_edits_alone_and_adopts_a_closed_ones(
+    page, live_server, review, unavailable_saves
+):
     face = review.faces[0]
-    route = f"**/api/faces/{face.pk}/"
-    page.context.route(route, lambda route: route.abort("internetdisconnected"))
+    unavailable_saves.faces.add(face.pk)
     open_review(page, live_server, review.pages[0], f"?face={face.pk}")
     expect(page.locator("input[name=gender][value=male]")).to_be_checked()
     page.keyboard.press("f")
@@ -508,7 +527,7 @@ def test_a_second_tab_leaves_a_live_tabs_unsaved_edits_alone_and_adopts_a_closed
     assert len(unsaved_keys(second)) == 1
 
     page.close()
-    page.context.unroute(route)
+    unavailable_saves.faces.clear()
     third = second.context.new_page()
     open_review(third, live_server, review.pages[0])
     wait_saved(third)

@@ -15,10 +15,10 @@ from rest_framework.views import APIView
 
 from annotations import selectors
 from annotations.access import corpora_visible_to, get_document_for_user, get_face_for_user, get_page_for_user
-from annotations.importing import ImportFailed, document_import_from_input
+from annotations.ingest.manifests import ImportFailed, document_import_from_input
 from annotations.models import CorpusRole, Face, FaceRevision, FaceStatus, Gender
-from annotations.search import FACE_ORDERINGS, IntegerFilter, SearchFilterSet, SearchParams
-from annotations.search_api import schema_parameters
+from annotations.search.api import schema_parameters
+from annotations.search.params import FACE_ORDERINGS, IntegerFilter, SearchFilterSet, SearchParams
 from annotations.serializers import (
     CorpusSerializer,
     DocumentImportInputSerializer,

@@ -9,7 +9,8 @@ from django.db.models import Count, Max, Q, QuerySet
 
 from annotations.access import documents_visible_to, faces_visible_to, pages_visible_to
 from annotations.models import FACE_FIELDS, Document, Face, FaceRevision, Page, ReviewStatus
-from annotations.search import SearchParams, face_search, faces_order
+from annotations.search.params import SearchParams
+from annotations.search.planner import face_search, faces_order
 
 
 def document_list(*, user, corpus_id: int | None = None) -> QuerySet[Document]:

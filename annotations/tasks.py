@@ -6,7 +6,7 @@ from celery import shared_task
 @shared_task(acks_late=True, ignore_result=True)
 def document_import_task(document_id: int) -> None:
     """Import a document's manifest or scans (claims the pending import; a rerun is a no-op)."""
-    from annotations.importing import document_import_run
+    from annotations.ingest.manifests import document_import_run
 
     document_import_run(document_id=document_id)
 
@@ -20,6 +20,6 @@ EXPORT_TIME_LIMIT = EXPORT_SOFT_TIME_LIMIT + 300
 @shared_task(ignore_result=True, soft_time_limit=EXPORT_SOFT_TIME_LIMIT, time_limit=EXPORT_TIME_LIMIT)
 def export_build_task(export_id: int) -> None:
     """Build an export file (claims the pending export; a rerun is a no-op)."""
-    from annotations.export_services import export_build
+    from annotations.exports.services import export_build
 
     export_build(export_id=export_id)

@@ -46,7 +46,7 @@ def main() -> None:
     from django.conf import settings
     from PIL import Image
 
-    from annotations.importing import corpus_get_or_create, document_import_run, document_request_import
+    from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
     from tests.support.synthetic_pages import newspaper_page
 
     scans = data_dir / "scans"
@@ -73,13 +73,13 @@ def main() -> None:
 def derivatives(pages):
     from django.conf import settings
 
-    from annotations.imaging import page_derivative
+    from annotations.iiif_server.imaging import page_derivative
 
     return [page_derivative(page, max_size=settings.DETECTION_MAX_DERIVATIVE) for page in pages]
 
 
 def bench_detector(name: str, document, pages, truths, *, repeat: int) -> dict:
-    from annotations.imaging import _decoded_local
+    from annotations.iiif_server.imaging import _decoded_local
     from annotations.models import Face
     from detection.models import PageDetection
     from detection.services import (

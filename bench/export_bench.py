@@ -126,8 +126,8 @@ def populate(faces_total: int, per_page: int) -> dict:
 
 def run_one(kind: str, options: dict, out: Path) -> dict:
     """Export everything as one kind; returns time, peak RSS and sizes."""
-    from annotations.export_services import export_to_path
-    from annotations.exporting import ExportOptions
+    from annotations.exports.options import ExportOptions
+    from annotations.exports.services import export_to_path
 
     baseline = _current_rss_mb()
     started = time.perf_counter()

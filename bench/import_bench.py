@@ -25,7 +25,7 @@ def main() -> None:
 
     from annotations.iiif.fetch import Fetcher
     from annotations.iiif.parse import parse_iiif
-    from annotations.importing import (
+    from annotations.ingest.manifests import (
         corpus_get_or_create,
         document_request_import,
         document_store_parsed,

@@ -131,7 +131,10 @@ def trained_rows(train_count: int, val_count: int) -> None:
 
     from PIL import Image
 
-    from detection.inference import training
+    from detection.inference.trained import CandidateSearch
+    from detection.training.attributes import attribute_samples, train_attribute_model
+    from detection.training.data import LabelledBox, LabelledImage
+    from detection.training.rescorer import candidate_pages, train_rescorer
 
     folder = Path(tempfile.mkdtemp(prefix="visages-model-metrics-"))
     images = []
@@ -139,15 +142,15 @@ def trained_rows(train_count: int, val_count: int) -> None:
         page = curated_page(100 + seed, width=600, height=800, n_ornaments=3, face_sizes=(30, 66), halftone=True)
         path = folder / f"p{seed}.jpg"
         Image.fromarray(page.pixels).save(path, quality=90)
-        boxes = [training.LabelledBox(b, True, f.gender, f.age) for f, b in zip(page.faces, truths(page), strict=True)]
-        boxes += [training.LabelledBox(Detection.from_xywh(*o, 1.0), False) for o in page.ornaments]
+        boxes = [LabelledBox(b, True, f.gender, f.age) for f, b in zip(page.faces, truths(page), strict=True)]
+        boxes += [LabelledBox(Detection.from_xywh(*o, 1.0), False) for o in page.ornaments]
         document = "train" if seed < train_count else "validation"
-        images.append(training.LabelledImage(path, tuple(boxes), document=document, page=str(seed)))
+        images.append(LabelledImage(path, tuple(boxes), document=document, page=str(seed)))
     train, validation = images[:train_count], images[train_count:]
     started = time.perf_counter()
-    attributes = training.train_attribute_model(
-        training.attribute_samples(train, size=64, margin=0.2),
-        training.attribute_samples(validation, size=64, margin=0.2),
+    attributes = train_attribute_model(
+        attribute_samples(train, size=64, margin=0.2),
+        attribute_samples(validation, size=64, margin=0.2),
     )
     m = attributes.metrics
     print(
@@ -156,12 +159,10 @@ def trained_rows(train_count: int, val_count: int) -> None:
         f"gender accuracy {_f(m['val_gender_accuracy'])}, age MAE {_f(m['val_age_mae'], 1)}; "
         f"{time.perf_counter() - started:.0f} s"
     )
-    search = training.CandidateSearch()
+    search = CandidateSearch()
     base = get_detector("res10", score_threshold=0.2)
     started = time.perf_counter()
-    rescorer = training.train_rescorer(
-        training.candidate_pages(train, base, search), training.candidate_pages(validation, base, search)
-    )
+    rescorer = train_rescorer(candidate_pages(train, base, search), candidate_pages(validation, base, search))
     m = rescorer.metrics
     print(
         f"res10+rescore: {len(train)} training pages, {m['val_pages']} held-out pages ({m['val_truths']} faces): "

@@ -108,7 +108,7 @@ def p95(values: list[float]) -> float:
 def make_document(corpus, *, pages: int, width: int, height: int, scans: Path):
     from PIL import Image
 
-    from annotations.importing import document_import_run, document_request_import
+    from annotations.ingest.manifests import document_import_run, document_request_import
     from tests.support.synthetic_pages import newspaper_page
 
     scans.mkdir(parents=True, exist_ok=True)
@@ -338,7 +338,7 @@ def make_screenshots(target: Path) -> None:
     from django.contrib.auth import get_user_model
     from playwright.sync_api import sync_playwright
 
-    from annotations.importing import document_import_run, document_request_import
+    from annotations.ingest.manifests import document_import_run, document_request_import
     from annotations.models import Corpus, CorpusMembership, CorpusRole, Gender
     from annotations.services import (
         FacePrediction,

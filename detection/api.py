@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.access import get_page_for_user
-from annotations.exporting import face_csv_write
-from annotations.imaging import ImageUnavailable
+from annotations.exports.face_csv import face_csv_write
+from annotations.iiif_server.imaging import ImageUnavailable
 from annotations.models import CorpusRole
 from detection import selectors
 from detection.errors import DetectionRefused

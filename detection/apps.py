@@ -7,7 +7,7 @@ class DetectionConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import task_prerun, worker_init, worker_process_init
 
-        from detection.training_services import registry_sync_before_detection, registry_sync_on_worker_start
+        from detection.model_loop.training import registry_sync_before_detection, registry_sync_on_worker_start
 
         # Every worker serves the models trained here: the main process before it forks its pool,
         # each pool process again, and before each page detection (a model trained meanwhile).

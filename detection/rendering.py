@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from PIL import Image, ImageDraw, ImageFont
 
-from annotations.imaging import page_derivative
+from annotations.iiif_server.imaging import page_derivative
 from annotations.models import Face, FaceStatus, Gender, Page
 
 JPEG_QUALITY = 85

@@ -23,7 +23,7 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from annotations.iiif.fetch import RETRY_STATUSES, FetchError
-from annotations.imaging import Derivative, ImageUnavailable, page_derivative
+from annotations.iiif_server.imaging import Derivative, ImageUnavailable, page_derivative
 from annotations.models import Corpus, Document, ImportStatus, Page
 from annotations.services import FacePrediction, faces_store_predictions
 from detection.errors import DetectionRefused, PageFetchRetry
@@ -95,7 +95,7 @@ def model_source(spec: ModelSpec) -> str:
 def _detector_spec(name: str) -> ModelSpec:
     if name not in DETECTORS:
         # A model trained since this process started is in the database, not yet in the registry.
-        from detection.training_services import trained_models_register
+        from detection.model_loop.training import trained_models_register
 
         trained_models_register()
     if name not in DETECTORS:
@@ -107,7 +107,7 @@ def _attribute_spec(name: str) -> ModelSpec | None:
     if not name:
         return None
     if name not in ATTRIBUTE_MODELS:
-        from detection.training_services import trained_models_register
+        from detection.model_loop.training import trained_models_register
 
         trained_models_register()
     if name not in ATTRIBUTE_MODELS:

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 
 from annotations.access import corpora_visible_to
-from annotations.imaging import ImageUnavailable, page_derivative
+from annotations.iiif_server.imaging import ImageUnavailable, page_derivative
 from annotations.models import Face, FaceStatus, Page
 from annotations.services import face_update
 from detection.inference.encoder import FaceEncoder

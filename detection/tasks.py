@@ -52,7 +52,7 @@ def run_dispatch_task(run_id: int, after_id: int = 0) -> None:
 )
 def train_model_task(job_id: int) -> None:
     """Train the model of one training job (claims it first; a duplicate delivery is a no-op)."""
-    from detection.training_services import training_job_run
+    from detection.model_loop.training import training_job_run
 
     training_job_run(job_id=job_id)
 

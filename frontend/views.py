@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from annotations import selectors
 from annotations.access import ROLE_RANK, corpora_visible_to, corpus_role, get_document_for_user, get_page_for_user
-from annotations.importing import ImportFailed, document_import_from_input
+from annotations.ingest.manifests import ImportFailed, document_import_from_input
 from annotations.models import CorpusRole
 
 

@@ -10,8 +10,8 @@ from rest_framework.exceptions import ValidationError
 
 from annotations import selectors
 from annotations.access import corpora_visible_to, exports_visible_to
-from annotations.export_api import ExportInputSerializer, export_scope_from
-from annotations.export_services import export_create
+from annotations.exports.api import ExportInputSerializer, export_scope_from
+from annotations.exports.services import export_create
 from annotations.models import ExportKind, ReviewStatus
 
 # The exports listed on the page; older ones stay reachable through GET /api/exports/.

@@ -4,10 +4,10 @@ from django.shortcuts import render
 
 from annotations.access import ROLE_RANK, corpus_role
 from annotations.models import CorpusRole
-from detection.evaluation import evaluation_for_run
 from detection.inference.registry import DETECTORS
+from detection.model_loop.evaluation import evaluation_for_run
+from detection.model_loop.training import trained_models_register
 from detection.selectors import get_run_for_user
-from detection.training_services import trained_models_register
 
 
 def run_detail(request, run_id: int):

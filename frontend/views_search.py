@@ -3,8 +3,8 @@
 from django.shortcuts import render
 
 from annotations.access import corpora_visible_to
-from annotations.models import ReviewStatus
-from annotations.search import CURATOR_SOURCE, PAGE_ORDERINGS, SOURCE_MODEL
+from annotations.models import CURATOR_SOURCE, ReviewStatus
+from annotations.search.params import PAGE_ORDERINGS, SOURCE_MODEL
 
 
 def _form_context(request) -> dict:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 from PIL import Image
 
-from annotations.importing import corpus_get_or_create, document_import_run, document_request_import
+from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
 from annotations.models import Face, ImportStatus
 from detection.models import DetectionRun, PageTaskStatus, RunStatus
 from detection.services import run_create, run_execute

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from annotations.importing import corpus_get_or_create, document_import_run, document_request_import
+from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
 from annotations.models import Document, ImportStatus, Page
 from tests.support.manifests import jpeg_bytes, p2_manifest
 

@@ -43,8 +43,9 @@ from annotations.models import (
     ReviewStatus,
 )
 from annotations.services import face_update
-from detection import evaluation, similarity
+from detection import similarity
 from detection.inference import registry
+from detection.model_loop import evaluation
 from detection.models import (
     DetectionRun,
     FaceEncoding,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from annotations.importing import corpus_get_or_create, document_import_run, document_request_import
+from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
 from annotations.models import CURATOR_SOURCE, Corpus, Document, Face, FaceStatus, Gender, ImportStatus
 from annotations.services import page_counts_refresh
 from tests.support.manifests import jpeg_bytes

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from annotations.annotation_import import annotations_import
-from annotations.export_services import export_to_path
-from annotations.exporting import ExportOptions
-from annotations.importing import corpus_get_or_create
+from annotations.exports.options import ExportOptions
+from annotations.exports.services import export_to_path
+from annotations.ingest.annotation_files import annotations_import
+from annotations.ingest.manifests import corpus_get_or_create
 from annotations.models import CURATOR_SOURCE, Document, ExportKind, Face, FaceRevision, FaceStatus, Gender
 from annotations.tests.export_support import add_faces, scanned_document
 from annotations.tests.factories import make_corpus, make_document, make_page

@@ -13,8 +13,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from annotations import export_services
-from annotations.export_services import export_build, export_create
+from annotations.exports import services as export_services
+from annotations.exports.services import export_build, export_create
 from annotations.models import CorpusMembership, Export, ExportStatus
 from annotations.tasks import export_build_task
 from annotations.tests.export_support import add_faces, scanned_document

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotations.importing import corpus_get_or_create
+from annotations.ingest.manifests import corpus_get_or_create
 from annotations.models import Face
 from annotations.tests.export_support import add_faces, scanned_document
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from annotations.annotation_import import web_annotation_errors
-from annotations.export_services import export_to_path
-from annotations.exporting import FACE_CSV_COLUMNS, ExportOptions, face_csv_rows
+from annotations.exports.face_csv import FACE_CSV_COLUMNS, face_csv_rows
+from annotations.exports.options import ExportOptions
+from annotations.exports.services import export_to_path
+from annotations.ingest.web_annotations import web_annotation_errors
 from annotations.models import ExportKind, Face, ReviewStatus
 from annotations.tests.export_support import add_faces, scanned_document
 

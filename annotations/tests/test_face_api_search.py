@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from annotations import search as search_module
 from annotations.models import Face, FaceStatus
+from annotations.search import planner
 from annotations.tests.factories import make_document, make_face, make_page, search_corpus
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,7 @@ def test_filters_combine_with_each_other_and_with_the_page(api_as, data):
 )
 @pytest.mark.parametrize("walk_max_visits", [0, 10**9], ids=["collect", "walk"])
 def test_it_lists_the_same_faces_as_the_face_search(api_as, data, monkeypatch, query, walk_max_visits):
-    monkeypatch.setattr(search_module, "WALK_MAX_VISITS", walk_max_visits)
+    monkeypatch.setattr(planner, "WALK_MAX_VISITS", walk_max_visits)
     client = api_as()
     # Same filters and same ordering: the same faces in the same order (searches default to date).
     ordered = query if "ordering=" in query else f"{query}&ordering=date"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotations.importing import (
+from annotations.ingest.manifests import (
     ImportFailed,
     corpus_get_or_create,
     document_import_run,

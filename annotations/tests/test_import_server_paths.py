@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from annotations.importing import document_import_run
+from annotations.ingest.manifests import document_import_run
 from annotations.models import Corpus, Document, ImportStatus
 from tests.support.manifests import jpeg_bytes
 

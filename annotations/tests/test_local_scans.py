@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from annotations.importing import corpus_get_or_create, document_import_run, document_request_import
+from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
 from annotations.models import ImportStatus
 from tests.support.manifests import jpeg_bytes
 

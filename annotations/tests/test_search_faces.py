@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from annotations import search as search_module
 from annotations.models import Face
-from annotations.search import face_search, search_params_parse
+from annotations.search import planner
+from annotations.search.params import search_params_parse
+from annotations.search.planner import face_search
 from annotations.tests.factories import make_document, make_face, make_page, search_corpus
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,7 @@ URL = "/api/search/faces/"
 @pytest.fixture(autouse=True, params=["collect", "walk"])
 def strategy(request, monkeypatch):
     """Every answer must hold whether faces are collected first or found by walking the ordering."""
-    monkeypatch.setattr(search_module, "WALK_MAX_VISITS", 0 if request.param == "collect" else 10**9)
+    monkeypatch.setattr(planner, "WALK_MAX_VISITS", 0 if request.param == "collect" else 10**9)
     return request.param
 
 

@@ -8,9 +8,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.http import QueryDict
 
-from annotations import search as search_module
 from annotations.models import CorpusMembership, CorpusRole, Page
-from annotations.search import PageSearchFilterSet, page_search, search_params_parse
+from annotations.search import planner
+from annotations.search.params import SearchParams, search_params_parse
+from annotations.search.planner import PageSearchFilterSet, page_search
 from annotations.services import FacePrediction, faces_store_predictions
 from annotations.tests.factories import make_corpus, make_document, make_face, make_page, search_corpus
 
@@ -34,7 +35,7 @@ def strategy(request, monkeypatch):
     walking pages in order, or probing each candidate page's faces; with the document filters
     tested on documents ("collect") or resolved into document ids first (the others)."""
     for name, value in STRATEGIES[request.param].items():
-        monkeypatch.setattr(search_module, name, value)
+        monkeypatch.setattr(planner, name, value)
     return request.param
 
 
@@ -249,7 +250,7 @@ def test_pagination_walks_every_result_once(client, data):
 def test_the_query_count_does_not_grow_with_results(client, data, strategy, django_assert_num_queries, monkeypatch):
     # Without PostgreSQL's page total estimate (whether the test database has one depends on
     # autovacuum; test_the_same_answers_when_the_page_total_is_the_planners_estimate covers it).
-    monkeypatch.setattr(search_module, "_estimated_page_total", lambda: None)
+    monkeypatch.setattr(planner, "_estimated_page_total", lambda: None)
     # Visibility check, candidate count (counting stops past PROBE_MAX_PAGES, then a full count where
     # the walk decision needs it), a count (and the matching ids when there are few), pages with
     # documents, their selected faces.
@@ -317,7 +318,7 @@ def test_one_confidence_or_size_bound_is_answered_from_page_extremes_as_from_the
         params = search_params_parse(QueryDict(query), filterset_class=PageSearchFilterSet)
         assert params.page_extremes_condition() is not None, query
     from_extremes = {query: client.get(f"{URL}?{query}").json() for query in EXTREMES_QUERIES}
-    monkeypatch.setattr(search_module.SearchParams, "page_extremes_condition", lambda self, prefix="", walk=False: None)
+    monkeypatch.setattr(SearchParams, "page_extremes_condition", lambda self, prefix="", walk=False: None)
     for query in EXTREMES_QUERIES:
         expected = client.get(f"{URL}?{query}").json()
         assert expected["count"] > 0, query
@@ -370,7 +371,7 @@ def test_a_result_built_directly_equals_the_declared_fields_representation(data,
     )
     params = search_params_parse(QueryDict("gender=male"), filterset_class=PageSearchFilterSet)
     results = list(page_search(user=AnonymousUser(), params=params))
-    search_module.matching_faces_attach(pages=results, params=params)
+    planner.matching_faces_attach(pages=results, params=params)
     checked = 0
     for result in results:
         serializer = PageSearchSerializer(result)
@@ -411,5 +412,5 @@ def test_the_same_answers_when_the_page_total_is_the_planners_estimate(client, d
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE annotations_page")
 
-    assert search_module._estimated_page_total() == Page.objects.count()
+    assert planner._estimated_page_total() == Page.objects.count()
     assert {query: client.get(f"{URL}?{query}").json() for query in queries} == before

@@ -6,7 +6,8 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from annotations.models import Corpus, Page
-from annotations.search import InIds, _estimated_page_total
+from annotations.search.planner import _estimated_page_total
+from annotations.search.sql import InIds
 from annotations.tests.factories import make_document
 
 pytestmark = pytest.mark.django_db

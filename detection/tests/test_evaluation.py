@@ -16,8 +16,13 @@ from annotations.services import (
     face_update,
     faces_store_predictions,
 )
-from detection.evaluation import evaluation_for_detector, evaluation_for_run, latest_run_for_document, reviewed_pages
 from detection.inference.types import Detection
+from detection.model_loop.evaluation import (
+    evaluation_for_detector,
+    evaluation_for_run,
+    latest_run_for_document,
+    reviewed_pages,
+)
 from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
 from detection.tests.conftest import add_scan_page
 from tests.support.model_loop_pages import curated_page

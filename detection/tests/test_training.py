@@ -14,14 +14,14 @@ from annotations.services import face_create, face_reject
 from detection.inference import registry
 from detection.inference.registry import get_attribute_model, get_detector
 from detection.inference.types import Detection
-from detection.models import TrainedModel, TrainingJob, TrainingKind, TrainingStatus
-from detection.tests.conftest import add_scan_page
-from detection.training_services import (
+from detection.model_loop.training import (
     trained_models_register,
     training_job_cancel,
     training_job_create,
     training_job_run,
 )
+from detection.models import TrainedModel, TrainingJob, TrainingKind, TrainingStatus
+from detection.tests.conftest import add_scan_page
 from tests.support.model_loop_pages import curated_page
 from tests.support.synthetic_pages import FACE_DIR, FIXTURE_FACES
 
@@ -160,7 +160,7 @@ def test_cancelling_a_pending_job_means_it_never_trains(curated_corpus, alice, d
 def test_a_job_cancelled_while_training_stops_at_the_next_epoch(
     curated_corpus, alice, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from detection.training_services import _Reporter
+    from detection.model_loop.training import _Reporter
 
     with django_capture_on_commit_callbacks():
         job = training_job_create(user=alice, kind=TrainingKind.ATTRIBUTES, corpus=curated_corpus, params=QUICK)
@@ -190,15 +190,8 @@ def test_running_a_finished_job_again_does_nothing(curated_corpus, alice, django
 
 def test_the_attribute_model_trains_on_generated_crops_and_is_served_through_the_registry(tmp_path):
     from detection.inference.registry import ModelSpec, register_attribute_model
-    from detection.inference.training import (
-        AttributeSample,
-        KerasAttributeModel,
-        crop,
-        infer,
-        save_model,
-        to_grey,
-        train_attribute_model,
-    )
+    from detection.inference.trained import KerasAttributeModel, crop, infer, save_model, to_grey
+    from detection.training.attributes import AttributeSample, train_attribute_model
 
     rng = np.random.default_rng(0)
 

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
-from annotations.importing import corpus_get_or_create, document_import_run, document_request_import
+from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
 from annotations.models import Face, ImportStatus
 from detection.inference.types import Detection
 from detection.models import DetectionRun, RunStatus

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from annotations.export_services import export_build
+from annotations.exports.services import export_build
 from annotations.models import Export, ExportStatus
 from annotations.tests.export_support import add_faces, scanned_document
 

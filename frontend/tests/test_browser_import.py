@@ -7,7 +7,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from annotations.importing import corpus_get_or_create, document_import_run, document_request_import
+from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
 from annotations.models import Document, ImportStatus
 from tests.support.manifests import jpeg_bytes
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from rest_framework.response import Response
 
 from annotations.api import FaceDetailApi
-from annotations.importing import document_import_run, document_request_import
+from annotations.ingest.manifests import document_import_run, document_request_import
 from annotations.models import Corpus, CorpusMembership, CorpusRole, Face, FaceStatus, Gender, ReviewStatus
 from annotations.services import FacePrediction, face_reject, face_update, faces_store_predictions
 from tests.support.manifests import jpeg_bytes

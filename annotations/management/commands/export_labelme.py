@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotations.export_services import export_to_path
-from annotations.exporting import ExportOptions
+from annotations.exports.options import ExportOptions
+from annotations.exports.services import export_to_path
 from annotations.models import Document, ExportKind, ReviewStatus
 
 

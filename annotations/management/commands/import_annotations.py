@@ -6,7 +6,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from annotations.annotation_import import IMPORT_FORMATS, annotations_import
+from annotations.ingest.annotation_files import IMPORT_FORMATS, annotations_import
 from annotations.models import CURATOR_SOURCE, Document
 
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotations.importing import (
+from annotations.ingest.manifests import (
     ImportFailed,
     corpus_get_or_create,
     document_import_run,

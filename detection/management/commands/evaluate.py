@@ -5,7 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.models import Document, Page
-from detection.evaluation import (
+from detection.model_loop.evaluation import (
     Evaluation,
     EvaluationRefused,
     evaluation_for_detector,
@@ -13,8 +13,8 @@ from detection.evaluation import (
     latest_run_for_document,
     reviewed_pages,
 )
+from detection.model_loop.training import trained_models_register
 from detection.models import DetectionRun
-from detection.training_services import trained_models_register
 
 
 def _fmt(value, digits: int = 3) -> str:

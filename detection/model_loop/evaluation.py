@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 from django.db.models import Max, QuerySet
 
-from annotations.imaging import page_derivative
+from annotations.iiif_server.imaging import page_derivative
 from annotations.models import Document, Face, FaceRevision, FaceStatus, Page, ReviewStatus
 from detection.inference.metrics import (
     AttributePair,

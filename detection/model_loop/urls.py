@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from detection import model_loop_api as api
+from detection.model_loop import api
 
 urlpatterns = [
     path("runs/<int:pk>/evaluation/", api.RunEvaluationApi.as_view(), name="api-run-evaluation"),

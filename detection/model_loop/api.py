@@ -16,15 +16,17 @@ from annotations.access import get_corpus_for_user, get_document_for_user, get_f
 from annotations.models import CorpusRole, Face
 from annotations.serializers import FaceSerializer
 from annotations.services import FaceConflict
-from detection import evaluation, model_loop_selectors, similarity
-from detection.models import TrainedModel, TrainingJob, TrainingKind
-from detection.selectors import get_run_for_user, model_listing
-from detection.training_services import (
+from detection import similarity
+from detection.model_loop import evaluation
+from detection.model_loop import selectors as model_loop_selectors
+from detection.model_loop.training import (
     TrainingRefused,
     trained_models_register,
     training_job_cancel,
     training_job_create,
 )
+from detection.models import TrainedModel, TrainingJob, TrainingKind
+from detection.selectors import get_run_for_user, model_listing
 
 
 class RunEvaluationApi(APIView):

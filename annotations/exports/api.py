@@ -1,4 +1,4 @@
-"""REST endpoints for exports (request, progress, download) and annotation imports (thin: parse, call, serialise)."""
+"""Export API: create exports, follow them, download their files."""
 
 from __future__ import annotations
 
@@ -12,18 +12,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.access import exports_visible_to, get_document_for_user, get_export_for_user
-from annotations.annotation_import import IMPORT_FORMATS, annotations_import
-from annotations.export_services import OPTION_KEYS, SCOPE_KEYS, export_create, export_open_member
-from annotations.models import CURATOR_SOURCE, CorpusRole, Export, ExportKind, ExportStatus
-
-# Uploaded annotation files are read into memory whole; zips of LabelMe JSON + JPEGs stay below this.
-IMPORT_MAX_BYTES = 512 * 1024 * 1024
+from annotations.access import exports_visible_to, get_export_for_user
+from annotations.exports.services import OPTION_KEYS, SCOPE_KEYS, export_create, export_open_member
+from annotations.models import Export, ExportKind, ExportStatus
 
 
 class ExportSerializer(serializers.ModelSerializer):
@@ -141,46 +136,3 @@ class ExportFileApi(APIView):
         response = HttpResponse(body, content_type=content_type or "application/octet-stream")
         response["Access-Control-Allow-Origin"] = "*"
         return response
-
-
-class AnnotationImportInputSerializer(serializers.Serializer):
-    file = serializers.FileField()
-    document = serializers.IntegerField(min_value=1)
-    format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto")
-    source = serializers.RegexField(
-        r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,99}$",
-        default=CURATOR_SOURCE,
-        help_text="`curator` (corrections) or the name of the model that produced the faces",
-    )
-
-    def validate_file(self, upload):
-        if upload.size > IMPORT_MAX_BYTES:
-            raise serializers.ValidationError(f"The file is over the {IMPORT_MAX_BYTES} bytes limit")
-        return upload
-
-
-class AnnotationImportApi(APIView):
-    """Import faces from LabelMe / COCO / W3C / IIIF files; 200 when every file went in, 400 with the report if not."""
-
-    throttle_scope = "expensive"
-
-    permission_classes = [IsAuthenticated]
-    parser_classes = [MultiPartParser, FormParser]
-
-    @extend_schema(
-        request={"multipart/form-data": AnnotationImportInputSerializer},
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
-    )
-    def post(self, request):
-        payload = AnnotationImportInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        upload = payload.validated_data["file"]
-        report = annotations_import(
-            document=get_document_for_user(request.user, payload.validated_data["document"], CorpusRole.CURATOR),
-            user=request.user,
-            name=upload.name,
-            content=upload.read(),
-            fmt=payload.validated_data["format"],
-            source=payload.validated_data["source"],
-        )
-        return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)

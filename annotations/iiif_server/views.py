@@ -4,9 +4,9 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonRespo
 from django.views.decorators.http import require_GET
 
 from annotations.access import get_document_for_user, get_local_scan_for_user
-from annotations.iiif_manifest import document_manifest
-from annotations.imaging import ImageUnavailable, local_info, local_render
-from annotations.importing import local_image_path
+from annotations.iiif_server.imaging import ImageUnavailable, local_info, local_render
+from annotations.iiif_server.manifest import document_manifest
+from annotations.ingest.manifests import local_image_path
 
 IIIF_IMAGE_PROFILE = '<http://iiif.io/api/image/3/level1.json>;rel="profile"'
 

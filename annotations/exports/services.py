@@ -19,16 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotations.access import get_corpus_for_user, get_document_for_user
-from annotations.exporting import (
-    ExportOptions,
-    ExportResult,
-    export_extension,
-    export_querysets,
-    export_write,
-    page_batches,
-)
+from annotations.exports.options import ExportOptions, ExportResult
+from annotations.exports.scope import export_querysets, page_batches
+from annotations.exports.writer import export_extension, export_write
 from annotations.models import Corpus, Export, ExportKind, ExportStatus
-from annotations.search import SearchFilterSet, SearchParams, search_params_parse
+from annotations.search.params import SearchFilterSet, SearchParams, search_params_parse
 
 logger = logging.getLogger(__name__)
 

@@ -14,18 +14,16 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.search import (
+from annotations.search.params import SearchFilterSet, search_params_parse
+from annotations.search.planner import (
     SEARCH_PAGE_SIZE,
     FaceSearchFilterSet,
     PageSearchFilterSet,
-    SearchFilterSet,
     face_search_results,
-    faces_by_year,
-    faces_totals,
     matching_faces_attach,
     page_search_results,
-    search_params_parse,
 )
+from annotations.search.stats import faces_by_year, faces_totals
 from annotations.serializers import FaceSearchSerializer, PageSearchSerializer
 from webapp.renderers import JSONRenderer
 

@@ -25,7 +25,9 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from annotations.exporting import ExportOptions, export_write, page_batches
+from annotations.exports.options import ExportOptions
+from annotations.exports.scope import page_batches
+from annotations.exports.writer import export_write
 from annotations.models import Corpus, Document, ExportKind, Face, Page, ReviewStatus
 from detection.inference import registry
 from detection.inference.registry import ModelSpec
@@ -243,15 +245,15 @@ def training_snapshot(*, job: TrainingJob, progress: Callable[[int, int], None] 
 
 
 def _train(job: TrainingJob) -> TrainedModel:
-    from detection.inference import training
+    from detection.training.data import read_labelme_folder, split_by_document
 
     reporter = _Reporter(job)
     params = job.params
     folder, snapshot = training_snapshot(
         job=job, progress=lambda done, total: reporter.data(done, total, f"exporting page {done}/{total}")
     )
-    images = training.read_labelme_folder(folder)
-    train, validation = training.split_by_document(
+    images = read_labelme_folder(folder)
+    train, validation = split_by_document(
         images, validation_share=float(params["validation_share"]), seed=int(params["seed"])
     )
     if not train or not validation:
@@ -263,9 +265,9 @@ def _train(job: TrainingJob) -> TrainedModel:
         validation_documents=sorted({image.document for image in validation}),
     )
     if job.kind == TrainingKind.ATTRIBUTES:
-        result, sidecar = _train_attributes(training, train, validation, params, reporter)
+        result, sidecar = _train_attributes(train, validation, params, reporter)
     else:
-        result, sidecar = _train_rescorer(training, train, validation, params, reporter)
+        result, sidecar = _train_rescorer(train, validation, params, reporter)
     if result.cancelled or reporter.cancelled():
         raise TrainingCancelled
     metrics = {
@@ -279,14 +281,17 @@ def _train(job: TrainingJob) -> TrainedModel:
     return _trained_model_save(job=job, result=result, sidecar=sidecar, metrics=metrics, snapshot=snapshot)
 
 
-def _train_attributes(training, train, validation, params: dict, reporter: _Reporter):
+def _train_attributes(train, validation, params: dict, reporter: _Reporter):
+    from detection.training.attributes import attribute_samples, train_attribute_model
+    from detection.training.data import KNOWN_GENDERS
+
     size, margin = int(params["input_size"]), float(params["margin"])
     reporter.report(reporter.data_share * 0.9, "cropping faces")
-    train_samples = training.attribute_samples(train, size=size, margin=margin)
-    validation_samples = training.attribute_samples(validation, size=size, margin=margin)
+    train_samples = attribute_samples(train, size=size, margin=margin)
+    validation_samples = attribute_samples(validation, size=size, margin=margin)
     if not train_samples or not validation_samples:
         raise TrainingRefused("Both the training and the validation pages need curated faces")
-    result = training.train_attribute_model(
+    result = train_attribute_model(
         train_samples,
         validation_samples,
         input_size=size,
@@ -302,16 +307,18 @@ def _train_attributes(training, train, validation, params: dict, reporter: _Repo
         "input_size": size,
         "margin": margin,
         "age_faces": sum(sample.age is not None for sample in train_samples),
-        "gender_faces": sum(sample.gender in training.KNOWN_GENDERS for sample in train_samples),
+        "gender_faces": sum(sample.gender in KNOWN_GENDERS for sample in train_samples),
     }
     return result, sidecar
 
 
-def _train_rescorer(training, train, validation, params: dict, reporter: _Reporter):
+def _train_rescorer(train, validation, params: dict, reporter: _Reporter):
+    from detection.inference.trained import CandidateSearch
     from detection.services import TILING_BY_DEFAULT
+    from detection.training.rescorer import candidate_pages, train_rescorer
 
     base = str(params["base"])
-    search = training.CandidateSearch(
+    search = CandidateSearch(
         tiling=base in TILING_BY_DEFAULT,
         tile_size=settings.DETECTION_TILE_SIZE,
         overlap=settings.DETECTION_TILE_OVERLAP,
@@ -324,11 +331,11 @@ def _train_rescorer(training, train, validation, params: dict, reporter: _Report
     def on_page(offset: int) -> Callable[[int], None]:
         return lambda done: reporter.data(offset + done, total, f"base detector on page {offset + done}/{total}")
 
-    train_pages = training.candidate_pages(train, detector, search, on_page=on_page(0))
-    validation_pages = training.candidate_pages(validation, detector, search, on_page=on_page(len(train)))
+    train_pages = candidate_pages(train, detector, search, on_page=on_page(0))
+    validation_pages = candidate_pages(validation, detector, search, on_page=on_page(len(train)))
     size, margin = int(params["input_size"]), float(params["margin"])
     base_threshold = float(registry.DETECTORS[base].default_params.get("score_threshold", 0.5))
-    result = training.train_rescorer(
+    result = train_rescorer(
         train_pages,
         validation_pages,
         input_size=size,
@@ -360,7 +367,7 @@ def _train_rescorer(training, train, validation, params: dict, reporter: _Report
 
 def _trained_model_save(*, job: TrainingJob, result, sidecar: dict, metrics: dict, snapshot: dict) -> TrainedModel:
     """Write the model file as the family's next version, record it and register it here."""
-    from detection.inference.training import save_model, write_sidecar
+    from detection.inference.trained import save_model, write_sidecar
 
     family = FAMILIES[job.kind]
     for _attempt in range(3):
@@ -399,7 +406,7 @@ _registered: dict[str, str] = {}
 
 def trained_model_spec(*, model: TrainedModel) -> ModelSpec:
     """The registry entry of a trained model: its factory loads the file on first use."""
-    from detection.inference.training import KerasAttributeModel, RescoredDetector
+    from detection.inference.trained import KerasAttributeModel, RescoredDetector
 
     path = str(Path(settings.MEDIA_ROOT) / model.file)
     corpus = model.data_snapshot.get("corpus")

@@ -2,15 +2,15 @@
 
 from django.urls import path, re_path
 
-from annotations import iiif_views
+from annotations.iiif_server import views
 
 urlpatterns = [
-    path("documents/<int:document_id>/manifest.json", iiif_views.manifest, name="iiif-manifest"),
-    re_path(r"^local/(?P<key>[a-f0-9]{16})/(?P<name>[^/]+)/info\.json$", iiif_views.image_info, name="iiif-info"),
+    path("documents/<int:document_id>/manifest.json", views.manifest, name="iiif-manifest"),
+    re_path(r"^local/(?P<key>[a-f0-9]{16})/(?P<name>[^/]+)/info\.json$", views.image_info, name="iiif-info"),
     re_path(
         r"^local/(?P<key>[a-f0-9]{16})/(?P<name>[^/]+)/(?P<region>[^/]+)/(?P<size>[^/]+)/"
         r"(?P<rotation>[^/]+)/(?P<quality>[a-z]+)\.(?P<fmt>[a-z]+)$",
-        iiif_views.image_request,
+        views.image_request,
         name="iiif-image",
     ),
 ]

@@ -106,7 +106,7 @@ def page_derivative(page: Page, *, max_size: int, fetcher: Fetcher | None = None
         image.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
     else:
         if fetcher is None:
-            from annotations.importing import fetch_policy
+            from annotations.ingest.manifests import fetch_policy
 
             fetcher = Fetcher(fetch_policy())
         if page.image_service_id:

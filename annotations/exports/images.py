@@ -1,0 +1,76 @@
+"""Page images of an export: their nominal size, URL or JPEG bytes, and boxes mapped onto them."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from annotations.exports.fields import absolute_url
+from annotations.exports.options import ExportOptions, ExportResult
+from annotations.iiif.image_api import derivative_scale, image_request_url, size_within
+from annotations.models import Face, Page
+
+JPEG_QUALITY = 90
+
+
+@dataclass(frozen=True)
+class ImageSize:
+    """The pixel size of an exported page image and the canvas pixels per image pixel."""
+
+    width: int
+    height: int
+    scale_x: float
+    scale_y: float
+
+
+def nominal_image_size(page: Page, max_size: int | None) -> ImageSize:
+    """The size a page image gets when exported within max_size (full size when None), without fetching it."""
+    full_w, full_h = page.image_width or page.width, page.image_height or page.height
+    if max_size:
+        full_w, full_h = derivative_scale(full_w, full_h, max_size, max_size)
+    return ImageSize(full_w, full_h, page.width / full_w, page.height / full_h)
+
+
+def page_image_url(page: Page, max_size: int | None, base_url: str = "") -> str:
+    """A IIIF URL of the page image within max_size (the full image URL when there is no service)."""
+    if not page.image_service_id:
+        return absolute_url(page.image_url, base_url)
+    version = page.image_service_version or "2"
+    size = None
+    if max_size:
+        size = size_within(version, max_size, max_size)
+    return absolute_url(image_request_url(page.image_service_id, version, size=size), base_url)
+
+
+def page_image_jpeg(page: Page, max_size: int | None) -> tuple[bytes, ImageSize]:
+    """The page image as a JPEG within max_size (full size when None), read locally or fetched through IIIF."""
+    from annotations.iiif_server.imaging import page_derivative
+
+    bound = max_size or max(page.width, page.height, page.image_width or 0, page.image_height or 0)
+    derivative = page_derivative(page, max_size=bound)
+    buffer = io.BytesIO()
+    derivative.image.save(buffer, "JPEG", quality=JPEG_QUALITY)
+    width, height = derivative.image.size
+    return buffer.getvalue(), ImageSize(width, height, derivative.scale_x, derivative.scale_y)
+
+
+def image_box(face: Face, size: ImageSize) -> tuple[float, float, float, float]:
+    """The face box in exported-image pixels (x1, y1, x2, y2), clipped to the image, 2 decimals."""
+    x1 = min(max(face.x / size.scale_x, 0.0), size.width)
+    y1 = min(max(face.y / size.scale_y, 0.0), size.height)
+    x2 = min(max((face.x + face.w) / size.scale_x, 0.0), size.width)
+    y2 = min(max((face.y + face.h) / size.scale_y, 0.0), size.height)
+    return round(x1, 2), round(y1, 2), round(x2, 2), round(y2, 2)
+
+
+def export_page_image(
+    page: Page, options: ExportOptions, result: ExportResult
+) -> tuple[bytes | None, ImageSize | None]:
+    """The exported JPEG of a page, or (None, None) with the page listed as skipped when it cannot be read."""
+    from annotations.iiif_server.imaging import ImageUnavailable
+
+    try:
+        return page_image_jpeg(page, options.image_size)
+    except ImageUnavailable as exc:
+        result.skipped.append(f"page {page.pk} (document {page.document_id}, p{page.order}): {exc}")
+        return None, None

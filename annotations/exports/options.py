@@ -1,0 +1,42 @@
+"""What an export is asked to write (options) and what it wrote (result)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How to export: negatives, images and their size, the index format, URLs for references."""
+
+    include_rejected: bool = False
+    with_images: bool = True
+    image_size: int | None = None
+    index_format: str = "json"
+    base_url: str = ""
+    # Where the IIIF manifest copy and annotation pages are served from once exported.
+    files_url: str = ""
+
+    @classmethod
+    def from_dict(cls, options: dict) -> ExportOptions:
+        return cls(
+            include_rejected=bool(options.get("include_rejected", False)),
+            with_images=bool(options.get("with_images", True)),
+            image_size=int(options["image_size"]) if options.get("image_size") else None,
+            index_format=options.get("format") or "json",
+            base_url=options.get("base_url", ""),
+            files_url=options.get("files_url", ""),
+        )
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote: pages, faces, and the pages skipped with the reason."""
+
+    pages: int = 0
+    faces: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[int], None]

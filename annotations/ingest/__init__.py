@@ -1,0 +1,2 @@
+"""Ingest: IIIF manifests and local scans in (manifests), annotation files in (a module per format,
+matching, store), and their API."""

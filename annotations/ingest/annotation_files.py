@@ -1,0 +1,119 @@
+"""Annotation files in (LabelMe, COCO, W3C, IIIF; JSON or zip), an import report out."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import transaction
+from PIL import Image, UnidentifiedImageError
+
+from annotations.ingest.coco import parse_coco
+from annotations.ingest.labelme import parse_labelme
+from annotations.ingest.matching import PageMatcher
+from annotations.ingest.reports import MAX_MESSAGES, FileReport, ImportRejected, ImportReport
+from annotations.ingest.store import imported_faces_store
+from annotations.ingest.web_annotations import parse_web_annotations
+from annotations.models import CURATOR_SOURCE, Document
+
+IMPORT_FORMATS = ("auto", "labelme", "coco", "w3c", "iiif")
+# Largest JSON file we parse (a COCO file of a whole corpus stays well below).
+MAX_JSON_BYTES = 100 * 1024 * 1024
+
+
+def _detect_format(data: object) -> str:
+    if isinstance(data, dict) and "shapes" in data:
+        return "labelme"
+    if isinstance(data, dict) and "images" in data and "annotations" in data:
+        return "coco"
+    return "w3c"
+
+
+def _read_upload(name: str, content: bytes) -> tuple[list[tuple[str, bytes]], dict[str, tuple[int, int]], list[str]]:
+    """JSON files (name, bytes), image sizes by stem, and problems, from one JSON or zip upload."""
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        return [(name, content)], {}, []
+    files, sizes, problems = [], {}, []
+    total = 0
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for member in archive.infolist():
+            path = PurePosixPath(member.filename)
+            if member.is_dir() or path.name.startswith(".") or "__MACOSX" in path.parts:
+                continue
+            total += member.file_size
+            if total > settings.UPLOAD_MAX_BYTES:
+                problems.append("the zip expands beyond the upload size limit")
+                break
+            suffix = path.suffix.lower()
+            if suffix == ".json":
+                if member.file_size > MAX_JSON_BYTES:
+                    problems.append(f"{member.filename}: larger than {MAX_JSON_BYTES} bytes")
+                    continue
+                files.append((member.filename, archive.read(member)))
+            elif suffix in (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"):
+                try:
+                    with Image.open(archive.open(member)) as img:
+                        sizes[path.stem.lower()] = img.size
+                except (UnidentifiedImageError, OSError):
+                    problems.append(f"{member.filename}: unreadable image")
+    return sorted(files), sizes, problems
+
+
+def annotations_import(
+    *, document: Document, user, name: str, content: bytes, fmt: str = "auto", source: str = CURATOR_SOURCE
+) -> ImportReport:
+    """Import faces from a JSON file or a zip of them into a document; one report per file.
+
+    Callers check that `user` curates the document (the API through get_document_for_user).
+    """
+    if fmt not in IMPORT_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(IMPORT_FORMATS)}")
+    source = (source or CURATOR_SOURCE).strip()
+    report = ImportReport(document=document.pk, source=source)
+    try:
+        files, image_sizes, problems = _read_upload(name, content)
+    except zipfile.BadZipFile as exc:
+        report.files.append(FileReport(name=name, errors=[f"not a valid zip file ({exc})"]))
+        return report
+    if problems:
+        report.files.append(FileReport(name=name, errors=problems[:MAX_MESSAGES]))
+    if not files:
+        report.files.append(FileReport(name=name, errors=["no JSON annotation file found"]))
+        return report
+    matcher = PageMatcher(document)
+    for file_name, data in files:
+        report.files.append(
+            _import_file(file_name, data, fmt=fmt, matcher=matcher, images=image_sizes, source=source, user=user)
+        )
+    return report
+
+
+def _import_file(name: str, data: bytes, *, fmt: str, matcher: PageMatcher, images, source: str, user) -> FileReport:
+    report = FileReport(name=name)
+    try:
+        parsed = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        report.errors.append("not UTF-8 text")
+        return report
+    except ValueError as exc:
+        report.errors.append(f"not valid JSON: {exc}")
+        return report
+    report.format = _detect_format(parsed) if fmt == "auto" else fmt
+    try:
+        if report.format == "labelme":
+            faces = parse_labelme(parsed, name=name, matcher=matcher, image_sizes=images)
+        elif report.format == "coco":
+            faces = parse_coco(parsed, name=name, matcher=matcher)
+        else:
+            faces, report.warnings = parse_web_annotations(parsed, name=name, matcher=matcher)
+    except ImportRejected as exc:
+        report.errors = exc.messages[:MAX_MESSAGES]
+        if len(exc.messages) > MAX_MESSAGES:
+            report.errors.append(f"and {len(exc.messages) - MAX_MESSAGES} more problems")
+        return report
+    with transaction.atomic():
+        imported_faces_store(faces, source=source, user=user, report=report)
+    return report

@@ -1,0 +1,61 @@
+"""Annotation import API: LabelMe, COCO, W3C or IIIF annotation files onto a document's pages."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.access import get_document_for_user
+from annotations.ingest.annotation_files import IMPORT_FORMATS, annotations_import
+from annotations.models import CURATOR_SOURCE, CorpusRole
+
+# Uploaded annotation files are read into memory whole; zips of LabelMe JSON + JPEGs stay below this.
+IMPORT_MAX_BYTES = 512 * 1024 * 1024
+
+
+class AnnotationImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    document = serializers.IntegerField(min_value=1)
+    format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto")
+    source = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,99}$",
+        default=CURATOR_SOURCE,
+        help_text="`curator` (corrections) or the name of the model that produced the faces",
+    )
+
+    def validate_file(self, upload):
+        if upload.size > IMPORT_MAX_BYTES:
+            raise serializers.ValidationError(f"The file is over the {IMPORT_MAX_BYTES} bytes limit")
+        return upload
+
+
+class AnnotationImportApi(APIView):
+    """Import faces from LabelMe / COCO / W3C / IIIF files; 200 when every file went in, 400 with the report if not."""
+
+    throttle_scope = "expensive"
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": AnnotationImportInputSerializer},
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        payload = AnnotationImportInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        upload = payload.validated_data["file"]
+        report = annotations_import(
+            document=get_document_for_user(request.user, payload.validated_data["document"], CorpusRole.CURATOR),
+            user=request.user,
+            name=upload.name,
+            content=upload.read(),
+            fmt=payload.validated_data["format"],
+            source=payload.validated_data["source"],
+        )
+        return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)

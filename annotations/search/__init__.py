@@ -1,0 +1,1 @@
+"""Search and statistics over pages and faces: parameters, planner, SQL helpers, statistics, API."""

@@ -1,0 +1,283 @@
+"""Search parameters: GallicaPix's filters plus face counts, parsed and validated into SearchParams.
+
+Semantics (DESIGN.md §4): rejected faces never count. Face filters (gender, min_confidence, size,
+status, source, person) select faces; `min_faces`/`max_faces` count the selected faces of a page,
+and any face filter alone means "at least one selected face". Page filters (corpus, document,
+text, dates, front page, review status, density) select pages. A face a curator accepted, edited
+or added counts as certain (confidence 1), as GallicaPix's manual faces (`CS='1'`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date
+
+import django_filters
+from django import forms
+from django.db.models import (
+    Q,
+)
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+from django_filters.utils import translate_validation
+
+from annotations.models import (
+    FaceStatus,
+    Gender,
+    Page,
+    ReviewStatus,
+)
+from annotations.search.sql import walk_column
+
+CHILD = "child"
+GENDER_ALIASES = {
+    Gender.FEMALE.value: Gender.FEMALE.value,
+    Gender.MALE.value: Gender.MALE.value,
+    Gender.UNKNOWN.value: Gender.UNKNOWN.value,
+    CHILD: CHILD,
+    # GallicaPix's persType values (SPECS.md §3.5); there is no faceF.
+    "faceW": Gender.FEMALE.value,
+    "faceM": Gender.MALE.value,
+    "faceC": CHILD,
+}
+SELECTABLE_STATUSES = [(s.value, s.label) for s in FaceStatus if s != FaceStatus.REJECTED]
+SOURCE_MODEL = "model"
+
+PAGE_ORDERINGS = {
+    "date": ("document__date_start", "document_id", "order", "id"),
+    "-date": ("-document__date_start", "-document_id", "order", "id"),
+    # Ties broken in the same direction, so one index walk gives the whole order.
+    "faces": ("face_count", "id"),
+    "-faces": ("-face_count", "-id"),
+    "matching": ("matching_faces", "id"),
+    "-matching": ("-matching_faces", "-id"),
+    "document": ("document_id", "order", "id"),
+}
+FACE_ORDERINGS = {
+    "date": ("page__document__date_start", "page__document_id", "page__order", "y", "x", "id"),
+    "-date": ("-page__document__date_start", "-page__document_id", "page__order", "y", "x", "id"),
+    "confidence": ("confidence", "id"),
+    "-confidence": ("-confidence", "id"),
+    "size": ("area", "id"),
+    "-size": ("-area", "id"),
+    # Page by page, top to bottom: /api/faces/'s default (the review canvas's order).
+    "page": ("page_id", "y", "x", "id"),
+}
+
+_PARTIAL_DATE = re.compile(r"^(\d{1,4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
+
+
+class PartialDateField(forms.CharField):
+    """A year, year-month or ISO day; the start or the end of that period."""
+
+    def __init__(self, *args, end: bool = False, **kwargs):
+        self.end = end
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value).strip()
+        if not value:
+            return None
+        match = _PARTIAL_DATE.match(value)
+        if not match:
+            raise forms.ValidationError("Use a year (1915), a month (1915-03) or a day (1915-03-12).")
+        year, month, day = (int(part) if part else None for part in match.groups())
+        try:
+            if month is None:
+                return date(year, 12, 31) if self.end else date(year, 1, 1)
+            if day is None:
+                if not self.end:
+                    return date(year, month, 1)
+                next_month = date(year + month // 12, month % 12 + 1, 1)
+                return date.fromordinal(next_month.toordinal() - 1)
+            return date(year, month, day)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not a date: {value}") from exc
+
+
+class PartialDateFilter(django_filters.Filter):
+    field_class = PartialDateField
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class FloatFilter(django_filters.NumberFilter):
+    field_class = forms.FloatField
+
+
+def keep_parameter(queryset, name, value):
+    """Filters are applied together by the FilterSet, which knows how they interact."""
+    return queryset
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    """Validates search parameters (and documents them in the OpenAPI schema)."""
+
+    corpus = django_filters.CharFilter(method=keep_parameter, help_text="Corpus id or name.")
+    document = IntegerFilter(method=keep_parameter, min_value=1, help_text="Document id.")
+    q = django_filters.CharFilter(
+        method=keep_parameter,
+        help_text="Full text over document titles and metadata (PostgreSQL search when available).",
+    )
+    title = django_filters.CharFilter(method=keep_parameter, help_text="Substring of the document title.")
+    date_from = PartialDateFilter(
+        method=keep_parameter, help_text="Documents dated on or after: a year, year-month or ISO day."
+    )
+    date_to = PartialDateFilter(
+        method=keep_parameter, end=True, help_text="Documents dated on or before: a year, year-month or ISO day."
+    )
+    front_page = django_filters.BooleanFilter(
+        method=keep_parameter, help_text="Front pages only (true) or others (false)."
+    )
+    review_status = django_filters.ChoiceFilter(method=keep_parameter, choices=ReviewStatus.choices)
+    min_density = IntegerFilter(
+        method=keep_parameter, min_value=0, help_text="At least this many faces on the page in all."
+    )
+    max_density = IntegerFilter(
+        method=keep_parameter, min_value=0, help_text="At most this many faces on the page in all."
+    )
+    gender = django_filters.ChoiceFilter(
+        method=keep_parameter,
+        choices=[(key, key) for key in GENDER_ALIASES],
+        help_text="female, male, child or unknown faces; faceW/faceM/faceC are GallicaPix aliases.",
+    )
+    min_confidence = FloatFilter(
+        method=keep_parameter, min_value=0, max_value=1, help_text="Detection confidence; curated faces count as 1."
+    )
+    min_size = FloatFilter(
+        method=keep_parameter,
+        min_value=0,
+        max_value=100,
+        help_text="Face area as a percentage of the page area, at least.",
+    )
+    max_size = FloatFilter(
+        method=keep_parameter,
+        min_value=0,
+        max_value=100,
+        help_text="Face area as a percentage of the page area, at most.",
+    )
+    status = django_filters.ChoiceFilter(
+        method=keep_parameter, choices=SELECTABLE_STATUSES, help_text="Face review status."
+    )
+    source = django_filters.CharFilter(
+        method=keep_parameter,
+        help_text="'curator' (added or confirmed by a curator), 'model' (untouched), or a model name.",
+    )
+    person = django_filters.CharFilter(method=keep_parameter, help_text="Substring of the person's name.")
+    min_faces = IntegerFilter(
+        method=keep_parameter, min_value=0, help_text="At least this many selected faces on the page."
+    )
+    max_faces = IntegerFilter(
+        method=keep_parameter, min_value=0, help_text="At most this many selected faces on the page."
+    )
+
+    class Meta:
+        model = Page
+        fields: list[str] = []
+
+    @property
+    def params(self) -> SearchParams:
+        return SearchParams.from_cleaned(self.form.cleaned_data)
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """Validated search parameters; empty means "any"."""
+
+    corpus: str = ""
+    document: int | None = None
+    q: str = ""
+    title: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    front_page: bool | None = None
+    review_status: str = ""
+    min_density: int | None = None
+    max_density: int | None = None
+    gender: str = ""
+    min_confidence: float | None = None
+    min_size: float | None = None
+    max_size: float | None = None
+    status: str = ""
+    source: str = ""
+    person: str = ""
+    min_faces: int | None = None
+    max_faces: int | None = None
+    ordering: str = ""
+    # Set by search_params_narrowed: the documents the document filters leave, when they are few.
+    document_ids: tuple[int, ...] | None = None
+
+    @classmethod
+    def from_cleaned(cls, data: Mapping) -> SearchParams:
+        values = {}
+        for field in fields(cls):
+            value = data.get(field.name)
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                value = value.strip()
+            values[field.name] = GENDER_ALIASES[value] if field.name == "gender" else value
+        return cls(**values)
+
+    @property
+    def uses_face_rows(self) -> bool:
+        """Whether faces must be read row by row (the page columns only count by gender)."""
+        return (
+            self.min_confidence is not None
+            or self.min_size is not None
+            or self.max_size is not None
+            or bool(self.status or self.source or self.person)
+        )
+
+    @property
+    def selects_faces(self) -> bool:
+        return bool(self.gender) or self.uses_face_rows
+
+    def page_extremes_condition(self, prefix: str = "", *, walk: bool = False) -> Q | None:
+        """The page-column test for "at least one face this confident, this large or this small", or None.
+
+        When that one bound is the only face filter and the search asks for at least one selected
+        face, a page's maximum confidence or extreme face sizes (kept by page_counts_refresh)
+        answer it without reading faces. `walk`: tested row by row (see Unindexed).
+        """
+        if self.face_count_bounds() != (1, None) or self.gender or self.status or self.source or self.person:
+            return None
+        bounds = [
+            (GreaterThanOrEqual, "max_confidence", self.min_confidence),
+            (GreaterThanOrEqual, "max_face_share", self.min_size),
+            (LessThanOrEqual, "min_face_share", self.max_size),
+        ]
+        given = [(lookup, column, value) for lookup, column, value in bounds if value is not None]
+        if len(given) != 1:
+            return None
+        lookup, column, value = given[0]
+        return Q(lookup(walk_column(prefix + column, walk), value))
+
+    def face_count_bounds(self) -> tuple[int, int | None]:
+        """(min, max) selected faces per page; a face filter alone means at least one."""
+        low = self.min_faces
+        if low is None:
+            low = 1 if self.selects_faces and (self.max_faces is None or self.max_faces > 0) else 0
+        return low, self.max_faces
+
+
+@functools.cache
+def _params_form_class(filterset_class: type[SearchFilterSet]) -> type[forms.Form]:
+    """The form that validates a filterset's parameters, built once per filterset class.
+
+    django-filter builds the form class anew for every filterset instance, after deep-copying
+    every filter (about 10 ms a search); the filters here depend on nothing but their declaration.
+    """
+    return filterset_class().form.__class__
+
+
+def search_params_parse(data: Mapping, *, filterset_class: type[SearchFilterSet] = SearchFilterSet) -> SearchParams:
+    """Validate query parameters into SearchParams; a DRF ValidationError (400) lists the bad ones."""
+    form = _params_form_class(filterset_class)(data=data)
+    if not form.is_valid():
+        raise translate_validation(form.errors)
+    return SearchParams.from_cleaned(form.cleaned_data)

@@ -1,0 +1,128 @@
+"""Statistics over the faces a search selects: counts and gender shares per year."""
+
+from __future__ import annotations
+
+from django.db.models import (
+    Count,
+    F,
+    Q,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+
+from annotations.access import faces_visible_to, pages_visible_to
+from annotations.models import (
+    Face,
+    Gender,
+    Page,
+)
+from annotations.search.params import SearchParams
+from annotations.search.planner import all_corpora_visible, bound_face_counts, faces_select, page_conditions
+
+# Gaps between the first and last year are filled with zero rows only up to this span.
+MAX_FILLED_YEARS = 500
+
+
+def faces_by_year(*, user, params: SearchParams) -> list[dict]:
+    """Per year of the document date: pages, pages with faces, selected faces by gender, shares."""
+    all_visible = all_corpora_visible(user)
+    visible = Page.objects.all() if all_visible else pages_visible_to(user)
+    pages = bound_face_counts(visible.filter(page_conditions(params)), params)
+    # Grouped by day and summed into years here: extracting the year in SQL costs a Python
+    # function call per row on SQLite, and there are far fewer days than pages.
+    if params.selects_faces:
+        low, high = params.face_count_bounds()
+        faces = Face.objects.all() if all_visible else faces_visible_to(user)
+        faces = faces.filter(page_conditions(params, prefix="page__"))
+        # A selected face's page has one selected face already: only other bounds narrow further.
+        if (low, high) != (1, None):
+            faces = faces.filter(page__in=pages.values("pk"))
+        rows = list(
+            faces_select(faces, params)
+            .order_by()
+            .values(day=F("page__document__date_start"))
+            .annotate(
+                faces=Count("id"),
+                pages_with_faces=Count("page_id", distinct=True),
+                female=Count("id", filter=Q(gender=Gender.FEMALE)),
+                male=Count("id", filter=Q(gender=Gender.MALE)),
+                unknown=Count("id", filter=Q(gender=Gender.UNKNOWN)),
+                child=Count("id", filter=Q(child=True)),
+            )
+        )
+        if low >= 1:
+            # Every matching page has a selected face.
+            rows = [{**row, "pages": row["pages_with_faces"]} for row in rows]
+        else:
+            rows += list(pages.order_by().values(day=F("document__date_start")).annotate(pages=Count("id")))
+    else:
+        rows = (
+            pages.order_by()
+            .values(day=F("document__date_start"))
+            .annotate(
+                pages=Count("id"),
+                pages_with_faces=Count("id", filter=Q(face_count__gt=0)),
+                faces=Coalesce(Sum("face_count"), 0),
+                female=Coalesce(Sum("female_count"), 0),
+                male=Coalesce(Sum("male_count"), 0),
+                unknown=Coalesce(Sum("unknown_count"), 0),
+                child=Coalesce(Sum("child_count"), 0),
+            )
+        )
+    by_year: dict[int | None, dict] = {}
+    for row in rows:
+        day = row.pop("day")
+        year = day.year if day else None
+        total = by_year.setdefault(year, _empty_year(year))
+        for key, value in row.items():
+            total[key] += value
+    return [_with_shares(row) for row in _fill_years(by_year, params)]
+
+
+def faces_totals(rows: list[dict]) -> dict:
+    """The sums of per-year rows, with the same shares."""
+    total = _empty_year(None)
+    for row in rows:
+        for key in ("pages", "pages_with_faces", "faces", "female", "male", "unknown", "child"):
+            total[key] += row[key]
+    del total["year"]
+    return _with_shares(total)
+
+
+def _empty_year(year: int | None) -> dict:
+    return {
+        "year": year,
+        "pages": 0,
+        "pages_with_faces": 0,
+        "faces": 0,
+        "female": 0,
+        "male": 0,
+        "unknown": 0,
+        "child": 0,
+    }
+
+
+def _fill_years(by_year: dict, params: SearchParams) -> list[dict]:
+    """Dated rows in year order with empty years in between (and across the asked range); undated last."""
+    years = [year for year in by_year if year is not None]
+    if params.date_from and params.date_to:
+        years += [params.date_from.year, params.date_to.year]
+    rows = []
+    if years and max(years) - min(years) <= MAX_FILLED_YEARS:
+        rows = [by_year.get(year) or _empty_year(year) for year in range(min(years), max(years) + 1)]
+    else:
+        rows = [by_year[year] for year in sorted(y for y in by_year if y is not None)]
+    if None in by_year:
+        rows.append(by_year[None])
+    return rows
+
+
+def _with_shares(row: dict) -> dict:
+    """Add the share of women's and men's faces (among faces of known gender) and faces per page."""
+    gendered = row["female"] + row["male"]
+    return {
+        **row,
+        "female_share": round(row["female"] / gendered, 4) if gendered else None,
+        "male_share": round(row["male"] / gendered, 4) if gendered else None,
+        "faces_per_page": round(row["faces"] / row["pages"], 4) if row["pages"] else None,
+    }

@@ -18,6 +18,9 @@ from urllib.parse import urlsplit
 
 import requests
 
+from annotations.iiif.addresses import is_public_address
+from annotations.iiif.pinned import DEFAULT_PORTS, PinnedAddressAdapter
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -45,27 +48,30 @@ class FetchPolicy:
     cache_dir: Path | None = None
 
 
-def check_url_allowed(url: str, *, allow_private_hosts: bool) -> None:
-    """Refuse non-http(s) URLs and, unless allowed, hosts on private networks (SSRF)."""
+def resolve_allowed(url: str, *, allow_private_hosts: bool) -> str:
+    """The one address to connect to for `url`: its host resolved once, every address it has checked (SSRF).
+
+    Refuses non-http(s) URLs and, unless private hosts are allowed, hosts with any address that is not
+    public (see `addresses.is_public_address`). Messages name the host, never the addresses it resolved to.
+    """
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"}:
         raise FetchError(f"Refused URL scheme {parts.scheme or '(none)'!r}: only http and https are allowed", url=url)
     host = parts.hostname
     if not host:
         raise FetchError("URL has no host", url=url)
-    if allow_private_hosts:
-        return
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+        infos = socket.getaddrinfo(host, parts.port or DEFAULT_PORTS[parts.scheme], type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise FetchError(f"Host {host!r} could not be resolved: {exc}", url=url) from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global:
-            raise FetchError(
-                f"Refused {host!r}: it resolves to a private, loopback or link-local address ({address})",
-                url=url,
-            )
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not allow_private_hosts and not all(is_public_address(address) for address in addresses):
+        raise FetchError(
+            f"Refused {host!r}: it resolves to an address that is not allowed "
+            "(private, loopback or link-local, or an IPv6 form of one)",
+            url=url,
+        )
+    return str(addresses[0])
 
 
 class _HostPacer:
@@ -115,13 +121,22 @@ def _describe_status(status: int, url: str) -> str:
     return f"HTTP {status} from {url}"
 
 
+def _describe_failure(exc: requests.RequestException) -> str:
+    # Not str(exc): urllib3 names the connection's address in it, and that may be an internal one.
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS handshake or certificate check failed"
+    if isinstance(exc, requests.Timeout):
+        return "the connection timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return "the connection failed"
+    return exc.__class__.__name__
+
+
 class Fetcher:
     """Fetches URLs under a policy: pacing, retries with back-off, size limits, cache."""
 
-    def __init__(self, policy: FetchPolicy, session: requests.Session | None = None) -> None:
+    def __init__(self, policy: FetchPolicy) -> None:
         self.policy = policy
-        self.session = session or requests.Session()
-        self.session.headers["User-Agent"] = policy.user_agent
 
     def _interval_for(self, host: str) -> float:
         for suffix, interval in self.policy.host_min_intervals.items():
@@ -132,32 +147,52 @@ class Fetcher:
     def get_bytes(
         self, url: str, *, max_bytes: int, accept: str = "*/*", use_cache: bool = False, redirects_left: int = 5
     ) -> bytes:
-        """GET a URL and return its body, or raise FetchError with a clear message."""
-        check_url_allowed(url, allow_private_hosts=self.policy.allow_private_hosts)
+        """GET a URL and return its body, or raise FetchError with a clear message.
+
+        The host is resolved and checked once, and the connection goes to that checked address; each
+        redirect is followed here, resolved, checked and pinned again.
+        """
+        address = resolve_allowed(url, allow_private_hosts=self.policy.allow_private_hosts)
+        adapter = PinnedAddressAdapter(address)
+        try:
+            return self._get_pinned(
+                url, adapter, max_bytes=max_bytes, accept=accept, use_cache=use_cache, redirects_left=redirects_left
+            )
+        finally:
+            adapter.close()
+
+    def _get_pinned(
+        self,
+        url: str,
+        adapter: PinnedAddressAdapter,
+        *,
+        max_bytes: int,
+        accept: str,
+        use_cache: bool,
+        redirects_left: int,
+    ) -> bytes:
         cached = self._cache_read(url) if use_cache else None
-        headers = {"Accept": accept}
+        headers = {**requests.utils.default_headers(), "User-Agent": self.policy.user_agent, "Accept": accept}
         if cached:
             if cached.get("etag"):
                 headers["If-None-Match"] = cached["etag"]
             if cached.get("last_modified"):
                 headers["If-Modified-Since"] = cached["last_modified"]
+        request = requests.Request("GET", url, headers=headers).prepare()
         host = urlsplit(url).hostname or ""
         for attempt in range(self.policy.max_retries + 1):
             _pacer.wait(host, self._interval_for(host))
             try:
-                response = self.session.get(
-                    url, headers=headers, timeout=self.policy.timeout, stream=True, allow_redirects=False
-                )
+                response = adapter.send(request, stream=True, timeout=self.policy.timeout, verify=True)
             except requests.RequestException as exc:
                 if attempt >= self.policy.max_retries:
-                    raise FetchError(f"Could not reach {host}: {exc.__class__.__name__}: {exc}", url=url) from exc
+                    raise FetchError(f"Could not reach {host}: {_describe_failure(exc)}", url=url) from exc
                 time.sleep(self._backoff(attempt))
                 continue
             with response:
                 if response.is_redirect:
                     if redirects_left <= 0:
                         raise FetchError(f"Too many redirects from {url}", url=url)
-                    # Each hop is checked again, so a redirect cannot lead to a private host.
                     return self.get_bytes(
                         requests.compat.urljoin(url, response.headers.get("Location", "")),
                         max_bytes=max_bytes,

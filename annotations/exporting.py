@@ -549,11 +549,12 @@ class ExportOptions:
 
 @dataclass
 class ExportResult:
-    """What an export wrote: pages, faces, and the pages skipped with the reason."""
+    """What an export wrote: pages, faces, the corpora of those pages, and the pages skipped with the reason."""
 
     pages: int = 0
     faces: int = 0
     skipped: list[str] = field(default_factory=list)
+    corpora: set[int] = field(default_factory=set)
 
 
 def export_extension(kind: str, options: ExportOptions) -> str:
@@ -594,6 +595,7 @@ def _counted(batches: Iterable[PageBatch], result: ExportResult, progress: Progr
         yield batch
         result.pages += len(batch)
         result.faces += sum(len(faces) for _, faces in batch)
+        result.corpora.update(page.document.corpus_id for page, _ in batch)
         if progress is not None:
             progress(result.pages)
 

@@ -1,4 +1,4 @@
-"""Export files do not outlive their data: deleted with the corpus or document they hold.
+"""Export files do not outlive their data or their time: deleted with a corpus or document, and after retention.
 
 A deleted export loses its row and its file (there is no "expired" state to read): the requester
 sees it leave the list and asks for a new one.
@@ -6,13 +6,19 @@ sees it leave the list and asks for a new one.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from annotations.models import Corpus, Export
+from annotations.models import Corpus, Export, ExportStatus
+
+# Exports deleted per transaction by the retention purge.
+EXPORT_PURGE_BATCH = 500
 
 
 def exports_delete(*, exports: QuerySet[Export]) -> int:
@@ -44,3 +50,15 @@ def exports_delete_holding(*, corpus_id: int, document_id: int | None = None) ->
     if document_id is not None:
         exports = exports.filter(Q(scope__document__isnull=True) | Q(scope__document=document_id))
     return exports_delete(exports=exports)
+
+
+def exports_purge_expired() -> int:
+    """Delete finished exports (rows and files) that finished over EXPORT_RETENTION_DAYS ago, in bounded batches."""
+    cutoff = timezone.now() - timedelta(days=settings.EXPORT_RETENTION_DAYS)
+    expired = Export.objects.filter(
+        status__in=[ExportStatus.DONE, ExportStatus.FAILED], finished_at__lt=cutoff
+    ).order_by("pk")
+    purged = 0
+    while batch := list(expired.values_list("pk", flat=True)[:EXPORT_PURGE_BATCH]):
+        purged += exports_delete(exports=Export.objects.filter(pk__in=batch))
+    return purged

@@ -23,3 +23,11 @@ def export_build_task(export_id: int) -> None:
     from annotations.export_services import export_build
 
     export_build(export_id=export_id)
+
+
+@shared_task(ignore_result=True)
+def exports_purge_task() -> None:
+    """Delete exports finished over EXPORT_RETENTION_DAYS ago, rows and files (sent by celery beat; idempotent)."""
+    from annotations.export_cleanup import exports_purge_expired
+
+    exports_purge_expired()

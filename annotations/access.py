@@ -113,19 +113,22 @@ def faces_visible_to(user) -> QuerySet[Face]:
 
 
 def exports_visible_to(user) -> QuerySet[Export]:
-    """Exports the user requested (all of them for superusers); nobody else's."""
+    """Exports the user requested (all of them for superusers), while the user may view every corpus they hold.
+
+    An export's file holds pages of the corpora its build recorded (Export.corpora); a requester
+    who has since lost access to one of them no longer sees the export (issue #13).
+    """
     if user is None or not user.is_authenticated:
         return Export.objects.none()
     if user.is_superuser:
         return Export.objects.all()
-    return Export.objects.filter(requested_by=user)
+    hidden = Corpus.objects.exclude(pk__in=corpora_visible_to(user).values("pk"))
+    return Export.objects.filter(requested_by=user).exclude(corpora__in=hidden)
 
 
 def get_export_for_user(user, export_id: int) -> Export:
-    """An export by id: its requester's (or a superuser's), and only while its scope is still visible."""
-    export = exports_visible_to(user).filter(pk=export_id).first()
-    if export is None:
-        raise Http404("No such export")
+    """An export by id: its requester's (or a superuser's), while every corpus it holds and its scope are visible."""
+    export = _by_id(exports_visible_to(user), export_id, "export")
     corpus_id, document_id = export.scope.get("corpus"), export.scope.get("document")
     if document_id is not None:
         get_document_for_user(user, document_id)

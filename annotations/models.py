@@ -434,6 +434,9 @@ class Export(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="exports"
     )
+    # The corpora whose pages the file holds, recorded by the build: reading the export needs
+    # access to each of them (annotations.access), and deleting one deletes the export.
+    corpora = models.ManyToManyField(Corpus, blank=True, related_name="exports")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -448,6 +451,8 @@ class Export(models.Model):
         indexes = [
             # A user's exports, newest first, on /exports/ and GET /api/exports/.
             models.Index(fields=["requested_by", "-created_at"], name="export_user_time_idx"),
+            # Finished exports past their retention period (export_cleanup.exports_purge_expired).
+            models.Index(fields=["finished_at"], name="export_finished_idx"),
         ]
 
     def __str__(self) -> str:

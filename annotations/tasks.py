@@ -12,7 +12,7 @@ def document_import_task(document_id: int) -> None:
 
 
 # Exports of many pages with images run long; they are acked on receipt (not acks_late), and an
-# abandoned running claim is reclaimed after export_services.EXPORT_STALE_AFTER.
+# abandoned running claim is reclaimed after exports.services.EXPORT_STALE_AFTER.
 EXPORT_SOFT_TIME_LIMIT = 6 * 3600
 EXPORT_TIME_LIMIT = EXPORT_SOFT_TIME_LIMIT + 300
 
@@ -23,3 +23,11 @@ def export_build_task(export_id: int) -> None:
     from annotations.exports.services import export_build
 
     export_build(export_id=export_id)
+
+
+@shared_task(ignore_result=True)
+def exports_purge_task() -> None:
+    """Delete exports finished over EXPORT_RETENTION_DAYS ago, rows and files (sent by celery beat; idempotent)."""
+    from annotations.exports.cleanup import exports_purge_expired
+
+    exports_purge_expired()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up and runs Visages on this machine with embedded defaults: SQLite, a local Redis
-# started here, a real Celery worker, and the bundled demo document (works offline).
+# started here, a real Celery worker and beat (periodic tasks), and the bundled demo document (works offline).
 # Usage: scripts/run.sh [PORT]      (default 8000; Ctrl-C stops everything it started)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,10 @@ fi
 echo "== starting the Celery worker (log: $VISAGES_DATA_DIR/log/worker.log)"
 .venv/bin/celery -A webapp worker -Q import,inference,default,training -c 2 --prefetch-multiplier 1 \
   --loglevel INFO >"$VISAGES_DATA_DIR/log/worker.log" 2>&1 &
+pids+=($!)
+
+echo "== starting Celery beat: hourly export purge (log: $VISAGES_DATA_DIR/log/beat.log)"
+.venv/bin/celery -A webapp beat --schedule "$VISAGES_DATA_DIR/celerybeat-schedule" --loglevel INFO >"$VISAGES_DATA_DIR/log/beat.log" 2>&1 &
 pids+=($!)
 
 echo "== importing the bundled demo document"

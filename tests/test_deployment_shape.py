@@ -29,10 +29,10 @@ def option(args: list[str], name: str) -> str:
 
 
 def test_the_production_services_are_all_there():
-    assert set(SERVICES) >= {"web", "worker", "worker-inference", "redis", "db"}
+    assert set(SERVICES) >= {"web", "worker", "worker-inference", "beat", "redis", "db"}
 
 
-@pytest.mark.parametrize("service", APP_SERVICES)
+@pytest.mark.parametrize("service", [*APP_SERVICES, "beat"])
 def test_app_services_wait_for_a_healthy_database_and_broker(service):
     assert SERVICES[service]["depends_on"] == {
         "db": {"condition": "service_healthy"},
@@ -87,6 +87,27 @@ def test_the_image_migrates_then_serves_with_gunicorn_and_whitenoise():
     assert "collectstatic --noinput" in DOCKERFILE
     assert "whitenoise.middleware.WhiteNoiseMiddleware" in settings.MIDDLEWARE
     assert "USER visages" in DOCKERFILE, "the app does not run as root"
+
+
+def test_one_beat_service_runs_the_periodic_tasks_and_a_worker_consumes_them():
+    args = command("beat")
+    assert args[:4] == ["celery", "-A", "webapp", "beat"]
+    assert option(args, "--schedule").startswith("/data/"), "beat keeps its schedule in the data volume"
+    consumed = set()
+    for service in APP_SERVICES[1:]:
+        consumed |= set(option(command(service), "-Q").split(","))
+    routes = settings.CELERY_TASK_ROUTES
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        route = routes.get(entry["task"]) or routes[entry["task"].rsplit(".", 1)[0] + ".*"]
+        assert route["queue"] in consumed, entry["task"]
+
+
+def test_the_local_run_script_starts_beat_and_stops_it_with_the_rest():
+    script = (ROOT / "scripts" / "run.sh").read_text()
+    beat = re.search(r"^\.venv/bin/celery -A webapp beat .*?\n(.*)$", script, re.M | re.S)
+    assert beat, "run.sh starts celery beat"
+    assert beat.group(1).lstrip().startswith("pids+=($!)"), "its pid is kept, so Ctrl-C stops it"
+    assert '--schedule "$VISAGES_DATA_DIR/' in beat.group(0)
 
 
 def test_every_variable_compose_and_the_image_read_is_in_env_example():

@@ -318,6 +318,8 @@ def make_export(user, corpus_id: int) -> int:
     export = Export.objects.create(
         kind="iiif", scope={"corpus": corpus_id}, requested_by=user, status=ExportStatus.DONE, face_count=1
     )
+    # As the build records it: the corpus whose pages the file holds.
+    export.corpora.set([corpus_id])
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("manifest.json", "{}")
@@ -519,12 +521,14 @@ def test_exports_are_their_requesters_own(client, world, role):
     listed = ids(client.get("/api/exports/"))
     page = client.get("/exports/").content.decode()
 
-    assert mine in listed and someone_elses not in listed and lost in listed
+    # An export holding a corpus its requester cannot view is not even listed (issue #13).
+    assert mine in listed and someone_elses not in listed and lost not in listed
     for path in ["/api/exports/{}/", "/api/exports/{}/download/", "/api/exports/{}/files/manifest.json"]:
         assert client.get(path.format(mine)).status_code == 200, path
         assert client.get(path.format(someone_elses)).status_code == 404, path
         assert client.get(path.format(lost)).status_code == 404, path
     assert f'id="export-{mine}"' in page and f'id="export-{someone_elses}"' not in page
+    assert f'id="export-{lost}"' not in page
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -252,6 +252,16 @@ CELERY_TASK_ROUTES = {
     "annotations.tasks.*": {"queue": "default"},
 }
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+# https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html
+# Sent by one `celery beat` process (docker-compose's beat service, scripts/run.sh).
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-exports": {"task": "annotations.tasks.exports_purge_task", "schedule": 3600.0},
+}
+
+# Days a finished export (its file and its row) is kept before the hourly purge deletes it.
+EXPORT_RETENTION_DAYS = envint("EXPORT_RETENTION_DAYS", 7)
+if EXPORT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(f"EXPORT_RETENTION_DAYS must be at least 1, got {EXPORT_RETENTION_DAYS}")
 
 # IIIF fetching: polite, bounded and safe (SPECS.md §3.4).
 IIIF_USER_AGENT = envstr("IIIF_USER_AGENT", "Visages/0.1 (heritage face annotation; contact: admin@localhost)")

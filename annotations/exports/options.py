@@ -32,11 +32,12 @@ class ExportOptions:
 
 @dataclass
 class ExportResult:
-    """What an export wrote: pages, faces, and the pages skipped with the reason."""
+    """What an export wrote: pages, faces, the corpora of those pages, and the pages skipped with the reason."""
 
     pages: int = 0
     faces: int = 0
     skipped: list[str] = field(default_factory=list)
+    corpora: set[int] = field(default_factory=set)
 
 
 Progress = Callable[[int], None]

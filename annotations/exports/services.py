@@ -135,17 +135,30 @@ def export_build(*, export_id: int) -> Export | None:
         logger.exception("export %s failed", export.pk)
         _fail(export, partial, f"{exc.__class__.__name__}: {exc}")
     else:
-        Export.objects.filter(pk=export.pk).update(
-            status=ExportStatus.DONE,
-            file=name,
-            progress_total=max(total, result.pages),
-            progress_done=result.pages,
-            face_count=result.faces,
-            error=_skipped_message(result),
-            finished_at=timezone.now(),
-        )
+        _finish(export, final, name=name, total=total, result=result)
     export.refresh_from_db()
     return export
+
+
+def _finish(export: Export, final: Path, *, name: str, total: int, result: ExportResult) -> None:
+    """Record the corpora the file holds and mark it done in one transaction; fail it if one was deleted meanwhile."""
+    with transaction.atomic():
+        # Locked, as a corpus or document deletion locks the corpus before it looks for the exports that
+        # hold it (export_cleanup): either that deletion finds this export, or this finds the corpus gone.
+        held = list(Corpus.objects.select_for_update().filter(pk__in=result.corpora).values_list("pk", flat=True))
+        if len(held) == len(result.corpora):
+            export.corpora.set(held)
+            Export.objects.filter(pk=export.pk).update(
+                status=ExportStatus.DONE,
+                file=name,
+                progress_total=max(total, result.pages),
+                progress_done=result.pages,
+                face_count=result.faces,
+                error=_skipped_message(result),
+                finished_at=timezone.now(),
+            )
+            return
+    _fail(export, final, "A corpus this export holds was deleted while it was built")
 
 
 def _progress_reporter(export_id: int, total: int):

@@ -50,5 +50,6 @@ def _counted(batches: Iterable[PageBatch], result: ExportResult, progress: Progr
         yield batch
         result.pages += len(batch)
         result.faces += sum(len(faces) for _, faces in batch)
+        result.corpora.update(page.document.corpus_id for page, _ in batch)
         if progress is not None:
             progress(result.pages)

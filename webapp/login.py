@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken import serializers as authtoken_serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 
@@ -14,7 +15,7 @@ from webapp.lockout import lockout_api_response
 User = get_user_model()
 
 
-class TokenRequestSerializer(AuthTokenSerializer):
+class AuthTokenSerializer(authtoken_serializers.AuthTokenSerializer):
     """DRF's serializer, which authenticates with the request (so the lockout sees it); usernames fit the table."""
 
     username = serializers.CharField(
@@ -25,8 +26,15 @@ class TokenRequestSerializer(AuthTokenSerializer):
 class ObtainAuthTokenView(ObtainAuthToken):
     """A token for a username and password; 429 while that login is locked out or slowed down."""
 
-    serializer_class = TokenRequestSerializer
+    serializer_class = AuthTokenSerializer
 
+    @extend_schema(
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            400: OpenApiResponse(description="Wrong username or password."),
+            429: OpenApiResponse(description="Locked out or slowed down: `detail`, `retry_after` (seconds)."),
+        }
+    )
     def post(self, request, *args, **kwargs):
         try:
             return super().post(request, *args, **kwargs)

@@ -1,39 +1,45 @@
-"""Login with a limit on failed attempts per client address and username (guessing passwords is slow)."""
+"""The API token endpoint, under the same login lockout as the web and admin logins (webapp/lockout.py)."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.contrib.auth import views as auth_views
-from django.core.cache import cache
-from django.http import HttpResponse
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken import serializers as authtoken_serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
+
+from webapp.lockout import lockout_api_response
+
+User = get_user_model()
 
 
-def _keys(request) -> list[str]:
-    address = request.META.get("REMOTE_ADDR", "unknown")
-    username = (request.POST.get("username") or "").strip().lower()
-    return [f"login-fail:ip:{address}", f"login-fail:user:{username}"]
+class AuthTokenSerializer(authtoken_serializers.AuthTokenSerializer):
+    """DRF's serializer, which authenticates with the request (so the lockout sees it); usernames fit the table."""
+
+    username = serializers.CharField(
+        label=_("Username"), write_only=True, max_length=User._meta.get_field(User.USERNAME_FIELD).max_length
+    )
 
 
-def login_is_locked(request) -> bool:
-    """True when this address or this username has failed too often recently."""
-    return any((cache.get(key) or 0) >= settings.LOGIN_MAX_FAILURES for key in _keys(request))
+class ObtainAuthTokenView(ObtainAuthToken):
+    """A token for a username and password; 429 while that login is locked out or slowed down."""
 
+    serializer_class = AuthTokenSerializer
 
-def login_record_failure(request) -> None:
-    """Count one failed attempt for the address and the username."""
-    for key in _keys(request):
-        cache.add(key, 0, timeout=settings.LOGIN_LOCKOUT_SECONDS)
-        cache.incr(key)
-
-
-class RateLimitedLoginView(auth_views.LoginView):
+    @extend_schema(
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            400: OpenApiResponse(description="Wrong username or password."),
+            429: OpenApiResponse(description="Locked out or slowed down: `detail`, `retry_after` (seconds)."),
+        }
+    )
     def post(self, request, *args, **kwargs):
-        if login_is_locked(request):
-            return HttpResponse(
-                "Too many failed logins: wait a few minutes and try again.", status=429, content_type="text/plain"
-            )
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        login_record_failure(self.request)
-        return super().form_invalid(form)
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # The lockout marks the DRF request it was given (the serializer's context request).
+            if getattr(request, "axes_locked_out", False):
+                return lockout_api_response(request, getattr(request, "axes_credentials", None))
+            raise

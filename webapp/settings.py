@@ -4,7 +4,9 @@ Every variable read here is listed in `.env.example`. Production (`DEBUG` off)
 refuses to start without its secrets.
 """
 
+import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -61,6 +63,17 @@ def envlist(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def envnetworks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or CIDR networks (empty by default)."""
+    values = envlist(name, [])
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name} must list IP addresses or networks, got {value!r}") from exc
+    return values
+
+
 def envsecret(name: str, dev_default: str) -> str:
     """A secret: mandatory when DEBUG is off, a throwaway value in development."""
     value = os.getenv(name)
@@ -89,6 +102,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "axes",
     "annotations",
     "detection",
     "frontend",
@@ -103,6 +117,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by the lockout (webapp/lockout.py) into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -149,8 +165,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 10)
-LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 300)
+# One lockout policy for every password entry point (web login, admin login, API token), on
+# django-axes: https://django-axes.readthedocs.io/en/latest/4_configuration.html
+# Its backend refuses a locked-out login before ModelBackend checks the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Failures are counted in the database, so every gunicorn process and worker sees the same counts.
+AXES_HANDLER = "webapp.lockout.LoginLockoutHandler"
+# A (username, client address) pair is locked: an attacker cannot lock a user out from everywhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = envint("LOGIN_MAX_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(seconds=envint("LOGIN_LOCKOUT_SECONDS", 300))
+# Refused attempts during a lockout are not counted: the lockout ends a cool-off after the last real failure.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "webapp.lockout.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "webapp.lockout.lockout_response"
+# Successful logins are not logged (the table would only grow); failures live until their cool-off ends.
+AXES_DISABLE_ACCESS_LOG = True
+# A username that failed this many times (from any addresses) within the cool-off is slowed down, never
+# locked: each client waits this many seconds before each attempt for it.
+LOGIN_USERNAME_SLOWDOWN_FAILURES = envint("LOGIN_USERNAME_SLOWDOWN_FAILURES", 20)
+LOGIN_USERNAME_SLOWDOWN_SECONDS = envint("LOGIN_USERNAME_SLOWDOWN_SECONDS", 5)
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed for the client address;
+# empty: the client is REMOTE_ADDR (docs/deploy.md).
+TRUSTED_PROXIES = envnetworks("TRUSTED_PROXIES")
 # Password of the first administrator created by `manage.py ensure_admin` (random when unset).
 VISAGES_ADMIN_PASSWORD = os.getenv("VISAGES_ADMIN_PASSWORD", "")
 LOGIN_REDIRECT_URL = "home"
@@ -203,7 +241,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"expensive": envstr("EXPENSIVE_RATE_LIMIT", "60/hour")},
 }
 
-# Login lockouts and API throttles count in this cache; Redis in production so that every
+# The login slow-down and API throttles count in this cache; Redis in production so that every
 # web process shares the counts.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

@@ -40,7 +40,7 @@ def isolated_storage(settings, tmp_path):
     settings.IIIF_MAX_RETRY_AFTER = 5.0
     # Password hashing is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # Login lockouts and API throttles count in the cache: every test starts from zero.
+    # The login slow-down and API throttles count in the cache: every test starts from zero.
     from django.core.cache import cache
 
     cache.clear()

@@ -109,11 +109,12 @@ def faces_store_predictions(
 ) -> list[Face]:
     """Replace a page's untouched model faces with new predictions; curators' faces always win.
 
-    Faces a curator accepted, edited, added or rejected stay as they are, and a prediction that
-    overlaps one of them is dropped, so a rejected false positive never comes back.
+    Curated faces (accepted, edited, added, rejected, or changed by a curator at all, even if since
+    reverted to `predicted`) stay as they are with their history, and a prediction that overlaps one
+    of them is dropped, so a rejected false positive never comes back.
     """
-    curated = list(Face.objects.filter(page=page).touched_by_curator())
-    Face.objects.filter(page=page, status=FaceStatus.PREDICTED).delete()
+    curated = list(Face.objects.filter(page=page).curated())
+    Face.objects.filter(page=page, status=FaceStatus.PREDICTED).exclude(pk__in=[face.pk for face in curated]).delete()
     new_faces = []
     for prediction in predictions:
         box = clamp_box_to_page(page, prediction.x, prediction.y, prediction.w, prediction.h)

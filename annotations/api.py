@@ -3,6 +3,7 @@
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import generics, serializers, status
@@ -20,15 +21,20 @@ from annotations.models import CorpusRole, Face, FaceRevision, FaceStatus, Gende
 from annotations.search.api import schema_parameters
 from annotations.search.params import FACE_ORDERINGS, IntegerFilter, SearchFilterSet, SearchParams
 from annotations.serializers import (
+    FACE_STATUS_NOT_SETTABLE,
     CorpusSerializer,
     DocumentImportInputSerializer,
     DocumentSerializer,
     FaceSerializer,
     PageReviewInputSerializer,
     PageSerializer,
+    StrictInputSerializer,
     face_representation,
+    version_field,
 )
 from annotations.services import (
+    BulkOutcome,
+    FaceBulkResult,
     FaceConflict,
     face_accept,
     face_create,
@@ -134,9 +140,8 @@ def _invalid(exc: DjangoValidationError) -> ValidationError:
     return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
 
 
-class VersionInputSerializer(serializers.Serializer):
-    # Optional for accept/reject/revert, which only change status; the UI always sends it.
-    version = serializers.IntegerField(min_value=1, required=False)
+class VersionInputSerializer(StrictInputSerializer):
+    version = version_field()
 
 
 class FaceWrittenSerializer(FaceSerializer):
@@ -220,7 +225,7 @@ class FaceListCreateApi(generics.ListAPIView):
     filter_backends: list = []
 
     @extend_schema_serializer(component_name="FaceCreateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         page = serializers.IntegerField()
         x = serializers.FloatField()
         y = serializers.FloatField()
@@ -273,8 +278,10 @@ class FaceDetailApi(APIView):
     """Read a face; PATCH changes its box or attributes; DELETE rejects it (soft delete)."""
 
     @extend_schema_serializer(component_name="FaceUpdateInput")
-    class InputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(min_value=1)
+    class InputSerializer(StrictInputSerializer):
+        not_settable = FACE_STATUS_NOT_SETTABLE
+
+        version = version_field()
         x = serializers.FloatField(required=False)
         y = serializers.FloatField(required=False)
         w = serializers.FloatField(min_value=1, required=False)
@@ -309,7 +316,7 @@ class FaceDetailApi(APIView):
         payload = VersionInputSerializer(data=request.data or request.query_params)
         payload.is_valid(raise_exception=True)
         try:
-            face = face_reject(face=face, user=request.user, expected_version=payload.validated_data.get("version"))
+            face = face_reject(face=face, user=request.user, expected_version=payload.validated_data["version"])
         except FaceConflict as exc:
             return _face_conflict(exc)
         return _face_written(face)
@@ -322,7 +329,7 @@ class FaceAcceptApi(APIView):
         payload = VersionInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            face = face_accept(face=face, user=request.user, expected_version=payload.validated_data.get("version"))
+            face = face_accept(face=face, user=request.user, expected_version=payload.validated_data["version"])
         except FaceConflict as exc:
             return _face_conflict(exc)
         return _face_written(face)
@@ -344,9 +351,7 @@ class FaceRevertApi(APIView):
         if revision is None:
             raise ValidationError({"revision": ["not a revision of this face"]})
         try:
-            face = face_revert(
-                revision=revision, user=request.user, expected_version=payload.validated_data.get("version")
-            )
+            face = face_revert(revision=revision, user=request.user, expected_version=payload.validated_data["version"])
         except FaceConflict as exc:
             return _face_conflict(exc)
         except DjangoValidationError as exc:
@@ -372,37 +377,80 @@ class FaceHistoryApi(generics.ListAPIView):
         return selectors.face_history(face=get_face_for_user(self.request.user, self.kwargs["pk"]))
 
 
+PAGE_BULK_RESULT = inline_serializer(
+    "PageBulkResult",
+    {
+        "action": serializers.CharField(),
+        "updated": serializers.IntegerField(help_text="How many faces changed."),
+        "results": inline_serializer(
+            "PageBulkFaceResult",
+            {
+                "id": serializers.IntegerField(),
+                "status": serializers.ChoiceField(choices=[outcome.value for outcome in BulkOutcome]),
+                "face": FaceWrittenSerializer(required=False, help_text="ok: the face now, and its revision."),
+                "current": FaceSerializer(required=False, help_text="conflict: the face as it is, unchanged."),
+            },
+            many=True,
+        ),
+    },
+)
+# More faces than a page holds: a bound on one request's work.
+BULK_MAX_FACES = 1000
+
+
+@extend_schema_serializer(component_name="PageBulkFace")
+class BulkFaceInputSerializer(StrictInputSerializer):
+    id = serializers.IntegerField(min_value=1)
+    version = version_field()
+
+
 class PageBulkApi(APIView):
-    """Accept all predicted faces of a page above a confidence threshold, or reject those below."""
+    """Accept or reject faces of a page, each named with the version the client saw; answered face by face.
+
+    200 when every face was applied; 207 (Multi-Status) when one or more were not (a conflict or not
+    found on this page), the others applied all the same.
+    """
 
     @extend_schema_serializer(component_name="PageBulkInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         action = serializers.ChoiceField(choices=["accept", "reject"])
-        threshold = serializers.FloatField(min_value=0, max_value=1)
-        direction = serializers.ChoiceField(
-            choices=["above", "below"], required=False, help_text="Default: above to accept, below to reject."
+        faces = serializers.ListSerializer(
+            child=BulkFaceInputSerializer(), allow_empty=False, max_length=BULK_MAX_FACES
         )
 
-    @extend_schema(
-        request=InputSerializer,
-        responses=inline_serializer(
-            "PageBulkResult",
-            {"updated": serializers.IntegerField(), "faces": FaceWrittenSerializer(many=True)},
-        ),
-    )
+        def validate_faces(self, faces: list[dict]) -> list[dict]:
+            if len({face["id"] for face in faces}) != len(faces):
+                raise ValidationError(_("Name each face once."))
+            return faces
+
+    @extend_schema(request=InputSerializer, responses={200: PAGE_BULK_RESULT, 207: PAGE_BULK_RESULT})
     def post(self, request, pk: int):
         page = get_page_for_user(request.user, pk, CorpusRole.CURATOR)
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         action = payload.validated_data["action"]
-        direction = payload.validated_data.get("direction", "above" if action == "accept" else "below")
-        faces = faces_bulk_set_status(
+        results = faces_bulk_set_status(
             page=page,
             user=request.user,
             status=FaceStatus.ACCEPTED if action == "accept" else FaceStatus.REJECTED,
-            threshold=payload.validated_data["threshold"],
-            above=direction == "above",
+            versions={face["id"]: face["version"] for face in payload.validated_data["faces"]},
         )
-        revisions = selectors.faces_latest_revision_ids(face_ids=[face.pk for face in faces])
-        data = [{**face_representation(face), "revision": revisions.get(face.pk)} for face in faces]
-        return Response({"updated": len(faces), "faces": data})
+        unchanged = [r.face.pk for r in results if r.outcome == BulkOutcome.OK and r.face.recorded_revision_id is None]
+        latest = selectors.faces_latest_revision_ids(face_ids=unchanged) if unchanged else {}
+        data = [_bulk_result(result, latest) for result in results]
+        updated = sum(1 for r in results if r.face is not None and r.face.recorded_revision_id is not None)
+        all_ok = all(result.outcome == BulkOutcome.OK for result in results)
+        return Response(
+            {"action": action, "updated": updated, "results": data},
+            status=status.HTTP_200_OK if all_ok else status.HTTP_207_MULTI_STATUS,
+        )
+
+
+def _bulk_result(result: FaceBulkResult, latest_revisions: dict[int, int]) -> dict:
+    if result.outcome == BulkOutcome.NOT_FOUND:
+        return {"id": result.face_id, "status": result.outcome}
+    face = face_representation(result.face)
+    if result.outcome == BulkOutcome.CONFLICT:
+        return {"id": result.face_id, "status": result.outcome, "current": face}
+    revision = result.face.recorded_revision_id or latest_revisions.get(result.face.pk)
+    return {"id": result.face_id, "status": result.outcome, "face": {**face, "revision": revision}}

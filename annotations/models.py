@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 
 
 class Corpus(models.Model):
@@ -231,6 +231,8 @@ class FaceStatus(models.TextChoices):
 
 
 CURATOR_SOURCE = "curator"
+# The revision action of a face written by an annotation import (every other action is a curator's).
+REVISION_IMPORT = "import"
 # Statuses whose box and attributes a curator has confirmed: they pass any confidence threshold.
 CURATED_STATUSES = (FaceStatus.ACCEPTED, FaceStatus.EDITED, FaceStatus.ADDED)
 
@@ -240,9 +242,14 @@ class FaceQuerySet(models.QuerySet):
         """Faces that count: everything but rejected boxes."""
         return self.exclude(status=FaceStatus.REJECTED)
 
-    def touched_by_curator(self) -> FaceQuerySet:
-        """Faces a curator has accepted, edited, added or rejected."""
-        return self.exclude(status=FaceStatus.PREDICTED)
+    def curated(self) -> FaceQuerySet:
+        """Faces a curator has decided on: any status but predicted, or any recorded change but an import.
+
+        A face accepted and then reverted to `predicted` is still curated: its history is a curator's.
+        An imported model prediction (recorded as an import) is not, so a re-run may replace it.
+        """
+        curator_change = FaceRevision.objects.filter(face=OuterRef("pk")).exclude(action=REVISION_IMPORT)
+        return self.filter(~Q(status=FaceStatus.PREDICTED) | Exists(curator_change))
 
 
 # A face as the API and the review canvas see it (the contract's minimum, and more).

@@ -1,5 +1,9 @@
 """API representations of corpora, documents, pages and faces."""
 
+from collections.abc import Mapping
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -82,7 +86,45 @@ class PageSerializer(serializers.ModelSerializer):
         ]
 
 
-class PageReviewInputSerializer(serializers.Serializer):
+class StrictInputSerializer(serializers.Serializer):
+    """A write's input that refuses every field it does not declare, naming it: never a silent 200.
+
+    `not_settable` says, by field name, how to make the change a field names (e.g. `status`).
+    """
+
+    not_settable: dict[str, str] = {}
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            refused = {
+                name: [self.not_settable.get(name) or _refusal(name)] for name in data if name not in self.fields
+            }
+            if refused:
+                raise serializers.ValidationError(refused)
+        return super().to_internal_value(data)
+
+
+def _refusal(name: str) -> str:
+    return _("%(field)s cannot be set by this request.") % {"field": name}
+
+
+# The status of a face changes through its own endpoints, each recorded and checked against the version.
+FACE_STATUS_NOT_SETTABLE = {
+    "status": gettext_lazy(
+        "status cannot be set here: accept with POST /api/faces/<id>/accept/, reject with DELETE /api/faces/<id>/."
+    )
+}
+
+
+def version_field() -> serializers.IntegerField:
+    """The version of the face a write was based on: required, so no write overwrites a change it never saw."""
+    return serializers.IntegerField(
+        min_value=1,
+        error_messages={"required": gettext_lazy("version is required"), "null": gettext_lazy("version is required")},
+    )
+
+
+class PageReviewInputSerializer(StrictInputSerializer):
     review_status = serializers.ChoiceField(choices=Page._meta.get_field("review_status").choices)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from annotations.models import CURATOR_SOURCE, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
@@ -109,11 +110,12 @@ def faces_store_predictions(
 ) -> list[Face]:
     """Replace a page's untouched model faces with new predictions; curators' faces always win.
 
-    Faces a curator accepted, edited, added or rejected stay as they are, and a prediction that
-    overlaps one of them is dropped, so a rejected false positive never comes back.
+    Curated faces (accepted, edited, added, rejected, or changed by a curator at all, even if since
+    reverted to `predicted`) stay as they are with their history, and a prediction that overlaps one
+    of them is dropped, so a rejected false positive never comes back.
     """
-    curated = list(Face.objects.filter(page=page).touched_by_curator())
-    Face.objects.filter(page=page, status=FaceStatus.PREDICTED).delete()
+    curated = list(Face.objects.filter(page=page).curated())
+    Face.objects.filter(page=page, status=FaceStatus.PREDICTED).exclude(pk__in=[face.pk for face in curated]).delete()
     new_faces = []
     for prediction in predictions:
         box = clamp_box_to_page(page, prediction.x, prediction.y, prediction.w, prediction.h)
@@ -311,35 +313,67 @@ def face_reject(*, face: Face, user, expected_version: int | None = None) -> Fac
     )
 
 
-@transaction.atomic
-def faces_bulk_set_status(*, page: Page, user, status: str, threshold: float, above: bool) -> list[Face]:
-    """Accept or reject a page's predicted faces at or above (or below) a confidence threshold.
+class BulkOutcome(StrEnum):
+    OK = "ok"
+    CONFLICT = "conflict"
+    NOT_FOUND = "not_found"
 
-    Only untouched predictions change: a curator's earlier decisions always win.
+
+@dataclass(frozen=True)
+class FaceBulkResult:
+    """What a bulk action did to one face it named: the face as it is now (None when not found)."""
+
+    face_id: int
+    outcome: BulkOutcome
+    face: Face | None
+
+
+# The statuses a face can leave by each bulk status (as face_accept and face_reject).
+_BULK_FROM = {
+    FaceStatus.ACCEPTED: (FaceStatus.PREDICTED, FaceStatus.REJECTED),
+    FaceStatus.REJECTED: tuple(status for status in FaceStatus if status != FaceStatus.REJECTED),
+}
+
+
+def _bulk_outcome(face: Face | None, version: int) -> BulkOutcome:
+    if face is None:
+        return BulkOutcome.NOT_FOUND
+    return BulkOutcome.OK if face.version == version else BulkOutcome.CONFLICT
+
+
+@transaction.atomic
+def faces_bulk_set_status(*, page: Page, user, status: str, versions: dict[int, int]) -> list[FaceBulkResult]:
+    """Accept or reject the faces of a page named with the version each was seen at, face by face.
+
+    A face at another version is a conflict and stays as it is; a face not on this page is not
+    found; the others change as face_accept or face_reject would, with one revision each. The
+    results follow the order of `versions`.
     """
-    if status not in (FaceStatus.ACCEPTED, FaceStatus.REJECTED):
+    if status not in _BULK_FROM:
         raise ValidationError({"action": [f"bulk status must be accepted or rejected, not {status!r}"]})
-    confidence = Q(confidence__gte=threshold) if above else Q(confidence__lt=threshold)
-    faces = list(Face.objects.select_for_update().filter(confidence, page=page, status=FaceStatus.PREDICTED))
-    if not faces:
-        return []
-    befores = {face.pk: face.snapshot() for face in faces}
-    Face.objects.filter(pk__in=befores, status=FaceStatus.PREDICTED).update(
-        status=status, version=F("version") + 1, updated_at=timezone.now()
-    )
-    faces = list(Face.objects.filter(pk__in=befores))
-    FaceRevision.objects.bulk_create(
-        FaceRevision(
-            face=face,
-            user=user,
-            action="accept" if status == FaceStatus.ACCEPTED else "reject",
-            before=befores[face.pk],
-            after=face.snapshot(),
+    faces = {
+        face.pk: face
+        for face in Face.objects.select_for_update(no_key=True).filter(page=page, pk__in=versions).order_by("pk")
+    }
+    outcomes = {face_id: _bulk_outcome(faces.get(face_id), version) for face_id, version in versions.items()}
+    changing = [
+        face for face in faces.values() if outcomes[face.pk] == BulkOutcome.OK and face.status in _BULK_FROM[status]
+    ]
+    if changing:
+        befores = {face.pk: face.snapshot() for face in changing}
+        now = timezone.now()
+        Face.objects.filter(pk__in=befores).update(status=status, version=F("version") + 1, updated_at=now)
+        for face in changing:
+            face.status, face.version, face.updated_at = FaceStatus(status), face.version + 1, now
+        action = "accept" if status == FaceStatus.ACCEPTED else "reject"
+        revisions = FaceRevision.objects.bulk_create(
+            FaceRevision(face=face, user=user, action=action, before=befores[face.pk], after=face.snapshot())
+            for face in changing
         )
-        for face in faces
-    )
-    page_counts_refresh(page_ids=[page.pk], start_review=True)
-    return faces
+        for face, revision in zip(changing, revisions, strict=True):
+            face.recorded_revision_id = revision.pk
+        page_counts_refresh(page_ids=[page.pk], start_review=True)
+    return [FaceBulkResult(face_id, outcome, faces.get(face_id)) for face_id, outcome in outcomes.items()]
 
 
 @transaction.atomic

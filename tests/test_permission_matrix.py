@@ -136,7 +136,13 @@ ENDPOINTS = [
     Endpoint("revert face", "post", "/api/faces/{face2}/revert/", "curator", {"revision": "{revision}", "version": 2}),
     Endpoint("add face", "post", "/api/faces/", "curator", {"page": "{page}", "x": 5, "y": 5, "w": 20, "h": 20}),
     Endpoint("review page status", "patch", "/api/pages/{page}/", "curator", {"review_status": "in_review"}),
-    Endpoint("bulk accept", "post", "/api/pages/{page}/bulk/", "curator", {"action": "accept", "threshold": 0.1}),
+    Endpoint(
+        "bulk accept",
+        "post",
+        "/api/pages/{page}/bulk/",
+        "curator",
+        {"action": "accept", "faces": [{"id": "{face}", "version": 1}]},
+    ),
     # Imports: a manifest URL, a Gallica ARK, a server folder, a zip upload (API and web form).
     Endpoint(
         "import manifest",

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.test import APIClient
 
-from annotations.models import Corpus, Document, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
+from annotations.models import (
+    Corpus,
+    CorpusMembership,
+    CorpusRole,
+    Document,
+    Face,
+    FaceRevision,
+    FaceStatus,
+    Gender,
+    Page,
+    ReviewStatus,
+)
 from annotations.serializers import FaceSerializer, face_representation
 from annotations.services import FacePrediction, face_update, faces_store_predictions
 
@@ -29,6 +41,14 @@ def predicted(review_page):
         ],
         source="res10",
     )
+
+
+@pytest.fixture
+def dora(corpus):
+    """A second curator of the `corpus` fixture, whose changes alice's stale writes must not overwrite."""
+    user = get_user_model().objects.create_user("dora", password="dora-password-123")
+    CorpusMembership.objects.create(corpus=corpus, user=user, role=CorpusRole.CURATOR)
+    return user
 
 
 @pytest.fixture
@@ -289,29 +309,35 @@ def test_accept_with_a_stale_version_gets_409(api_as, alice, predicted):
     assert fresh(face).status == FaceStatus.EDITED
 
 
-def test_bulk_accept_takes_only_predictions_at_or_above_the_threshold(api_as, alice, predicted, review_page):
-    high, middle, low = predicted
-    client = api_as(alice)
-    client.delete(f"/api/faces/{high.pk}/", {"version": 1}, format="json")
+def bulk(client, page, action, faces):
+    """POST the bulk action on these (face, version) pairs."""
+    body = {"action": action, "faces": [{"id": face.pk, "version": version} for face, version in faces]}
+    return client.post(f"/api/pages/{page.pk}/bulk/", body, format="json")
 
-    response = client.post(f"/api/pages/{review_page.pk}/bulk/", {"action": "accept", "threshold": 0.6}, format="json")
+
+def test_bulk_accept_takes_the_faces_named_with_their_versions(api_as, alice, predicted, review_page):
+    high, middle, low = predicted
+
+    response = bulk(api_as(alice), review_page, "accept", [(high, 1), (middle, 1)])
 
     assert response.status_code == 200, response.content
-    assert response.json()["updated"] == 1
-    assert [face["id"] for face in response.json()["faces"]] == [middle.pk]
-    assert fresh(high).status == FaceStatus.REJECTED, "a curator's decision is never overridden"
-    assert (fresh(middle).status, fresh(middle).version) == (FaceStatus.ACCEPTED, 2)
-    assert fresh(low).status == FaceStatus.PREDICTED
+    body = response.json()
+    assert body["updated"] == 2
+    assert [(r["id"], r["status"]) for r in body["results"]] == [(high.pk, "ok"), (middle.pk, "ok")]
+    assert [(fresh(f).status, fresh(f).version) for f in predicted] == [
+        (FaceStatus.ACCEPTED, 2),
+        (FaceStatus.ACCEPTED, 2),
+        (FaceStatus.PREDICTED, 1),
+    ]
     revision = FaceRevision.objects.get(face=middle, action="accept", user=alice)
-    assert response.json()["faces"][0]["revision"] == revision.pk, "each face's revision, to undo the bulk change"
+    assert body["results"][1]["face"]["revision"] == revision.pk, "each face's revision, to undo the bulk change"
+    assert body["results"][1]["face"]["version"] == 2
 
 
-def test_bulk_reject_takes_predictions_below_the_threshold(api_as, alice, predicted, review_page):
+def test_bulk_reject_rejects_the_faces_named(api_as, alice, predicted, review_page):
     high, middle, low = predicted
 
-    response = api_as(alice).post(
-        f"/api/pages/{review_page.pk}/bulk/", {"action": "reject", "threshold": 0.7}, format="json"
-    )
+    response = bulk(api_as(alice), review_page, "reject", [(middle, 1), (low, 1)])
 
     assert response.status_code == 200
     assert response.json()["updated"] == 2
@@ -321,13 +347,64 @@ def test_bulk_reject_takes_predictions_below_the_threshold(api_as, alice, predic
     assert review_page.face_count == 1
 
 
-def test_bulk_refuses_a_threshold_outside_zero_to_one(api_as, alice, predicted, review_page):
-    response = api_as(alice).post(
-        f"/api/pages/{review_page.pk}/bulk/", {"action": "reject", "threshold": 2}, format="json"
+def test_bulk_with_one_stale_face_applies_the_others_and_reports_it(api_as, alice, dora, predicted, review_page):
+    """Hole 7 of #13: bulk accept/reject checked no version and overwrote another curator's decision."""
+    high, middle, low = predicted
+    assert api_as(dora).delete(f"/api/faces/{middle.pk}/", {"version": 1}, format="json").status_code == 200
+
+    response = bulk(api_as(alice), review_page, "accept", [(high, 1), (middle, 1), (low, 1)])
+
+    assert response.status_code == 207, response.content
+    body = response.json()
+    assert body["updated"] == 2
+    assert [(r["id"], r["status"]) for r in body["results"]] == [
+        (high.pk, "ok"),
+        (middle.pk, "conflict"),
+        (low.pk, "ok"),
+    ]
+    assert body["results"][1]["current"]["status"] == "rejected" and body["results"][1]["current"]["version"] == 2
+    assert (fresh(middle).status, fresh(middle).version) == (FaceStatus.REJECTED, 2), (
+        "the other curator's decision stays"
     )
+    assert not FaceRevision.objects.filter(face=middle, user=alice).exists()
+    assert (fresh(high).status, fresh(low).status) == (FaceStatus.ACCEPTED, FaceStatus.ACCEPTED)
+
+
+def test_bulk_reports_a_face_not_on_the_page_as_not_found(api_as, alice, predicted, review_page):
+    other = Page.objects.create(document=review_page.document, order=2, canvas_id="c2", width=100, height=100)
+    (elsewhere,) = faces_store_predictions(page=other, predictions=[FacePrediction(1, 1, 5, 5, 0.5)], source="res10")
+
+    response = bulk(api_as(alice), review_page, "reject", [(predicted[0], 1), (elsewhere, 1)])
+
+    assert response.status_code == 207
+    results = response.json()["results"]
+    assert [(r["id"], r["status"]) for r in results] == [(predicted[0].pk, "ok"), (elsewhere.pk, "not_found")]
+    assert fresh(elsewhere).status == FaceStatus.PREDICTED
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"action": "reject", "threshold": 0.7}, "threshold"),
+        ({"action": "reject", "faces": [{"id": "{face}"}]}, "faces"),
+        ({"action": "reject", "faces": [{"id": "{face}", "version": 1, "status": "accepted"}]}, "faces"),
+        ({"action": "reject", "faces": [{"id": "{face}", "version": 1}, {"id": "{face}", "version": 1}]}, "faces"),
+        ({"action": "delete", "faces": [{"id": "{face}", "version": 1}]}, "action"),
+    ],
+)
+def test_bulk_refuses_a_body_without_versions_or_with_unknown_fields(
+    api_as, alice, predicted, review_page, body, field
+):
+    face = predicted[0]
+    items = [{k: face.pk if v == "{face}" else v for k, v in item.items()} for item in body.get("faces", [])]
+    body = {**body, "faces": items} if "faces" in body else body
+
+    response = api_as(alice).post(f"/api/pages/{review_page.pk}/bulk/", body, format="json")
 
     assert response.status_code == 400
-    assert not Face.objects.filter(status=FaceStatus.REJECTED).exists()
+    assert field in response.json()
+    assert all(face.version == 1 and face.status == FaceStatus.PREDICTED for face in Face.objects.all())
+    assert not FaceRevision.objects.exists()
 
 
 def test_revert_puts_a_face_back_as_it_was_before_a_change(api_as, alice, predicted):
@@ -351,9 +428,13 @@ def test_reverting_a_revert_redoes_the_change(api_as, alice, predicted):
     face = predicted[0]
     client = api_as(alice)
     edit = client.patch(f"/api/faces/{face.pk}/", {"version": 1, "gender": "female"}, format="json")
-    undo = client.post(f"/api/faces/{face.pk}/revert/", {"revision": edit.json()["revision"]}, format="json")
+    undo = client.post(
+        f"/api/faces/{face.pk}/revert/", {"revision": edit.json()["revision"], "version": 2}, format="json"
+    )
 
-    redo = client.post(f"/api/faces/{face.pk}/revert/", {"revision": undo.json()["revision"]}, format="json")
+    redo = client.post(
+        f"/api/faces/{face.pk}/revert/", {"revision": undo.json()["revision"], "version": 3}, format="json"
+    )
 
     assert redo.status_code == 200
     assert (fresh(face).gender, fresh(face).status, fresh(face).version) == ("female", FaceStatus.EDITED, 4)
@@ -364,7 +445,9 @@ def test_reverting_a_creation_rejects_the_face(api_as, alice, review_page):
     created = client.post("/api/faces/", {"page": review_page.pk, "x": 1, "y": 1, "w": 9, "h": 9}, format="json")
     face_id = created.json()["id"]
 
-    response = client.post(f"/api/faces/{face_id}/revert/", {"revision": created.json()["revision"]}, format="json")
+    response = client.post(
+        f"/api/faces/{face_id}/revert/", {"revision": created.json()["revision"], "version": 1}, format="json"
+    )
 
     assert response.status_code == 200
     assert Face.objects.get(pk=face_id).status == FaceStatus.REJECTED
@@ -386,10 +469,106 @@ def test_revert_refuses_a_revision_of_another_face(api_as, alice, predicted):
     client = api_as(alice)
     edit = client.patch(f"/api/faces/{first.pk}/", {"version": 1, "gender": "female"}, format="json")
 
-    response = client.post(f"/api/faces/{second.pk}/revert/", {"revision": edit.json()["revision"]}, format="json")
+    response = client.post(
+        f"/api/faces/{second.pk}/revert/", {"revision": edit.json()["revision"], "version": 1}, format="json"
+    )
 
     assert response.status_code == 400
     assert fresh(second).version == 1
+
+
+def status_write(client, kind: str, face: Face, body: dict):
+    """Accept, reject (DELETE) or revert (of the face's latest revision) with this body."""
+    if kind == "accept":
+        return client.post(f"/api/faces/{face.pk}/accept/", body, format="json")
+    if kind == "reject":
+        return client.delete(f"/api/faces/{face.pk}/", body, format="json")
+    revision = FaceRevision.objects.filter(face=face).first()
+    return client.post(f"/api/faces/{face.pk}/revert/", {"revision": revision.pk, **body}, format="json")
+
+
+@pytest.mark.parametrize("kind", ["accept", "reject", "revert"])
+def test_a_status_write_without_a_version_is_refused(api_as, alice, predicted, kind):
+    """Hole 7 of #13: accept, reject and revert without a version overwrote another curator's change."""
+    face = predicted[0]
+    client = api_as(alice)
+    assert client.patch(f"/api/faces/{face.pk}/", {"version": 1, "gender": "female"}, format="json").status_code == 200
+    revisions = FaceRevision.objects.count()
+
+    response = status_write(client, kind, face, {})
+
+    assert response.status_code == 400, response.content
+    assert response.json()["version"] == ["version is required"]
+    face = fresh(face)
+    assert (face.status, face.gender, face.version) == (FaceStatus.EDITED, "female", 2)
+    assert FaceRevision.objects.count() == revisions
+
+
+@pytest.mark.parametrize("kind", ["accept", "reject", "revert"])
+def test_a_status_write_with_a_stale_version_gets_409_and_changes_nothing(api_as, alice, dora, predicted, kind):
+    face = predicted[0]
+    assert api_as(alice).patch(f"/api/faces/{face.pk}/", {"version": 1, "age": 40}, format="json").status_code == 200
+    if kind == "accept":
+        # A face a curator rejected can be accepted again: make that the change bob's stale write would undo.
+        assert api_as(alice).delete(f"/api/faces/{face.pk}/", {"version": 2}, format="json").status_code == 200
+    current = fresh(face)
+    revisions = FaceRevision.objects.count()
+
+    response = status_write(api_as(dora), kind, face, {"version": 1})
+
+    assert response.status_code == 409, response.content
+    assert response.json()["face"]["version"] == current.version
+    assert Face.objects.filter(pk=face.pk).values().get() == Face.objects.filter(pk=current.pk).values().get()
+    assert (fresh(face).status, fresh(face).version, fresh(face).age) == (current.status, current.version, 40)
+    assert FaceRevision.objects.count() == revisions
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"version": 1, "status": "rejected"}, "status"),
+        ({"version": 1, "status": "accepted", "gender": "female"}, "status"),
+        ({"version": 1, "confidence": 1.0}, "confidence"),
+        ({"version": 1, "colour": "red"}, "colour"),
+    ],
+)
+def test_a_patch_with_a_field_it_cannot_set_is_refused_naming_it(api_as, alice, predicted, body, field):
+    """Hole 7 of #13: PATCH {"status": "rejected"} answered a silent 200 that changed nothing."""
+    face = predicted[0]
+
+    response = api_as(alice).patch(f"/api/faces/{face.pk}/", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [field]
+    face = fresh(face)
+    assert (face.status, face.gender, face.confidence, face.version) == (FaceStatus.PREDICTED, "male", 0.9, 1)
+    assert not FaceRevision.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "field"),
+    [
+        ("post", "/api/faces/{face}/accept/", {"version": 1, "gender": "female"}, "gender"),
+        ("delete", "/api/faces/{face}/", {"version": 1, "reason": "blurry"}, "reason"),
+        ("post", "/api/faces/{face}/revert/", {"version": 1, "revision": 1, "status": "accepted"}, "status"),
+        ("post", "/api/faces/", {"page": "{page}", "x": 1, "y": 1, "w": 5, "h": 5, "status": "accepted"}, "status"),
+        ("post", "/api/faces/", {"page": "{page}", "x": 1, "y": 1, "w": 5, "h": 5, "confidence": 0.2}, "confidence"),
+        ("patch", "/api/pages/{page}/", {"review_status": "reviewed", "reviewed_by": 1}, "reviewed_by"),
+    ],
+)
+def test_every_write_names_the_fields_it_cannot_set(api_as, alice, predicted, review_page, method, url, body, field):
+    face = predicted[0]
+    body = {key: review_page.pk if value == "{page}" else value for key, value in body.items()}
+
+    response = getattr(api_as(alice), method)(url.format(face=face.pk, page=review_page.pk), body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert Face.objects.count() == 3
+    assert all(face.version == 1 and face.status == FaceStatus.PREDICTED for face in Face.objects.all())
+    assert not FaceRevision.objects.exists()
+    review_page.refresh_from_db()
+    assert review_page.review_status == ReviewStatus.UNREVIEWED
 
 
 def test_history_lists_a_faces_changes_newest_first(api_as, alice, bob, predicted):
@@ -415,8 +594,8 @@ def test_history_lists_a_faces_changes_newest_first(api_as, alice, bob, predicte
         ("patch", "/api/faces/{face}/", {"version": 1, "gender": "female"}),
         ("delete", "/api/faces/{face}/", {"version": 1}),
         ("post", "/api/faces/{face}/accept/", {"version": 1}),
-        ("post", "/api/faces/{face}/revert/", {"revision": 1}),
-        ("post", "/api/pages/{page}/bulk/", {"action": "reject", "threshold": 0.9}),
+        ("post", "/api/faces/{face}/revert/", {"revision": 1, "version": 1}),
+        ("post", "/api/pages/{page}/bulk/", {"action": "reject", "faces": [{"id": "{face}", "version": 1}]}),
     ],
 )
 @pytest.mark.parametrize(("persona", "expected"), [(None, 403), ("bob", 403), ("charlie", 404)])
@@ -424,6 +603,8 @@ def test_only_curators_write(api_as, request, predicted, review_page, method, ur
     face = predicted[0]
     user = request.getfixturevalue(persona) if persona else None
     data = {key: int(value.format(page=review_page.pk)) if value == "{page}" else value for key, value in data.items()}
+    if "faces" in data:
+        data["faces"] = [{**item, "id": face.pk} for item in data["faces"]]
 
     response = getattr(api_as(user), method)(url.format(face=face.pk, page=review_page.pk), data, format="json")
 

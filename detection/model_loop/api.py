@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from annotations.access import get_corpus_for_user, get_document_for_user, get_face_for_user
 from annotations.models import CorpusRole, Face
-from annotations.serializers import FaceSerializer
+from annotations.serializers import FaceSerializer, StrictInputSerializer, version_field
 from annotations.services import FaceConflict
 from detection import similarity
 from detection.model_loop import evaluation
@@ -242,17 +242,20 @@ class SimilarFacesApi(APIView):
         )
 
 
+class FacePersonMatchSerializer(StrictInputSerializer):
+    id = serializers.IntegerField(min_value=1)
+    version = version_field()
+
+
 class FacePersonApi(APIView):
     """Name the person on a face, and optionally on suggested matches too (curators; all or none)."""
 
-    class FacePersonMatchSerializer(serializers.Serializer):
-        id = serializers.IntegerField(min_value=1)
-        version = serializers.IntegerField(min_value=1)
-
-    class FacePersonInputSerializer(serializers.Serializer):
+    class FacePersonInputSerializer(StrictInputSerializer):
         person = serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=True)
-        version = serializers.IntegerField(min_value=1)
-        matches = serializers.ListField(child=serializers.DictField(), required=False, default=list, max_length=200)
+        version = version_field()
+        matches = serializers.ListSerializer(
+            child=FacePersonMatchSerializer(), required=False, default=list, max_length=200
+        )
 
     @extend_schema(request=FacePersonInputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request, pk: int):
@@ -261,13 +264,11 @@ class FacePersonApi(APIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         targets = [(face, data["version"])]
-        for raw in data["matches"]:
-            match = self.FacePersonMatchSerializer(data=raw)
-            match.is_valid(raise_exception=True)
-            other = get_face_for_user(request.user, match.validated_data["id"], CorpusRole.CURATOR)
+        for match in data["matches"]:
+            other = get_face_for_user(request.user, match["id"], CorpusRole.CURATOR)
             if other.page.document.corpus_id != face.page.document.corpus_id:
                 raise Http404("No such face in this corpus")
-            targets.append((other, match.validated_data["version"]))
+            targets.append((other, match["version"]))
         try:
             named = similarity.faces_name_person(user=request.user, person=data["person"], faces=targets)
         except FaceConflict as exc:

@@ -347,6 +347,32 @@ def test_naming_a_stale_face_is_a_conflict_and_changes_nothing(encoded_faces, al
     assert not Face.objects.filter(pk__in=[query.pk, far.pk], person="Colette").exists()
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"person": "Colette", "version": 1, "status": "accepted"}, "status"),
+        (
+            {"person": "Mistinguett", "version": 1, "matches": [{"id": "{far}", "version": 1, "gender": "male"}]},
+            "matches",
+        ),
+        ({"person": "Mistinguett"}, "version"),
+    ],
+)
+def test_naming_refuses_fields_it_cannot_set_and_needs_versions(encoded_faces, alice, body, field):
+    """Hole 7 of #13: a write names what it cannot set instead of a silent 200."""
+    faces = encoded_faces
+    query, far = faces["query"], faces["far"]
+    if "matches" in body:
+        body = {**body, "matches": [{**match, "id": far.pk} for match in body["matches"]]}
+
+    response = client_for(alice).post(f"/api/faces/{query.pk}/person/", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert not Face.objects.filter(person="Mistinguett").exists()
+    assert not FaceRevision.objects.filter(after__person="Mistinguett").exists()
+
+
 def test_a_match_from_another_corpus_cannot_be_named(encoded_faces, alice, other_corpus):
     from annotations.models import CorpusMembership
 

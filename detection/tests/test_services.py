@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotations.models import Document, Face, FaceStatus, ImportStatus, Page
+from annotations.models import Document, Face, FaceRevision, FaceStatus, ImportStatus, Page
+from annotations.services import face_accept, face_revert
 from detection.errors import DetectionRefused, PageFetchRetry
 from detection.inference.types import Detection
 from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
@@ -326,6 +327,29 @@ def test_curators_faces_survive_a_rerun_and_rejected_boxes_do_not_come_back(docu
     assert boxes(page, status=FaceStatus.PREDICTED) == [(300, 1300, 80, 90)], "only the new face is predicted"
     page.refresh_from_db()
     assert page.face_count == 4, "rejected faces do not count"
+
+
+def test_a_face_a_curator_accepted_then_reverted_keeps_its_history_through_a_rerun(document, fake_models, alice):
+    """Hole 6 of #13: a curated face reverted to `predicted` was deleted with its revisions by a re-run."""
+    page = add_scan_page(document, width=1200, height=1600)
+    fake_models.detector.boxes = [Detection(100, 100, 200, 200, 0.9), Detection(400, 400, 500, 500, 0.8)]
+    detect(document=document)
+    face, untouched = Face.objects.filter(page=page).order_by("y")
+    accepted = face_accept(face=face, user=alice, expected_version=1)
+    reverted = face_revert(revision=FaceRevision.objects.get(face=face), user=alice, expected_version=2)
+    assert reverted.status == FaceStatus.PREDICTED
+    history = list(FaceRevision.objects.filter(face=face).values_list("pk", "action", "before", "after"))
+    kept = Face.objects.filter(pk=face.pk).values().get()
+    # The model now finds the same face, a little shifted (IoU ~0.8 with the curated box), and the other one again.
+    fake_models.detector.boxes = [Detection(105, 105, 205, 205, 0.95), Detection(400, 400, 500, 500, 0.8)]
+
+    detect(document=document)
+
+    assert accepted.pk == face.pk
+    assert Face.objects.filter(pk=face.pk).values().get() == kept, "the curated face is left exactly as it was"
+    assert list(FaceRevision.objects.filter(face=face).values_list("pk", "action", "before", "after")) == history
+    assert boxes(page) == [(100, 100, 100, 100), (400, 400, 100, 100)], "the overlapping prediction is dropped"
+    assert not Face.objects.filter(pk=untouched.pk).exists(), "a prediction no curator touched is replaced"
 
 
 # Failures, cancellation, retries.

@@ -328,6 +328,32 @@ def test_bulk_reject_below_the_slider_threshold_asks_then_saves(page, live_serve
     assert Face.objects.filter(status=FaceStatus.PREDICTED).count() == 3
 
 
+def test_a_bulk_reject_with_a_face_changed_meanwhile_applies_the_others_and_shows_the_conflict(
+    page, live_server, review, django_user_model
+):
+    open_review(page, live_server, review.pages[0])
+    page.locator("#confidence-filter").fill("0.75")
+    high, middle, low = review.faces
+    other = django_user_model.objects.create_user("erin")
+    face_update(face=Face.objects.get(pk=middle.pk), user=other, expected_version=1, data={"gender": Gender.MALE})
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+
+    page.click("#bulk-reject")
+
+    expect(page.locator("#save-state")).to_have_text("Conflict on 1 face: choose a version", timeout=10000)
+    assert questions == ["Reject 2 predicted faces with confidence < 0.75?"]
+    stored = Face.objects.get(pk=middle.pk)
+    assert (stored.status, stored.gender, stored.version) == (FaceStatus.EDITED, Gender.MALE, 2), "erin's edit stays"
+    assert Face.objects.get(pk=low.pk).status == FaceStatus.REJECTED, "the other face is rejected all the same"
+    assert Face.objects.get(pk=high.pk).status == FaceStatus.PREDICTED
+    page.keyboard.press("Control+z")
+    # The conflict stays on show, so "All changes saved" never comes: wait for the queue to empty.
+    page.wait_for_function("window.visagesReview.queue.pending === 0", timeout=10000)
+    assert Face.objects.get(pk=low.pk).status == FaceStatus.PREDICTED, "undo takes back what the bulk did"
+    assert Face.objects.get(pk=middle.pk).version == 2
+
+
 def test_the_review_view_fits_1280x800_with_labelled_controls(page, live_server, review):
     open_review(page, live_server, review.pages[0])
     page.keyboard.press("j")

@@ -422,12 +422,7 @@ function faceOp(face, label, request, entryItem, { journal = null, expect = null
           return;
         }
       }
-      face.pending = 0;
-      queue.discard((op) => op.face === face);
-      face.conflict = data.face;
-      conflicts.add(face);
-      fail(`Conflict on face ${face.id}`);
-      refreshFace(face);
+      markConflict(face, data.face);
     },
     onFailure: (status, data) => {
       face.pending -= 1;
@@ -435,6 +430,16 @@ function faceOp(face, label, request, entryItem, { journal = null, expect = null
       reloadFace(face);
     },
   });
+  refreshFace(face);
+}
+
+// Someone else changed the face: drop its queued writes and show both versions to choose from.
+function markConflict(face, server) {
+  face.pending = 0;
+  queue.discard((op) => op.face === face);
+  face.conflict = server;
+  conflicts.add(face);
+  fail(`Conflict on face ${face.id}`);
   refreshFace(face);
 }
 
@@ -657,32 +662,59 @@ function bulk(action) {
   const comparison = action === "accept" ? "≥" : "<";
   const question = `${verb} ${matching.length} predicted face${plural} with confidence ${comparison} ${t.toFixed(2)}?`;
   if (!window.confirm(question)) return;
-  queueBulk(action, t, `${verb} ${matching.length} faces`);
+  queueBulk(action, matching, `${verb} ${matching.length} faces`);
 }
 
-function queueBulk(action, threshold, label) {
+// Each face goes with the version it is based on (read when the request is sent, after earlier
+// writes). The server answers face by face: a face someone changed meanwhile is a conflict, shown
+// as one, while the other faces are applied all the same.
+function queueBulk(action, targets, label) {
   flushNudge();
   const entry = { label, items: [] };
+  const target = action === "accept" ? "accepted" : "rejected";
+  const named = () => targets.filter((f) => f.id && !f.conflict).map((f) => ({ id: f.id, version: f.version }));
+  let sent = new Map();
   queue.push({
     label,
-    journal: () => ({ op: "bulk", action, threshold, label }),
-    request: () => ({ method: "POST", url: urls.bulkUrl, body: { action, threshold } }),
+    journal: () => ({ op: "bulk", action, label, faces: named() }),
+    request: () => {
+      const body = { action, faces: named() };
+      if (!body.faces.length) return null;
+      sent = new Map(body.faces.map((f) => [f.id, f.version]));
+      return { method: "POST", url: urls.bulkUrl, body };
+    },
     onSuccess: (data) => {
       const byId = new Map(faces.map((f) => [f.id, f]));
-      for (const server of data.faces) {
-        const face = byId.get(server.id);
+      const missing = [];
+      for (const result of data.results) {
+        const face = byId.get(result.id);
         if (!face) continue;
-        const before = snapshot(face);
-        entry.items.push({ face, before, after: { ...before, status: server.status }, revision: server.revision });
-        merge(face, server);
+        if (result.status === "ok") {
+          const before = snapshot(face);
+          if (result.face.version !== sent.get(face.id)) {
+            const after = { ...before, status: result.face.status };
+            entry.items.push({ face, before, after, revision: result.face.revision });
+          }
+          merge(face, result.face);
+        } else if (result.status === "conflict") {
+          const server = result.current;
+          // Exactly what this bulk sets, one version on: this very request, applied before its answer
+          // was lost (a retry or a replay after a reload), not someone else's change.
+          if (server.version === sent.get(face.id) + 1 && server.status === target) merge(face, server);
+          else markConflict(face, server);
+        } else {
+          missing.push(face.id);
+        }
       }
       if (entry.items.length) record(entry.items, entry.label);
+      if (missing.length) fail(`${label}: face ${missing.join(", ")} is no longer on this page`);
+      else if (!conflicts.size) state.lastError = "";
       if (state.selected && !isShown(state.selected)) select(null);
       refreshList();
       layer.redraw();
       renderEditor();
     },
-    onFailure: (status) => fail(`Bulk ${action} failed (${status})`),
+    onFailure: (status, data) => fail(`Bulk ${action} failed (${status}: ${JSON.stringify(data)})`),
   });
 }
 
@@ -980,7 +1012,7 @@ function replay(records) {
   };
   let count = 0;
   for (const r of records) {
-    if (r.op === "bulk") queueBulk(r.action, r.threshold, r.label);
+    if (r.op === "bulk") replayBulk(r, based);
     else if (r.op === "review") setReviewStatus(r.status);
     else if (r.op === "create") created.set(r.tmp, createFace(r.box, { tmp: r.tmp, item: itemFor(r.item), pick: false }));
     else {
@@ -999,6 +1031,21 @@ function replay(records) {
   refreshList();
   layer.redraw();
   return count;
+}
+
+// A bulk action recorded before a reload: its faces, each at the version the action was based on.
+function replayBulk(r, based) {
+  const targets = [];
+  for (const named of r.faces || []) {
+    const face = faces.find((f) => f.id === named.id);
+    if (!face) continue;
+    if (!based.has(face)) {
+      face.version = named.version;
+      based.add(face);
+    }
+    targets.push(face);
+  }
+  if (targets.length) queueBulk(r.action, targets, r.label);
 }
 
 function replayRevert(face, r, itemFor) {

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from annotations.ingest.reports import FileReport
 from annotations.ingest.values import ImportedFace
-from annotations.models import CURATOR_SOURCE, Face, FaceStatus, Gender, Page
+from annotations.models import CURATOR_SOURCE, REVISION_IMPORT, Face, FaceStatus, Gender, Page
 from annotations.services import CURATED_MATCH_IOU, clamp_box_to_page, face_revision_record, page_counts_refresh
 
 _ATTRIBUTE_FIELDS = ("gender", "child", "age", "age_confidence", "gender_confidence")
@@ -116,7 +116,7 @@ def _create(page: Page, box, imported: ImportedFace, *, source: str, user) -> Fa
     face.full_clean()
     face.save()
     if curator:
-        face_revision_record(face=face, user=user, action="import", before=None, after=face.snapshot())
+        face_revision_record(face=face, user=user, action=REVISION_IMPORT, before=None, after=face.snapshot())
     return face
 
 
@@ -127,5 +127,5 @@ def _update(face: Face, changes: dict, *, user, now, report: FileReport) -> None
     before = face.snapshot()
     Face.objects.filter(pk=face.pk).update(**changes, version=F("version") + 1, updated_at=now)
     face.refresh_from_db()
-    face_revision_record(face=face, user=user, action="import", before=before, after=face.snapshot())
+    face_revision_record(face=face, user=user, action=REVISION_IMPORT, before=before, after=face.snapshot())
     report.updated += 1

@@ -128,7 +128,9 @@ def test_a_forged_manifest_id_does_not_expose_a_private_scan(client, tmp_path, p
     ],
 )
 def test_no_manifest_may_point_a_page_at_local_scans(tmp_path, private_scans, public_corpus, spelling):
-    forged = import_manifest_file(tmp_path, public_corpus, manifest_pointing_at(spelling.format(key=key_of(private_scans))))
+    forged = import_manifest_file(
+        tmp_path, public_corpus, manifest_pointing_at(spelling.format(key=key_of(private_scans)))
+    )
 
     assert forged.import_status == ImportStatus.FAILED, "a manifest pointing at our local scans is refused"
     assert "local scans" in forged.import_error
@@ -137,7 +139,8 @@ def test_no_manifest_may_point_a_page_at_local_scans(tmp_path, private_scans, pu
 
 def test_a_remote_manifest_may_not_point_at_local_scans_either(http_server, private_scans, public_corpus):
     url = http_server.add(
-        "/manifest.json", json.dumps(manifest_pointing_at(f"http://testserver/iiif/local/{key_of(private_scans)}/p1.jpg"))
+        "/manifest.json",
+        json.dumps(manifest_pointing_at(f"http://testserver/iiif/local/{key_of(private_scans)}/p1.jpg")),
     )
 
     forged = run_import(public_corpus, url)

@@ -71,7 +71,9 @@ def test_existing_scans_get_random_keys_and_consistent_urls(migrated_back, clien
     scans, old = old_scan_document(apps, private, "/srv/scans/1915")
     public_scans, public_old = old_scan_document(apps, public, "/srv/scans/1916")
     # A page the old code let a forged manifest create: the private document's files in a public corpus.
-    forged = apps.get_model("annotations", "Document").objects.create(corpus=public, source="forged", import_status="done")
+    forged = apps.get_model("annotations", "Document").objects.create(
+        corpus=public, source="forged", import_status="done"
+    )
     Page.objects.create(
         document=forged,
         order=1,

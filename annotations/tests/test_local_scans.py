@@ -235,6 +235,7 @@ def test_an_uploaded_zip_shows_its_name_not_its_server_path(client, alice, corpu
     listed = client.get(f"/api/documents/{document.pk}/").json()
     assert str(settings.MEDIA_ROOT) not in json.dumps(listed)
     again = client.post(
-        "/api/documents/", {"upload": SimpleUploadedFile("excelsior-1915.zip", buffer.getvalue()), "corpus": corpus.name}
+        "/api/documents/",
+        {"upload": SimpleUploadedFile("excelsior-1915.zip", buffer.getvalue()), "corpus": corpus.name},
     )
     assert again.json()["id"] == document.pk, "the same upload re-imports the same document"

@@ -84,16 +84,25 @@ def get_face_for_user(user, face_id: int, role: str = CorpusRole.VIEWER) -> Face
 
 
 def get_local_scan_for_user(user, key: str, name: str) -> Page:
-    """The page whose local scan (served by our IIIF Image API) this is, when the user may view it."""
-    page = (
-        pages_visible_to(user)
-        .select_related("document__corpus")
-        .filter(local_path=f"{key}/{name}")
-        .order_by("pk")
-        .first()
-    )
-    if page is None:
+    """The page of a local scan (our IIIF Image API), through the document that owns the files.
+
+    The key is the document's own random key, and the file must be one of that document's pages:
+    a page of any other document naming the same file serves nothing. A key the user may not view
+    answers 404 like an unknown one, so its existence does not leak.
+    """
+    try:
+        document = Document.objects.select_related("corpus").get(local_key=key) if key else None
+    except Document.DoesNotExist:
+        document = None
+    if document is None:
+        raise Http404("No such image") from None
+    if corpus_role(user, document.corpus) is None:
         raise Http404("No such image")
+    try:
+        page = document.pages.get(local_path=f"{document.local_folder}/{name}")
+    except Page.DoesNotExist:
+        raise Http404("No such image") from None
+    page.document = document
     return page
 
 

@@ -73,6 +73,14 @@ class Document(models.Model):
     license = models.TextField(blank=True)
     related_url = models.TextField(blank=True)
     thumbnail_url = models.TextField(blank=True)
+    # Only a folder or zip import sets these: the random key in its scans' URLs, and their folder.
+    local_key = models.CharField(
+        max_length=32, blank=True, help_text="Random key of its local scans' URLs (/iiif/local/<key>/<file>)."
+    )
+    local_folder = models.CharField(
+        max_length=32, blank=True, help_text="Folder of its local scans in LOCAL_IMAGES_DIR."
+    )
+    upload_path = models.TextField(blank=True, help_text="The stored zip of an uploaded source, under MEDIA_ROOT.")
     import_status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING)
     import_error = models.TextField(blank=True)
     import_report = models.JSONField(default=dict, blank=True)
@@ -93,6 +101,15 @@ class Document(models.Model):
             models.CheckConstraint(
                 condition=Q(date_start__isnull=True) | Q(date_end__isnull=True) | Q(date_start__lte=F("date_end")),
                 name="document_dates_ordered",
+            ),
+            # A scan URL names one document, and one document's files are nobody else's.
+            models.UniqueConstraint(fields=["local_key"], condition=~Q(local_key=""), name="document_unique_local_key"),
+            models.UniqueConstraint(
+                fields=["local_folder"], condition=~Q(local_folder=""), name="document_unique_local_folder"
+            ),
+            models.CheckConstraint(
+                condition=Q(local_key="", local_folder="") | (~Q(local_key="") & ~Q(local_folder="")),
+                name="document_local_key_with_folder",
             ),
         ]
         indexes = [

@@ -1,9 +1,13 @@
 """Receivers that keep derived files in step with the rows they came from (connected in AnnotationsConfig.ready)."""
 
-from django.db.models.signals import pre_delete
+from functools import partial
+
+from django.db import transaction
+from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 
 from annotations.exports.cleanup import exports_delete_holding
+from annotations.ingest.local_scans import local_scans_delete
 from annotations.models import Corpus, Document
 
 
@@ -17,3 +21,10 @@ def corpus_exports_delete(sender, instance: Corpus, **kwargs) -> None:
 @receiver(pre_delete, sender=Document, dispatch_uid="exports-of-deleted-document")
 def document_exports_delete(sender, instance: Document, **kwargs) -> None:
     exports_delete_holding(corpus_id=instance.corpus_id, document_id=instance.pk)
+
+
+# post_delete: the admin and corpus cascades delete documents too; the files go once the delete commits.
+@receiver(post_delete, sender=Document, dispatch_uid="local-scans-of-deleted-document")
+def document_local_scans_delete(sender, instance: Document, **kwargs) -> None:
+    if instance.local_folder:
+        transaction.on_commit(partial(local_scans_delete, folder=instance.local_folder))

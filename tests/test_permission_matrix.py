@@ -234,6 +234,8 @@ ENDPOINTS = [
 def make_corpus(key: str, tmp_path: Path) -> dict:
     """A corpus with a document of two reviewed pages (a local scan), faces, a run and a training job."""
     corpus = Corpus.objects.create(name=f"{key}-corpus", is_public=key == "public")
+    # The scans' key and folder are the document's own (a folder import makes them random).
+    image_key = hashlib.sha256(key.encode()).hexdigest()[:32]
     document = Document.objects.create(
         corpus=corpus,
         source=f"https://example.org/{key}/manifest.json",
@@ -241,8 +243,9 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         import_status=ImportStatus.DONE,
         date_start=f"{YEARS[key]}-01-01",
         date_end=f"{YEARS[key]}-12-31",
+        local_key=image_key,
+        local_folder=image_key,
     )
-    image_key = hashlib.sha256(key.encode()).hexdigest()[:16]
     scan = Path(settings.LOCAL_IMAGES_DIR) / image_key / "c1.jpg"
     scan.parent.mkdir(parents=True, exist_ok=True)
     scan.write_bytes(jpeg_bytes(80, 100, label=key))
@@ -553,6 +556,27 @@ def test_similar_faces_stay_in_the_corpus(client, world, role):
         assert found == {objects["face2"]}, corpus_key
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_scans_are_served_only_through_the_document_that_owns_them(client, world, role):
+    """A public document's page naming another corpus's scan file serves nothing, to anyone."""
+    if role != "anonymous":
+        client.force_login(world["people"][role])
+    other = world["other"]
+    stray = Document.objects.create(corpus_id=world["public"]["corpus"], source="stray", import_status="done")
+    Page.objects.create(
+        document=stray,
+        order=1,
+        canvas_id="stray-1",
+        width=800,
+        height=1000,
+        image_service_id=f"/iiif/local/{other['key']}/c1.jpg",
+        local_path=f"{other['key']}/c1.jpg",
+    )
+
+    for path in ["/iiif/local/{key}/c1.jpg/info.json", "/iiif/local/{key}/c1.jpg/full/max/0/default.jpg"]:
+        assert client.get(path.format(key=other["key"])).status_code == 404, path
+
+
 # ---------------------------------------------------------------------------------------------
 # Completeness: a route with no row in the matrix fails here.
 
@@ -570,7 +594,7 @@ NOT_CORPUS_SCOPED_NAMESPACES = {"admin"}
 HTTP_METHODS = ["get", "post", "put", "patch", "delete"]
 SAMPLE = {
     "doc": 1, "page": 1, "face": 1, "face2": 1, "revision": 1, "run": 1, "job": 1, "export": 1, "corpus": 1,
-    "corpus_name": "x", "key": "0123456789abcdef", "person": "x", "folder": "x", "model": 1,
+    "corpus_name": "x", "key": "0123456789abcdef0123456789abcdef", "person": "x", "folder": "x", "model": 1,
 }  # fmt: skip
 
 

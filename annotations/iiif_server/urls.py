@@ -6,9 +6,9 @@ from annotations.iiif_server import views
 
 urlpatterns = [
     path("documents/<int:document_id>/manifest.json", views.manifest, name="iiif-manifest"),
-    re_path(r"^local/(?P<key>[a-f0-9]{16})/(?P<name>[^/]+)/info\.json$", views.image_info, name="iiif-info"),
+    re_path(r"^local/(?P<key>[a-f0-9]{32})/(?P<name>[^/]+)/info\.json$", views.image_info, name="iiif-info"),
     re_path(
-        r"^local/(?P<key>[a-f0-9]{16})/(?P<name>[^/]+)/(?P<region>[^/]+)/(?P<size>[^/]+)/"
+        r"^local/(?P<key>[a-f0-9]{32})/(?P<name>[^/]+)/(?P<region>[^/]+)/(?P<size>[^/]+)/"
         r"(?P<rotation>[^/]+)/(?P<quality>[a-z]+)\.(?P<fmt>[a-z]+)$",
         views.image_request,
         name="iiif-image",

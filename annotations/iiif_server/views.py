@@ -6,22 +6,21 @@ from django.views.decorators.http import require_GET
 from annotations.access import get_document_for_user, get_local_scan_for_user
 from annotations.iiif_server.imaging import ImageUnavailable, local_info, local_render
 from annotations.iiif_server.manifest import document_manifest
-from annotations.ingest.manifests import local_image_path
+from annotations.ingest.local_scans import local_file_path
 
 IIIF_IMAGE_PROFILE = '<http://iiif.io/api/image/3/level1.json>;rel="profile"'
 
 
-def _path_or_404(key: str, name: str):
+def _path_or_404(page):
     try:
-        return local_image_path(key, name)
+        return local_file_path(page.local_path)
     except ValueError as exc:
         raise Http404("No such image") from exc
 
 
 @require_GET
 def image_info(request, key: str, name: str):
-    get_local_scan_for_user(request.user, key, name)
-    path = _path_or_404(key, name)
+    path = _path_or_404(get_local_scan_for_user(request.user, key, name))
     info = local_info(path, request.build_absolute_uri(f"/iiif/local/{key}/{name}"))
     response = JsonResponse(info, content_type='application/ld+json;profile="http://iiif.io/api/image/3/context.json"')
     response["Access-Control-Allow-Origin"] = "*"
@@ -32,7 +31,7 @@ def image_info(request, key: str, name: str):
 @require_GET
 def image_request(request, key: str, name: str, region: str, size: str, rotation: str, quality: str, fmt: str):
     page = get_local_scan_for_user(request.user, key, name)
-    path = _path_or_404(key, name)
+    path = _path_or_404(page)
     try:
         body = local_render(path, region=region, size=size, rotation=rotation, quality=quality, fmt=fmt)
     except ValueError as exc:

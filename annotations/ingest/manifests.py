@@ -30,6 +30,7 @@ from annotations.iiif.parse import (
     SkippedCanvas,
     parse_iiif,
 )
+from annotations.ingest.local_scans import document_local_key_ensure, points_at_local_scans
 from annotations.models import Corpus, CorpusRole, Document, ImportStatus, Page
 from annotations.services import page_counts_refresh
 
@@ -41,8 +42,6 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"})
 # A page order offset large enough to park existing pages while orders are rewritten.
 ORDER_PARKING_OFFSET = 1_000_000
 FOLDER_METADATA_FILE = "metadata.json"
-LOCAL_KEY_PATTERN = re.compile(r"^[a-f0-9]{16}$")
-LOCAL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 NO_SOURCE_MESSAGE = "Give a manifest URL, a Gallica ARK, a manifest file or a folder of images"
 
 
@@ -126,14 +125,17 @@ def corpus_get_or_create(*, name: str, owner=None) -> Corpus:
     return corpus
 
 
-def document_request_import(*, corpus: Corpus, source: str, user=None) -> Document:
-    """Create or reset the Document for a source, ready for the import task to claim."""
+def document_request_import(*, corpus: Corpus, source: str, user=None, upload_path: str = "") -> Document:
+    """Create or reset the Document for a source, ready for the import task to claim.
+
+    `upload_path`: where an uploaded zip is stored (under MEDIA_ROOT); its `source` is only its name.
+    """
     source = source.strip()
     if not source:
         raise ImportFailed(NO_SOURCE_MESSAGE)
     with transaction.atomic():
         document, created = Document.objects.select_for_update().get_or_create(
-            corpus=corpus, source=source, defaults={"created_by": user}
+            corpus=corpus, source=source, defaults={"created_by": user, "upload_path": upload_path}
         )
         if not created:
             Document.objects.filter(pk=document.pk).update(
@@ -163,7 +165,8 @@ def document_import_run(*, document_id: int) -> Document | None:
         parsed = _load_source(document)
         if isinstance(parsed, ParsedCollection):
             raise ImportFailed(_collection_message(document, parsed))
-        document_store_parsed(document=document, parsed=parsed)
+        # Only a folder or zip import has a scan folder: no manifest's pages read local files.
+        document_store_parsed(document=document, parsed=parsed, local_folder=document.local_folder)
     except (ImportFailed, FetchError, IIIFError) as exc:
         _fail(document, str(exc))
     except Exception as exc:
@@ -191,18 +194,25 @@ def _collection_message(document: Document, collection: ParsedCollection) -> str
 
 
 def _load_source(document: Document) -> ParsedManifest | ParsedCollection:
-    resolved = source_resolve(document.source)
+    if document.upload_path:
+        resolved = ResolvedSource("zip", str(Path(settings.MEDIA_ROOT) / document.upload_path))
+    else:
+        resolved = source_resolve(document.source)
     if resolved.kind == "url":
         Document.objects.filter(pk=document.pk).update(manifest_url=resolved.location)
         data = Fetcher(fetch_policy()).get_json(resolved.location, max_bytes=settings.IIIF_MAX_MANIFEST_BYTES)
         return _parse(data)
     if resolved.kind == "file":
         return _parse(_read_json_file(Path(resolved.location)))
+    document = document_local_key_ensure(document=document)
     if resolved.kind == "zip":
+        archive = Path(resolved.location)
         with tempfile.TemporaryDirectory() as tmp:
-            folder = zip_extract_images(Path(resolved.location), Path(tmp))
-            return folder_to_manifest(folder, key=_local_key(document))
-    return folder_to_manifest(Path(resolved.location), key=_local_key(document))
+            folder = zip_extract_images(archive, Path(tmp))
+            return folder_to_manifest(
+                folder, key=document.local_key, local_folder=document.local_folder, label=archive.stem
+            )
+    return folder_to_manifest(Path(resolved.location), key=document.local_key, local_folder=document.local_folder)
 
 
 def _read_json_file(path: Path) -> object:
@@ -220,12 +230,20 @@ def _parse(data: object) -> ParsedManifest | ParsedCollection:
         raise ImportFailed(
             f"The manifest has {len(parsed.canvases)} image canvases, over the limit of {settings.IIIF_MAX_CANVASES}"
         )
+    if isinstance(parsed, ParsedManifest):
+        _refuse_local_scan_urls(parsed)
     return parsed
 
 
-def _local_key(document: Document) -> str:
-    # Stable per document, so a re-import overwrites the same files and ids.
-    return hashlib.sha256(f"{document.corpus_id}:{document.source}".encode()).hexdigest()[:16]
+def _refuse_local_scan_urls(parsed: ParsedManifest) -> None:
+    """A manifest may not point a page at our local scans: those belong to a folder or zip import."""
+    for canvas in parsed.canvases:
+        urls = [canvas.image_url, canvas.service.id if canvas.service else ""]
+        if any(url and points_at_local_scans(url) for url in urls):
+            raise ImportFailed(
+                f"Canvas {canvas.label or canvas.order} points at this server's local scans (/iiif/local/): "
+                "only a folder or zip import may use local scans"
+            )
 
 
 def zip_extract_images(archive: Path, target: Path) -> Path:
@@ -235,6 +253,7 @@ def zip_extract_images(archive: Path, target: Path) -> Path:
     except zipfile.BadZipFile as exc:
         raise ImportFailed(f"{archive.name} is not a valid zip file") from exc
     total = 0
+    taken: set[str] = set()
     with zf:
         for member in zf.infolist():
             if member.is_dir() or Path(member.filename).suffix.lower() not in IMAGE_SUFFIXES:
@@ -245,7 +264,8 @@ def zip_extract_images(archive: Path, target: Path) -> Path:
             total += member.file_size
             if total > settings.UPLOAD_MAX_BYTES:
                 raise ImportFailed("The zip expands beyond the upload size limit")
-            flat_name = "_".join(name.parts)
+            # a/b/c.jpg and a_b_c.jpg both flatten to a_b_c.jpg: the second becomes a_b_c-2.jpg.
+            flat_name = _unique_name("_".join(name.parts), taken)
             with zf.open(member) as source, open(target / flat_name, "wb") as out:
                 shutil.copyfileobj(source, out)
     return target
@@ -260,21 +280,37 @@ def _safe_name(name: str) -> str:
     return cleaned[:200]
 
 
-def folder_to_manifest(folder: Path, *, key: str) -> ParsedManifest:
-    """Copy a folder's images under LOCAL_IMAGES_DIR and describe them as a manifest we serve."""
+def _unique_name(name: str, taken: set[str]) -> str:
+    """`name`, or `stem-2.ext`, `stem-3.ext`... when taken (case-insensitively: some file systems fold case)."""
+    path = Path(name)
+    candidate, number = name, 1
+    while candidate.lower() in taken:
+        number += 1
+        candidate = f"{path.stem[:190]}-{number}{path.suffix}"
+    taken.add(candidate.lower())
+    return candidate
+
+
+def folder_to_manifest(folder: Path, *, key: str, local_folder: str, label: str = "") -> ParsedManifest:
+    """Copy a folder's images into the document's scan folder and describe them as a manifest we serve.
+
+    `key` is the document's URL key, `local_folder` its folder under LOCAL_IMAGES_DIR; `label` the
+    default title (the folder's name otherwise).
+    """
     files = sorted(
         (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
         key=lambda p: _natural_key(p.name),
     )
     if not files:
         raise ImportFailed(f"No images (.jpg, .png, .tif, .webp) in {folder.name or folder}")
-    target = Path(settings.LOCAL_IMAGES_DIR) / key
+    target = Path(settings.LOCAL_IMAGES_DIR) / local_folder
     target.mkdir(parents=True, exist_ok=True)
     canvases: list[ParsedCanvas] = []
     skipped = []
+    taken: set[str] = set()
     Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
     for path in files:
-        name = _safe_name(path.name)
+        name = _unique_name(_safe_name(path.name), taken)
         try:
             with Image.open(path) as img:
                 img.verify()
@@ -306,7 +342,7 @@ def folder_to_manifest(folder: Path, *, key: str) -> ParsedManifest:
     return ParsedManifest(
         id=f"/iiif/local/{key}",
         version="3",
-        label=str(described.get("label") or folder.name),
+        label=str(described.get("label") or label or folder.name),
         summary=str(described.get("summary", "")),
         metadata=[{"label": str(m["label"]), "value": str(m["value"])} for m in described.get("metadata", [])],
         attribution=str(described.get("attribution", "")),
@@ -343,11 +379,14 @@ def _folder_description(folder: Path) -> dict:
 
 
 @transaction.atomic
-def document_store_parsed(*, document: Document, parsed: ParsedManifest) -> Document:
-    """Write a parsed manifest into the document and its pages, updating in place on re-import."""
-    local_key = parsed.id.rsplit("/", 1)[-1] if parsed.id.startswith("/iiif/local/") else ""
+def document_store_parsed(*, document: Document, parsed: ParsedManifest, local_folder: str = "") -> Document:
+    """Write a parsed manifest into the document and its pages, updating in place on re-import.
+
+    `local_folder`: the document's own scan folder, for a folder or zip import only (never derived
+    from the manifest, whose ids are the uploader's to choose).
+    """
     Document.objects.filter(pk=document.pk).update(
-        manifest_url=document.manifest_url or ("" if local_key else parsed.id),
+        manifest_url=document.manifest_url or ("" if local_folder else parsed.id),
         iiif_version=parsed.version,
         label=parsed.label or document.source,
         summary=parsed.summary,
@@ -364,7 +403,7 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest) -> Docu
     to_create: list[Page] = []
     changes: dict[int, dict] = {}
     for canvas in parsed.canvases:
-        fields = _page_fields(canvas, local_key)
+        fields = _page_fields(canvas, local_folder)
         page = existing.pop(canvas.canvas_id, None)
         if page is None:
             to_create.append(Page(document=document, **fields))
@@ -398,7 +437,7 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest) -> Docu
     return document
 
 
-def _page_fields(canvas: ParsedCanvas, local_key: str) -> dict:
+def _page_fields(canvas: ParsedCanvas, local_folder: str) -> dict:
     service = canvas.service
     return {
         "canvas_id": canvas.canvas_id,
@@ -411,7 +450,7 @@ def _page_fields(canvas: ParsedCanvas, local_key: str) -> dict:
         "image_height": canvas.image_height,
         "image_service_id": service.id if service else "",
         "image_service_version": service.version if service else "",
-        "local_path": f"{local_key}/{service.id.rsplit('/', 1)[1]}" if local_key and service else "",
+        "local_path": f"{local_folder}/{service.id.rsplit('/', 1)[1]}" if local_folder and service else "",
         # Newspaper issues open on their front page ("la une"): the first canvas.
         "is_front_page": canvas.order == 1,
     }
@@ -431,18 +470,12 @@ def _settle_vanished_pages(document: Document, vanished: list[Page], page_total:
     return kept, removed
 
 
-def local_image_path(key: str, name: str) -> Path:
-    """The file behind one of our local IIIF identifiers; ValueError for anything suspicious."""
-    if not LOCAL_KEY_PATTERN.match(key) or not LOCAL_NAME_PATTERN.match(name):
-        raise ValueError("unknown image")
-    path = Path(settings.LOCAL_IMAGES_DIR) / key / name
-    if not path.is_file():
-        raise ValueError("unknown image")
-    return path
+def upload_store(*, upload) -> tuple[str, str]:
+    """Save an uploaded zip of scans under MEDIA_ROOT, by content hash (same file, same source).
 
-
-def upload_store(*, upload) -> str:
-    """Save an uploaded zip of scans under MEDIA_ROOT, named by its content hash (same file, same source)."""
+    Returns the stored path (relative to MEDIA_ROOT) and the source to show: the upload's own name
+    and a digest prefix, never a server path.
+    """
     if upload.size > settings.UPLOAD_MAX_BYTES:
         raise ImportFailed(f"Upload too large: {upload.size} bytes, limit {settings.UPLOAD_MAX_BYTES}")
     if not upload.name.lower().endswith(".zip"):
@@ -450,12 +483,14 @@ def upload_store(*, upload) -> str:
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
-    target = Path(settings.MEDIA_ROOT) / "uploads" / f"{digest.hexdigest()[:24]}.zip"
+    name = _safe_name(Path(upload.name).name)
+    relative = Path("uploads") / digest.hexdigest()[:24] / name
+    target = Path(settings.MEDIA_ROOT) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
-    return str(target)
+    return str(relative), f"{name} (upload {digest.hexdigest()[:12]})"
 
 
 def document_import_from_input(*, user, corpus_name: str, source: str = "", upload=None) -> Document:
@@ -466,13 +501,15 @@ def document_import_from_input(*, user, corpus_name: str, source: str = "", uplo
     corpus = corpus_get_or_create(name=corpus_name or "Default", owner=user if user.is_authenticated else None)
     # Checked before the upload is stored: a refused request leaves nothing on disk.
     require_role(user, corpus, CorpusRole.CURATOR)
+    upload_path = ""
     if upload is not None:
-        source = upload_store(upload=upload)
-    resolved = source_resolve(source)
-    if resolved.kind != "url":
-        # The worker then reads the very path checked here, whatever its own working directory.
-        source = resolved.location
+        upload_path, source = upload_store(upload=upload)
+    else:
+        resolved = source_resolve(source)
+        if resolved.kind != "url":
+            # The worker then reads the very path checked here, whatever its own working directory.
+            source = resolved.location
     with transaction.atomic():
-        document = document_request_import(corpus=corpus, source=source, user=user)
+        document = document_request_import(corpus=corpus, source=source, user=user, upload_path=upload_path)
         document_enqueue_import(document=document)
     return document

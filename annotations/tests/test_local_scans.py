@@ -7,6 +7,7 @@ import json
 import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
@@ -186,3 +187,55 @@ def test_a_malformed_metadata_sidecar_fails_the_import_clearly(tmp_path, db):
 
     assert document.import_status == ImportStatus.FAILED
     assert "metadata.json must be an object" in document.import_error
+
+
+def test_zip_entries_that_flatten_to_the_same_name_are_all_kept(tmp_path, db):
+    archive = tmp_path / "nested.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("a/b/c.jpg", jpeg_bytes(400, 500))
+        zf.writestr("a_b_c.jpg", jpeg_bytes(200, 300))
+        zf.writestr("A_B_C.JPG", jpeg_bytes(100, 150))
+
+    document = import_folder(archive)
+
+    assert document.import_status == ImportStatus.DONE, document.import_error
+    pages = list(document.pages.order_by("order"))
+    assert sorted((p.width, p.height) for p in pages) == [(100, 150), (200, 300), (400, 500)]
+    assert len({p.local_path.lower() for p in pages}) == 3
+
+
+def test_folder_names_that_clean_to_the_same_name_are_all_kept(tmp_path, db):
+    folder = tmp_path / "spaces"
+    folder.mkdir()
+    (folder / "page 1.jpg").write_bytes(jpeg_bytes(400, 500))
+    (folder / "page_1.jpg").write_bytes(jpeg_bytes(200, 300))
+
+    document = import_folder(folder)
+
+    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert sorted((p.width, p.height) for p in document.pages.all()) == [(200, 300), (400, 500)]
+
+
+def test_an_uploaded_zip_shows_its_name_not_its_server_path(client, alice, corpus, settings):
+    client.force_login(alice)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("p1.jpg", jpeg_bytes(40, 50))
+    upload = SimpleUploadedFile("excelsior-1915.zip", buffer.getvalue())
+
+    response = client.post("/api/documents/", {"upload": upload, "corpus": corpus.name})
+
+    assert response.status_code == 202, response.content
+    source = response.json()["source"]
+    assert "excelsior-1915.zip" in source
+    assert str(settings.MEDIA_ROOT) not in source and "/uploads/" not in source
+    document = document_import_run(document_id=response.json()["id"])
+    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.label == "excelsior-1915"
+    listed = client.get(f"/api/documents/{document.pk}/").json()
+    assert str(settings.MEDIA_ROOT) not in json.dumps(listed)
+    again = client.post(
+        "/api/documents/",
+        {"upload": SimpleUploadedFile("excelsior-1915.zip", buffer.getvalue()), "corpus": corpus.name},
+    )
+    assert again.json()["id"] == document.pk, "the same upload re-imports the same document"

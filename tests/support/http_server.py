@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import urllib.error
+import urllib.request
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +26,7 @@ class LocalServer:
         self.content_types: dict[str, str] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.hits: dict[str, int] = defaultdict(int)
+        self.proxies: dict[str, str] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,13 +35,25 @@ class LocalServer:
                 server.requests.append((path, dict(self.headers)))
                 server.hits[path] += 1
                 route = server.routes.get(path)
-                if route is None:
+                prefix = next((p for p in server.proxies if path.startswith(p)), None)
+                if route is None and prefix is not None:
+                    self._forward(server.proxies[prefix] + self.path[len(prefix) :])
+                elif route is None:
                     self._send(404, b"not found", {})
                 elif isinstance(route, deque):
                     reply = route.popleft() if len(route) > 1 else route[0]
                     self._send(reply.status, reply.body, reply.headers)
                 else:
                     self._send(200, route, {"Content-Type": server.content_types.get(path, "application/json")})
+
+            def _forward(self, url: str) -> None:
+                try:
+                    with urllib.request.urlopen(url, timeout=10) as reply:
+                        status, body, headers = reply.status, reply.read(), reply.headers
+                except urllib.error.HTTPError as exc:
+                    status, body, headers = exc.code, exc.read(), exc.headers
+                kept = ("Content-Type", "Access-Control-Allow-Origin")
+                self._send(status, body, {name: headers[name] for name in kept if headers[name]})
 
             def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
@@ -68,6 +83,11 @@ class LocalServer:
 
     def add_file(self, path: str, file: Path, content_type: str) -> str:
         return self.add(path, file.read_bytes(), content_type)
+
+    def proxy(self, prefix: str, target: str) -> str:
+        """Forward GETs under `prefix` to `target` + the rest of the path: another server's URLs."""
+        self.proxies[prefix] = target
+        return self.url(prefix)
 
     def script(self, path: str, *replies: Scripted) -> str:
         """Answer successive requests with these replies (the last one repeats)."""

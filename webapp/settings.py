@@ -1,10 +1,12 @@
 """Visages settings: one file, read from the environment with dev-safe defaults.
 
-Every variable read here is listed in `.env.example`. Production (`DEBUG` off)
-refuses to start without its secrets.
+Every variable read here is listed in `.env.example`. `DEBUG` is off unless set; a web server
+with `DEBUG` off refuses to start without `SECRET_KEY` (webapp/wsgi.py), while management
+commands of a checkout use a key generated once into the data folder.
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -61,18 +63,33 @@ def envlist(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def envsecret(name: str, dev_default: str) -> str:
-    """A secret: mandatory when DEBUG is off, a throwaway value in development."""
-    value = os.getenv(name)
-    if value:
-        return value
-    if not DEBUG:
-        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
-    return dev_default
+def checkout_secret(path: Path) -> str:
+    """A random secret kept in a file of this checkout's data folder (mode 0600), made on first use.
+
+    Commands and development servers of a checkout need no configuration; a web server with DEBUG
+    off refuses this generated secret (webapp/wsgi.py), so production always sets its own.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(50))
+        try:
+            # A hard link never replaces a key that another process wrote first.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
-DEBUG = envbool("DEBUG", True)
-SECRET_KEY = envsecret("SECRET_KEY", "insecure-development-only-" + "x" * 32)
+DEBUG = envbool("DEBUG", False)
+DATA_DIR = Path(envstr("VISAGES_DATA_DIR", str(BASE_DIR / "var")))
+SECRET_KEY = os.getenv("SECRET_KEY") or checkout_secret(DATA_DIR / "secret_key")
+# True when SECRET_KEY came from checkout_secret: webapp/wsgi.py then refuses to serve with DEBUG off.
+SECRET_KEY_GENERATED = not os.getenv("SECRET_KEY")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = "Visages"
@@ -124,7 +141,6 @@ TEMPLATES = [
 ]
 
 # SQLite is the embedded default; DATABASE_URL switches to PostgreSQL in production.
-DATA_DIR = Path(envstr("VISAGES_DATA_DIR", str(BASE_DIR / "var")))
 DATABASES = {
     "default": dj_database_url.parse(
         envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'visages.sqlite3'}"),

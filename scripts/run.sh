@@ -49,7 +49,7 @@ echo "== starting the Celery worker (log: $VISAGES_DATA_DIR/log/worker.log)"
 pids+=($!)
 
 echo "== importing the bundled demo document"
-.venv/bin/python manage.py import_manifest demo/excelsior-1915 --corpus Demo | tail -n 2
+.venv/bin/python manage.py import_manifest demo/excelsior-1915 --corpus Demo --public | tail -n 2
 
 echo "== Visages is at http://127.0.0.1:$PORT/  (Ctrl-C to stop)"
 .venv/bin/python manage.py runserver "127.0.0.1:$PORT" --noreload

@@ -28,6 +28,7 @@ from annotations.access import pages_visible_to
 from annotations.iiif.image_api import derivative_scale, image_request_url, size_within
 from annotations.models import CURATOR_SOURCE, ExportKind, Face, FaceStatus, Gender, Page, ReviewStatus
 from annotations.search import SearchParams, faces_select, pages_filter
+from annotations.spreadsheet import spreadsheet_row
 
 # Pages per database round trip; each batch costs one page query chunk and one face query.
 EXPORT_PAGE_BATCH = 500
@@ -192,10 +193,13 @@ def _image_box(face: Face, size: ImageSize) -> tuple[float, float, float, float]
 
 
 def face_csv_rows(faces: Iterable[Face], *, base_url: str = "") -> Iterator[list]:
-    """CSV rows (FACE_CSV_COLUMNS order) of faces whose `page` is loaded; crop URLs made absolute."""
+    """CSV rows (FACE_CSV_COLUMNS order) of faces whose `page` is loaded; crop URLs made absolute.
+
+    Text cells are spreadsheet-safe (no cell starts like a formula).
+    """
     for face in faces:
         page = face.page
-        yield [
+        row = [
             page.document_id,
             page.pk,
             absolute_url(page.canvas_id, base_url),
@@ -211,6 +215,7 @@ def face_csv_rows(faces: Iterable[Face], *, base_url: str = "") -> Iterator[list
             face.status,
             absolute_url(page.face_crop_url(face), base_url),
         ]
+        yield spreadsheet_row(row)
 
 
 def face_csv_write(stream: IO[str], faces: Iterable[Face], *, base_url: str = "") -> int:
@@ -461,9 +466,9 @@ def gallicapix_record(page: Page, faces: list[Face]) -> dict:
 
 
 def gallicapix_csv_row(record: dict) -> list:
-    """A GallicaPix record as a CSV row (GALLICAPIX_CSV_COLUMNS); the faces as a JSON list."""
+    """A GallicaPix record as a CSV row (GALLICAPIX_CSV_COLUMNS); the faces as a JSON list; text spreadsheet-safe."""
     values = {**record, "une": "true" if record["une"] else "false", "visages": json.dumps(record["visages"])}
-    return [values[column] for column in GALLICAPIX_CSV_COLUMNS]
+    return spreadsheet_row(values[column] for column in GALLICAPIX_CSV_COLUMNS)
 
 
 # ---------------------------------------------------------------------------------------------

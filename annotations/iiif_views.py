@@ -7,6 +7,7 @@ from annotations.access import get_document_for_user, get_local_scan_for_user
 from annotations.iiif_manifest import document_manifest
 from annotations.imaging import ImageUnavailable, local_info, local_render
 from annotations.importing import local_image_path
+from webapp.throttling import AnonymousRenderThrottle, throttled
 
 IIIF_IMAGE_PROFILE = '<http://iiif.io/api/image/3/level1.json>;rel="profile"'
 
@@ -31,6 +32,8 @@ def image_info(request, key: str, name: str):
 
 @require_GET
 def image_request(request, key: str, name: str, region: str, size: str, rotation: str, quality: str, fmt: str):
+    if too_many := throttled(request, "iiif-anonymous", AnonymousRenderThrottle):
+        return too_many
     page = get_local_scan_for_user(request.user, key, name)
     path = _path_or_404(key, name)
     try:

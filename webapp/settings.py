@@ -216,7 +216,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Expensive endpoints (imports, detection runs, exports) declare throttle_scope = "expensive".
     "DEFAULT_THROTTLE_CLASSES": ["webapp.throttling.ScopedWriteThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"expensive": envstr("EXPENSIVE_RATE_LIMIT", "60/hour")},
+    # Anonymous renders of our IIIF image route (tiles included) count per address in "iiif-anonymous".
+    "DEFAULT_THROTTLE_RATES": {
+        "expensive": envstr("EXPENSIVE_RATE_LIMIT", "60/hour"),
+        "iiif-anonymous": envstr("IIIF_ANONYMOUS_RATE_LIMIT", "600/minute"),
+    },
 }
 
 # Login lockouts and API throttles count in this cache; Redis in production so that every
@@ -283,8 +287,10 @@ IIIF_ALLOW_PRIVATE_HOSTS = envbool("IIIF_ALLOW_PRIVATE_HOSTS", False)
 IIIF_DEFAULT_MIN_INTERVAL = envfloat("IIIF_DEFAULT_MIN_INTERVAL", 0.2)
 IIIF_GALLICA_MIN_INTERVAL = envfloat("IIIF_GALLICA_MIN_INTERVAL", 3.0)
 IIIF_CACHE_DIR = Path(envstr("IIIF_CACHE_DIR", str(DATA_DIR / "cache" / "iiif")))
-# Pillow refuses images above this many pixels (decompression bombs).
+# Images above this many pixels are refused before decoding (decompression bombs).
 IMAGE_MAX_PIXELS = envint("IMAGE_MAX_PIXELS", 300_000_000)
+# The most pixels one request to our IIIF image route renders (info.json's maxArea).
+IIIF_MAX_AREA = envint("IIIF_MAX_AREA", 25_000_000)
 LOCAL_IMAGES_DIR = Path(envstr("LOCAL_IMAGES_DIR", str(MEDIA_ROOT / "local")))
 # Folders whose scans, manifest files and zips web and API users may import (superusers and
 # `manage.py import_manifest` may import any path). Empty: only URLs, ARKs and uploads from the web.

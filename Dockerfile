@@ -7,6 +7,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .
+# A throwaway key: without one, settings would write a generated key into the image.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 RUN useradd --system --home /app visages && mkdir -p /data && chown visages /data
 USER visages

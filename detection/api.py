@@ -151,4 +151,4 @@ class DetectorListApi(APIView):
     """The detectors and age/gender models a run may use, with versions, licenses and defaults."""
 
     def get(self, request):
-        return Response(selectors.model_listing())
+        return Response(selectors.model_listing(user=request.user))

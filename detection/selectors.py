@@ -12,6 +12,7 @@ from django.utils import timezone
 from annotations.access import corpora_visible_to, get_corpus_for_user, get_document_for_user, require_role
 from annotations.models import Corpus, CorpusRole, Face, Page
 from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS, ModelSpec
+from detection.model_loop.selectors import trained_model_names_hidden_from
 from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
 from detection.services import TILING_BY_DEFAULT
 
@@ -135,8 +136,13 @@ def page_faces_drawn(*, page: Page) -> QuerySet[Face]:
     return Face.objects.filter(page=page).visible().order_by("y", "x", "id")
 
 
-def model_listing() -> dict:
-    """The detector and age/gender registries, with versions, licenses and default parameters."""
+def model_listing(*, user) -> dict:
+    """The detector and age/gender registries, with versions, licenses and default parameters.
+
+    Models trained on corpora the user may not see are left out: their names and descriptions
+    carry the training corpus's metrics. Shipped models are listed to everyone.
+    """
+    hidden = trained_model_names_hidden_from(user)
 
     def describe(spec: ModelSpec) -> dict:
         item = {
@@ -154,6 +160,6 @@ def model_listing() -> dict:
     return {
         "default_detector": settings.DETECTION_DEFAULT_DETECTOR,
         "default_attribute_model": settings.DETECTION_DEFAULT_ATTRIBUTES,
-        "detectors": [describe(spec) for spec in DETECTORS.values()],
-        "attribute_models": [describe(spec) for spec in ATTRIBUTE_MODELS.values()],
+        "detectors": [describe(spec) for name, spec in DETECTORS.items() if name not in hidden],
+        "attribute_models": [describe(spec) for name, spec in ATTRIBUTE_MODELS.items() if name not in hidden],
     }

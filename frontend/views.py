@@ -10,6 +10,7 @@ from annotations import selectors
 from annotations.access import ROLE_RANK, corpora_visible_to, corpus_role, get_document_for_user, get_page_for_user
 from annotations.ingest.manifests import ImportFailed, document_import_from_input
 from annotations.models import CorpusRole
+from webapp.throttling import throttle_writes
 
 
 def home(request):
@@ -23,6 +24,7 @@ def home(request):
 
 @login_required
 @require_POST
+@throttle_writes("expensive")
 def document_import(request):
     try:
         document = document_import_from_input(

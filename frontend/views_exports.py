@@ -13,12 +13,14 @@ from annotations.access import corpora_visible_to, exports_visible_to
 from annotations.exports.api import ExportInputSerializer, export_scope_from
 from annotations.exports.services import export_create
 from annotations.models import ExportKind, ReviewStatus
+from webapp.throttling import throttle_writes
 
 # The exports listed on the page; older ones stay reachable through GET /api/exports/.
 EXPORTS_LISTED = 50
 
 
 @login_required
+@throttle_writes("expensive")
 def exports(request):
     if request.method == "POST":
         return _request_export(request)

@@ -4,10 +4,9 @@ from django.shortcuts import render
 
 from annotations.access import ROLE_RANK, corpus_role
 from annotations.models import CorpusRole
-from detection.inference.registry import DETECTORS
 from detection.model_loop.evaluation import evaluation_for_run
 from detection.model_loop.training import trained_models_register
-from detection.selectors import get_run_for_user
+from detection.selectors import get_run_for_user, model_listing
 
 
 def run_detail(request, run_id: int):
@@ -22,6 +21,6 @@ def run_detail(request, run_id: int):
             "evaluation": evaluation_for_run(run=run).as_dict(),
             # Evaluating another detector runs it on the pages: curators only, as the API requires.
             "can_compare": run.document_id is not None and ROLE_RANK[role] >= ROLE_RANK[CorpusRole.CURATOR],
-            "detectors": sorted(DETECTORS),
+            "detectors": sorted(item["name"] for item in model_listing(user=request.user)["detectors"]),
         },
     )

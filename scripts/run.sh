@@ -9,6 +9,9 @@ PORT=${1:-${PORT:-8000}}
 export VISAGES_DATA_DIR=${VISAGES_DATA_DIR:-$ROOT/var}
 REDIS_PORT=${VISAGES_REDIS_PORT:-6379}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
+# A development server on this machine: tracebacks, static files from the apps, the generated
+# secret key (DEBUG defaults to off, for production).
+export DEBUG=${DEBUG:-1}
 mkdir -p "$VISAGES_DATA_DIR/log" "$VISAGES_DATA_DIR/redis"
 
 if ! command -v redis-server >/dev/null; then
@@ -50,7 +53,7 @@ echo "== starting Celery beat: hourly export purge (log: $VISAGES_DATA_DIR/log/b
 pids+=($!)
 
 echo "== importing the bundled demo document"
-.venv/bin/python manage.py import_manifest demo/excelsior-1915 --corpus Demo | tail -n 2
+.venv/bin/python manage.py import_manifest demo/excelsior-1915 --corpus Demo --public | tail -n 2
 
 echo "== Visages is at http://127.0.0.1:$PORT/  (Ctrl-C to stop)"
 .venv/bin/python manage.py runserver "127.0.0.1:$PORT" --noreload

@@ -32,7 +32,7 @@ def local_document(tmp_path, db):
     folder = tmp_path / "scans"
     folder.mkdir()
     (folder / "p1.jpg").write_bytes(jpeg_bytes(600, 800))
-    document = document_request_import(corpus=corpus_get_or_create(name="Scans"), source=str(folder))
+    document = document_request_import(corpus=corpus_get_or_create(name="Scans", is_public=True), source=str(folder))
     return document_import_run(document_id=document.pk)
 
 
@@ -42,7 +42,7 @@ def test_xss_in_manifest_labels_and_metadata_is_escaped_in_pages(client, http_se
     manifest["sequences"][0]["canvases"][0]["label"] = XSS
     url = http_server.add("/manifest.json", json.dumps(manifest))
     document = document_import_run(
-        document_id=document_request_import(corpus=corpus_get_or_create(name="Public"), source=url).pk
+        document_id=document_request_import(corpus=corpus_get_or_create(name="Public", is_public=True), source=url).pk
     )
     page = document.pages.get()
 
@@ -63,7 +63,9 @@ def test_a_decompression_bomb_scan_is_skipped_and_reported(tmp_path, settings, d
     (folder / "ok.jpg").write_bytes(jpeg_bytes(500, 500))
 
     document = document_import_run(
-        document_id=document_request_import(corpus=corpus_get_or_create(name="Scans"), source=str(folder)).pk
+        document_id=document_request_import(
+            corpus=corpus_get_or_create(name="Scans", is_public=True), source=str(folder)
+        ).pk
     )
 
     assert document.import_status == ImportStatus.DONE

@@ -2,6 +2,7 @@
 
 import pytest
 
+from annotations.models import Document, Export, ExportKind
 from webapp.throttling import ScopedWriteThrottle
 
 
@@ -20,3 +21,42 @@ def test_imports_past_the_rate_get_429_while_reads_stay_free(
 
     assert statuses == [202, 202, 429]
     assert all(client.get("/api/documents/").status_code == 200 for _ in range(5))
+
+
+@pytest.mark.django_db
+def test_the_web_import_form_counts_against_the_same_limit_as_the_api(
+    client, alice, corpus, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(ScopedWriteThrottle, "THROTTLE_RATES", {"expensive": "2/hour"})
+    client.force_login(alice)
+    sources = [f"ark:/12148/bpt6k4600034{n}" for n in range(4)]
+
+    with django_capture_on_commit_callbacks(execute=False):
+        statuses = [
+            client.post("/documents/import/", {"source": source, "corpus": "Excelsior"}).status_code
+            for source in sources[:3]
+        ]
+        api = client.post("/api/documents/", {"source": sources[3], "corpus": "Excelsior"}, "application/json")
+
+    assert statuses == [302, 302, 429]
+    assert api.status_code == 429, "the form and the API share one count"
+    assert Document.objects.filter(corpus=corpus).count() == 2
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_web_export_form_counts_against_the_same_limit_as_the_api(
+    client, alice, corpus, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(ScopedWriteThrottle, "THROTTLE_RATES", {"expensive": "2/hour"})
+    document = Document.objects.create(corpus=corpus, source="ark:/12148/bpt6k46000341", label="Excelsior")
+    client.force_login(alice)
+    form = {"kind": ExportKind.CSV, "document": document.pk}
+
+    with django_capture_on_commit_callbacks(execute=False):
+        first = client.post("/api/exports/", form, "application/json").status_code
+        statuses = [client.post("/exports/", form).status_code for _ in range(2)]
+
+    assert (first, statuses) == (202, [302, 429])
+    assert Export.objects.filter(requested_by=alice).count() == 2
+    assert client.get("/exports/").status_code == 200

@@ -1,11 +1,13 @@
 """Visages settings: one file, read from the environment with dev-safe defaults.
 
-Every variable read here is listed in `.env.example`. Production (`DEBUG` off)
-refuses to start without its secrets.
+Every variable read here is listed in `.env.example`. `DEBUG` is off unless set; a web server
+with `DEBUG` off refuses to start without `SECRET_KEY` (webapp/wsgi.py), while management
+commands of a checkout use a key generated once into the data folder.
 """
 
 import ipaddress
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,18 +76,33 @@ def envnetworks(name: str) -> list[str]:
     return values
 
 
-def envsecret(name: str, dev_default: str) -> str:
-    """A secret: mandatory when DEBUG is off, a throwaway value in development."""
-    value = os.getenv(name)
-    if value:
-        return value
-    if not DEBUG:
-        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
-    return dev_default
+def checkout_secret(path: Path) -> str:
+    """A random secret kept in a file of this checkout's data folder (mode 0600), made on first use.
+
+    Commands and development servers of a checkout need no configuration; a web server with DEBUG
+    off refuses this generated secret (webapp/wsgi.py), so production always sets its own.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(50))
+        try:
+            # A hard link never replaces a key that another process wrote first.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
-DEBUG = envbool("DEBUG", True)
-SECRET_KEY = envsecret("SECRET_KEY", "insecure-development-only-" + "x" * 32)
+DEBUG = envbool("DEBUG", False)
+DATA_DIR = Path(envstr("VISAGES_DATA_DIR", str(BASE_DIR / "var")))
+SECRET_KEY = os.getenv("SECRET_KEY") or checkout_secret(DATA_DIR / "secret_key")
+# True when SECRET_KEY came from checkout_secret: webapp/wsgi.py then refuses to serve with DEBUG off.
+SECRET_KEY_GENERATED = not os.getenv("SECRET_KEY")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = "Visages"
@@ -140,7 +157,6 @@ TEMPLATES = [
 ]
 
 # SQLite is the embedded default; DATABASE_URL switches to PostgreSQL in production.
-DATA_DIR = Path(envstr("VISAGES_DATA_DIR", str(BASE_DIR / "var")))
 DATABASES = {
     "default": dj_database_url.parse(
         envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'visages.sqlite3'}"),
@@ -238,7 +254,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Expensive endpoints (imports, detection runs, exports) declare throttle_scope = "expensive".
     "DEFAULT_THROTTLE_CLASSES": ["webapp.throttling.ScopedWriteThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"expensive": envstr("EXPENSIVE_RATE_LIMIT", "60/hour")},
+    # Anonymous renders of our IIIF image route (tiles included) count per address in "iiif-anonymous".
+    "DEFAULT_THROTTLE_RATES": {
+        "expensive": envstr("EXPENSIVE_RATE_LIMIT", "60/hour"),
+        "iiif-anonymous": envstr("IIIF_ANONYMOUS_RATE_LIMIT", "600/minute"),
+    },
 }
 
 # The login slow-down and API throttles count in this cache; Redis in production so that every
@@ -315,8 +335,10 @@ IIIF_ALLOW_PRIVATE_HOSTS = envbool("IIIF_ALLOW_PRIVATE_HOSTS", False)
 IIIF_DEFAULT_MIN_INTERVAL = envfloat("IIIF_DEFAULT_MIN_INTERVAL", 0.2)
 IIIF_GALLICA_MIN_INTERVAL = envfloat("IIIF_GALLICA_MIN_INTERVAL", 3.0)
 IIIF_CACHE_DIR = Path(envstr("IIIF_CACHE_DIR", str(DATA_DIR / "cache" / "iiif")))
-# Pillow refuses images above this many pixels (decompression bombs).
+# Images above this many pixels are refused before decoding (decompression bombs).
 IMAGE_MAX_PIXELS = envint("IMAGE_MAX_PIXELS", 300_000_000)
+# The most pixels one request to our IIIF image route renders (info.json's maxArea).
+IIIF_MAX_AREA = envint("IIIF_MAX_AREA", 25_000_000)
 LOCAL_IMAGES_DIR = Path(envstr("LOCAL_IMAGES_DIR", str(MEDIA_ROOT / "local")))
 # Folders whose scans, manifest files and zips web and API users may import (superusers and
 # `manage.py import_manifest` may import any path). Empty: only URLs, ARKs and uploads from the web.

@@ -1,5 +1,15 @@
-"""API throttles: expensive writes (imports, runs, exports, training) are rate-limited per user."""
+"""Throttles: expensive writes (imports, runs, exports, training) per user, and anonymous image rendering.
 
+The API views declare `throttle_scope`; plain Django views (web forms, the IIIF image route) count
+against the same scopes through `throttled`, so a form never has a limit of its own.
+"""
+
+import math
+from functools import wraps
+from types import SimpleNamespace
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -11,3 +21,44 @@ class ScopedWriteThrottle(ScopedRateThrottle):
         if request.method in SAFE_METHODS:
             return True
         return super().allow_request(request, view)
+
+
+class AnonymousRenderThrottle(ScopedRateThrottle):
+    """ScopedRateThrottle that counts only anonymous visitors (by address); signed-in users are not limited."""
+
+    def allow_request(self, request, view):
+        if request.user.is_authenticated:
+            return True
+        return super().allow_request(request, view)
+
+
+def throttled(request, scope: str, throttle_class=ScopedWriteThrottle) -> HttpResponse | None:
+    """Count a plain Django request against a DRF throttle scope: a 429 response when over its rate, else None.
+
+    The count is the API's own (same cache key per user or address), so the API and the web form
+    share one limit.
+    """
+    throttle = throttle_class()
+    if throttle.allow_request(request, SimpleNamespace(throttle_scope=scope)):
+        return None
+    seconds = max(1, math.ceil(throttle.wait() or 1))
+    response = HttpResponse(
+        _("Too many requests: try again in %(seconds)d seconds.") % {"seconds": seconds},
+        status=429,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def throttle_writes(scope: str):
+    """Decorator for web form views: their writes count against the API scope `scope` (reads stay free)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            return throttled(request, scope) or view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

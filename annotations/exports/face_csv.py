@@ -10,6 +10,7 @@ from typing import IO
 from annotations.exports.fields import absolute_url, rounded
 from annotations.exports.options import ExportOptions, ExportResult
 from annotations.exports.scope import PageBatch
+from annotations.exports.spreadsheet import spreadsheet_row
 from annotations.models import Face
 
 FACE_CSV_COLUMNS = (
@@ -31,10 +32,13 @@ FACE_CSV_COLUMNS = (
 
 
 def face_csv_rows(faces: Iterable[Face], *, base_url: str = "") -> Iterator[list]:
-    """CSV rows (FACE_CSV_COLUMNS order) of faces whose `page` is loaded; crop URLs made absolute."""
+    """CSV rows (FACE_CSV_COLUMNS order) of faces whose `page` is loaded; crop URLs made absolute.
+
+    Text cells are spreadsheet-safe (no cell starts like a formula).
+    """
     for face in faces:
         page = face.page
-        yield [
+        row = [
             page.document_id,
             page.pk,
             absolute_url(page.canvas_id, base_url),
@@ -50,6 +54,7 @@ def face_csv_rows(faces: Iterable[Face], *, base_url: str = "") -> Iterator[list
             face.status,
             absolute_url(page.face_crop_url(face), base_url),
         ]
+        yield spreadsheet_row(row)
 
 
 def face_csv_write(stream: IO[str], faces: Iterable[Face], *, base_url: str = "") -> int:

@@ -12,6 +12,7 @@ from annotations.exports.fields import VERIFIED_STATUSES, rounded
 from annotations.exports.options import ExportOptions, ExportResult
 from annotations.exports.scope import PageBatch
 from annotations.exports.sinks import json_dump
+from annotations.exports.spreadsheet import spreadsheet_row
 from annotations.models import CURATOR_SOURCE, Face, FaceStatus, Gender, Page
 
 ARK_ID = re.compile(r"ark:/12148/([A-Za-z0-9]+)")
@@ -111,9 +112,9 @@ def gallicapix_record(page: Page, faces: list[Face]) -> dict:
 
 
 def gallicapix_csv_row(record: dict) -> list:
-    """A GallicaPix record as a CSV row (GALLICAPIX_CSV_COLUMNS); the faces as a JSON list."""
+    """A GallicaPix record as a CSV row (GALLICAPIX_CSV_COLUMNS); the faces as a JSON list; text spreadsheet-safe."""
     values = {**record, "une": "true" if record["une"] else "false", "visages": json.dumps(record["visages"])}
-    return [values[column] for column in GALLICAPIX_CSV_COLUMNS]
+    return spreadsheet_row(values[column] for column in GALLICAPIX_CSV_COLUMNS)
 
 
 def write_index(batches: Iterable[PageBatch], *, out: Path, options: ExportOptions, result: ExportResult) -> None:

@@ -67,7 +67,7 @@ def export_create(*, user, kind: str, scope: dict, options: dict, base_url: str 
         get_document_for_user(user, params.document)
     if params.corpus:
         corpus = Corpus.objects.filter(
-            Q(pk=int(params.corpus)) if params.corpus.isdigit() else Q(name__iexact=params.corpus)
+            Q(pk=int(params.corpus)) if params.corpus.isdigit() else Q(name=params.corpus)
         ).first()
         if corpus is None:
             raise Http404("No such corpus")

@@ -137,17 +137,27 @@ def face_crop_url(
 
 
 def parse_image_request(
-    region: str, size: str, *, width: int, height: int, version: str = "3"
+    region: str, size: str, *, width: int, height: int, version: str = "3", max_area: int | None = None
 ) -> tuple[tuple[int, int, int, int], tuple[int, int]]:
     """Resolve region and size parameters against a width x height image: (crop box, output size).
 
+    With max_area (info.json's maxArea), `max` gives the largest size within it and any other size
+    beyond it is refused (Image API 3.0 §4.2 lets a server answer 400 there).
     Raises ValueError with a message fit for a 400 response.
     """
     _check_version(version)
     if width <= 0 or height <= 0:
         raise ValueError(f"image size must be positive, got {width}x{height}")
     box = _parse_region(region, width=width, height=height)
-    return box, _parse_size(size, region_w=box[2], region_h=box[3], version=version)
+    out_w, out_h = _parse_size(size, region_w=box[2], region_h=box[3], version=version)
+    if max_area is not None and out_w * out_h > max_area:
+        if size.lstrip("^") not in ("full", "max"):
+            raise ValueError(
+                f"size {size!r} gives {out_w}x{out_h} = {out_w * out_h} pixels: more than maxArea ({max_area})"
+            )
+        scale = math.sqrt(max_area / (out_w * out_h))
+        out_w, out_h = max(1, math.floor(out_w * scale)), max(1, math.floor(out_h * scale))
+    return box, (out_w, out_h)
 
 
 def _parse_region(region: str, *, width: int, height: int) -> tuple[int, int, int, int]:

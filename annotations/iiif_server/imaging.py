@@ -11,7 +11,13 @@ from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from annotations.iiif.fetch import Fetcher, FetchError
-from annotations.iiif.image_api import derivative_scale, image_request_url, parse_image_request, size_within
+from annotations.iiif.image_api import (
+    MAX_OUTPUT_SIDE,
+    derivative_scale,
+    image_request_url,
+    parse_image_request,
+    size_within,
+)
 from annotations.models import Page
 
 TILE_SIZE = 512
@@ -24,9 +30,15 @@ class ImageUnavailable(Exception):
 
 
 def _open_checked(data: bytes | Path) -> Image.Image:
+    # Pillow only raises past twice MAX_IMAGE_PIXELS; the size is checked here at the limit itself.
     Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
     try:
         img = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
+        if img.width * img.height > settings.IMAGE_MAX_PIXELS:
+            img.close()
+            raise ImageUnavailable(
+                f"Image refused: too many pixels ({img.width}x{img.height} is more than {settings.IMAGE_MAX_PIXELS})"
+            )
         img.load()
     except Image.DecompressionBombError as exc:
         raise ImageUnavailable(f"Image refused: too many pixels ({exc})") from exc
@@ -65,6 +77,10 @@ def local_info(path: Path, service_id: str) -> dict:
         "height": height,
         "sizes": list(reversed(sizes)),
         "tiles": [{"width": TILE_SIZE, "scaleFactors": list(SCALE_FACTORS)}],
+        # The largest image local_render gives: `max` fits within these, other sizes beyond get a 400.
+        "maxWidth": MAX_OUTPUT_SIDE,
+        "maxHeight": MAX_OUTPUT_SIDE,
+        "maxArea": settings.IIIF_MAX_AREA,
         "extraFeatures": ["regionByPx", "regionSquare", "sizeByW", "sizeByH", "sizeByWh", "sizeByConfinedWh"],
     }
 
@@ -78,7 +94,9 @@ def local_render(path: Path, *, region: str, size: str, rotation: str, quality: 
     if fmt not in {"jpg", "jpeg"}:
         raise ValueError(f"Unsupported format {fmt!r}")
     image = local_image(path)
-    (x, y, w, h), (out_w, out_h) = parse_image_request(region, size, width=image.width, height=image.height)
+    (x, y, w, h), (out_w, out_h) = parse_image_request(
+        region, size, width=image.width, height=image.height, max_area=settings.IIIF_MAX_AREA
+    )
     crop = image.crop((x, y, x + w, y + h))
     if (out_w, out_h) != crop.size:
         crop = crop.resize((out_w, out_h), Image.Resampling.LANCZOS if out_w < w else Image.Resampling.BICUBIC)

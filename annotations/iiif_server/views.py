@@ -7,6 +7,7 @@ from annotations.access import get_document_for_user, get_local_scan_for_user
 from annotations.iiif_server.imaging import ImageUnavailable, local_info, local_render
 from annotations.iiif_server.manifest import document_manifest
 from annotations.ingest.local_scans import local_file_path
+from webapp.throttling import AnonymousRenderThrottle, throttled
 
 IIIF_IMAGE_PROFILE = '<http://iiif.io/api/image/3/level1.json>;rel="profile"'
 
@@ -30,6 +31,8 @@ def image_info(request, key: str, name: str):
 
 @require_GET
 def image_request(request, key: str, name: str, region: str, size: str, rotation: str, quality: str, fmt: str):
+    if too_many := throttled(request, "iiif-anonymous", AnonymousRenderThrottle):
+        return too_many
     page = get_local_scan_for_user(request.user, key, name)
     path = _path_or_404(page)
     try:

@@ -119,9 +119,9 @@ def source_check_server_path(*, source: str, user) -> None:
         raise ImportFailed(f"Server paths can only be imported from IMPORT_SERVER_ROOTS ({listed})")
 
 
-def corpus_get_or_create(*, name: str, owner=None) -> Corpus:
-    """The corpus of that name, created (owned by `owner`) when missing."""
-    corpus, _ = Corpus.objects.get_or_create(name=name, defaults={"owner": owner})
+def corpus_get_or_create(*, name: str, owner=None, is_public: bool = False) -> Corpus:
+    """The corpus of exactly that name, created when missing: owned by `owner`, private unless `is_public`."""
+    corpus, _ = Corpus.objects.get_or_create(name=name, defaults={"owner": owner, "is_public": is_public})
     return corpus
 
 

@@ -127,7 +127,7 @@ def _document_conditions(params: SearchParams, doc: str = "") -> Q:
         cond &= (
             Q(**{f"{doc}corpus_id": int(params.corpus)})
             if params.corpus.isdigit()
-            else Q(**{f"{doc}corpus__name__iexact": params.corpus})
+            else Q(**{f"{doc}corpus__name": params.corpus})
         )
     if params.title:
         cond &= Q(**{f"{doc}label__icontains": params.title})

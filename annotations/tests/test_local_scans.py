@@ -23,7 +23,7 @@ def write_scans(folder, sizes):
 
 
 def import_folder(source):
-    document = document_request_import(corpus=corpus_get_or_create(name="Scans"), source=str(source))
+    document = document_request_import(corpus=corpus_get_or_create(name="Scans", is_public=True), source=str(source))
     return document_import_run(document_id=document.pk)
 
 

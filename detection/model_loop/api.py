@@ -201,7 +201,9 @@ class ModelListApi(APIView):
     def get(self, request):
         trained_models_register()
         trained = model_loop_selectors.trained_model_list(user=request.user)
-        return Response({**model_listing(), "trained": TrainedModelSerializer(trained, many=True).data})
+        return Response(
+            {**model_listing(user=request.user), "trained": TrainedModelSerializer(trained, many=True).data}
+        )
 
 
 class SimilarFaceSerializer(serializers.Serializer):

@@ -31,3 +31,9 @@ def trained_model_list(*, user) -> QuerySet[TrainedModel]:
     """Trained models whose training corpus the user may view, by family and newest version first."""
     visible = list(corpora_visible_to(user).values_list("pk", flat=True))
     return TrainedModel.objects.filter(training_jobs__corpus_id__in=visible).distinct().order_by("name", "-version")
+
+
+def trained_model_names_hidden_from(user) -> set[str]:
+    """Registry names of trained models the user may not see: what they learned from is not visible to them."""
+    visible = list(trained_model_list(user=user).values_list("pk", flat=True))
+    return {model.registry_name for model in TrainedModel.objects.exclude(pk__in=visible).only("name", "version")}

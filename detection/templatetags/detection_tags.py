@@ -13,8 +13,9 @@ register = template.Library()
 @register.inclusion_tag("detection/run_panel.html", takes_context=True)
 def detection_panel(context, document):
     """The "Detect faces" form (curators only) and the document's latest runs, updated live by runs.js."""
-    role = corpus_role(context["request"].user, document.corpus)
-    listing = model_listing()
+    user = context["request"].user
+    role = corpus_role(user, document.corpus)
+    listing = model_listing(user=user)
     default = next(
         (d for d in listing["detectors"] if d["name"] == listing["default_detector"]), listing["detectors"][0]
     )

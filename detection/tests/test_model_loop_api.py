@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
-from annotations.models import Corpus, Document, Face, FaceRevision, ImportStatus, ReviewStatus
+from annotations.models import (
+    Corpus,
+    CorpusMembership,
+    CorpusRole,
+    Document,
+    Face,
+    FaceRevision,
+    ImportStatus,
+    ReviewStatus,
+)
 from annotations.services import face_create, face_reject
 from detection.inference import registry
 from detection.inference.types import Detection
@@ -230,6 +239,41 @@ def test_models_lists_shipped_and_trained_models_selectable_by_name(trained, bob
         in next(i for i in body["detectors"] if i["name"] == "res10+rescore@v1")["description"]
     )
     assert client_for(charlie).get("/api/models/").json()["trained"] == []
+
+
+def test_a_model_trained_on_a_private_corpus_is_listed_only_to_those_who_see_the_corpus(
+    trained, reviewed_document, alice, bob, charlie, client
+):
+    run = DetectionRun.objects.create(
+        corpus=reviewed_document.corpus, document=reviewed_document, detector="res10", status=RunStatus.DONE
+    )
+    for outsider in (client_for(), client_for(charlie)):
+        for url in ("/api/models/", "/api/detectors/"):
+            body = outsider.get(url).content.decode()
+            assert "res10+rescore" not in body and "0.500" not in body, url
+            assert '"res10"' in body, "shipped models stay listed"
+
+    member = client_for(bob)
+    assert "res10+rescore@v1" in {item["name"] for item in member.get("/api/detectors/").json()["detectors"]}
+    assert "res10+rescore@v1" in {item["name"] for item in member.get("/api/models/").json()["detectors"]}
+    client.force_login(alice)
+    assert "res10+rescore@v1" in client.get(f"/runs/{run.pk}/").content.decode()
+    assert "res10+rescore@v1" in client.get(f"/documents/{reviewed_document.pk}/").content.decode()
+
+
+def test_pages_of_a_public_corpus_do_not_name_models_trained_on_private_corpora(
+    trained, reviewed_document, charlie, client
+):
+    public = Corpus.objects.create(name="Public", is_public=True)
+    CorpusMembership.objects.create(corpus=public, user=charlie, role=CorpusRole.CURATOR)
+    document = Document.objects.create(corpus=public, source="ark:/12148/bpt6k1", label="Public")
+    run = DetectionRun.objects.create(corpus=public, document=document, detector="res10", status=RunStatus.DONE)
+    client.force_login(charlie)
+
+    for url in (f"/runs/{run.pk}/", f"/documents/{document.pk}/"):
+        body = client.get(url).content.decode()
+        assert 'value="res10"' in body, "the curator's detector choice is on the page"
+        assert "res10+rescore" not in body, url
 
 
 @pytest.fixture

@@ -24,7 +24,9 @@ def test_a_curator_imports_a_manifest_and_sees_tiles_load(
     for n in (1, 2):
         (scans / f"f{n}.jpg").write_bytes(jpeg_bytes(1600, 2200, label=f"page {n}"))
     local = document_import_run(
-        document_id=document_request_import(corpus=corpus_get_or_create(name="Scans"), source=str(scans)).pk
+        document_id=document_request_import(
+            corpus=corpus_get_or_create(name="Scans", is_public=True), source=str(scans)
+        ).pk
     )
     manifest = json.loads(client.get(f"/iiif/documents/{local.pk}/manifest.json").content)
     remote = http_server.proxy("/remote-iiif/", f"{live_server.url}/iiif/local/")

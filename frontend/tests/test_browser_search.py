@@ -23,7 +23,7 @@ def scanned_issue(tmp_path, name: str, date: str, pages: int = 2) -> Document:
     for n in range(1, pages + 1):
         (folder / f"f{n}.jpg").write_bytes(jpeg_bytes(800, 1200, label=f"{name} p{n}"))
     (folder / "metadata.json").write_text(json.dumps({"label": f"Excelsior {date}", "date": date}))
-    corpus = corpus_get_or_create(name="Excelsior")
+    corpus = corpus_get_or_create(name="Excelsior", is_public=True)
     return document_import_run(document_id=document_request_import(corpus=corpus, source=str(folder)).pk)
 
 

@@ -16,11 +16,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("source", help="Manifest URL, manifest file, ark:/12148/..., folder or zip of images")
-        parser.add_argument("--corpus", default="Default", help="Corpus name (created when missing)")
+        parser.add_argument("--corpus", default="Default", help="Corpus name, exact (created private when missing)")
+        parser.add_argument("--public", action="store_true", help="Make a corpus this import creates public")
 
-    def handle(self, *args, source: str, corpus: str, **options):
+    def handle(self, *args, source: str, corpus: str, public: bool, **options):
         try:
-            document = document_request_import(corpus=corpus_get_or_create(name=corpus), source=source)
+            corpus_found = corpus_get_or_create(name=corpus, is_public=public)
+            document = document_request_import(corpus=corpus_found, source=source)
         except ImportFailed as exc:
             raise CommandError(str(exc)) from exc
         document = document_import_run(document_id=document.pk)

@@ -38,6 +38,7 @@ from detection.inference.registry import (
 )
 from detection.inference.tiling import detect_tiled, filter_implausible
 from detection.inference.types import Detection
+from detection.model_loop.selectors import trained_model_names_hidden_from
 from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -92,27 +93,17 @@ def model_source(spec: ModelSpec) -> str:
     return f"{spec.name}@{spec.version}"
 
 
-def _detector_spec(name: str) -> ModelSpec:
-    if name not in DETECTORS:
+def _model_spec(registry: dict[str, ModelSpec], name: str, *, what: str, hidden: set[str]) -> ModelSpec:
+    """A registry model by name; models trained on corpora the requester may not see do not exist for them."""
+    if name not in registry:
         # A model trained since this process started is in the database, not yet in the registry.
         from detection.model_loop.training import trained_models_register
 
         trained_models_register()
-    if name not in DETECTORS:
-        raise DetectionRefused(f"Unknown detector {name!r}; known: {', '.join(sorted(DETECTORS))}")
-    return DETECTORS[name]
-
-
-def _attribute_spec(name: str) -> ModelSpec | None:
-    if not name:
-        return None
-    if name not in ATTRIBUTE_MODELS:
-        from detection.model_loop.training import trained_models_register
-
-        trained_models_register()
-    if name not in ATTRIBUTE_MODELS:
-        raise DetectionRefused(f"Unknown age/gender model {name!r}; known: {', '.join(sorted(ATTRIBUTE_MODELS))}")
-    return ATTRIBUTE_MODELS[name]
+    if name not in registry or name in hidden:
+        known = ", ".join(sorted(set(registry) - hidden))
+        raise DetectionRefused(f"Unknown {what} {name!r}; known: {known}")
+    return registry[name]
 
 
 def _scope_pages(
@@ -158,10 +149,16 @@ def run_create(
     """
     if not settings.DETECTION_ENABLED:
         raise DetectionRefused("Face detection is disabled on this server (DETECTION_ENABLED is off)")
+    # The command line (no user) may run any model; a requester only those they may see.
+    hidden = trained_model_names_hidden_from(user) if user is not None else set()
     detector = detector or settings.DETECTION_DEFAULT_DETECTOR
-    detector_spec = _detector_spec(detector)
+    detector_spec = _model_spec(DETECTORS, detector, what="detector", hidden=hidden)
     attribute_model = settings.DETECTION_DEFAULT_ATTRIBUTES if attribute_model is None else attribute_model
-    attribute_spec = _attribute_spec(attribute_model)
+    attribute_spec = (
+        _model_spec(ATTRIBUTE_MODELS, attribute_model, what="age/gender model", hidden=hidden)
+        if attribute_model
+        else None
+    )
     if threshold is None:
         threshold = float(detector_spec.default_params.get("score_threshold", 0.5))
     if not 0.0 <= threshold <= 1.0:
@@ -277,16 +274,16 @@ def _prediction(
 
 def run_detector(run: DetectionRun) -> FaceDetector:
     """The run's detector, built once per worker process for the run's threshold."""
-    spec = _detector_spec(run.detector)
+    spec = _model_spec(DETECTORS, run.detector, what="detector", hidden=set())
     params = {"score_threshold": run.params["threshold"]} if "score_threshold" in spec.default_params else {}
     return get_detector(run.detector, **params)
 
 
 def run_attribute_model(run: DetectionRun) -> AgeGenderModel | None:
     """The run's age/gender model (None when the run skips attributes), built once per process."""
-    spec = _attribute_spec(run.attribute_model)
-    if spec is None:
+    if not run.attribute_model:
         return None
+    spec = _model_spec(ATTRIBUTE_MODELS, run.attribute_model, what="age/gender model", hidden=set())
     params = {"child_age": float(settings.DETECTION_CHILD_AGE)} if "child_age" in spec.default_params else {}
     return get_attribute_model(run.attribute_model, **params)
 

@@ -276,6 +276,27 @@ def test_pages_of_a_public_corpus_do_not_name_models_trained_on_private_corpora(
         assert "res10+rescore" not in body, url
 
 
+def test_a_model_trained_on_a_private_corpus_cannot_be_run_or_named_by_those_who_cannot_see_it(
+    trained, reviewed_document, charlie
+):
+    public = Corpus.objects.create(name="Public", is_public=True)
+    CorpusMembership.objects.create(corpus=public, user=charlie, role=CorpusRole.CURATOR)
+    document = Document.objects.create(
+        corpus=public, source="ark:/12148/bpt6k2", label="Public", import_status=ImportStatus.DONE
+    )
+    add_scan_page(document, width=400, height=300)
+    curator = client_for(charlie)
+
+    for field in ("detector", "attribute_model"):
+        response = curator.post("/api/runs/", {"document": document.pk, field: "res10+rescore@v1"}, format="json")
+        assert response.status_code == 400, (field, response.content)
+        assert "res10+rescore" not in response.content.decode().replace("'res10+rescore@v1'", ""), response.content
+    unknown = curator.post("/api/runs/", {"document": document.pk, "detector": "nope"}, format="json")
+    assert unknown.status_code == 400
+    assert "res10+rescore" not in unknown.content.decode(), "the list of known detectors hides it too"
+    assert not DetectionRun.objects.filter(document=document).exists()
+
+
 @pytest.fixture
 def encoded_faces(document, other_corpus, alice):
     """Faces with stored encodings: a near twin, a far face, a rejected twin, and a twin in another corpus."""

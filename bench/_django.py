@@ -32,7 +32,8 @@ def fresh_database_url(prefix: str, sqlite_path: Path) -> str:
     # PostgreSQL names are at most 63 bytes; the pid and a random tail keep concurrent runs apart.
     base = re.sub(r"\W", "_", f"{parts.path.lstrip('/') or 'visages'}_{prefix}")[:40]
     name = f"{base}_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = urlunsplit(parts._replace(path="/postgres"))
+    # libpq knows postgres:// and postgresql://, not every alias dj-database-url accepts.
+    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     atexit.register(_drop_database, admin, name)

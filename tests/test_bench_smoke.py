@@ -63,7 +63,7 @@ def cells(row: str) -> list[str]:
 
 
 def on_postgres() -> bool:
-    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://", "pgsql://"))
 
 
 def test_import_bench(tmp_path):

@@ -1,6 +1,8 @@
-"""Export benchmark: 100,000 faces in a temporary SQLite database, exported as CSV, COCO, LabelMe and the index.
+"""Export benchmark: 100,000 faces in a fresh database, exported as CSV, COCO, LabelMe and the index.
 
     .venv/bin/python bench/export_bench.py [--faces 100000] [--faces-per-page 10]
+
+The database is a temporary SQLite file, or a new PostgreSQL database when DATABASE_URL names a server.
 
 Each export runs in a fresh child process so its peak RSS (getrusage ru_maxrss) is its own;
 the table also shows the child's RSS right after Django started, for comparison.
@@ -19,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _django import fresh_database_url
+
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = [
     ("csv", {}, "faces.csv"),
@@ -29,10 +33,9 @@ KINDS = [
 BATCH = 5000
 
 
-def _django(db_path: Path, media: Path) -> None:
-    """Point Django at the benchmark database before anything imports settings."""
+def _django(media: Path) -> None:
+    """Point Django at the benchmark database (DATABASE_URL, set by the parent) before anything imports settings."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "webapp.settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
     os.environ["VISAGES_DATA_DIR"] = str(media.parent)
     os.environ["MEDIA_ROOT"] = str(media)
     sys.path.insert(0, str(ROOT))
@@ -154,7 +157,7 @@ def main() -> None:
 
     if args.run:
         workdir = Path(args.workdir)
-        _django(workdir / "bench.sqlite3", workdir / "media")
+        _django(workdir / "media")
         kind, options, name = next(k for k in KINDS if k[0] == args.run)
         print(json.dumps(run_one(kind, options, workdir / name)))
         return
@@ -162,9 +165,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="visages-bench-") as tmp:
         workdir = Path(tmp)
         (workdir / "media").mkdir()
-        _django(workdir / "bench.sqlite3", workdir / "media")
+        # The children export from the same database: they inherit DATABASE_URL.
+        os.environ["DATABASE_URL"] = fresh_database_url("export", workdir / "bench.sqlite3")
+        _django(workdir / "media")
         made = populate(args.faces, args.faces_per_page)
-        print(f"Inserted {made['faces']:,} faces on {made['pages']:,} pages in {made['seconds']:.1f} s (SQLite)")
+        from django.db import connection
+
+        print(
+            f"Inserted {made['faces']:,} faces on {made['pages']:,} pages in {made['seconds']:.1f} s "
+            f"({connection.display_name})"
+        )
         rows = []
         for kind, _, _ in KINDS:
             child = subprocess.run(

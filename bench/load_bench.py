@@ -1,7 +1,9 @@
 """Load benchmark: concurrent reviewers saving face edits against a local gunicorn on PostgreSQL.
 
     .venv/bin/python bench/load_bench.py                     # throwaway PostgreSQL cluster (run as root)
+    DATABASE_URL=postgres://user@host:5432/x .venv/bin/python bench/load_bench.py   # a new database on that server
     .venv/bin/python bench/load_bench.py --database-url postgres://user@host:5432/loadbench
+    .venv/bin/python bench/load_bench.py --sqlite            # a fresh SQLite file (smoke runs, not the target)
     .venv/bin/python bench/load_bench.py --reviewers 50 --seconds 60 --web-workers 3
 
 Each simulated reviewer owns one page of 40 faces and, in a loop, PATCHes the next face's
@@ -34,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _django import fresh_database_url  # noqa: E402
+
 FACES_PER_PAGE = 40
 GENDERS = ("female", "male", "unknown")
 
@@ -44,7 +48,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def prepare(reviewers: int) -> list[tuple[str, list[int]]]:
+def prepare(reviewers: int) -> list[tuple[str, list[int], dict[int, int]]]:
     """Migrate, then create a corpus, one curator with a token and one page of faces per reviewer."""
     import django
     from django.core.management import call_command
@@ -151,10 +155,10 @@ def run_phase(name: str, base: str, plan: list, seconds: float, think: float, sa
     return Phase(name, time.monotonic() - started, latencies, statuses)
 
 
-def report(phases: list[Phase], args: argparse.Namespace, loads: tuple[float, float]) -> None:
+def report(phases: list[Phase], args: argparse.Namespace, loads: tuple[float, float], database: str) -> None:
     print(
         f"# load_bench: {args.reviewers} reviewers, think {args.think} s, "
-        f"gunicorn {args.web_workers}x{args.web_threads} threads, PostgreSQL; "
+        f"gunicorn {args.web_workers}x{args.web_threads} threads, {database}; "
         f"load average {loads[0]:.1f} before, {loads[1]:.1f} after, {os.cpu_count()} CPUs"
     )
     print(
@@ -180,7 +184,9 @@ def report(phases: list[Phase], args: argparse.Namespace, loads: tuple[float, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--database-url", default="", help="an existing database (default: a new one, see above)")
+    where.add_argument("--sqlite", action="store_true", help="a fresh SQLite file instead of PostgreSQL")
     parser.add_argument("--reviewers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn processes (the image: WEB_CONCURRENCY=3)")
@@ -195,7 +201,11 @@ def main() -> None:
     server = None
     try:
         url = args.database_url
-        if not url:
+        if args.sqlite:
+            url = f"sqlite:///{workdir / 'load-bench.sqlite3'}"
+        elif not url and os.environ.get("DATABASE_URL"):
+            url = fresh_database_url("load", workdir / "load-bench.sqlite3")
+        elif not url:
             from search_bench import PostgresCluster
 
             cluster = PostgresCluster(workdir / "pg")
@@ -212,6 +222,9 @@ def main() -> None:
         }
         os.environ.update(env)
         plan = prepare(args.reviewers)
+        from django.db import connection
+
+        database = connection.display_name
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "webapp.wsgi:application", "-b", f"127.0.0.1:{port}"]
@@ -244,7 +257,7 @@ def main() -> None:
             cluster.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    report(phases, args, loads)
+    report(phases, args, loads, database)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from _django import fresh_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -102,7 +103,7 @@ def main() -> None:
             cluster = PostgresCluster(workdir / "pg")
             url = cluster.start()
         else:
-            url = args.database_url or f"sqlite:///{workdir / 'search-bench.sqlite3'}"
+            url = args.database_url or fresh_database_url("search", workdir / "search-bench.sqlite3")
         run(url, workdir, scale=args.scale, repeat=args.repeat)
     finally:
         if cluster:
@@ -204,6 +205,8 @@ def generate(*, pages: int, faces: int) -> None:
     """Bulk-load documents, pages and faces with consistent denormalised counts."""
     from django.db import connection
 
+    from annotations.models import Corpus, Document, Face, Page
+
     rng = np.random.default_rng(SEED)
     now = _now()
     issues = -(-pages // PAGES_PER_ISSUE)
@@ -277,15 +280,10 @@ def generate(*, pages: int, faces: int) -> None:
          "curator" if status[i] == "added" else "res10", str(status[i]), "", None, 1, now, now)
         for i in range(faces)
     )  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO annotations_corpus (id, name, description, owner_id, is_public, created_at) "
-            "VALUES (1, 'Bench', '', NULL, %s, %s)",
-            [True, now],
-        )
-    bulk_insert("annotations_document", DOCUMENT_COLUMNS, documents)
-    bulk_insert("annotations_page", PAGE_COLUMNS, page_rows)
-    bulk_insert("annotations_face", FACE_COLUMNS, face_rows)
+    Corpus.objects.create(id=1, name="Bench", is_public=True)
+    bulk_insert(Document, DOCUMENT_COLUMNS, documents)
+    bulk_insert(Page, PAGE_COLUMNS, page_rows)
+    bulk_insert(Face, FACE_COLUMNS, face_rows)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             for table in ("annotations_corpus", "annotations_document", "annotations_page", "annotations_face"):
@@ -321,7 +319,7 @@ DOCUMENT_COLUMNS = (
     "updated_at",
 )  # fmt: skip
 PAGE_COLUMNS = (
-    "id", "document_id", '"order"', "canvas_id", "label", "width", "height", "image_url", "image_width",
+    "id", "document_id", "order", "canvas_id", "label", "width", "height", "image_url", "image_width",
     "image_height", "image_service_id", "image_service_version", "local_path", "is_front_page", "review_status",
     "reviewed_by_id", "reviewed_at", "face_count", "female_count", "male_count", "child_count", "unknown_count",
     "max_confidence", "max_face_share", "min_face_share",
@@ -332,31 +330,63 @@ FACE_COLUMNS = (
 )  # fmt: skip
 
 
-def bulk_insert(table: str, columns: tuple[str, ...], rows) -> None:
-    """COPY on PostgreSQL; one executemany transaction on SQLite."""
+def bulk_insert(model, columns: tuple[str, ...], rows) -> None:
+    """COPY on PostgreSQL; one executemany transaction on SQLite.
+
+    `rows` hold the values of `columns`; every other stored column of the model gets the model's default,
+    so a column a migration adds (NOT NULL, without a database default) does not break the load.
+    """
     from django.db import connection, transaction
 
     started = time.perf_counter()
-    names = ", ".join(columns)
+    table = model._meta.db_table
+    defaults = column_defaults(model, columns, now=_now())
+    names = ", ".join(connection.ops.quote_name(column) for column in (*columns, *defaults))
+    filled = tuple(defaults.values())
     with transaction.atomic():
         if connection.vendor == "postgresql":
             connection.ensure_connection()
             with connection.connection.cursor() as cursor:
                 with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                     for row in rows:
-                        copy.write_row(row)
+                        copy.write_row((*row, *filled))
         else:
-            placeholders = ", ".join("?" for _ in columns)
+            placeholders = ", ".join("?" for _ in range(len(columns) + len(filled)))
             raw = connection.connection.cursor()
             batch = []
             for row in rows:
-                batch.append(tuple(_sqlite_value(value) for value in row))
+                batch.append(tuple(_sqlite_value(value) for value in (*row, *filled)))
                 if len(batch) == 50_000:
                     raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", batch)
                     batch = []
             if batch:
                 raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", batch)
     print(f"  {table}: {time.perf_counter() - started:.1f} s")
+
+
+def column_defaults(model, columns: tuple[str, ...], *, now: datetime) -> dict:
+    """The database value of the model's default for each stored column the bench does not set itself."""
+    from django.db import connection
+
+    stored = [field for field in model._meta.concrete_fields if not field.generated]
+    unknown = set(columns) - {field.column for field in stored}
+    if unknown:
+        raise SystemExit(f"{model._meta.db_table} has no column {', '.join(sorted(unknown))}: update search_bench")
+    defaults = {}
+    for field in stored:
+        if field.column in columns:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = now
+        else:
+            value = field.get_default()
+        if value is None and not field.null:
+            raise SystemExit(
+                f"{model._meta.db_table}.{field.column} is NOT NULL without a model default: "
+                "give it a value in search_bench"
+            )
+        defaults[field.column] = field.get_db_prep_save(value, connection)
+    return defaults
 
 
 def _sqlite_value(value):

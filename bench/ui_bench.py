@@ -1,7 +1,7 @@
 """Review canvas: time-to-interactive and pan/zoom frame times with 1,000 and 3,000 faces.
 
 Usage: .venv/bin/python bench/ui_bench.py [--faces 1000 3000 10000] [--frames 40] [--rounds 3] [--annotorious]
-                                          [--screenshots docs/screenshots]
+                                          [--screenshots docs/screenshots] [--smoke]
 Starts Django on a throwaway SQLite database, generates a page with N faces, and drives Debian's
 Chromium (Playwright) at 1280x800 over the review page and over a bare OpenSeadragon viewer of the
 same image and size, configured like the review page (Canvas 2D drawer). Variants are interleaved
@@ -32,11 +32,11 @@ STATUS_MIX = [("predicted", 0.70), ("accepted", 0.10), ("edited", 0.08), ("added
 # One rAF loop that alternately pans and zooms the viewer a little each frame (or, to sweep, pans
 # steadily across the page), recording frame intervals; `draws` collects the box layer's own time.
 MEASURE_JS = """
-async ({frames, zoom, sweep}) => {
+async ({frames, zoom, sweep, settle}) => {
   const v = window.benchViewer;
   v.viewport.goHome(true);
   if (zoom > 1) v.viewport.zoomBy(zoom, null, true);
-  await new Promise((r) => setTimeout(r, 1500));
+  await new Promise((r) => setTimeout(r, settle));
   const layer = window.visagesReview && window.visagesReview.layer;
   const draws = [];
   if (layer) v.addHandler("update-viewport", () => draws.push([layer.stats.drawMs, layer.stats.rendered]));
@@ -204,8 +204,8 @@ def open_bare(
     return page.evaluate("window.benchReadyAt")
 
 
-def measure(page, frames: int, zoom: float, *, sweep: bool = False) -> dict:
-    result = page.evaluate(MEASURE_JS, {"frames": frames, "zoom": zoom, "sweep": sweep})
+def measure(page, frames: int, zoom: float, *, sweep: bool = False, settle_ms: int = 1500) -> dict:
+    result = page.evaluate(MEASURE_JS, {"frames": frames, "zoom": zoom, "sweep": sweep, "settle": settle_ms})
     draws = [ms for ms, _ in result["draws"] if ms is not None]
     renders = [ms for ms, rendered in result["draws"] if ms is not None and rendered]
     return {
@@ -265,7 +265,7 @@ def bench_round(page, base_url, db_page, size, n, boxes, args, round_):
     """One measurement of each variant: bare viewer, our page with and without its boxes, Annotorious."""
     tti = open_bare(page, base_url, db_page, size)
     yield BASELINE, settle_and_measure(page, args, tti)
-    if round_ == 0:
+    if round_ == 0 and not args.smoke:
         tti = open_bare(page, base_url, db_page, size, drawer="webgl")
         yield "bare OSD, WebGL drawer", settle_and_measure(page, args, tti)
     tti = open_review(page, f"{base_url}/pages/{db_page.pk}/")
@@ -280,12 +280,14 @@ def bench_round(page, base_url, db_page, size, n, boxes, args, round_):
 
 def settle_and_measure(page, args, tti) -> dict:
     page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(1000)
+    # A smoke run only checks that the bench works: no pause for the viewer to settle, so no comparable numbers.
+    settle_ms = 0 if args.smoke else 1500
+    page.wait_for_timeout(0 if args.smoke else 1000)
     return {
         "tti": tti,
-        "home": measure(page, args.frames, 1),
-        "zoomed": measure(page, args.frames, 4),
-        "sweep": measure(page, args.frames, 2, sweep=True),
+        "home": measure(page, args.frames, 1, settle_ms=settle_ms),
+        "zoomed": measure(page, args.frames, 4, settle_ms=settle_ms),
+        "sweep": measure(page, args.frames, 2, sweep=True, settle_ms=settle_ms),
     }
 
 
@@ -416,6 +418,9 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=4200)
     parser.add_argument("--annotorious", action="store_true", help="also measure stock Annotorious 3 (≤ 3,000 faces)")
     parser.add_argument("--screenshots", type=Path, help="write review screenshots here instead of benchmarking")
+    parser.add_argument(
+        "--smoke", action="store_true", help="check that the bench runs: no WebGL reference, no settling pauses"
+    )
     args = parser.parse_args()
     # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

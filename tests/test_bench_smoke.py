@@ -1,0 +1,199 @@
+"""Every script in bench/ still runs, at a tiny scale, on a fresh database it creates and migrates itself (#19).
+
+Benchmarks are not timed tests: these check that each bench finishes and prints its table, never a timing.
+Each runs in a fresh interpreter, as a person would run it, with the suite's DATABASE_URL (if any): on the
+PostgreSQL pass the bench makes a new database on that server for the run and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Generous for a loaded machine; the smoke runs take seconds each on an idle one.
+TIMEOUT_S = 300
+NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
+
+
+def run_bench(script: str, *args: str, tmp_path: Path, env: dict[str, str] | None = None) -> str:
+    """Run bench/<script> in a fresh interpreter; returns its standard output once it exited 0."""
+    environment = {
+        **os.environ,
+        "VISAGES_DATA_DIR": str(tmp_path / "data"),
+        # Throwaway data dirs and SQLite files the bench makes land here, not in the system tmp dir.
+        "TMPDIR": str(tmp_path),
+        **(env or {}),
+    }
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert done.returncode == 0, f"{script} exited {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
+def table(output: str, header: str) -> list[str]:
+    """The lines under the first line starting with `header`, up to a blank line (Markdown separators left out)."""
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip().startswith(header)]
+    assert starts, f"no table headed {header!r} in:\n{output}"
+    rows = []
+    for line in lines[starts[0] + 1 :]:
+        if not line.strip():
+            break
+        if not re.fullmatch(r"\|[-:|]+\|", line.strip()):
+            rows.append(line)
+    assert rows, f"the table headed {header!r} has no row:\n{output}"
+    return rows
+
+
+def cells(row: str) -> list[str]:
+    """The cells of a Markdown table row."""
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def on_postgres() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://", "pgsql://"))
+
+
+def test_import_bench(tmp_path):
+    output = run_bench("import_bench.py", "--canvases", "20", "--repeat", "1", tmp_path=tmp_path)
+
+    assert re.search(rf"# import_bench: 20 canvases, .*, {'postgresql' if on_postgres() else 'sqlite'}$", output, re.M)
+    rows = table(output, "step")
+    steps = {}
+    for row in rows:
+        match = re.fullmatch(rf"(.+?)\s+({NUMBER})\s+({NUMBER})(\s+target.*)?", row)
+        assert match, row
+        steps[match[1]] = float(match[2])
+    assert {"fetch (loopback)", "parse", "store (new)", "store (re-import)", "parse + store"} <= set(steps)
+
+
+def test_search_bench(tmp_path):
+    output = run_bench("search_bench.py", "--scale", "0.0002", "--repeat", "1", tmp_path=tmp_path)
+
+    assert re.search(rf"^database: {'postgresql' if on_postgres() else 'sqlite'} ", output, re.M)
+    generated = re.search(rf"generated ({NUMBER}) faces on ({NUMBER}) pages", output)
+    assert generated, output
+    results = {}
+    for row in table(output, "#  "):
+        match = re.fullmatch(rf"\s*(\d+)\s+({NUMBER})\s+({NUMBER})\s+(\d+)\s+search/pages/\?(.*)", row)
+        if match:
+            results[match[5]] = int(match[4])
+    assert results, output
+    # The search without filters finds every page the bulk load wrote: the load is whole and consistent.
+    assert results[""] == int(generated[2].replace(",", ""))
+    assert re.search(rf"worst p95 over the 20 page searches: {NUMBER} ms", output)
+
+
+def test_export_bench(tmp_path):
+    output = run_bench("export_bench.py", "--faces", "50", "--faces-per-page", "5", tmp_path=tmp_path)
+
+    inserted = re.search(rf"Inserted ({NUMBER}) faces on ({NUMBER}) pages in {NUMBER} s \((\w+)\)", output)
+    assert inserted, output
+    assert inserted[3] == ("PostgreSQL" if on_postgres() else "SQLite")
+    exported = {}
+    for row in table(output, "| export |"):
+        kind, faces, pages, *_ = cells(row)
+        exported[kind] = (faces, pages)
+    assert exported == {kind: (inserted[1], inserted[2]) for kind in ("csv", "coco", "labelme", "index")}
+
+
+def test_similarity_bench(tmp_path):
+    output = run_bench("similarity_bench.py", "--sizes", "2000", "--queries", "20", "--probes", "4", tmp_path=tmp_path)
+
+    rows = [cells(row) for row in table(output, "| data |")]
+    assert {(row[0], row[1]) for row in rows} == {("random", "2,000"), ("clustered", "2,000")}
+    for row in rows:
+        assert 0.0 <= float(row[-1]) <= 1.0, row
+    # Exact search is the reference its recall is measured against.
+    assert all(float(row[-1]) == 1.0 for row in rows if row[2] == "exact")
+
+
+@pytest.mark.worker
+def test_load_bench(tmp_path):
+    # DEBUG off, as deployed: throttles and the cache live in Redis (REDIS_URL).
+    database = [] if on_postgres() else ["--sqlite"]
+    output = run_bench(
+        "load_bench.py",
+        *database,
+        *("--reviewers", "2", "--seconds", "2", "--baseline-seconds", "1", "--warmup-seconds", "1"),
+        *("--think", "0.1", "--web-workers", "1", "--web-threads", "2"),
+        tmp_path=tmp_path,
+    )
+
+    assert re.search(rf"# load_bench: 2 reviewers, .*, {'PostgreSQL' if on_postgres() else 'SQLite'};", output)
+    phases = {}
+    for row in table(output, "phase"):
+        match = re.fullmatch(rf"(.+?)\s+{NUMBER}\s+(\d+)\s+(?:{NUMBER}\s+){{6}}(\d+)\s+\{{.*\}}", row)
+        if match:
+            phases[match[1]] = (int(match[2]), int(match[3]))
+    assert set(phases) == {"read (GET, baseline)", "save (PATCH)"}, output
+    for requests, errors in phases.values():
+        assert requests > 0
+        # Every reviewer saves with the version it last saw: nothing refused, nothing lost.
+        assert errors == 0, output
+
+
+@pytest.mark.realmodel
+def test_detect_bench(tmp_path):
+    # A smaller derivative than the default 2000 px keeps the smoke run short; the code path is the same.
+    output = run_bench(
+        "detect_bench.py",
+        *("--pages", "1", "--detectors", "haar"),
+        tmp_path=tmp_path,
+        env={"DETECTION_MAX_DERIVATIVE": "1000"},
+    )
+
+    faces = re.search(r"1 pages of \d+x\d+, (\d+) faces; derivative 1000 px", output)
+    assert faces, output
+    (row,) = [cells(row) for row in table(output, "| detector |")]
+    assert row[:2] == ["haar", "no"]
+    found, recall = int(row[8]), row[9]
+    assert 0 < found and re.fullmatch(r"\d+%", recall)
+
+
+@pytest.mark.realmodel
+def test_model_metrics(tmp_path):
+    output = run_bench(
+        "model_metrics.py", "--pages", "1", "--skip", "res10", "mtcnn", "dlib-mmod", "trained", tmp_path=tmp_path
+    )
+
+    detectors = [cells(row) for row in table(output, "| detector |")]
+    assert [(row[0], row[1]) for row in detectors] == [("haar", "plain"), ("haar", "halftone")]
+    attributes = [cells(row) for row in table(output, "| model |")]
+    assert [(row[0], row[1]) for row in attributes] == [("onnx-age-gender", "plain"), ("onnx-age-gender", "halftone")]
+    for row in attributes:
+        assert 0.0 <= float(row[3]) <= 1.0, row
+    assert re.search(r"^dlib encoder: \d+ faces of 5 people; ", output, re.M)
+
+
+@pytest.mark.browser
+def test_ui_bench(tmp_path):
+    output = run_bench(
+        "ui_bench.py",
+        *("--smoke", "--faces", "50", "--frames", "5", "--rounds", "1", "--width", "800", "--height", "1100"),
+        tmp_path=tmp_path,
+    )
+
+    rows = {}
+    for row in table(output, "faces  variant"):
+        # Rows start with the number of faces; the legend under the table does not.
+        match = re.fullmatch(r"\s*(\d+)\s+(.+?)\s{2,}(.*)", row)
+        if match:
+            rows[match[2]] = match[3].split()
+    assert set(rows) == {"bare OpenSeadragon", "Visages review", "Visages, boxes hidden"}, output
+    review = rows["Visages review"]
+    # Every cell measured (none "never ready"), and the page drew boxes.
+    assert len(review) == 11 and review[0] != "never"
+    assert 0 < int(review[-1]) <= 50

@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 from annotations.exports import services as export_services
 from annotations.exports.services import export_build, export_create
 from annotations.models import Corpus, CorpusMembership, CorpusRole, Export, ExportStatus
-from annotations.tests.builders import add_faces, scanned_document
+from annotations.tests.factories import add_faces, scanned_document
 from tests.support.clients import api_client
 
 

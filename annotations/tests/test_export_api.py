@@ -16,7 +16,7 @@ from annotations.exports import services as export_services
 from annotations.exports.services import export_build, export_create
 from annotations.models import CorpusMembership, Export, ExportStatus
 from annotations.tasks import export_build_task
-from annotations.tests.builders import add_faces, scanned_document
+from annotations.tests.factories import add_faces, scanned_document
 from tests.support.clients import api_client
 
 

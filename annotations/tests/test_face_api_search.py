@@ -6,7 +6,7 @@ import pytest
 
 from annotations.models import Face, FaceStatus
 from annotations.search import planner
-from annotations.tests.builders import make_document, make_face, make_page, search_corpus
+from annotations.tests.factories import make_document, make_face, make_page, search_corpus
 
 pytestmark = pytest.mark.django_db
 

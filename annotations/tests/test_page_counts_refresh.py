@@ -8,7 +8,7 @@ from django.db.models.functions import Cast
 
 from annotations.models import Face, FaceStatus, Gender, Page, ReviewStatus
 from annotations.services import FacePrediction, face_update, faces_store_predictions, page_counts_refresh
-from annotations.tests.builders import make_corpus, make_document, make_page
+from annotations.tests.factories import make_corpus, make_document, make_page
 
 pytestmark = pytest.mark.django_db
 

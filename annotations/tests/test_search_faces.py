@@ -9,7 +9,7 @@ from annotations.models import Face
 from annotations.search import planner
 from annotations.search.params import search_params_parse
 from annotations.search.planner import face_search
-from annotations.tests.builders import make_document, make_face, make_page, search_corpus
+from annotations.tests.factories import make_document, make_face, make_page, search_corpus
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from annotations.search import planner
 from annotations.search.params import SearchParams, search_params_parse
 from annotations.search.planner import PageSearchFilterSet, page_search
 from annotations.services import FacePrediction, faces_store_predictions
-from annotations.tests.builders import make_corpus, make_document, make_face, make_page, search_corpus
+from annotations.tests.factories import make_corpus, make_document, make_face, make_page, search_corpus
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from annotations.models import Corpus, Page
 from annotations.search.planner import _estimated_page_total
 from annotations.search.sql import InIds
-from annotations.tests.builders import make_document
+from annotations.tests.factories import make_document
 
 pytestmark = pytest.mark.django_db
 

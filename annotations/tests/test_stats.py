@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from annotations.tests.builders import make_document, make_face, make_page, search_corpus
+from annotations.tests.factories import make_document, make_face, make_page, search_corpus
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """Fixtures of the detection tests: fake models in the registry, pages of local scans, queued tasks.
 
-Their builders are in detection/tests/builders.py."""
+Their builders are in detection/tests/factories.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from annotations.models import Corpus, Document, ImportStatus
 from detection.inference import registry
 from detection.inference.registry import register_attribute_model, register_detector
-from detection.tests.builders import FakeAgeGender, FakeDetector, add_scan_page, fake_spec
+from detection.tests.factories import FakeAgeGender, FakeDetector, add_scan_page, fake_spec
 
 
 @pytest.fixture

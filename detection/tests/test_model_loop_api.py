@@ -18,7 +18,7 @@ from detection.models import (
     TrainingStatus,
 )
 from detection.similarity import ENCODER_VERSION, similarity_cache_clear
-from detection.tests.builders import add_scan_page
+from detection.tests.factories import add_scan_page
 from tests.support.clients import api_client
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from detection.services import (
     run_execute,
     run_retry_failed,
 )
-from detection.tests.builders import add_scan_page
+from detection.tests.factories import add_scan_page
 from tests.support.http_server import Scripted
 from tests.support.manifests import jpeg_bytes
 

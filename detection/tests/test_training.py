@@ -21,7 +21,7 @@ from detection.model_loop.training import (
     training_job_run,
 )
 from detection.models import TrainedModel, TrainingJob, TrainingKind, TrainingStatus
-from detection.tests.builders import add_scan_page
+from detection.tests.factories import add_scan_page
 from tests.support.model_loop_pages import curated_page
 from tests.support.synthetic_pages import FACE_DIR, FIXTURE_FACES
 

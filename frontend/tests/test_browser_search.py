@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
 from annotations.models import Document
-from annotations.tests.builders import make_face
+from annotations.tests.factories import make_face
 from tests.support.manifests import jpeg_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

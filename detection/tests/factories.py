@@ -1,6 +1,6 @@
 """Builders of the detection tests' data: pages of local scans, and fake models for pipeline tests
 (fixed boxes and fixed attributes, recording what they were shown). Corpora, documents and faces
-come from annotations/tests/builders.py, images and shared helpers from tests/support/."""
+come from annotations/tests/factories.py, images and shared helpers from tests/support/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.conf import settings as django_settings
 from PIL import Image
 
 from annotations.models import Document, Page
-from annotations.tests.builders import make_page
+from annotations.tests.factories import make_page
 from detection.inference.registry import ModelSpec
 from detection.inference.types import AgeGender, Detection
 from tests.support.manifests import jpeg_bytes

@@ -86,8 +86,12 @@ window.benchViewer = viewer;
 viewer.addHandler("open", () => {{ {on_open} window.benchReadyAt = performance.now(); }});
 </script></body></html>"""
 
-ANNOTORIOUS_HEAD = """<link rel="stylesheet" href="/static/frontend/vendor/annotorious/annotorious-openseadragon.css">
-<script src="/static/frontend/vendor/annotorious/annotorious-openseadragon.js"></script>
+# Stock Annotorious, vendored for this comparison only (the app does not use it): the browser gets
+# its files from bench/vendor/, answered by Playwright, not from the app's static files.
+ANNOTORIOUS_DIR = ROOT / "bench" / "vendor" / "annotorious"
+ANNOTORIOUS_URL = "/bench/vendor/annotorious/"
+ANNOTORIOUS_HEAD = """<link rel="stylesheet" href="/bench/vendor/annotorious/annotorious-openseadragon.css">
+<script src="/bench/vendor/annotorious/annotorious-openseadragon.js"></script>
 <script>window.benchBoxes = {boxes};</script>"""
 
 ANNOTORIOUS_OPEN = """
@@ -179,6 +183,16 @@ def open_review(page, url: str) -> float:
     return page.evaluate("window.visagesReview.readyAt")
 
 
+def serve_annotorious(route) -> None:
+    """Answers a request for one of the vendored Annotorious files from bench/vendor/annotorious/."""
+    name = route.request.url.rsplit("/", 1)[-1]
+    path = ANNOTORIOUS_DIR / name
+    if path.parent == ANNOTORIOUS_DIR and path.is_file():
+        route.fulfill(status=200, path=path)
+    else:
+        route.fulfill(status=404, body="not vendored")
+
+
 def open_bare(
     page, base_url: str, db_page, size: dict, *, drawer: str = "canvas", boxes=None, timeout_s: float = 60
 ) -> float | None:
@@ -196,6 +210,8 @@ def open_bare(
     )
     path = f"/bench/{'annotorious' if boxes is not None else 'bare'}-{drawer}/"
     page.route(f"{base_url}{path}", lambda route: route.fulfill(status=200, content_type="text/html", body=html))
+    if boxes is not None:
+        page.route(f"{base_url}{ANNOTORIOUS_URL}*", serve_annotorious)
     page.goto(f"{base_url}{path}", wait_until="commit")
     try:
         page.wait_for_function("window.benchReadyAt !== undefined", timeout=timeout_s * 1000)

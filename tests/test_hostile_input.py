@@ -22,12 +22,6 @@ def db_state() -> tuple[int, int]:
 
 
 @pytest.fixture
-def curator_client(client, alice, corpus):
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
 def local_document(tmp_path, db):
     folder = tmp_path / "scans"
     folder.mkdir()

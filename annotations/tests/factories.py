@@ -1,13 +1,18 @@
-"""Small builders of corpora, documents, pages and faces for tests (no factory_boy)."""
+"""Builders of the annotations tests' data (no factory_boy): corpora, documents, pages and faces,
+the search corpus with known answers, and a local-scan document with faces for exports and imports.
+Builders shared with other apps' tests live in tests/support/."""
 
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from types import SimpleNamespace
 
 from annotations.iiif.dates import parse_date
-from annotations.models import CURATOR_SOURCE, Corpus, Document, Face, FaceStatus, Gender, Page
+from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
+from annotations.models import CURATOR_SOURCE, Corpus, Document, Face, FaceStatus, Gender, ImportStatus, Page
 from annotations.services import page_counts_refresh
+from tests.support.manifests import write_scans
 
 _sequence = itertools.count(1)
 
@@ -43,22 +48,22 @@ def make_page(
     height: int = 3000,
     review_status: str = "unreviewed",
     service_id: str = "",
+    **fields,
 ) -> Page:
-    """A page; the first page of a document is its front page unless told otherwise."""
+    """A page; the first page of a document is its front page unless told otherwise.
+
+    `fields` set any other field of the page, or replace the defaults given here."""
     order = order or (document.pages.count() + 1)
     n = next(_sequence)
-    return Page.objects.create(
-        document=document,
-        order=order,
-        canvas_id=f"{document.source}/canvas/f{order}",
-        label=f"p. {order}",
-        width=width,
-        height=height,
-        image_service_id=service_id or f"https://example.org/iiif/img{n}",
-        image_service_version="2",
-        is_front_page=order == 1 if is_front_page is None else is_front_page,
-        review_status=review_status,
-    )
+    defaults = {
+        "canvas_id": f"{document.source}/canvas/f{order}",
+        "label": f"p. {order}",
+        "image_service_id": service_id or f"https://example.org/iiif/img{n}",
+        "image_service_version": "2",
+        "is_front_page": order == 1 if is_front_page is None else is_front_page,
+        "review_status": review_status,
+    }
+    return Page.objects.create(document=document, order=order, width=width, height=height, **{**defaults, **fields})
 
 
 def make_face(
@@ -74,8 +79,11 @@ def make_face(
     status: str = FaceStatus.PREDICTED,
     source: str = "res10",
     person: str = "",
+    **fields,
 ) -> Face:
-    """A face, with the page's denormalised counts refreshed as the face services do."""
+    """A face, with the page's denormalised counts refreshed as the face services do.
+
+    `fields` set any other field of the face (age, its confidences, ...)."""
     face = Face.objects.create(
         page=page,
         x=x,
@@ -88,6 +96,7 @@ def make_face(
         status=status,
         source=source,
         person=person,
+        **fields,
     )
     page_counts_refresh(page_ids=[page.pk])
     return face
@@ -149,3 +158,35 @@ def search_corpus() -> SimpleNamespace:
     make_face(page=p.z1, gender="female", confidence=0.9)
     make_face(page=p.z1, gender="female", confidence=0.85)
     return SimpleNamespace(corpus=corpus, documents=SimpleNamespace(a=a, b=b, m=m, r=r, u=u, z=z), pages=pages)
+
+
+SCAN_SIZES = [(1200, 1600), (800, 600)]
+
+
+def scanned_document(folder: Path, *, corpus: Corpus | None = None, sizes=SCAN_SIZES) -> Document:
+    """Import a folder of generated scans (page1.jpg, page2.jpg, ...) into a corpus."""
+    if not folder.exists():
+        write_scans(folder, sizes)
+    corpus = corpus or corpus_get_or_create(name="Scans")
+    document = document_import_run(document_id=document_request_import(corpus=corpus, source=str(folder)).pk)
+    assert document.import_status == ImportStatus.DONE, document.import_error
+    return document
+
+
+def add_faces(document: Document) -> dict[str, Face]:
+    """A curated woman, a predicted man, a child and a rejected box on page 1; an accepted face on page 2."""
+    page1, page2 = document.pages.order_by("order")[:2]
+    woman = {"age": 34, "age_confidence": 0.7, "gender": Gender.FEMALE, "gender_confidence": 0.83}
+    man = {"age": 52.5, "gender": Gender.MALE, "gender_confidence": 0.66}
+    curated = {"source": CURATOR_SOURCE, "status": FaceStatus.ADDED}
+    return {
+        "woman": make_face(page=page1, x=100, y=200, w=150, h=180, confidence=1.0, **woman, **curated),
+        "man": make_face(page=page1, x=600, y=210, w=121, h=143, confidence=0.91, **man),
+        "child": make_face(
+            page=page1, x=903, y=1301, w=97, h=99, confidence=0.75, age=8, child=True, status=FaceStatus.EDITED
+        ),
+        "rejected": make_face(page=page1, x=10, y=1500, w=60, h=60, confidence=0.4, status=FaceStatus.REJECTED),
+        "accepted": make_face(
+            page=page2, x=400, y=100, w=80, h=90, confidence=0.88, gender=Gender.MALE, status=FaceStatus.ACCEPTED
+        ),
+    }

@@ -15,8 +15,7 @@ from annotations.exports.services import export_to_path
 from annotations.ingest.annotation_files import annotations_import
 from annotations.ingest.manifests import corpus_get_or_create
 from annotations.models import CURATOR_SOURCE, Document, ExportKind, Face, FaceRevision, FaceStatus, Gender
-from annotations.tests.export_support import add_faces, scanned_document
-from annotations.tests.factories import make_corpus, make_document, make_page
+from annotations.tests.factories import add_faces, make_corpus, make_document, make_page, scanned_document
 from tests.support.manifests import jpeg_bytes
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "annotations"

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from annotations.models import Face, FaceRevision, FaceStatus
-from annotations.tests.export_support import scanned_document
+from annotations.tests.factories import scanned_document
 
 
 @pytest.fixture

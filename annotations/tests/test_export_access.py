@@ -13,12 +13,12 @@ import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
-from rest_framework.test import APIClient
 
 from annotations.exports import services as export_services
 from annotations.exports.services import export_build, export_create
 from annotations.models import Corpus, CorpusMembership, CorpusRole, Export, ExportStatus
-from annotations.tests.export_support import add_faces, scanned_document
+from annotations.tests.factories import add_faces, scanned_document
+from tests.support.clients import api_client
 
 
 @pytest.fixture
@@ -38,12 +38,6 @@ def other_document(tmp_path, bob, document):
     return document
 
 
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def built(user, kind="csv", **scope) -> Export:
     export = export_create(user=user, kind=kind, scope=scope, options={}, base_url="http://testserver/")
     export = export_build(export_id=export.pk)
@@ -53,7 +47,7 @@ def built(user, kind="csv", **scope) -> Export:
 
 def readable(user, export: Export, *members: str) -> dict[str, int]:
     """The status of every read of the export: detail, download, its members, and whether it is listed."""
-    client = api(user)
+    client = api_client(user)
     codes = {
         "detail": client.get(f"/api/exports/{export.pk}/").status_code,
         "download": client.get(f"/api/exports/{export.pk}/download/").status_code,
@@ -141,7 +135,7 @@ def test_deleting_the_corpus_deletes_its_exports_and_their_files(
 
     assert not path.exists()
     assert not Export.objects.filter(pk=holding.pk).exists()
-    assert api(bob).get(f"/api/exports/{holding.pk}/download/").status_code == 404
+    assert api_client(bob).get(f"/api/exports/{holding.pk}/download/").status_code == 404
     assert Path(default_storage.path(elsewhere.file.name)).exists()
     assert readable(bob, elsewhere)["download"] == 200
 

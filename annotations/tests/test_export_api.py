@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from annotations.exports import services as export_services
 from annotations.exports.services import export_build, export_create
 from annotations.models import CorpusMembership, Export, ExportStatus
 from annotations.tasks import export_build_task
-from annotations.tests.export_support import add_faces, scanned_document
+from annotations.tests.factories import add_faces, scanned_document
+from tests.support.clients import api_client
 
 
 @pytest.fixture
@@ -25,13 +25,6 @@ def document(tmp_path, corpus):
     document = scanned_document(tmp_path / "scans", corpus=corpus)
     add_faces(document)
     return document
-
-
-def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def request_export(user, document, kind="csv", **options) -> Export:
@@ -45,7 +38,7 @@ def test_a_viewer_requests_an_export_and_its_build_is_queued_after_commit(
     monkeypatch.setattr(export_build_task, "delay", lambda export_id: queued.append(export_id))
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = api(bob).post(
+        response = api_client(bob).post(
             "/api/exports/",
             {"kind": "labelme", "document": document.pk, "review_status": "unreviewed", "image_size": 800},
             format="json",
@@ -125,7 +118,7 @@ def test_a_failing_build_is_recorded_and_leaves_no_partial_file(alice, document,
 
 def test_download_is_409_until_done_then_the_file(alice, document):
     export = request_export(alice, document, kind="coco", with_images=False)
-    client = api(alice)
+    client = api_client(alice)
 
     assert client.get(f"/api/exports/{export.pk}/download/").status_code == 409
     export_build(export_id=export.pk)
@@ -144,10 +137,10 @@ def test_only_the_requester_sees_and_downloads_an_export(alice, bob, charlie, do
     export_build(export_id=export.pk)
 
     for user in (bob, charlie):
-        assert api(user).get(f"/api/exports/{export.pk}/").status_code == 404
-        assert api(user).get(f"/api/exports/{export.pk}/download/").status_code == 404
-    assert api().get(f"/api/exports/{export.pk}/download/").status_code == 403
-    assert api(alice).get(f"/api/exports/{export.pk}/download/").status_code == 200
+        assert api_client(user).get(f"/api/exports/{export.pk}/").status_code == 404
+        assert api_client(user).get(f"/api/exports/{export.pk}/download/").status_code == 404
+    assert api_client().get(f"/api/exports/{export.pk}/download/").status_code == 403
+    assert api_client(alice).get(f"/api/exports/{export.pk}/download/").status_code == 200
 
 
 def test_losing_access_to_the_corpus_hides_the_export(bob, document):
@@ -155,7 +148,7 @@ def test_losing_access_to_the_corpus_hides_the_export(bob, document):
     export_build(export_id=export.pk)
     CorpusMembership.objects.filter(user=bob).delete()
 
-    assert api(bob).get(f"/api/exports/{export.pk}/download/").status_code == 404
+    assert api_client(bob).get(f"/api/exports/{export.pk}/download/").status_code == 404
 
 
 def test_an_export_only_covers_corpora_its_requester_may_view(alice, charlie, document):
@@ -167,8 +160,8 @@ def test_an_export_only_covers_corpora_its_requester_may_view(alice, charlie, do
 
 
 def test_exports_of_an_invisible_document_or_anonymous_requests_are_refused(charlie, document):
-    assert api(charlie).post("/api/exports/", {"kind": "csv", "document": document.pk}).status_code == 404
-    assert api().post("/api/exports/", {"kind": "csv", "document": document.pk}).status_code == 403
+    assert api_client(charlie).post("/api/exports/", {"kind": "csv", "document": document.pk}).status_code == 404
+    assert api_client().post("/api/exports/", {"kind": "csv", "document": document.pk}).status_code == 403
     assert not Export.objects.exists()
 
 
@@ -182,7 +175,7 @@ def test_exports_of_an_invisible_document_or_anonymous_requests_are_refused(char
     ],
 )
 def test_invalid_requests_are_400(alice, document, payload, field):
-    response = api(alice).post("/api/exports/", payload, format="json")
+    response = api_client(alice).post("/api/exports/", payload, format="json")
 
     assert response.status_code == 400
     assert field in response.json()
@@ -194,7 +187,7 @@ def test_the_list_shows_the_users_own_exports_newest_first(alice, bob, document)
     second = request_export(alice, document, kind="w3c")
     request_export(bob, document)
 
-    response = api(alice).get("/api/exports/")
+    response = api_client(alice).get("/api/exports/")
 
     assert response.status_code == 200
     assert [item["id"] for item in response.json()["results"]] == [second.pk, first.pk]
@@ -205,7 +198,7 @@ def test_the_iiif_export_serves_its_manifest_and_annotation_pages(alice, documen
         user=alice, kind="iiif", scope={"document": document.pk}, options={}, base_url="http://testserver/"
     )
     export_build(export_id=export.pk)
-    client = api(alice)
+    client = api_client(alice)
 
     manifest_response = client.get(f"/api/exports/{export.pk}/files/documents/{document.pk}/manifest.json")
     manifest = manifest_response.json()

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from annotations.ingest.manifests import corpus_get_or_create
 from annotations.models import Face
-from annotations.tests.export_support import add_faces, scanned_document
+from annotations.tests.factories import add_faces, scanned_document
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from annotations.exports.options import ExportOptions
 from annotations.exports.services import export_to_path
 from annotations.ingest.web_annotations import web_annotation_errors
 from annotations.models import ExportKind, Face, ReviewStatus
-from annotations.tests.export_support import add_faces, scanned_document
+from annotations.tests.factories import add_faces, scanned_document
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from annotations.exports.services import export_build, export_create
 from annotations.models import Export, ExportStatus
 from annotations.tasks import exports_purge_task
-from annotations.tests.export_support import add_faces, scanned_document
+from annotations.tests.factories import add_faces, scanned_document
 from webapp.celery import app
 
 

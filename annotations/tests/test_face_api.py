@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-from rest_framework.test import APIClient
 
 from annotations.models import (
     Corpus,
@@ -49,17 +48,6 @@ def dora(corpus):
     user = get_user_model().objects.create_user("dora", password="dora-password-123")
     CorpusMembership.objects.create(corpus=corpus, user=user, role=CorpusRole.CURATOR)
     return user
-
-
-@pytest.fixture
-def api_as():
-    def login(user):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return login
 
 
 def fresh(face: Face) -> Face:

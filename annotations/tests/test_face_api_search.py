@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from annotations.models import Face, FaceStatus
 from annotations.search import planner
@@ -19,17 +18,6 @@ ORDERINGS = ["page", "date", "-date", "confidence", "-confidence", "size", "-siz
 @pytest.fixture
 def data():
     return search_corpus()
-
-
-@pytest.fixture
-def api_as():
-    def login(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return login
 
 
 def ids(client, query: str = "", url: str = URL) -> list[int]:

@@ -14,16 +14,12 @@ from django.core.management import call_command
 
 from annotations.ingest.manifests import document_import_run
 from annotations.models import Corpus, Document, ImportStatus
-from tests.support.manifests import jpeg_bytes
+from tests.support.manifests import jpeg_bytes, write_scans
 
 REFUSAL = "Server paths can only be imported from IMPORT_SERVER_ROOTS"
 
 
-def write_scans(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    for n in (1, 2):
-        (folder / f"page{n}.jpg").write_bytes(jpeg_bytes(300, 400, label=f"page {n}"))
-    return folder
+SCANS = [(300, 400), (300, 400)]
 
 
 def copied_scans() -> list[Path]:
@@ -36,7 +32,7 @@ def copied_scans() -> list[Path]:
 def share(tmp_path, settings):
     """A scan share listed in IMPORT_SERVER_ROOTS, with one folder of scans."""
     root = tmp_path / "share"
-    write_scans(root / "1915-03-12")
+    write_scans(root / "1915-03-12", SCANS)
     settings.IMPORT_SERVER_ROOTS = [str(root)]
     return root
 
@@ -44,13 +40,7 @@ def share(tmp_path, settings):
 @pytest.fixture
 def outside(tmp_path):
     """Scans on the server but outside every root."""
-    return write_scans(tmp_path / "elsewhere" / "scans")
-
-
-@pytest.fixture
-def curator_client(client, alice, corpus):
-    client.force_login(alice)
-    return client
+    return write_scans(tmp_path / "elsewhere" / "scans", SCANS)
 
 
 def api_import(client, source: str, corpus: str = "Excelsior"):
@@ -140,7 +130,7 @@ def test_manifest_files_and_zips_outside_the_roots_are_refused(curator_client, s
 
 def test_a_user_cannot_copy_another_corpus_scans_into_a_corpus_of_their_own(client, charlie, share, settings):
     """The attack this guards against: a new corpus (its creator is admin) pointed at our local scans."""
-    write_scans(Path(settings.LOCAL_IMAGES_DIR) / "0123456789abcdef")
+    write_scans(Path(settings.LOCAL_IMAGES_DIR) / "0123456789abcdef", SCANS)
     client.force_login(charlie)
     before = state()
 

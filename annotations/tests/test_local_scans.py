@@ -12,14 +12,7 @@ from PIL import Image
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
 from annotations.models import ImportStatus
-from tests.support.manifests import jpeg_bytes
-
-
-def write_scans(folder, sizes):
-    folder.mkdir(parents=True, exist_ok=True)
-    for index, (w, h) in enumerate(sizes, start=1):
-        (folder / f"page{index}.jpg").write_bytes(jpeg_bytes(w, h, label=f"page {index}"))
-    return folder
+from tests.support.manifests import jpeg_bytes, write_scans
 
 
 def import_folder(source):

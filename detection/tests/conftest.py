@@ -1,19 +1,17 @@
-"""Fixtures of the detection tests: fake models in the registry, pages of local scans, queued tasks."""
+"""Fixtures of the detection tests: fake models in the registry, pages of local scans, queued tasks.
+
+Their builders are in detection/tests/factories.py."""
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.conf import settings as django_settings
-from PIL import Image
 
-from annotations.models import Corpus, Document, ImportStatus, Page
+from annotations.models import Corpus, Document, ImportStatus
 from detection.inference import registry
-from detection.inference.registry import ModelSpec, register_attribute_model, register_detector
-from detection.tests.fakes import FakeAgeGender, FakeDetector
+from detection.inference.registry import register_attribute_model, register_detector
+from detection.tests.factories import FakeAgeGender, FakeDetector, add_scan_page, fake_spec
 
 
 @pytest.fixture
@@ -25,30 +23,9 @@ def fake_models(settings):
         detector.score_threshold = score_threshold
         return detector
 
-    register_detector(
-        ModelSpec(
-            name="fake",
-            kind="detector",
-            version=FakeDetector.version,
-            license="test only",
-            description="fixed boxes",
-            default_params={"score_threshold": 0.5},
-            factory=build_detector,
-        ),
-        replace=True,
-    )
-    register_attribute_model(
-        ModelSpec(
-            name="fake-age-gender",
-            kind="attributes",
-            version=FakeAgeGender.version,
-            license="test only",
-            description="always a woman of 30",
-            default_params={},
-            factory=lambda: attributes,
-        ),
-        replace=True,
-    )
+    register_detector(fake_spec(detector, "detector", "fixed boxes", build_detector, score_threshold=0.5), replace=True)
+    always_a_woman = fake_spec(attributes, "attributes", "always a woman of 30", lambda: attributes)
+    register_attribute_model(always_a_woman, replace=True)
     settings.DETECTION_DEFAULT_DETECTOR = "fake"
     settings.DETECTION_DEFAULT_ATTRIBUTES = "fake-age-gender"
     yield SimpleNamespace(detector=detector, attributes=attributes)
@@ -57,37 +34,16 @@ def fake_models(settings):
     registry.clear_model_cache()
 
 
-def jpeg(width: int, height: int, colour=(225, 215, 190)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
-
-
-def add_scan_page(document: Document, *, width: int, height: int, order: int | None = None, pixels=None) -> Page:
-    """A page of a local scan, its file written under LOCAL_IMAGES_DIR (pixels: an RGB array, optional)."""
-    order = order or document.pages.count() + 1
-    name = f"doc{document.pk}/p{order}.jpg"
-    path = Path(django_settings.LOCAL_IMAGES_DIR) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if pixels is None:
-        path.write_bytes(jpeg(width, height))
-    else:
-        Image.fromarray(pixels).save(path, "JPEG", quality=90)
-    service = f"/iiif/local/doc{document.pk}/p{order}.jpg"
-    return Page.objects.create(
-        document=document,
-        order=order,
-        canvas_id=f"{service}/canvas",
-        label=f"p{order}",
-        width=width,
-        height=height,
-        image_url=f"{service}/full/max/0/default.jpg",
-        image_width=width,
-        image_height=height,
-        image_service_id=service,
-        image_service_version="3",
-        local_path=name,
-    )
+@pytest.fixture
+def isolated_registry():
+    """Models registered by a test leave the registry as they found it; the model cache starts empty."""
+    detectors, attribute_models = dict(registry.DETECTORS), dict(registry.ATTRIBUTE_MODELS)
+    registry.clear_model_cache()
+    yield
+    for table, saved in ((registry.DETECTORS, detectors), (registry.ATTRIBUTE_MODELS, attribute_models)):
+        table.clear()
+        table.update(saved)
+    registry.clear_model_cache()
 
 
 @pytest.fixture

@@ -230,7 +230,7 @@ def test_the_csv_can_be_asked_for_by_media_type(client, bob, scanned_document, f
 
 
 def test_an_annotated_page_has_its_faces_boxed(client, bob, document, fake_models, settings):
-    from detection.tests.conftest import add_scan_page
+    from detection.tests.factories import add_scan_page
 
     page = add_scan_page(document, width=1200, height=1600)
     detected(document, [Detection(400, 400, 600, 640, 0.9)], fake_models)
@@ -251,7 +251,7 @@ def test_an_annotated_page_has_its_faces_boxed(client, bob, document, fake_model
 
 
 def test_an_annotated_page_without_its_image_says_why(client, bob, document, fake_models):
-    from detection.tests.conftest import add_scan_page
+    from detection.tests.factories import add_scan_page
 
     page = add_scan_page(document, width=300, height=300)
     page.local_path = "gone.jpg"

@@ -7,7 +7,7 @@ from annotations.models import Document, Face, ImportStatus, ReviewStatus
 from annotations.services import face_create, face_reject
 from detection.inference.types import Detection
 from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
-from detection.tests.conftest import add_scan_page
+from detection.tests.factories import add_scan_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -24,7 +24,7 @@ from detection.model_loop.evaluation import (
     reviewed_pages,
 )
 from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
-from detection.tests.conftest import add_scan_page
+from detection.tests.factories import add_scan_page
 from tests.support.model_loop_pages import curated_page
 
 pytestmark = pytest.mark.django_db

@@ -43,17 +43,9 @@ def counting_spec(version="1"):
 
 
 @pytest.fixture(autouse=True)
-def isolated_registry():
-    """Every test starts from the shipped registry and an empty model cache."""
-    detectors, attribute_models = dict(DETECTORS), dict(ATTRIBUTE_MODELS)
-    registry.clear_model_cache()
+def shipped_registry(isolated_registry):
+    """Every test starts from the shipped registry, an empty model cache and no detector built."""
     CountingDetector.builds = 0
-    yield
-    DETECTORS.clear()
-    DETECTORS.update(detectors)
-    ATTRIBUTE_MODELS.clear()
-    ATTRIBUTE_MODELS.update(attribute_models)
-    registry.clear_model_cache()
 
 
 def test_it_ships_the_four_detectors_and_the_age_gender_model():

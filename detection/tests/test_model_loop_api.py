@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from rest_framework.test import APIClient
 
 from annotations.models import (
     Corpus,
@@ -28,16 +27,10 @@ from detection.models import (
     TrainingStatus,
 )
 from detection.similarity import ENCODER_VERSION, similarity_cache_clear
-from detection.tests.conftest import add_scan_page
+from detection.tests.factories import add_scan_page
+from tests.support.clients import api_client
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def reviewed(page):
@@ -61,7 +54,7 @@ def evaluated_run(document, alice):
 
 
 def test_a_viewer_reads_a_runs_evaluation(evaluated_run, bob):
-    response = client_for(bob).get(f"/api/runs/{evaluated_run.pk}/evaluation/")
+    response = api_client(bob).get(f"/api/runs/{evaluated_run.pk}/evaluation/")
 
     assert response.status_code == 200
     body = response.json()
@@ -72,12 +65,12 @@ def test_a_viewer_reads_a_runs_evaluation(evaluated_run, bob):
 
 
 def test_a_runs_evaluation_is_hidden_from_users_without_a_role(evaluated_run, charlie):
-    assert client_for(charlie).get(f"/api/runs/{evaluated_run.pk}/evaluation/").status_code == 404
-    assert client_for().get(f"/api/runs/{evaluated_run.pk}/evaluation/").status_code == 404
+    assert api_client(charlie).get(f"/api/runs/{evaluated_run.pk}/evaluation/").status_code == 404
+    assert api_client().get(f"/api/runs/{evaluated_run.pk}/evaluation/").status_code == 404
 
 
 def test_the_evaluation_of_a_document_defaults_to_its_latest_run(evaluated_run, document, bob):
-    response = client_for(bob).get(f"/api/evaluation/?document={document.pk}")
+    response = api_client(bob).get(f"/api/evaluation/?document={document.pk}")
 
     assert response.status_code == 200
     assert response.json()["run"] == evaluated_run.pk
@@ -86,7 +79,7 @@ def test_the_evaluation_of_a_document_defaults_to_its_latest_run(evaluated_run, 
 def test_a_document_without_runs_needs_a_detector(document, bob):
     reviewed(add_scan_page(document, width=400, height=400))
 
-    response = client_for(bob).get(f"/api/evaluation/?document={document.pk}")
+    response = api_client(bob).get(f"/api/evaluation/?document={document.pk}")
 
     assert response.status_code == 400
 
@@ -95,7 +88,7 @@ def test_a_curator_evaluates_a_detector_afresh_and_nothing_is_stored(fake_models
     fake_models.detector.boxes = [Detection.from_xywh(300, 300, 80, 80, 0.8)]
     faces_before = list(Face.objects.values_list("pk", "version"))
 
-    response = client_for(alice).get(f"/api/evaluation/?document={document.pk}&detector=fake")
+    response = api_client(alice).get(f"/api/evaluation/?document={document.pk}&detector=fake")
 
     assert response.status_code == 200
     body = response.json()
@@ -105,11 +98,11 @@ def test_a_curator_evaluates_a_detector_afresh_and_nothing_is_stored(fake_models
 
 
 def test_a_viewer_may_not_run_a_detector_to_evaluate(fake_models, evaluated_run, document, bob):
-    assert client_for(bob).get(f"/api/evaluation/?document={document.pk}&detector=fake").status_code == 403
+    assert api_client(bob).get(f"/api/evaluation/?document={document.pk}&detector=fake").status_code == 403
 
 
 def test_an_unknown_detector_is_a_bad_request(evaluated_run, document, alice):
-    response = client_for(alice).get(f"/api/evaluation/?document={document.pk}&detector=yolo")
+    response = api_client(alice).get(f"/api/evaluation/?document={document.pk}&detector=yolo")
 
     assert response.status_code == 400
     assert "Unknown detector" in response.json()["detector"][0]
@@ -126,7 +119,7 @@ def test_a_curator_starts_a_training_job_which_is_queued_after_commit(
     reviewed_document, alice, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client_for(alice).post(
+        response = api_client(alice).post(
             "/api/training-jobs/",
             {"kind": "attributes", "document": reviewed_document.pk, "params": {"epochs": 3}},
             format="json",
@@ -149,7 +142,7 @@ def test_a_training_job_needs_reviewed_pages(document, alice, django_capture_on_
     add_scan_page(document, width=400, height=400)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client_for(alice).post(
+        response = api_client(alice).post(
             "/api/training-jobs/", {"kind": "rescorer", "document": document.pk}, format="json"
         )
 
@@ -159,7 +152,7 @@ def test_a_training_job_needs_reviewed_pages(document, alice, django_capture_on_
 
 
 def test_unknown_training_parameters_are_refused(reviewed_document, alice):
-    response = client_for(alice).post(
+    response = api_client(alice).post(
         "/api/training-jobs/",
         {"kind": "attributes", "document": reviewed_document.pk, "params": {"lr": 1}},
         format="json",
@@ -172,24 +165,24 @@ def test_unknown_training_parameters_are_refused(reviewed_document, alice):
 def test_viewers_and_strangers_cannot_start_training(reviewed_document, bob, charlie):
     payload = {"kind": "attributes", "corpus": reviewed_document.corpus_id}
 
-    assert client_for(bob).post("/api/training-jobs/", payload, format="json").status_code == 403
-    assert client_for(charlie).post("/api/training-jobs/", payload, format="json").status_code == 404
-    assert client_for().post("/api/training-jobs/", payload, format="json").status_code == 403
+    assert api_client(bob).post("/api/training-jobs/", payload, format="json").status_code == 403
+    assert api_client(charlie).post("/api/training-jobs/", payload, format="json").status_code == 404
+    assert api_client().post("/api/training-jobs/", payload, format="json").status_code == 403
     assert TrainingJob.objects.count() == 0
 
 
 def test_training_jobs_are_listed_only_to_those_who_see_their_corpus(reviewed_document, bob, charlie):
     TrainingJob.objects.create(kind="attributes", corpus=reviewed_document.corpus)
 
-    assert client_for(bob).get("/api/training-jobs/").json()["count"] == 1
-    assert client_for(charlie).get("/api/training-jobs/").json()["count"] == 0
+    assert api_client(bob).get("/api/training-jobs/").json()["count"] == 1
+    assert api_client(charlie).get("/api/training-jobs/").json()["count"] == 0
 
 
 def test_a_curator_cancels_a_pending_job(reviewed_document, alice, bob):
     job = TrainingJob.objects.create(kind="attributes", corpus=reviewed_document.corpus)
 
-    assert client_for(bob).post(f"/api/training-jobs/{job.pk}/cancel/").status_code == 403
-    response = client_for(alice).post(f"/api/training-jobs/{job.pk}/cancel/")
+    assert api_client(bob).post(f"/api/training-jobs/{job.pk}/cancel/").status_code == 403
+    response = api_client(alice).post(f"/api/training-jobs/{job.pk}/cancel/")
 
     assert response.status_code == 200
     job.refresh_from_db()
@@ -203,7 +196,7 @@ def test_a_running_job_is_asked_to_stop(reviewed_document, alice):
         kind="attributes", corpus=reviewed_document.corpus, status=TrainingStatus.RUNNING, started_at=timezone.now()
     )
 
-    client_for(alice).post(f"/api/training-jobs/{job.pk}/cancel/")
+    api_client(alice).post(f"/api/training-jobs/{job.pk}/cancel/")
 
     job.refresh_from_db()
     assert job.status == TrainingStatus.RUNNING and job.cancel_requested
@@ -229,7 +222,7 @@ def trained(reviewed_document):
 
 
 def test_models_lists_shipped_and_trained_models_selectable_by_name(trained, bob, charlie):
-    body = client_for(bob).get("/api/models/").json()
+    body = api_client(bob).get("/api/models/").json()
 
     names = {item["name"] for item in body["detectors"]}
     assert {"res10", "res10+rescore@v1"} <= names
@@ -238,7 +231,7 @@ def test_models_lists_shipped_and_trained_models_selectable_by_name(trained, bob
         "held-out AP@0.5 0.200 → 0.500"
         in next(i for i in body["detectors"] if i["name"] == "res10+rescore@v1")["description"]
     )
-    assert client_for(charlie).get("/api/models/").json()["trained"] == []
+    assert api_client(charlie).get("/api/models/").json()["trained"] == []
 
 
 def test_a_model_trained_on_a_private_corpus_is_listed_only_to_those_who_see_the_corpus(
@@ -331,7 +324,7 @@ def encoded_faces(document, other_corpus, alice):
 def test_more_like_this_ranks_the_nearest_faces_of_the_same_corpus(encoded_faces, bob):
     faces = encoded_faces
 
-    response = client_for(bob).get(f"/api/faces/{faces['query'].pk}/similar/?limit=5")
+    response = api_client(bob).get(f"/api/faces/{faces['query'].pk}/similar/?limit=5")
 
     assert response.status_code == 200
     body = response.json()
@@ -343,7 +336,7 @@ def test_more_like_this_ranks_the_nearest_faces_of_the_same_corpus(encoded_faces
 
 def test_the_index_sees_encodings_added_after_it_was_loaded(encoded_faces, alice, bob):
     faces = encoded_faces
-    client_for(bob).get(f"/api/faces/{faces['query'].pk}/similar/")
+    api_client(bob).get(f"/api/faces/{faces['query'].pk}/similar/")
     page = faces["query"].page
     newcomer = face_create(page=page, user=alice, x=10, y=300, w=80, h=80)
     FaceEncoding.objects.create(
@@ -357,13 +350,13 @@ def test_the_index_sees_encodings_added_after_it_was_loaded(encoded_faces, alice
         h=newcomer.h,
     )
 
-    body = client_for(bob).get(f"/api/faces/{faces['query'].pk}/similar/").json()
+    body = api_client(bob).get(f"/api/faces/{faces['query'].pk}/similar/").json()
 
     assert body["results"][0]["face"]["id"] == newcomer.pk
 
 
 def test_similar_faces_are_hidden_from_users_without_a_role(encoded_faces, charlie):
-    assert client_for(charlie).get(f"/api/faces/{encoded_faces['query'].pk}/similar/").status_code == 404
+    assert api_client(charlie).get(f"/api/faces/{encoded_faces['query'].pk}/similar/").status_code == 404
 
 
 def test_a_face_whose_image_is_gone_has_no_neighbours_to_offer(document, alice, bob, settings):
@@ -371,7 +364,7 @@ def test_a_face_whose_image_is_gone_has_no_neighbours_to_offer(document, alice, 
     face = face_create(page=page, user=alice, x=10, y=10, w=80, h=80)
     (settings.LOCAL_IMAGES_DIR / page.local_path).unlink()
 
-    response = client_for(bob).get(f"/api/faces/{face.pk}/similar/")
+    response = api_client(bob).get(f"/api/faces/{face.pk}/similar/")
 
     assert response.status_code == 422
     assert FaceEncoding.objects.count() == 0
@@ -381,7 +374,7 @@ def test_a_curator_names_a_face_and_accepts_suggested_matches(encoded_faces, ali
     faces = encoded_faces
     query, far = faces["query"], faces["far"]
 
-    response = client_for(alice).post(
+    response = api_client(alice).post(
         f"/api/faces/{query.pk}/person/",
         {"person": "Colette", "version": query.version, "matches": [{"id": far.pk, "version": far.version}]},
         format="json",
@@ -401,7 +394,7 @@ def test_naming_a_stale_face_is_a_conflict_and_changes_nothing(encoded_faces, al
     faces = encoded_faces
     query, far = faces["query"], faces["far"]
 
-    response = client_for(alice).post(
+    response = api_client(alice).post(
         f"/api/faces/{query.pk}/person/",
         {"person": "Colette", "version": query.version, "matches": [{"id": far.pk, "version": far.version + 1}]},
         format="json",
@@ -430,7 +423,7 @@ def test_naming_refuses_fields_it_cannot_set_and_needs_versions(encoded_faces, a
     if "matches" in body:
         body = {**body, "matches": [{**match, "id": far.pk} for match in body["matches"]]}
 
-    response = client_for(alice).post(f"/api/faces/{query.pk}/person/", body, format="json")
+    response = api_client(alice).post(f"/api/faces/{query.pk}/person/", body, format="json")
 
     assert response.status_code == 400, response.content
     assert field in response.json()
@@ -445,7 +438,7 @@ def test_a_match_from_another_corpus_cannot_be_named(encoded_faces, alice, other
     faces = encoded_faces
     stranger = faces["stranger"]
 
-    response = client_for(alice).post(
+    response = api_client(alice).post(
         f"/api/faces/{faces['query'].pk}/person/",
         {"person": "Colette", "version": 1, "matches": [{"id": stranger.pk, "version": stranger.version}]},
         format="json",
@@ -458,7 +451,7 @@ def test_a_match_from_another_corpus_cannot_be_named(encoded_faces, alice, other
 def test_viewers_cannot_name_people(encoded_faces, bob):
     query = encoded_faces["query"]
 
-    response = client_for(bob).post(f"/api/faces/{query.pk}/person/", {"person": "X", "version": 1}, format="json")
+    response = api_client(bob).post(f"/api/faces/{query.pk}/person/", {"person": "X", "version": 1}, format="json")
 
     assert response.status_code == 403
     assert Face.objects.get(pk=query.pk).person == ""
@@ -467,19 +460,19 @@ def test_viewers_cannot_name_people(encoded_faces, bob):
 def test_people_are_listed_with_their_face_counts(encoded_faces, alice, bob, charlie):
     face_create(page=encoded_faces["query"].page, user=alice, x=10, y=500, w=80, h=80, person="Colette")
 
-    body = client_for(bob).get("/api/people/?q=col").json()
+    body = api_client(bob).get("/api/people/?q=col").json()
 
     assert body["results"] == [{"person": "Colette", "faces": 2}]
-    assert client_for(charlie).get("/api/people/").json()["count"] == 0
+    assert api_client(charlie).get("/api/people/").json()["count"] == 0
 
 
 def test_a_curator_queues_encodings_for_a_document(document, alice, bob, django_capture_on_commit_callbacks):
     page = add_scan_page(document, width=400, height=400)
     face_create(page=page, user=alice, x=10, y=10, w=80, h=80)
 
-    assert client_for(bob).post("/api/encodings/", {"document": document.pk}, format="json").status_code == 403
+    assert api_client(bob).post("/api/encodings/", {"document": document.pk}, format="json").status_code == 403
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client_for(alice).post("/api/encodings/", {"document": document.pk}, format="json")
+        response = api_client(alice).post("/api/encodings/", {"document": document.pk}, format="json")
 
     assert response.status_code == 202
     assert response.json()["faces_to_encode"] == 1
@@ -517,12 +510,12 @@ def test_a_large_corpus_switches_to_the_ivf_index_once_built(encoded_faces, bob,
     settings.SIMILARITY_IVF_MIN = 3
     faces = encoded_faces
     url = f"/api/faces/{faces['query'].pk}/similar/"
-    first = client_for(bob).get(url).json()
+    first = api_client(bob).get(url).json()
     entry = _indexes[faces["query"].page.document.corpus_id]
     if entry.building is not None:
         entry.building.join(timeout=30)
 
-    again = client_for(bob).get(url).json()
+    again = api_client(bob).get(url).json()
 
     assert isinstance(entry.index, IVFIndex)
     assert [r["face"]["id"] for r in again["results"]] == [r["face"]["id"] for r in first["results"]]

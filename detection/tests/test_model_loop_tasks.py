@@ -7,7 +7,7 @@ from annotations.services import face_create
 from detection import similarity
 from detection.models import FaceEncoding, TrainedModel, TrainingJob, TrainingStatus
 from detection.tasks import encode_faces_task, train_model_task
-from detection.tests.conftest import add_scan_page
+from detection.tests.factories import add_scan_page
 
 pytestmark = pytest.mark.django_db
 

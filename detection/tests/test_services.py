@@ -21,8 +21,9 @@ from detection.services import (
     run_execute,
     run_retry_failed,
 )
-from detection.tests.conftest import add_scan_page, jpeg
+from detection.tests.factories import add_scan_page
 from tests.support.http_server import Scripted
+from tests.support.manifests import jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -183,7 +184,7 @@ def test_an_image_api_1_1_page_is_fetched_at_a_bounded_size_and_mapped_to_its_ca
     settings.DETECTION_MAX_DERIVATIVE = 1000
     page = remote_page(document, http_server, version="1")
     derivative_path = "/iiif/f1/full/!1000,750/0/native.jpg"
-    http_server.add(derivative_path, jpeg(1000, 750), "image/jpeg")
+    http_server.add(derivative_path, jpeg_bytes(1000, 750), "image/jpeg")
     fake_models.detector.boxes = [Detection(100, 200, 150, 260, 0.9)]
 
     run = detect(document=document)
@@ -196,7 +197,7 @@ def test_an_image_api_1_1_page_is_fetched_at_a_bounded_size_and_mapped_to_its_ca
 def test_a_server_that_ignores_the_size_still_maps_boxes_to_the_canvas(document, fake_models, settings, http_server):
     settings.DETECTION_MAX_DERIVATIVE = 1000
     page = remote_page(document, http_server, version="2", canvas=(2000, 1500), image=(2000, 1500))
-    http_server.add("/iiif/f1/full/!1000,750/0/default.jpg", jpeg(2000, 1500), "image/jpeg")
+    http_server.add("/iiif/f1/full/!1000,750/0/default.jpg", jpeg_bytes(2000, 1500), "image/jpeg")
     fake_models.detector.boxes = [Detection(100, 200, 150, 260, 0.9)]
 
     detect(document=document)

@@ -18,7 +18,7 @@ from detection.similarity import (
     similar_faces,
     similarity_cache_clear,
 )
-from detection.tests.conftest import add_scan_page
+from detection.tests.factories import add_scan_page
 from tests.support.identities import CROPS, IDENTITIES, PHOTOS
 from tests.support.synthetic_pages import FACE_DIR, FIXTURE_FACES
 

@@ -21,26 +21,16 @@ from detection.model_loop.training import (
     training_job_run,
 )
 from detection.models import TrainedModel, TrainingJob, TrainingKind, TrainingStatus
-from detection.tests.conftest import add_scan_page
+from detection.tests.factories import add_scan_page
 from tests.support.model_loop_pages import curated_page
 from tests.support.synthetic_pages import FACE_DIR, FIXTURE_FACES
 
-pytestmark = [pytest.mark.realmodel, pytest.mark.django_db]
+# Trained models registered by a test leave the registry as they found it.
+pytestmark = [pytest.mark.realmodel, pytest.mark.django_db, pytest.mark.usefixtures("isolated_registry")]
 
 PAGE_SIZE = (600, 800)
 # Attribute training stays short here: the point is that it learns, not how well.
 QUICK = {"epochs": 4, "patience": 4, "batch_size": 16}
-
-
-@pytest.fixture(autouse=True)
-def isolated_registry():
-    """Trained models registered by a test leave the registry as they found it."""
-    detectors, attribute_models = dict(registry.DETECTORS), dict(registry.ATTRIBUTE_MODELS)
-    yield
-    for table, saved in ((registry.DETECTORS, detectors), (registry.ATTRIBUTE_MODELS, attribute_models)):
-        table.clear()
-        table.update(saved)
-    registry.clear_model_cache()
 
 
 @pytest.fixture

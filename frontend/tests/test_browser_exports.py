@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from annotations.exports.services import export_build
 from annotations.models import Export, ExportStatus
-from annotations.tests.export_support import add_faces, scanned_document
+from annotations.tests.factories import add_faces, scanned_document
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from annotations.models import Corpus, CorpusMembership, CorpusRole
+from tests.support.clients import api_client
 from tests.support.http_server import LocalServer
 
 # Playwright's sync API keeps an event loop in the test thread; Django's ORM guard would
@@ -77,6 +78,19 @@ def corpus(db, alice, bob):
     CorpusMembership.objects.create(corpus=corpus, user=alice, role=CorpusRole.CURATOR)
     CorpusMembership.objects.create(corpus=corpus, user=bob, role=CorpusRole.VIEWER)
     return corpus
+
+
+@pytest.fixture
+def curator_client(client, alice, corpus):
+    """Django's test client logged in as alice, curator of the `corpus` fixture."""
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def api_as():
+    """api_as(user): an API client authenticated as that user (anonymous for None)."""
+    return api_client
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -15,6 +16,14 @@ def jpeg_bytes(width: int, height: int, color: tuple[int, int, int] = (225, 215,
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=80)
     return buffer.getvalue()
+
+
+def write_scans(folder: Path, sizes: list[tuple[int, int]]) -> Path:
+    """A folder of labelled scans page1.jpg, page2.jpg, ... of these sizes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, (w, h) in enumerate(sizes, start=1):
+        (folder / f"page{index}.jpg").write_bytes(jpeg_bytes(w, h, label=f"page {index}"))
+    return folder
 
 
 def p2_manifest(base_url: str, canvases: int, *, date: str = "1915-03-12", label: str = "Excelsior") -> dict:

@@ -1,0 +1,253 @@
+// A curator's edits of the page: box geometry and attributes, accept and reject, a drawn box, a
+// revert from the history, the choice on a conflict, bulk actions and the page's review status.
+// Each is applied here at once, recorded for undo and queued for saving.
+import { $, isShown, itemRef, local, newFaceKey, review, snapshot } from "./context.js";
+import { flushNudge } from "./nudge.js";
+import { refreshFace, refreshList, renderEditor, select, setDrawMode } from "./panel.js";
+import { faceOp, fail, markConflict, merge, send, showSaveState } from "./saving.js";
+import { record } from "./undo.js";
+
+export function applyLocal(face, values) {
+  const geometry = ["x", "y", "w", "h"].some((k) => k in values && values[k] !== face[k]);
+  Object.assign(face, values);
+  if (geometry) review.layer.update(face);
+}
+
+// A curator's edit of geometry or attributes; status follows the server's rule.
+export function change(face, values, label) {
+  if (!review.canEdit || face.conflict) return;
+  flushNudge();
+  const changes = {};
+  for (const [key, value] of Object.entries(values)) if (face[key] !== value) changes[key] = value;
+  if (!Object.keys(changes).length) return;
+  queueChange(face, changes, label);
+}
+
+// Applies changes locally, records them for undo and queues their PATCH.
+export function queueChange(face, changes, label, item = {}) {
+  const before = snapshot(face);
+  applyLocal(face, changes);
+  if (face.status === "predicted" || face.status === "accepted") face.status = "edited";
+  Object.assign(item, { face, before, after: snapshot(face), revision: null });
+  record([item], label);
+  faceOp(face, label, () => send.patch(face, changes), item, {
+    journal: () => ({ op: "patch", changes }),
+    expect: changes,
+  });
+  if (["x", "y"].some((k) => k in changes)) refreshList();
+}
+
+export function setStatus(face, action) {
+  if (!review.canEdit || !face || face.conflict) return;
+  flushNudge();
+  if (action === "accept" && !["predicted", "rejected"].includes(face.status)) return;
+  if (action === "reject" && face.status === "rejected") return;
+  queueStatus(face, action);
+  const { state } = review;
+  if (action === "reject" && !state.showRejected) {
+    const i = review.list.indexOf(face);
+    refreshList();
+    const next = state.shown[Math.min(i, state.shown.length - 1)];
+    select(next || null);
+    if (next) review.layer.reveal(next);
+  } else {
+    refreshList();
+  }
+}
+
+export function queueStatus(face, action, item = {}) {
+  const target = action === "accept" ? "accepted" : "rejected";
+  const before = snapshot(face);
+  face.status = target;
+  Object.assign(item, { face, before, after: snapshot(face), revision: null });
+  const label = action === "accept" ? "Accept" : "Reject";
+  record([item], label);
+  faceOp(face, label, () => send[action](face), item, {
+    journal: () => ({ op: action }),
+    expect: { status: target },
+  });
+}
+
+export function createFace(box, { tmp = newFaceKey(), item = {}, pick = true } = {}) {
+  const { faces, pageData, queue, layer, urls } = review;
+  flushNudge();
+  const face = local({
+    id: null, page: pageData.id, ...box, confidence: 1, age: null, age_confidence: null, gender: "unknown",
+    gender_confidence: null, child: false, status: "added", source: "curator", person: "", version: 0,
+  });
+  face.tmp = tmp;
+  faces.push(face);
+  layer.add(face);
+  setDrawMode(false);
+  Object.assign(item, { face, before: { ...snapshot(face), status: "rejected" }, after: snapshot(face), revision: null });
+  record([item], "Draw box");
+  face.pending += 1;
+  queue.push({
+    face,
+    label: "Draw box",
+    journal: () => ({ op: "create", tmp, box, label: "Draw box", item: itemRef(item) }),
+    request: () => ({ method: "POST", url: urls.facesUrl, body: { page: pageData.id, ...box, client_key: tmp } }),
+    onSuccess: (data) => {
+      face.pending -= 1;
+      face.id = data.id;
+      item.revision = data.revision;
+      merge(face, data);
+      refreshFace(face);
+    },
+    onConflict: () => {},
+    onFailure: (status, data) => {
+      face.pending = 0;
+      queue.discard((op) => op.face === face);
+      faces.splice(faces.indexOf(face), 1);
+      layer.setFaces(faces);
+      if (review.state.selected === face) select(null);
+      refreshList();
+      fail(`Could not add the box (${status}: ${JSON.stringify(data)})`);
+    },
+  });
+  refreshList();
+  if (pick) select(face);
+  return face;
+}
+
+export function revertTo(face, revisionId) {
+  if (face.conflict) return;
+  flushNudge();
+  faceOp(face, "Revert", () => send.revert(face, revisionId), null, {
+    journal: () => ({ op: "revert", revision: revisionId }),
+  });
+  review.queue.idle().then(() => {
+    refreshList();
+    renderEditor();
+  });
+}
+
+export function resolveConflict(face, keepMine) {
+  const server = face.conflict;
+  if (!server) return;
+  face.conflict = null;
+  review.conflicts.delete(face);
+  review.state.lastError = "";
+  if (!keepMine) {
+    merge(face, server);
+  } else {
+    const mine = snapshot(face);
+    face.version = server.version;
+    const changes = {};
+    for (const key of ["x", "y", "w", "h", "age", "gender", "child", "person"]) {
+      if (mine[key] !== server[key]) changes[key] = mine[key];
+    }
+    if (Object.keys(changes).length) {
+      faceOp(face, "Overwrite", () => send.patch(face, changes), null, {
+        journal: () => ({ op: "patch", changes }),
+        expect: changes,
+      });
+    }
+    if (mine.status !== server.status && (mine.status === "accepted" || mine.status === "rejected")) {
+      const action = mine.status === "accepted" ? "accept" : "reject";
+      faceOp(face, "Overwrite", () => send[action](face), null, {
+        journal: () => ({ op: action }),
+        expect: { status: mine.status },
+      });
+    }
+  }
+  refreshList();
+  refreshFace(face);
+  showSaveState();
+}
+
+export function bulk(action) {
+  const t = review.state.minConfidence;
+  const matching = review.faces.filter(
+    (f) => f.status === "predicted" && (action === "accept" ? f.confidence >= t : f.confidence < t)
+  );
+  if (!matching.length) {
+    fail(`No predicted face ${action === "accept" ? "at or above" : "below"} ${t.toFixed(2)}`);
+    return;
+  }
+  const verb = action === "accept" ? "Accept" : "Reject";
+  const plural = matching.length === 1 ? "" : "s";
+  const comparison = action === "accept" ? "≥" : "<";
+  const question = `${verb} ${matching.length} predicted face${plural} with confidence ${comparison} ${t.toFixed(2)}?`;
+  if (!window.confirm(question)) return;
+  queueBulk(action, matching, `${verb} ${matching.length} faces`);
+}
+
+// Each face goes with the version it is based on (read when the request is sent, after earlier
+// writes). The server answers face by face: a face someone changed meanwhile is a conflict, shown
+// as one, while the other faces are applied all the same.
+export function queueBulk(action, targets, label) {
+  flushNudge();
+  const entry = { label, items: [] };
+  const target = action === "accept" ? "accepted" : "rejected";
+  const named = () => targets.filter((f) => f.id && !f.conflict).map((f) => ({ id: f.id, version: f.version }));
+  let sent = new Map();
+  review.queue.push({
+    label,
+    journal: () => ({ op: "bulk", action, label, faces: named() }),
+    request: () => {
+      const body = { action, faces: named() };
+      if (!body.faces.length) return null;
+      sent = new Map(body.faces.map((f) => [f.id, f.version]));
+      return { method: "POST", url: review.urls.bulkUrl, body };
+    },
+    onSuccess: (data) => {
+      const { state } = review;
+      const byId = new Map(review.faces.map((f) => [f.id, f]));
+      const missing = [];
+      for (const result of data.results) {
+        const face = byId.get(result.id);
+        if (!face) continue;
+        if (result.status === "ok") {
+          const before = snapshot(face);
+          if (result.face.version !== sent.get(face.id)) {
+            const after = { ...before, status: result.face.status };
+            entry.items.push({ face, before, after, revision: result.face.revision });
+          }
+          merge(face, result.face);
+        } else if (result.status === "conflict") {
+          const server = result.current;
+          // Exactly what this bulk sets, one version on: this very request, applied before its answer
+          // was lost (a retry or a replay after a reload), not someone else's change.
+          if (server.version === sent.get(face.id) + 1 && server.status === target) merge(face, server);
+          else markConflict(face, server);
+        } else {
+          missing.push(face.id);
+        }
+      }
+      if (entry.items.length) record(entry.items, entry.label);
+      if (missing.length) fail(`${label}: face ${missing.join(", ")} is no longer on this page`);
+      else if (!review.conflicts.size) state.lastError = "";
+      if (state.selected && !isShown(state.selected)) select(null);
+      refreshList();
+      review.layer.redraw();
+      renderEditor();
+    },
+    onFailure: (status, data) => fail(`Bulk ${action} failed (${status}: ${JSON.stringify(data)})`),
+  });
+}
+
+// ---- the page's review status ----
+
+const REVIEW_LABELS = { unreviewed: "Unreviewed", in_review: "In review", reviewed: "Reviewed" };
+
+export function setReviewStatus(status) {
+  flushNudge();
+  review.queue.push({
+    label: "Review status",
+    journal: () => ({ op: "review", status }),
+    request: () => ({ method: "PATCH", url: review.urls.pageUrl, body: { review_status: status } }),
+    onSuccess: (data) => {
+      review.pageData.reviewStatus = data.review_status;
+      const badge = $("review-status");
+      badge.textContent = REVIEW_LABELS[data.review_status];
+      badge.className = `review-badge review-${data.review_status}`;
+      $("mark-reviewed").textContent = data.review_status === "reviewed" ? "Reopen review" : "Mark reviewed";
+    },
+    onFailure: (code) => fail(`Could not change the review status (${code})`),
+  });
+}
+
+export function toggleReviewed() {
+  if (review.canEdit) setReviewStatus(review.pageData.reviewStatus === "reviewed" ? "in_review" : "reviewed");
+}

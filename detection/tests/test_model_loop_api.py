@@ -240,13 +240,13 @@ def test_a_model_trained_on_a_private_corpus_is_listed_only_to_those_who_see_the
     run = DetectionRun.objects.create(
         corpus=reviewed_document.corpus, document=reviewed_document, detector="res10", status=RunStatus.DONE
     )
-    for outsider in (client_for(), client_for(charlie)):
+    for outsider in (api_client(), api_client(charlie)):
         for url in ("/api/models/", "/api/detectors/"):
             body = outsider.get(url).content.decode()
             assert "res10+rescore" not in body and "0.500" not in body, url
             assert '"res10"' in body, "shipped models stay listed"
 
-    member = client_for(bob)
+    member = api_client(bob)
     assert "res10+rescore@v1" in {item["name"] for item in member.get("/api/detectors/").json()["detectors"]}
     assert "res10+rescore@v1" in {item["name"] for item in member.get("/api/models/").json()["detectors"]}
     client.force_login(alice)
@@ -278,7 +278,7 @@ def test_a_model_trained_on_a_private_corpus_cannot_be_run_or_named_by_those_who
         corpus=public, source="ark:/12148/bpt6k2", label="Public", import_status=ImportStatus.DONE
     )
     add_scan_page(document, width=400, height=300)
-    curator = client_for(charlie)
+    curator = api_client(charlie)
 
     for field in ("detector", "attribute_model"):
         response = curator.post("/api/runs/", {"document": document.pk, field: "res10+rescore@v1"}, format="json")

@@ -26,8 +26,10 @@ def exports_delete(*, exports: QuerySet[Export]) -> int:
     with transaction.atomic():
         doomed = list(exports.values_list("pk", "file"))
         Export.objects.filter(pk__in=[pk for pk, _ in doomed]).delete()
-        # On commit: a rolled-back deletion keeps its rows, and so must keep their files.
-        transaction.on_commit(partial(_files_delete, [name for _, name in doomed if name]))
+        files = [name for _, name in doomed if name]
+        if files:
+            # On commit: a rolled-back deletion keeps its rows, and so must keep their files.
+            transaction.on_commit(partial(_files_delete, files))
     return len(doomed)
 
 

@@ -35,7 +35,6 @@ from annotations.serializers import (
 from annotations.services import (
     BulkOutcome,
     FaceBulkResult,
-    FaceConflict,
     face_accept,
     face_create,
     face_reject,
@@ -124,16 +123,6 @@ def _face_written(face: Face, *, status_code: int = status.HTTP_200_OK) -> Respo
     revision = face.recorded_revision_id
     data["revision"] = revision if revision is not None else selectors.face_latest_revision_id(face=face)
     return Response(data, status=status_code)
-
-
-def _face_conflict(exc: FaceConflict) -> Response:
-    return Response(
-        {
-            "detail": "This face was changed by someone else; reload it before editing.",
-            "face": face_representation(exc.face),
-        },
-        status=status.HTTP_409_CONFLICT,
-    )
 
 
 def _invalid(exc: DjangoValidationError) -> ValidationError:
@@ -303,8 +292,6 @@ class FaceDetailApi(APIView):
         data = dict(payload.validated_data)
         try:
             face = face_update(face=face, user=request.user, expected_version=data.pop("version"), data=data)
-        except FaceConflict as exc:
-            return _face_conflict(exc)
         except DjangoValidationError as exc:
             raise _invalid(exc) from exc
         return _face_written(face)
@@ -315,10 +302,7 @@ class FaceDetailApi(APIView):
         # DELETE bodies are often dropped by proxies, so the version may also come as ?version=.
         payload = VersionInputSerializer(data=request.data or request.query_params)
         payload.is_valid(raise_exception=True)
-        try:
-            face = face_reject(face=face, user=request.user, expected_version=payload.validated_data["version"])
-        except FaceConflict as exc:
-            return _face_conflict(exc)
+        face = face_reject(face=face, user=request.user, expected_version=payload.validated_data["version"])
         return _face_written(face)
 
 
@@ -328,10 +312,7 @@ class FaceAcceptApi(APIView):
         face = get_face_for_user(request.user, pk, CorpusRole.CURATOR)
         payload = VersionInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            face = face_accept(face=face, user=request.user, expected_version=payload.validated_data["version"])
-        except FaceConflict as exc:
-            return _face_conflict(exc)
+        face = face_accept(face=face, user=request.user, expected_version=payload.validated_data["version"])
         return _face_written(face)
 
 
@@ -352,8 +333,6 @@ class FaceRevertApi(APIView):
             raise ValidationError({"revision": ["not a revision of this face"]})
         try:
             face = face_revert(revision=revision, user=request.user, expected_version=payload.validated_data["version"])
-        except FaceConflict as exc:
-            return _face_conflict(exc)
         except DjangoValidationError as exc:
             raise _invalid(exc) from exc
         return _face_written(face)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from annotations.models import CURATOR_SOURCE, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
@@ -93,6 +93,12 @@ def page_counts_refresh(*, page_ids: Iterable[int], start_review: bool = False) 
         )
 
 
+def face_build(*, page: Page, box: tuple[int, int, int, int], **fields) -> Face:
+    """A new face (not yet saved: faces_write inserts it) on a page, at a box (x, y, w, h) in canvas pixels."""
+    x, y, w, h = box
+    return Face(page=page, x=x, y=y, w=w, h=h, **fields)
+
+
 def clamp_box_to_page(page: Page, x: float, y: float, w: float, h: float) -> tuple[int, int, int, int] | None:
     """Round and clip a box to the canvas; None when nothing of it is left."""
     x1 = max(0, min(page.width, round(x)))
@@ -121,14 +127,10 @@ def faces_store_predictions(
         box = clamp_box_to_page(page, prediction.x, prediction.y, prediction.w, prediction.h)
         if box is None or any(face.iou(box) >= CURATED_MATCH_IOU for face in curated):
             continue
-        x, y, w, h = box
         new_faces.append(
-            Face(
+            face_build(
                 page=page,
-                x=x,
-                y=y,
-                w=w,
-                h=h,
+                box=box,
                 confidence=min(1.0, max(0.0, prediction.confidence)),
                 age=prediction.age,
                 age_confidence=prediction.age_confidence,
@@ -140,16 +142,7 @@ def faces_store_predictions(
                 detection_run_id=detection_run_id,
             )
         )
-    created = Face.objects.bulk_create(new_faces)
-    page_counts_refresh(page_ids=[page.pk])
-    return created
-
-
-def face_revision_record(*, face: Face, user, action: str, before: dict | None, after: dict | None) -> FaceRevision:
-    """Record who changed a face, when, and its state before and after; the face keeps the revision's id."""
-    revision = FaceRevision.objects.create(face=face, user=user, action=action, before=before, after=after)
-    face.recorded_revision_id = revision.pk
-    return revision
+    return faces_write(user=None, action=None, new=new_faces, page_ids=[page.pk])
 
 
 def page_set_review_status(*, page: Page, status: str, user) -> Page:
@@ -164,42 +157,134 @@ def page_set_review_status(*, page: Page, status: str, user) -> Page:
     return page
 
 
-# Curator edits of faces. Every write below bumps `version` with a conditional UPDATE, so two
-# curators (or two tabs) editing the same face never overwrite each other silently.
+# Writing faces. Every path (predictions, curator edits, status changes, bulk, imports) goes through
+# faces_write: each change of a stored face is a conditional UPDATE at the version its writer read,
+# bumping `version`, so two curators (or two tabs) editing the same face never overwrite each other
+# silently; each change a person makes is recorded as a revision; the pages' counts follow.
 
 EDITABLE_FACE_FIELDS = ("x", "y", "w", "h", "age", "gender", "child", "person")
 # Statuses that become `edited` when a curator changes a box or its attributes.
 EDIT_MARKS_EDITED = (FaceStatus.PREDICTED, FaceStatus.ACCEPTED)
+# The status transitions (accept, reject): the statuses a face can leave for each target status;
+# a face in any other status stays as it is. Single, bulk, revert and import writes all use them.
+FACE_TRANSITIONS = {
+    FaceStatus.ACCEPTED: (FaceStatus.PREDICTED, FaceStatus.REJECTED),
+    FaceStatus.REJECTED: tuple(status for status in FaceStatus if status != FaceStatus.REJECTED),
+}
+_TRANSITION_ACTIONS = {FaceStatus.ACCEPTED: "accept", FaceStatus.REJECTED: "reject"}
 
 
 class FaceConflict(Exception):
-    """A write named a version of the face that is no longer current."""
+    """A write named a version of the face that is no longer current (the API answers 409 with the face)."""
 
     def __init__(self, face: Face):
         super().__init__(f"face {face.pk} is at version {face.version}")
         self.face = face
 
 
-def _face_write(*, face: Face, user, action: str, expected_version: int | None, changes: dict) -> Face:
-    """Apply changes if the face is still at the expected version, record the revision, refresh counts."""
+def _version_check(*, face: Face, expected_version: int | None) -> None:
+    """Raise FaceConflict, with the face as it is now, when the writer saw another version (None: any)."""
     if expected_version is not None and face.version != expected_version:
         raise FaceConflict(Face.objects.get(pk=face.pk))
-    current_version = face.version
-    before = face.snapshot()
+
+
+def _changes_grouped(changed: list[tuple[Face, dict]]) -> dict[tuple, list[Face]]:
+    """The faces of each distinct set of changes: faces changed alike share one UPDATE."""
+    groups: dict[tuple, list[Face]] = {}
+    for face, changes in changed:
+        groups.setdefault(tuple(sorted(changes.items())), []).append(face)
+    return groups
+
+
+def _update_at_read_versions(*, faces: list[Face], changes: dict, now) -> None:
+    """Apply the same changes to faces still at the versions they were read at; FaceConflict if one is not."""
+    by_version: dict[int, list[int]] = {}
+    for face in faces:
+        by_version.setdefault(face.version, []).append(face.pk)
+    unchanged_since_read, written_now = Q(), Q()
+    for version, pks in by_version.items():
+        unchanged_since_read |= Q(pk__in=pks, version=version)
+        written_now |= Q(pk__in=pks, version=version + 1, updated_at=now)
+    updated = Face.objects.filter(unchanged_since_read).update(**changes, version=F("version") + 1, updated_at=now)
+    if updated != len(faces):
+        # The caller's transaction undoes what this UPDATE wrote; the conflict names a face it missed.
+        raise FaceConflict(Face.objects.filter(pk__in=[face.pk for face in faces]).exclude(written_now).earliest("pk"))
+    # The conditional update held: the rows are now exactly this, no need to read them back.
+    for face in faces:
+        for field, value in changes.items():
+            setattr(face, field, value)
+        face.version += 1
+        face.updated_at = now
+
+
+@transaction.atomic(savepoint=False)
+def faces_write(
+    *,
+    user,
+    action: str | None,
+    new: Sequence[Face] = (),
+    changed: Sequence[tuple[Face, dict]] = (),
+    page_ids: Iterable[int] = (),
+    start_review: bool = False,
+    refresh_counts: bool = True,
+) -> list[Face]:
+    """The one write of faces: insert `new` faces and apply `changed` (face, changes) pairs.
+
+    Each change applies only if the face is still at the version it was read at (else FaceConflict)
+    and bumps it; with an `action`, each face written gets a revision (before and after), whose id
+    the face keeps as `recorded_revision_id`. Then the counts of the pages written (and `page_ids`)
+    are refreshed, unless the caller refreshes them once for many writes; with start_review, an
+    unreviewed page goes in review. Returns the new faces, inserted.
+    """
+    changed = [(face, changes) for face, changes in changed if changes]
+    befores = {face.pk: face.snapshot() for face, _ in changed}
+    created = Face.objects.bulk_create(new) if new else []
     now = timezone.now()
-    updated = Face.objects.filter(pk=face.pk, version=current_version).update(
-        **changes, version=F("version") + 1, updated_at=now
-    )
-    if updated != 1:
-        raise FaceConflict(Face.objects.get(pk=face.pk))
-    # The conditional update held: the row is now exactly this, no need to read it back.
-    for field, value in changes.items():
-        setattr(face, field, value)
-    face.version = current_version + 1
-    face.updated_at = now
-    face_revision_record(face=face, user=user, action=action, before=before, after=face.snapshot())
-    page_counts_refresh(page_ids=[face.page_id], start_review=True)
+    for changes, faces in _changes_grouped(changed).items():
+        _update_at_read_versions(faces=faces, changes=dict(changes), now=now)
+    if action is not None and (created or changed):
+        written = [(face, None) for face in created] + [(face, befores[face.pk]) for face, _ in changed]
+        revisions = FaceRevision.objects.bulk_create(
+            FaceRevision(face=face, user=user, action=action, before=before, after=face.snapshot())
+            for face, before in written
+        )
+        for (face, _), revision in zip(written, revisions, strict=True):
+            face.recorded_revision_id = revision.pk
+    if refresh_counts:
+        touched = {*page_ids, *(face.page_id for face in created), *(face.page_id for face, _ in changed)}
+        page_counts_refresh(page_ids=touched, start_review=start_review)
+    return created
+
+
+def _face_change(*, face: Face, user, action: str, expected_version: int | None, changes: dict) -> Face:
+    """A curator's change of one face (nothing when `changes` is empty, once the version is checked)."""
+    _version_check(face=face, expected_version=expected_version)
+    faces_write(user=user, action=action, changed=[(face, changes)], start_review=True)
     return face
+
+
+def face_transition_changes(*, face: Face, to_status: str) -> dict:
+    """What moving a face to `to_status` changes: its status, or nothing when it cannot leave its own."""
+    return {"status": FaceStatus(to_status)} if face.status in FACE_TRANSITIONS[to_status] else {}
+
+
+def face_edit_changes(*, face: Face, changes: dict) -> dict:
+    """A change of a predicted or accepted face's box or attributes also makes it `edited`."""
+    if changes and "status" not in changes and face.status in EDIT_MARKS_EDITED:
+        return {**changes, "status": FaceStatus.EDITED}
+    return changes
+
+
+@transaction.atomic
+def face_status_transition(*, face: Face, to_status: str, user, expected_version: int | None = None) -> Face:
+    """Move a face to `accepted` or `rejected` if its status allows it (FACE_TRANSITIONS), else leave it."""
+    return _face_change(
+        face=face,
+        user=user,
+        action=_TRANSITION_ACTIONS[to_status],
+        expected_version=expected_version,
+        changes=face_transition_changes(face=face, to_status=to_status),
+    )
 
 
 def _clamped_box(page: Page, x: float, y: float, w: float, h: float) -> tuple[int, int, int, int]:
@@ -231,13 +316,9 @@ def face_create(
     """
     if client_key and (made := Face.objects.filter(page=page, client_key=client_key).first()):
         return made
-    x, y, w, h = _clamped_box(page, x, y, w, h)
-    face = Face(
+    face = face_build(
         page=page,
-        x=x,
-        y=y,
-        w=w,
-        h=h,
+        box=_clamped_box(page, x, y, w, h),
         gender=gender,
         age=age,
         child=child,
@@ -251,13 +332,11 @@ def face_create(
     face.full_clean(exclude=["client_key"])
     try:
         with transaction.atomic():
-            face.save()
+            faces_write(user=user, action="create", new=[face], start_review=True)
     except IntegrityError:
         if not client_key:
             raise
         return Face.objects.get(page=page, client_key=client_key)
-    face_revision_record(face=face, user=user, action="create", before=None, after=face.snapshot())
-    page_counts_refresh(page_ids=[page.pk], start_review=True)
     return face
 
 
@@ -267,49 +346,32 @@ def face_update(*, face: Face, user, expected_version: int, data: dict) -> Face:
 
     A changed predicted or accepted face becomes `edited`; a write that changes nothing is a no-op.
     """
-    if face.version != expected_version:
-        raise FaceConflict(Face.objects.get(pk=face.pk))
+    _version_check(face=face, expected_version=expected_version)
     changes = {field: data[field] for field in EDITABLE_FACE_FIELDS if field in data}
     if {"x", "y", "w", "h"} & changes.keys():
         box = [changes.get(name, getattr(face, name)) for name in ("x", "y", "w", "h")]
         changes.update(zip(("x", "y", "w", "h"), _clamped_box(face.page, *box), strict=True))
     changes = {field: value for field, value in changes.items() if getattr(face, field) != value}
-    if not changes:
-        return face
-    if face.status in EDIT_MARKS_EDITED:
-        changes["status"] = FaceStatus.EDITED
-    return _face_write(face=face, user=user, action="update", expected_version=expected_version, changes=changes)
-
-
-@transaction.atomic
-def face_accept(*, face: Face, user, expected_version: int | None = None) -> Face:
-    """Confirm a predicted (or restore a rejected) face as `accepted`; curated faces stay as they are."""
-    if face.status not in (FaceStatus.PREDICTED, FaceStatus.REJECTED):
-        if expected_version is not None and face.version != expected_version:
-            raise FaceConflict(Face.objects.get(pk=face.pk))
-        return face
-    return _face_write(
+    return _face_change(
         face=face,
         user=user,
-        action="accept",
+        action="update",
         expected_version=expected_version,
-        changes={"status": FaceStatus.ACCEPTED},
+        changes=face_edit_changes(face=face, changes=changes),
     )
 
 
-@transaction.atomic
+def face_accept(*, face: Face, user, expected_version: int | None = None) -> Face:
+    """Confirm a predicted (or restore a rejected) face as `accepted`; curated faces stay as they are."""
+    return face_status_transition(
+        face=face, to_status=FaceStatus.ACCEPTED, user=user, expected_version=expected_version
+    )
+
+
 def face_reject(*, face: Face, user, expected_version: int | None = None) -> Face:
     """Soft-delete a face: it stays as a hard negative with status `rejected`."""
-    if face.status == FaceStatus.REJECTED:
-        if expected_version is not None and face.version != expected_version:
-            raise FaceConflict(Face.objects.get(pk=face.pk))
-        return face
-    return _face_write(
-        face=face,
-        user=user,
-        action="reject",
-        expected_version=expected_version,
-        changes={"status": FaceStatus.REJECTED},
+    return face_status_transition(
+        face=face, to_status=FaceStatus.REJECTED, user=user, expected_version=expected_version
     )
 
 
@@ -328,13 +390,6 @@ class FaceBulkResult:
     face: Face | None
 
 
-# The statuses a face can leave by each bulk status (as face_accept and face_reject).
-_BULK_FROM = {
-    FaceStatus.ACCEPTED: (FaceStatus.PREDICTED, FaceStatus.REJECTED),
-    FaceStatus.REJECTED: tuple(status for status in FaceStatus if status != FaceStatus.REJECTED),
-}
-
-
 def _bulk_outcome(face: Face | None, version: int) -> BulkOutcome:
     if face is None:
         return BulkOutcome.NOT_FOUND
@@ -349,30 +404,23 @@ def faces_bulk_set_status(*, page: Page, user, status: str, versions: dict[int, 
     found; the others change as face_accept or face_reject would, with one revision each. The
     results follow the order of `versions`.
     """
-    if status not in _BULK_FROM:
+    if status not in FACE_TRANSITIONS:
         raise ValidationError({"action": [f"bulk status must be accepted or rejected, not {status!r}"]})
     faces = {
         face.pk: face
         for face in Face.objects.select_for_update(no_key=True).filter(page=page, pk__in=versions).order_by("pk")
     }
     outcomes = {face_id: _bulk_outcome(faces.get(face_id), version) for face_id, version in versions.items()}
-    changing = [
-        face for face in faces.values() if outcomes[face.pk] == BulkOutcome.OK and face.status in _BULK_FROM[status]
-    ]
-    if changing:
-        befores = {face.pk: face.snapshot() for face in changing}
-        now = timezone.now()
-        Face.objects.filter(pk__in=befores).update(status=status, version=F("version") + 1, updated_at=now)
-        for face in changing:
-            face.status, face.version, face.updated_at = FaceStatus(status), face.version + 1, now
-        action = "accept" if status == FaceStatus.ACCEPTED else "reject"
-        revisions = FaceRevision.objects.bulk_create(
-            FaceRevision(face=face, user=user, action=action, before=befores[face.pk], after=face.snapshot())
-            for face in changing
-        )
-        for face, revision in zip(changing, revisions, strict=True):
-            face.recorded_revision_id = revision.pk
-        page_counts_refresh(page_ids=[page.pk], start_review=True)
+    faces_write(
+        user=user,
+        action=_TRANSITION_ACTIONS[status],
+        changed=[
+            (face, face_transition_changes(face=face, to_status=status))
+            for face in faces.values()
+            if outcomes[face.pk] == BulkOutcome.OK
+        ],
+        start_review=True,
+    )
     return [FaceBulkResult(face_id, outcome, faces.get(face_id)) for face_id, outcome in outcomes.items()]
 
 
@@ -384,15 +432,11 @@ def face_revert(*, revision: FaceRevision, user, expected_version: int | None = 
     """
     face = Face.objects.select_related("page").get(pk=revision.face_id)
     if revision.before is None:
-        target = {"status": FaceStatus.REJECTED}
+        changes = face_transition_changes(face=face, to_status=FaceStatus.REJECTED)
     else:
         restorable = (*EDITABLE_FACE_FIELDS, "status")
         target = {field: revision.before[field] for field in restorable if field in revision.before}
         box = _clamped_box(face.page, *(target.get(name, getattr(face, name)) for name in ("x", "y", "w", "h")))
         target.update(zip(("x", "y", "w", "h"), box, strict=True))
-    changes = {field: value for field, value in target.items() if getattr(face, field) != value}
-    if not changes:
-        if expected_version is not None and face.version != expected_version:
-            raise FaceConflict(face)
-        return face
-    return _face_write(face=face, user=user, action="revert", expected_version=expected_version, changes=changes)
+        changes = {field: value for field, value in target.items() if getattr(face, field) != value}
+    return _face_change(face=face, user=user, action="revert", expected_version=expected_version, changes=changes)

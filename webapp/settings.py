@@ -252,6 +252,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # A face write's version conflict answers 409 with the face as it is now, from every view.
+    "EXCEPTION_HANDLER": "webapp.exceptions.exception_handler",
     # Expensive endpoints (imports, detection runs, exports) declare throttle_scope = "expensive".
     "DEFAULT_THROTTLE_CLASSES": ["webapp.throttling.ScopedWriteThrottle"],
     # Anonymous renders of our IIIF image route (tiles included) count per address in "iiif-anonymous".

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import F
-from django.utils import timezone
-
 from annotations.ingest.reports import FileReport
 from annotations.ingest.values import ImportedFace
 from annotations.models import CURATOR_SOURCE, REVISION_IMPORT, Face, FaceStatus, Gender, Page
-from annotations.services import CURATED_MATCH_IOU, clamp_box_to_page, face_revision_record, page_counts_refresh
+from annotations.services import (
+    CURATED_MATCH_IOU,
+    clamp_box_to_page,
+    face_build,
+    face_edit_changes,
+    face_transition_changes,
+    faces_write,
+    page_counts_refresh,
+)
 
 _ATTRIBUTE_FIELDS = ("gender", "child", "age", "age_confidence", "gender_confidence")
 
@@ -39,13 +44,11 @@ def _changes(face: Face, imported: ImportedFace, box: tuple[int, int, int, int] 
             changes[name] = value
     if box is not None and box != face.as_box():
         changes.update(zip(("x", "y", "w", "h"), box, strict=True))
-    if imported.negative and face.status != FaceStatus.REJECTED:
-        changes["status"] = FaceStatus.REJECTED
-    elif not imported.negative and face.status == FaceStatus.REJECTED:
+    if imported.negative:
+        changes.update(face_transition_changes(face=face, to_status=FaceStatus.REJECTED))
+    elif face.status == FaceStatus.REJECTED:
         changes["status"] = FaceStatus.ACCEPTED
-    elif changes and face.status in (FaceStatus.PREDICTED, FaceStatus.ACCEPTED):
-        changes["status"] = FaceStatus.EDITED
-    return changes
+    return face_edit_changes(face=face, changes=changes)
 
 
 def imported_faces_store(faces: list[ImportedFace], *, source: str, user, report: FileReport) -> None:
@@ -55,9 +58,9 @@ def imported_faces_store(faces: list[ImportedFace], *, source: str, user, report
     for face in faces:
         by_page[face.page.pk].append(face)
     stored: dict[int, list[Face]] = defaultdict(list)
-    for face in Face.objects.filter(page_id__in=list(by_page)).order_by("id"):
+    # Locked until the file is stored, so the changes below apply to the versions read here.
+    for face in Face.objects.select_for_update(no_key=True).filter(page_id__in=list(by_page)).order_by("id"):
         stored[face.page_id].append(face)
-    now = timezone.now()
     for page_id, imported_faces in by_page.items():
         matched: set[int] = set()
         for imported in imported_faces:
@@ -74,12 +77,12 @@ def imported_faces_store(faces: list[ImportedFace], *, source: str, user, report
             if same is not None:
                 matched.add(same.pk)
                 if curator:
-                    _update(same, _changes(same, imported, None), user=user, now=now, report=report)
+                    _update(same, _changes(same, imported, None), user=user, report=report)
                 else:
                     report.unchanged += 1
             elif curator and overlapping is not None:
                 matched.add(overlapping.pk)
-                _update(overlapping, _changes(overlapping, imported, box), user=user, now=now, report=report)
+                _update(overlapping, _changes(overlapping, imported, box), user=user, report=report)
             elif not curator and (imported.negative or overlapping is not None):
                 report.skipped += 1
             else:
@@ -92,17 +95,13 @@ def imported_faces_store(faces: list[ImportedFace], *, source: str, user, report
 
 def _create(page: Page, box, imported: ImportedFace, *, source: str, user) -> Face:
     curator = source == CURATOR_SOURCE
-    x, y, w, h = box
     if imported.negative:
         status = FaceStatus.REJECTED
     else:
         status = FaceStatus.ADDED if curator else FaceStatus.PREDICTED
-    face = Face(
+    face = face_build(
         page=page,
-        x=x,
-        y=y,
-        w=w,
-        h=h,
+        box=box,
         # Curator-added faces have confidence 1 (DESIGN.md §4).
         confidence=1.0 if curator or imported.confidence is None else imported.confidence,
         age=imported.age,
@@ -114,18 +113,14 @@ def _create(page: Page, box, imported: ImportedFace, *, source: str, user) -> Fa
         status=status,
     )
     face.full_clean()
-    face.save()
-    if curator:
-        face_revision_record(face=face, user=user, action=REVISION_IMPORT, before=None, after=face.snapshot())
+    # Model faces an import adds are predictions, unrecorded like a detection run's.
+    faces_write(user=user, action=REVISION_IMPORT if curator else None, new=[face], refresh_counts=False)
     return face
 
 
-def _update(face: Face, changes: dict, *, user, now, report: FileReport) -> None:
+def _update(face: Face, changes: dict, *, user, report: FileReport) -> None:
     if not changes:
         report.unchanged += 1
         return
-    before = face.snapshot()
-    Face.objects.filter(pk=face.pk).update(**changes, version=F("version") + 1, updated_at=now)
-    face.refresh_from_db()
-    face_revision_record(face=face, user=user, action=REVISION_IMPORT, before=before, after=face.snapshot())
+    faces_write(user=user, action=REVISION_IMPORT, changed=[(face, changes)], refresh_counts=False)
     report.updated += 1

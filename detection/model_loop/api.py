@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -15,7 +16,6 @@ from rest_framework.views import APIView
 from annotations.access import get_corpus_for_user, get_document_for_user, get_face_for_user
 from annotations.models import CorpusRole, Face
 from annotations.serializers import FaceSerializer, StrictInputSerializer, version_field
-from annotations.services import FaceConflict
 from detection import similarity
 from detection.model_loop import evaluation
 from detection.model_loop import selectors as model_loop_selectors
@@ -252,6 +252,8 @@ class FacePersonMatchSerializer(StrictInputSerializer):
 class FacePersonApi(APIView):
     """Name the person on a face, and optionally on suggested matches too (curators; all or none)."""
 
+    face_conflict_detail = _("A face was changed by someone else; reload it before naming it.")
+
     class FacePersonInputSerializer(StrictInputSerializer):
         person = serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=True)
         version = version_field()
@@ -271,16 +273,7 @@ class FacePersonApi(APIView):
             if other.page.document.corpus_id != face.page.document.corpus_id:
                 raise Http404("No such face in this corpus")
             targets.append((other, match["version"]))
-        try:
-            named = similarity.faces_name_person(user=request.user, person=data["person"], faces=targets)
-        except FaceConflict as exc:
-            return Response(
-                {
-                    "detail": "A face was changed by someone else; reload it before naming it.",
-                    "face": FaceSerializer(exc.face).data,
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+        named = similarity.faces_name_person(user=request.user, person=data["person"], faces=targets)
         return Response({"person": data["person"], "faces": FaceSerializer(named, many=True).data})
 
 

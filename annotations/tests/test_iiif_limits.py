@@ -9,7 +9,7 @@ from PIL import Image
 
 from annotations.iiif_server.imaging import ImageUnavailable, local_image
 from annotations.models import Corpus
-from annotations.tests.export_support import scanned_document
+from annotations.tests.factories import scanned_document
 from webapp.throttling import AnonymousRenderThrottle
 
 pytestmark = pytest.mark.django_db

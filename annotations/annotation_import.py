@@ -8,7 +8,6 @@ page's stored faces, so a re-import creates nothing twice and never deletes a st
 from __future__ import annotations
 
 import io
-import json
 import math
 import re
 import zipfile
@@ -25,6 +24,7 @@ from PIL import Image, UnidentifiedImageError
 
 from annotations.models import CURATOR_SOURCE, Document, Face, FaceStatus, Gender, Page
 from annotations.services import CURATED_MATCH_IOU, clamp_box_to_page, face_revision_record, page_counts_refresh
+from webapp.parsers import json_loads_untrusted
 
 IMPORT_FORMATS = ("auto", "labelme", "coco", "w3c", "iiif")
 # Largest JSON file we parse (a COCO file of a whole corpus stays well below).
@@ -402,7 +402,7 @@ def _description(shape: dict) -> dict:
     if not isinstance(description, str) or not description.strip().startswith("{"):
         return {}
     try:
-        values = json.loads(description)
+        values = json_loads_untrusted(description)
     except ValueError:
         return {}
     if not isinstance(values, dict):
@@ -622,7 +622,7 @@ def _web_annotation_face(annotation: dict, where: str, matcher: PageMatcher, err
         text, purpose, fmt = _body_text(body)
         if fmt == "application/json" or (purpose == "describing" and text.strip().startswith("{")):
             try:
-                parsed = json.loads(text)
+                parsed = json_loads_untrusted(text)
             except ValueError:
                 parsed = None
             if isinstance(parsed, dict):
@@ -866,7 +866,8 @@ def annotations_import(
 def _import_file(name: str, data: bytes, *, fmt: str, matcher: PageMatcher, images, source: str, user) -> FileReport:
     report = FileReport(name=name)
     try:
-        parsed = json.loads(data.decode("utf-8-sig"))
+        # NaN, Infinity, 1e309 or a too deep nesting: a ValueError, reported as for any broken file.
+        parsed = json_loads_untrusted(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         report.errors.append("not UTF-8 text")
         return report

@@ -21,6 +21,7 @@ from annotations.access import exports_visible_to, get_document_for_user, get_ex
 from annotations.annotation_import import IMPORT_FORMATS, annotations_import
 from annotations.export_services import OPTION_KEYS, SCOPE_KEYS, export_create, export_open_member
 from annotations.models import CURATOR_SOURCE, CorpusRole, Export, ExportKind, ExportStatus
+from webapp.ids import IdField
 
 # Uploaded annotation files are read into memory whole; zips of LabelMe JSON + JPEGs stay below this.
 IMPORT_MAX_BYTES = 512 * 1024 * 1024
@@ -145,7 +146,7 @@ class ExportFileApi(APIView):
 
 class AnnotationImportInputSerializer(serializers.Serializer):
     file = serializers.FileField()
-    document = serializers.IntegerField(min_value=1)
+    document = IdField()
     format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto")
     source = serializers.RegexField(
         r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,99}$",

@@ -53,6 +53,7 @@ from annotations.models import (
     Page,
     ReviewStatus,
 )
+from webapp.ids import IdFilter, IdFormField
 
 CHILD = "child"
 GENDER_ALIASES = {
@@ -163,6 +164,20 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class CorpusField(forms.CharField):
+    """A corpus id or name: digits are an id, and must be one a database key can hold."""
+
+    def to_python(self, value):
+        value = super().to_python(value).strip()
+        if value.isdigit():
+            IdFormField().clean(value)
+        return value
+
+
+class CorpusFilter(django_filters.CharFilter):
+    field_class = CorpusField
+
+
 class FloatFilter(django_filters.NumberFilter):
     field_class = forms.FloatField
 
@@ -175,8 +190,8 @@ def _keep(queryset, name, value):
 class SearchFilterSet(django_filters.FilterSet):
     """Validates search parameters (and documents them in the OpenAPI schema)."""
 
-    corpus = django_filters.CharFilter(method=_keep, help_text="Corpus id or name.")
-    document = IntegerFilter(method=_keep, min_value=1, help_text="Document id.")
+    corpus = CorpusFilter(method=_keep, help_text="Corpus id or name.")
+    document = IdFilter(method=_keep, help_text="Document id.")
     q = django_filters.CharFilter(
         method=_keep, help_text="Full text over document titles and metadata (PostgreSQL search when available)."
     )

@@ -44,6 +44,10 @@ class FaceRevisionAdmin(admin.ModelAdmin):
     raw_id_fields = ["face", "user"]
     readonly_fields = ["face", "user", "action", "before", "after", "created_at"]
 
+    def has_add_permission(self, request):
+        # Revisions are recorded by the services that change a face; an empty one cannot be saved.
+        return False
+
 
 @admin.register(Export)
 class ExportAdmin(admin.ModelAdmin):

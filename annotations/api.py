@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_serializer, inlin
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,7 +19,7 @@ from annotations.access import corpora_visible_to, get_document_for_user, get_fa
 from annotations.ingest.manifests import ImportFailed, document_import_from_input
 from annotations.models import CorpusRole, Face, FaceRevision, FaceStatus, Gender
 from annotations.search.api import schema_parameters
-from annotations.search.params import FACE_ORDERINGS, IntegerFilter, SearchFilterSet, SearchParams
+from annotations.search.params import FACE_ORDERINGS, SearchFilterSet, SearchParams
 from annotations.serializers import (
     FACE_STATUS_NOT_SETTABLE,
     CorpusSerializer,
@@ -43,6 +43,8 @@ from annotations.services import (
     faces_bulk_set_status,
     page_set_review_status,
 )
+from webapp.ids import IdField, IdFilter, id_param
+from webapp.parsers import JSONParser
 
 
 class CorpusListApi(generics.ListAPIView):
@@ -61,10 +63,7 @@ class DocumentListCreateApi(generics.ListAPIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
-        corpus = self.request.query_params.get("corpus")
-        return selectors.document_list(
-            user=self.request.user, corpus_id=int(corpus) if corpus and corpus.isdigit() else None
-        )
+        return selectors.document_list(user=self.request.user, corpus_id=id_param(self.request.query_params, "corpus"))
 
     def post(self, request):
         payload = DocumentImportInputSerializer(data=request.data)
@@ -94,10 +93,7 @@ class PageListApi(generics.ListAPIView):
     serializer_class = PageSerializer
 
     def get_queryset(self):
-        document = self.request.query_params.get("document")
-        return selectors.page_list(
-            user=self.request.user, document_id=int(document) if document and document.isdigit() else None
-        )
+        return selectors.page_list(user=self.request.user, document_id=id_param(self.request.query_params, "document"))
 
 
 class PageDetailApi(APIView):
@@ -183,7 +179,7 @@ class FaceListFilterSet(SearchFilterSet):
     It only validates them (the view has no filter backend): selectors.face_list applies them.
     """
 
-    page = IntegerFilter(min_value=1, help_text="Page id (the result page is `p`).")
+    page = IdFilter(help_text="Page id (the result page is `p`).")
     status = FaceStatusesFilter(
         help_text="One status or several, comma-separated; `rejected` only without search filters.",
     )
@@ -215,7 +211,7 @@ class FaceListCreateApi(generics.ListAPIView):
 
     @extend_schema_serializer(component_name="FaceCreateInput")
     class InputSerializer(StrictInputSerializer):
-        page = serializers.IntegerField()
+        page = IdField()
         x = serializers.FloatField()
         y = serializers.FloatField()
         w = serializers.FloatField(min_value=1)
@@ -321,7 +317,7 @@ class FaceRevertApi(APIView):
 
     @extend_schema_serializer(component_name="FaceRevertInput")
     class InputSerializer(VersionInputSerializer):
-        revision = serializers.IntegerField()
+        revision = IdField()
 
     @extend_schema(request=InputSerializer, responses=WRITE_RESPONSES)
     def post(self, request, pk: int):

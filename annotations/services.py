@@ -100,11 +100,14 @@ def face_build(*, page: Page, box: tuple[int, int, int, int], **fields) -> Face:
 
 
 def clamp_box_to_page(page: Page, x: float, y: float, w: float, h: float) -> tuple[int, int, int, int] | None:
-    """Round and clip a box to the canvas; None when nothing of it is left."""
-    x1 = max(0, min(page.width, round(x)))
-    y1 = max(0, min(page.height, round(y)))
-    x2 = max(0, min(page.width, round(x + w)))
-    y2 = max(0, min(page.height, round(y + h)))
+    """Round and clip a box to the canvas; None when nothing of it is left.
+
+    Clipped before rounding: x + w may overflow to infinity, which has no integer.
+    """
+    x1 = round(max(0, min(page.width, x)))
+    y1 = round(max(0, min(page.height, y)))
+    x2 = round(max(0, min(page.width, x + w)))
+    y2 = round(max(0, min(page.height, y + h)))
     if x2 - x1 < 1 or y2 - y1 < 1:
         return None
     return x1, y1, x2 - x1, y2 - y1

@@ -19,6 +19,7 @@ from detection.errors import DetectionRefused
 from detection.rendering import page_annotated_jpeg
 from detection.serializers import PageDetectionSerializer, RunDetailSerializer, RunInputSerializer, RunSerializer
 from detection.services import run_cancel, run_create, run_retry_failed
+from webapp.ids import id_param
 from webapp.renderers import JSONRenderer
 
 
@@ -57,8 +58,8 @@ class RunListCreateApi(generics.ListAPIView):
         params = self.request.query_params
         return selectors.run_list(
             user=self.request.user,
-            document_id=int(params["document"]) if params.get("document", "").isdigit() else None,
-            corpus_id=int(params["corpus"]) if params.get("corpus", "").isdigit() else None,
+            document_id=id_param(params, "document"),
+            corpus_id=id_param(params, "corpus"),
             status=params.get("status") or None,
         )
 

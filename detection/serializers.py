@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from detection.models import DetectionRun, PageDetection
 from detection.selectors import run_progress, run_timings
+from webapp.ids import IdField
 
 MAX_PAGES_PER_REQUEST = 10_000
 
@@ -14,11 +15,9 @@ MAX_PAGES_PER_REQUEST = 10_000
 class RunInputSerializer(serializers.Serializer):
     """Start a run on exactly one of a document, a corpus or a list of pages."""
 
-    document = serializers.IntegerField(required=False, min_value=1)
-    corpus = serializers.IntegerField(required=False, min_value=1)
-    pages = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, allow_empty=False, max_length=MAX_PAGES_PER_REQUEST
-    )
+    document = IdField(required=False)
+    corpus = IdField(required=False)
+    pages = serializers.ListField(child=IdField(), required=False, allow_empty=False, max_length=MAX_PAGES_PER_REQUEST)
     detector = serializers.CharField(required=False, max_length=100)
     threshold = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
     tiling = serializers.BooleanField(required=False, allow_null=True, default=None)

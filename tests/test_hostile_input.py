@@ -9,10 +9,14 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
+from rest_framework.exceptions import ParseError
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import Document, ImportStatus, Page
+from annotations.models import Document, Export, Face, ImportStatus, Page
+from annotations.tests.factories import scanned_document
+from detection.models import DetectionRun, RunStatus, TrainingJob
 from tests.support.manifests import jpeg_bytes, p2_manifest
+from webapp.parsers import JSONParser
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -149,3 +153,234 @@ def test_a_reimport_that_fails_keeps_the_pages_already_stored(http_server, db):
 
     assert again.import_status == ImportStatus.FAILED
     assert again.pages.count() == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Ids past the database's signed 64-bit range, deep JSON, huge numbers (issue #13, hole 5).
+
+HUGE = "99999999999999999999"
+JUST_PAST = str(2**63)
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.fixture
+def scanned(tmp_path, corpus):
+    """A document of local scans in alice's corpus, with one face and one run."""
+    document = scanned_document(tmp_path / "hostile-scans", corpus=corpus)
+    page = document.pages.order_by("order").first()
+    face = Face.objects.create(page=page, x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test")
+    run = DetectionRun.objects.create(corpus=corpus, document=document, status=RunStatus.DONE)
+    return {"corpus": corpus.pk, "document": document.pk, "page": page.pk, "face": face.pk, "run": run.pk}
+
+
+def rows() -> tuple[int, ...]:
+    return (Face.objects.count(), DetectionRun.objects.count(), TrainingJob.objects.count(), Export.objects.count())
+
+
+ID_FILTERS = [
+    "/api/documents/?corpus={v}",
+    "/api/pages/?document={v}",
+    "/api/faces/?page={v}",
+    "/api/faces/?document={v}",
+    "/api/faces/?corpus={v}",
+    "/api/runs/?corpus={v}",
+    "/api/runs/?document={v}",
+    "/api/runs/{run}/evaluation/?document={v}",
+    "/api/evaluation/?document={v}",
+    "/api/training-jobs/?corpus={v}",
+    "/api/people/?corpus={v}",
+    "/api/search/pages/?corpus={v}",
+    "/api/search/pages/?document={v}",
+    "/api/search/faces/?corpus={v}",
+    "/api/search/faces/?document={v}",
+    "/api/stats/faces-by-year/?corpus={v}",
+    "/api/stats/faces-by-year/?document={v}",
+]
+
+
+@pytest.mark.parametrize("value", [HUGE, JUST_PAST])
+@pytest.mark.parametrize("path", ID_FILTERS)
+def test_an_id_filter_past_64_bits_is_a_400_naming_it(curator_client, scanned, path, value):
+    response = curator_client.get(path.format(v=value, **scanned))
+
+    assert response.status_code == 400, response.content[:300]
+    name = path.split("?")[1].split("=")[0]
+    assert "whole number from 1 to 9223372036854775807" in response.json()[name][0]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1e309", "NaN", "x" * 3000])
+@pytest.mark.parametrize("path", ["/api/documents/?corpus={v}", "/api/pages/?document={v}", "/api/runs/?document={v}"])
+def test_an_id_filter_that_is_no_id_is_a_400_not_ignored(curator_client, scanned, path, value):
+    response = curator_client.get(path.format(v=value))
+
+    assert response.status_code == 400
+    assert "whole number" in json.dumps(response.json())
+
+
+def test_the_largest_id_is_still_an_id(curator_client, scanned):
+    for path in ["/api/pages/?document={v}", "/api/faces/?page={v}", "/api/runs/?corpus={v}"]:
+        response = curator_client.get(path.format(v=2**63 - 1))
+        assert response.status_code == 200 and response.json()["results"] == [], path
+    assert curator_client.get(f"/api/faces/{2**63 - 1}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/runs/", {"pages": [1, int(JUST_PAST)]}),
+        ("/api/runs/", {"pages": [int(HUGE)]}),
+        ("/api/runs/", {"document": int(HUGE)}),
+        ("/api/runs/", {"corpus": int(JUST_PAST)}),
+        ("/api/faces/", {"page": int(HUGE), "x": 1, "y": 1, "w": 10, "h": 10}),
+        ("/api/faces/{face}/revert/", {"revision": int(HUGE)}),
+        ("/api/faces/{face}/person/", {"person": "X", "version": 1, "matches": [{"id": int(HUGE), "version": 1}]}),
+        ("/api/training-jobs/", {"kind": "attributes", "corpus": int(HUGE)}),
+        ("/api/training-jobs/", {"kind": "attributes", "document": int(JUST_PAST)}),
+        ("/api/encodings/", {"document": int(HUGE)}),
+        ("/api/evaluation/?document=" + HUGE, None),
+        ("/api/exports/", {"kind": "csv", "corpus": HUGE}),
+        ("/api/exports/", {"kind": "csv", "document": int(HUGE)}),
+    ],
+)
+def test_an_id_past_64_bits_in_a_body_is_a_400(curator_client, scanned, path, body):
+    before = rows()
+    if body is None:
+        response = curator_client.get(path)
+    else:
+        response = curator_client.post(path.format(**scanned), body, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:300]
+    assert "9223372036854775807" in json.dumps(response.json())
+    assert rows() == before
+
+
+def test_an_annotation_import_into_a_document_past_64_bits_is_a_400(curator_client, scanned):
+    upload = SimpleUploadedFile("p.json", b"{}", content_type="application/json")
+
+    response = curator_client.post("/api/imports/annotations/", {"file": upload, "document": HUGE})
+
+    assert response.status_code == 400
+    assert "9223372036854775807" in response.json()["document"][0]
+
+
+def test_a_face_drawn_with_huge_finite_numbers_is_a_400(curator_client, scanned):
+    body = {"page": scanned["page"], "x": 1e308, "y": 1e308, "w": 1e308, "h": 1e308}
+
+    response = curator_client.post("/api/faces/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "lies outside" in json.dumps(response.json())
+    assert Face.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        DEEP,
+        '{"page": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}",
+        '{"page": ' + "[" * 65 + "]" * 65 + "}",
+    ],
+    ids=["deep list", "deep object", "65 levels"],
+)
+def test_a_deep_json_body_is_a_400(client, curator_client, scanned, body):
+    before = rows()
+
+    anonymous = client.__class__().post("/api/auth/token/", body, content_type="application/json")
+    curator = curator_client.post("/api/faces/", body, content_type="application/json")
+
+    for response in [anonymous, curator]:
+        assert response.status_code == 400
+        assert "nested more than 64 levels" in response.json()["detail"]
+    assert rows() == before
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e309"])
+def test_a_non_finite_number_in_a_json_body_is_a_400(curator_client, scanned, number):
+    body = f'{{"page": {scanned["page"]}, "x": {number}, "y": 1, "w": 10, "h": 10}}'
+
+    response = curator_client.post("/api/faces/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["detail"]
+    assert Face.objects.count() == 1
+
+
+def test_a_json_body_past_the_size_limit_is_a_400(curator_client, scanned, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = curator_client.post("/api/runs/", {"pages": [scanned["page"]] * 600}, content_type="application/json")
+
+    assert response.status_code == 400
+    assert DetectionRun.objects.count() == 1
+    # Read straight from the request stream (nothing read the body before), the parser applies the limit.
+    with pytest.raises(ParseError, match="larger than 1000 bytes"):
+        JSONParser().parse(io.BytesIO(b"[" + b"1," * 600 + b"1]"))
+
+
+@pytest.mark.parametrize(
+    ("region", "size", "message"),
+    [
+        ("pct:" + "9" * 400, "max", "invalid region"),
+        ("pct:0,0," + "9" * 400 + ",50", "max", "invalid region"),
+        ("0,0," + "9" * 400 + ",10", "max", "invalid region"),
+        ("full", "pct:" + "9" * 400, "invalid size"),
+        ("full", "9" * 400 + ",", "invalid size"),
+        ("full", "," + "9" * 400, "invalid size"),
+        ("full", "!" + "9" * 400 + "," + "9" * 400, "invalid size"),
+        ("full", "^pct:" + "9" * 400, "invalid size"),
+    ],
+)
+def test_a_huge_number_in_an_image_request_is_a_400(client, local_document, region, size, message):
+    page = local_document.pages.get()
+
+    response = client.get(f"{page.image_service_id}/{region}/{size}/0/default.jpg")
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert "at most 9 digits" in response.content.decode()
+
+
+def annotation_upload(name: str, text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, text.encode(), content_type="application/json")
+
+
+LABELME = (
+    '{"shapes": [{"label": "face", "points": [[%s, 10], [60, 70]], "shape_type": "rectangle", "flags": {}}],'
+    ' "imagePath": "page1.jpg", "imageData": null, "imageWidth": 800, "imageHeight": 600}'
+)
+COCO = (
+    '{"images": [{"id": 1, "file_name": "page1.jpg", "width": 800, "height": 600}],'
+    ' "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, %s, 60]}],'
+    ' "categories": [{"id": 1, "name": "face"}]}'
+)
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e309"])
+@pytest.mark.parametrize(("fmt", "template"), [("labelme", LABELME), ("coco", COCO)])
+def test_a_non_finite_number_in_an_annotation_file_is_reported_for_that_file(
+    curator_client, scanned, fmt, template, number
+):
+    upload = annotation_upload(f"{fmt}.json", template % number)
+
+    response = curator_client.post(
+        "/api/imports/annotations/", {"file": upload, "document": scanned["document"], "format": fmt}
+    )
+
+    assert response.status_code == 400
+    report = response.json()
+    assert report["files_rejected"] == 1 and "not valid JSON" in report["files"][0]["errors"][0]
+    assert Face.objects.count() == 1
+
+
+def test_a_deep_annotation_file_is_reported_for_that_file(curator_client, scanned):
+    deep_object = '{"a": ' * 100_000 + "1" + "}" * 100_000
+    deep_description = json.dumps({"shapes": [{"label": "face", "description": deep_object}]})
+    for name, text in [("deep.json", DEEP), ("description.json", deep_description)]:
+        response = curator_client.post(
+            "/api/imports/annotations/",
+            {"file": annotation_upload(name, text), "document": scanned["document"], "format": "labelme"},
+        )
+
+        assert response.status_code == 400, name
+        assert response.json()["files_rejected"] == 1, name
+    assert Face.objects.count() == 1

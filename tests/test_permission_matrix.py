@@ -27,7 +27,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.shortcuts import resolve_url
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls import resolve
 
 from annotations.models import (
     Corpus,
@@ -57,6 +57,7 @@ from detection.models import (
     TrainingStatus,
 )
 from tests.support.manifests import jpeg_bytes
+from tests.support.routes import routes, view_methods
 
 ROLES = ["anonymous", "viewer", "curator", "admin"]
 RANK = {"anonymous": 0, "viewer": 1, "curator": 2, "admin": 3}
@@ -591,33 +592,10 @@ NOT_CORPUS_SCOPED = {
 }
 # Whole namespaces: Django's admin checks is_staff and model permissions itself.
 NOT_CORPUS_SCOPED_NAMESPACES = {"admin"}
-HTTP_METHODS = ["get", "post", "put", "patch", "delete"]
 SAMPLE = {
     "doc": 1, "page": 1, "face": 1, "face2": 1, "revision": 1, "run": 1, "job": 1, "export": 1, "corpus": 1,
     "corpus_name": "x", "key": "0123456789abcdef0123456789abcdef", "person": "x", "folder": "x", "model": 1,
 }  # fmt: skip
-
-
-def routes():
-    """(url name, view) of every route, nested includes walked; namespaced names as 'ns:name'."""
-
-    def walk(patterns, namespace=""):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-                yield from walk(pattern.url_patterns, inner)
-            elif isinstance(pattern, URLPattern):
-                yield f"{namespace}{pattern.name}", pattern.callback
-
-    return list(walk(get_resolver().url_patterns))
-
-
-def view_methods(callback) -> set[str]:
-    """The HTTP methods a class-based view implements; function views say nothing ({'any'})."""
-    view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
-    if view_class is None:
-        return {"any"}
-    return {method for method in HTTP_METHODS if hasattr(view_class, method)}
 
 
 def covered() -> set[tuple[str, str]]:

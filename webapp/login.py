@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.authtoken import serializers as authtoken_serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
+from rest_framework.settings import api_settings
 
 from webapp.lockout import lockout_api_response
 
@@ -27,6 +28,8 @@ class ObtainAuthTokenView(ObtainAuthToken):
     """A token for a username and password; 429 while that login is locked out or slowed down."""
 
     serializer_class = AuthTokenSerializer
+    # ObtainAuthToken names DRF's own parsers: ours refuse hostile JSON (deep, NaN, huge) with a 400.
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
     @extend_schema(
         responses={

@@ -243,6 +243,12 @@ X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["webapp.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    # Our JSON parser answers 400 to bodies that are too large, too deep or hold NaN/Infinity/1e309.
+    "DEFAULT_PARSER_CLASSES": [
+        "webapp.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",

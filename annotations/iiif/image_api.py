@@ -12,13 +12,17 @@ import re
 VERSIONS = ("1", "2", "3")
 # Guards our endpoint against requests that would allocate huge images.
 MAX_OUTPUT_SIDE = 10_000
+# Digits of a number in a region or size: a 400-digit number is no float (pct: gives infinity)
+# and no size; nine digits are past any image.
+MAX_DIGITS = 9
 
-_PIXEL_REGION = re.compile(r"^(\d+),(\d+),(\d+),(\d+)$")
-_NUMBER = r"(\d+(?:\.\d+)?)"
+_INTEGER = rf"(\d{{1,{MAX_DIGITS}}})"
+_PIXEL_REGION = re.compile(rf"^{_INTEGER},{_INTEGER},{_INTEGER},{_INTEGER}$")
+_NUMBER = rf"(\d{{1,{MAX_DIGITS}}}(?:\.\d{{1,{MAX_DIGITS}}})?)"
 _PCT_REGION = re.compile(rf"^pct:{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$")
-_SIZE_WIDTH = re.compile(r"^(\d+),$")
-_SIZE_HEIGHT = re.compile(r"^,(\d+)$")
-_SIZE_EXACT = re.compile(r"^(!?)(\d+),(\d+)$")
+_SIZE_WIDTH = re.compile(rf"^{_INTEGER},$")
+_SIZE_HEIGHT = re.compile(rf"^,{_INTEGER}$")
+_SIZE_EXACT = re.compile(rf"^(!?){_INTEGER},{_INTEGER}$")
 _SIZE_PCT = re.compile(rf"^pct:{_NUMBER}$")
 
 
@@ -177,7 +181,8 @@ def _parse_region(region: str, *, width: int, height: int) -> tuple[int, int, in
         w, h = round(pw * width / 100), round(ph * height / 100)
     else:
         raise ValueError(
-            f"invalid region {region!r}: expected full, square, x,y,w,h or pct:x,y,w,h with non-negative numbers"
+            f"invalid region {region[:40]!r}: expected full, square, x,y,w,h or pct:x,y,w,h "
+            f"with non-negative numbers of at most {MAX_DIGITS} digits"
         )
     if w == 0 or h == 0:
         raise ValueError(f"region {region!r} has zero width or height")
@@ -233,4 +238,7 @@ def _size_dimensions(spec: str, size: str, *, region_w: int, region_h: int, upsc
             max(1, min(out_w, round(region_w * scale))),
             max(1, min(out_h, round(region_h * scale))),
         )
-    raise ValueError(f"invalid size {size!r}: expected max, w,, ,h, pct:n, w,h or !w,h (optionally prefixed with ^)")
+    raise ValueError(
+        f"invalid size {size[:40]!r}: expected max, w,, ,h, pct:n, w,h or !w,h (optionally prefixed with ^), "
+        f"with numbers of at most {MAX_DIGITS} digits"
+    )

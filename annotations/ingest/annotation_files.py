@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from pathlib import PurePosixPath
 
@@ -18,6 +17,7 @@ from annotations.ingest.reports import MAX_MESSAGES, FileReport, ImportRejected,
 from annotations.ingest.store import imported_faces_store
 from annotations.ingest.web_annotations import parse_web_annotations
 from annotations.models import CURATOR_SOURCE, Document
+from webapp.parsers import json_loads_untrusted
 
 IMPORT_FORMATS = ("auto", "labelme", "coco", "w3c", "iiif")
 # Largest JSON file we parse (a COCO file of a whole corpus stays well below).
@@ -94,7 +94,8 @@ def annotations_import(
 def _import_file(name: str, data: bytes, *, fmt: str, matcher: PageMatcher, images, source: str, user) -> FileReport:
     report = FileReport(name=name)
     try:
-        parsed = json.loads(data.decode("utf-8-sig"))
+        # NaN, Infinity, 1e309 or a too deep nesting: a ValueError, reported as for any broken file.
+        parsed = json_loads_untrusted(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         report.errors.append("not UTF-8 text")
         return report

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from annotations.access import get_document_for_user
 from annotations.ingest.annotation_files import IMPORT_FORMATS, annotations_import
 from annotations.models import CURATOR_SOURCE, CorpusRole
+from webapp.ids import IdField
 
 # Uploaded annotation files are read into memory whole; zips of LabelMe JSON + JPEGs stay below this.
 IMPORT_MAX_BYTES = 512 * 1024 * 1024
@@ -20,7 +21,7 @@ IMPORT_MAX_BYTES = 512 * 1024 * 1024
 
 class AnnotationImportInputSerializer(serializers.Serializer):
     file = serializers.FileField()
-    document = serializers.IntegerField(min_value=1)
+    document = IdField()
     format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto")
     source = serializers.RegexField(
         r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,99}$",

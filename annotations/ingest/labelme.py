@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from annotations.ingest.matching import PageMatcher, file_stem
 from annotations.ingest.reports import ImportRejected
 from annotations.ingest.values import (
@@ -17,6 +15,7 @@ from annotations.ingest.values import (
     read_label,
 )
 from annotations.models import Gender, Page
+from webapp.parsers import json_loads_untrusted
 
 
 def parse_labelme(
@@ -130,7 +129,7 @@ def _description(shape: dict) -> dict:
     if not isinstance(description, str) or not description.strip().startswith("{"):
         return {}
     try:
-        values = json.loads(description)
+        values = json_loads_untrusted(description)
     except ValueError:
         return {}
     if not isinstance(values, dict):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from annotations.ingest.matching import PageMatcher
 from annotations.ingest.reports import ImportRejected
 from annotations.ingest.values import ImportedFace, image_box, imported_face, read_attributes, read_label
+from webapp.parsers import json_loads_untrusted
 
 _XYWH = re.compile(r"xywh=(?:(pixel|percent):)?\s*([-\d.]+),([-\d.]+),([-\d.]+),([-\d.]+)")
 _TAG_SCORE = re.compile(r"^(.*?)\s*\((?:[^():]*:\s*)?([0-9.]+)\)\s*$")
@@ -140,7 +140,7 @@ def _web_annotation_face(annotation: dict, where: str, matcher: PageMatcher, err
         text, purpose, fmt = _body_text(body)
         if fmt == "application/json" or (purpose == "describing" and text.strip().startswith("{")):
             try:
-                parsed = json.loads(text)
+                parsed = json_loads_untrusted(text)
             except ValueError:
                 parsed = None
             if isinstance(parsed, dict):

@@ -30,6 +30,7 @@ from annotations.models import (
     ReviewStatus,
 )
 from annotations.search.sql import walk_column
+from webapp.ids import IdFilter, IdFormField
 
 CHILD = "child"
 GENDER_ALIASES = {
@@ -105,6 +106,20 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class CorpusField(forms.CharField):
+    """A corpus id or name: digits are an id, and must be one a database key can hold."""
+
+    def to_python(self, value):
+        value = super().to_python(value).strip()
+        if value.isdigit():
+            IdFormField().clean(value)
+        return value
+
+
+class CorpusFilter(django_filters.CharFilter):
+    field_class = CorpusField
+
+
 class FloatFilter(django_filters.NumberFilter):
     field_class = forms.FloatField
 
@@ -117,8 +132,8 @@ def keep_parameter(queryset, name, value):
 class SearchFilterSet(django_filters.FilterSet):
     """Validates search parameters (and documents them in the OpenAPI schema)."""
 
-    corpus = django_filters.CharFilter(method=keep_parameter, help_text="Corpus id or name.")
-    document = IntegerFilter(method=keep_parameter, min_value=1, help_text="Document id.")
+    corpus = CorpusFilter(method=keep_parameter, help_text="Corpus id or name.")
+    document = IdFilter(method=keep_parameter, help_text="Document id.")
     q = django_filters.CharFilter(
         method=keep_parameter,
         help_text="Full text over document titles and metadata (PostgreSQL search when available).",

@@ -27,6 +27,7 @@ from detection.model_loop.training import (
 )
 from detection.models import TrainedModel, TrainingJob, TrainingKind
 from detection.selectors import get_run_for_user, model_listing
+from webapp.ids import IdField, id_param
 
 
 class RunEvaluationApi(APIView):
@@ -35,8 +36,8 @@ class RunEvaluationApi(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk: int):
         run = get_run_for_user(request.user, pk)
-        document_id = request.query_params.get("document", "")
-        document = get_document_for_user(request.user, int(document_id)) if document_id.isdigit() else None
+        document_id = id_param(request.query_params, "document")
+        document = get_document_for_user(request.user, document_id) if document_id is not None else None
         return Response(evaluation.evaluation_for_run(run=run, document=document).as_dict())
 
 
@@ -44,7 +45,7 @@ class EvaluationApi(APIView):
     """Evaluate on a document's reviewed pages: its latest run, or `detector` run afresh (curators)."""
 
     class EvaluationFilterSerializer(serializers.Serializer):
-        document = serializers.IntegerField(min_value=1)
+        document = IdField()
         detector = serializers.CharField(required=False, max_length=100)
         threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
         attribute_model = serializers.CharField(required=False, max_length=100, allow_blank=True, default="")
@@ -148,8 +149,8 @@ class TrainingJobListCreateApi(generics.ListAPIView):
 
     class TrainingJobInputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=TrainingKind.values)
-        corpus = serializers.IntegerField(min_value=1, required=False)
-        document = serializers.IntegerField(min_value=1, required=False)
+        corpus = IdField(required=False)
+        document = IdField(required=False)
         params = serializers.DictField(required=False, default=dict)
 
         def validate(self, attrs):
@@ -158,9 +159,8 @@ class TrainingJobListCreateApi(generics.ListAPIView):
             return attrs
 
     def get_queryset(self):
-        corpus = self.request.query_params.get("corpus", "")
         return model_loop_selectors.training_job_list(
-            user=self.request.user, corpus_id=int(corpus) if corpus.isdigit() else None
+            user=self.request.user, corpus_id=id_param(self.request.query_params, "corpus")
         )
 
     @extend_schema(request=TrainingJobInputSerializer, responses={202: TrainingJobSerializer})
@@ -245,7 +245,7 @@ class SimilarFacesApi(APIView):
 
 
 class FacePersonMatchSerializer(StrictInputSerializer):
-    id = serializers.IntegerField(min_value=1)
+    id = IdField()
     version = version_field()
 
 
@@ -288,9 +288,8 @@ class PeopleApi(generics.ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        corpus = params.get("corpus", "")
         return similarity.people_list(
-            user=self.request.user, corpus_id=int(corpus) if corpus.isdigit() else None, query=params.get("q", "")
+            user=self.request.user, corpus_id=id_param(params, "corpus"), query=params.get("q", "")
         )
 
 
@@ -300,7 +299,7 @@ class EncodingsApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class EncodingsInputSerializer(serializers.Serializer):
-        document = serializers.IntegerField(min_value=1)
+        document = IdField()
 
     @extend_schema(request=EncodingsInputSerializer, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):

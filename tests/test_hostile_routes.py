@@ -34,7 +34,7 @@ from webapp.throttling import ScopedWriteThrottle
 
 # Every object of the world has this id: far above what a test database's sequences reach.
 ID = 424_242
-KEY = hashlib.sha256(b"hostile").hexdigest()[:16]
+KEY = hashlib.sha256(b"hostile").hexdigest()[:32]
 SCAN = "c1.jpg"
 # Past the signed 64-bit range (2**63 is the first value out of it), and past the unsigned one.
 HUGE = "99999999999999999999"
@@ -114,7 +114,12 @@ def world(db, monkeypatch):
     admin = get_user_model().objects.create_superuser("root", password="root-password-123")
     corpus = Corpus.objects.create(pk=ID, name="Hostile", is_public=True)
     document = Document.objects.create(
-        pk=ID, corpus=corpus, source="https://example.org/manifest.json", import_status=ImportStatus.DONE
+        pk=ID,
+        corpus=corpus,
+        source="https://example.org/scans",
+        import_status=ImportStatus.DONE,
+        local_key=KEY,
+        local_folder=KEY,
     )
     scan = Path(settings.LOCAL_IMAGES_DIR) / KEY / SCAN
     scan.parent.mkdir(parents=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -20,7 +21,9 @@ from detection import similarity
 from detection.model_loop import evaluation
 from detection.model_loop import selectors as model_loop_selectors
 from detection.model_loop.training import (
+    ActivationConflict,
     TrainingRefused,
+    trained_model_set_active,
     trained_models_register,
     training_job_cancel,
     training_job_create,
@@ -86,6 +89,9 @@ class EvaluationApi(APIView):
 class TrainedModelSerializer(serializers.ModelSerializer):
     registry_name = serializers.CharField(read_only=True)
     created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
+    activation_overridden_by = serializers.CharField(
+        source="activation_overridden_by.get_username", read_only=True, default=None
+    )
     data_snapshot = serializers.SerializerMethodField()
 
     class Meta:
@@ -102,7 +108,11 @@ class TrainedModelSerializer(serializers.ModelSerializer):
             "file",
             "created_by",
             "created_at",
+            "updated_at",
             "is_active",
+            "comparison",
+            "activation_reason",
+            "activation_overridden_by",
         ]
 
     def get_data_snapshot(self, model: TrainedModel) -> dict:
@@ -202,6 +212,44 @@ class ModelListApi(APIView):
         trained_models_register()
         trained = model_loop_selectors.trained_model_list(user=request.user)
         return Response({**model_listing(), "trained": TrainedModelSerializer(trained, many=True).data})
+
+
+class ModelActivationApi(APIView):
+    """A curator activates or deactivates a trained model against the held-out rule, with a written reason.
+
+    `updated_at` is the model's state the curator decided on: a model changed since answers 409.
+    """
+
+    class ActivationInputSerializer(StrictInputSerializer):
+        is_active = serializers.BooleanField()
+        reason = serializers.CharField(max_length=2000, trim_whitespace=True)
+        updated_at = serializers.DateTimeField()
+
+    @extend_schema(request=ActivationInputSerializer, responses={200: TrainedModelSerializer, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk: int):
+        model = model_loop_selectors.get_trained_model_for_user(request.user, pk, CorpusRole.CURATOR)
+        payload = self.ActivationInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        try:
+            model = trained_model_set_active(
+                model=model,
+                user=request.user,
+                is_active=data["is_active"],
+                reason=data["reason"],
+                updated_at=data["updated_at"],
+            )
+        except ActivationConflict as exc:
+            return Response(
+                {
+                    "detail": _("The model was changed by someone else; reload it before deciding."),
+                    "model": TrainedModelSerializer(exc.model).data,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        except TrainingRefused as exc:
+            raise ValidationError({"reason": [str(exc)]}) from exc
+        return Response(TrainedModelSerializer(model).data)
 
 
 class SimilarFaceSerializer(serializers.Serializer):

@@ -31,3 +31,12 @@ def trained_model_list(*, user) -> QuerySet[TrainedModel]:
     """Trained models whose training corpus the user may view, by family and newest version first."""
     visible = list(corpora_visible_to(user).values_list("pk", flat=True))
     return TrainedModel.objects.filter(training_jobs__corpus_id__in=visible).distinct().order_by("name", "-version")
+
+
+def get_trained_model_for_user(user, model_id: int, role: str = CorpusRole.VIEWER) -> TrainedModel:
+    """A trained model by id, checked for the role in the corpus it was trained on (404 when not visible)."""
+    job = TrainingJob.objects.select_related("corpus", "trained_model").filter(trained_model_id=model_id).first()
+    if job is None:
+        raise Http404("No such trained model")
+    require_role(user, job.corpus, role)
+    return job.trained_model

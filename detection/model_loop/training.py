@@ -73,8 +73,9 @@ DEFAULT_PARAMS: dict[str, dict[str, float | int | str]] = {
 DATA_SHARE = {TrainingKind.ATTRIBUTES: 0.2, TrainingKind.RESCORER: 0.5}
 # One page each for training, validation and the held-out test.
 MIN_REVIEWED_PAGES = 3
-# The held-out metric each kind is compared on.
+# The held-out metric each kind is compared on, and how the reasons name it.
 HELD_OUT_METRICS = {TrainingKind.ATTRIBUTES: "macro_recall", TrainingKind.RESCORER: "ap50"}
+METRIC_NAMES = {"macro_recall": "macro per-class recall", "ap50": "AP@0.5"}
 
 
 class TrainingRefused(Exception):
@@ -545,7 +546,8 @@ def _predict_many(model):
 def trained_model_decide(*, model: TrainedModel, comparison: dict) -> TrainedModel:
     """Apply the activation rule: active only when strictly better on enough held-out faces; record why."""
     new, active = comparison.get("new"), comparison.get("active")
-    metric, baseline = comparison.get("metric", ""), comparison.get("active_model") or _("no model")
+    metric = METRIC_NAMES.get(comparison.get("metric", ""), comparison.get("metric", ""))
+    baseline = comparison.get("active_model") or _("no model")
     if not comparison.get("enough_data"):
         activate = False
         reason = _(

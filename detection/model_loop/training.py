@@ -478,23 +478,30 @@ def held_out_comparison(*, model: TrainedModel, test) -> dict:
     active = active_model_of(family=model.name, exclude=model)
     if kind == TrainingKind.RESCORER:
         comparison["new"] = detector_ap50(_trained_detector(model).detect, test)
-        baseline = _trained_detector(active) if active is not None else _base_candidates(model)
         comparison["active_model"] = active.registry_name if active is not None else str(model.params.get("base"))
-        comparison["active"] = detector_ap50(baseline.detect, test)
     else:
         comparison["new"], comparison["new_recalls"] = attribute_macro_recall(
             _predict_many(_trained_attributes(model)), test
         )
-        name = active.registry_name if active is not None else settings.DETECTION_DEFAULT_ATTRIBUTES
-        comparison["active_model"] = name
-        if active is not None:
-            baseline = _trained_attributes(active)
-        elif name in registry.ATTRIBUTE_MODELS:
-            baseline = registry.get_attribute_model(name)
-        else:
-            baseline = None
-        if baseline is not None:
+        comparison["active_model"] = (
+            active.registry_name if active is not None else settings.DETECTION_DEFAULT_ATTRIBUTES
+        )
+    try:
+        if kind == TrainingKind.RESCORER:
+            baseline = _trained_detector(active) if active is not None else _base_candidates(model)
+            comparison["active"] = detector_ap50(baseline.detect, test)
+        elif active is not None or comparison["active_model"] in registry.ATTRIBUTE_MODELS:
+            baseline = (
+                _trained_attributes(active)
+                if active is not None
+                else registry.get_attribute_model(comparison["active_model"])
+            )
             comparison["active"], comparison["active_recalls"] = attribute_macro_recall(_predict_many(baseline), test)
+    except Exception as exc:
+        # A baseline that cannot be loaded or run (a missing file, weights) leaves nothing to beat
+        # safely: the rule keeps the new model inactive and says why.
+        logger.exception("held-out comparison: %s could not be scored", comparison["active_model"])
+        comparison["active_error"] = f"{exc.__class__.__name__}: {exc}"[:500]
     return comparison
 
 
@@ -556,6 +563,12 @@ def trained_model_decide(*, model: TrainedModel, comparison: dict) -> TrainedMod
     elif new is None:
         activate = False
         reason = _("Kept inactive: the new model could not be scored on the held-out pages.")
+    elif comparison.get("active_error"):
+        activate = False
+        reason = _("Kept inactive: %(baseline)s could not be scored on the held-out pages (%(error)s).") % {
+            "baseline": baseline,
+            "error": comparison["active_error"],
+        }
     elif active is not None and new <= active:
         activate = False
         reason = _("Kept inactive: held-out %(metric)s %(new).3f is not better than %(old).3f for %(baseline)s.") % {

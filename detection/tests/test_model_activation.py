@@ -240,3 +240,21 @@ def test_only_curators_of_the_training_corpus_override(kept_inactive, bob, charl
     assert client_for(charlie).post(url, payload, format="json").status_code == 404
     assert client_for().post(url, payload, format="json").status_code in (401, 403)
     assert not TrainedModel.objects.get(pk=kept_inactive.pk).is_active
+
+
+def test_an_active_model_that_cannot_be_scored_keeps_the_new_one_inactive(
+    tmp_path, settings, fake_trained_detectors, restore_registry
+):
+    settings.TRAINING_MIN_HELD_OUT_FACES = 10
+    test_pages = labelled_pages(tmp_path, documents=1, pages=2, faces=10)
+    trained_model(1, active=True)
+    new = trained_model(2)
+    # Version 1's file is gone: only version 2 can be built.
+    fake_trained_detectors.update({2: FixedDetector(PERFECT)})
+
+    new = trained_model_decide(model=new, comparison=held_out_comparison(model=new, test=test_pages))
+
+    assert not new.is_active and new.comparison["new"] == pytest.approx(1.0)
+    assert "KeyError" in new.comparison["active_error"]
+    assert "res10+rescore@v1 could not be scored" in new.activation_reason
+    assert TrainedModel.objects.get(version=1).is_active

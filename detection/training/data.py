@@ -111,10 +111,6 @@ class HeldOutSplit:
     test: list[LabelledImage]
     unit: str  # "document" or "page"
 
-    @property
-    def test_faces(self) -> int:
-        return sum(len(image.faces) for image in self.test)
-
 
 def split_held_out(
     images: Sequence[LabelledImage], *, validation_share: float = 0.25, test_share: float = 0.25, seed: int = 0

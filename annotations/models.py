@@ -259,8 +259,19 @@ class FaceQuerySet(models.QuerySet):
         """Faces that count: everything but rejected boxes."""
         return self.exclude(status=FaceStatus.REJECTED)
 
+    def curated_by_status(self) -> FaceQuerySet:
+        """Faces a curator stood behind, by status: accepted, edited or added (`CURATED_STATUSES`).
+
+        The one meaning of "curated" for statistics (`/stats/`, its CSV, faces-by-year) and for the
+        truth a run's kept predictions are evaluated against. Predicted faces are the others that count.
+        """
+        return self.filter(status__in=CURATED_STATUSES)
+
     def curated(self) -> FaceQuerySet:
-        """Faces a curator has decided on: any status but predicted, or any recorded change but an import.
+        """Faces re-detection keeps: any status but predicted, or any recorded change but an import.
+
+        Wider than `curated_by_status()` (it includes rejected boxes and predicted faces a curator
+        touched), because a re-run must never undo any curator's decision.
 
         A face accepted and then reverted to `predicted` is still curated: its history is a curator's.
         An imported model prediction (recorded as an import) is not, so a re-run may replace it.

@@ -84,6 +84,11 @@ class PageDetection(models.Model):
     total_seconds = models.FloatField(null=True, blank=True)
     derivative_scale = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # The detector's raw boxes on this page, canvas pixels, every score down to the run's
+    # evaluation floor: [{"x", "y", "w", "h", "score", "gender", "age", "child"}]. The run's
+    # evaluation is recomputed from these, whatever ran on the page later. Null for runs made
+    # before they were kept.
+    predictions = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "page_id"]
@@ -124,7 +129,17 @@ class TrainedModel(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    is_active = models.BooleanField(default=True, help_text="Registered and selectable for new runs.")
+    # Bumped by every activation change: a curator's override names it, and a stale one is refused.
+    updated_at = models.DateTimeField(auto_now=True)
+    is_active = models.BooleanField(default=False, help_text="Registered and selectable for new runs.")
+    # The held-out comparison with the model that was active when this one was trained:
+    # {"metric", "new", "active", "active_model", "held_out_faces", "enough_data", "decision"}.
+    comparison = models.JSONField(default=dict, blank=True)
+    # Why it is (in)active: the automatic rule's reason, or a curator's written override.
+    activation_reason = models.TextField(blank=True)
+    activation_overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name", "-version"]
@@ -132,6 +147,10 @@ class TrainedModel(models.Model):
             models.UniqueConstraint(fields=["name", "version"], name="trained_model_unique_version"),
             models.CheckConstraint(condition=Q(kind__in=ModelKind.values), name="trained_model_kind_valid"),
             models.CheckConstraint(condition=Q(version__gte=1), name="trained_model_version_positive"),
+            # "The active model" of a family, which a new one must beat, is one model.
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(is_active=True), name="trained_model_one_active_per_family"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -116,9 +116,12 @@ def run_timings(*, run: DetectionRun) -> dict[str, float | None]:
 
 
 def run_page_tasks(*, run: DetectionRun) -> QuerySet[PageDetection]:
-    """A run's pages with their state, in document order."""
+    """A run's pages with their state, in document order (without their raw predictions, kept for evaluation)."""
     return (
-        PageDetection.objects.filter(run=run).select_related("page").order_by("page__document_id", "page__order", "pk")
+        PageDetection.objects.filter(run=run)
+        .select_related("page")
+        .defer("predictions")
+        .order_by("page__document_id", "page__order", "pk")
     )
 
 

@@ -11,7 +11,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
@@ -29,6 +29,7 @@ from annotations.services import FacePrediction, faces_store_predictions
 from detection.errors import DetectionRefused, PageFetchRetry
 from detection.inference.age_gender import AgeGenderModel
 from detection.inference.detectors import FaceDetector
+from detection.inference.metrics import EVALUATION_FLOOR
 from detection.inference.registry import (
     ATTRIBUTE_MODELS,
     DETECTORS,
@@ -53,7 +54,10 @@ ACTIVE_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
 
 @dataclass(frozen=True)
 class PipelineParams:
-    """How a run treats each page: threshold, tiling and the plausibility filter."""
+    """How a run treats each page: threshold, tiling and the plausibility filter.
+
+    `floor` is the lowest score kept as a raw prediction for evaluation (None: the threshold).
+    """
 
     threshold: float
     tiling: bool
@@ -61,6 +65,7 @@ class PipelineParams:
     overlap: float
     max_face_share: float
     min_face_size: int
+    floor: float | None = None
 
     @classmethod
     def from_run(cls, run: DetectionRun) -> PipelineParams:
@@ -72,7 +77,13 @@ class PipelineParams:
             overlap=float(params.get("overlap", settings.DETECTION_TILE_OVERLAP)),
             max_face_share=float(params.get("max_face_share", settings.DETECTION_MAX_FACE_SHARE)),
             min_face_size=int(params.get("min_face_size", settings.DETECTION_MIN_FACE_SIZE)),
+            floor=run_evaluation_floor(run),
         )
+
+    @property
+    def lowest_score(self) -> float:
+        """The lowest score the detector must return: the floor, or the threshold when it is lower."""
+        return self.threshold if self.floor is None else min(self.floor, self.threshold)
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,8 @@ class PagePredictions:
     predictions: list[FacePrediction]
     detect_seconds: float
     attribute_seconds: float
+    # Every plausible box down to the floor, for evaluation: {"x", "y", "w", "h", "score", "gender", "age", "child"}.
+    raw: list[dict] = field(default_factory=list)
 
     @property
     def model_seconds(self) -> float:
@@ -91,6 +104,12 @@ class PagePredictions:
 def model_source(spec: ModelSpec) -> str:
     """How faces record the model that made them: name@version."""
     return f"{spec.name}@{spec.version}"
+
+
+def run_evaluation_floor(run: DetectionRun) -> float:
+    """The lowest score a run keeps as a raw prediction (its threshold for runs made before floors)."""
+    threshold = float(run.params["threshold"])
+    return min(float(run.params.get("evaluation_floor", threshold)), threshold)
 
 
 def _model_spec(registry: dict[str, ModelSpec], name: str, *, what: str, hidden: set[str]) -> ModelSpec:
@@ -172,6 +191,8 @@ def run_create(
         "max_face_share": settings.DETECTION_MAX_FACE_SHARE,
         "min_face_size": settings.DETECTION_MIN_FACE_SIZE,
         "max_derivative": settings.DETECTION_MAX_DERIVATIVE,
+        # Raw boxes down to this score are kept per page, so the run can be evaluated at any time.
+        "evaluation_floor": min(EVALUATION_FLOOR, threshold),
     }
     versions = {"detector": model_source(detector_spec)}
     if attribute_spec is not None:
@@ -243,11 +264,29 @@ def page_predictions(
             max_area_share=params.max_face_share,
             min_size=params.min_face_size,
         )
-        if det.score >= params.threshold
+        if det.score >= params.lowest_score
     ]
     started = time.perf_counter()
-    predictions = [_prediction(det, derivative, attribute_model, rgb) for det in found]
-    return PagePredictions(predictions, detect_seconds, time.perf_counter() - started)
+    predictions, raw = [], []
+    for det in found:
+        # Age and gender are read only for the boxes the run stores as faces.
+        kept = det.score >= params.threshold
+        prediction = _prediction(det, derivative, attribute_model if kept else None, rgb)
+        if kept:
+            predictions.append(prediction)
+        raw.append(
+            {
+                "x": prediction.x,
+                "y": prediction.y,
+                "w": prediction.w,
+                "h": prediction.h,
+                "score": round(float(det.score), 6),
+                "gender": prediction.gender,
+                "age": prediction.age,
+                "child": prediction.child,
+            }
+        )
+    return PagePredictions(predictions, detect_seconds, time.perf_counter() - started, raw=raw)
 
 
 def _prediction(
@@ -275,7 +314,8 @@ def _prediction(
 def run_detector(run: DetectionRun) -> FaceDetector:
     """The run's detector, built once per worker process for the run's threshold."""
     spec = _model_spec(DETECTORS, run.detector, what="detector", hidden=set())
-    params = {"score_threshold": run.params["threshold"]} if "score_threshold" in spec.default_params else {}
+    # Down to the evaluation floor: the boxes between it and the threshold are kept as raw predictions only.
+    params = {"score_threshold": run_evaluation_floor(run)} if "score_threshold" in spec.default_params else {}
     return get_detector(run.detector, **params)
 
 
@@ -366,6 +406,7 @@ def page_detect(
                 model_seconds=found.model_seconds,
                 total_seconds=time.perf_counter() - started,
                 derivative_scale=derivative.scale_x,
+                predictions=found.raw,
             )
             if finished != 1:
                 raise _ClaimLost

@@ -13,4 +13,5 @@ urlpatterns = [
     path("stats/", views_search.stats, name="stats"),
     path("exports/", views_exports.exports, name="exports"),
     path("runs/<int:run_id>/", views_models.run_detail, name="run"),
+    path("training/", views_models.training, name="training"),
 ]

@@ -1,11 +1,12 @@
-"""The model loop's pages: a detection run with its evaluation against curated faces."""
+"""The model loop's pages: a detection run with its evaluation against curated faces, and training."""
 
 from django.shortcuts import render
 
-from annotations.access import ROLE_RANK, corpus_role
+from annotations.access import ROLE_RANK, corpora_visible_to, corpus_role
 from annotations.models import CorpusRole
 from detection.model_loop.evaluation import evaluation_for_run
 from detection.model_loop.training import trained_models_register
+from detection.models import TrainingKind
 from detection.selectors import get_run_for_user, model_listing
 
 
@@ -22,5 +23,26 @@ def run_detail(request, run_id: int):
             # Evaluating another detector runs it on the pages: curators only, as the API requires.
             "can_compare": run.document_id is not None and ROLE_RANK[role] >= ROLE_RANK[CorpusRole.CURATOR],
             "detectors": sorted(item["name"] for item in model_listing(user=request.user)["detectors"]),
+        },
+    )
+
+
+def training(request):
+    """Start training jobs, follow their loss curve, read the held-out comparison, (de)activate models (JS)."""
+    corpora = list(corpora_visible_to(request.user).order_by("name"))
+    curated = [
+        corpus
+        for corpus in corpora
+        if ROLE_RANK.get(corpus_role(request.user, corpus), 0) >= ROLE_RANK[CorpusRole.CURATOR]
+    ]
+    selected = request.GET.get("corpus", "")
+    return render(
+        request,
+        "frontend/training.html",
+        {
+            "corpora": corpora,
+            "curated_corpora": curated,
+            "selected_corpus": int(selected) if selected.isdigit() else None,
+            "kinds": TrainingKind.choices,
         },
     )

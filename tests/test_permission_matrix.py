@@ -98,6 +98,12 @@ def zip_of_scans(objects: dict) -> dict:
     return {"upload": SimpleUploadedFile("scans.zip", buffer.getvalue()), "corpus": objects["corpus_name"]}
 
 
+def model_activation(objects: dict) -> dict:
+    """A curator's override of the activation rule, naming the model's current state."""
+    updated_at = TrainedModel.objects.get(pk=objects["model"]).updated_at
+    return {"is_active": True, "reason": "matrix check", "updated_at": updated_at.isoformat()}
+
+
 def scan_folder(objects: dict) -> dict:
     return {"source": objects["folder"], "corpus": objects["corpus_name"]}
 
@@ -196,6 +202,7 @@ ENDPOINTS = [
     Endpoint("train on document", "post", "/api/training-jobs/", "curator", {"kind": "rescorer", "document": "{doc}"}),
     Endpoint("training job", "get", "/api/training-jobs/{job}/", "viewer"),
     Endpoint("cancel training", "post", "/api/training-jobs/{job}/cancel/", "curator", {}),
+    Endpoint("override model activation", "post", "/api/models/{model}/activation/", "curator", model_activation),
     Endpoint("similar faces", "get", "/api/faces/{face}/similar/", "viewer"),
     Endpoint("name person", "post", "/api/faces/{face}/person/", "curator", {"person": "Joffre", "version": 1}),
     Endpoint("encode faces", "post", "/api/encodings/", "curator", {"document": "{doc}"}),
@@ -212,6 +219,7 @@ ENDPOINTS = [
     Endpoint("home page", "get", "/", "anonymous"),
     Endpoint("search page", "get", "/search/", "anonymous"),
     Endpoint("stats page", "get", "/stats/", "anonymous"),
+    Endpoint("training page", "get", "/training/?corpus={corpus}", "anonymous"),
     Endpoint("exports page", "get", "/exports/", "anonymous", login=True),
     Endpoint("export list", "get", "/api/exports/", "anonymous", login=True),
     Endpoint("corpus list", "get", "/api/corpora/", "anonymous"),
@@ -233,7 +241,7 @@ ENDPOINTS = [
 
 
 def make_corpus(key: str, tmp_path: Path) -> dict:
-    """A corpus with a document of two reviewed pages (a local scan), faces, a run and a training job."""
+    """A corpus with a document of three reviewed pages (a local scan), faces, a run and a training job."""
     corpus = Corpus.objects.create(name=f"{key}-corpus", is_public=key == "public")
     # The scans' key and folder are the document's own (a folder import makes them random).
     image_key = hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -264,7 +272,8 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
             local_path=f"{image_key}/c{order}.jpg",
             review_status=ReviewStatus.REVIEWED,
         )
-        for order in (1, 2)
+        # Three: training needs a page each for training, validation and the held-out test.
+        for order in (1, 2, 3)
     ]
     face = Face.objects.create(
         page=pages[0], x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test", person=f"{key}-person"
@@ -403,6 +412,7 @@ def database_state() -> list:
         list(DetectionRun.objects.order_by("pk").values_list("pk", "status")),
         list(PageDetection.objects.order_by("pk").values_list("pk", "status")),
         list(TrainingJob.objects.order_by("pk").values_list("pk", "status", "cancel_requested")),
+        list(TrainedModel.objects.order_by("pk").values_list("pk", "is_active", "activation_reason")),
         list(Export.objects.order_by("pk").values_list("pk", "status")),
         sorted(uploads.iterdir()) if uploads.exists() else [],
     ]

@@ -374,6 +374,9 @@ DETECTION_FETCH_RETRIES = envint("DETECTION_FETCH_RETRIES", 5)
 EVALUATION_MAX_PAGES = envint("EVALUATION_MAX_PAGES", 30)
 # Hard and soft time limits (seconds) of a training task; a running job older than the hard one is abandoned.
 TRAINING_TIME_LIMIT = envint("TRAINING_TIME_LIMIT", 4 * 3600)
+# A trained model is compared with the active one only on at least this many held-out faces;
+# below it the job says the data is too small and keeps the new model inactive.
+TRAINING_MIN_HELD_OUT_FACES = envint("TRAINING_MIN_HELD_OUT_FACES", 50)
 TRAINING_SOFT_TIME_LIMIT = envint("TRAINING_SOFT_TIME_LIMIT", 4 * 3600 - 120)
 # From this many encodings in a corpus, similarity search uses the IVF index instead of exact search.
 SIMILARITY_IVF_MIN = envint("SIMILARITY_IVF_MIN", 200_000)

@@ -39,6 +39,18 @@ STATS_COLUMNS = [
     "female_share",
     "male_share",
     "faces_per_page",
+    "curated_faces",
+    "curated_female",
+    "curated_male",
+    "curated_child",
+    "curated_unknown",
+    "curated_female_share",
+    "predicted_faces",
+    "predicted_female",
+    "predicted_male",
+    "predicted_child",
+    "predicted_unknown",
+    "curated_share",
 ]
 
 
@@ -138,6 +150,8 @@ class FaceSearchApi(generics.ListAPIView):
 class FacesByYearApi(APIView):
     """Faces per year for the search filters: pages, pages with faces, gender counts and shares.
 
+    Each count is also split by source: `curated_*` (faces accepted, edited or added) and
+    `predicted_*` (faces only a model proposed); `curated_share` is the share of faces curated.
     `?format=csv` downloads the yearly rows as CSV.
     """
 

@@ -1,4 +1,10 @@
-"""Statistics over the faces a search selects: counts and gender shares per year."""
+"""Statistics over the faces a search selects: counts and gender shares per year.
+
+Every count is also given apart for curated faces (status accepted, edited or added:
+`CURATED_STATUSES`, the one definition also behind `FaceQuerySet.curated_by_status()`) and for
+predicted faces (status predicted, no curator has stood behind them yet), with the share of faces
+that are curated, so the curated figures can be published on their own and the gap seen.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,9 @@ from django.db.models.functions import Coalesce
 
 from annotations.access import faces_visible_to, pages_visible_to
 from annotations.models import (
+    CURATED_STATUSES,
     Face,
+    FaceStatus,
     Gender,
     Page,
 )
@@ -21,6 +29,22 @@ from annotations.search.planner import all_corpora_visible, bound_face_counts, f
 
 # Gaps between the first and last year are filled with zero rows only up to this span.
 MAX_FILLED_YEARS = 500
+# Where a face comes from, by status: what a curator stood behind, and what only a model says.
+SOURCES = {"curated": Q(status__in=CURATED_STATUSES), "predicted": Q(status=FaceStatus.PREDICTED)}
+COUNTED = ("faces", "female", "male", "unknown", "child")
+SOURCE_COLUMNS = tuple(f"{source}_{name}" for source in SOURCES for name in COUNTED)
+
+
+def _source_counts() -> dict:
+    """Per-source face counts, as aggregates over faces."""
+    counts = {}
+    for source, condition in SOURCES.items():
+        counts[f"{source}_faces"] = Count("id", filter=condition)
+        counts[f"{source}_female"] = Count("id", filter=condition & Q(gender=Gender.FEMALE))
+        counts[f"{source}_male"] = Count("id", filter=condition & Q(gender=Gender.MALE))
+        counts[f"{source}_unknown"] = Count("id", filter=condition & Q(gender=Gender.UNKNOWN))
+        counts[f"{source}_child"] = Count("id", filter=condition & Q(child=True))
+    return counts
 
 
 def faces_by_year(*, user, params: SearchParams) -> list[dict]:
@@ -42,6 +66,8 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
             .order_by()
             .values(day=F("page__document__date_start"))
             .annotate(
+                # First: the annotations below shadow the `child` field these conditions read.
+                **_source_counts(),
                 faces=Count("id"),
                 pages_with_faces=Count("page_id", distinct=True),
                 female=Count("id", filter=Q(gender=Gender.FEMALE)),
@@ -69,6 +95,11 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
                 child=Coalesce(Sum("child_count"), 0),
             )
         )
+        # The page columns count every visible face; the split by source reads the faces themselves.
+        faces = Face.objects.visible().filter(page__in=pages.values("pk"))
+        rows = list(rows) + list(
+            faces.order_by().values(day=F("page__document__date_start")).annotate(**_source_counts())
+        )
     by_year: dict[int | None, dict] = {}
     for row in rows:
         day = row.pop("day")
@@ -83,7 +114,7 @@ def faces_totals(rows: list[dict]) -> dict:
     """The sums of per-year rows, with the same shares."""
     total = _empty_year(None)
     for row in rows:
-        for key in ("pages", "pages_with_faces", "faces", "female", "male", "unknown", "child"):
+        for key in ("pages", "pages_with_faces", *COUNTED, *SOURCE_COLUMNS):
             total[key] += row[key]
     del total["year"]
     return _with_shares(total)
@@ -99,6 +130,7 @@ def _empty_year(year: int | None) -> dict:
         "male": 0,
         "unknown": 0,
         "child": 0,
+        **dict.fromkeys(SOURCE_COLUMNS, 0),
     }
 
 
@@ -118,11 +150,15 @@ def _fill_years(by_year: dict, params: SearchParams) -> list[dict]:
 
 
 def _with_shares(row: dict) -> dict:
-    """Add the share of women's and men's faces (among faces of known gender) and faces per page."""
+    """Add the share of women's and men's faces (among faces of known gender), faces per page,
+    the same gender share among curated faces only, and the share of faces that are curated."""
     gendered = row["female"] + row["male"]
+    curated_gendered = row["curated_female"] + row["curated_male"]
     return {
         **row,
         "female_share": round(row["female"] / gendered, 4) if gendered else None,
         "male_share": round(row["male"] / gendered, 4) if gendered else None,
         "faces_per_page": round(row["faces"] / row["pages"], 4) if row["pages"] else None,
+        "curated_female_share": round(row["curated_female"] / curated_gendered, 4) if curated_gendered else None,
+        "curated_share": round(row["curated_faces"] / row["faces"], 4) if row["faces"] else None,
     }

@@ -7,6 +7,8 @@ import io
 
 import pytest
 
+from annotations.models import CURATED_STATUSES, Face, FaceStatus
+from annotations.search.stats import COUNTED
 from annotations.tests.factories import make_document, make_face, make_page, search_corpus
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +42,9 @@ def test_each_year_of_a_range_has_a_row_even_without_pages(client, data):
         "female_share": None,
         "male_share": None,
         "faces_per_page": None,
+        **{f"{source}_{name}": 0 for source in ("curated", "predicted") for name in COUNTED},
+        "curated_female_share": None,
+        "curated_share": None,
     }
 
 
@@ -138,3 +143,53 @@ def test_private_corpora_are_counted_only_for_their_members(client, data, corpus
     client.force_login(bob)
     assert years(client, "date_from=1916&date_to=1916")[1916]["faces"] == 1
     assert years(client, "date_from=1916&date_to=1916&gender=female")[1916]["female"] == 1
+
+
+def recount(faces) -> dict:
+    """Curated and predicted counts per year, counted one face at a time in Python."""
+    rows: dict = {}
+    for face in faces:
+        date = face.page.document.date_start
+        source = (
+            "curated"
+            if face.status in CURATED_STATUSES
+            else "predicted"
+            if face.status == FaceStatus.PREDICTED
+            else None
+        )
+        if source is None:
+            continue
+        row = rows.setdefault(date.year if date else None, dict.fromkeys(("curated", "predicted"), 0))
+        row[source] += 1
+    return rows
+
+
+@pytest.mark.parametrize("query", ["", "front_page=true", "min_confidence=0.5", "gender=female", "source=curator"])
+def test_stats_split_by_source_equal_a_recount(client, data, query):
+    # One more of each status in 1915, a rejected one included, so every source is present.
+    for status in (FaceStatus.ACCEPTED, FaceStatus.PREDICTED, FaceStatus.REJECTED):
+        make_face(page=data.pages.a3, gender="female", confidence=0.8, status=status)
+    body = client.get(f"{URL}?{query}").json()
+    selected = client.get(f"/api/search/faces/?{query}&page_size=500").json()["results"]
+
+    expected = recount(Face.objects.filter(pk__in=[face["id"] for face in selected]).select_related("page__document"))
+
+    got = {
+        row["year"]: {"curated": row["curated_faces"], "predicted": row["predicted_faces"]}
+        for row in body["results"]
+        if row["faces"]
+    }
+    assert got == expected
+    for row in body["results"]:
+        assert row["curated_faces"] + row["predicted_faces"] == row["faces"]
+        assert row["curated_share"] == (round(row["curated_faces"] / row["faces"], 4) if row["faces"] else None)
+    assert body["totals"]["curated_faces"] == sum(year["curated"] for year in expected.values())
+
+
+def test_curated_figures_stand_apart_in_the_csv(client, data):
+    rows = {row["year"]: row for row in csv.DictReader(io.StringIO(client.get(f"{URL}?format=csv").content.decode()))}
+
+    # 1915: b1's edited F and b2's added M are curated; the 9 other faces are predictions.
+    assert (rows["1915"]["curated_faces"], rows["1915"]["predicted_faces"]) == ("2", "9")
+    assert (rows["1915"]["curated_female"], rows["1915"]["curated_male"]) == ("1", "1")
+    assert rows["1915"]["curated_share"] == str(round(2 / 11, 4))

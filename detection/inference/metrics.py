@@ -29,6 +29,9 @@ import numpy as np
 from .types import Detection
 
 IOU_THRESHOLD = 0.5
+# Runs keep (and fresh evaluations read) boxes down to this score, so a threshold sweep can
+# reach below a detector's default threshold.
+EVALUATION_FLOOR = 0.1
 COCO_IOU_THRESHOLDS = tuple(round(0.5 + 0.05 * step, 2) for step in range(10))
 RECALL_LEVELS = np.linspace(0.0, 1.0, 101)
 # (name, lower, upper) bounds of sqrt(box area) in pixels; lower inclusive, upper exclusive.

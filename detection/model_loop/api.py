@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -20,7 +21,9 @@ from detection import similarity
 from detection.model_loop import evaluation
 from detection.model_loop import selectors as model_loop_selectors
 from detection.model_loop.training import (
+    ActivationConflict,
     TrainingRefused,
+    trained_model_set_active,
     trained_models_register,
     training_job_cancel,
     training_job_create,
@@ -87,6 +90,9 @@ class EvaluationApi(APIView):
 class TrainedModelSerializer(serializers.ModelSerializer):
     registry_name = serializers.CharField(read_only=True)
     created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
+    activation_overridden_by = serializers.CharField(
+        source="activation_overridden_by.get_username", read_only=True, default=None
+    )
     data_snapshot = serializers.SerializerMethodField()
 
     class Meta:
@@ -103,7 +109,11 @@ class TrainedModelSerializer(serializers.ModelSerializer):
             "file",
             "created_by",
             "created_at",
+            "updated_at",
             "is_active",
+            "comparison",
+            "activation_reason",
+            "activation_overridden_by",
         ]
 
     def get_data_snapshot(self, model: TrainedModel) -> dict:
@@ -206,6 +216,44 @@ class ModelListApi(APIView):
         )
 
 
+class ModelActivationApi(APIView):
+    """A curator activates or deactivates a trained model against the held-out rule, with a written reason.
+
+    `updated_at` is the model's state the curator decided on: a model changed since answers 409.
+    """
+
+    class ActivationInputSerializer(StrictInputSerializer):
+        is_active = serializers.BooleanField()
+        reason = serializers.CharField(max_length=2000, trim_whitespace=True)
+        updated_at = serializers.DateTimeField()
+
+    @extend_schema(request=ActivationInputSerializer, responses={200: TrainedModelSerializer, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk: int):
+        model = model_loop_selectors.get_trained_model_for_user(request.user, pk, CorpusRole.CURATOR)
+        payload = self.ActivationInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        try:
+            model = trained_model_set_active(
+                model=model,
+                user=request.user,
+                is_active=data["is_active"],
+                reason=data["reason"],
+                updated_at=data["updated_at"],
+            )
+        except ActivationConflict as exc:
+            return Response(
+                {
+                    "detail": _("The model was changed by someone else; reload it before deciding."),
+                    "model": TrainedModelSerializer(exc.model).data,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        except TrainingRefused as exc:
+            raise ValidationError({"reason": [str(exc)]}) from exc
+        return Response(TrainedModelSerializer(model).data)
+
+
 class SimilarFaceSerializer(serializers.Serializer):
     face = FaceSerializer()
     distance = serializers.FloatField()
@@ -252,7 +300,7 @@ class FacePersonMatchSerializer(StrictInputSerializer):
 class FacePersonApi(APIView):
     """Name the person on a face, and optionally on suggested matches too (curators; all or none)."""
 
-    face_conflict_detail = _("A face was changed by someone else; reload it before naming it.")
+    face_conflict_detail = gettext_lazy("A face was changed by someone else; reload it before naming it.")
 
     class FacePersonInputSerializer(StrictInputSerializer):
         person = serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=True)

@@ -1,14 +1,16 @@
 """How good the models are on this corpus: detections compared with curated faces on reviewed pages.
 
-Truth is every face on a page marked reviewed, except the rejected ones: the curator has seen the
-page, so a prediction left untouched was accepted by omission. Nothing here writes a face.
+Only pages marked reviewed are compared, and rejected boxes are never truth. Nothing here writes a face.
 
 Two ways to evaluate:
-- a stored run (`evaluation_for_run`): the boxes the run stored, as they were before any curator
-  changed them (the first revision's `before` snapshot), on the reviewed pages where this run is
-  the latest finished detection. A face a curator had already accepted, edited or added before
-  the run stored its boxes is left out of the truth: the pipeline never stores a prediction on
-  top of a curated face, so the run could not be credited for it.
+- a stored run (`evaluation_for_run`). A run keeps its raw predictions per page (every box down to
+  its evaluation floor, `PageDetection.predictions`); those are compared with the faces curated by
+  status (accepted, edited, added) on every reviewed page the run finished. Neither changes when a
+  later run detects on the same pages, so the evaluation can be recomputed at any time.
+  Runs made before raw predictions were kept are read as before: the boxes the run stored, as
+  they were before any curator changed them (the first revision's `before` snapshot), on the
+  reviewed pages where this run is the latest finished detection, truth being every visible face
+  (a prediction left untouched was accepted by omission) except those curated before the run.
 - a detector run afresh on the pages in memory (`evaluation_for_detector`), through the same
   pipeline as a run (derivative, tiling, plausibility filter), down to a low score floor so the
   threshold sweep can suggest thresholds below the detector's default.
@@ -25,6 +27,7 @@ from django.db.models import Max, QuerySet
 from annotations.iiif_server.imaging import page_derivative
 from annotations.models import Document, Face, FaceRevision, FaceStatus, Page, ReviewStatus
 from detection.inference.metrics import (
+    EVALUATION_FLOOR,
     AttributePair,
     AttributeReport,
     DetectionReport,
@@ -37,8 +40,8 @@ from detection.models import DetectionRun, PageDetection, PageTaskStatus
 
 # Precision targets the threshold suggestions are given for.
 PRECISION_TARGETS = (0.8, 0.9, 0.95)
-# Fresh evaluations keep boxes down to this score, so the sweep covers thresholds below the default.
-SCORE_FLOOR = 0.1
+# Fresh evaluations (and runs) keep boxes down to this score, so the sweep covers thresholds below the default.
+SCORE_FLOOR = EVALUATION_FLOOR
 
 
 class EvaluationRefused(Exception):
@@ -159,10 +162,16 @@ def latest_run_for_document(*, document: Document) -> DetectionRun | None:
 
 
 def run_page_boxes(*, run: DetectionRun, document: Document | None = None) -> list[PageBoxes]:
-    """Reviewed pages whose latest finished detection is this run, with the run's boxes as stored."""
+    """The run's reviewed pages with its predictions and their curated truth.
+
+    A run that kept its raw predictions is read from them, on every reviewed page it finished;
+    an older run from the faces it stored, on the pages where it is still the latest detection.
+    """
     done = PageDetection.objects.filter(run=run, status=PageTaskStatus.DONE, page__review_status=ReviewStatus.REVIEWED)
     if document is not None:
         done = done.filter(page__document=document)
+    if done.filter(predictions__isnull=False).exists():
+        return _kept_page_boxes(done.filter(predictions__isnull=False))
     stored_at = dict(done.values_list("page_id", "finished_at"))
     if not stored_at:
         return []
@@ -201,8 +210,36 @@ def run_page_boxes(*, run: DetectionRun, document: Document | None = None) -> li
     return pages
 
 
+def _kept_page_boxes(done: QuerySet[PageDetection]) -> list[PageBoxes]:
+    """Pages from a run's kept raw predictions against the faces curated by status.
+
+    Neither a later run nor the boxes stored as faces change what is read here: the truth is the
+    accepted, edited and added faces (a later run never replaces those), and the predictions are
+    the run's own record, so the evaluation can be recomputed at any time.
+    """
+    kept = dict(done.order_by("page_id").values_list("page_id", "predictions"))
+    truths: dict[int, list[Face]] = {}
+    for face in Face.objects.filter(page_id__in=list(kept)).curated_by_status().order_by("page_id", "id"):
+        truths.setdefault(face.page_id, []).append(face)
+    pages = []
+    for page_id, raw in kept.items():
+        curated = truths.get(page_id, [])
+        pages.append(
+            PageBoxes(
+                page_id=page_id,
+                predictions=[_box(box["x"], box["y"], box["w"], box["h"], box["score"]) for box in raw],
+                predicted_attributes=[_attributes(box) for box in raw],
+                truths=[_box(face.x, face.y, face.w, face.h) for face in curated],
+                truth_attributes=[_attributes(face) for face in curated],
+            )
+        )
+    return pages
+
+
 def evaluation_for_run(*, run: DetectionRun, document: Document | None = None) -> Evaluation:
     """Evaluate the boxes a run stored against the curated faces of its reviewed pages."""
+    from detection.services import run_evaluation_floor
+
     pages = run_page_boxes(run=run, document=document)
     threshold = float(run.params.get("threshold", 0.0))
     evaluation = _evaluate(
@@ -215,6 +252,15 @@ def evaluation_for_run(*, run: DetectionRun, document: Document | None = None) -
     )
     evaluation.run_id = run.pk
     evaluation.document_id = document.pk if document is not None else run.document_id
+    if "evaluation_floor" in run.params:
+        floor = run_evaluation_floor(run)
+        if not pages:
+            evaluation.notes.append("No page of this run is reviewed yet: nothing to compare.")
+        evaluation.notes.append(
+            f"Read from the run's kept predictions (scores down to {floor}) against the accepted, edited and "
+            "added faces: later runs on these pages do not change it."
+        )
+        return evaluation
     if not pages:
         evaluation.notes.append("No reviewed page has this run as its latest detection: nothing to compare.")
     evaluation.notes.append(f"The sweep starts at the run's threshold ({threshold}): lower scores were not stored.")

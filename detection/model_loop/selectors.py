@@ -37,3 +37,15 @@ def trained_model_names_hidden_from(user) -> set[str]:
     """Registry names of trained models the user may not see: what they learned from is not visible to them."""
     visible = list(trained_model_list(user=user).values_list("pk", flat=True))
     return {model.registry_name for model in TrainedModel.objects.exclude(pk__in=visible).only("name", "version")}
+
+
+def get_trained_model_for_user(user, model_id: int, role: str = CorpusRole.VIEWER) -> TrainedModel:
+    """A trained model by id, checked for the role in the corpus it was trained on (404 when not visible)."""
+    # The model by its own key first: a key lookup answers "none" for ids no key can hold, where a
+    # lookup through the job's foreign key would send them to the database.
+    model = TrainedModel.objects.filter(pk=model_id).first()
+    job = TrainingJob.objects.select_related("corpus").filter(trained_model=model).first() if model else None
+    if job is None:
+        raise Http404("No such trained model")
+    require_role(user, job.corpus, role)
+    return model

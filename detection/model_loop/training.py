@@ -2,9 +2,14 @@
 
 A job trains on the reviewed pages of a corpus (or one document). Its data snapshot is the
 LabelMe export of those pages, rejected boxes included as negatives, written beside the job so
-the model can be retrained or audited from exactly what it saw. Pages are split into training
-and validation by document. A finished job adds a `TrainedModel` (a new version of its family),
-registered by name (`res10+rescore@v3`, `keras-attributes@v2`) so new runs can select it.
+the model can be retrained or audited from exactly what it saw. Pages are split three ways
+(`split_held_out`): training, validation (early stopping) and held-out test pages, by document
+when there are enough documents, else by page, never a page on two sides. A finished job adds a
+`TrainedModel` (a new version of its family), inactive; the job then scores it and the family's
+active model on the same held-out pages (`held_out_comparison`), and the new model becomes active
+only when it scores better there (`trained_model_decide`). A curator may override that decision
+with a written reason (`trained_model_set_active`). Active models are registered by name
+(`res10+rescore@v3`, `keras-attributes@v2`) so new runs can select them.
 
 Registration is per process: a worker registers every active trained model when it starts
 (`worker_process_init`), and `trained_models_register()` brings any process up to date.
@@ -24,6 +29,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotations.exports.options import ExportOptions
 from annotations.exports.scope import page_batches
@@ -45,7 +51,8 @@ DEFAULT_PARAMS: dict[str, dict[str, float | int | str]] = {
         "patience": 5,
         "input_size": 64,
         "margin": 0.2,
-        "validation_share": 0.25,
+        "validation_share": 0.2,
+        "test_share": 0.25,
         "seed": 0,
     },
     TrainingKind.RESCORER: {
@@ -57,13 +64,18 @@ DEFAULT_PARAMS: dict[str, dict[str, float | int | str]] = {
         "patience": 6,
         "input_size": 32,
         "margin": 0.25,
-        "validation_share": 0.25,
+        "validation_share": 0.2,
+        "test_share": 0.25,
         "seed": 0,
     },
 }
 # Share of a job's progress bar spent preparing data; epochs fill the rest.
 DATA_SHARE = {TrainingKind.ATTRIBUTES: 0.2, TrainingKind.RESCORER: 0.5}
-MIN_REVIEWED_PAGES = 2
+# One page each for training, validation and the held-out test.
+MIN_REVIEWED_PAGES = 3
+# The held-out metric each kind is compared on, and how the reasons name it.
+HELD_OUT_METRICS = {TrainingKind.ATTRIBUTES: "macro_recall", TrainingKind.RESCORER: "ap50"}
+METRIC_NAMES = {"macro_recall": "macro per-class recall", "ap50": "AP@0.5"}
 
 
 class TrainingRefused(Exception):
@@ -88,6 +100,9 @@ def training_params(*, kind: str, params: dict | None) -> dict:
             raise TrainingRefused(f"Parameter {key} must be a {type(defaults[key]).__name__}") from exc
     if kind == TrainingKind.RESCORER and merged["base"] not in registry.DETECTORS:
         raise TrainingRefused(f"Unknown base detector {merged['base']!r}")
+    for share in ("validation_share", "test_share"):
+        if not 0.0 < float(merged[share]) < 0.5:
+            raise TrainingRefused(f"Parameter {share} must be between 0 and 0.5")
     return merged
 
 
@@ -159,7 +174,13 @@ def training_job_run(*, job_id: int) -> TrainingJob | None:
         logger.exception("training job %s failed", job_id)
         _finish(job, status=TrainingStatus.FAILED, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
     else:
-        _finish(job, status=TrainingStatus.DONE, stage="done", trained_model=trained, metrics=trained.metrics)
+        _finish(
+            job,
+            status=TrainingStatus.DONE,
+            stage="done",
+            trained_model=trained,
+            metrics={**trained.metrics, "comparison": trained.comparison},
+        )
     job.refresh_from_db()
     return job
 
@@ -184,6 +205,7 @@ class _Reporter:
     def __init__(self, job: TrainingJob) -> None:
         self.job_id = job.pk
         self.data_share = DATA_SHARE[job.kind]
+        self.history: dict[str, list[float]] = {}
 
     def report(self, fraction: float, stage: str) -> None:
         TrainingJob.objects.filter(pk=self.job_id, status=TrainingStatus.RUNNING).update(
@@ -196,9 +218,15 @@ class _Reporter:
         self.report(self.data_share * done / max(total, 1), stage)
 
     def epoch(self, epoch: int, epochs: int, logs: dict[str, float]) -> bool:
-        """Keras progress hook: True stops training (the job was cancelled)."""
+        """Keras progress hook: records the epoch's losses (the live loss curve); True stops training (cancelled)."""
         loss = logs.get("val_loss")
         stage = f"epoch {epoch}/{epochs}" + (f", validation loss {loss:.4f}" if loss is not None else "")
+        for name in ("loss", "val_loss"):
+            if name in logs:
+                self.history.setdefault(name, []).append(float(logs[name]))
+        TrainingJob.objects.filter(pk=self.job_id, status=TrainingStatus.RUNNING).update(
+            metrics={"history": self.history}
+        )
         try:
             self.report(self.data_share + (1.0 - self.data_share) * epoch / epochs, stage)
         except TrainingCancelled:
@@ -245,7 +273,7 @@ def training_snapshot(*, job: TrainingJob, progress: Callable[[int, int], None] 
 
 
 def _train(job: TrainingJob) -> TrainedModel:
-    from detection.training.data import read_labelme_folder, split_by_document
+    from detection.training.data import read_labelme_folder, split_held_out
 
     reporter = _Reporter(job)
     params = job.params
@@ -253,16 +281,26 @@ def _train(job: TrainingJob) -> TrainedModel:
         job=job, progress=lambda done, total: reporter.data(done, total, f"exporting page {done}/{total}")
     )
     images = read_labelme_folder(folder)
-    train, validation = split_by_document(
-        images, validation_share=float(params["validation_share"]), seed=int(params["seed"])
+    split = split_held_out(
+        images,
+        validation_share=float(params["validation_share"]),
+        test_share=float(params["test_share"]),
+        seed=int(params["seed"]),
     )
-    if not train or not validation:
-        raise TrainingRefused("Training needs reviewed pages on both sides of the split (at least two pages)")
+    train, validation = split.train, split.validation
+    if not train or not validation or not split.test:
+        raise TrainingRefused(
+            f"Training needs reviewed pages for training, validation and the held-out test "
+            f"(at least {MIN_REVIEWED_PAGES} pages with their images)"
+        )
     snapshot.update(
+        split_unit=split.unit,
         train_pages=[image.page for image in train],
         validation_pages=[image.page for image in validation],
+        test_pages=[image.page for image in split.test],
         train_documents=sorted({image.document for image in train}),
         validation_documents=sorted({image.document for image in validation}),
+        test_documents=sorted({image.document for image in split.test}),
     )
     if job.kind == TrainingKind.ATTRIBUTES:
         result, sidecar = _train_attributes(train, validation, params, reporter)
@@ -278,7 +316,10 @@ def _train(job: TrainingJob) -> TrainedModel:
         "history": result.history,
         **result.metrics,
     }
-    return _trained_model_save(job=job, result=result, sidecar=sidecar, metrics=metrics, snapshot=snapshot)
+    trained = _trained_model_save(job=job, result=result, sidecar=sidecar, metrics=metrics, snapshot=snapshot)
+    reporter.report(1.0, "comparing with the active model on the held-out pages")
+    comparison = held_out_comparison(model=trained, test=split.test)
+    return trained_model_decide(model=trained, comparison=comparison)
 
 
 def _train_attributes(train, validation, params: dict, reporter: _Reporter):
@@ -389,13 +430,200 @@ def _trained_model_save(*, job: TrainingJob, result, sidecar: dict, metrics: dic
                     data_snapshot={**snapshot, "corpus": job.corpus_id, "job": job.pk},
                     file=str(relative),
                     created_by=job.created_by,
+                    is_active=False,
                 )
         except IntegrityError:
             # Another job took this version number meanwhile: take the next one.
             continue
-        trained_model_register(model=trained)
         return trained
     raise TrainingRefused("Could not allocate a model version; try again")
+
+
+# ---------------------------------------------------------------------------------------------
+# The activation rule: a new model is active only when it beats the active one on held-out pages.
+
+
+class ActivationConflict(Exception):
+    """An activation change named a state of the model that is no longer current."""
+
+    def __init__(self, model: TrainedModel):
+        super().__init__(f"model {model.pk} was changed at {model.updated_at}")
+        self.model = model
+
+
+def active_model_of(*, family: str, exclude: TrainedModel | None = None) -> TrainedModel | None:
+    """The active trained model of a family (at most one, a constraint says so)."""
+    models = TrainedModel.objects.filter(name=family, is_active=True)
+    if exclude is not None:
+        models = models.exclude(pk=exclude.pk)
+    return models.first()
+
+
+def held_out_comparison(*, model: TrainedModel, test) -> dict:
+    """Score the new model and the family's active one (or the shipped baseline) on the same held-out pages."""
+    from detection.training.heldout import attribute_macro_recall, detector_ap50
+
+    kind = TrainingKind.ATTRIBUTES if model.kind == ModelKind.ATTRIBUTES else TrainingKind.RESCORER
+    held_out_faces = sum(len(image.faces) for image in test)
+    comparison: dict = {
+        "metric": HELD_OUT_METRICS[kind],
+        "held_out_pages": len(test),
+        "held_out_faces": held_out_faces,
+        "min_faces": settings.TRAINING_MIN_HELD_OUT_FACES,
+        "enough_data": held_out_faces >= settings.TRAINING_MIN_HELD_OUT_FACES,
+        "active_model": "",
+        "new": None,
+        "active": None,
+    }
+    active = active_model_of(family=model.name, exclude=model)
+    if kind == TrainingKind.RESCORER:
+        comparison["new"] = detector_ap50(_trained_detector(model).detect, test)
+        comparison["active_model"] = active.registry_name if active is not None else str(model.params.get("base"))
+    else:
+        comparison["new"], comparison["new_recalls"] = attribute_macro_recall(
+            _predict_many(_trained_attributes(model)), test
+        )
+        comparison["active_model"] = (
+            active.registry_name if active is not None else settings.DETECTION_DEFAULT_ATTRIBUTES
+        )
+    try:
+        if kind == TrainingKind.RESCORER:
+            baseline = _trained_detector(active) if active is not None else _base_candidates(model)
+            comparison["active"] = detector_ap50(baseline.detect, test)
+        elif active is not None or comparison["active_model"] in registry.ATTRIBUTE_MODELS:
+            baseline = (
+                _trained_attributes(active)
+                if active is not None
+                else registry.get_attribute_model(comparison["active_model"])
+            )
+            comparison["active"], comparison["active_recalls"] = attribute_macro_recall(_predict_many(baseline), test)
+    except Exception as exc:
+        # A baseline that cannot be loaded or run (a missing file, weights) leaves nothing to beat
+        # safely: the rule keeps the new model inactive and says why.
+        logger.exception("held-out comparison: %s could not be scored", comparison["active_model"])
+        comparison["active_error"] = f"{exc.__class__.__name__}: {exc}"[:500]
+    return comparison
+
+
+def _trained_detector(model: TrainedModel):
+    """A trained re-scorer built from its file, keeping every box down to the evaluation floor."""
+    from detection.model_loop.evaluation import SCORE_FLOOR
+
+    spec = trained_model_spec(model=model)
+    return spec.factory(**{**spec.default_params, "score_threshold": SCORE_FLOOR})
+
+
+def _base_candidates(model: TrainedModel):
+    """The re-scorer's base detector, finding candidates exactly as the re-scorer does, not re-scored."""
+    from detection.inference.trained import CandidateSearch
+
+    spec = trained_model_spec(model=model)
+    params = spec.default_params
+    search = CandidateSearch(
+        tiling=bool(params["tiling"]),
+        tile_size=int(params["tile_size"]),
+        overlap=float(params["overlap"]),
+        max_face_share=float(params["max_face_share"]),
+        min_face_size=int(params["min_face_size"]),
+    )
+    base = registry.get_detector(str(params["base"]), score_threshold=float(params["candidate_threshold"]))
+    return _Candidates(search=search, base=base)
+
+
+class _Candidates:
+    def __init__(self, *, search, base) -> None:
+        self.search, self.base = search, base
+
+    def detect(self, image):
+        return self.search.candidates(self.base, image)
+
+
+def _trained_attributes(model: TrainedModel):
+    spec = trained_model_spec(model=model)
+    return spec.factory(**spec.default_params)
+
+
+def _predict_many(model):
+    """`predict_many` where the model has one, else one `predict` per face."""
+    if hasattr(model, "predict_many"):
+        return model.predict_many
+    return lambda image, boxes: [model.predict(image, box) for box in boxes]
+
+
+def trained_model_decide(*, model: TrainedModel, comparison: dict) -> TrainedModel:
+    """Apply the activation rule: active only when strictly better on enough held-out faces; record why."""
+    new, active = comparison.get("new"), comparison.get("active")
+    metric = METRIC_NAMES.get(comparison.get("metric", ""), comparison.get("metric", ""))
+    baseline = comparison.get("active_model") or _("no model")
+    if not comparison.get("enough_data"):
+        activate = False
+        reason = _(
+            "Kept inactive: the held-out pages have %(faces)s faces, fewer than the %(min)s needed to compare models."
+        ) % {"faces": comparison.get("held_out_faces", 0), "min": comparison.get("min_faces")}
+    elif new is None:
+        activate = False
+        reason = _("Kept inactive: the new model could not be scored on the held-out pages.")
+    elif comparison.get("active_error"):
+        activate = False
+        reason = _("Kept inactive: %(baseline)s could not be scored on the held-out pages (%(error)s).") % {
+            "baseline": baseline,
+            "error": comparison["active_error"],
+        }
+    elif active is not None and new <= active:
+        activate = False
+        reason = _("Kept inactive: held-out %(metric)s %(new).3f is not better than %(old).3f for %(baseline)s.") % {
+            "metric": metric,
+            "new": new,
+            "old": active,
+            "baseline": baseline,
+        }
+    else:
+        activate = True
+        reason = _("Activated: held-out %(metric)s %(new).3f against %(old)s for %(baseline)s.") % {
+            "metric": metric,
+            "new": new,
+            "old": "n/a" if active is None else f"{active:.3f}",
+            "baseline": baseline,
+        }
+    comparison = {**comparison, "decision": "activated" if activate else "kept_inactive"}
+    with transaction.atomic():
+        if activate:
+            _deactivate_family(model=model, reason=_("Replaced by %(name)s.") % {"name": model.registry_name})
+        TrainedModel.objects.filter(pk=model.pk).update(
+            is_active=activate, comparison=comparison, activation_reason=reason, updated_at=timezone.now()
+        )
+    model.refresh_from_db()
+    trained_models_register()
+    return model
+
+
+def _deactivate_family(*, model: TrainedModel, reason: str) -> None:
+    TrainedModel.objects.filter(name=model.name, is_active=True).exclude(pk=model.pk).update(
+        is_active=False, activation_reason=reason, updated_at=timezone.now()
+    )
+
+
+def trained_model_set_active(*, model: TrainedModel, user, is_active: bool, reason: str, updated_at) -> TrainedModel:
+    """A curator's override of the activation rule, with a written reason; refused when `updated_at` is stale.
+
+    Activating a model deactivates the other active version of its family.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise TrainingRefused(_("Give a reason for overriding the activation rule"))
+    note = _("Overridden by %(user)s: %(reason)s") % {"user": user.get_username(), "reason": reason}
+    with transaction.atomic():
+        current = TrainedModel.objects.select_for_update().get(pk=model.pk)
+        if current.updated_at != updated_at:
+            raise ActivationConflict(current)
+        if is_active:
+            _deactivate_family(model=current, reason=_("Replaced by %(name)s.") % {"name": current.registry_name})
+        TrainedModel.objects.filter(pk=current.pk).update(
+            is_active=is_active, activation_reason=note, activation_overridden_by=user, updated_at=timezone.now()
+        )
+    model.refresh_from_db()
+    trained_models_register()
+    return model
 
 
 # ---------------------------------------------------------------------------------------------

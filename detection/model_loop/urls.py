@@ -11,6 +11,7 @@ urlpatterns = [
     path("training-jobs/<int:pk>/", api.TrainingJobDetailApi.as_view(), name="api-training-job"),
     path("training-jobs/<int:pk>/cancel/", api.TrainingJobCancelApi.as_view(), name="api-training-job-cancel"),
     path("models/", api.ModelListApi.as_view(), name="api-models"),
+    path("models/<int:pk>/activation/", api.ModelActivationApi.as_view(), name="api-model-activation"),
     path("faces/<int:pk>/similar/", api.SimilarFacesApi.as_view(), name="api-face-similar"),
     path("faces/<int:pk>/person/", api.FacePersonApi.as_view(), name="api-face-person"),
     path("people/", api.PeopleApi.as_view(), name="api-people"),

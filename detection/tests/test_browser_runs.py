@@ -73,3 +73,43 @@ def test_a_curator_cancels_a_queued_run(page, live_server, alice, scanned_docume
     expect(page.locator(f"#runs-table tr[data-run-id='{run.pk}'] .run-status")).to_have_text("cancelled")
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
+
+
+def test_a_curator_runs_detection_with_a_retrained_age_gender_model(
+    page, live_server, alice, scanned_document, fake_models, queued
+):
+    from detection.inference import registry
+    from detection.model_loop import training
+    from detection.models import TrainedModel, TrainingJob, TrainingStatus
+
+    for version, active in ((2, True), (3, False)):
+        model = TrainedModel.objects.create(
+            name="keras-attributes",
+            kind="attributes",
+            version=version,
+            params={"sha256_12": f"v{version}"},
+            file=f"models/keras-attributes/v{version}.keras",
+            is_active=active,
+        )
+        TrainingJob.objects.create(
+            kind="attributes", corpus=scanned_document.corpus, status=TrainingStatus.DONE, trained_model=model
+        )
+    try:
+        log_in(page, live_server, "alice", "alice-password-123")
+        page.goto(f"{live_server.url}/documents/{scanned_document.pk}/")
+
+        options = page.locator("#detect-attributes option").evaluate_all("(options) => options.map((o) => o.value)")
+        # The active retrained model is offered; the version kept inactive is not.
+        assert "keras-attributes@v2" in options and "keras-attributes@v3" not in options
+        expect(page.locator("#detect-attributes")).to_have_value("fake-age-gender")
+        page.select_option("#detect-attributes", "keras-attributes@v2")
+        page.click("#detect-submit")
+
+        expect(page.locator("#detect-message")).to_contain_text("started on 2 pages")
+        run = DetectionRun.objects.get()
+        assert run.attribute_model == "keras-attributes@v2"
+        assert run.model_versions["attributes"] == "keras-attributes@v2@v2-v2"
+        assert len(queued.pages) == 2
+    finally:
+        registry.ATTRIBUTE_MODELS.pop("keras-attributes@v2", None)
+        training._registered.clear()

@@ -208,3 +208,37 @@ def test_res10_on_generated_pages_finds_every_face_and_the_ornaments_cost_precis
     assert 0.4 < report.precision < 0.8
     assert report.ap50 > 0.95
     assert result.report.suggest_threshold(0.95).threshold > 0.9
+
+
+def test_an_earlier_runs_evaluation_is_unchanged_after_a_later_run_on_the_same_pages(fake_models, document, alice):
+    from detection.services import run_create, run_execute
+
+    page = add_scan_page(document, width=1000, height=800)
+    # Two faces; the fake detector finds one (0.9), a false alarm (0.6) and, below the run's
+    # threshold of 0.5, the other face (0.3): kept only as a raw prediction.
+    fake_models.detector.boxes = [
+        Detection.from_xywh(100, 100, 80, 80, 0.9),
+        Detection.from_xywh(500, 100, 80, 80, 0.6),
+        Detection.from_xywh(300, 400, 80, 80, 0.3),
+    ]
+    first = run_execute(run=run_create(user=alice, document=document, detector="fake", threshold=0.5, enqueue=False))
+    stored = {face.confidence: face for face in Face.objects.filter(detection_run=first)}
+    assert set(stored) == {0.9, 0.6}
+    face_accept(face=stored[0.9], user=alice)
+    face_reject(face=stored[0.6], user=alice)
+    face_create(page=page, user=alice, x=300, y=400, w=80, h=80)
+    page.__class__.objects.filter(pk=page.pk).update(review_status=ReviewStatus.REVIEWED)
+    before = evaluation_for_run(run=first).as_dict()
+
+    fake_models.detector.boxes = [Detection.from_xywh(700, 500, 80, 80, 0.95)]
+    later = run_execute(run=run_create(user=alice, document=document, detector="fake", threshold=0.5, enqueue=False))
+    after = evaluation_for_run(run=first).as_dict()
+
+    assert latest_run_for_document(document=document) == later
+    assert before["pages"] == 1 and before["detection"]["truths"] == 2
+    assert (before["detection"]["true_positives"], before["detection"]["false_positives"]) == (1, 1)
+    # The sweep reaches below the run's threshold: at 0.3 both faces are found.
+    assert [point["threshold"] for point in before["sweep"]] == [0.9, 0.6, 0.3]
+    assert before["sweep"][-1]["recall"] == 1.0
+    assert after == before
+    assert evaluation_for_run(run=later).as_dict()["detection"]["false_positives"] == 1

@@ -110,7 +110,8 @@ def test_an_unknown_detector_is_a_bad_request(evaluated_run, document, alice):
 
 @pytest.fixture
 def reviewed_document(document):
-    for _ in range(2):
+    # Training needs one page each for training, validation and the held-out test.
+    for _ in range(3):
         reviewed(add_scan_page(document, width=400, height=400))
     return document
 
@@ -212,6 +213,7 @@ def trained(reviewed_document):
         metrics={"val_base_ap50": 0.2, "val_rescored_ap50": 0.5},
         data_snapshot={"corpus": reviewed_document.corpus_id, "page_ids": [1, 2, 3]},
         file="models/res10-rescore/v1.keras",
+        is_active=True,
     )
     TrainingJob.objects.create(
         kind="rescorer", corpus=reviewed_document.corpus, status=TrainingStatus.DONE, trained_model=model

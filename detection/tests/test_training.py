@@ -15,6 +15,7 @@ from detection.inference import registry
 from detection.inference.registry import get_attribute_model, get_detector
 from detection.inference.types import Detection
 from detection.model_loop.training import (
+    trained_model_set_active,
     trained_models_register,
     training_job_cancel,
     training_job_create,
@@ -95,8 +96,19 @@ def test_a_training_job_on_the_curated_fixture_improves_validation_loss(
     assert (model.name, model.version, model.kind) == ("keras-attributes", 1, "attributes")
     assert model.data_snapshot["pages"] == 9 and model.data_snapshot["faces"] == 45
     assert model.data_snapshot["rejected"] == 27
-    assert len(model.data_snapshot["validation_documents"]) == 1
-    # Registered in this process, and loadable by name like any shipped model.
+    # Three documents are too few to hold whole ones out: whole pages, never one on two sides.
+    snapshot = model.data_snapshot
+    assert snapshot["split_unit"] == "page"
+    sides = [set(snapshot[key]) for key in ("train_pages", "validation_pages", "test_pages")]
+    assert all(sides) and not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2])
+    assert len(sides[0] | sides[1] | sides[2]) == 9
+    # Ten held-out faces are too few to tell models apart: the model is kept inactive, saying so.
+    assert model.comparison["metric"] == "macro_recall"
+    assert model.comparison["held_out_faces"] == 5 * len(sides[2]) and model.comparison["enough_data"] is False
+    assert not model.is_active and "fewer than the 50" in model.activation_reason
+    assert "keras-attributes@v1" not in registry.ATTRIBUTE_MODELS
+    # A curator activates it anyway, with a reason: registered in this process, loadable by name.
+    trained_model_set_active(model=model, user=alice, is_active=True, reason="to try it", updated_at=model.updated_at)
     estimate = get_attribute_model("keras-attributes@v1").predict(
         skimage.io.imread(FACE_DIR / "obama.jpg"), Detection(*FIXTURE_FACES["obama.jpg"], score=1.0)
     )
@@ -105,8 +117,10 @@ def test_a_training_job_on_the_curated_fixture_improves_validation_loss(
 
 
 def test_a_rescorer_job_improves_held_out_ap_over_the_base_detector(
-    curated_corpus, alice, django_capture_on_commit_callbacks
+    curated_corpus, alice, django_capture_on_commit_callbacks, settings
 ):
+    # The fixture's held-out pages hold 10 faces: enough here for the activation rule to decide.
+    settings.TRAINING_MIN_HELD_OUT_FACES = 10
     job = run_job(
         alice=alice,
         corpus=curated_corpus,
@@ -127,6 +141,11 @@ def test_a_rescorer_job_improves_held_out_ap_over_the_base_detector(
     assert metrics["val_rescored_ap50"] > metrics["val_base_ap50"] + 0.05
     assert metrics["best_val_loss"] < metrics["initial_val_loss"]
     assert job.trained_model.registry_name == "res10+rescore@v1"
+    # Compared with res10's candidates on the held-out test pages, better, so active.
+    comparison = job.trained_model.comparison
+    print(f"held-out test pages: AP@0.5 {comparison['active']:.3f} (res10) -> {comparison['new']:.3f}")
+    assert comparison["metric"] == "ap50" and comparison["active_model"] == "res10"
+    assert comparison["new"] > comparison["active"] and job.trained_model.is_active
     # A fresh process learns the model from the database, then detects with it by name.
     registry.DETECTORS.pop("res10+rescore@v1")
     assert "res10+rescore@v1" in trained_models_register()

@@ -94,23 +94,66 @@ def read_labelme_folder(folder: Path) -> list[LabelledImage]:
     return images
 
 
-def split_by_document(
-    images: Sequence[LabelledImage], *, validation_share: float = 0.25, seed: int = 0
-) -> tuple[list[LabelledImage], list[LabelledImage]]:
-    """Train and validation pages, whole documents on each side so no page leaks its neighbours.
+# Below this many documents a job holds out whole pages: with fewer, holding out whole documents
+# would leave too little to train on.
+MIN_DOCUMENTS_FOR_DOCUMENT_SPLIT = 4
 
-    With a single document the split falls back to pages (the last ones go to validation).
+
+@dataclass(frozen=True)
+class HeldOutSplit:
+    """Pages to train on, pages for early stopping (validation), and held-out pages the metrics are read on.
+
+    The unit is the page (or the document): no page, and so no face of a page, is on two sides.
+    """
+
+    train: list[LabelledImage]
+    validation: list[LabelledImage]
+    test: list[LabelledImage]
+    unit: str  # "document" or "page"
+
+
+def split_held_out(
+    images: Sequence[LabelledImage], *, validation_share: float = 0.25, test_share: float = 0.25, seed: int = 0
+) -> HeldOutSplit:
+    """Split pages three ways by document (when there are enough documents) or else by page.
+
+    Pages are keyed by their page id, so a page exported twice still falls on one side only.
+    Validation picks the epoch to keep; the test pages are seen only once the model is trained.
     """
     documents = sorted({image.document for image in images})
-    if len(documents) >= 2:
-        rng = np.random.default_rng(seed)
-        shuffled = list(rng.permutation(documents))
-        n_validation = min(len(documents) - 1, max(1, round(validation_share * len(documents))))
-        held_out = set(shuffled[:n_validation])
-        return [i for i in images if i.document not in held_out], [i for i in images if i.document in held_out]
-    n_validation = min(len(images) - 1, max(1, round(validation_share * len(images)))) if len(images) > 1 else 0
-    cut = len(images) - n_validation
-    return list(images[:cut]), list(images[cut:])
+    if len(documents) >= MIN_DOCUMENTS_FOR_DOCUMENT_SPLIT:
+        unit, keys = "document", documents
+        key_of = _document_key
+    else:
+        unit, keys = "page", sorted({image.page for image in images})
+        key_of = _page_key
+    rng = np.random.default_rng(seed)
+    shuffled = [str(key) for key in rng.permutation(keys)] if keys else []
+    n_test = _share_count(len(shuffled), test_share, keep=2)
+    n_validation = _share_count(len(shuffled) - n_test, validation_share / max(1e-9, 1 - test_share), keep=1)
+    test_keys = set(shuffled[:n_test])
+    validation_keys = set(shuffled[n_test : n_test + n_validation])
+    sides: dict[str, list[LabelledImage]] = {"train": [], "validation": [], "test": []}
+    for image in images:
+        key = key_of(image)
+        side = "test" if key in test_keys else "validation" if key in validation_keys else "train"
+        sides[side].append(image)
+    return HeldOutSplit(**sides, unit=unit)
+
+
+def _document_key(image: LabelledImage) -> str:
+    return image.document
+
+
+def _page_key(image: LabelledImage) -> str:
+    return image.page
+
+
+def _share_count(total: int, share: float, *, keep: int) -> int:
+    """How many of `total` units a share takes: at least one, leaving `keep` for the other sides."""
+    if total <= keep:
+        return 0
+    return min(total - keep, max(1, round(share * total)))
 
 
 def augmenter(seed: int):

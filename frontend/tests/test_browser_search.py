@@ -107,6 +107,8 @@ def test_the_stats_chart_draws_the_api_numbers(logged_in_page, live_server, issu
     page = logged_in_page
     page.set_viewport_size({"width": 1280, "height": 800})
     query = "front_page=true&date_from=1913&date_to=1916"
+    # A curator accepted the man of 1915's front page: the one curated face.
+    issues["front"][1915].faces.filter(gender="male").update(status="accepted")
     page.goto(f"{live_server.url}/stats/?{query}")
     page.wait_for_function("document.getElementById('stats').dataset.loaded === 'true'")
 
@@ -124,6 +126,15 @@ def test_the_stats_chart_draws_the_api_numbers(logged_in_page, live_server, issu
     assert charts["chart-pie"]["data"][0] == [api["totals"]["female"], api["totals"]["male"], api["totals"]["unknown"]]
     expect(page.locator("#stats-summary")).to_have_text("9 faces on 3 pages, 66.7 % women")
     expect(page.locator("#stats-table tbody tr")).to_have_count(4)
+    # Curated and predicted faces apart: the fixture's faces are all predictions until a curator accepts one.
+    sources = page.evaluate("() => Chart.getChart('chart-sources').data.datasets.map((d) => [d.label, d.data])")
+    assert sources == [
+        ["Curated", [row["curated_faces"] for row in api["results"]]],
+        ["Predicted", [row["predicted_faces"] for row in api["results"]]],
+    ]
+    assert [row["curated_faces"] for row in api["results"]] == [0, 0, 1, 0]
+    assert [row["predicted_faces"] for row in api["results"]] == [0, 2, 3, 3]
+    expect(page.locator("#stats-curated")).to_contain_text(f"{api['totals']['curated_faces']} curated")
     assert page.locator("#f-front-page").is_checked()
     assert page.get_attribute("#csv-link", "href").endswith(f"?{query}&format=csv")
     page.screenshot(path="/tmp/stats.png", full_page=True)

@@ -123,6 +123,7 @@ function init(panel) {
     const detector = document.getElementById("detect-detector");
     const threshold = document.getElementById("detect-threshold");
     const tiling = document.getElementById("detect-tiling");
+    const attributes = document.getElementById("detect-attributes");
     const message = document.getElementById("detect-message");
     const submit = document.getElementById("detect-submit");
     // Each detector has its own sensible threshold and tiling default (res10 needs tiles for small faces).
@@ -135,7 +136,12 @@ function init(panel) {
       event.preventDefault();
       submit.disabled = true;
       message.textContent = "Starting…";
-      const payload = { document: Number(panel.dataset.documentId), detector: detector.value, tiling: tiling.checked };
+      const payload = {
+        document: Number(panel.dataset.documentId),
+        detector: detector.value,
+        tiling: tiling.checked,
+        attribute_model: attributes.value,
+      };
       if (threshold.value !== "") payload.threshold = Number(threshold.value);
       try {
         const { ok, data } = await send(panel.dataset.createUrl, payload);

@@ -90,6 +90,30 @@
       options: { ...common, scales: { y: { min: 0 } } },
     });
 
+    // Curated (a curator stood behind the face) and predicted (only a model says so) apart.
+    draw("chart-sources", {
+      type: "bar",
+      data: {
+        labels: years,
+        datasets: [
+          { label: "Curated", data: rows.map((row) => row.curated_faces), backgroundColor: "#137333" },
+          { label: "Predicted", data: rows.map((row) => row.predicted_faces), backgroundColor: "#f9ab00" },
+        ],
+      },
+      options: { ...common, scales: { x: { stacked: true }, y: { stacked: true, min: 0 } } },
+    });
+    draw("chart-curated-share", {
+      type: "line",
+      data: {
+        labels: years,
+        datasets: [
+          { label: "Women, curated faces", data: rows.map((row) => percentOf(row.curated_female_share)), borderColor: WOMEN, backgroundColor: WOMEN, spanGaps: true },
+          { label: "Women, all faces", data: rows.map((row) => percentOf(row.female_share)), borderColor: UNKNOWN, backgroundColor: UNKNOWN, borderDash: [4, 4], spanGaps: true },
+        ],
+      },
+      options: { ...common, scales: { y: { min: 0, max: 100, title: { display: true, text: "%" } } } },
+    });
+
     const tbody = document.querySelector("#stats-table tbody");
     tbody.replaceChildren(
       ...body.results.map((row) => {
@@ -105,6 +129,10 @@
           row.unknown,
           row.female_share === null ? "–" : percentOf(row.female_share) + " %",
           row.faces_per_page === null ? "–" : row.faces_per_page.toFixed(2),
+          row.curated_faces,
+          row.predicted_faces,
+          row.curated_share === null ? "–" : percentOf(row.curated_share) + " %",
+          row.curated_female_share === null ? "–" : percentOf(row.curated_female_share) + " %",
         ];
         for (const value of cells) {
           const td = document.createElement("td");
@@ -117,6 +145,12 @@
     const share = totals.female_share === null ? "" : ", " + percentOf(totals.female_share) + " % women";
     document.getElementById("stats-summary").textContent =
       totals.faces.toLocaleString("en") + " faces on " + totals.pages.toLocaleString("en") + " pages" + share;
+    const curatedShare = totals.curated_share === null ? "" : " (" + percentOf(totals.curated_share) + " % of the faces)";
+    const curatedWomen =
+      totals.curated_female_share === null ? "" : "; among curated faces " + percentOf(totals.curated_female_share) + " % women";
+    document.getElementById("stats-curated").textContent =
+      totals.curated_faces.toLocaleString("en") + " curated" + curatedShare + ", " +
+      totals.predicted_faces.toLocaleString("en") + " predicted and not yet reviewed" + curatedWomen + ".";
     root.dataset.loaded = "true";
   }
 

@@ -1,0 +1,242 @@
+// Models and training page: start a job, follow its progress and loss curve (vendored Chart.js,
+// global `Chart`), read the held-out comparison, and activate or deactivate trained models.
+import { csrfToken, getJSON, urlFor } from "./api.js";
+
+const root = document.getElementById("training");
+const POLL_MS = 1000;
+
+if (root) {
+  const curated = new Set((root.dataset.curatedCorpora || "").split(",").filter(Boolean).map(Number));
+  const form = document.getElementById("train-form");
+  const corpus = document.getElementById("train-corpus");
+  const scope = document.getElementById("train-document");
+  const kind = document.getElementById("train-kind");
+  const epochs = document.getElementById("train-epochs");
+  const message = document.getElementById("train-message");
+  const submit = document.getElementById("train-submit");
+  let chart = null;
+  let watched = null;
+  let timer = null;
+
+  const el = (tag, attrs = {}, ...children) => {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    for (const child of children) node.append(child);
+    return node;
+  };
+  const fmt = (value) => (value === null || value === undefined ? "–" : Number(value).toFixed(3));
+  const METRICS = { ap50: "AP@0.5", macro_recall: "Macro recall" };
+
+  async function send(url, payload) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken(form.elements.csrfmiddlewaretoken.value) },
+      body: JSON.stringify(payload),
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    return { ok: response.ok, status: response.status, data };
+  }
+
+  function errorText(data) {
+    if (!data || typeof data !== "object") return "unknown error";
+    if (data.detail) return String(data.detail);
+    return Object.entries(data).map(([key, value]) => `${key}: ${[].concat(value).join(" ")}`).join("; ");
+  }
+
+  function canCurate() {
+    return curated.has(Number(corpus.value));
+  }
+
+  async function loadDocuments() {
+    scope.replaceChildren(el("option", { value: "" }, "every reviewed page of the corpus"));
+    if (!corpus.value) return;
+    const body = await getJSON(`${root.dataset.documentsUrl}?corpus=${corpus.value}`);
+    for (const item of body.results || []) scope.append(el("option", { value: item.id }, item.label || item.source));
+  }
+
+  function syncForm() {
+    submit.disabled = !canCurate();
+    message.textContent = canCurate() ? "" : "Only curators of this corpus can start training.";
+  }
+
+  async function refreshJobs() {
+    const body = await getJSON(`${root.dataset.jobsUrl}?corpus=${corpus.value}`);
+    const rows = body.results || [];
+    document.getElementById("jobs-empty").hidden = rows.length > 0;
+    const table = document.getElementById("jobs-table");
+    table.hidden = rows.length === 0;
+    table.tBodies[0].replaceChildren(
+      ...rows.map((job) => {
+        const show = el("button", { type: "button", "data-job": job.id }, "Show");
+        show.addEventListener("click", () => watch(job.id));
+        return el(
+          "tr",
+          { "data-job-id": job.id },
+          el("td", {}, `#${job.id}`),
+          el("td", {}, job.trained_model ? job.trained_model.registry_name : job.kind),
+          el("td", {}, el("span", { class: `status status-${job.status}` }, job.status)),
+          el("td", {}, `${Math.round(job.progress * 100)} %`),
+          el("td", {}, job.created_by || "–"),
+          el("td", {}, show),
+        );
+      }),
+    );
+  }
+
+  function drawLoss(history) {
+    const loss = history.loss || [];
+    const validation = history.val_loss || [];
+    const labels = Array.from({ length: Math.max(loss.length, validation.length) }, (_, i) => String(i + 1));
+    const data = {
+      labels,
+      datasets: [
+        { label: "Training loss", data: loss, borderColor: "#0b57d0", backgroundColor: "#0b57d0" },
+        { label: "Validation loss", data: validation, borderColor: "#b06000", backgroundColor: "#b06000" },
+      ],
+    };
+    if (typeof Chart === "undefined") return;
+    if (!chart) {
+      chart = new Chart(document.getElementById("chart-loss"), {
+        type: "line",
+        data,
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          scales: { x: { title: { display: true, text: "epoch" } }, y: { title: { display: true, text: "loss" } } },
+        },
+      });
+    } else {
+      chart.data = data;
+      chart.update();
+    }
+    chart.canvas.dataset.epochs = String(labels.length);
+  }
+
+  function showComparison(model) {
+    const box = document.getElementById("comparison");
+    const comparison = model && model.comparison;
+    box.hidden = !comparison || !comparison.metric;
+    if (box.hidden) return;
+    document.getElementById("comparison-metric").textContent = METRICS[comparison.metric] || comparison.metric;
+    document.getElementById("comparison-new-name").textContent = `${model.registry_name} (new)`;
+    document.getElementById("comparison-new").textContent = fmt(comparison.new);
+    document.getElementById("comparison-active-name").textContent = `${comparison.active_model || "no model"} (active)`;
+    document.getElementById("comparison-active").textContent = fmt(comparison.active);
+    document.getElementById("comparison-split").textContent =
+      `${comparison.held_out_faces} faces on ${comparison.held_out_pages} held-out page${comparison.held_out_pages === 1 ? "" : "s"}` +
+      (comparison.enough_data ? "" : ` (fewer than the ${comparison.min_faces} needed to compare: too small)`);
+    document.getElementById("comparison-reason").textContent = model.activation_reason;
+  }
+
+  async function watch(jobId) {
+    watched = jobId;
+    clearTimeout(timer);
+    const job = await getJSON(urlFor(root.dataset.jobUrl, jobId));
+    if (watched !== jobId) return;
+    const detail = document.getElementById("job-detail");
+    detail.hidden = false;
+    detail.dataset.jobId = jobId;
+    detail.dataset.status = job.status;
+    document.getElementById("job-title").textContent = `Job #${job.id} · ${job.kind}`;
+    document.getElementById("job-stage").textContent = `${job.status}${job.stage && job.stage !== job.status ? ` · ${job.stage}` : ""}`;
+    document.getElementById("job-progress").value = job.progress;
+    const error = document.getElementById("job-error");
+    error.hidden = !job.error;
+    error.textContent = job.error;
+    drawLoss((job.metrics && job.metrics.history) || {});
+    showComparison(job.trained_model);
+    if (["pending", "running"].includes(job.status)) {
+      timer = setTimeout(() => watch(jobId), POLL_MS);
+    } else {
+      refreshJobs();
+      refreshModels();
+    }
+  }
+
+  async function refreshModels() {
+    const body = await getJSON(root.dataset.modelsUrl);
+    const models = body.trained || [];
+    document.getElementById("models-empty").hidden = models.length > 0;
+    const table = document.getElementById("models-table");
+    table.hidden = models.length === 0;
+    table.tBodies[0].replaceChildren(...models.map(modelRow));
+  }
+
+  function modelRow(model) {
+    const comparison = model.comparison || {};
+    const held = comparison.metric
+      ? `${METRICS[comparison.metric] || comparison.metric} ${fmt(comparison.new)} vs ${fmt(comparison.active)} (${comparison.active_model || "no model"})`
+      : "–";
+    const change = el("td", {});
+    if (curated.has(Number(model.data_snapshot.corpus))) {
+      const reason = el("input", { type: "text", placeholder: "Reason (required)", "aria-label": `Reason for changing ${model.registry_name}` });
+      const button = el("button", { type: "button" }, model.is_active ? "Deactivate" : "Activate");
+      button.addEventListener("click", async () => {
+        const note = document.getElementById("models-message");
+        const { ok, status, data } = await send(urlFor(root.dataset.activationUrl, model.id), {
+          is_active: !model.is_active,
+          reason: reason.value,
+          updated_at: model.updated_at,
+        });
+        note.textContent = ok
+          ? `${model.registry_name} is now ${data.is_active ? "active" : "inactive"}.`
+          : status === 409
+            ? "Someone changed this model meanwhile: the list is reloaded, decide again."
+            : `Refused: ${errorText(data)}`;
+        note.classList.toggle("error-text", !ok);
+        // A refused change keeps the row as typed; a done or conflicting one shows the model's state now.
+        if (ok || status === 409) refreshModels();
+      });
+      change.append(reason, " ", button);
+    }
+    return el(
+      "tr",
+      { "data-model": model.registry_name },
+      el("td", {}, model.registry_name),
+      el("td", { class: "num" }, held),
+      el("td", {}, el("span", { class: `status ${model.is_active ? "status-done" : "status-cancelled"}` }, model.is_active ? "active" : "inactive")),
+      el("td", {}, model.activation_reason || ""),
+      change,
+    );
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    message.textContent = "Starting…";
+    const payload = { kind: kind.value, params: {} };
+    if (scope.value) payload.document = Number(scope.value);
+    else payload.corpus = Number(corpus.value);
+    if (epochs.value !== "") payload.params.epochs = Number(epochs.value);
+    try {
+      const { ok, data } = await send(root.dataset.jobsUrl, payload);
+      message.textContent = ok ? `Job #${data.id} queued.` : `Refused: ${errorText(data)}`;
+      message.classList.toggle("error-text", !ok);
+      if (ok) {
+        await refreshJobs();
+        watch(data.id);
+      }
+    } catch (err) {
+      message.textContent = `Could not reach the server (${err.message}).`;
+      message.classList.add("error-text");
+    }
+    submit.disabled = !canCurate();
+  });
+
+  corpus.addEventListener("change", () => {
+    syncForm();
+    loadDocuments();
+    refreshJobs();
+  });
+  syncForm();
+  loadDocuments();
+  refreshJobs();
+  refreshModels();
+}

@@ -564,6 +564,7 @@ NOT_CORPUS_SCOPED = {
     "api-token",  # trades a username and password for a token
     "api-schema",  # the OpenAPI schema: routes and fields, no rows
     "api-docs",  # Swagger UI over that schema
+    "api-root",  # the list of endpoints: paths and names, no rows
 }
 # Whole namespaces: Django's admin checks is_staff and model permissions itself.
 NOT_CORPUS_SCOPED_NAMESPACES = {"admin"}

@@ -102,6 +102,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI's files served from our static files, so /api/docs/ works offline.
+    "drf_spectacular_sidecar",
     "axes",
     "annotations",
     "detection",
@@ -252,6 +254,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Visages API",
     "DESCRIPTION": "Faces on heritage images: IIIF import, detection, review, search, export.",
     "VERSION": "0.1.0",
+    # Swagger UI and its assets come from drf-spectacular-sidecar (our static files), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: https://docs.celeryq.dev/en/stable/userguide/configuration.html

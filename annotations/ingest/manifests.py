@@ -199,9 +199,12 @@ def _load_source(document: Document) -> ParsedManifest | ParsedCollection:
     if resolved.kind == "file":
         return _parse(_read_json_file(Path(resolved.location)))
     if resolved.kind == "zip":
+        archive = Path(resolved.location)
         with tempfile.TemporaryDirectory() as tmp:
-            folder = zip_extract_images(Path(resolved.location), Path(tmp))
-            return folder_to_manifest(folder, key=_local_key(document))
+            folder = zip_extract_images(archive, Path(tmp))
+            zip_extract_metadata(archive, folder)
+            # An upload is stored under its content hash: its own name was kept as the label when it came in.
+            return folder_to_manifest(folder, key=_local_key(document), default_label=document.label or archive.stem)
     return folder_to_manifest(Path(resolved.location), key=_local_key(document))
 
 
@@ -251,6 +254,28 @@ def zip_extract_images(archive: Path, target: Path) -> Path:
     return target
 
 
+def zip_extract_metadata(archive: Path, target: Path) -> None:
+    """Copy the zip's `metadata.json` (at its root, or in its one top folder) to `target`, as in a scan folder."""
+    with zipfile.ZipFile(archive) as zf:
+        sidecars = [
+            member
+            for member in zf.infolist()
+            if not member.is_dir()
+            and Path(member.filename).name == FOLDER_METADATA_FILE
+            and len(Path(member.filename).parts) <= 2
+        ]
+        if not sidecars:
+            return
+        if len(sidecars) > 1:
+            names = ", ".join(member.filename for member in sidecars)
+            raise ImportFailed(f"The zip holds more than one {FOLDER_METADATA_FILE} ({names}): keep one")
+        member = sidecars[0]
+        if member.file_size > settings.IIIF_MAX_MANIFEST_BYTES:
+            raise ImportFailed(f"{FOLDER_METADATA_FILE} in the zip is too large")
+        with zf.open(member) as source, open(target / FOLDER_METADATA_FILE, "wb") as out:
+            shutil.copyfileobj(source, out)
+
+
 def _natural_key(name: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
@@ -260,8 +285,11 @@ def _safe_name(name: str) -> str:
     return cleaned[:200]
 
 
-def folder_to_manifest(folder: Path, *, key: str) -> ParsedManifest:
-    """Copy a folder's images under LOCAL_IMAGES_DIR and describe them as a manifest we serve."""
+def folder_to_manifest(folder: Path, *, key: str, default_label: str = "") -> ParsedManifest:
+    """Copy a folder's images under LOCAL_IMAGES_DIR and describe them as a manifest we serve.
+
+    The label is `metadata.json`'s, else `default_label`, else the folder's name.
+    """
     files = sorted(
         (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
         key=lambda p: _natural_key(p.name),
@@ -306,7 +334,7 @@ def folder_to_manifest(folder: Path, *, key: str) -> ParsedManifest:
     return ParsedManifest(
         id=f"/iiif/local/{key}",
         version="3",
-        label=str(described.get("label") or folder.name),
+        label=str(described.get("label") or default_label or folder.name),
         summary=str(described.get("summary", "")),
         metadata=[{"label": str(m["label"]), "value": str(m["value"])} for m in described.get("metadata", [])],
         attribution=str(described.get("attribution", "")),
@@ -474,5 +502,8 @@ def document_import_from_input(*, user, corpus_name: str, source: str = "", uplo
         source = resolved.location
     with transaction.atomic():
         document = document_request_import(corpus=corpus, source=source, user=user)
+        if upload is not None:
+            # The stored file is named by its hash: the upload's own name is the label unless metadata.json gives one.
+            Document.objects.filter(pk=document.pk).update(label=Path(upload.name).stem)
         document_enqueue_import(document=document)
     return document

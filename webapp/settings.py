@@ -316,6 +316,10 @@ IIIF_MAX_RETRY_AFTER = envfloat("IIIF_MAX_RETRY_AFTER", 120.0)
 IIIF_MAX_MANIFEST_BYTES = envint("IIIF_MAX_MANIFEST_BYTES", 50 * 1024 * 1024)
 IIIF_MAX_IMAGE_BYTES = envint("IIIF_MAX_IMAGE_BYTES", 100 * 1024 * 1024)
 IIIF_MAX_CANVASES = envint("IIIF_MAX_CANVASES", 20_000)
+# A IIIF Collection import walks at most this many entries (manifests and nested collections) ...
+IIIF_MAX_COLLECTION_MANIFESTS = envint("IIIF_MAX_COLLECTION_MANIFESTS", 500)
+# ... and collections nested at most this deep (the top one is level 1).
+IIIF_MAX_COLLECTION_DEPTH = envint("IIIF_MAX_COLLECTION_DEPTH", 4)
 IIIF_ALLOW_PRIVATE_HOSTS = envbool("IIIF_ALLOW_PRIVATE_HOSTS", False)
 # Minimum seconds between two requests to one host; Gallica answers 429 to bursts.
 IIIF_DEFAULT_MIN_INTERVAL = envfloat("IIIF_DEFAULT_MIN_INTERVAL", 0.2)

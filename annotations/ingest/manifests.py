@@ -150,8 +150,12 @@ def document_enqueue_import(*, document: Document) -> None:
     document_import_task.delay_on_commit(document.pk)
 
 
-def document_import_run(*, document_id: int) -> Document | None:
-    """Claim a pending import and run it to completion; failures are stored, not raised."""
+def document_import_run(*, document_id: int, expand_collections: bool = True) -> Document | None:
+    """Claim a pending import and run it to completion; failures are stored, not raised.
+
+    A IIIF Collection imports all its manifests (annotations/ingest/collections.py); with
+    `expand_collections` off (a collection's own members) it is refused with its list instead.
+    """
     claimed = Document.objects.filter(pk=document_id, import_status=ImportStatus.PENDING).update(
         import_status=ImportStatus.RUNNING, import_started_at=timezone.now(), import_error=""
     )
@@ -161,9 +165,15 @@ def document_import_run(*, document_id: int) -> Document | None:
     document = Document.objects.get(pk=document_id)
     try:
         parsed = _load_source(document)
-        if isinstance(parsed, ParsedCollection):
+        if isinstance(parsed, ParsedCollection) and not expand_collections:
             raise ImportFailed(_collection_message(document, parsed))
-        document_store_parsed(document=document, parsed=parsed)
+        if isinstance(parsed, ParsedCollection):
+            from annotations.ingest.collections import collection_import_members
+
+            document.refresh_from_db()
+            collection_import_members(document=document, collection=parsed, fetcher=Fetcher(fetch_policy()))
+        else:
+            document_store_parsed(document=document, parsed=parsed)
     except (ImportFailed, FetchError, IIIFError) as exc:
         _fail(document, str(exc))
     except Exception as exc:

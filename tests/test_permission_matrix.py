@@ -181,6 +181,7 @@ ENDPOINTS = [
     Endpoint("run api", "get", "/api/runs/{run}/", "viewer"),
     Endpoint("run pages", "get", "/api/runs/{run}/pages/", "viewer"),
     Endpoint("run csv", "get", "/api/runs/{run}/faces.csv", "viewer"),
+    Endpoint("run annotated zip", "get", "/api/runs/{run}/annotated.zip", "viewer"),
     Endpoint("annotated page", "get", "/api/pages/{page}/annotated.jpg", "viewer"),
     Endpoint("start run", "post", "/api/runs/", "curator", {"document": "{doc}", "detector": "res10"}),
     Endpoint("start corpus run", "post", "/api/runs/", "curator", {"corpus": "{corpus}", "detector": "res10"}),

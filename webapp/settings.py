@@ -336,6 +336,8 @@ IMPORT_SERVER_ROOTS = envlist("IMPORT_SERVER_ROOTS", [])
 DETECTION_DEFAULT_DETECTOR = envstr("DETECTION_DEFAULT_DETECTOR", "res10")
 DETECTION_DEFAULT_ATTRIBUTES = envstr("DETECTION_DEFAULT_ATTRIBUTES", "onnx-age-gender")
 DETECTION_MAX_DERIVATIVE = envint("DETECTION_MAX_DERIVATIVE", 2000)
+# GET /api/runs/<id>/annotated.zip draws every page in the request: larger runs use an export.
+RUN_ANNOTATED_ZIP_MAX_PAGES = envint("RUN_ANNOTATED_ZIP_MAX_PAGES", 200)
 DETECTION_CHILD_AGE = envint("DETECTION_CHILD_AGE", 13)
 # Off refuses new runs (a web-only deployment with no inference worker).
 DETECTION_ENABLED = envbool("DETECTION_ENABLED", True)

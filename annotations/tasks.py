@@ -35,3 +35,11 @@ def exports_purge_task() -> None:
     from annotations.exports.cleanup import exports_purge_expired
 
     exports_purge_expired()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def page_derivative_task(page_id: int) -> None:
+    """Fetch one bounded copy of a page image whose host sends no CORS headers (iiif_server/derivatives.py)."""
+    from annotations.iiif_server.derivatives import derivative_build
+
+    derivative_build(page_id=page_id)

@@ -202,6 +202,7 @@ ENDPOINTS = [
     # IIIF: our manifests and the local scans we serve.
     Endpoint("manifest", "get", "/iiif/documents/{doc}/manifest.json", "viewer"),
     Endpoint("face annotations", "get", "/iiif/pages/{page}/annotations.json", "viewer"),
+    Endpoint("page derivative", "get", "/iiif/pages/{page}/derivative.jpg", "viewer"),
     Endpoint("scan info", "get", "/iiif/local/{key}/c1.jpg/info.json", "viewer"),
     Endpoint("scan image", "get", "/iiif/local/{key}/c1.jpg/full/max/0/default.jpg", "viewer"),
     # HTML pages of one corpus's objects.

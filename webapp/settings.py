@@ -288,6 +288,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "annotations.tasks.document_import_task": {"queue": "import"},
+    # Fetches a remote page image, like an import.
+    "annotations.tasks.page_derivative_task": {"queue": "import"},
     "detection.tasks.detect_page_task": {"queue": "inference"},
     "detection.tasks.encode_faces_task": {"queue": "inference"},
     # Training runs for minutes to hours: its own queue, so it never holds up detection.
@@ -325,6 +327,8 @@ IIIF_ALLOW_PRIVATE_HOSTS = envbool("IIIF_ALLOW_PRIVATE_HOSTS", False)
 IIIF_DEFAULT_MIN_INTERVAL = envfloat("IIIF_DEFAULT_MIN_INTERVAL", 0.2)
 IIIF_GALLICA_MIN_INTERVAL = envfloat("IIIF_GALLICA_MIN_INTERVAL", 3.0)
 IIIF_CACHE_DIR = Path(envstr("IIIF_CACHE_DIR", str(DATA_DIR / "cache" / "iiif")))
+# Longer side of the copy we fetch and serve for a page whose image host sends no CORS headers.
+IIIF_DERIVATIVE_MAX_SIZE = envint("IIIF_DERIVATIVE_MAX_SIZE", 2000)
 # Pillow refuses images above this many pixels (decompression bombs).
 IMAGE_MAX_PIXELS = envint("IMAGE_MAX_PIXELS", 300_000_000)
 LOCAL_IMAGES_DIR = Path(envstr("LOCAL_IMAGES_DIR", str(MEDIA_ROOT / "local")))

@@ -1,10 +1,12 @@
 """Our IIIF endpoints: an Image API (level 1) for local scans and Presentation 3 manifests of documents."""
 
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from annotations.access import get_document_for_user, get_local_scan_for_user, get_page_for_user
 from annotations.iiif_server.annotations import page_annotation_page
+from annotations.iiif_server.derivatives import FAILED, READY, derivative_request
 from annotations.iiif_server.imaging import ImageUnavailable, local_info, local_render
 from annotations.iiif_server.manifest import document_manifest
 from annotations.ingest.manifests import local_image_path
@@ -68,5 +70,22 @@ def annotations(request, page_id: int):
         page_annotation_page(page, base_url=_base_url(request)),
         content_type='application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"',
     )
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def derivative(request, page_id: int):
+    """The page image as one bounded JPEG we fetched (for hosts without CORS): 202 while it is fetched."""
+    page = get_page_for_user(request.user, page_id)
+    state = derivative_request(page=page)
+    if state.status == READY:
+        response = FileResponse(open(state.path, "rb"), content_type="image/jpeg")
+        response["Cache-Control"] = f"{'public' if page.document.corpus.is_public else 'private'}, max-age=86400"
+    elif state.status == FAILED:
+        response = JsonResponse({"detail": _("The page image could not be fetched: %s") % state.error}, status=502)
+    else:
+        response = JsonResponse({"status": "pending"}, status=202)
+        response["Retry-After"] = "1"
     response["Access-Control-Allow-Origin"] = "*"
     return response

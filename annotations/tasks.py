@@ -2,10 +2,14 @@
 
 from celery import shared_task
 
+# A IIIF Collection imports all its manifests in one task, each paced by the per-host request budget.
+IMPORT_SOFT_TIME_LIMIT = 6 * 3600
+IMPORT_TIME_LIMIT = IMPORT_SOFT_TIME_LIMIT + 300
 
-@shared_task(acks_late=True, ignore_result=True)
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=IMPORT_SOFT_TIME_LIMIT, time_limit=IMPORT_TIME_LIMIT)
 def document_import_task(document_id: int) -> None:
-    """Import a document's manifest or scans (claims the pending import; a rerun is a no-op)."""
+    """Import a document's manifest, collection or scans (claims the pending import; a rerun is a no-op)."""
     from annotations.ingest.manifests import document_import_run
 
     document_import_run(document_id=document_id)
@@ -31,3 +35,11 @@ def exports_purge_task() -> None:
     from annotations.exports.cleanup import exports_purge_expired
 
     exports_purge_expired()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def page_derivative_task(page_id: int) -> None:
+    """Fetch one bounded copy of a page image whose host sends no CORS headers (iiif_server/derivatives.py)."""
+    from annotations.iiif_server.derivatives import derivative_build
+
+    derivative_build(page_id=page_id)

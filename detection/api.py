@@ -1,9 +1,11 @@
 """REST endpoints for detection runs, annotated pages and the model registry (thin: parse, call, serialise)."""
 
 import json
+import tempfile
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
+from django.utils.translation import gettext as _
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.renderers import BaseRenderer
@@ -16,7 +18,7 @@ from annotations.iiif_server.imaging import ImageUnavailable
 from annotations.models import CorpusRole
 from detection import selectors
 from detection.errors import DetectionRefused
-from detection.rendering import page_annotated_jpeg
+from detection.rendering import page_annotated_jpeg, pages_annotated_zip
 from detection.serializers import PageDetectionSerializer, RunDetailSerializer, RunInputSerializer, RunSerializer
 from detection.services import run_cancel, run_create, run_retry_failed
 from webapp.ids import id_param
@@ -146,6 +148,42 @@ class PageAnnotatedApi(APIView):
         response = HttpResponse(jpeg, content_type="image/jpeg")
         response["Content-Disposition"] = f'inline; filename="page-{page.pk}-annotated.jpg"'
         return response
+
+
+class ZipRenderer(_FileRenderer):
+    media_type = "application/zip"
+    format = "zip"
+
+
+class RunAnnotatedZipApi(APIView):
+    """Every page of the run as an annotated JPEG, in one zip (up to RUN_ANNOTATED_ZIP_MAX_PAGES pages)."""
+
+    renderer_classes = [JSONRenderer, ZipRenderer]
+
+    def get(self, request, pk: int):
+        run = selectors.get_run_for_user(request.user, pk)
+        pages = selectors.run_pages(run=run)
+        if len(pages) > settings.RUN_ANNOTATED_ZIP_MAX_PAGES:
+            raise ValidationError(
+                {
+                    "detail": _(
+                        "This run has %(pages)s pages, over the %(limit)s an annotated zip holds: "
+                        "request an export instead"
+                    )
+                    % {"pages": len(pages), "limit": settings.RUN_ANNOTATED_ZIP_MAX_PAGES}
+                }
+            )
+        out = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
+        pages_annotated_zip(
+            pages=pages,
+            faces_of=lambda page: selectors.page_faces_drawn(page=page),
+            out=out,
+            max_size=settings.DETECTION_MAX_DERIVATIVE,
+        )
+        out.seek(0)
+        return FileResponse(
+            out, as_attachment=True, filename=f"run-{run.pk}-annotated.zip", content_type="application/zip"
+        )
 
 
 class DetectorListApi(APIView):

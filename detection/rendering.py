@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterable
+from typing import BinaryIO
 
 from PIL import Image, ImageDraw, ImageFont
 
-from annotations.iiif_server.imaging import page_derivative
+from annotations.iiif_server.imaging import ImageUnavailable, page_derivative
 from annotations.models import Face, FaceStatus, Gender, Page
 
 JPEG_QUALITY = 85
@@ -59,3 +61,25 @@ def page_annotated_jpeg(*, page: Page, faces: Iterable[Face], max_size: int) -> 
     buffer = io.BytesIO()
     drawn.save(buffer, "JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
+
+
+def pages_annotated_zip(*, pages: Iterable[Page], faces_of, out: BinaryIO, max_size: int) -> int:
+    """Write one annotated JPEG per page into a zip on `out`; returns how many pages were drawn.
+
+    Members are named `<document id>/p<order>.jpg`. Pages whose image cannot be read are listed,
+    with why, in `unavailable.txt` rather than failing the whole download.
+    """
+    drawn = 0
+    unavailable = []
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+        for page in pages:
+            try:
+                jpeg = page_annotated_jpeg(page=page, faces=faces_of(page), max_size=max_size)
+            except ImageUnavailable as exc:
+                unavailable.append(f"page {page.pk} ({page.document_id}/p{page.order:04d}): {exc}")
+                continue
+            archive.writestr(f"{page.document_id}/p{page.order:04d}.jpg", jpeg)
+            drawn += 1
+        if unavailable:
+            archive.writestr("unavailable.txt", "\n".join(unavailable) + "\n")
+    return drawn

@@ -134,6 +134,11 @@ def run_faces(*, run: DetectionRun) -> QuerySet[Face]:
     )
 
 
+def run_pages(*, run: DetectionRun) -> list[Page]:
+    """The pages a run covered, in document order (documents loaded)."""
+    return [task.page for task in run_page_tasks(run=run).select_related("page__document")]
+
+
 def page_faces_drawn(*, page: Page) -> QuerySet[Face]:
     """The faces an annotated page image shows: every face but rejected ones."""
     return Face.objects.filter(page=page).visible().order_by("y", "x", "id")

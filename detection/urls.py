@@ -11,6 +11,7 @@ urlpatterns = [
     path("runs/<int:pk>/retry/", api.RunRetryApi.as_view(), name="api-run-retry"),
     path("runs/<int:pk>/pages/", api.RunPagesApi.as_view(), name="api-run-pages"),
     path("runs/<int:pk>/faces.csv", api.RunFacesCsvApi.as_view(), name="api-run-faces-csv"),
+    path("runs/<int:pk>/annotated.zip", api.RunAnnotatedZipApi.as_view(), name="api-run-annotated-zip"),
     path("pages/<int:pk>/annotated.jpg", api.PageAnnotatedApi.as_view(), name="api-page-annotated"),
     path("detectors/", api.DetectorListApi.as_view(), name="api-detectors"),
 ]

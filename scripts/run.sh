@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up and runs Visages on this machine with embedded defaults: SQLite, a local Redis
-# started here, a real Celery worker and beat (periodic tasks), and the bundled demo document (works offline).
+# started here, a real Celery worker and beat (periodic tasks), and the bundled demo documents (works offline).
 # Usage: scripts/run.sh [PORT]      (default 8000; Ctrl-C stops everything it started)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,8 +52,8 @@ echo "== starting Celery beat: hourly export purge (log: $VISAGES_DATA_DIR/log/b
 .venv/bin/celery -A webapp beat --schedule "$VISAGES_DATA_DIR/celerybeat-schedule" --loglevel INFO >"$VISAGES_DATA_DIR/log/beat.log" 2>&1 &
 pids+=($!)
 
-echo "== importing the bundled demo document"
-.venv/bin/python manage.py import_manifest demo/excelsior-1915 --corpus Demo --public | tail -n 2
+echo "== importing the bundled demo (real Gallica pages 1790-1918 and a synthetic issue) and detecting faces"
+.venv/bin/python manage.py load_demo
 
 echo "== Visages is at http://127.0.0.1:$PORT/  (Ctrl-C to stop)"
 .venv/bin/python manage.py runserver "127.0.0.1:$PORT" --noreload

@@ -188,6 +188,7 @@ ENDPOINTS = [
     Endpoint("run api", "get", "/api/runs/{run}/", "viewer"),
     Endpoint("run pages", "get", "/api/runs/{run}/pages/", "viewer"),
     Endpoint("run csv", "get", "/api/runs/{run}/faces.csv", "viewer"),
+    Endpoint("run annotated zip", "get", "/api/runs/{run}/annotated.zip", "viewer"),
     Endpoint("annotated page", "get", "/api/pages/{page}/annotated.jpg", "viewer"),
     Endpoint("start run", "post", "/api/runs/", "curator", {"document": "{doc}", "detector": "res10"}),
     Endpoint("start corpus run", "post", "/api/runs/", "curator", {"corpus": "{corpus}", "detector": "res10"}),
@@ -208,6 +209,8 @@ ENDPOINTS = [
     Endpoint("encode faces", "post", "/api/encodings/", "curator", {"document": "{doc}"}),
     # IIIF: our manifests and the local scans we serve.
     Endpoint("manifest", "get", "/iiif/documents/{doc}/manifest.json", "viewer"),
+    Endpoint("face annotations", "get", "/iiif/pages/{page}/annotations.json", "viewer"),
+    Endpoint("page derivative", "get", "/iiif/pages/{page}/derivative.jpg", "viewer"),
     Endpoint("scan info", "get", "/iiif/local/{key}/c1.jpg/info.json", "viewer"),
     Endpoint("scan image", "get", "/iiif/local/{key}/c1.jpg/full/max/0/default.jpg", "viewer"),
     # HTML pages of one corpus's objects.
@@ -599,6 +602,7 @@ NOT_CORPUS_SCOPED = {
     "api-token",  # trades a username and password for a token
     "api-schema",  # the OpenAPI schema: routes and fields, no rows
     "api-docs",  # Swagger UI over that schema
+    "api-root",  # the list of endpoints: paths and names, no rows
 }
 # Whole namespaces: Django's admin checks is_staff and model permissions itself.
 NOT_CORPUS_SCOPED_NAMESPACES = {"admin"}

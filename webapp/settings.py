@@ -119,6 +119,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI's files served from our static files, so /api/docs/ works offline.
+    "drf_spectacular_sidecar",
     "axes",
     "annotations",
     "detection",
@@ -280,6 +282,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Visages API",
     "DESCRIPTION": "Faces on heritage images: IIIF import, detection, review, search, export.",
     "VERSION": "0.1.0",
+    # Swagger UI and its assets come from drf-spectacular-sidecar (our static files), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -310,6 +316,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "annotations.tasks.document_import_task": {"queue": "import"},
+    # Fetches a remote page image, like an import.
+    "annotations.tasks.page_derivative_task": {"queue": "import"},
     "detection.tasks.detect_page_task": {"queue": "inference"},
     "detection.tasks.encode_faces_task": {"queue": "inference"},
     # Training runs for minutes to hours: its own queue, so it never holds up detection.
@@ -338,11 +346,17 @@ IIIF_MAX_RETRY_AFTER = envfloat("IIIF_MAX_RETRY_AFTER", 120.0)
 IIIF_MAX_MANIFEST_BYTES = envint("IIIF_MAX_MANIFEST_BYTES", 50 * 1024 * 1024)
 IIIF_MAX_IMAGE_BYTES = envint("IIIF_MAX_IMAGE_BYTES", 100 * 1024 * 1024)
 IIIF_MAX_CANVASES = envint("IIIF_MAX_CANVASES", 20_000)
+# A IIIF Collection import walks at most this many entries (manifests and nested collections) ...
+IIIF_MAX_COLLECTION_MANIFESTS = envint("IIIF_MAX_COLLECTION_MANIFESTS", 500)
+# ... and collections nested at most this deep (the top one is level 1).
+IIIF_MAX_COLLECTION_DEPTH = envint("IIIF_MAX_COLLECTION_DEPTH", 4)
 IIIF_ALLOW_PRIVATE_HOSTS = envbool("IIIF_ALLOW_PRIVATE_HOSTS", False)
 # Minimum seconds between two requests to one host; Gallica answers 429 to bursts.
 IIIF_DEFAULT_MIN_INTERVAL = envfloat("IIIF_DEFAULT_MIN_INTERVAL", 0.2)
 IIIF_GALLICA_MIN_INTERVAL = envfloat("IIIF_GALLICA_MIN_INTERVAL", 3.0)
 IIIF_CACHE_DIR = Path(envstr("IIIF_CACHE_DIR", str(DATA_DIR / "cache" / "iiif")))
+# Longer side of the copy we fetch and serve for a page whose image host sends no CORS headers.
+IIIF_DERIVATIVE_MAX_SIZE = envint("IIIF_DERIVATIVE_MAX_SIZE", 2000)
 # Images above this many pixels are refused before decoding (decompression bombs).
 IMAGE_MAX_PIXELS = envint("IMAGE_MAX_PIXELS", 300_000_000)
 # The most pixels one request to our IIIF image route renders (info.json's maxArea).
@@ -356,6 +370,8 @@ IMPORT_SERVER_ROOTS = envlist("IMPORT_SERVER_ROOTS", [])
 DETECTION_DEFAULT_DETECTOR = envstr("DETECTION_DEFAULT_DETECTOR", "res10")
 DETECTION_DEFAULT_ATTRIBUTES = envstr("DETECTION_DEFAULT_ATTRIBUTES", "onnx-age-gender")
 DETECTION_MAX_DERIVATIVE = envint("DETECTION_MAX_DERIVATIVE", 2000)
+# GET /api/runs/<id>/annotated.zip draws every page in the request: larger runs use an export.
+RUN_ANNOTATED_ZIP_MAX_PAGES = envint("RUN_ANNOTATED_ZIP_MAX_PAGES", 200)
 DETECTION_CHILD_AGE = envint("DETECTION_CHILD_AGE", 13)
 # Off refuses new runs (a web-only deployment with no inference worker).
 DETECTION_ENABLED = envbool("DETECTION_ENABLED", True)

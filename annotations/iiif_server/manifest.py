@@ -1,5 +1,6 @@
 """Presentation 3 manifests generated from our documents (local scans, and copies for Mirador)."""
 
+from annotations.iiif_server.annotations import page_annotation_page_url, pages_with_faces
 from annotations.models import Document
 
 SERVICE_TYPES = {"1": "ImageService1", "2": "ImageService2", "3": "ImageService3"}
@@ -13,9 +14,13 @@ def _lang(value: str) -> dict:
     return {"none": [value]}
 
 
-def document_manifest(document: Document, *, base_url: str) -> dict:
-    """A IIIF Presentation 3 manifest of a document's pages, pointing at their image services."""
+def document_manifest(document: Document, *, base_url: str, annotations: bool = False) -> dict:
+    """A IIIF Presentation 3 manifest of a document's pages, pointing at their image services.
+
+    With `annotations`, each canvas with faces lists its live AnnotationPage (iiif_server/annotations.py).
+    """
     manifest_id = f"{base_url}/iiif/documents/{document.pk}/manifest.json"
+    annotated = set(pages_with_faces(document)) if annotations else set()
     items = []
     for page in document.pages.order_by("order"):
         canvas_id = _absolute(page.canvas_id, base_url)
@@ -59,6 +64,10 @@ def document_manifest(document: Document, *, base_url: str) -> dict:
                 ],
             }
         )
+        if page.pk in annotated:
+            items[-1]["annotations"] = [
+                {"id": page_annotation_page_url(page, base_url=base_url), "type": "AnnotationPage"}
+            ]
     manifest = {
         "@context": "http://iiif.io/api/presentation/3/context.json",
         "id": manifest_id,

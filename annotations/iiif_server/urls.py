@@ -6,6 +6,8 @@ from annotations.iiif_server import views
 
 urlpatterns = [
     path("documents/<int:document_id>/manifest.json", views.manifest, name="iiif-manifest"),
+    path("pages/<int:page_id>/annotations.json", views.annotations, name="iiif-annotations"),
+    path("pages/<int:page_id>/derivative.jpg", views.derivative, name="iiif-derivative"),
     re_path(r"^local/(?P<key>[a-f0-9]{32})/(?P<name>[^/]+)/info\.json$", views.image_info, name="iiif-info"),
     re_path(
         r"^local/(?P<key>[a-f0-9]{32})/(?P<name>[^/]+)/(?P<region>[^/]+)/(?P<size>[^/]+)/"

@@ -1,9 +1,12 @@
 """Our IIIF endpoints: an Image API (level 1) for local scans and Presentation 3 manifests of documents."""
 
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from annotations.access import get_document_for_user, get_local_scan_for_user
+from annotations.access import get_document_for_user, get_local_scan_for_user, get_page_for_user
+from annotations.iiif_server.annotations import page_annotation_page
+from annotations.iiif_server.derivatives import FAILED, READY, derivative_request
 from annotations.iiif_server.imaging import ImageUnavailable, local_info, local_render
 from annotations.iiif_server.manifest import document_manifest
 from annotations.ingest.local_scans import local_file_path
@@ -48,9 +51,43 @@ def image_request(request, key: str, name: str, region: str, size: str, rotation
     return response
 
 
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
 @require_GET
 def manifest(request, document_id: int):
     document = get_document_for_user(request.user, document_id)
-    response = JsonResponse(document_manifest(document, base_url=request.build_absolute_uri("/").rstrip("/")))
+    # Viewers such as Mirador fetch without cookies: only a public corpus's faces can be listed to them.
+    body = document_manifest(document, base_url=_base_url(request), annotations=document.corpus.is_public)
+    response = JsonResponse(body)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def annotations(request, page_id: int):
+    page = get_page_for_user(request.user, page_id)
+    response = JsonResponse(
+        page_annotation_page(page, base_url=_base_url(request)),
+        content_type='application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"',
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def derivative(request, page_id: int):
+    """The page image as one bounded JPEG we fetched (for hosts without CORS): 202 while it is fetched."""
+    page = get_page_for_user(request.user, page_id)
+    state = derivative_request(page=page)
+    if state.status == READY:
+        response = FileResponse(open(state.path, "rb"), content_type="image/jpeg")
+        response["Cache-Control"] = f"{'public' if page.document.corpus.is_public else 'private'}, max-age=86400"
+    elif state.status == FAILED:
+        response = JsonResponse({"detail": _("The page image could not be fetched: %s") % state.error}, status=502)
+    else:
+        response = JsonResponse({"status": "pending"}, status=202)
+        response["Retry-After"] = "1"
     response["Access-Control-Allow-Origin"] = "*"
     return response

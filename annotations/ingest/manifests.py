@@ -152,8 +152,12 @@ def document_enqueue_import(*, document: Document) -> None:
     document_import_task.delay_on_commit(document.pk)
 
 
-def document_import_run(*, document_id: int) -> Document | None:
-    """Claim a pending import and run it to completion; failures are stored, not raised."""
+def document_import_run(*, document_id: int, expand_collections: bool = True) -> Document | None:
+    """Claim a pending import and run it to completion; failures are stored, not raised.
+
+    A IIIF Collection imports all its manifests (annotations/ingest/collections.py); with
+    `expand_collections` off (a collection's own members) it is refused with its list instead.
+    """
     claimed = Document.objects.filter(pk=document_id, import_status=ImportStatus.PENDING).update(
         import_status=ImportStatus.RUNNING, import_started_at=timezone.now(), import_error=""
     )
@@ -163,10 +167,16 @@ def document_import_run(*, document_id: int) -> Document | None:
     document = Document.objects.get(pk=document_id)
     try:
         parsed = _load_source(document)
-        if isinstance(parsed, ParsedCollection):
+        if isinstance(parsed, ParsedCollection) and not expand_collections:
             raise ImportFailed(_collection_message(document, parsed))
-        # Only a folder or zip import has a scan folder: no manifest's pages read local files.
-        document_store_parsed(document=document, parsed=parsed, local_folder=document.local_folder)
+        if isinstance(parsed, ParsedCollection):
+            from annotations.ingest.collections import collection_import_members
+
+            document.refresh_from_db()
+            collection_import_members(document=document, collection=parsed, fetcher=Fetcher(fetch_policy()))
+        else:
+            # Only a folder or zip import has a scan folder: no manifest's pages read local files.
+            document_store_parsed(document=document, parsed=parsed, local_folder=document.local_folder)
     except (ImportFailed, FetchError, IIIFError) as exc:
         _fail(document, str(exc))
     except Exception as exc:
@@ -209,8 +219,10 @@ def _load_source(document: Document) -> ParsedManifest | ParsedCollection:
         archive = Path(resolved.location)
         with tempfile.TemporaryDirectory() as tmp:
             folder = zip_extract_images(archive, Path(tmp))
+            zip_extract_metadata(archive, folder)
+            # An upload is stored under its content hash: its own name was kept as the label when it came in.
             return folder_to_manifest(
-                folder, key=document.local_key, local_folder=document.local_folder, label=archive.stem
+                folder, key=document.local_key, local_folder=document.local_folder, label=document.label or archive.stem
             )
     return folder_to_manifest(Path(resolved.location), key=document.local_key, local_folder=document.local_folder)
 
@@ -271,6 +283,28 @@ def zip_extract_images(archive: Path, target: Path) -> Path:
     return target
 
 
+def zip_extract_metadata(archive: Path, target: Path) -> None:
+    """Copy the zip's `metadata.json` (at its root, or in its one top folder) to `target`, as in a scan folder."""
+    with zipfile.ZipFile(archive) as zf:
+        sidecars = [
+            member
+            for member in zf.infolist()
+            if not member.is_dir()
+            and Path(member.filename).name == FOLDER_METADATA_FILE
+            and len(Path(member.filename).parts) <= 2
+        ]
+        if not sidecars:
+            return
+        if len(sidecars) > 1:
+            names = ", ".join(member.filename for member in sidecars)
+            raise ImportFailed(f"The zip holds more than one {FOLDER_METADATA_FILE} ({names}): keep one")
+        member = sidecars[0]
+        if member.file_size > settings.IIIF_MAX_MANIFEST_BYTES:
+            raise ImportFailed(f"{FOLDER_METADATA_FILE} in the zip is too large")
+        with zf.open(member) as source, open(target / FOLDER_METADATA_FILE, "wb") as out:
+            shutil.copyfileobj(source, out)
+
+
 def _natural_key(name: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
@@ -294,8 +328,8 @@ def _unique_name(name: str, taken: set[str]) -> str:
 def folder_to_manifest(folder: Path, *, key: str, local_folder: str, label: str = "") -> ParsedManifest:
     """Copy a folder's images into the document's scan folder and describe them as a manifest we serve.
 
-    `key` is the document's URL key, `local_folder` its folder under LOCAL_IMAGES_DIR; `label` the
-    default title (the folder's name otherwise).
+    `key` is the document's URL key, `local_folder` its folder under LOCAL_IMAGES_DIR. The label is
+    `metadata.json`'s, else `label`, else the folder's name.
     """
     files = sorted(
         (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
@@ -511,5 +545,8 @@ def document_import_from_input(*, user, corpus_name: str, source: str = "", uplo
             source = resolved.location
     with transaction.atomic():
         document = document_request_import(corpus=corpus, source=source, user=user, upload_path=upload_path)
+        if upload is not None:
+            # The stored file is named by its hash: the upload's own name is the label unless metadata.json gives one.
+            Document.objects.filter(pk=document.pk).update(label=Path(upload.name).stem)
         document_enqueue_import(document=document)
     return document

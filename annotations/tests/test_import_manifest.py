@@ -174,8 +174,11 @@ def test_a_manifest_without_image_canvases_fails_cleanly():
 
 
 @pytest.mark.django_db
-def test_a_collection_lists_its_manifests_for_the_curator_to_pick():
-    document = import_source(str(FIXTURES / "p3-collection-gallica-mercure-galant-1713.json"))
+def test_a_collection_met_as_a_collections_member_lists_its_manifests_instead():
+    """Members of a collection are imported with collections off (see test_import_collection.py)."""
+    source = str(FIXTURES / "p3-collection-gallica-mercure-galant-1713.json")
+    document = document_request_import(corpus=corpus_get_or_create(name="Test"), source=source)
+    document = document_import_run(document_id=document.pk, expand_collections=False)
 
     assert document.import_status == ImportStatus.FAILED
     assert "Collection" in document.import_error

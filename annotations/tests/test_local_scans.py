@@ -10,7 +10,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
+from annotations.ingest.manifests import (
+    corpus_get_or_create,
+    document_import_from_input,
+    document_import_run,
+    document_request_import,
+)
 from annotations.models import ImportStatus
 from tests.support.manifests import jpeg_bytes, write_scans
 
@@ -232,3 +237,64 @@ def test_an_uploaded_zip_shows_its_name_not_its_server_path(client, alice, corpu
         {"upload": SimpleUploadedFile("excelsior-1915.zip", buffer.getvalue()), "corpus": corpus.name},
     )
     assert again.json()["id"] == document.pk, "the same upload re-imports the same document"
+
+
+def zip_with(archive, members):
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    return archive
+
+
+SIDECAR = {
+    "label": "Le Petit Journal, 1er janvier 1899",
+    "date": "1899-01-01",
+    "metadata": [{"label": "Title", "value": "Le Petit Journal"}],
+}
+
+
+@pytest.mark.parametrize("folder", ["", "issue/"])
+def test_a_zip_honours_its_metadata_sidecar_like_a_folder(tmp_path, db, folder):
+    archive = zip_with(
+        tmp_path / "upload.zip",
+        {f"{folder}p1.jpg": jpeg_bytes(400, 500), f"{folder}metadata.json": json.dumps(SIDECAR)},
+    )
+
+    document = import_folder(archive)
+
+    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.label == "Le Petit Journal, 1er janvier 1899"
+    assert str(document.date_start) == "1899-01-01"
+    assert document.metadata == [{"label": "Title", "value": "Le Petit Journal"}]
+    assert document.pages.count() == 1
+
+
+def test_a_zip_without_sidecar_is_labelled_by_its_name(tmp_path, db):
+    document = import_folder(zip_with(tmp_path / "petit-journal-1899.zip", {"p1.jpg": jpeg_bytes(400, 500)}))
+
+    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.label == "petit-journal-1899"
+    assert document.date_start is None
+
+
+def test_an_uploaded_zip_is_labelled_by_the_uploads_name_not_the_stored_file(tmp_path, db, alice):
+    content = zip_with(tmp_path / "any.zip", {"p1.jpg": jpeg_bytes(400, 500)}).read_bytes()
+    upload = SimpleUploadedFile("Excelsior 1915-03-12.zip", content)
+    document = document_import_from_input(user=alice, corpus_name="Zips", upload=upload)
+
+    document = document_import_run(document_id=document.pk)
+
+    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.label == "Excelsior 1915-03-12"
+
+
+def test_a_zip_with_two_sidecars_fails_clearly(tmp_path, db):
+    archive = zip_with(
+        tmp_path / "two.zip",
+        {"a/p1.jpg": jpeg_bytes(40, 50), "a/metadata.json": "{}", "b/metadata.json": "{}"},
+    )
+
+    document = import_folder(archive)
+
+    assert document.import_status == ImportStatus.FAILED
+    assert "more than one metadata.json" in document.import_error

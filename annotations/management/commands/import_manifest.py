@@ -1,4 +1,9 @@
-"""`manage.py import_manifest SOURCE [--corpus NAME]`: import in the foreground, print the document id."""
+"""`manage.py import_manifest SOURCE [--corpus NAME]`: import in the foreground, print the document id(s).
+
+A manifest, folder or zip prints its document id last. A IIIF Collection imports every manifest it
+lists (nested collections walked) and prints one document id per imported manifest, one per line;
+the failed members go to stderr, and the command fails when none could be imported.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -12,10 +17,13 @@ from annotations.models import ImportStatus
 
 
 class Command(BaseCommand):
-    help = "Import a IIIF manifest (URL, file, Gallica ARK) or a folder/zip of images; prints the document id last."
+    help = (
+        "Import a IIIF manifest or collection (URL, file, Gallica ARK) or a folder/zip of images; prints the "
+        "document id last, or one id per imported manifest of a collection."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("source", help="Manifest URL, manifest file, ark:/12148/..., folder or zip of images")
+        parser.add_argument("source", help="Manifest or collection URL, manifest file, ark:/12148/..., folder or zip")
         parser.add_argument("--corpus", default="Default", help="Corpus name, exact (created private when missing)")
         parser.add_argument("--public", action="store_true", help="Make a corpus this import creates public")
 
@@ -29,9 +37,10 @@ class Command(BaseCommand):
         if document is None:
             raise CommandError("Another import of this source is running; try again when it ends")
         report = document.import_report
+        if "members" in report.get("collection", {}):
+            self._report_collection(document)
+            return
         if document.import_status != ImportStatus.DONE:
-            for manifest in report.get("collection", {}).get("manifests", []):
-                self.stdout.write(f"  {manifest.get('id')}  {manifest.get('label', '')}")
             raise CommandError(f"Import failed: {document.import_error}")
         for skipped in report.get("skipped", []):
             self.stdout.write(f"skipped {skipped['canvas_id']}: {skipped['reason']}")
@@ -40,3 +49,17 @@ class Command(BaseCommand):
             f"into corpus {document.corpus.name!r}: {document.label}"
         )
         self.stdout.write(str(document.pk))
+
+    def _report_collection(self, document) -> None:
+        collection = document.import_report["collection"]
+        for member in collection["members"]:
+            if member["status"] == ImportStatus.DONE:
+                self.stdout.write(str(member["document"]))
+            else:
+                self.stderr.write(f"failed {member['id']}: {member['error']}")
+        self.stderr.write(
+            f"Collection {collection['label'] or collection['id']!r}: {collection['done']} of "
+            f"{collection['total']} manifests imported into corpus {document.corpus.name!r}"
+        )
+        if document.import_status != ImportStatus.DONE:
+            raise CommandError(f"Import failed: {document.import_error}")

@@ -17,6 +17,13 @@
         const data = await response.json();
         statusEl.textContent = data.import_status;
         statusEl.className = "status status-" + data.import_status;
+        const collection = data.import_report && data.import_report.collection;
+        const progress = document.getElementById("collection-progress");
+        if (progress && collection && collection.members) {
+          progress.textContent =
+            collection.done + " of " + collection.total + " manifests imported" +
+            (collection.failed ? ", " + collection.failed + " failed" : "");
+        }
         if (data.import_error) {
           errorEl.textContent = data.import_error;
           errorEl.hidden = false;

@@ -57,8 +57,51 @@ const viewer = OpenSeadragon({
 viewer.addHandler("tile-loaded", () => {
   viewerEl.dataset.tilesLoaded = String(Number(viewerEl.dataset.tilesLoaded || 0) + 1);
 });
+
+// An image host that sends no CORS headers cannot be drawn on our canvas: its info.json or its
+// first tiles fail. We then ask our own server for one bounded copy (fetched by a worker, 202
+// while it comes) and open that instead.
+const DERIVATIVE_POLL_MS = 1000;
+const DERIVATIVE_MAX_POLLS = 120;
+let usingDerivative = false;
+
+async function openDerivative(reason) {
+  if (usingDerivative) {
+    viewerEl.dataset.openFailed = reason;
+    return;
+  }
+  usingDerivative = true;
+  viewerEl.dataset.imageSource = "derivative-pending";
+  const url = new URL(viewerEl.dataset.derivativeUrl, window.location.origin).href;
+  for (let poll = 0; poll < DERIVATIVE_MAX_POLLS; poll++) {
+    let response;
+    try {
+      response = await fetch(url, { credentials: "same-origin" });
+    } catch (err) {
+      response = null;
+    }
+    if (response && response.status === 200) {
+      viewerEl.dataset.imageSource = "derivative";
+      viewer.open({ type: "image", url });
+      return;
+    }
+    if (response && response.status !== 202) {
+      const body = await response.json().catch(() => ({}));
+      viewerEl.dataset.openFailed = body.detail || `the page image could not be loaded (HTTP ${response.status})`;
+      return;
+    }
+    await new Promise((resolve) => window.setTimeout(resolve, DERIVATIVE_POLL_MS));
+  }
+  viewerEl.dataset.openFailed = "the page image is still being fetched: reload the page later";
+}
+
 viewer.addHandler("open-failed", (event) => {
-  viewerEl.dataset.openFailed = event.message || "open failed";
+  openDerivative(event.message || "open failed");
+});
+viewer.addHandler("tile-load-failed", (event) => {
+  if (!usingDerivative && !Number(viewerEl.dataset.tilesLoaded || 0)) {
+    openDerivative(event.message || "tile load failed");
+  }
 });
 
 const layer = new BoxLayer(viewer, {

@@ -1,0 +1,49 @@
+"""`/api/`: the list of API endpoints, read from the URL configuration so it never goes stale."""
+
+from __future__ import annotations
+
+import re
+
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+API_PREFIX = "api/"
+# `<int:pk>` in a route reads `{pk}` in the listing, as in the OpenAPI schema.
+CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+def api_endpoints() -> list[dict[str, str]]:
+    """Every named route under /api/ as {"name", "path"}, in URL-configuration order."""
+
+    def walk(patterns, prefix: str):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern) and pattern.name and route.startswith(API_PREFIX):
+                yield {"name": pattern.name, "path": "/" + CONVERTER.sub(r"{\1}", route)}
+
+    seen: set[str] = set()
+    endpoints = []
+    for endpoint in walk(get_resolver().url_patterns, ""):
+        if endpoint["path"] not in seen and endpoint["path"] != "/" + API_PREFIX:
+            seen.add(endpoint["path"])
+            endpoints.append(endpoint)
+    return endpoints
+
+
+class ApiRootView(APIView):
+    """The entry point of the API: where the docs are and which endpoints exist (no corpus data)."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        return Response(
+            {
+                "docs": request.build_absolute_uri(reverse("api-docs")),
+                "schema": request.build_absolute_uri(reverse("api-schema")),
+                "endpoints": api_endpoints(),
+            }
+        )

@@ -11,8 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import Document, ImportStatus, Page
+from annotations.models import Document, Page
 from tests.support.manifests import jpeg_bytes, p2_manifest
+from webapp.jobs import JobStatus
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -66,7 +67,7 @@ def test_a_decompression_bomb_scan_is_skipped_and_reported(tmp_path, settings, d
         document_id=document_request_import(corpus=corpus_get_or_create(name="Scans"), source=str(folder)).pk
     )
 
-    assert document.import_status == ImportStatus.DONE
+    assert document.import_status == JobStatus.DONE
     assert [p.label for p in document.pages.all()] == ["ok"]
     assert document.import_report["skipped"][0]["canvas_id"] == "bomb.png"
 
@@ -106,7 +107,7 @@ def test_a_non_zip_upload_is_refused_with_400(curator_client):
 
     assert response.status_code == 202
     document = Document.objects.get()
-    assert document_import_run(document_id=document.pk).import_status == ImportStatus.FAILED
+    assert document_import_run(document_id=document.pk).import_status == JobStatus.FAILED
     assert "not a valid zip" in Document.objects.get().import_error
     assert Page.objects.count() == before[1]
 
@@ -151,5 +152,5 @@ def test_a_reimport_that_fails_keeps_the_pages_already_stored(http_server, db):
 
     again = document_import_run(document_id=document_request_import(corpus=corpus, source=url).pk)
 
-    assert again.import_status == ImportStatus.FAILED
+    assert again.import_status == JobStatus.FAILED
     assert again.pages.count() == 2

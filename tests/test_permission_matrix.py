@@ -35,10 +35,8 @@ from annotations.models import (
     CorpusRole,
     Document,
     Export,
-    ExportStatus,
     Face,
     FaceRevision,
-    ImportStatus,
     Page,
     ReviewStatus,
 )
@@ -46,17 +44,9 @@ from annotations.services import face_update
 from detection import similarity
 from detection.inference import registry
 from detection.model_loop import evaluation
-from detection.models import (
-    DetectionRun,
-    FaceEncoding,
-    PageDetection,
-    PageTaskStatus,
-    RunStatus,
-    TrainedModel,
-    TrainingJob,
-    TrainingStatus,
-)
+from detection.models import DetectionRun, FaceEncoding, PageDetection, TrainedModel, TrainingJob
 from tests.support.manifests import jpeg_bytes
+from webapp.jobs import JobStatus
 
 ROLES = ["anonymous", "viewer", "curator", "admin"]
 RANK = {"anonymous": 0, "viewer": 1, "curator": 2, "admin": 3}
@@ -238,7 +228,7 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         corpus=corpus,
         source=f"https://example.org/{key}/manifest.json",
         label=f"{key}-document",
-        import_status=ImportStatus.DONE,
+        import_status=JobStatus.DONE,
         date_start=f"{YEARS[key]}-01-01",
         date_end=f"{YEARS[key]}-12-31",
     )
@@ -282,13 +272,13 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         corpus=corpus,
         document=document,
         detector="res10",
-        status=RunStatus.RUNNING,
+        status=JobStatus.RUNNING,
         pages_total=2,
         pages_done=1,
         pages_failed=1,
     )
-    PageDetection.objects.create(run=run, page=pages[0], status=PageTaskStatus.DONE, finished_at="2020-01-01T00:00Z")
-    PageDetection.objects.create(run=run, page=pages[1], status=PageTaskStatus.FAILED, error="timeout")
+    PageDetection.objects.create(run=run, page=pages[0], status=JobStatus.DONE, finished_at="2020-01-01T00:00Z")
+    PageDetection.objects.create(run=run, page=pages[1], status=JobStatus.FAILED, error="timeout")
     model = TrainedModel.objects.create(
         name=f"{key}-rescore",
         kind="detector",
@@ -297,7 +287,7 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         data_snapshot={"corpus": corpus.pk},
         file=f"models/{key}/v1.keras",
     )
-    TrainingJob.objects.create(kind="rescorer", corpus=corpus, status=TrainingStatus.DONE, trained_model=model)
+    TrainingJob.objects.create(kind="rescorer", corpus=corpus, status=JobStatus.DONE, trained_model=model)
     job = TrainingJob.objects.create(kind="attributes", corpus=corpus)
     folder = tmp_path / f"{key}-scans"
     folder.mkdir()
@@ -322,7 +312,7 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
 def make_export(user, corpus_id: int) -> int:
     """A finished zip export of the corpus, requested by `user`."""
     export = Export.objects.create(
-        kind="iiif", scope={"corpus": corpus_id}, requested_by=user, status=ExportStatus.DONE, face_count=1
+        kind="iiif", scope={"corpus": corpus_id}, requested_by=user, status=JobStatus.DONE, face_count=1
     )
     # As the build records it: the corpus whose pages the file holds.
     export.corpora.set([corpus_id])
@@ -346,7 +336,7 @@ def world(db, tmp_path, monkeypatch, settings):
         evaluation,
         "evaluation_for_detector",
         lambda *, pages, **kwargs: evaluation.evaluation_for_run(
-            run=DetectionRun.objects.get(page_tasks__page=pages[0], page_tasks__status=PageTaskStatus.DONE)
+            run=DetectionRun.objects.get(page_tasks__page=pages[0], page_tasks__status=JobStatus.DONE)
         ),
     )
     users = get_user_model().objects

@@ -15,7 +15,6 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from annotations.access import require_role
@@ -30,8 +29,9 @@ from annotations.iiif.parse import (
     SkippedCanvas,
     parse_iiif,
 )
-from annotations.models import Corpus, CorpusRole, Document, ImportStatus, Page
+from annotations.models import Corpus, CorpusRole, Document, Page
 from annotations.services import page_counts_refresh
+from webapp.jobs import ACTIVE_STATUSES, DOCUMENT_IMPORT, JobStatus, job_claim, job_fail, job_finish
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def document_request_import(*, corpus: Corpus, source: str, user=None) -> Docume
         )
         if not created:
             Document.objects.filter(pk=document.pk).update(
-                import_status=ImportStatus.PENDING, import_error="", import_finished_at=None
+                import_status=JobStatus.PENDING, import_error="", import_finished_at=None
             )
             document.refresh_from_db()
     return document
@@ -151,12 +151,9 @@ def document_enqueue_import(*, document: Document) -> None:
 
 
 def document_import_run(*, document_id: int) -> Document | None:
-    """Claim a pending import and run it to completion; failures are stored, not raised."""
-    claimed = Document.objects.filter(pk=document_id, import_status=ImportStatus.PENDING).update(
-        import_status=ImportStatus.RUNNING, import_started_at=timezone.now(), import_error=""
-    )
-    if claimed != 1:
-        logger.info("document %s: no pending import to claim", document_id)
+    """Claim a pending (or abandoned) import and run it to completion; failures are stored, not raised."""
+    if job_claim(DOCUMENT_IMPORT, document_id) is None:
+        logger.info("document %s: no pending (or abandoned) import to claim", document_id)
         return None
     document = Document.objects.get(pk=document_id)
     try:
@@ -174,9 +171,7 @@ def document_import_run(*, document_id: int) -> Document | None:
 
 
 def _fail(document: Document, message: str) -> None:
-    Document.objects.filter(pk=document.pk).update(
-        import_status=ImportStatus.FAILED, import_error=message, import_finished_at=timezone.now()
-    )
+    job_fail(DOCUMENT_IMPORT, document.pk, claimed_at=document.import_started_at, error=message)
 
 
 def _collection_message(document: Document, collection: ParsedCollection) -> str:
@@ -391,8 +386,13 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest) -> Docu
         "kept_with_faces": kept,
         "skipped": [vars(s) for s in parsed.skipped],
     }
-    Document.objects.filter(pk=document.pk).update(
-        import_status=ImportStatus.DONE, import_report=report, import_finished_at=timezone.now(), import_error=""
+    job_finish(
+        DOCUMENT_IMPORT,
+        document.pk,
+        claimed_at=document.import_started_at,
+        from_statuses=ACTIVE_STATUSES,
+        import_report=report,
+        import_error="",
     )
     document.refresh_from_db()
     return document

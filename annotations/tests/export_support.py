@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import CURATOR_SOURCE, Corpus, Document, Face, FaceStatus, Gender, ImportStatus
+from annotations.models import CURATOR_SOURCE, Corpus, Document, Face, FaceStatus, Gender
 from annotations.services import page_counts_refresh
 from tests.support.manifests import jpeg_bytes
+from webapp.jobs import JobStatus
 
 PAGE_SIZES = [(1200, 1600), (800, 600)]
 
@@ -20,7 +21,7 @@ def scanned_document(folder: Path, *, corpus: Corpus | None = None, sizes=PAGE_S
             (folder / f"page{index}.jpg").write_bytes(jpeg_bytes(w, h, label=f"page {index}"))
     corpus = corpus or corpus_get_or_create(name="Scans")
     document = document_import_run(document_id=document_request_import(corpus=corpus, source=str(folder)).pk)
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     return document
 
 

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import ImportStatus
 from tests.support.manifests import jpeg_bytes
+from webapp.jobs import JobStatus
 
 
 def write_scans(folder, sizes):
@@ -33,7 +33,7 @@ def scanned_document(tmp_path, db):
 
 
 def test_a_folder_becomes_a_document_in_natural_order(scanned_document):
-    assert scanned_document.import_status == ImportStatus.DONE, scanned_document.import_error
+    assert scanned_document.import_status == JobStatus.DONE, scanned_document.import_error
     pages = list(scanned_document.pages.order_by("order"))
     assert [p.label for p in pages[:3]] == ["page1", "page2", "page3"]
     assert pages[-1].label == "page11", "page11 sorts after page2 (natural order)"
@@ -122,7 +122,7 @@ def test_a_zip_of_scans_imports_like_a_folder(tmp_path, db):
 
     document = import_folder(archive)
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.pages.count() == 2
 
 
@@ -133,7 +133,7 @@ def test_a_zip_slip_entry_fails_the_import_and_writes_nothing_outside(tmp_path, 
 
     document = import_folder(archive)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "outside the archive" in document.import_error
     assert not (tmp_path.parent / "escaped.jpg").exists()
 
@@ -144,7 +144,7 @@ def test_corrupt_images_are_skipped_and_reported(tmp_path, db):
 
     document = import_folder(folder)
 
-    assert document.import_status == ImportStatus.DONE
+    assert document.import_status == JobStatus.DONE
     assert document.pages.count() == 1
     assert document.import_report["skipped"][0]["canvas_id"] == "broken.jpg"
 
@@ -154,7 +154,7 @@ def test_a_folder_with_no_images_fails_cleanly(tmp_path, db):
 
     document = import_folder(tmp_path / "empty")
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "No images" in document.import_error
 
 
@@ -172,7 +172,7 @@ def test_a_metadata_sidecar_gives_the_folder_a_label_and_date(tmp_path, db):
 
     document = import_folder(folder)
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.label == "Excelsior, 12 mars 1915"
     assert str(document.date_start) == "1915-03-12"
     assert document.metadata == [{"label": "Title", "value": "Excelsior"}]
@@ -184,5 +184,5 @@ def test_a_malformed_metadata_sidecar_fails_the_import_clearly(tmp_path, db):
 
     document = import_folder(folder)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "metadata.json must be an object" in document.import_error

@@ -33,7 +33,8 @@ from detection.inference.metrics import (
 )
 from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS, get_attribute_model, get_detector
 from detection.inference.types import Detection
-from detection.models import DetectionRun, PageDetection, PageTaskStatus
+from detection.models import DetectionRun, PageDetection
+from webapp.jobs import JobStatus
 
 # Precision targets the threshold suggestions are given for.
 PRECISION_TARGETS = (0.8, 0.9, 0.95)
@@ -150,7 +151,7 @@ def _truths(page_ids: Iterable[int]) -> dict[int, list[Face]]:
 def latest_run_for_document(*, document: Document) -> DetectionRun | None:
     """The most recent run that finished at least one page of the document."""
     run_id = (
-        PageDetection.objects.filter(page__document=document, status=PageTaskStatus.DONE)
+        PageDetection.objects.filter(page__document=document, status=JobStatus.DONE)
         .order_by("-finished_at", "-run_id")
         .values_list("run_id", flat=True)
         .first()
@@ -160,7 +161,7 @@ def latest_run_for_document(*, document: Document) -> DetectionRun | None:
 
 def run_page_boxes(*, run: DetectionRun, document: Document | None = None) -> list[PageBoxes]:
     """Reviewed pages whose latest finished detection is this run, with the run's boxes as stored."""
-    done = PageDetection.objects.filter(run=run, status=PageTaskStatus.DONE, page__review_status=ReviewStatus.REVIEWED)
+    done = PageDetection.objects.filter(run=run, status=JobStatus.DONE, page__review_status=ReviewStatus.REVIEWED)
     if document is not None:
         done = done.filter(page__document=document)
     stored_at = dict(done.values_list("page_id", "finished_at"))
@@ -168,7 +169,7 @@ def run_page_boxes(*, run: DetectionRun, document: Document | None = None) -> li
         return []
     # A later run on the page replaced this run's untouched boxes: that page no longer tells about this run.
     latest = dict(
-        PageDetection.objects.filter(page_id__in=list(stored_at), status=PageTaskStatus.DONE)
+        PageDetection.objects.filter(page_id__in=list(stored_at), status=JobStatus.DONE)
         .values("page_id")
         .annotate(last=Max("finished_at"))
         .values_list("page_id", "last")

@@ -10,10 +10,11 @@ import pytest
 from django.conf import settings as django_settings
 from PIL import Image
 
-from annotations.models import Corpus, Document, ImportStatus, Page
+from annotations.models import Corpus, Document, Page
 from detection.inference import registry
 from detection.inference.registry import ModelSpec, register_attribute_model, register_detector
 from detection.tests.fakes import FakeAgeGender, FakeDetector
+from webapp.jobs import JobStatus
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def add_scan_page(document: Document, *, width: int, height: int, order: int | N
 def document(corpus):
     """An imported document of the private `corpus`, with no pages yet."""
     return Document.objects.create(
-        corpus=corpus, source="scans/excelsior-1915", label="Excelsior 1915", import_status=ImportStatus.DONE
+        corpus=corpus, source="scans/excelsior-1915", label="Excelsior 1915", import_status=JobStatus.DONE
     )
 
 

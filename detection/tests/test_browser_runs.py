@@ -7,8 +7,9 @@ from playwright.sync_api import expect
 
 from annotations.models import Face
 from detection.inference.types import Detection
-from detection.models import DetectionRun, RunStatus
+from detection.models import DetectionRun
 from detection.services import run_create
+from webapp.jobs import JobStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +40,7 @@ def test_a_curator_detects_faces_and_sees_the_run_finish(
     expect(row.locator(".run-faces")).to_have_text("2")
     expect(page.locator("#detect-message")).to_contain_text("started on 2 pages")
     run = DetectionRun.objects.get()
-    assert (run.status, run.params["threshold"], run.params["tiling"]) == (RunStatus.DONE, 0.6, False)
+    assert (run.status, run.params["threshold"], run.params["tiling"]) == (JobStatus.DONE, 0.6, False)
     assert Face.objects.count() == 2
 
     row.get_by_role("button", name="Pages").click()
@@ -72,4 +73,4 @@ def test_a_curator_cancels_a_queued_run(page, live_server, alice, scanned_docume
 
     expect(page.locator(f"#runs-table tr[data-run-id='{run.pk}'] .run-status")).to_have_text("cancelled")
     run.refresh_from_db()
-    assert run.status == RunStatus.CANCELLED
+    assert run.status == JobStatus.CANCELLED

@@ -4,22 +4,14 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
-from annotations.models import Corpus, Document, Face, FaceRevision, ImportStatus, ReviewStatus
+from annotations.models import Corpus, Document, Face, FaceRevision, ReviewStatus
 from annotations.services import face_create, face_reject
 from detection.inference import registry
 from detection.inference.types import Detection
-from detection.models import (
-    DetectionRun,
-    FaceEncoding,
-    PageDetection,
-    PageTaskStatus,
-    RunStatus,
-    TrainedModel,
-    TrainingJob,
-    TrainingStatus,
-)
+from detection.models import DetectionRun, FaceEncoding, PageDetection, TrainedModel, TrainingJob
 from detection.similarity import ENCODER_VERSION, similarity_cache_clear
 from detection.tests.conftest import add_scan_page
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +33,9 @@ def evaluated_run(document, alice):
     """A run whose one reviewed page has a hit (0.9), a rejected box (0.6) and a face it missed."""
     page = reviewed(add_scan_page(document, width=1000, height=800))
     run = DetectionRun.objects.create(
-        corpus=document.corpus, document=document, detector="res10", params={"threshold": 0.5}, status=RunStatus.DONE
+        corpus=document.corpus, document=document, detector="res10", params={"threshold": 0.5}, status=JobStatus.DONE
     )
-    PageDetection.objects.create(run=run, page=page, status=PageTaskStatus.DONE, finished_at="2020-01-01T00:00Z")
+    PageDetection.objects.create(run=run, page=page, status=JobStatus.DONE, finished_at="2020-01-01T00:00Z")
     Face.objects.create(page=page, x=10, y=10, w=80, h=80, confidence=0.9, detection_run=run, source="res10")
     wrong = Face.objects.create(page=page, x=500, y=10, w=80, h=80, confidence=0.6, detection_run=run, source="res10")
     face_reject(face=wrong, user=alice)
@@ -184,20 +176,20 @@ def test_a_curator_cancels_a_pending_job(reviewed_document, alice, bob):
 
     assert response.status_code == 200
     job.refresh_from_db()
-    assert job.status == TrainingStatus.CANCELLED and response.json()["status"] == "cancelled"
+    assert job.status == JobStatus.CANCELLED and response.json()["status"] == "cancelled"
 
 
 def test_a_running_job_is_asked_to_stop(reviewed_document, alice):
     from django.utils import timezone
 
     job = TrainingJob.objects.create(
-        kind="attributes", corpus=reviewed_document.corpus, status=TrainingStatus.RUNNING, started_at=timezone.now()
+        kind="attributes", corpus=reviewed_document.corpus, status=JobStatus.RUNNING, started_at=timezone.now()
     )
 
     client_for(alice).post(f"/api/training-jobs/{job.pk}/cancel/")
 
     job.refresh_from_db()
-    assert job.status == TrainingStatus.RUNNING and job.cancel_requested
+    assert job.status == JobStatus.RUNNING and job.cancel_requested
 
 
 @pytest.fixture
@@ -212,7 +204,7 @@ def trained(reviewed_document):
         file="models/res10-rescore/v1.keras",
     )
     TrainingJob.objects.create(
-        kind="rescorer", corpus=reviewed_document.corpus, status=TrainingStatus.DONE, trained_model=model
+        kind="rescorer", corpus=reviewed_document.corpus, status=JobStatus.DONE, trained_model=model
     )
     yield model
     registry.DETECTORS.pop("res10+rescore@v1", None)
@@ -240,7 +232,7 @@ def encoded_faces(document, other_corpus, alice):
     twin = face_create(page=page, user=alice, x=200, y=10, w=80, h=80, person="Colette")
     far = face_create(page=page, user=alice, x=400, y=10, w=80, h=80)
     rejected = face_create(page=page, user=alice, x=600, y=10, w=80, h=80)
-    other_document = Document.objects.create(corpus=other_corpus, source="x", import_status=ImportStatus.DONE)
+    other_document = Document.objects.create(corpus=other_corpus, source="x", import_status=JobStatus.DONE)
     stranger = face_create(
         page=add_scan_page(other_document, width=400, height=400), user=alice, x=10, y=10, w=80, h=80
     )

@@ -8,7 +8,7 @@ from annotations.ingest.manifests import (
     document_import_run,
     document_request_import,
 )
-from annotations.models import ImportStatus
+from webapp.jobs import JobStatus
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         if document is None:
             raise CommandError("Another import of this source is running; try again when it ends")
         report = document.import_report
-        if document.import_status != ImportStatus.DONE:
+        if document.import_status != JobStatus.DONE:
             for manifest in report.get("collection", {}).get("manifests", []):
                 self.stdout.write(f"  {manifest.get('id')}  {manifest.get('label', '')}")
             raise CommandError(f"Import failed: {document.import_error}")

@@ -188,3 +188,49 @@ class FaceEncoding(models.Model):
 
     def __str__(self) -> str:
         return f"encoding of face {self.face_id}"
+
+
+class InferenceKind(models.TextChoices):
+    EVALUATION = "evaluation", "Evaluate a detector on reviewed pages"
+    FACE_ENCODING = "face_encoding", "Encode a face"
+
+
+class InferenceJob(Job):
+    """Model work a page or an API call asked for, done on the inference queue (the web process loads no model)."""
+
+    kind = models.CharField(max_length=16, choices=InferenceKind.choices)
+    # Evaluation: the document whose reviewed pages are evaluated; encoding: the face.
+    document = models.ForeignKey(
+        "annotations.Document", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    face = models.ForeignKey("annotations.Face", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Evaluation: detector, threshold, attribute_model; encoding: the box encoded (x, y, w, h).
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    # Share of the work done, 0 to 1.
+    progress = models.FloatField(default=0.0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=InferenceKind.values), name="inference_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="inference_status_valid"),
+            models.CheckConstraint(condition=Q(progress__gte=0, progress__lte=1), name="inference_progress_unit"),
+            models.CheckConstraint(
+                condition=Q(kind=InferenceKind.EVALUATION, document__isnull=False)
+                | Q(kind=InferenceKind.FACE_ENCODING, face__isnull=False),
+                name="inference_subject_set",
+            ),
+        ]
+        indexes = [
+            # The job already asked for the same evaluation of a document, or the same face's encoding.
+            models.Index(fields=["document", "kind", "-created_at"], name="inference_document_idx"),
+            models.Index(fields=["face", "kind", "-created_at"], name="inference_face_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.id} ({self.status})"

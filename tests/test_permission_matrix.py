@@ -44,7 +44,15 @@ from annotations.services import face_update
 from detection import similarity
 from detection.inference import registry
 from detection.model_loop import evaluation
-from detection.models import DetectionRun, FaceEncoding, PageDetection, TrainedModel, TrainingJob
+from detection.models import (
+    DetectionRun,
+    FaceEncoding,
+    InferenceJob,
+    InferenceKind,
+    PageDetection,
+    TrainedModel,
+    TrainingJob,
+)
 from tests.support.manifests import jpeg_bytes
 from webapp.jobs import JobStatus
 
@@ -181,11 +189,14 @@ ENDPOINTS = [
     Endpoint("run evaluation", "get", "/api/runs/{run}/evaluation/", "viewer"),
     Endpoint("evaluation", "get", "/api/evaluation/?document={doc}", "viewer"),
     Endpoint("evaluate detector", "get", "/api/evaluation/?document={doc}&detector=res10", "curator"),
+    Endpoint("evaluation job", "get", "/api/inference-jobs/{evaluation_job}/", "curator"),
+    Endpoint("encoding job", "get", "/api/inference-jobs/{encoding_job}/", "viewer"),
     Endpoint("train on corpus", "post", "/api/training-jobs/", "curator", {"kind": "attributes", "corpus": "{corpus}"}),
     Endpoint("train on document", "post", "/api/training-jobs/", "curator", {"kind": "rescorer", "document": "{doc}"}),
     Endpoint("training job", "get", "/api/training-jobs/{job}/", "viewer"),
     Endpoint("cancel training", "post", "/api/training-jobs/{job}/cancel/", "curator", {}),
     Endpoint("similar faces", "get", "/api/faces/{face}/similar/", "viewer"),
+    Endpoint("similar faces, not encoded yet", "get", "/api/faces/{bare_face}/similar/", "viewer"),
     Endpoint("name person", "post", "/api/faces/{face}/person/", "curator", {"person": "Joffre", "version": 1}),
     Endpoint("encode faces", "post", "/api/encodings/", "curator", {"document": "{doc}"}),
     # IIIF: our manifests and the local scans we serve.
@@ -289,6 +300,13 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
     )
     TrainingJob.objects.create(kind="rescorer", corpus=corpus, status=JobStatus.DONE, trained_model=model)
     job = TrainingJob.objects.create(kind="attributes", corpus=corpus)
+    bare_face = Face.objects.create(page=pages[1], x=20, y=20, w=40, h=40, confidence=0.7, source="res10@test")
+    evaluation_job = InferenceJob.objects.create(
+        kind=InferenceKind.EVALUATION, document=document, params={"detector": "res10"}, status=JobStatus.DONE
+    )
+    encoding_job = InferenceJob.objects.create(
+        kind=InferenceKind.FACE_ENCODING, face=face, params={"box": [10, 10, 50, 60]}, status=JobStatus.DONE
+    )
     folder = tmp_path / f"{key}-scans"
     folder.mkdir()
     (folder / "page1.jpg").write_bytes(jpeg_bytes(40, 50, label="1"))
@@ -302,6 +320,9 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         "revision": FaceRevision.objects.filter(face=face2).latest("pk").pk,
         "run": run.pk,
         "job": job.pk,
+        "bare_face": bare_face.pk,
+        "evaluation_job": evaluation_job.pk,
+        "encoding_job": encoding_job.pk,
         "model": model.pk,
         "key": image_key,
         "folder": str(folder),
@@ -560,7 +581,8 @@ NOT_CORPUS_SCOPED_NAMESPACES = {"admin"}
 HTTP_METHODS = ["get", "post", "put", "patch", "delete"]
 SAMPLE = {
     "doc": 1, "page": 1, "face": 1, "face2": 1, "revision": 1, "run": 1, "job": 1, "export": 1, "corpus": 1,
-    "corpus_name": "x", "key": "0123456789abcdef", "person": "x", "folder": "x", "model": 1,
+    "corpus_name": "x", "key": "0123456789abcdef", "person": "x", "folder": "x", "model": 1, "bare_face": 1,
+    "evaluation_job": 1, "encoding_job": 1,
 }  # fmt: skip
 
 

@@ -144,7 +144,14 @@ DOCUMENT_IMPORT = JobKind(
     finished_field="import_finished_at",
     error_field="import_error",
 )
-JOB_KINDS = (DETECTION_RUN, PAGE_DETECTION, TRAINING, EXPORT, DOCUMENT_IMPORT)
+# Evaluating a detector, encoding a face: model work a request asked for.
+INFERENCE = JobKind(
+    name="inference",
+    model="detection.InferenceJob",
+    task="detection.tasks.inference_job_task",
+    stale_after=_task_time_limit,
+)
+JOB_KINDS = (DETECTION_RUN, PAGE_DETECTION, TRAINING, EXPORT, DOCUMENT_IMPORT, INFERENCE)
 
 
 def job_claim(kind: JobKind, pk: int, **fields: Any) -> datetime | None:

@@ -284,6 +284,7 @@ CELERY_TASK_ROUTES = {
     "annotations.tasks.document_import_task": {"queue": "import"},
     "detection.tasks.detect_page_task": {"queue": "inference"},
     "detection.tasks.encode_faces_task": {"queue": "inference"},
+    "detection.tasks.inference_job_task": {"queue": "inference"},
     # Training runs for minutes to hours: its own queue, so it never holds up detection.
     "detection.tasks.train_model_task": {"queue": "training"},
     "detection.tasks.*": {"queue": "default"},

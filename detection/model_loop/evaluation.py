@@ -222,6 +222,16 @@ def evaluation_for_run(*, run: DetectionRun, document: Document | None = None) -
     return evaluation
 
 
+def evaluation_check(*, detector: str, attribute_model: str = "") -> None:
+    """Raise EvaluationRefused unless the registry knows these models (no model is loaded)."""
+    if detector not in DETECTORS:
+        raise EvaluationRefused(f"Unknown detector {detector!r}; known: {', '.join(sorted(DETECTORS))}")
+    if attribute_model and attribute_model not in ATTRIBUTE_MODELS:
+        raise EvaluationRefused(
+            f"Unknown age/gender model {attribute_model!r}; known: {', '.join(sorted(ATTRIBUTE_MODELS))}"
+        )
+
+
 def evaluation_for_detector(
     *,
     pages: Iterable[Page],
@@ -234,12 +244,7 @@ def evaluation_for_detector(
     """Run a registry detector (and optionally an age/gender model) afresh on reviewed pages, in memory."""
     from detection.services import TILING_BY_DEFAULT, PipelineParams, page_predictions
 
-    if detector not in DETECTORS:
-        raise EvaluationRefused(f"Unknown detector {detector!r}; known: {', '.join(sorted(DETECTORS))}")
-    if attribute_model and attribute_model not in ATTRIBUTE_MODELS:
-        raise EvaluationRefused(
-            f"Unknown age/gender model {attribute_model!r}; known: {', '.join(sorted(ATTRIBUTE_MODELS))}"
-        )
+    evaluation_check(detector=detector, attribute_model=attribute_model)
     spec = DETECTORS[detector]
     operating = float(spec.default_params.get("score_threshold", 0.5)) if threshold is None else threshold
     floor = min(SCORE_FLOOR, operating)

@@ -42,7 +42,7 @@ def run(corpus, alice):
     return run
 
 
-def test_a_curator_reads_the_evaluation_and_compares_a_detector(page, live_server, run, fake_models):
+def test_a_curator_reads_the_evaluation_and_compares_a_detector(page, live_server, run, fake_models, eager_celery):
     fake_models.detector.boxes = [Detection.from_xywh(50, 50, 90, 90, 0.9), Detection.from_xywh(100, 500, 60, 60, 0.7)]
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live_server.url}/accounts/login/?next=/runs/{run.pk}/")

@@ -8,6 +8,7 @@ from annotations.models import Corpus, Document, Face, FaceRevision, ReviewStatu
 from annotations.services import face_create, face_reject
 from detection.inference import registry
 from detection.inference.types import Detection
+from detection.model_loop.inference_jobs import inference_job_run
 from detection.models import DetectionRun, FaceEncoding, PageDetection, TrainedModel, TrainingJob
 from detection.similarity import ENCODER_VERSION, similarity_cache_clear
 from detection.tests.conftest import add_scan_page
@@ -78,10 +79,15 @@ def test_a_curator_evaluates_a_detector_afresh_and_nothing_is_stored(fake_models
     fake_models.detector.boxes = [Detection.from_xywh(300, 300, 80, 80, 0.8)]
     faces_before = list(Face.objects.values_list("pk", "version"))
 
-    response = client_for(alice).get(f"/api/evaluation/?document={document.pk}&detector=fake")
+    accepted = client_for(alice).get(f"/api/evaluation/?document={document.pk}&detector=fake")
+    assert accepted.status_code == 202
+    assert accepted.json()["status"] == JobStatus.PENDING
+    inference_job_run(job_id=accepted.json()["id"])
+    response = client_for(alice).get(accepted.json()["url"])
 
     assert response.status_code == 200
-    body = response.json()
+    assert (response.json()["status"], response.json()["progress"]) == (JobStatus.DONE, 1.0)
+    body = response.json()["result"]
     assert body["source"] == "fresh" and body["detector"] == "fake"
     assert body["detection"]["true_positives"] == 1 and body["detection"]["false_negatives"] == 1
     assert list(Face.objects.values_list("pk", "version")) == faces_before
@@ -298,6 +304,9 @@ def test_a_face_whose_image_is_gone_has_no_neighbours_to_offer(document, alice, 
     face = face_create(page=page, user=alice, x=10, y=10, w=80, h=80)
     (settings.LOCAL_IMAGES_DIR / page.local_path).unlink()
 
+    accepted = client_for(bob).get(f"/api/faces/{face.pk}/similar/")
+    assert accepted.status_code == 202
+    assert inference_job_run(job_id=accepted.json()["id"]).status == JobStatus.FAILED
     response = client_for(bob).get(f"/api/faces/{face.pk}/similar/")
 
     assert response.status_code == 422

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 
+from webapp.jobs import Job, JobStatus
+
 
 class Corpus(models.Model):
     """A named collection of documents, shared by its members."""
@@ -49,13 +51,6 @@ class CorpusMembership(models.Model):
         return f"{self.user} {self.role} of {self.corpus}"
 
 
-class ImportStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
 class Document(models.Model):
     """One IIIF manifest (or folder of local scans) and its descriptive metadata."""
 
@@ -81,7 +76,8 @@ class Document(models.Model):
         max_length=32, blank=True, help_text="Folder of its local scans in LOCAL_IMAGES_DIR."
     )
     upload_path = models.TextField(blank=True, help_text="The stored zip of an uploaded source, under MEDIA_ROOT.")
-    import_status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    # The import job's fields (webapp.jobs.DOCUMENT_IMPORT): claimed by import_started_at.
+    import_status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
     import_error = models.TextField(blank=True)
     import_report = models.JSONField(default=dict, blank=True)
     import_started_at = models.DateTimeField(null=True, blank=True)
@@ -97,7 +93,7 @@ class Document(models.Model):
         constraints = [
             # Re-importing the same source into a corpus updates it in place.
             models.UniqueConstraint(fields=["corpus", "source"], name="document_unique_source"),
-            models.CheckConstraint(condition=Q(import_status__in=ImportStatus.values), name="document_status_valid"),
+            models.CheckConstraint(condition=Q(import_status__in=JobStatus.values), name="document_status_valid"),
             models.CheckConstraint(
                 condition=Q(date_start__isnull=True) | Q(date_end__isnull=True) | Q(date_start__lte=F("date_end")),
                 name="document_dates_ordered",
@@ -445,14 +441,7 @@ class ExportKind(models.TextChoices):
     INDEX = "index", "GallicaPix-style index"
 
 
-class ExportStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
-class Export(models.Model):
+class Export(Job):
     """A requested export of faces (scope and options as given) and the file it produced."""
 
     kind = models.CharField(max_length=10, choices=ExportKind.choices)
@@ -460,12 +449,10 @@ class Export(models.Model):
     scope = models.JSONField(default=dict, blank=True)
     # How: include_rejected, with_images, max_size, format, base_url.
     options = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     face_count = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="exports/", max_length=300, blank=True)
-    error = models.TextField(blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="exports"
     )
@@ -473,14 +460,12 @@ class Export(models.Model):
     # access to each of them (annotations.access), and deleting one deletes the export.
     corpora = models.ManyToManyField(Corpus, blank=True, related_name="exports")
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=ExportKind.values), name="export_kind_valid"),
-            models.CheckConstraint(condition=Q(status__in=ExportStatus.values), name="export_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="export_status_valid"),
             models.CheckConstraint(condition=Q(progress_done__lte=F("progress_total")), name="export_progress_bounded"),
         ]
         indexes = [
@@ -492,7 +477,3 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.id} ({self.kind})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {ExportStatus.DONE, ExportStatus.FAILED}

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotations.models import FACE_FIELDS, Corpus, Document, Face, Page
+from webapp.jobs import UNCANCELLABLE_STATUS_CHOICES
 
 
 class CorpusSerializer(serializers.ModelSerializer):
@@ -19,6 +20,7 @@ class CorpusSerializer(serializers.ModelSerializer):
 class DocumentSerializer(serializers.ModelSerializer):
     corpus_name = serializers.CharField(source="corpus.name", read_only=True)
     page_count = serializers.IntegerField(read_only=True)
+    import_status = serializers.ChoiceField(choices=UNCANCELLABLE_STATUS_CHOICES, required=False)
 
     class Meta:
         model = Document

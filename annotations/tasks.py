@@ -9,14 +9,14 @@ IMPORT_TIME_LIMIT = IMPORT_SOFT_TIME_LIMIT + 300
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=IMPORT_SOFT_TIME_LIMIT, time_limit=IMPORT_TIME_LIMIT)
 def document_import_task(document_id: int) -> None:
-    """Import a document's manifest, collection or scans (claims the pending import; a rerun is a no-op)."""
+    """Import a manifest, collection or scans (claims the pending or abandoned import; a duplicate is a no-op)."""
     from annotations.ingest.manifests import document_import_run
 
     document_import_run(document_id=document_id)
 
 
 # Exports of many pages with images run long; they are acked on receipt (not acks_late), and an
-# abandoned running claim is reclaimed after exports.services.EXPORT_STALE_AFTER.
+# abandoned running claim is reclaimed (and re-enqueued by the reaper) after webapp.jobs.EXPORT's stale limit.
 EXPORT_SOFT_TIME_LIMIT = 6 * 3600
 EXPORT_TIME_LIMIT = EXPORT_SOFT_TIME_LIMIT + 300
 

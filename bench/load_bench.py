@@ -58,10 +58,11 @@ def prepare(reviewers: int) -> list[tuple[str, list[int], dict[int, int]]]:
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
-    from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Face, ImportStatus, Page
+    from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Face, Page
+    from webapp.jobs import JobStatus
 
     corpus = Corpus.objects.create(name=f"load-{random.randrange(10**9)}", is_public=False)
-    document = Document.objects.create(corpus=corpus, source="bench", label="bench", import_status=ImportStatus.DONE)
+    document = Document.objects.create(corpus=corpus, source="bench", label="bench", import_status=JobStatus.DONE)
     plan = []
     for index in range(reviewers):
         user = get_user_model().objects.create_user(f"reviewer{index}-{corpus.pk}")

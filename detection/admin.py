@@ -1,8 +1,8 @@
-"""Admin views of detection runs (job history), training jobs and trained models."""
+"""Admin views of detection runs (job history), training jobs, inference jobs and trained models."""
 
 from django.contrib import admin
 
-from detection.models import DetectionRun, FaceEncoding, PageDetection, TrainedModel, TrainingJob
+from detection.models import DetectionRun, FaceEncoding, InferenceJob, PageDetection, TrainedModel, TrainingJob
 
 
 @admin.register(DetectionRun)
@@ -31,6 +31,13 @@ class TrainingJobAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "corpus", "status", "progress", "stage", "created_at"]
     list_filter = ["status", "kind"]
     raw_id_fields = ["corpus", "document", "trained_model", "created_by"]
+
+
+@admin.register(InferenceJob)
+class InferenceJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "progress", "document", "face", "created_at"]
+    list_filter = ["status", "kind"]
+    raw_id_fields = ["document", "face", "created_by"]
 
 
 @admin.register(FaceEncoding)

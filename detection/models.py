@@ -6,17 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-
-class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+from webapp.jobs import Job, JobStatus
 
 
-class DetectionRun(models.Model):
-    """One detection job over a corpus, a document or chosen pages."""
+class DetectionRun(Job):
+    """One detection job over a corpus, a document or chosen pages (running from its first page's claim)."""
 
     corpus = models.ForeignKey("annotations.Corpus", on_delete=models.CASCADE, related_name="detection_runs")
     document = models.ForeignKey(
@@ -30,23 +24,19 @@ class DetectionRun(models.Model):
     attribute_model = models.CharField(max_length=100, blank=True)
     params = models.JSONField(default=dict, blank=True)
     model_versions = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
     pages_total = models.PositiveIntegerField(default=0)
     pages_done = models.PositiveIntegerField(default=0)
     pages_failed = models.PositiveIntegerField(default=0)
     faces_found = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="run_status_valid"),
             models.CheckConstraint(condition=Q(pages_done__lte=F("pages_total")), name="run_progress_bounded"),
         ]
         indexes = [
@@ -57,33 +47,19 @@ class DetectionRun(models.Model):
     def __str__(self) -> str:
         return f"run {self.id} ({self.detector})"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED}
 
-
-class PageTaskStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-class PageDetection(models.Model):
-    """The work item for one page of a run; tasks claim it with a conditional UPDATE."""
+class PageDetection(Job):
+    """The work item for one page of a run; tasks claim it with a conditional UPDATE (webapp.jobs)."""
 
     run = models.ForeignKey(DetectionRun, on_delete=models.CASCADE, related_name="page_tasks")
     page = models.ForeignKey("annotations.Page", on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=10, choices=PageTaskStatus.choices, default=PageTaskStatus.PENDING)
+    # The current claim's time; started_at is the first claim's (a retry or a reclaim keeps it).
     claimed_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     faces_found = models.PositiveIntegerField(default=0)
     model_seconds = models.FloatField(null=True, blank=True)
     total_seconds = models.FloatField(null=True, blank=True)
     derivative_scale = models.FloatField(null=True, blank=True)
-    error = models.TextField(blank=True)
     # The detector's raw boxes on this page, canvas pixels, every score down to the run's
     # evaluation floor: [{"x", "y", "w", "h", "score", "gender", "age", "child"}]. The run's
     # evaluation is recomputed from these, whatever ran on the page later. Null for runs made
@@ -94,7 +70,7 @@ class PageDetection(models.Model):
         ordering = ["run_id", "page_id"]
         constraints = [
             models.UniqueConstraint(fields=["run", "page"], name="page_detection_unique"),
-            models.CheckConstraint(condition=Q(status__in=PageTaskStatus.values), name="page_detection_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="page_detection_status_valid"),
         ]
         indexes = [
             # Progress counts of a run by status.
@@ -167,15 +143,7 @@ class TrainingKind(models.TextChoices):
     RESCORER = "rescorer", "Detector re-scorer"
 
 
-class TrainingStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-class TrainingJob(models.Model):
+class TrainingJob(Job):
     """One training of a model on the reviewed pages of a corpus (or of one document)."""
 
     kind = models.CharField(max_length=12, choices=TrainingKind.choices)
@@ -184,12 +152,10 @@ class TrainingJob(models.Model):
         "annotations.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     params = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=TrainingStatus.choices, default=TrainingStatus.PENDING)
     # Share of the work done, 0 to 1: data preparation, then epochs.
     progress = models.FloatField(default=0.0)
     stage = models.CharField(max_length=200, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     trained_model = models.ForeignKey(
         TrainedModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_jobs"
@@ -198,14 +164,12 @@ class TrainingJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=TrainingKind.values), name="training_kind_valid"),
-            models.CheckConstraint(condition=Q(status__in=TrainingStatus.values), name="training_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="training_status_valid"),
             models.CheckConstraint(condition=Q(progress__gte=0, progress__lte=1), name="training_progress_unit"),
         ]
         indexes = [
@@ -215,10 +179,6 @@ class TrainingJob(models.Model):
 
     def __str__(self) -> str:
         return f"training {self.id} ({self.kind})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {TrainingStatus.DONE, TrainingStatus.FAILED, TrainingStatus.CANCELLED}
 
 
 class FaceEncoding(models.Model):
@@ -247,3 +207,49 @@ class FaceEncoding(models.Model):
 
     def __str__(self) -> str:
         return f"encoding of face {self.face_id}"
+
+
+class InferenceKind(models.TextChoices):
+    EVALUATION = "evaluation", "Evaluate a detector on reviewed pages"
+    FACE_ENCODING = "face_encoding", "Encode a face"
+
+
+class InferenceJob(Job):
+    """Model work a page or an API call asked for, done on the inference queue (the web process loads no model)."""
+
+    kind = models.CharField(max_length=16, choices=InferenceKind.choices)
+    # Evaluation: the document whose reviewed pages are evaluated; encoding: the face.
+    document = models.ForeignKey(
+        "annotations.Document", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    face = models.ForeignKey("annotations.Face", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Evaluation: detector, threshold, attribute_model; encoding: the box encoded (x, y, w, h).
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    # Share of the work done, 0 to 1.
+    progress = models.FloatField(default=0.0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=InferenceKind.values), name="inference_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="inference_status_valid"),
+            models.CheckConstraint(condition=Q(progress__gte=0, progress__lte=1), name="inference_progress_unit"),
+            models.CheckConstraint(
+                condition=Q(kind=InferenceKind.EVALUATION, document__isnull=False)
+                | Q(kind=InferenceKind.FACE_ENCODING, face__isnull=False),
+                name="inference_subject_set",
+            ),
+        ]
+        indexes = [
+            # The job already asked for the same evaluation of a document, or the same face's encoding.
+            models.Index(fields=["document", "kind", "-created_at"], name="inference_document_idx"),
+            models.Index(fields=["face", "kind", "-created_at"], name="inference_face_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.id} ({self.status})"

@@ -13,8 +13,9 @@ from annotations.access import corpora_visible_to, get_corpus_for_user, get_docu
 from annotations.models import Corpus, CorpusRole, Face, Page
 from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS, ModelSpec
 from detection.model_loop.selectors import trained_model_names_hidden_from
-from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
+from detection.models import DetectionRun, PageDetection
 from detection.services import TILING_BY_DEFAULT
+from webapp.jobs import JobStatus
 
 
 def get_run_for_user(user, run_id: int, role: str = CorpusRole.VIEWER) -> DetectionRun:
@@ -81,7 +82,7 @@ def run_progress(*, run: DetectionRun) -> RunProgress:
     """Progress from the run's own counters; the ETA extrapolates the pages finished so far."""
     finished = run.pages_done + run.pages_failed
     remaining = max(run.pages_total - finished, 0)
-    if run.status == RunStatus.CANCELLED:
+    if run.status == JobStatus.CANCELLED:
         remaining = 0
     elapsed = None
     if run.started_at:
@@ -107,7 +108,7 @@ def run_progress(*, run: DetectionRun) -> RunProgress:
 
 def run_timings(*, run: DetectionRun) -> dict[str, float | None]:
     """Mean model and end-to-end seconds per finished page, and the share spent outside the models."""
-    means = PageDetection.objects.filter(run=run, status=PageTaskStatus.DONE).aggregate(
+    means = PageDetection.objects.filter(run=run, status=JobStatus.DONE).aggregate(
         model=Avg("model_seconds"), total=Avg("total_seconds")
     )
     model, total = means["model"], means["total"]

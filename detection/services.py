@@ -12,7 +12,6 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import numpy as np
 import requests
@@ -20,11 +19,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from annotations.iiif.fetch import RETRY_STATUSES, FetchError
 from annotations.iiif_server.imaging import Derivative, ImageUnavailable, page_derivative
-from annotations.models import Corpus, Document, ImportStatus, Page
+from annotations.models import Corpus, Document, Page
 from annotations.services import FacePrediction, faces_store_predictions
 from detection.errors import DetectionRefused, PageFetchRetry
 from detection.inference.age_gender import AgeGenderModel
@@ -40,7 +40,17 @@ from detection.inference.registry import (
 from detection.inference.tiling import detect_tiled, filter_implausible
 from detection.inference.types import Detection
 from detection.model_loop.selectors import trained_model_names_hidden_from
-from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
+from detection.models import DetectionRun, PageDetection
+from webapp.jobs import (
+    ACTIVE_STATUSES,
+    DETECTION_RUN,
+    PAGE_DETECTION,
+    JobStatus,
+    job_claim,
+    job_fail,
+    job_finish,
+    job_release,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +59,6 @@ DISPATCH_BATCH = 500
 # Fixed-input networks squeeze a whole page into their input, so small faces need tiles;
 # pyramid detectors (Haar, MTCNN, dlib) already scan every scale of the page.
 TILING_BY_DEFAULT = frozenset({"res10"})
-ACTIVE_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,7 @@ def _scope_pages(
     if sum(scope is not None for scope in (corpus, document, page_ids)) != 1:
         raise DetectionRefused("Choose exactly one of a corpus, a document or a list of pages")
     if document is not None:
-        if document.import_status != ImportStatus.DONE:
+        if document.import_status != JobStatus.DONE:
             raise DetectionRefused(f"Document {document.pk} is not imported yet ({document.import_status})")
         return document.corpus, document, Page.objects.filter(document=document)
     if corpus is not None:
@@ -224,10 +233,10 @@ def run_dispatch(*, run_id: int, after_id: int = 0) -> int:
     """Queue the run's pending page tasks after `after_id`, one batch; re-queue itself for the rest."""
     from detection.tasks import detect_page_task, run_dispatch_task
 
-    if not DetectionRun.objects.filter(pk=run_id, status__in=ACTIVE_RUN_STATUSES).exists():
+    if not DetectionRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).exists():
         return 0
     ids = list(
-        PageDetection.objects.filter(run_id=run_id, status=PageTaskStatus.PENDING, pk__gt=after_id)
+        PageDetection.objects.filter(run_id=run_id, status=JobStatus.PENDING, pk__gt=after_id)
         .order_by("pk")
         .values_list("pk", flat=True)[:DISPATCH_BATCH]
     )
@@ -355,27 +364,21 @@ def page_detect(
     final attempt; any other failure marks the page failed with its error.
     """
     started = time.perf_counter()
-    now = timezone.now()
-    abandoned = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-    claimed = (
-        PageDetection.objects.filter(pk=page_detection_id, run__status__in=ACTIVE_RUN_STATUSES)
-        .filter(Q(status=PageTaskStatus.PENDING) | Q(status=PageTaskStatus.RUNNING, claimed_at__lt=abandoned))
-        .update(status=PageTaskStatus.RUNNING, claimed_at=now, attempts=F("attempts") + 1, error="")
+    now = job_claim(
+        PAGE_DETECTION, page_detection_id, attempts=F("attempts") + 1, started_at=Coalesce("started_at", Now())
     )
-    if claimed != 1:
+    if now is None:
         logger.info("page detection %s: nothing to claim (done, cancelled, missing or running)", page_detection_id)
         return None
     task = PageDetection.objects.select_related("run", "page").get(pk=page_detection_id)
     run = task.run
-    DetectionRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(status=RunStatus.RUNNING, started_at=now)
+    job_claim(DETECTION_RUN, run.pk)
     try:
         max_size = int(run.params.get("max_derivative") or settings.DETECTION_MAX_DERIVATIVE)
         derivative = page_derivative(task.page, max_size=max_size)
     except ImageUnavailable as exc:
         if _is_transient(exc) and not final_attempt:
-            PageDetection.objects.filter(pk=task.pk, status=PageTaskStatus.RUNNING, claimed_at=now).update(
-                status=PageTaskStatus.PENDING, error=f"Retrying: {exc}"
-            )
+            job_release(PAGE_DETECTION, task.pk, claimed_at=now, error=f"Retrying: {exc}")
             raise PageFetchRetry(str(exc)) from exc
         return _page_fail(task, claimed_at=now, error=str(exc))
     try:
@@ -399,16 +402,17 @@ def page_detect(
                 source=run.model_versions["detector"],
                 detection_run_id=run.pk,
             )
-            finished = PageDetection.objects.filter(pk=task.pk, status=PageTaskStatus.RUNNING, claimed_at=now).update(
-                status=PageTaskStatus.DONE,
-                finished_at=timezone.now(),
+            finished = job_finish(
+                PAGE_DETECTION,
+                task.pk,
+                claimed_at=now,
                 faces_found=len(faces),
                 model_seconds=found.model_seconds,
                 total_seconds=time.perf_counter() - started,
                 derivative_scale=derivative.scale_x,
                 predictions=found.raw,
             )
-            if finished != 1:
+            if not finished:
                 raise _ClaimLost
             DetectionRun.objects.filter(pk=run.pk).update(
                 pages_done=F("pages_done") + 1, faces_found=F("faces_found") + len(faces)
@@ -422,10 +426,7 @@ def page_detect(
 
 
 def _page_fail(task: PageDetection, *, claimed_at, error: str) -> PageDetection | None:
-    failed = PageDetection.objects.filter(pk=task.pk, status=PageTaskStatus.RUNNING, claimed_at=claimed_at).update(
-        status=PageTaskStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
-    )
-    if failed != 1:
+    if not job_fail(PAGE_DETECTION, task.pk, claimed_at=claimed_at, error=error[:2000]):
         return None
     DetectionRun.objects.filter(pk=task.run_id).update(pages_failed=F("pages_failed") + 1)
     _run_finish_if_complete(task.run_id)
@@ -435,31 +436,29 @@ def _page_fail(task: PageDetection, *, claimed_at, error: str) -> PageDetection 
 
 def page_detection_fail(*, page_detection_id: int, error: str) -> None:
     """Mark a running page failed (time limit hit, retries exhausted); its run may then finish."""
-    task = PageDetection.objects.filter(pk=page_detection_id, status=PageTaskStatus.RUNNING).first()
+    task = PageDetection.objects.filter(pk=page_detection_id, status=JobStatus.RUNNING).first()
     if task is not None:
         _page_fail(task, claimed_at=task.claimed_at, error=error)
 
 
 def _run_finish_if_complete(run_id: int) -> None:
     """Close a running run once every page is done or failed; all pages failed means the run failed."""
-    DetectionRun.objects.filter(
-        pk=run_id, status=RunStatus.RUNNING, pages_total__lte=F("pages_done") + F("pages_failed")
-    ).update(
-        status=Case(When(pages_done=0, then=Value(RunStatus.FAILED)), default=Value(RunStatus.DONE)),
+    job_finish(
+        DETECTION_RUN,
+        run_id,
+        condition=Q(pages_total__lte=F("pages_done") + F("pages_failed")),
+        status=Case(When(pages_done=0, then=Value(JobStatus.FAILED)), default=Value(JobStatus.DONE)),
         error=Case(When(pages_done=0, then=Value("Every page failed; see the page errors")), default=Value("")),
-        finished_at=timezone.now(),
     )
 
 
 def run_cancel(*, run: DetectionRun) -> DetectionRun:
     """Stop a run: pages not yet started are cancelled; pages being detected finish and are kept."""
     with transaction.atomic():
-        cancelled = DetectionRun.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
-            status=RunStatus.CANCELLED, finished_at=timezone.now()
-        )
+        cancelled = job_finish(DETECTION_RUN, run.pk, status=JobStatus.CANCELLED, from_statuses=ACTIVE_STATUSES)
         if cancelled:
-            PageDetection.objects.filter(run=run, status=PageTaskStatus.PENDING).update(
-                status=PageTaskStatus.CANCELLED, finished_at=timezone.now()
+            PageDetection.objects.filter(run=run, status=JobStatus.PENDING).update(
+                status=JobStatus.CANCELLED, finished_at=timezone.now()
             )
     run.refresh_from_db()
     return run
@@ -467,25 +466,24 @@ def run_cancel(*, run: DetectionRun) -> DetectionRun:
 
 def run_retry_failed(*, run: DetectionRun) -> int:
     """Queue again the failed pages of a run and pages whose worker vanished; returns how many were reset."""
-    if run.status == RunStatus.CANCELLED:
+    if run.status == JobStatus.CANCELLED:
         raise DetectionRefused("A cancelled run cannot be resumed; start a new run")
-    abandoned = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     with transaction.atomic():
-        failed = PageDetection.objects.filter(run=run, status=PageTaskStatus.FAILED).update(
-            status=PageTaskStatus.PENDING, finished_at=None
+        failed = PageDetection.objects.filter(run=run, status=JobStatus.FAILED).update(
+            status=JobStatus.PENDING, finished_at=None
         )
-        stale = PageDetection.objects.filter(run=run, status=PageTaskStatus.RUNNING, claimed_at__lt=abandoned).update(
-            status=PageTaskStatus.PENDING
+        stale = PageDetection.objects.filter(PAGE_DETECTION.stale(timezone.now()), run=run).update(
+            status=JobStatus.PENDING
         )
         if failed + stale:
             DetectionRun.objects.filter(pk=run.pk).update(
-                status=RunStatus.RUNNING,
+                status=JobStatus.RUNNING,
                 pages_failed=F("pages_failed") - failed,
                 error="",
                 finished_at=None,
             )
         # Pending pages whose message was lost (a retry never delivered) are queued again too.
-        if PageDetection.objects.filter(run=run, status=PageTaskStatus.PENDING).exists():
+        if PageDetection.objects.filter(run=run, status=JobStatus.PENDING).exists():
             transaction.on_commit(lambda: run_dispatch(run_id=run.pk))
     run.refresh_from_db()
     return failed + stale
@@ -494,7 +492,7 @@ def run_retry_failed(*, run: DetectionRun) -> int:
 def run_execute(*, run: DetectionRun, progress: Callable[[PageDetection], None] | None = None) -> DetectionRun:
     """Detect every pending page of a run in this process (no worker needed), in page order."""
     pending = (
-        PageDetection.objects.filter(run=run, status=PageTaskStatus.PENDING)
+        PageDetection.objects.filter(run=run, status=JobStatus.PENDING)
         .order_by("page__document_id", "page__order", "pk")
         .values_list("pk", flat=True)
     )

@@ -160,10 +160,17 @@ def face_encodings_store(*, page: Page, encodings: list[tuple[Face, np.ndarray]]
 
 
 def face_encoding_ensure(*, face: Face) -> np.ndarray | None:
-    """The face's current encoding, computed now (one page read) when it is missing or stale."""
+    """The face's current encoding, computed now (one page read, a model load) when it is missing or stale."""
     faces = Face.objects.filter(pk=face.pk)
     if faces_missing_encodings(faces=faces).exists():
         face_encodings_compute(faces=faces, max_pages=1)
+    return face_encoding_current(face=face)
+
+
+def face_encoding_current(*, face: Face) -> np.ndarray | None:
+    """The face's stored encoding from the current model; None when it has none (nothing is computed)."""
+    if faces_missing_encodings(faces=Face.objects.filter(pk=face.pk)).exists():
+        return None
     vector = (
         FaceEncoding.objects.filter(face_id=face.pk, model_version=ENCODER_VERSION)
         .values_list("vector", flat=True)
@@ -276,8 +283,12 @@ class NoEncoding(Exception):
 
 
 def similar_faces(*, face: Face, limit: int = 10) -> list[SimilarFace]:
-    """The faces of the same corpus nearest to this one, nearest first; rejected faces never come back."""
-    query = face_encoding_ensure(face=face)
+    """The faces of the same corpus nearest to this one, nearest first; rejected faces never come back.
+
+    It reads the face's stored encoding: computing a missing one is an inference job
+    (detection.model_loop.inference_jobs), so a request never loads the encoder.
+    """
+    query = face_encoding_current(face=face)
     if query is None:
         raise NoEncoding(f"face {face.pk} has no encoding (image unavailable or box too small)")
     index = corpus_index(face.page.document.corpus_id)

@@ -68,3 +68,18 @@ def encode_faces_task(document_id: int, after_page_id: int = 0) -> None:
     from detection.similarity import document_faces_encode
 
     document_faces_encode(document_id=document_id, after_page_id=after_page_id)
+
+
+# Model work a request asked for (evaluating a detector, encoding a face): on the inference queue,
+# so the web process never loads a model; acks_late and the claim make a redelivery harmless.
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def inference_job_task(job_id: int) -> None:
+    """Do one inference job (claims it first; a duplicate delivery is a no-op)."""
+    from detection.model_loop.inference_jobs import inference_job_run
+
+    inference_job_run(job_id=job_id)

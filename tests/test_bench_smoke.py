@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
 # Generous for a loaded machine; the smoke runs take seconds each on an idle one.
@@ -63,7 +64,7 @@ def cells(row: str) -> list[str]:
 
 
 def on_postgres() -> bool:
-    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://", "pgsql://"))
+    return connection.vendor == "postgresql"
 
 
 def test_import_bench(tmp_path):

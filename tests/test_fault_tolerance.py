@@ -1,12 +1,13 @@
-"""Faults during a detection run: a worker killed with SIGKILL, a Redis restart.
+"""Faults during a detection run (a worker killed with SIGKILL, a Redis restart) and during an import.
 
 Each test runs a real Celery worker process on a private Redis (append-only file), breaks
 something mid-run, and asserts the run completes with the same faces as a clean run: no page
-lost, no duplicate face.
+lost, no duplicate face; and an import whose worker was killed is taken over and finishes.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections import Counter
@@ -15,17 +16,26 @@ from contextlib import contextmanager
 import pytest
 from PIL import Image
 
-from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import Face, ImportStatus
-from detection.models import DetectionRun, PageTaskStatus, RunStatus
+from annotations.ingest.manifests import (
+    corpus_get_or_create,
+    document_enqueue_import,
+    document_import_run,
+    document_request_import,
+)
+from annotations.models import Document, Face
+from detection.models import DetectionRun
 from detection.services import run_create, run_execute
+from tests.support.http_server import Scripted
+from tests.support.manifests import p2_manifest
 from tests.support.synthetic_pages import newspaper_page
 from tests.support.worker import RedisServer, WorkerProcess
+from webapp.jobs import JobStatus, jobs_reap
 
 pytestmark = [pytest.mark.worker, pytest.mark.realmodel, pytest.mark.django_db(transaction=True)]
 
 PAGES = 4
 RUN_TIMEOUT_S = 240
+FINISHED = (JobStatus.DONE, JobStatus.FAILED)
 # Short limits so that a task lost with its worker is redelivered within the test.
 FAST_REDELIVERY = {
     "CELERY_TASK_TIME_LIMIT": "20",
@@ -70,7 +80,7 @@ def newspaper_issue(tmp_path):
         Image.fromarray(pixels).save(scans / f"p{number + 1}.jpg", "JPEG", quality=85)
     document = document_request_import(corpus=corpus_get_or_create(name="Faults"), source=str(scans))
     document = document_import_run(document_id=document.pk)
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     return document
 
 
@@ -108,7 +118,7 @@ def test_a_worker_killed_mid_run_is_redelivered_and_the_run_completes(tmp_path, 
             wait_until(
                 lambda: (
                     DetectionRun.objects.get(pk=run.pk).pages_done >= 1
-                    and run.page_tasks.filter(status=PageTaskStatus.RUNNING).exists()
+                    and run.page_tasks.filter(status=JobStatus.RUNNING).exists()
                 ),
                 first,
                 "a page done and another one running",
@@ -116,7 +126,7 @@ def test_a_worker_killed_mid_run_is_redelivered_and_the_run_completes(tmp_path, 
             first.kill()
         finally:
             first.stop()
-        assert DetectionRun.objects.get(pk=run.pk).status == RunStatus.RUNNING, "killed mid-run"
+        assert DetectionRun.objects.get(pk=run.pk).status == JobStatus.RUNNING, "killed mid-run"
 
         second = WorkerProcess(tmp_path / "worker.log", broker_url=private_redis.url, extra_env=FAST_REDELIVERY)
         try:
@@ -126,7 +136,7 @@ def test_a_worker_killed_mid_run_is_redelivered_and_the_run_completes(tmp_path, 
         finally:
             second.stop()
 
-    assert finished.status == RunStatus.DONE
+    assert finished.status == JobStatus.DONE
     assert (finished.pages_done, finished.pages_failed) == (PAGES, 0)
     assert_no_duplicates(newspaper_issue)
     after_fault = faces_per_page(newspaper_issue)
@@ -150,7 +160,58 @@ def test_a_redis_restart_mid_run_does_not_lose_the_run(tmp_path, private_redis, 
         finally:
             worker.stop()
 
-    assert finished.status == RunStatus.DONE
+    assert finished.status == JobStatus.DONE
     assert (finished.pages_done, finished.pages_failed) == (PAGES, 0)
     assert_no_duplicates(newspaper_issue)
     assert faces_per_page(newspaper_issue) == clean_run_counts(newspaper_issue)
+
+
+def test_an_import_whose_worker_is_killed_is_reaped_and_finishes(tmp_path, private_redis, http_server, settings):
+    # The manifest's first answer hangs, so the import is still running when its worker is killed.
+    manifest = json.dumps(p2_manifest(http_server.base_url, 3)).encode()
+    json_type = {"Content-Type": "application/json"}
+    url = http_server.script(
+        "/manifest.json", Scripted(200, manifest, json_type, delay=60), Scripted(200, manifest, json_type)
+    )
+    # An import's stale limit is the task time limit: seconds here, in this process and in the workers.
+    # The broker would only redeliver the lost task after an hour: the reaper is what brings it back.
+    settings.CELERY_TASK_TIME_LIMIT, settings.CELERY_TASK_SOFT_TIME_LIMIT = 5, 4
+    env = {"CELERY_TASK_TIME_LIMIT": "5", "CELERY_TASK_SOFT_TIME_LIMIT": "4", "CELERY_VISIBILITY_TIMEOUT": "3600"}
+    env["IIIF_ALLOW_PRIVATE_HOSTS"] = "1"
+    with broker(private_redis.url):
+        first = WorkerProcess(tmp_path / "worker.log", broker_url=private_redis.url, queues="import", extra_env=env)
+        try:
+            document = document_request_import(corpus=corpus_get_or_create(name="Imports"), source=url)
+            document_enqueue_import(document=document)
+            wait_until(
+                lambda: (
+                    http_server.hits["/manifest.json"] >= 1
+                    and Document.objects.get(pk=document.pk).import_status == JobStatus.RUNNING
+                ),
+                first,
+                "the import to fetch its manifest",
+            )
+            first.kill()
+        finally:
+            first.stop()
+        assert Document.objects.get(pk=document.pk).import_status == JobStatus.RUNNING, "killed mid-import"
+        assert jobs_reap()["document_import"] == 0, "a claim younger than its stale limit is left alone"
+
+        second = WorkerProcess(tmp_path / "worker.log", broker_url=private_redis.url, queues="import", extra_env=env)
+        try:
+            time.sleep(settings.CELERY_TASK_TIME_LIMIT + 1)
+            # What celery beat sends every JOBS_REAP_INTERVAL seconds.
+            assert jobs_reap()["document_import"] == 1
+            finished = wait_until(
+                lambda: (d := Document.objects.get(pk=document.pk)).import_status in FINISHED and d,
+                second,
+                "the import to finish",
+                timeout=120,
+            )
+        finally:
+            second.stop()
+
+    assert finished.import_status == JobStatus.DONE, finished.import_error
+    assert finished.pages.count() == 3
+    assert finished.import_report["created"] == 3
+    assert http_server.hits["/manifest.json"] == 2

@@ -12,10 +12,11 @@ from PIL import Image
 from rest_framework.exceptions import ParseError
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import Document, Export, Face, ImportStatus, Page
+from annotations.models import Document, Export, Face, Page
 from annotations.tests.factories import scanned_document
-from detection.models import DetectionRun, RunStatus, TrainingJob
+from detection.models import DetectionRun, TrainingJob
 from tests.support.manifests import jpeg_bytes, p2_manifest
+from webapp.jobs import JobStatus
 from webapp.parsers import JSONParser
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -66,7 +67,7 @@ def test_a_decompression_bomb_scan_is_skipped_and_reported(tmp_path, settings, d
         ).pk
     )
 
-    assert document.import_status == ImportStatus.DONE
+    assert document.import_status == JobStatus.DONE
     assert [p.label for p in document.pages.all()] == ["ok"]
     assert document.import_report["skipped"][0]["canvas_id"] == "bomb.png"
 
@@ -106,7 +107,7 @@ def test_a_non_zip_upload_is_refused_with_400(curator_client):
 
     assert response.status_code == 202
     document = Document.objects.get()
-    assert document_import_run(document_id=document.pk).import_status == ImportStatus.FAILED
+    assert document_import_run(document_id=document.pk).import_status == JobStatus.FAILED
     assert "not a valid zip" in Document.objects.get().import_error
     assert Page.objects.count() == before[1]
 
@@ -151,7 +152,7 @@ def test_a_reimport_that_fails_keeps_the_pages_already_stored(http_server, db):
 
     again = document_import_run(document_id=document_request_import(corpus=corpus, source=url).pk)
 
-    assert again.import_status == ImportStatus.FAILED
+    assert again.import_status == JobStatus.FAILED
     assert again.pages.count() == 2
 
 
@@ -169,7 +170,7 @@ def scanned(tmp_path, corpus):
     document = scanned_document(tmp_path / "hostile-scans", corpus=corpus)
     page = document.pages.order_by("order").first()
     face = Face.objects.create(page=page, x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test")
-    run = DetectionRun.objects.create(corpus=corpus, document=document, status=RunStatus.DONE)
+    run = DetectionRun.objects.create(corpus=corpus, document=document, status=JobStatus.DONE)
     return {"corpus": corpus.pk, "document": document.pk, "page": page.pk, "face": face.pk, "run": run.pk}
 
 

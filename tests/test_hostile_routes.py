@@ -24,12 +24,13 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
-from annotations.models import Corpus, Document, Export, ExportStatus, Face, ImportStatus, Page
+from annotations.models import Corpus, Document, Export, Face, Page
 from annotations.services import face_update
-from detection.models import DetectionRun, PageDetection, RunStatus, TrainingJob
+from detection.models import DetectionRun, PageDetection, TrainingJob
 from tests.support.manifests import jpeg_bytes
 from tests.support.routes import HTTP_METHODS, Route, view_methods, walk_routes
 from webapp import health
+from webapp.jobs import JobStatus
 from webapp.throttling import ScopedWriteThrottle
 
 # Every object of the world has this id: far above what a test database's sequences reach.
@@ -117,7 +118,7 @@ def world(db, monkeypatch):
         pk=ID,
         corpus=corpus,
         source="https://example.org/scans",
-        import_status=ImportStatus.DONE,
+        import_status=JobStatus.DONE,
         local_key=KEY,
         local_folder=KEY,
     )
@@ -139,11 +140,11 @@ def world(db, monkeypatch):
     )
     face = Face.objects.create(pk=ID, page=page, x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test")
     face_update(face=face, user=None, expected_version=1, data={"gender": "male"})
-    run = DetectionRun.objects.create(pk=ID, corpus=corpus, document=document, status=RunStatus.RUNNING)
+    run = DetectionRun.objects.create(pk=ID, corpus=corpus, document=document, status=JobStatus.RUNNING)
     PageDetection.objects.create(run=run, page=page)
     TrainingJob.objects.create(pk=ID, kind="attributes", corpus=corpus)
     export = Export.objects.create(
-        pk=ID, kind="iiif", scope={"corpus": ID}, requested_by=admin, status=ExportStatus.DONE, face_count=1
+        pk=ID, kind="iiif", scope={"corpus": ID}, requested_by=admin, status=JobStatus.DONE, face_count=1
     )
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:

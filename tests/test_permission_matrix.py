@@ -35,10 +35,8 @@ from annotations.models import (
     CorpusRole,
     Document,
     Export,
-    ExportStatus,
     Face,
     FaceRevision,
-    ImportStatus,
     Page,
     ReviewStatus,
 )
@@ -49,15 +47,15 @@ from detection.model_loop import evaluation
 from detection.models import (
     DetectionRun,
     FaceEncoding,
+    InferenceJob,
+    InferenceKind,
     PageDetection,
-    PageTaskStatus,
-    RunStatus,
     TrainedModel,
     TrainingJob,
-    TrainingStatus,
 )
 from tests.support.manifests import jpeg_bytes
 from tests.support.routes import routes, view_methods
+from webapp.jobs import JobStatus
 
 ROLES = ["anonymous", "viewer", "curator", "admin"]
 RANK = {"anonymous": 0, "viewer": 1, "curator": 2, "admin": 3}
@@ -199,12 +197,15 @@ ENDPOINTS = [
     Endpoint("run evaluation", "get", "/api/runs/{run}/evaluation/", "viewer"),
     Endpoint("evaluation", "get", "/api/evaluation/?document={doc}", "viewer"),
     Endpoint("evaluate detector", "get", "/api/evaluation/?document={doc}&detector=res10", "curator"),
+    Endpoint("evaluation job", "get", "/api/inference-jobs/{evaluation_job}/", "curator"),
+    Endpoint("encoding job", "get", "/api/inference-jobs/{encoding_job}/", "viewer"),
     Endpoint("train on corpus", "post", "/api/training-jobs/", "curator", {"kind": "attributes", "corpus": "{corpus}"}),
     Endpoint("train on document", "post", "/api/training-jobs/", "curator", {"kind": "rescorer", "document": "{doc}"}),
     Endpoint("training job", "get", "/api/training-jobs/{job}/", "viewer"),
     Endpoint("cancel training", "post", "/api/training-jobs/{job}/cancel/", "curator", {}),
     Endpoint("override model activation", "post", "/api/models/{model}/activation/", "curator", model_activation),
     Endpoint("similar faces", "get", "/api/faces/{face}/similar/", "viewer"),
+    Endpoint("similar faces, not encoded yet", "get", "/api/faces/{bare_face}/similar/", "viewer"),
     Endpoint("name person", "post", "/api/faces/{face}/person/", "curator", {"person": "Joffre", "version": 1}),
     Endpoint("encode faces", "post", "/api/encodings/", "curator", {"document": "{doc}"}),
     # IIIF: our manifests and the local scans we serve.
@@ -252,7 +253,7 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         corpus=corpus,
         source=f"https://example.org/{key}/manifest.json",
         label=f"{key}-document",
-        import_status=ImportStatus.DONE,
+        import_status=JobStatus.DONE,
         date_start=f"{YEARS[key]}-01-01",
         date_end=f"{YEARS[key]}-12-31",
         local_key=image_key,
@@ -298,13 +299,13 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         corpus=corpus,
         document=document,
         detector="res10",
-        status=RunStatus.RUNNING,
+        status=JobStatus.RUNNING,
         pages_total=2,
         pages_done=1,
         pages_failed=1,
     )
-    PageDetection.objects.create(run=run, page=pages[0], status=PageTaskStatus.DONE, finished_at="2020-01-01T00:00Z")
-    PageDetection.objects.create(run=run, page=pages[1], status=PageTaskStatus.FAILED, error="timeout")
+    PageDetection.objects.create(run=run, page=pages[0], status=JobStatus.DONE, finished_at="2020-01-01T00:00Z")
+    PageDetection.objects.create(run=run, page=pages[1], status=JobStatus.FAILED, error="timeout")
     model = TrainedModel.objects.create(
         name=f"{key}-rescore",
         kind="detector",
@@ -313,8 +314,15 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         data_snapshot={"corpus": corpus.pk},
         file=f"models/{key}/v1.keras",
     )
-    TrainingJob.objects.create(kind="rescorer", corpus=corpus, status=TrainingStatus.DONE, trained_model=model)
+    TrainingJob.objects.create(kind="rescorer", corpus=corpus, status=JobStatus.DONE, trained_model=model)
     job = TrainingJob.objects.create(kind="attributes", corpus=corpus)
+    bare_face = Face.objects.create(page=pages[1], x=20, y=20, w=40, h=40, confidence=0.7, source="res10@test")
+    evaluation_job = InferenceJob.objects.create(
+        kind=InferenceKind.EVALUATION, document=document, params={"detector": "res10"}, status=JobStatus.DONE
+    )
+    encoding_job = InferenceJob.objects.create(
+        kind=InferenceKind.FACE_ENCODING, face=face, params={"box": [10, 10, 50, 60]}, status=JobStatus.DONE
+    )
     folder = tmp_path / f"{key}-scans"
     folder.mkdir()
     (folder / "page1.jpg").write_bytes(jpeg_bytes(40, 50, label="1"))
@@ -328,6 +336,9 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         "revision": FaceRevision.objects.filter(face=face2).latest("pk").pk,
         "run": run.pk,
         "job": job.pk,
+        "bare_face": bare_face.pk,
+        "evaluation_job": evaluation_job.pk,
+        "encoding_job": encoding_job.pk,
         "model": model.pk,
         "key": image_key,
         "folder": str(folder),
@@ -338,7 +349,7 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
 def make_export(user, corpus_id: int) -> int:
     """A finished zip export of the corpus, requested by `user`."""
     export = Export.objects.create(
-        kind="iiif", scope={"corpus": corpus_id}, requested_by=user, status=ExportStatus.DONE, face_count=1
+        kind="iiif", scope={"corpus": corpus_id}, requested_by=user, status=JobStatus.DONE, face_count=1
     )
     # As the build records it: the corpus whose pages the file holds.
     export.corpora.set([corpus_id])
@@ -362,7 +373,7 @@ def world(db, tmp_path, monkeypatch, settings):
         evaluation,
         "evaluation_for_detector",
         lambda *, pages, **kwargs: evaluation.evaluation_for_run(
-            run=DetectionRun.objects.get(page_tasks__page=pages[0], page_tasks__status=PageTaskStatus.DONE)
+            run=DetectionRun.objects.get(page_tasks__page=pages[0], page_tasks__status=JobStatus.DONE)
         ),
     )
     users = get_user_model().objects
@@ -609,6 +620,7 @@ NOT_CORPUS_SCOPED_NAMESPACES = {"admin"}
 SAMPLE = {
     "doc": 1, "page": 1, "face": 1, "face2": 1, "revision": 1, "run": 1, "job": 1, "export": 1, "corpus": 1,
     "corpus_name": "x", "key": "0123456789abcdef0123456789abcdef", "person": "x", "folder": "x", "model": 1,
+    "bare_face": 1, "evaluation_job": 1, "encoding_job": 1,
 }  # fmt: skip
 
 

@@ -320,16 +320,22 @@ CELERY_TASK_ROUTES = {
     "annotations.tasks.page_derivative_task": {"queue": "import"},
     "detection.tasks.detect_page_task": {"queue": "inference"},
     "detection.tasks.encode_faces_task": {"queue": "inference"},
+    "detection.tasks.inference_job_task": {"queue": "inference"},
     # Training runs for minutes to hours: its own queue, so it never holds up detection.
     "detection.tasks.train_model_task": {"queue": "training"},
     "detection.tasks.*": {"queue": "default"},
     "annotations.tasks.*": {"queue": "default"},
+    "webapp.tasks.*": {"queue": "default"},
 }
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+# Seconds between two passes of the reaper of abandoned jobs (webapp.jobs.jobs_reap).
+JOBS_REAP_INTERVAL = envint("JOBS_REAP_INTERVAL", 300)
 # https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html
 # Sent by one `celery beat` process (docker-compose's beat service, scripts/run.sh).
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-exports": {"task": "annotations.tasks.exports_purge_task", "schedule": 3600.0},
+    # Jobs whose worker died mid-task (a running claim past its kind's stale limit) are queued again.
+    "reap-abandoned-jobs": {"task": "webapp.tasks.jobs_reap_task", "schedule": float(JOBS_REAP_INTERVAL)},
 }
 
 # Days a finished export (its file and its row) is kept before the hourly purge deletes it.

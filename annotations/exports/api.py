@@ -18,12 +18,14 @@ from rest_framework.views import APIView
 
 from annotations.access import exports_visible_to, get_export_for_user
 from annotations.exports.services import OPTION_KEYS, SCOPE_KEYS, export_create, export_open_member
-from annotations.models import Export, ExportKind, ExportStatus
+from annotations.models import Export, ExportKind
+from webapp.jobs import UNCANCELLABLE_STATUS_CHOICES, JobStatus
 
 
 class ExportSerializer(serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField()
     requested_by = serializers.CharField(source="requested_by.get_username", read_only=True, default=None)
+    status = serializers.ChoiceField(choices=UNCANCELLABLE_STATUS_CHOICES, required=False)
 
     class Meta:
         model = Export
@@ -45,7 +47,7 @@ class ExportSerializer(serializers.ModelSerializer):
         ]
 
     def get_download_url(self, export: Export) -> str | None:
-        if export.status != ExportStatus.DONE or not export.file:
+        if export.status != JobStatus.DONE or not export.file:
             return None
         return reverse("api-export-download", args=[export.pk])
 
@@ -114,7 +116,7 @@ class ExportDownloadApi(APIView):
     @extend_schema(responses={200: OpenApiTypes.BINARY, 409: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
         export = get_export_for_user(request.user, pk)
-        if export.status != ExportStatus.DONE or not export.file:
+        if export.status != JobStatus.DONE or not export.file:
             return Response({"detail": f"The export is {export.status}, not ready"}, status=status.HTTP_409_CONFLICT)
         name = f"visages-export-{export.pk}-{export.kind}{PurePosixPath(export.file.name).suffix}"
         return FileResponse(export.file.open("rb"), as_attachment=True, filename=name)

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from annotations.models import Corpus, Export, ExportStatus
+from annotations.models import Corpus, Export
+from webapp.jobs import JobStatus
 
 # Exports deleted per transaction by the retention purge.
 EXPORT_PURGE_BATCH = 500
@@ -57,9 +58,9 @@ def exports_delete_holding(*, corpus_id: int, document_id: int | None = None) ->
 def exports_purge_expired() -> int:
     """Delete finished exports (rows and files) that finished over EXPORT_RETENTION_DAYS ago, in bounded batches."""
     cutoff = timezone.now() - timedelta(days=settings.EXPORT_RETENTION_DAYS)
-    expired = Export.objects.filter(
-        status__in=[ExportStatus.DONE, ExportStatus.FAILED], finished_at__lt=cutoff
-    ).order_by("pk")
+    expired = Export.objects.filter(status__in=[JobStatus.DONE, JobStatus.FAILED], finished_at__lt=cutoff).order_by(
+        "pk"
+    )
     purged = 0
     while batch := list(expired.values_list("pk", flat=True)[:EXPORT_PURGE_BATCH]):
         purged += exports_delete(exports=Export.objects.filter(pk__in=batch))

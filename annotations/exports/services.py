@@ -16,22 +16,23 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
 
 from annotations.access import get_corpus_for_user, get_document_for_user
 from annotations.exports.options import ExportOptions, ExportResult
 from annotations.exports.scope import export_querysets, page_batches
 from annotations.exports.writer import export_extension, export_write
-from annotations.models import Corpus, Export, ExportKind, ExportStatus
+from annotations.models import Corpus, Export, ExportKind
 from annotations.search.params import SearchFilterSet, SearchParams, search_params_parse
+from webapp.jobs import EXPORT, JobStatus, job_claim, job_fail, job_finish
 
 logger = logging.getLogger(__name__)
+
+# Longer than export_build_task's hard time limit: a running claim this old was abandoned by its worker.
+EXPORT_STALE_AFTER = timedelta(hours=7)
 
 # An export's scope is a search: any search filter but the ordering (annotations.search).
 SCOPE_KEYS = tuple(name for name in SearchFilterSet.base_filters if name != "ordering")
 OPTION_KEYS = ("include_rejected", "with_images", "image_size", "format")
-# Longer than export_build_task's hard time limit: a running claim this old was abandoned by its worker.
-EXPORT_STALE_AFTER = timedelta(hours=7)
 # Progress is written at most this often (seconds), so exports of many small pages stay cheap.
 PROGRESS_INTERVAL = 1.0
 # How many skipped pages an export lists in its error text before summarising.
@@ -93,12 +94,8 @@ def export_build(*, export_id: int) -> Export | None:
 
     A second delivery of the same task finds nothing to claim and returns None.
     """
-    now = timezone.now()
-    claimable = Q(status=ExportStatus.PENDING) | Q(status=ExportStatus.RUNNING, started_at__lt=now - EXPORT_STALE_AFTER)
-    claimed = Export.objects.filter(claimable, pk=export_id).update(
-        status=ExportStatus.RUNNING, started_at=now, finished_at=None, progress_done=0, error=""
-    )
-    if claimed != 1:
+    claimed_at = job_claim(EXPORT, export_id, finished_at=None, progress_done=0)
+    if claimed_at is None:
         logger.info("export %s: nothing to claim", export_id)
         return None
     export = Export.objects.select_related("requested_by").get(pk=export_id)
@@ -148,14 +145,15 @@ def _finish(export: Export, final: Path, *, name: str, total: int, result: Expor
         held = list(Corpus.objects.select_for_update().filter(pk__in=result.corpora).values_list("pk", flat=True))
         if len(held) == len(result.corpora):
             export.corpora.set(held)
-            Export.objects.filter(pk=export.pk).update(
-                status=ExportStatus.DONE,
+            job_finish(
+                EXPORT,
+                export.pk,
+                claimed_at=export.started_at,
                 file=name,
                 progress_total=max(total, result.pages),
                 progress_done=result.pages,
                 face_count=result.faces,
                 error=_skipped_message(result),
-                finished_at=timezone.now(),
             )
             return
     _fail(export, final, "A corpus this export holds was deleted while it was built")
@@ -175,7 +173,7 @@ def _progress_reporter(export_id: int, total: int):
 
 def _fail(export: Export, partial: Path, message: str) -> None:
     partial.unlink(missing_ok=True)
-    Export.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, error=message, finished_at=timezone.now())
+    job_fail(EXPORT, export.pk, claimed_at=export.started_at, error=message)
 
 
 def _skipped_message(result: ExportResult) -> str:
@@ -199,7 +197,7 @@ def export_open_member(*, export: Export, name: str) -> bytes:
 
     Raises KeyError when the export has no such member.
     """
-    if export.status != ExportStatus.DONE or not export.file or not export.file.name.endswith(".zip"):
+    if export.status != JobStatus.DONE or not export.file or not export.file.name.endswith(".zip"):
         raise KeyError(name)
     with export.file.open("rb") as handle, zipfile.ZipFile(handle) as archive:
         return archive.read(name)

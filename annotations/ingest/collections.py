@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 
 from annotations.iiif.fetch import Fetcher, FetchError
 from annotations.iiif.parse import IIIFError, ParsedCollection, parse_iiif
-from annotations.models import Document, ImportStatus
+from annotations.models import Document
+from webapp.jobs import JobStatus
 
 HTTP_URL = re.compile(r"^https?://", re.IGNORECASE)
 MEMBER_PENDING = "pending"
@@ -81,7 +82,7 @@ def _row(entry: dict, *, error: str = "") -> dict:
     return {
         "id": entry["id"],
         "label": entry.get("label", ""),
-        "status": ImportStatus.FAILED.value if error else MEMBER_PENDING,
+        "status": JobStatus.FAILED.value if error else MEMBER_PENDING,
         "document": None,
         "error": error,
     }
@@ -102,23 +103,23 @@ def collection_import_members(*, document: Document, collection: ParsedCollectio
         try:
             member = document_request_import(corpus=document.corpus, source=row["id"], user=document.created_by)
         except ImportFailed as exc:
-            row.update(status=ImportStatus.FAILED.value, error=str(exc))
+            row.update(status=JobStatus.FAILED.value, error=str(exc))
             continue
         # A member that turns out to be a collection itself is refused, never walked again from here.
         result = document_import_run(document_id=member.pk, expand_collections=False)
         if result is None:
-            row.update(status=ImportStatus.FAILED.value, document=member.pk, error=_("another import of it is running"))
+            row.update(status=JobStatus.FAILED.value, document=member.pk, error=_("another import of it is running"))
         else:
             row.update(status=result.import_status, document=result.pk, error=result.import_error)
         _save_progress(document, report)
-    imported = sum(row["status"] == ImportStatus.DONE for row in rows)
+    imported = sum(row["status"] == JobStatus.DONE for row in rows)
     error = (
         ""
         if imported
         else _("None of the %(total)s manifests of the collection could be imported") % {"total": len(rows)}
     )
     Document.objects.filter(pk=document.pk).update(
-        import_status=ImportStatus.DONE if imported else ImportStatus.FAILED,
+        import_status=JobStatus.DONE if imported else JobStatus.FAILED,
         import_error=error,
         import_report=_counted(report),
         import_finished_at=timezone.now(),
@@ -131,8 +132,8 @@ def _counted(report: dict) -> dict:
     rows = report["collection"]["members"]
     report["collection"].update(
         total=len(rows),
-        done=sum(row["status"] == ImportStatus.DONE for row in rows),
-        failed=sum(row["status"] == ImportStatus.FAILED for row in rows),
+        done=sum(row["status"] == JobStatus.DONE for row in rows),
+        failed=sum(row["status"] == JobStatus.FAILED for row in rows),
     )
     return report
 

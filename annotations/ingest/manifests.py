@@ -15,7 +15,6 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from annotations.access import require_role
@@ -31,8 +30,9 @@ from annotations.iiif.parse import (
     parse_iiif,
 )
 from annotations.ingest.local_scans import document_local_key_ensure, points_at_local_scans
-from annotations.models import Corpus, CorpusRole, Document, ImportStatus, Page
+from annotations.models import Corpus, CorpusRole, Document, Page
 from annotations.services import page_counts_refresh
+from webapp.jobs import ACTIVE_STATUSES, DOCUMENT_IMPORT, JobStatus, job_claim, job_fail, job_finish
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def document_request_import(*, corpus: Corpus, source: str, user=None, upload_pa
         )
         if not created:
             Document.objects.filter(pk=document.pk).update(
-                import_status=ImportStatus.PENDING, import_error="", import_finished_at=None
+                import_status=JobStatus.PENDING, import_error="", import_finished_at=None
             )
             document.refresh_from_db()
     return document
@@ -153,16 +153,13 @@ def document_enqueue_import(*, document: Document) -> None:
 
 
 def document_import_run(*, document_id: int, expand_collections: bool = True) -> Document | None:
-    """Claim a pending import and run it to completion; failures are stored, not raised.
+    """Claim a pending (or abandoned) import and run it to completion; failures are stored, not raised.
 
     A IIIF Collection imports all its manifests (annotations/ingest/collections.py); with
     `expand_collections` off (a collection's own members) it is refused with its list instead.
     """
-    claimed = Document.objects.filter(pk=document_id, import_status=ImportStatus.PENDING).update(
-        import_status=ImportStatus.RUNNING, import_started_at=timezone.now(), import_error=""
-    )
-    if claimed != 1:
-        logger.info("document %s: no pending import to claim", document_id)
+    if job_claim(DOCUMENT_IMPORT, document_id) is None:
+        logger.info("document %s: no pending (or abandoned) import to claim", document_id)
         return None
     document = Document.objects.get(pk=document_id)
     try:
@@ -187,9 +184,7 @@ def document_import_run(*, document_id: int, expand_collections: bool = True) ->
 
 
 def _fail(document: Document, message: str) -> None:
-    Document.objects.filter(pk=document.pk).update(
-        import_status=ImportStatus.FAILED, import_error=message, import_finished_at=timezone.now()
-    )
+    job_fail(DOCUMENT_IMPORT, document.pk, claimed_at=document.import_started_at, error=message)
 
 
 def _collection_message(document: Document, collection: ParsedCollection) -> str:
@@ -464,8 +459,13 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest, local_f
         "kept_with_faces": kept,
         "skipped": [vars(s) for s in parsed.skipped],
     }
-    Document.objects.filter(pk=document.pk).update(
-        import_status=ImportStatus.DONE, import_report=report, import_finished_at=timezone.now(), import_error=""
+    job_finish(
+        DOCUMENT_IMPORT,
+        document.pk,
+        claimed_at=document.import_started_at,
+        from_statuses=ACTIVE_STATUSES,
+        import_report=report,
+        import_error="",
     )
     document.refresh_from_db()
     return document

@@ -10,9 +10,10 @@ from types import SimpleNamespace
 
 from annotations.iiif.dates import parse_date
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import CURATOR_SOURCE, Corpus, Document, Face, FaceStatus, Gender, ImportStatus, Page
+from annotations.models import CURATOR_SOURCE, Corpus, Document, Face, FaceStatus, Gender, Page
 from annotations.services import page_counts_refresh
 from tests.support.manifests import write_scans
+from webapp.jobs import JobStatus
 
 _sequence = itertools.count(1)
 
@@ -169,7 +170,7 @@ def scanned_document(folder: Path, *, corpus: Corpus | None = None, sizes=SCAN_S
         write_scans(folder, sizes)
     corpus = corpus or corpus_get_or_create(name="Scans")
     document = document_import_run(document_id=document_request_import(corpus=corpus, source=str(folder)).pk)
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     return document
 
 

@@ -16,9 +16,10 @@ from django.core.files.storage import default_storage
 
 from annotations.exports import services as export_services
 from annotations.exports.services import export_build, export_create
-from annotations.models import Corpus, CorpusMembership, CorpusRole, Export, ExportStatus
+from annotations.models import Corpus, CorpusMembership, CorpusRole, Export
 from annotations.tests.factories import add_faces, scanned_document
 from tests.support.clients import api_client
+from webapp.jobs import JobStatus
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def other_document(tmp_path, bob, document):
 def built(user, kind="csv", **scope) -> Export:
     export = export_create(user=user, kind=kind, scope=scope, options={}, base_url="http://testserver/")
     export = export_build(export_id=export.pk)
-    assert export.status == ExportStatus.DONE, export.error
+    assert export.status == JobStatus.DONE, export.error
     return export
 
 
@@ -190,6 +191,6 @@ def test_a_build_whose_corpus_is_deleted_meanwhile_fails_and_keeps_no_file(bob, 
     monkeypatch.setattr(export_services, "export_write", write_then_lose_the_corpus)
     export = export_build(export_id=export.pk)
 
-    assert export.status == ExportStatus.FAILED and not export.file
+    assert export.status == JobStatus.FAILED and not export.file
     assert export.error == "A corpus this export holds was deleted while it was built"
     assert not list(Path(default_storage.path("exports")).iterdir())

@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from annotations.exports import services as export_services
 from annotations.exports.services import export_build, export_create
-from annotations.models import CorpusMembership, Export, ExportStatus
+from annotations.models import CorpusMembership, Export
 from annotations.tasks import export_build_task
 from annotations.tests.factories import add_faces, scanned_document
 from tests.support.clients import api_client
+from webapp.jobs import JobStatus
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def test_build_writes_the_file_and_a_second_run_claims_nothing(alice, document):
     again = export_build(export_id=export.pk)
 
     assert again is None
-    assert built.status == ExportStatus.DONE, built.error
+    assert built.status == JobStatus.DONE, built.error
     assert (built.progress_done, built.progress_total, built.face_count) == (2, 2, 4)
     assert built.started_at and built.finished_at
     rows = list(csv.DictReader(io.StringIO(Path(default_storage.path(built.file.name)).read_text())))
@@ -76,7 +77,7 @@ def test_the_task_builds_once_when_delivered_twice(alice, document):
     export_build_task(export.pk)
 
     export.refresh_from_db()
-    assert export.status == ExportStatus.DONE and export.finished_at == finished_at
+    assert export.status == JobStatus.DONE and export.finished_at == finished_at
     assert export.file.name == f"exports/export-{export.pk}-index.csv"
 
 
@@ -87,19 +88,19 @@ def test_a_missing_export_is_ignored(db):
 def test_an_abandoned_running_export_is_claimed_again(alice, document):
     export = request_export(alice, document)
     Export.objects.filter(pk=export.pk).update(
-        status=ExportStatus.RUNNING,
+        status=JobStatus.RUNNING,
         started_at=timezone.now() - export_services.EXPORT_STALE_AFTER - timedelta(minutes=1),
     )
 
-    assert export_build(export_id=export.pk).status == ExportStatus.DONE
+    assert export_build(export_id=export.pk).status == JobStatus.DONE
 
 
 def test_a_running_export_is_not_claimed_twice(alice, document):
     export = request_export(alice, document)
-    Export.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING, started_at=timezone.now())
+    Export.objects.filter(pk=export.pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
 
     assert export_build(export_id=export.pk) is None
-    assert Export.objects.get().status == ExportStatus.RUNNING
+    assert Export.objects.get().status == JobStatus.RUNNING
 
 
 def test_a_failing_build_is_recorded_and_leaves_no_partial_file(alice, document, monkeypatch):
@@ -112,7 +113,7 @@ def test_a_failing_build_is_recorded_and_leaves_no_partial_file(alice, document,
     monkeypatch.setattr(export_services, "export_write", explode)
     built = export_build(export_id=export.pk)
 
-    assert built.status == ExportStatus.FAILED and built.error == "OSError: disk full"
+    assert built.status == JobStatus.FAILED and built.error == "OSError: disk full"
     assert not list(Path(default_storage.path("exports")).iterdir())
 
 
@@ -156,7 +157,7 @@ def test_an_export_only_covers_corpora_its_requester_may_view(alice, charlie, do
 
     built = export_build(export_id=export.pk)
 
-    assert built.status == ExportStatus.DONE and built.face_count == 0
+    assert built.status == JobStatus.DONE and built.face_count == 0
 
 
 def test_exports_of_an_invisible_document_or_anonymous_requests_are_refused(charlie, document):

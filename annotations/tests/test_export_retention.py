@@ -12,10 +12,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from annotations.exports.services import export_build, export_create
-from annotations.models import Export, ExportStatus
+from annotations.models import Export
 from annotations.tasks import exports_purge_task
 from annotations.tests.factories import add_faces, scanned_document
 from webapp.celery import app
+from webapp.jobs import JobStatus
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def exports(tmp_path, corpus, alice, settings):
             Export.objects.filter(pk=export.pk).update(finished_at=now - timedelta(days=age))
         made[name] = Export.objects.get(pk=export.pk)
     default_storage.delete(made["failed"].file.name)
-    Export.objects.filter(pk=made["failed"].pk).update(status=ExportStatus.FAILED, file="")
+    Export.objects.filter(pk=made["failed"].pk).update(status=JobStatus.FAILED, file="")
     made["failed"].refresh_from_db()
     return made
 

@@ -8,9 +8,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import Document, ImportStatus
+from annotations.models import Document
 from tests.support.http_server import Scripted
 from tests.support.manifests import p2_manifest
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def test_a_collection_imports_every_manifest_and_reports_each(http_server):
 
     collection = import_source(url)
 
-    assert collection.import_status == ImportStatus.DONE, collection.import_error
+    assert collection.import_status == JobStatus.DONE, collection.import_error
     assert collection.label == "Press"
     report = collection.import_report["collection"]
     assert (report["total"], report["done"], report["failed"]) == (3, 2, 1)
@@ -108,7 +109,7 @@ def test_a_collection_over_the_cap_fails_before_importing_anything(http_server, 
 
     collection = import_source(url)
 
-    assert collection.import_status == ImportStatus.FAILED
+    assert collection.import_status == JobStatus.FAILED
     assert "more than 2" in collection.import_error
     assert Document.objects.count() == 1
     assert all(http_server.hits[f"/m{n}.json"] == 0 for n in range(3))
@@ -126,7 +127,7 @@ def test_a_member_that_is_not_an_http_url_is_never_read(http_server, tmp_path):
 
     collection = import_source(url)
 
-    assert collection.import_status == ImportStatus.FAILED
+    assert collection.import_status == JobStatus.FAILED
     assert all("not an http(s) URL" in row["error"] for row in collection.import_report["collection"]["members"])
     assert Document.objects.count() == 1
 
@@ -138,7 +139,7 @@ def test_a_collection_whose_members_all_fail_fails(http_server):
 
     collection = import_source(url)
 
-    assert collection.import_status == ImportStatus.FAILED
+    assert collection.import_status == JobStatus.FAILED
     assert "None of the 1 manifests" in collection.import_error
     assert "not valid JSON" in collection.import_report["collection"]["members"][0]["error"]
 

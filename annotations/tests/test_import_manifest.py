@@ -17,9 +17,10 @@ from annotations.ingest.manifests import (
     document_request_import,
     source_resolve,
 )
-from annotations.models import Document, ImportStatus, Page
+from annotations.models import Document, Page
 from tests.support.http_server import Scripted
 from tests.support.manifests import p2_manifest
+from webapp.jobs import JobStatus
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "iiif"
 
@@ -35,7 +36,7 @@ def test_it_imports_a_p2_manifest_from_a_url_into_pages(http_server):
 
     document = import_source(url)
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.iiif_version == "2"
     assert document.label == "Excelsior"
     assert (document.date_start, document.date_end) == (date(1915, 3, 12), date(1915, 3, 12))
@@ -52,7 +53,7 @@ def test_it_imports_a_p2_manifest_from_a_url_into_pages(http_server):
 def test_it_imports_the_gallica_like_fixture_with_image_api_1_1_and_canvas_scaling():
     document = import_source(str(FIXTURES / "gallica-p2-excelsior-1915.json"))
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     pages = list(document.pages.order_by("order"))
     assert pages and all(p.image_service_version == "1" for p in pages)
     assert pages[0].image_service_id.startswith("https://gallica.bnf.fr/iiif/ark:/12148/")
@@ -63,7 +64,7 @@ def test_it_imports_the_gallica_like_fixture_with_image_api_1_1_and_canvas_scali
 def test_it_imports_p3_and_lists_skipped_canvases_in_the_report():
     document = import_source(str(FIXTURES / "p3-excelsior-mixed-canvases.json"))
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.iiif_version == "3"
     assert document.import_report["skipped"], "sound and empty canvases are listed"
     assert document.pages.count() == document.import_report["pages"]
@@ -117,7 +118,7 @@ def test_it_waits_for_retry_after_on_429_then_succeeds(http_server):
     started = time.monotonic()
     document = import_source(url)
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert time.monotonic() - started >= 1.0, "Retry-After was honoured"
     assert http_server.hits["/manifest.json"] == 2
     user_agent = http_server.requests[0][1].get("User-Agent", "")
@@ -131,7 +132,7 @@ def test_persistent_429_fails_with_a_rate_limit_message(http_server, settings):
 
     document = import_source(url)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "Rate limited (HTTP 429)" in document.import_error
 
 
@@ -141,7 +142,7 @@ def test_a_403_fails_the_job_with_a_clear_message_and_no_pages(http_server):
 
     document = import_source(url)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "HTTP 403" in document.import_error
     assert not Page.objects.exists()
 
@@ -152,7 +153,7 @@ def test_invalid_json_fails_the_job_with_a_clear_message(http_server):
 
     document = import_source(url)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "not valid JSON" in document.import_error
 
 
@@ -160,7 +161,7 @@ def test_invalid_json_fails_the_job_with_a_clear_message(http_server):
 def test_a_json_that_is_not_a_manifest_fails_cleanly():
     document = import_source(str(FIXTURES / "not-a-manifest-labelme.json"))
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert document.import_error
     assert not Page.objects.exists()
 
@@ -169,7 +170,7 @@ def test_a_json_that_is_not_a_manifest_fails_cleanly():
 def test_a_manifest_without_image_canvases_fails_cleanly():
     document = import_source(str(FIXTURES / "p3-no-image-canvas.json"))
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "image" in document.import_error.lower()
 
 
@@ -180,7 +181,7 @@ def test_a_collection_met_as_a_collections_member_lists_its_manifests_instead():
     document = document_request_import(corpus=corpus_get_or_create(name="Test"), source=source)
     document = document_import_run(document_id=document.pk, expand_collections=False)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "Collection" in document.import_error
     manifests = document.import_report["collection"]["manifests"]
     assert manifests and all(m["id"].startswith("http") for m in manifests)
@@ -193,7 +194,7 @@ def test_it_refuses_loopback_hosts_unless_allowed(http_server, settings):
 
     document = import_source(url)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "private, loopback or link-local" in document.import_error
     assert http_server.hits["/manifest.json"] == 0
 
@@ -207,7 +208,7 @@ def test_it_refuses_private_and_link_local_addresses(settings, url):
 
     document = import_source(url)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "Refused" in document.import_error
 
 
@@ -215,7 +216,7 @@ def test_it_refuses_private_and_link_local_addresses(settings, url):
 def test_it_refuses_non_http_schemes():
     document = import_source("file:///etc/passwd")
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "scheme 'file'" in document.import_error
 
 
@@ -226,7 +227,7 @@ def test_an_oversize_manifest_is_refused(http_server, settings):
 
     document = import_source(url)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "too large" in document.import_error
 
 
@@ -264,7 +265,7 @@ def test_a_reimport_with_reordered_canvases_moves_pages_and_keeps_those_with_fac
     http_server.add("/manifest.json", json.dumps(manifest))
     document = import_source(url)
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     orders = dict(document.pages.values_list("id", "order"))
     assert orders == {second.pk: 1, first.pk: 2, third.pk: 3}
     assert document.import_report["kept_with_faces"] == 1

@@ -13,8 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from annotations.ingest.manifests import document_import_run
-from annotations.models import Corpus, Document, ImportStatus
+from annotations.models import Corpus, Document
 from tests.support.manifests import jpeg_bytes, write_scans
+from webapp.jobs import JobStatus
 
 REFUSAL = "Server paths can only be imported from IMPORT_SERVER_ROOTS"
 
@@ -67,7 +68,7 @@ def test_a_curator_imports_a_folder_inside_a_root_through_the_api(
     document = Document.objects.get(pk=response.json()["id"])
     assert document.source == str((share / "1915-03-12").resolve())
     document = document_import_run(document_id=document.pk)
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.pages.count() == 2
     assert len(copied_scans()) == 2
 
@@ -78,7 +79,7 @@ def test_a_curator_imports_a_folder_inside_a_root_through_the_web_form(curator_c
     document = Document.objects.get()
     assert response.redirect_chain[-1][0] == f"/documents/{document.pk}/"
     assert document.corpus.name == "Excelsior"
-    assert document_import_run(document_id=document.pk).import_status == ImportStatus.DONE
+    assert document_import_run(document_id=document.pk).import_status == JobStatus.DONE
 
 
 def test_a_manifest_file_inside_a_root_is_accepted(curator_client, share):
@@ -194,7 +195,7 @@ def test_urls_arks_and_uploads_need_no_root(curator_client, settings, django_cap
     assert (ark.status_code, url.status_code, upload.status_code) == (202, 202, 202)
     # The stored upload lies under MEDIA_ROOT, in no root: our own path, imported as usual.
     document = document_import_run(document_id=upload.json()["id"])
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.pages.count() == 1
 
 
@@ -206,7 +207,7 @@ def test_a_superuser_may_import_any_path(client, db, outside, settings, django_c
         response = api_import(client, str(outside), corpus="Admin")
 
     assert response.status_code == 202, response.content
-    assert document_import_run(document_id=response.json()["id"]).import_status == ImportStatus.DONE
+    assert document_import_run(document_id=response.json()["id"]).import_status == JobStatus.DONE
 
 
 def test_the_management_command_may_import_any_path(db, outside, settings, capsys):
@@ -215,4 +216,4 @@ def test_the_management_command_may_import_any_path(db, outside, settings, capsy
     call_command("import_manifest", str(outside), "--corpus", "Operator")
 
     document = Document.objects.get(pk=int(capsys.readouterr().out.strip().splitlines()[-1]))
-    assert document.import_status == ImportStatus.DONE and document.pages.count() == 2
+    assert document.import_status == JobStatus.DONE and document.pages.count() == 2

@@ -15,8 +15,9 @@ import pytest
 from django.conf import settings as django_settings
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import Corpus, Document, ImportStatus, Page
+from annotations.models import Corpus, Document, Page
 from tests.support.manifests import jpeg_bytes
+from webapp.jobs import JobStatus
 
 
 def write_scans(folder: Path, count: int = 2) -> Path:
@@ -39,7 +40,7 @@ def key_of(document: Document) -> str:
 def private_scans(tmp_path, corpus) -> Document:
     """A folder of scans imported into the private `corpus` (alice curates it, bob views it)."""
     document = run_import(corpus, str(write_scans(tmp_path / "private-scans")))
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     return document
 
 
@@ -105,7 +106,7 @@ def test_a_forged_manifest_id_does_not_expose_a_private_scan(client, tmp_path, p
     response = client.get(f"/iiif/local/{key}/p1.jpg/full/max/0/default.jpg")
 
     assert response.status_code == 404
-    assert forged.import_status == ImportStatus.FAILED
+    assert forged.import_status == JobStatus.FAILED
     assert "local scans" in forged.import_error
     assert not Page.objects.filter(document=forged).exists()
 
@@ -132,7 +133,7 @@ def test_no_manifest_may_point_a_page_at_local_scans(tmp_path, private_scans, pu
         tmp_path, public_corpus, manifest_pointing_at(spelling.format(key=key_of(private_scans)))
     )
 
-    assert forged.import_status == ImportStatus.FAILED, "a manifest pointing at our local scans is refused"
+    assert forged.import_status == JobStatus.FAILED, "a manifest pointing at our local scans is refused"
     assert "local scans" in forged.import_error
     assert not Page.objects.filter(document=forged).exists()
 
@@ -145,7 +146,7 @@ def test_a_remote_manifest_may_not_point_at_local_scans_either(http_server, priv
 
     forged = run_import(public_corpus, url)
 
-    assert forged.import_status == ImportStatus.FAILED
+    assert forged.import_status == JobStatus.FAILED
     assert not Page.objects.filter(document=forged).exists()
 
 
@@ -155,7 +156,7 @@ def test_another_server_with_the_same_path_is_an_ordinary_image_server(tmp_path,
         tmp_path, public_corpus, manifest_pointing_at("https://visages.other.example/iiif/local/abcd/p1.jpg")
     )
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     page = document.pages.get()
     assert page.image_service_id == "https://visages.other.example/iiif/local/abcd/p1.jpg"
     assert page.local_path == ""
@@ -165,7 +166,7 @@ def test_a_page_of_another_document_pointing_at_the_files_is_not_served(client, 
     """A row left by the old code (or written by hand): the files are served through their own document only."""
     key = key_of(private_scans)
     owned = private_scans.pages.get(order=1)
-    stray = Document.objects.create(corpus=public_corpus, source="stray", import_status=ImportStatus.DONE)
+    stray = Document.objects.create(corpus=public_corpus, source="stray", import_status=JobStatus.DONE)
     Page.objects.create(
         document=stray,
         order=1,

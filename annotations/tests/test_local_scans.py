@@ -16,8 +16,8 @@ from annotations.ingest.manifests import (
     document_import_run,
     document_request_import,
 )
-from annotations.models import ImportStatus
 from tests.support.manifests import jpeg_bytes, write_scans
+from webapp.jobs import JobStatus
 
 
 def import_folder(source):
@@ -32,7 +32,7 @@ def scanned_document(tmp_path, db):
 
 
 def test_a_folder_becomes_a_document_in_natural_order(scanned_document):
-    assert scanned_document.import_status == ImportStatus.DONE, scanned_document.import_error
+    assert scanned_document.import_status == JobStatus.DONE, scanned_document.import_error
     pages = list(scanned_document.pages.order_by("order"))
     assert [p.label for p in pages[:3]] == ["page1", "page2", "page3"]
     assert pages[-1].label == "page11", "page11 sorts after page2 (natural order)"
@@ -121,7 +121,7 @@ def test_a_zip_of_scans_imports_like_a_folder(tmp_path, db):
 
     document = import_folder(archive)
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.pages.count() == 2
 
 
@@ -132,7 +132,7 @@ def test_a_zip_slip_entry_fails_the_import_and_writes_nothing_outside(tmp_path, 
 
     document = import_folder(archive)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "outside the archive" in document.import_error
     assert not (tmp_path.parent / "escaped.jpg").exists()
 
@@ -143,7 +143,7 @@ def test_corrupt_images_are_skipped_and_reported(tmp_path, db):
 
     document = import_folder(folder)
 
-    assert document.import_status == ImportStatus.DONE
+    assert document.import_status == JobStatus.DONE
     assert document.pages.count() == 1
     assert document.import_report["skipped"][0]["canvas_id"] == "broken.jpg"
 
@@ -153,7 +153,7 @@ def test_a_folder_with_no_images_fails_cleanly(tmp_path, db):
 
     document = import_folder(tmp_path / "empty")
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "No images" in document.import_error
 
 
@@ -171,7 +171,7 @@ def test_a_metadata_sidecar_gives_the_folder_a_label_and_date(tmp_path, db):
 
     document = import_folder(folder)
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.label == "Excelsior, 12 mars 1915"
     assert str(document.date_start) == "1915-03-12"
     assert document.metadata == [{"label": "Title", "value": "Excelsior"}]
@@ -183,7 +183,7 @@ def test_a_malformed_metadata_sidecar_fails_the_import_clearly(tmp_path, db):
 
     document = import_folder(folder)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "metadata.json must be an object" in document.import_error
 
 
@@ -196,7 +196,7 @@ def test_zip_entries_that_flatten_to_the_same_name_are_all_kept(tmp_path, db):
 
     document = import_folder(archive)
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     pages = list(document.pages.order_by("order"))
     assert sorted((p.width, p.height) for p in pages) == [(100, 150), (200, 300), (400, 500)]
     assert len({p.local_path.lower() for p in pages}) == 3
@@ -210,7 +210,7 @@ def test_folder_names_that_clean_to_the_same_name_are_all_kept(tmp_path, db):
 
     document = import_folder(folder)
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert sorted((p.width, p.height) for p in document.pages.all()) == [(200, 300), (400, 500)]
 
 
@@ -228,7 +228,7 @@ def test_an_uploaded_zip_shows_its_name_not_its_server_path(client, alice, corpu
     assert "excelsior-1915.zip" in source
     assert str(settings.MEDIA_ROOT) not in source and "/uploads/" not in source
     document = document_import_run(document_id=response.json()["id"])
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.label == "excelsior-1915"
     listed = client.get(f"/api/documents/{document.pk}/").json()
     assert str(settings.MEDIA_ROOT) not in json.dumps(listed)
@@ -262,7 +262,7 @@ def test_a_zip_honours_its_metadata_sidecar_like_a_folder(tmp_path, db, folder):
 
     document = import_folder(archive)
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.label == "Le Petit Journal, 1er janvier 1899"
     assert str(document.date_start) == "1899-01-01"
     assert document.metadata == [{"label": "Title", "value": "Le Petit Journal"}]
@@ -272,7 +272,7 @@ def test_a_zip_honours_its_metadata_sidecar_like_a_folder(tmp_path, db, folder):
 def test_a_zip_without_sidecar_is_labelled_by_its_name(tmp_path, db):
     document = import_folder(zip_with(tmp_path / "petit-journal-1899.zip", {"p1.jpg": jpeg_bytes(400, 500)}))
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.label == "petit-journal-1899"
     assert document.date_start is None
 
@@ -284,7 +284,7 @@ def test_an_uploaded_zip_is_labelled_by_the_uploads_name_not_the_stored_file(tmp
 
     document = document_import_run(document_id=document.pk)
 
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
     assert document.label == "Excelsior 1915-03-12"
 
 
@@ -296,5 +296,5 @@ def test_a_zip_with_two_sidecars_fails_clearly(tmp_path, db):
 
     document = import_folder(archive)
 
-    assert document.import_status == ImportStatus.FAILED
+    assert document.import_status == JobStatus.FAILED
     assert "more than one metadata.json" in document.import_error

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +20,7 @@ from annotations.serializers import FaceSerializer, StrictInputSerializer, versi
 from detection import similarity
 from detection.model_loop import evaluation
 from detection.model_loop import selectors as model_loop_selectors
+from detection.model_loop.inference_jobs import evaluation_job_request, face_encoding_job_request
 from detection.model_loop.training import (
     ActivationConflict,
     TrainingRefused,
@@ -28,7 +29,7 @@ from detection.model_loop.training import (
     training_job_cancel,
     training_job_create,
 )
-from detection.models import TrainedModel, TrainingJob, TrainingKind
+from detection.models import InferenceJob, TrainedModel, TrainingJob, TrainingKind
 from detection.selectors import get_run_for_user, model_listing
 from webapp.ids import IdField, id_param
 
@@ -44,8 +45,46 @@ class RunEvaluationApi(APIView):
         return Response(evaluation.evaluation_for_run(run=run, document=document).as_dict())
 
 
+class InferenceJobSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InferenceJob
+        fields = [
+            "id",
+            "url",
+            "kind",
+            "status",
+            "progress",
+            "document",
+            "face",
+            "params",
+            "result",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_url(self, job: InferenceJob) -> str:
+        return reverse("api-inference-job", args=[job.pk])
+
+
+def job_accepted(job: InferenceJob) -> Response:
+    """202: the work runs on a worker; poll the job's `url` until its status is done (its `result`) or failed."""
+    return Response(InferenceJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class InferenceJobApi(APIView):
+    """An inference job (evaluating a detector, encoding a face): its status, progress and result."""
+
+    @extend_schema(responses=InferenceJobSerializer)
+    def get(self, request, pk: int):
+        return Response(InferenceJobSerializer(model_loop_selectors.get_inference_job_for_user(request.user, pk)).data)
+
+
 class EvaluationApi(APIView):
-    """Evaluate on a document's reviewed pages: its latest run, or `detector` run afresh (curators)."""
+    """Evaluate on a document's reviewed pages: its latest run, or `detector` run afresh (curators, 202: a job)."""
 
     class EvaluationFilterSerializer(serializers.Serializer):
         document = IdField()
@@ -53,7 +92,9 @@ class EvaluationApi(APIView):
         threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
         attribute_model = serializers.CharField(required=False, max_length=100, allow_blank=True, default="")
 
-    @extend_schema(parameters=[EvaluationFilterSerializer], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[EvaluationFilterSerializer], responses={200: OpenApiTypes.OBJECT, 202: InferenceJobSerializer}
+    )
     def get(self, request):
         filters = self.EvaluationFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -64,27 +105,19 @@ class EvaluationApi(APIView):
             if run is None:
                 raise ValidationError({"document": ["No detection run on this document yet; give a detector."]})
             return Response(evaluation.evaluation_for_run(run=run, document=document).as_dict())
-        # Running a detector costs worker-grade CPU: curators only, and a bounded number of pages.
+        # Running a detector costs worker-grade CPU: curators only, a bounded number of pages, on a worker.
         document = get_document_for_user(request.user, data["document"], CorpusRole.CURATOR)
-        trained_models_register()
-        pages = evaluation.reviewed_pages(document=document)
-        total = pages.count()
         try:
-            result = evaluation.evaluation_for_detector(
-                pages=pages[: settings.EVALUATION_MAX_PAGES],
+            job = evaluation_job_request(
+                user=request.user,
+                document=document,
                 detector=data["detector"],
                 threshold=data.get("threshold"),
                 attribute_model=data["attribute_model"],
             )
         except evaluation.EvaluationRefused as exc:
             raise ValidationError({"detector": [str(exc)]}) from exc
-        result.document_id = document.pk
-        if total > settings.EVALUATION_MAX_PAGES:
-            result.notes.append(
-                f"Only the first {settings.EVALUATION_MAX_PAGES} of {total} reviewed pages were evaluated; "
-                "use `manage.py evaluate` for all of them."
-            )
-        return Response(result.as_dict())
+        return job_accepted(job)
 
 
 class TrainedModelSerializer(serializers.ModelSerializer):
@@ -267,17 +300,25 @@ class SimilarFaceSerializer(serializers.Serializer):
 
 
 class SimilarFacesApi(APIView):
-    """The faces of the same corpus nearest to this one ("more like this"), and a suggested person."""
+    """The faces of the same corpus nearest to this one ("more like this"), and a suggested person.
+
+    A face not encoded yet answers 202 with the job encoding it; ask again once it is done.
+    """
 
     class SimilarFilterSerializer(serializers.Serializer):
         limit = serializers.IntegerField(min_value=1, max_value=100, default=12)
 
-    @extend_schema(parameters=[SimilarFilterSerializer], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[SimilarFilterSerializer], responses={200: OpenApiTypes.OBJECT, 202: InferenceJobSerializer}
+    )
     def get(self, request, pk: int):
         face = get_face_for_user(request.user, pk)
         filters = self.SimilarFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         try:
+            job = face_encoding_job_request(user=request.user, face=face)
+            if job is not None:
+                return job_accepted(job)
             neighbours = similarity.similar_faces(face=face, limit=filters.validated_data["limit"])
         except similarity.NoEncoding as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)

@@ -36,7 +36,8 @@ from detection.inference.metrics import (
 )
 from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS, get_attribute_model, get_detector
 from detection.inference.types import Detection
-from detection.models import DetectionRun, PageDetection, PageTaskStatus
+from detection.models import DetectionRun, PageDetection
+from webapp.jobs import JobStatus
 
 # Precision targets the threshold suggestions are given for.
 PRECISION_TARGETS = (0.8, 0.9, 0.95)
@@ -153,7 +154,7 @@ def _truths(page_ids: Iterable[int]) -> dict[int, list[Face]]:
 def latest_run_for_document(*, document: Document) -> DetectionRun | None:
     """The most recent run that finished at least one page of the document."""
     run_id = (
-        PageDetection.objects.filter(page__document=document, status=PageTaskStatus.DONE)
+        PageDetection.objects.filter(page__document=document, status=JobStatus.DONE)
         .order_by("-finished_at", "-run_id")
         .values_list("run_id", flat=True)
         .first()
@@ -167,7 +168,7 @@ def run_page_boxes(*, run: DetectionRun, document: Document | None = None) -> li
     A run that kept its raw predictions is read from them, on every reviewed page it finished;
     an older run from the faces it stored, on the pages where it is still the latest detection.
     """
-    done = PageDetection.objects.filter(run=run, status=PageTaskStatus.DONE, page__review_status=ReviewStatus.REVIEWED)
+    done = PageDetection.objects.filter(run=run, status=JobStatus.DONE, page__review_status=ReviewStatus.REVIEWED)
     if document is not None:
         done = done.filter(page__document=document)
     if done.filter(predictions__isnull=False).exists():
@@ -177,7 +178,7 @@ def run_page_boxes(*, run: DetectionRun, document: Document | None = None) -> li
         return []
     # A later run on the page replaced this run's untouched boxes: that page no longer tells about this run.
     latest = dict(
-        PageDetection.objects.filter(page_id__in=list(stored_at), status=PageTaskStatus.DONE)
+        PageDetection.objects.filter(page_id__in=list(stored_at), status=JobStatus.DONE)
         .values("page_id")
         .annotate(last=Max("finished_at"))
         .values_list("page_id", "last")
@@ -267,6 +268,16 @@ def evaluation_for_run(*, run: DetectionRun, document: Document | None = None) -
     return evaluation
 
 
+def evaluation_check(*, detector: str, attribute_model: str = "") -> None:
+    """Raise EvaluationRefused unless the registry knows these models (no model is loaded)."""
+    if detector not in DETECTORS:
+        raise EvaluationRefused(f"Unknown detector {detector!r}; known: {', '.join(sorted(DETECTORS))}")
+    if attribute_model and attribute_model not in ATTRIBUTE_MODELS:
+        raise EvaluationRefused(
+            f"Unknown age/gender model {attribute_model!r}; known: {', '.join(sorted(ATTRIBUTE_MODELS))}"
+        )
+
+
 def evaluation_for_detector(
     *,
     pages: Iterable[Page],
@@ -279,12 +290,7 @@ def evaluation_for_detector(
     """Run a registry detector (and optionally an age/gender model) afresh on reviewed pages, in memory."""
     from detection.services import TILING_BY_DEFAULT, PipelineParams, page_predictions
 
-    if detector not in DETECTORS:
-        raise EvaluationRefused(f"Unknown detector {detector!r}; known: {', '.join(sorted(DETECTORS))}")
-    if attribute_model and attribute_model not in ATTRIBUTE_MODELS:
-        raise EvaluationRefused(
-            f"Unknown age/gender model {attribute_model!r}; known: {', '.join(sorted(ATTRIBUTE_MODELS))}"
-        )
+    evaluation_check(detector=detector, attribute_model=attribute_model)
     spec = DETECTORS[detector]
     operating = float(spec.default_params.get("score_threshold", 0.5)) if threshold is None else threshold
     floor = min(SCORE_FLOOR, operating)

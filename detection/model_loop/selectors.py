@@ -1,4 +1,4 @@
-"""Read-only queries of the model loop: training jobs and trained models a user may see."""
+"""Read-only queries of the model loop: training jobs, inference jobs and trained models a user may see."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.http import Http404
 
 from annotations.access import corpora_visible_to, require_role
 from annotations.models import CorpusRole
-from detection.models import TrainedModel, TrainingJob
+from detection.models import InferenceJob, InferenceKind, TrainedModel, TrainingJob
 
 
 def get_training_job_for_user(user, job_id: int, role: str = CorpusRole.VIEWER) -> TrainingJob:
@@ -16,6 +16,19 @@ def get_training_job_for_user(user, job_id: int, role: str = CorpusRole.VIEWER) 
     if job is None:
         raise Http404("No such training job")
     require_role(user, job.corpus, role)
+    return job
+
+
+def get_inference_job_for_user(user, job_id: int) -> InferenceJob:
+    """An inference job by id, for whoever may ask for it again: a curator (evaluation) or a viewer (encoding)."""
+    job = InferenceJob.objects.select_related("document__corpus", "face__page__document__corpus").filter(pk=job_id)
+    job = job.first()
+    if job is None:
+        raise Http404("No such job")
+    if job.kind == InferenceKind.EVALUATION:
+        require_role(user, job.document.corpus, CorpusRole.CURATOR)
+    else:
+        require_role(user, job.face.page.document.corpus, CorpusRole.VIEWER)
     return job
 
 

@@ -22,12 +22,11 @@ import hashlib
 import logging
 import shutil
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,7 +36,8 @@ from annotations.exports.writer import export_write
 from annotations.models import Corpus, Document, ExportKind, Face, Page, ReviewStatus
 from detection.inference import registry
 from detection.inference.registry import ModelSpec
-from detection.models import ModelKind, TrainedModel, TrainingJob, TrainingKind, TrainingStatus
+from detection.models import ModelKind, TrainedModel, TrainingJob, TrainingKind
+from webapp.jobs import TRAINING, JobStatus, job_cancel, job_claim, job_fail, job_finish
 
 logger = logging.getLogger(__name__)
 
@@ -141,42 +141,31 @@ def _scope_pages(*, corpus_id: int, document_id: int | None) -> QuerySet[Page]:
 
 def training_job_cancel(*, job: TrainingJob) -> TrainingJob:
     """Cancel a job: a pending one stops now, a running one at its next epoch (or page)."""
-    now = timezone.now()
-    abandoned = now - timedelta(seconds=settings.TRAINING_TIME_LIMIT)
-    TrainingJob.objects.filter(pk=job.pk).filter(
-        Q(status=TrainingStatus.PENDING) | Q(status=TrainingStatus.RUNNING, started_at__lt=abandoned)
-    ).update(status=TrainingStatus.CANCELLED, cancel_requested=True, finished_at=now)
-    TrainingJob.objects.filter(pk=job.pk, status=TrainingStatus.RUNNING).update(cancel_requested=True)
+    job_cancel(TRAINING, job.pk, cancel_requested=True)
+    TrainingJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
     return job
 
 
 def training_job_run(*, job_id: int) -> TrainingJob | None:
     """Claim a pending (or abandoned) job and train its model; None when there was nothing to claim."""
-    now = timezone.now()
-    abandoned = now - timedelta(seconds=settings.TRAINING_TIME_LIMIT)
-    claimed = (
-        TrainingJob.objects.filter(pk=job_id, cancel_requested=False)
-        .filter(Q(status=TrainingStatus.PENDING) | Q(status=TrainingStatus.RUNNING, started_at__lt=abandoned))
-        .update(status=TrainingStatus.RUNNING, started_at=now, progress=0.0, stage="starting", error="")
-    )
-    if claimed != 1:
+    if job_claim(TRAINING, job_id, progress=0.0, stage="starting") is None:
         logger.info("training job %s: nothing to claim (finished, cancelled, running or missing)", job_id)
         return None
     job = TrainingJob.objects.select_related("corpus", "created_by").get(pk=job_id)
     try:
         trained = _train(job)
     except TrainingCancelled:
-        _finish(job, status=TrainingStatus.CANCELLED, stage="cancelled")
+        _finish(job, status=JobStatus.CANCELLED, stage="cancelled")
     except TrainingRefused as exc:
-        _finish(job, status=TrainingStatus.FAILED, error=str(exc))
+        _finish(job, status=JobStatus.FAILED, error=str(exc))
     except Exception as exc:
         logger.exception("training job %s failed", job_id)
-        _finish(job, status=TrainingStatus.FAILED, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
+        _finish(job, status=JobStatus.FAILED, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
     else:
         _finish(
             job,
-            status=TrainingStatus.DONE,
+            status=JobStatus.DONE,
             stage="done",
             trained_model=trained,
             metrics={**trained.metrics, "comparison": trained.comparison},
@@ -187,16 +176,12 @@ def training_job_run(*, job_id: int) -> TrainingJob | None:
 
 def training_job_fail(*, job_id: int, error: str) -> None:
     """Mark a running job failed (time limit hit)."""
-    TrainingJob.objects.filter(pk=job_id, status=TrainingStatus.RUNNING).update(
-        status=TrainingStatus.FAILED, error=error[:2000], finished_at=timezone.now()
-    )
+    job_fail(TRAINING, job_id, error=error[:2000])
 
 
 def _finish(job: TrainingJob, *, status: str, **fields) -> None:
-    progress = {"progress": 1.0} if status == TrainingStatus.DONE else {}
-    TrainingJob.objects.filter(pk=job.pk, status=TrainingStatus.RUNNING).update(
-        status=status, finished_at=timezone.now(), **progress, **fields
-    )
+    progress = {"progress": 1.0} if status == JobStatus.DONE else {}
+    job_finish(TRAINING, job.pk, status=status, **progress, **fields)
 
 
 class _Reporter:
@@ -208,7 +193,7 @@ class _Reporter:
         self.history: dict[str, list[float]] = {}
 
     def report(self, fraction: float, stage: str) -> None:
-        TrainingJob.objects.filter(pk=self.job_id, status=TrainingStatus.RUNNING).update(
+        TrainingJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
             progress=min(max(fraction, 0.0), 1.0), stage=stage[:200]
         )
         if TrainingJob.objects.filter(pk=self.job_id, cancel_requested=True).exists():
@@ -224,9 +209,7 @@ class _Reporter:
         for name in ("loss", "val_loss"):
             if name in logs:
                 self.history.setdefault(name, []).append(float(logs[name]))
-        TrainingJob.objects.filter(pk=self.job_id, status=TrainingStatus.RUNNING).update(
-            metrics={"history": self.history}
-        )
+        TrainingJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(metrics={"history": self.history})
         try:
             self.report(self.data_share + (1.0 - self.data_share) * epoch / epochs, stage)
         except TrainingCancelled:

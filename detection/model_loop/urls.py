@@ -7,6 +7,7 @@ from detection.model_loop import api
 urlpatterns = [
     path("runs/<int:pk>/evaluation/", api.RunEvaluationApi.as_view(), name="api-run-evaluation"),
     path("evaluation/", api.EvaluationApi.as_view(), name="api-evaluation"),
+    path("inference-jobs/<int:pk>/", api.InferenceJobApi.as_view(), name="api-inference-job"),
     path("training-jobs/", api.TrainingJobListCreateApi.as_view(), name="api-training-jobs"),
     path("training-jobs/<int:pk>/", api.TrainingJobDetailApi.as_view(), name="api-training-job"),
     path("training-jobs/<int:pk>/cancel/", api.TrainingJobCancelApi.as_view(), name="api-training-job-cancel"),

@@ -8,10 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from annotations.models import Corpus, Document, ImportStatus
+from annotations.models import Corpus, Document
 from detection.inference import registry
 from detection.inference.registry import register_attribute_model, register_detector
 from detection.tests.factories import FakeAgeGender, FakeDetector, add_scan_page, fake_spec
+from webapp.jobs import JobStatus
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def isolated_registry():
 def document(corpus):
     """An imported document of the private `corpus`, with no pages yet."""
     return Document.objects.create(
-        corpus=corpus, source="scans/excelsior-1915", label="Excelsior 1915", import_status=ImportStatus.DONE
+        corpus=corpus, source="scans/excelsior-1915", label="Excelsior 1915", import_status=JobStatus.DONE
     )
 
 

@@ -11,8 +11,9 @@ from PIL import Image
 from annotations.models import Face, FaceStatus
 from detection.inference import registry
 from detection.inference.types import Detection
-from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
+from detection.models import DetectionRun, PageDetection
 from detection.services import run_create, run_execute
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -163,8 +164,8 @@ def test_a_curator_cancels_a_run(client, alice, scanned_document, fake_models):
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
     run.refresh_from_db()
-    assert run.status == RunStatus.CANCELLED
-    assert set(run.page_tasks.values_list("status", flat=True)) == {PageTaskStatus.CANCELLED}
+    assert run.status == JobStatus.CANCELLED
+    assert set(run.page_tasks.values_list("status", flat=True)) == {JobStatus.CANCELLED}
 
 
 def test_a_viewer_cannot_cancel_a_run(client, bob, scanned_document, fake_models):
@@ -173,7 +174,7 @@ def test_a_viewer_cannot_cancel_a_run(client, bob, scanned_document, fake_models
 
     assert client.post(f"/api/runs/{run.pk}/cancel/").status_code == 403
     run.refresh_from_db()
-    assert run.status == RunStatus.PENDING
+    assert run.status == JobStatus.PENDING
 
 
 def test_a_curator_retries_the_failed_pages(

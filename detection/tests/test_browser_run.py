@@ -3,11 +3,12 @@
 import pytest
 from playwright.sync_api import expect
 
-from annotations.models import Document, Face, ImportStatus, ReviewStatus
+from annotations.models import Document, Face, ReviewStatus
 from annotations.services import face_create, face_reject
 from detection.inference.types import Detection
-from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
+from detection.models import DetectionRun, PageDetection
 from detection.tests.factories import add_scan_page
+from webapp.jobs import JobStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,21 +16,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def run(corpus, alice):
     document = Document.objects.create(
-        corpus=corpus, source="scans/1915", label="Excelsior 1915", import_status=ImportStatus.DONE
+        corpus=corpus, source="scans/1915", label="Excelsior 1915", import_status=JobStatus.DONE
     )
     run = DetectionRun.objects.create(
         corpus=corpus,
         document=document,
         detector="res10",
         params={"threshold": 0.5},
-        status=RunStatus.DONE,
+        status=JobStatus.DONE,
         pages_total=2,
         pages_done=2,
         faces_found=6,
     )
     for _ in range(2):
         page = add_scan_page(document, width=1200, height=900)
-        PageDetection.objects.create(run=run, page=page, status=PageTaskStatus.DONE, finished_at="2020-01-01T00:00Z")
+        PageDetection.objects.create(run=run, page=page, status=JobStatus.DONE, finished_at="2020-01-01T00:00Z")
         for index, score in enumerate((0.95, 0.8, 0.55)):
             face = Face.objects.create(
                 page=page, x=50 + 200 * index, y=50, w=90, h=90, confidence=score, detection_run=run, source="res10"
@@ -41,7 +42,7 @@ def run(corpus, alice):
     return run
 
 
-def test_a_curator_reads_the_evaluation_and_compares_a_detector(page, live_server, run, fake_models):
+def test_a_curator_reads_the_evaluation_and_compares_a_detector(page, live_server, run, fake_models, eager_celery):
     fake_models.detector.boxes = [Detection.from_xywh(50, 50, 90, 90, 0.9), Detection.from_xywh(100, 500, 60, 60, 0.7)]
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live_server.url}/accounts/login/?next=/runs/{run.pk}/")

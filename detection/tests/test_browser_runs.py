@@ -7,8 +7,9 @@ from playwright.sync_api import expect
 
 from annotations.models import Face
 from detection.inference.types import Detection
-from detection.models import DetectionRun, RunStatus
+from detection.models import DetectionRun
 from detection.services import run_create
+from webapp.jobs import JobStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +40,7 @@ def test_a_curator_detects_faces_and_sees_the_run_finish(
     expect(row.locator(".run-faces")).to_have_text("2")
     expect(page.locator("#detect-message")).to_contain_text("started on 2 pages")
     run = DetectionRun.objects.get()
-    assert (run.status, run.params["threshold"], run.params["tiling"]) == (RunStatus.DONE, 0.6, False)
+    assert (run.status, run.params["threshold"], run.params["tiling"]) == (JobStatus.DONE, 0.6, False)
     assert Face.objects.count() == 2
 
     row.get_by_role("button", name="Pages").click()
@@ -72,7 +73,7 @@ def test_a_curator_cancels_a_queued_run(page, live_server, alice, scanned_docume
 
     expect(page.locator(f"#runs-table tr[data-run-id='{run.pk}'] .run-status")).to_have_text("cancelled")
     run.refresh_from_db()
-    assert run.status == RunStatus.CANCELLED
+    assert run.status == JobStatus.CANCELLED
 
 
 def test_a_curator_runs_detection_with_a_retrained_age_gender_model(
@@ -80,7 +81,7 @@ def test_a_curator_runs_detection_with_a_retrained_age_gender_model(
 ):
     from detection.inference import registry
     from detection.model_loop import training
-    from detection.models import TrainedModel, TrainingJob, TrainingStatus
+    from detection.models import TrainedModel, TrainingJob
 
     for version, active in ((2, True), (3, False)):
         model = TrainedModel.objects.create(
@@ -92,7 +93,7 @@ def test_a_curator_runs_detection_with_a_retrained_age_gender_model(
             is_active=active,
         )
         TrainingJob.objects.create(
-            kind="attributes", corpus=scanned_document.corpus, status=TrainingStatus.DONE, trained_model=model
+            kind="attributes", corpus=scanned_document.corpus, status=JobStatus.DONE, trained_model=model
         )
     try:
         log_in(page, live_server, "alice", "alice-password-123")

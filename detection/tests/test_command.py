@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 
 from annotations.models import Face
 from detection.inference.types import Detection
-from detection.models import DetectionRun, RunStatus
+from detection.models import DetectionRun
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def test_wait_runs_the_pages_here_and_prints_the_faces_found_last(scanned_docume
     assert queued.pages == [], "no worker is needed"
     run = DetectionRun.objects.get()
     assert (run.status, run.faces_found, run.params["threshold"], run.params["tiling"]) == (
-        RunStatus.DONE,
+        JobStatus.DONE,
         2,
         0.92,
         False,

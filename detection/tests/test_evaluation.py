@@ -23,9 +23,10 @@ from detection.model_loop.evaluation import (
     latest_run_for_document,
     reviewed_pages,
 )
-from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
+from detection.models import DetectionRun, PageDetection
 from detection.tests.factories import add_scan_page
 from tests.support.model_loop_pages import curated_page
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +39,12 @@ def finished_run(document, pages, *, at):
         detector="res10",
         attribute_model="fake-age-gender",
         params={"threshold": 0.5},
-        status=RunStatus.DONE,
+        status=JobStatus.DONE,
         pages_total=len(pages),
         pages_done=len(pages),
     )
     for page in pages:
-        PageDetection.objects.create(run=run, page=page, status=PageTaskStatus.DONE, finished_at=at)
+        PageDetection.objects.create(run=run, page=page, status=JobStatus.DONE, finished_at=at)
     return run
 
 

@@ -11,10 +11,11 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from annotations.models import Corpus, Document, ImportStatus, Page
+from annotations.models import Corpus, Document, Page
 from detection.inference.types import Detection
 from detection.management.commands.load_demo import demo_folders
 from detection.models import DetectionRun
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def test_loading_the_demo_imports_every_folder_with_its_date_into_a_public_corpu
     assert corpus.is_public
     documents = Document.objects.filter(corpus=corpus)
     assert documents.count() == len(demo_folders(DEMO))
-    assert all(d.import_status == ImportStatus.DONE and d.date_start for d in documents)
+    assert all(d.import_status == JobStatus.DONE and d.date_start for d in documents)
     assert len({d.date_start.year for d in documents}) >= 6
     assert Page.objects.filter(document__corpus=corpus).count() == len(list(DEMO.rglob("*.jpg")))
     assert not DetectionRun.objects.exists()

@@ -11,8 +11,9 @@ from detection.inference import registry
 from detection.inference.types import Detection
 from detection.model_loop import training
 from detection.model_loop.training import held_out_comparison, trained_model_decide
-from detection.models import TrainedModel, TrainingJob, TrainingStatus
+from detection.models import TrainedModel, TrainingJob
 from detection.training.data import LabelledBox, LabelledImage, split_held_out
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +188,7 @@ def kept_inactive(corpus, restore_registry):
     model = trained_model(2)
     TrainedModel.objects.filter(pk=model.pk).update(activation_reason="Kept inactive: not better.")
     for each in (active, model):
-        TrainingJob.objects.create(kind="rescorer", corpus=corpus, status=TrainingStatus.DONE, trained_model=each)
+        TrainingJob.objects.create(kind="rescorer", corpus=corpus, status=JobStatus.DONE, trained_model=each)
     model.refresh_from_db()
     return model
 

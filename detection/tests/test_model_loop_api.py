@@ -3,32 +3,16 @@
 import numpy as np
 import pytest
 
-from annotations.models import (
-    Corpus,
-    CorpusMembership,
-    CorpusRole,
-    Document,
-    Face,
-    FaceRevision,
-    ImportStatus,
-    ReviewStatus,
-)
+from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Face, FaceRevision, ReviewStatus
 from annotations.services import face_create, face_reject
 from detection.inference import registry
 from detection.inference.types import Detection
-from detection.models import (
-    DetectionRun,
-    FaceEncoding,
-    PageDetection,
-    PageTaskStatus,
-    RunStatus,
-    TrainedModel,
-    TrainingJob,
-    TrainingStatus,
-)
+from detection.model_loop.inference_jobs import inference_job_run
+from detection.models import DetectionRun, FaceEncoding, PageDetection, TrainedModel, TrainingJob
 from detection.similarity import ENCODER_VERSION, similarity_cache_clear
 from detection.tests.factories import add_scan_page
 from tests.support.clients import api_client
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +27,9 @@ def evaluated_run(document, alice):
     """A run whose one reviewed page has a hit (0.9), a rejected box (0.6) and a face it missed."""
     page = reviewed(add_scan_page(document, width=1000, height=800))
     run = DetectionRun.objects.create(
-        corpus=document.corpus, document=document, detector="res10", params={"threshold": 0.5}, status=RunStatus.DONE
+        corpus=document.corpus, document=document, detector="res10", params={"threshold": 0.5}, status=JobStatus.DONE
     )
-    PageDetection.objects.create(run=run, page=page, status=PageTaskStatus.DONE, finished_at="2020-01-01T00:00Z")
+    PageDetection.objects.create(run=run, page=page, status=JobStatus.DONE, finished_at="2020-01-01T00:00Z")
     Face.objects.create(page=page, x=10, y=10, w=80, h=80, confidence=0.9, detection_run=run, source="res10")
     wrong = Face.objects.create(page=page, x=500, y=10, w=80, h=80, confidence=0.6, detection_run=run, source="res10")
     face_reject(face=wrong, user=alice)
@@ -88,10 +72,15 @@ def test_a_curator_evaluates_a_detector_afresh_and_nothing_is_stored(fake_models
     fake_models.detector.boxes = [Detection.from_xywh(300, 300, 80, 80, 0.8)]
     faces_before = list(Face.objects.values_list("pk", "version"))
 
-    response = api_client(alice).get(f"/api/evaluation/?document={document.pk}&detector=fake")
+    accepted = api_client(alice).get(f"/api/evaluation/?document={document.pk}&detector=fake")
+    assert accepted.status_code == 202
+    assert accepted.json()["status"] == JobStatus.PENDING
+    inference_job_run(job_id=accepted.json()["id"])
+    response = api_client(alice).get(accepted.json()["url"])
 
     assert response.status_code == 200
-    body = response.json()
+    assert (response.json()["status"], response.json()["progress"]) == (JobStatus.DONE, 1.0)
+    body = response.json()["result"]
     assert body["source"] == "fresh" and body["detector"] == "fake"
     assert body["detection"]["true_positives"] == 1 and body["detection"]["false_negatives"] == 1
     assert list(Face.objects.values_list("pk", "version")) == faces_before
@@ -187,20 +176,20 @@ def test_a_curator_cancels_a_pending_job(reviewed_document, alice, bob):
 
     assert response.status_code == 200
     job.refresh_from_db()
-    assert job.status == TrainingStatus.CANCELLED and response.json()["status"] == "cancelled"
+    assert job.status == JobStatus.CANCELLED and response.json()["status"] == "cancelled"
 
 
 def test_a_running_job_is_asked_to_stop(reviewed_document, alice):
     from django.utils import timezone
 
     job = TrainingJob.objects.create(
-        kind="attributes", corpus=reviewed_document.corpus, status=TrainingStatus.RUNNING, started_at=timezone.now()
+        kind="attributes", corpus=reviewed_document.corpus, status=JobStatus.RUNNING, started_at=timezone.now()
     )
 
     api_client(alice).post(f"/api/training-jobs/{job.pk}/cancel/")
 
     job.refresh_from_db()
-    assert job.status == TrainingStatus.RUNNING and job.cancel_requested
+    assert job.status == JobStatus.RUNNING and job.cancel_requested
 
 
 @pytest.fixture
@@ -216,7 +205,7 @@ def trained(reviewed_document):
         is_active=True,
     )
     TrainingJob.objects.create(
-        kind="rescorer", corpus=reviewed_document.corpus, status=TrainingStatus.DONE, trained_model=model
+        kind="rescorer", corpus=reviewed_document.corpus, status=JobStatus.DONE, trained_model=model
     )
     yield model
     registry.DETECTORS.pop("res10+rescore@v1", None)
@@ -240,7 +229,7 @@ def test_a_model_trained_on_a_private_corpus_is_listed_only_to_those_who_see_the
     trained, reviewed_document, alice, bob, charlie, client
 ):
     run = DetectionRun.objects.create(
-        corpus=reviewed_document.corpus, document=reviewed_document, detector="res10", status=RunStatus.DONE
+        corpus=reviewed_document.corpus, document=reviewed_document, detector="res10", status=JobStatus.DONE
     )
     for outsider in (api_client(), api_client(charlie)):
         for url in ("/api/models/", "/api/detectors/"):
@@ -262,7 +251,7 @@ def test_pages_of_a_public_corpus_do_not_name_models_trained_on_private_corpora(
     public = Corpus.objects.create(name="Public", is_public=True)
     CorpusMembership.objects.create(corpus=public, user=charlie, role=CorpusRole.CURATOR)
     document = Document.objects.create(corpus=public, source="ark:/12148/bpt6k1", label="Public")
-    run = DetectionRun.objects.create(corpus=public, document=document, detector="res10", status=RunStatus.DONE)
+    run = DetectionRun.objects.create(corpus=public, document=document, detector="res10", status=JobStatus.DONE)
     client.force_login(charlie)
 
     for url in (f"/runs/{run.pk}/", f"/documents/{document.pk}/"):
@@ -277,7 +266,7 @@ def test_a_model_trained_on_a_private_corpus_cannot_be_run_or_named_by_those_who
     public = Corpus.objects.create(name="Public", is_public=True)
     CorpusMembership.objects.create(corpus=public, user=charlie, role=CorpusRole.CURATOR)
     document = Document.objects.create(
-        corpus=public, source="ark:/12148/bpt6k2", label="Public", import_status=ImportStatus.DONE
+        corpus=public, source="ark:/12148/bpt6k2", label="Public", import_status=JobStatus.DONE
     )
     add_scan_page(document, width=400, height=300)
     curator = api_client(charlie)
@@ -300,7 +289,7 @@ def encoded_faces(document, other_corpus, alice):
     twin = face_create(page=page, user=alice, x=200, y=10, w=80, h=80, person="Colette")
     far = face_create(page=page, user=alice, x=400, y=10, w=80, h=80)
     rejected = face_create(page=page, user=alice, x=600, y=10, w=80, h=80)
-    other_document = Document.objects.create(corpus=other_corpus, source="x", import_status=ImportStatus.DONE)
+    other_document = Document.objects.create(corpus=other_corpus, source="x", import_status=JobStatus.DONE)
     stranger = face_create(
         page=add_scan_page(other_document, width=400, height=400), user=alice, x=10, y=10, w=80, h=80
     )
@@ -366,6 +355,9 @@ def test_a_face_whose_image_is_gone_has_no_neighbours_to_offer(document, alice, 
     face = face_create(page=page, user=alice, x=10, y=10, w=80, h=80)
     (settings.LOCAL_IMAGES_DIR / page.local_path).unlink()
 
+    accepted = api_client(bob).get(f"/api/faces/{face.pk}/similar/")
+    assert accepted.status_code == 202
+    assert inference_job_run(job_id=accepted.json()["id"]).status == JobStatus.FAILED
     response = api_client(bob).get(f"/api/faces/{face.pk}/similar/")
 
     assert response.status_code == 422

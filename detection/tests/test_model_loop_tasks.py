@@ -5,9 +5,10 @@ import pytest
 
 from annotations.services import face_create
 from detection import similarity
-from detection.models import FaceEncoding, TrainedModel, TrainingJob, TrainingStatus
+from detection.models import FaceEncoding, TrainedModel, TrainingJob
 from detection.tasks import encode_faces_task, train_model_task
 from detection.tests.factories import add_scan_page
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -62,11 +63,11 @@ def test_a_large_document_is_encoded_a_batch_of_pages_at_a_time(
 
 
 def test_a_training_task_for_a_finished_or_missing_job_does_nothing(corpus):
-    job = TrainingJob.objects.create(kind="attributes", corpus=corpus, status=TrainingStatus.DONE)
+    job = TrainingJob.objects.create(kind="attributes", corpus=corpus, status=JobStatus.DONE)
 
     train_model_task(job.pk)
     train_model_task(job.pk)
     train_model_task(job.pk + 1000)
 
     job.refresh_from_db()
-    assert job.status == TrainingStatus.DONE and TrainedModel.objects.count() == 0
+    assert job.status == JobStatus.DONE and TrainedModel.objects.count() == 0

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotations.models import Document, Face, FaceRevision, FaceStatus, ImportStatus, Page
+from annotations.models import Document, Face, FaceRevision, FaceStatus, Page
 from annotations.services import face_accept, face_revert
 from detection.errors import DetectionRefused, PageFetchRetry
 from detection.inference.types import Detection
-from detection.models import DetectionRun, PageDetection, PageTaskStatus, RunStatus
+from detection.models import DetectionRun, PageDetection
 from detection.selectors import run_progress
 from detection.services import (
     page_detect,
@@ -24,6 +24,7 @@ from detection.services import (
 from detection.tests.factories import add_scan_page
 from tests.support.http_server import Scripted
 from tests.support.manifests import jpeg_bytes
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -66,8 +67,8 @@ def test_a_run_covers_every_page_and_queues_them_once_committed(
 
     tasks = list(PageDetection.objects.filter(run=run).order_by("pk"))
     assert [t.page_id for t in tasks] == list(scanned_document.pages.order_by("pk").values_list("pk", flat=True))
-    assert all(t.status == PageTaskStatus.PENDING for t in tasks)
-    assert (run.pages_total, run.status, run.corpus_id) == (2, RunStatus.PENDING, scanned_document.corpus_id)
+    assert all(t.status == JobStatus.PENDING for t in tasks)
+    assert (run.pages_total, run.status, run.corpus_id) == (2, JobStatus.PENDING, scanned_document.corpus_id)
     with django_capture_on_commit_callbacks(execute=True):
         for callback in callbacks:
             callback()
@@ -126,7 +127,7 @@ def test_a_run_with_bad_parameters_is_refused(scanned_document, fake_models, opt
 def test_a_document_without_pages_or_not_imported_is_refused(document, fake_models):
     with pytest.raises(DetectionRefused, match="no pages"):
         run_create(user=None, document=document, enqueue=False)
-    Document.objects.filter(pk=document.pk).update(import_status=ImportStatus.RUNNING)
+    Document.objects.filter(pk=document.pk).update(import_status=JobStatus.RUNNING)
     document.refresh_from_db()
     with pytest.raises(DetectionRefused, match="not imported"):
         run_create(user=None, document=document, enqueue=False)
@@ -134,7 +135,7 @@ def test_a_document_without_pages_or_not_imported_is_refused(document, fake_mode
 
 
 def test_pages_of_two_corpora_cannot_share_a_run(scanned_document, other_corpus, fake_models):
-    elsewhere = Document.objects.create(corpus=other_corpus, source="x", import_status=ImportStatus.DONE)
+    elsewhere = Document.objects.create(corpus=other_corpus, source="x", import_status=JobStatus.DONE)
     page_ids = [scanned_document.pages.first().pk, add_scan_page(elsewhere, width=100, height=100).pk]
 
     with pytest.raises(DetectionRefused, match="one corpus"):
@@ -190,7 +191,7 @@ def test_an_image_api_1_1_page_is_fetched_at_a_bounded_size_and_mapped_to_its_ca
     run = detect(document=document)
 
     assert [path for path, _headers in http_server.requests] == [derivative_path]
-    assert run.status == RunStatus.DONE, run.page_tasks.get().error
+    assert run.status == JobStatus.DONE, run.page_tasks.get().error
     assert boxes(page) == [(400, 800, 200, 240)]
 
 
@@ -267,9 +268,9 @@ def test_a_finished_run_counts_pages_and_faces(scanned_document, fake_models):
 
     run = detect(document=scanned_document)
 
-    assert (run.status, run.pages_done, run.pages_failed, run.faces_found) == (RunStatus.DONE, 2, 0, 4)
+    assert (run.status, run.pages_done, run.pages_failed, run.faces_found) == (JobStatus.DONE, 2, 0, 4)
     assert run.started_at and run.finished_at
-    assert set(run.page_tasks.values_list("status", "faces_found", "attempts")) == {(PageTaskStatus.DONE, 2, 1)}
+    assert set(run.page_tasks.values_list("status", "faces_found", "attempts")) == {(JobStatus.DONE, 2, 1)}
     assert [p.face_count for p in scanned_document.pages.all()] == [2, 2]
 
 
@@ -362,9 +363,9 @@ def test_a_missing_remote_image_fails_the_page_with_its_error(document, fake_mod
     run = detect(document=document)
 
     task = run.page_tasks.get()
-    assert task.status == PageTaskStatus.FAILED
+    assert task.status == JobStatus.FAILED
     assert "404" in task.error
-    assert (run.status, run.pages_failed, run.pages_done) == (RunStatus.FAILED, 1, 0)
+    assert (run.status, run.pages_failed, run.pages_done) == (JobStatus.FAILED, 1, 0)
     assert "Every page failed" in run.error
 
 
@@ -391,11 +392,11 @@ def test_a_rate_limited_fetch_releases_the_page_for_a_retry_until_the_last_attem
     with pytest.raises(PageFetchRetry, match="429"):
         page_detect(page_detection_id=task.pk, final_attempt=False)
     task.refresh_from_db()
-    assert task.status == PageTaskStatus.PENDING and task.error.startswith("Retrying")
+    assert task.status == JobStatus.PENDING and task.error.startswith("Retrying")
 
     page_detect(page_detection_id=task.pk, final_attempt=True)
     task.refresh_from_db()
-    assert (task.status, task.attempts) == (PageTaskStatus.FAILED, 2)
+    assert (task.status, task.attempts) == (JobStatus.FAILED, 2)
 
 
 def test_a_model_crash_fails_the_page_and_the_run_goes_on(scanned_document, fake_models):
@@ -410,7 +411,7 @@ def test_a_model_crash_fails_the_page_and_the_run_goes_on(scanned_document, fake
     first.refresh_from_db()
     run.refresh_from_db()
     assert first.error == "Unexpected error: RuntimeError: out of memory"
-    assert (run.status, run.pages_done, run.pages_failed) == (RunStatus.DONE, 1, 1)
+    assert (run.status, run.pages_done, run.pages_failed) == (JobStatus.DONE, 1, 1)
 
 
 def test_a_cancelled_run_detects_no_more_pages(scanned_document, fake_models):
@@ -419,8 +420,8 @@ def test_a_cancelled_run_detects_no_more_pages(scanned_document, fake_models):
 
     run = run_cancel(run=run)
 
-    assert run.status == RunStatus.CANCELLED and run.finished_at
-    assert set(run.page_tasks.values_list("status", flat=True)) == {PageTaskStatus.CANCELLED}
+    assert run.status == JobStatus.CANCELLED and run.finished_at
+    assert set(run.page_tasks.values_list("status", flat=True)) == {JobStatus.CANCELLED}
     assert page_detect(page_detection_id=run.page_tasks.first().pk) is None
     assert not Face.objects.exists()
 
@@ -429,29 +430,29 @@ def test_a_claim_abandoned_past_the_time_limit_is_taken_over(scanned_document, f
     run = run_create(user=None, document=scanned_document, enqueue=False)
     stale, fresh = run.page_tasks.order_by("pk")
     long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
-    PageDetection.objects.filter(pk=stale.pk).update(status=PageTaskStatus.RUNNING, claimed_at=long_ago, attempts=1)
-    PageDetection.objects.filter(pk=fresh.pk).update(status=PageTaskStatus.RUNNING, claimed_at=timezone.now())
+    PageDetection.objects.filter(pk=stale.pk).update(status=JobStatus.RUNNING, claimed_at=long_ago, attempts=1)
+    PageDetection.objects.filter(pk=fresh.pk).update(status=JobStatus.RUNNING, claimed_at=timezone.now())
 
     assert page_detect(page_detection_id=fresh.pk) is None, "a live claim is left alone"
     task = page_detect(page_detection_id=stale.pk)
 
-    assert (task.status, task.attempts) == (PageTaskStatus.DONE, 2)
+    assert (task.status, task.attempts) == (JobStatus.DONE, 2)
 
 
 def test_failed_pages_can_be_retried(scanned_document, fake_models, queued, django_capture_on_commit_callbacks):
     fake_models.detector.error = RuntimeError("flaky")
     run = detect(document=scanned_document)
-    assert (run.status, run.pages_failed) == (RunStatus.FAILED, 2)
+    assert (run.status, run.pages_failed) == (JobStatus.FAILED, 2)
     fake_models.detector.error = None
 
     with django_capture_on_commit_callbacks(execute=True):
         assert run_retry_failed(run=run) == 2
 
     run.refresh_from_db()
-    assert (run.status, run.pages_failed, run.error) == (RunStatus.RUNNING, 0, "")
+    assert (run.status, run.pages_failed, run.error) == (JobStatus.RUNNING, 0, "")
     assert sorted(queued.pages) == sorted(run.page_tasks.values_list("pk", flat=True))
     run = run_execute(run=run)
-    assert (run.status, run.pages_done, run.pages_failed) == (RunStatus.DONE, 2, 0)
+    assert (run.status, run.pages_done, run.pages_failed) == (JobStatus.DONE, 2, 0)
 
 
 def test_a_cancelled_run_cannot_be_retried(scanned_document, fake_models):
@@ -463,7 +464,7 @@ def test_a_cancelled_run_cannot_be_retried(scanned_document, fake_models):
 def test_progress_extrapolates_the_time_left_from_pages_finished(scanned_document, fake_models):
     run = run_create(user=None, document=scanned_document, enqueue=False)
     DetectionRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.RUNNING,
+        status=JobStatus.RUNNING,
         pages_total=10,
         pages_done=3,
         pages_failed=1,
@@ -490,7 +491,7 @@ def test_res10_with_tiling_finds_the_faces_of_a_newspaper_page_in_canvas_pixels(
 
     run = detect(document=document, detector="res10", tiling=True)
 
-    assert run.status == RunStatus.DONE, run.page_tasks.get().error
+    assert run.status == JobStatus.DONE, run.page_tasks.get().error
     found = [Detection.from_xywh(*face.as_box(), face.confidence) for face in Face.objects.filter(page=page)]
     matched = [box for box in truth if any(Detection.from_xywh(*box, 1.0).iou(f) >= 0.4 for f in found)]
     assert len(matched) >= 10, f"{len(matched)} of {len(truth)} faces found: {found}"

@@ -7,10 +7,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from annotations.models import Face, Page
 from detection.inference.types import Detection
-from detection.models import PageDetection, PageTaskStatus, RunStatus
+from detection.models import PageDetection
 from detection.services import run_create
 from detection.tasks import detect_page_task, run_dispatch_task
 from tests.support.http_server import Scripted
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -51,9 +52,9 @@ def test_a_page_past_its_soft_time_limit_is_marked_failed(scanned_document, fake
 
     first.refresh_from_db()
     run.refresh_from_db()
-    assert first.status == PageTaskStatus.FAILED
+    assert first.status == JobStatus.FAILED
     assert "Time limit exceeded" in first.error
-    assert (run.status, run.pages_done, run.pages_failed) == (RunStatus.DONE, 1, 1)
+    assert (run.status, run.pages_done, run.pages_failed) == (JobStatus.DONE, 1, 1)
 
 
 def test_a_page_whose_image_stays_rate_limited_is_retried_then_failed(document, fake_models, http_server, settings):
@@ -77,7 +78,7 @@ def test_a_page_whose_image_stays_rate_limited_is_retried_then_failed(document, 
     detect_page_task.apply(args=[task.pk])
 
     task.refresh_from_db()
-    assert task.status == PageTaskStatus.FAILED
+    assert task.status == JobStatus.FAILED
     assert "503" in task.error
     assert task.attempts == detect_page_task.max_retries + 1
     assert http_server.hits[path] == detect_page_task.max_retries + 1

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import skimage.io
 
-from annotations.models import Document, ImportStatus, ReviewStatus
+from annotations.models import Document, ReviewStatus
 from annotations.services import face_create, face_reject
 from detection.inference import registry
 from detection.inference.registry import get_attribute_model, get_detector
@@ -21,10 +21,11 @@ from detection.model_loop.training import (
     training_job_create,
     training_job_run,
 )
-from detection.models import TrainedModel, TrainingJob, TrainingKind, TrainingStatus
+from detection.models import TrainedModel, TrainingJob, TrainingKind
 from detection.tests.factories import add_scan_page
 from tests.support.model_loop_pages import curated_page
 from tests.support.synthetic_pages import FACE_DIR, FIXTURE_FACES
+from webapp.jobs import JobStatus
 
 # Trained models registered by a test leave the registry as they found it.
 pytestmark = [pytest.mark.realmodel, pytest.mark.django_db, pytest.mark.usefixtures("isolated_registry")]
@@ -40,7 +41,7 @@ def curated_corpus(corpus, alice):
     seed = 0
     for label in ("Excelsior 1915", "Excelsior 1916", "Excelsior 1917"):
         document = Document.objects.create(
-            corpus=corpus, source=f"scans/{label}", label=label, import_status=ImportStatus.DONE
+            corpus=corpus, source=f"scans/{label}", label=label, import_status=JobStatus.DONE
         )
         for _ in range(3):
             generated = curated_page(
@@ -89,7 +90,7 @@ def test_a_training_job_on_the_curated_fixture_improves_validation_loss(
         f"gender accuracy {metrics['val_gender_accuracy']:.3f}, age MAE {metrics['val_age_mae']:.1f} years "
         f"on {metrics['val_faces']} held-out faces ({metrics['train_faces']} training faces)"
     )
-    assert job.status == TrainingStatus.DONE, job.error
+    assert job.status == JobStatus.DONE, job.error
     assert job.progress == 1.0
     assert metrics["best_val_loss"] < metrics["initial_val_loss"]
     model = job.trained_model
@@ -137,7 +138,7 @@ def test_a_rescorer_job_improves_held_out_ap_over_the_base_detector(
         f"recall {metrics['val_base_recall']:.3f} -> {metrics['val_rescored_recall']:.3f}; "
         f"validation loss {metrics['initial_val_loss']:.4f} -> {metrics['best_val_loss']:.4f}"
     )
-    assert job.status == TrainingStatus.DONE, job.error
+    assert job.status == JobStatus.DONE, job.error
     assert metrics["val_rescored_ap50"] > metrics["val_base_ap50"] + 0.05
     assert metrics["best_val_loss"] < metrics["initial_val_loss"]
     assert job.trained_model.registry_name == "res10+rescore@v1"
@@ -162,7 +163,7 @@ def test_cancelling_a_pending_job_means_it_never_trains(curated_corpus, alice, d
 
     assert training_job_run(job_id=job.pk) is None
     job.refresh_from_db()
-    assert job.status == TrainingStatus.CANCELLED
+    assert job.status == JobStatus.CANCELLED
     assert TrainedModel.objects.count() == 0
 
 
@@ -183,7 +184,7 @@ def test_a_job_cancelled_while_training_stops_at_the_next_epoch(
 
     job = training_job_run(job_id=job.pk)
 
-    assert job.status == TrainingStatus.CANCELLED
+    assert job.status == JobStatus.CANCELLED
     assert job.trained_model is None and TrainedModel.objects.count() == 0
     assert training_job_run(job_id=job.pk) is None
 
@@ -191,7 +192,7 @@ def test_a_job_cancelled_while_training_stops_at_the_next_epoch(
 def test_running_a_finished_job_again_does_nothing(curated_corpus, alice, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks():
         job = training_job_create(user=alice, kind=TrainingKind.ATTRIBUTES, corpus=curated_corpus, params=QUICK)
-    TrainingJob.objects.filter(pk=job.pk).update(status=TrainingStatus.DONE)
+    TrainingJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE)
 
     assert training_job_run(job_id=job.pk) is None
     assert TrainedModel.objects.count() == 0
@@ -243,8 +244,8 @@ def test_the_attribute_model_trains_on_generated_crops_and_is_served_through_the
 def test_cancelling_a_finished_job_leaves_it_finished(curated_corpus, alice, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks():
         job = training_job_create(user=alice, kind=TrainingKind.ATTRIBUTES, corpus=curated_corpus, params=QUICK)
-    TrainingJob.objects.filter(pk=job.pk).update(status=TrainingStatus.DONE)
+    TrainingJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE)
 
     job = training_job_cancel(job=job)
 
-    assert job.status == TrainingStatus.DONE
+    assert job.status == JobStatus.DONE

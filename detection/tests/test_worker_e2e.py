@@ -13,12 +13,13 @@ from django.conf import settings
 from PIL import Image
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import Face, ImportStatus
+from annotations.models import Face
 from detection.inference.types import Detection
-from detection.models import DetectionRun, RunStatus
+from detection.models import DetectionRun
 from detection.services import run_create
 from tests.support.synthetic_pages import newspaper_page
 from tests.support.worker import database_url, redis_answers
+from webapp.jobs import JobStatus
 
 pytestmark = [pytest.mark.worker, pytest.mark.realmodel, pytest.mark.django_db(transaction=True)]
 
@@ -102,12 +103,12 @@ def test_a_real_worker_detects_faces_on_imported_scans_and_stores_them_in_canvas
         truths[name[:2]] = boxes
     document = document_request_import(corpus=corpus_get_or_create(name="Synthetic press"), source=str(scans))
     document = document_import_run(document_id=document.pk)
-    assert document.import_status == ImportStatus.DONE, document.import_error
+    assert document.import_status == JobStatus.DONE, document.import_error
 
     run = run_create(user=None, document=document, detector="res10")
     run = wait_for_run(run.pk, worker)
 
-    assert run.status == RunStatus.DONE, list(run.page_tasks.values_list("error", flat=True))
+    assert run.status == JobStatus.DONE, list(run.page_tasks.values_list("error", flat=True))
     assert (run.pages_done, run.pages_failed) == (2, 0)
     for page in document.pages.all():
         faces = list(Face.objects.filter(page=page))

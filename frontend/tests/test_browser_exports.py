@@ -10,8 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from annotations.exports.services import export_build
-from annotations.models import Export, ExportStatus
+from annotations.models import Export
 from annotations.tests.factories import add_faces, scanned_document
+from webapp.jobs import JobStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -66,7 +67,7 @@ def test_the_exports_page_follows_a_build_in_progress(curator_page, live_server,
     expect(row.locator("[data-role=status]")).to_have_text("Done", timeout=10000)
     expect(row.locator("[data-role=count]")).to_have_text("2/2")
     expect(row.locator("[data-role=download]")).to_be_visible()
-    assert Export.objects.get().status == ExportStatus.DONE
+    assert Export.objects.get().status == JobStatus.DONE
 
 
 def test_the_document_page_exports_only_reviewed_pages(curator_page, live_server, eager_celery):

@@ -8,8 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import Document, ImportStatus
+from annotations.models import Document
 from tests.support.manifests import jpeg_bytes
+from webapp.jobs import JobStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +41,7 @@ def test_a_curator_imports_a_manifest_and_sees_tiles_load(
 
     expect(page.locator("#import-status")).to_have_text("Done", timeout=20000)
     document = Document.objects.get(corpus__name="Press")
-    assert document.import_status == ImportStatus.DONE
+    assert document.import_status == JobStatus.DONE
     expect(page.locator(".thumbs li")).to_have_count(2)
 
     page.locator(".thumbs a").first.click()

@@ -9,15 +9,16 @@ held-out pages and the activation rule run for real.
 import pytest
 from playwright.sync_api import expect
 
-from annotations.models import Document, ImportStatus, ReviewStatus
+from annotations.models import Document, ReviewStatus
 from annotations.services import face_create
 from detection.inference import registry
 from detection.inference.types import AgeGender
 from detection.model_loop import training
 from detection.model_loop.training import training_job_run
-from detection.models import TrainedModel, TrainingJob, TrainingStatus
+from detection.models import TrainedModel, TrainingJob
 from detection.tests.conftest import add_scan_page
 from detection.training.fitting import FitResult
+from webapp.jobs import JobStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,9 +39,7 @@ class Guesser:
 def reviewed_corpus(corpus, alice, settings):
     """Four reviewed pages of men (two faces each), and an active attribute model v1 trained on them."""
     settings.TRAINING_MIN_HELD_OUT_FACES = 2
-    document = Document.objects.create(
-        corpus=corpus, source="scans/1915", label="1915", import_status=ImportStatus.DONE
-    )
+    document = Document.objects.create(corpus=corpus, source="scans/1915", label="1915", import_status=JobStatus.DONE)
     for _ in range(4):
         page = add_scan_page(document, width=600, height=400)
         for x in (50, 300):
@@ -55,7 +54,7 @@ def reviewed_corpus(corpus, alice, settings):
         is_active=True,
         activation_reason="Activated: the first model.",
     )
-    TrainingJob.objects.create(kind="attributes", corpus=corpus, status=TrainingStatus.DONE, trained_model=active)
+    TrainingJob.objects.create(kind="attributes", corpus=corpus, status=JobStatus.DONE, trained_model=active)
     return corpus
 
 
@@ -108,7 +107,7 @@ def test_a_curator_trains_reads_the_held_out_comparison_and_activates_the_model(
     page.fill("#train-epochs", "3")
     page.click("#train-submit")
     expect(page.locator("#train-message")).to_contain_text("queued")
-    job = TrainingJob.objects.get(status=TrainingStatus.PENDING)
+    job = TrainingJob.objects.get(status=JobStatus.PENDING)
     assert fake_fit == [job.pk] and job.params["epochs"] == 3
     expect(page.locator("#job-detail")).to_have_attribute("data-status", "pending")
 

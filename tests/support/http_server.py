@@ -1,8 +1,9 @@
-"""A local HTTP server for tests: serves files and scripted responses (429, 403, bad JSON) on loopback."""
+"""A local HTTP server for tests: serves files and scripted responses (429, 403, bad JSON, slow) on loopback."""
 
 from __future__ import annotations
 
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections import defaultdict, deque
@@ -16,6 +17,8 @@ class Scripted:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # Seconds the answer waits before it is sent (a slow server, or one a client gives up on).
+    delay: float = 0.0
 
 
 class LocalServer:
@@ -42,6 +45,7 @@ class LocalServer:
                     self._send(404, b"not found", {})
                 elif isinstance(route, deque):
                     reply = route.popleft() if len(route) > 1 else route[0]
+                    time.sleep(reply.delay)
                     self._send(reply.status, reply.body, reply.headers)
                 else:
                     self._send(200, route, {"Content-Type": server.content_types.get(path, "application/json")})
@@ -60,8 +64,11 @@ class LocalServer:
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client went away (gave up, or was killed) while the answer waited
 
             def log_message(self, *args) -> None:
                 pass

@@ -13,7 +13,7 @@ from annotations.ingest.manifests import (
     document_import_run,
     document_request_import,
 )
-from annotations.models import ImportStatus
+from webapp.jobs import JobStatus
 
 
 class Command(BaseCommand):
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         if "members" in report.get("collection", {}):
             self._report_collection(document)
             return
-        if document.import_status != ImportStatus.DONE:
+        if document.import_status != JobStatus.DONE:
             raise CommandError(f"Import failed: {document.import_error}")
         for skipped in report.get("skipped", []):
             self.stdout.write(f"skipped {skipped['canvas_id']}: {skipped['reason']}")
@@ -53,7 +53,7 @@ class Command(BaseCommand):
     def _report_collection(self, document) -> None:
         collection = document.import_report["collection"]
         for member in collection["members"]:
-            if member["status"] == ImportStatus.DONE:
+            if member["status"] == JobStatus.DONE:
                 self.stdout.write(str(member["document"]))
             else:
                 self.stderr.write(f"failed {member['id']}: {member['error']}")
@@ -61,5 +61,5 @@ class Command(BaseCommand):
             f"Collection {collection['label'] or collection['id']!r}: {collection['done']} of "
             f"{collection['total']} manifests imported into corpus {document.corpus.name!r}"
         )
-        if document.import_status != ImportStatus.DONE:
+        if document.import_status != JobStatus.DONE:
             raise CommandError(f"Import failed: {document.import_error}")

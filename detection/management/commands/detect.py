@@ -7,8 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 from annotations.models import Document
 from detection.errors import DetectionRefused
 from detection.inference.registry import DETECTORS
-from detection.models import PageDetection, PageTaskStatus, RunStatus
+from detection.models import PageDetection
 from detection.services import run_create, run_execute
+from webapp.jobs import JobStatus
 
 
 class Command(BaseCommand):
@@ -51,15 +52,15 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"Running {described}")
         run = run_execute(run=run, progress=self._report)
-        for failed in PageDetection.objects.filter(run=run, status=PageTaskStatus.FAILED).select_related("page"):
+        for failed in PageDetection.objects.filter(run=run, status=JobStatus.FAILED).select_related("page"):
             self.stderr.write(f"page {failed.page.order} failed: {failed.error}")
-        if run.status == RunStatus.FAILED:
+        if run.status == JobStatus.FAILED:
             raise CommandError(f"Detection failed on every page of run {run.pk}")
         self.stdout.write(f"Run {run.pk}: {run.pages_done} pages done, {run.pages_failed} failed")
         self.stdout.write(str(run.faces_found))
 
     def _report(self, task: PageDetection) -> None:
-        if task.status == PageTaskStatus.DONE:
+        if task.status == JobStatus.DONE:
             self.stdout.write(f"  page {task.page.order}: {task.faces_found} faces in {task.total_seconds:.1f} s")
         else:
             self.stdout.write(f"  page {task.page.order}: {task.status}")

@@ -17,9 +17,9 @@ from annotations.ingest.manifests import (
     document_import_run,
     document_request_import,
 )
-from annotations.models import ImportStatus
 from detection.models import DetectionRun
 from detection.services import run_create, run_execute
+from webapp.jobs import JobStatus
 
 
 def demo_folders(root: Path) -> list[Path]:
@@ -47,7 +47,7 @@ class Command(BaseCommand):
             document = document_import_run(
                 document_id=document_request_import(corpus=target, source=str(path.resolve())).pk
             )
-            if document is None or document.import_status != ImportStatus.DONE:
+            if document is None or document.import_status != JobStatus.DONE:
                 error = document.import_error if document else "another import of it is running"
                 self.stderr.write(f"{path}: import failed: {error}")
                 continue

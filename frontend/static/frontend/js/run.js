@@ -1,5 +1,6 @@
 // Run page: the precision–recall curve of the run's evaluation (Chart.js, global `Chart`), and
 // comparisons with detectors evaluated afresh through GET /api/evaluation/ (a column and a curve each).
+// A fresh evaluation runs on a worker: the API answers 202 with a job, polled here until it is done.
 (function () {
   "use strict";
   const section = document.getElementById("evaluation");
@@ -87,6 +88,25 @@
     }
   }
 
+  const POLL_MS = 1000;
+  const getJson = async (url) => {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.detail || Object.values(body).flat().join(" ") || response.statusText);
+    return { response, body };
+  };
+
+  // Poll an inference job until it is done (its result) or failed (its error).
+  async function jobResult(job, detector) {
+    while (job.status === "pending" || job.status === "running") {
+      status.textContent = `Running ${detector} on the reviewed pages… ${Math.round(job.progress * 100)} %`;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      job = (await getJson(job.url)).body;
+    }
+    if (job.status !== "done") throw new Error(job.error || job.status);
+    return job.result;
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const detector = new FormData(form).get("detector");
@@ -95,12 +115,8 @@
     button.disabled = true;
     status.textContent = `Running ${detector} on the reviewed pages…`;
     try {
-      const response = await fetch(`${section.dataset.evaluationUrl}?${query}`, {
-        headers: { Accept: "application/json" },
-        credentials: "same-origin",
-      });
-      const body = await response.json();
-      if (!response.ok) throw new Error(body.detail || Object.values(body).flat().join(" ") || response.statusText);
+      const answer = await getJson(`${section.dataset.evaluationUrl}?${query}`);
+      const body = answer.response.status === 202 ? await jobResult(answer.body, detector) : answer.body;
       const colour = COLOURS[(chart.data.datasets.length / 2) % COLOURS.length];
       chart.data.datasets.push(...datasets(body, body.detector + " (fresh)", colour));
       chart.update();

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -11,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from annotations.access import FacesAccess
 from annotations.models import CURATOR_SOURCE, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
 
 # A prediction this close to a box a curator already handled is the same face: keep the curator's.
@@ -317,11 +320,13 @@ class BulkOutcome(StrEnum):
     OK = "ok"
     CONFLICT = "conflict"
     NOT_FOUND = "not_found"
+    # Visible to the user, whose role in its corpus is too low to change it (corpus-wide bulk writes).
+    FORBIDDEN = "forbidden"
 
 
 @dataclass(frozen=True)
 class FaceBulkResult:
-    """What a bulk action did to one face it named: the face as it is now (None when not found)."""
+    """What a bulk action did to one face it named: the face as it is now (None when not found or forbidden)."""
 
     face_id: int
     outcome: BulkOutcome
@@ -341,6 +346,34 @@ def _bulk_outcome(face: Face | None, version: int) -> BulkOutcome:
     return BulkOutcome.OK if face.version == version else BulkOutcome.CONFLICT
 
 
+def _faces_apply(*, changes: dict[Face, dict], user, action: str, batch: uuid.UUID | None = None) -> None:
+    """Write each locked face's changes, bump its version, record one revision each and refresh the pages' counts.
+
+    Faces with the same changes share one UPDATE; every face gets the revision id that recorded it.
+    """
+    changes = {face: change for face, change in changes.items() if change}
+    if not changes:
+        return
+    befores = {face.pk: face.snapshot() for face in changes}
+    now = timezone.now()
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for face, change in changes.items():
+        groups[tuple(sorted(change.items()))].append(face.pk)
+    for items, face_ids in groups.items():
+        Face.objects.filter(pk__in=face_ids).update(**dict(items), version=F("version") + 1, updated_at=now)
+    for face, change in changes.items():
+        for field, value in change.items():
+            setattr(face, field, value)
+        face.version, face.updated_at = face.version + 1, now
+    revisions = FaceRevision.objects.bulk_create(
+        FaceRevision(face=face, user=user, action=action, before=befores[face.pk], after=face.snapshot(), batch=batch)
+        for face in changes
+    )
+    for face, revision in zip(changes, revisions, strict=True):
+        face.recorded_revision_id = revision.pk
+    page_counts_refresh(page_ids={face.page_id for face in changes}, start_review=True)
+
+
 @transaction.atomic
 def faces_bulk_set_status(*, page: Page, user, status: str, versions: dict[int, int]) -> list[FaceBulkResult]:
     """Accept or reject the faces of a page named with the version each was seen at, face by face.
@@ -356,24 +389,108 @@ def faces_bulk_set_status(*, page: Page, user, status: str, versions: dict[int, 
         for face in Face.objects.select_for_update(no_key=True).filter(page=page, pk__in=versions).order_by("pk")
     }
     outcomes = {face_id: _bulk_outcome(faces.get(face_id), version) for face_id, version in versions.items()}
-    changing = [
-        face for face in faces.values() if outcomes[face.pk] == BulkOutcome.OK and face.status in _BULK_FROM[status]
-    ]
-    if changing:
-        befores = {face.pk: face.snapshot() for face in changing}
-        now = timezone.now()
-        Face.objects.filter(pk__in=befores).update(status=status, version=F("version") + 1, updated_at=now)
-        for face in changing:
-            face.status, face.version, face.updated_at = FaceStatus(status), face.version + 1, now
-        action = "accept" if status == FaceStatus.ACCEPTED else "reject"
-        revisions = FaceRevision.objects.bulk_create(
-            FaceRevision(face=face, user=user, action=action, before=befores[face.pk], after=face.snapshot())
-            for face in changing
-        )
-        for face, revision in zip(changing, revisions, strict=True):
-            face.recorded_revision_id = revision.pk
-        page_counts_refresh(page_ids=[page.pk], start_review=True)
+    _faces_apply(
+        changes={
+            face: {"status": status}
+            for face in faces.values()
+            if outcomes[face.pk] == BulkOutcome.OK and face.status in _BULK_FROM[status]
+        },
+        user=user,
+        action="accept" if status == FaceStatus.ACCEPTED else "reject",
+    )
     return [FaceBulkResult(face_id, outcome, faces.get(face_id)) for face_id, outcome in outcomes.items()]
+
+
+class BulkAction(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    SET_GENDER = "set_gender"
+    SET_CHILD = "set_child"
+    # Put back what one earlier bulk batch changed.
+    UNDO = "undo"
+
+
+# The revision action each bulk action records (as the single-face services name theirs).
+_BULK_REVISION_ACTION = {
+    BulkAction.ACCEPT: "accept",
+    BulkAction.REJECT: "reject",
+    BulkAction.SET_GENDER: "update",
+    BulkAction.SET_CHILD: "update",
+    BulkAction.UNDO: "revert",
+}
+
+
+@dataclass(frozen=True)
+class FacesBulkWritten:
+    """A corpus-wide bulk write: its batch id (what undo names) and each named face's result, in request order."""
+
+    batch: uuid.UUID
+    results: list[FaceBulkResult]
+
+
+def _bulk_change(face: Face, action: BulkAction, value, undone: FaceRevision | None) -> dict:
+    """What one bulk action changes on a face, as face_accept, face_reject, face_update or face_revert would."""
+    if action in (BulkAction.ACCEPT, BulkAction.REJECT):
+        status = FaceStatus.ACCEPTED if action == BulkAction.ACCEPT else FaceStatus.REJECTED
+        return {"status": status} if face.status in _BULK_FROM[status] else {}
+    if action in (BulkAction.SET_GENDER, BulkAction.SET_CHILD):
+        field = "gender" if action == BulkAction.SET_GENDER else "child"
+        if getattr(face, field) == value:
+            return {}
+        return {field: value, **({"status": FaceStatus.EDITED} if face.status in EDIT_MARKS_EDITED else {})}
+    if undone is None or undone.before is None or undone.after is None:
+        return {}
+    # Only what that batch changed goes back: the face is at the version the batch left it at.
+    restorable = (*EDITABLE_FACE_FIELDS, "status")
+    return {
+        field: undone.before[field]
+        for field in restorable
+        if undone.before.get(field) != undone.after.get(field) and getattr(face, field) != undone.before[field]
+    }
+
+
+@transaction.atomic
+def faces_bulk_write(
+    *,
+    user,
+    access: FacesAccess,
+    action: BulkAction,
+    versions: dict[int, int],
+    value: str | bool | None = None,
+    undo_batch: uuid.UUID | None = None,
+) -> FacesBulkWritten:
+    """Apply one action to faces of any corpora, each named with the version it was seen at, as one batch.
+
+    `access` sorts the faces by the user's role (annotations.access.faces_access_for_user): only its
+    allowed faces are written. A face at another version is a conflict and stays as it is. With
+    `undo`, each face goes back to its state before `undo_batch` changed it (a face that batch did
+    not change stays as it is). Every change gets one revision carrying the new batch's id.
+    """
+    batch = uuid.uuid4()
+    faces = {
+        face.pk: face
+        for face in Face.objects.select_for_update(no_key=True).filter(pk__in=access.allowed).order_by("pk")
+    }
+    outcomes = {}
+    for face_id, version in versions.items():
+        if face_id in access.forbidden:
+            outcomes[face_id] = BulkOutcome.FORBIDDEN
+        else:
+            outcomes[face_id] = _bulk_outcome(faces.get(face_id), version)
+    ok = [face for face in faces.values() if outcomes[face.pk] == BulkOutcome.OK]
+    undone: dict[int, FaceRevision] = {}
+    if action == BulkAction.UNDO:
+        undone = {
+            revision.face_id: revision
+            for revision in FaceRevision.objects.filter(batch=undo_batch, face__in=ok).order_by("id")
+        }
+    _faces_apply(
+        changes={face: _bulk_change(face, action, value, undone.get(face.pk)) for face in ok},
+        user=user,
+        action=_BULK_REVISION_ACTION[action],
+        batch=batch,
+    )
+    return FacesBulkWritten(batch, [FaceBulkResult(face_id, o, faces.get(face_id)) for face_id, o in outcomes.items()])
 
 
 @transaction.atomic

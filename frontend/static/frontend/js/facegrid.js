@@ -11,6 +11,7 @@
   "use strict";
   // Django's JS catalog provides these once it is loaded; until then strings show as written.
   const gettext = window.gettext || ((text) => text);
+  const ngettext = window.ngettext || ((singular, plural, count) => (count === 1 ? singular : plural));
   const interpolate = window.interpolate || ((format, values) => {
     let n = 0;
     return format.replace(/%s/g, () => String(values[n++]));
@@ -82,7 +83,9 @@
     tileElement(tile, index) {
       const face = tile.face;
       const who = GENDER_LABELS[face.gender] || face.gender;
-      const confidence = face.gender_confidence === null ? "" : " · " + face.gender_confidence.toFixed(2);
+      // The model's confidence while its gender stands unreviewed; a curator's gender is certain.
+      const shown = face.status === "predicted" && face.gender_confidence !== null;
+      const confidence = shown ? " · " + face.gender_confidence.toFixed(2) : "";
       const flags = [STATUS_LABELS[face.status] || face.status];
       if (face.child) flags.unshift(gettext("child"));
       const node = el(
@@ -296,8 +299,10 @@
         const failed = data.results.length - ok;
         this.say(
           failed
-            ? interpolate(gettext("Undone on %s faces; %s changed by someone else since."), [ok, failed])
-            : interpolate(gettext("Undone on %s faces."), [ok])
+            ? interpolate(ngettext("Undone on %s face;", "Undone on %s faces;", ok), [ok]) +
+                " " +
+                interpolate(ngettext("%s changed by someone else since.", "%s changed by someone else since.", failed), [failed])
+            : interpolate(ngettext("Undone on %s face.", "Undone on %s faces.", ok), [ok])
         );
       });
     }
@@ -352,13 +357,19 @@
     }
 
     summarise(action, value, ok, failed) {
-      let text;
-      if (action === "set_gender") text = interpolate(gettext("Gender set to %s on %s faces."), [GENDER_LABELS[value], ok]);
-      else if (action === "set_child" && value) text = interpolate(gettext("Marked %s faces as children."), [ok]);
-      else if (action === "set_child") text = interpolate(gettext("Unmarked %s faces as children."), [ok]);
-      else if (action === "accept") text = interpolate(gettext("Accepted %s faces."), [ok]);
-      else text = interpolate(gettext("Rejected %s faces."), [ok]);
-      if (failed) text += " " + interpolate(gettext("%s not changed: see the marked tiles."), [failed]);
+      const formats = {
+        set_gender: ngettext("Gender set to %s on %s face.", "Gender set to %s on %s faces.", ok),
+        set_child: value
+          ? ngettext("Marked %s face as a child.", "Marked %s faces as children.", ok)
+          : ngettext("Unmarked %s face as a child.", "Unmarked %s faces as children.", ok),
+        accept: ngettext("Accepted %s face.", "Accepted %s faces.", ok),
+        reject: ngettext("Rejected %s face.", "Rejected %s faces.", ok),
+      };
+      const values = action === "set_gender" ? [GENDER_LABELS[value], ok] : [ok];
+      let text = interpolate(formats[action], values);
+      if (failed) {
+        text += " " + interpolate(ngettext("%s not changed: see the marked tile.", "%s not changed: see the marked tiles.", failed), [failed]);
+      }
       this.say(text + " " + gettext("Ctrl+Z undoes it."));
     }
 

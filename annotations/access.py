@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Export, Face, Page
 
@@ -181,8 +182,8 @@ class FacesAccess:
         if self.allowed:
             return
         if self.forbidden:
-            raise PermissionDenied("This needs the curator role in the corpus of these faces")
-        raise Http404("No such face")
+            raise PermissionDenied(_("You may not change these faces: that needs the curator role in their corpus."))
+        raise Http404(_("No such face"))
 
 
 def faces_access_for_user(user, face_ids: Iterable[int], role: str = CorpusRole.VIEWER) -> FacesAccess:

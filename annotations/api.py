@@ -530,14 +530,17 @@ class FacesBulkApi(APIView):
         versions = {face["id"]: face["version"] for face in data["faces"]}
         access = faces_access_for_user(request.user, versions, CorpusRole.CURATOR)
         access.require_some()
-        written = faces_bulk_write(
-            user=request.user,
-            access=access,
-            action=BulkAction(data["action"]),
-            versions=versions,
-            value=data.get("value"),
-            undo_batch=data.get("batch"),
-        )
+        try:
+            written = faces_bulk_write(
+                user=request.user,
+                access=access,
+                action=BulkAction(data["action"]),
+                versions=versions,
+                value=data.get("value"),
+                undo_batch=data.get("batch"),
+            )
+        except DjangoValidationError as exc:
+            raise _invalid(exc) from exc
         results = written.results
         unchanged = [r.face.pk for r in results if r.outcome == BulkOutcome.OK and r.face.recorded_revision_id is None]
         latest = selectors.faces_latest_revision_ids(face_ids=unchanged) if unchanged else {}

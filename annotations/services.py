@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotations.access import FacesAccess
 from annotations.models import CURATOR_SOURCE, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
@@ -464,7 +465,8 @@ def faces_bulk_write(
     `access` sorts the faces by the user's role (annotations.access.faces_access_for_user): only its
     allowed faces are written. A face at another version is a conflict and stays as it is. With
     `undo`, each face goes back to its state before `undo_batch` changed it (a face that batch did
-    not change stays as it is). Every change gets one revision carrying the new batch's id.
+    not change stays as it is; a batch that changed none of the allowed faces is a ValidationError).
+    Every change gets one revision carrying the new batch's id.
     """
     batch = uuid.uuid4()
     faces = {
@@ -480,10 +482,10 @@ def faces_bulk_write(
     ok = [face for face in faces.values() if outcomes[face.pk] == BulkOutcome.OK]
     undone: dict[int, FaceRevision] = {}
     if action == BulkAction.UNDO:
-        undone = {
-            revision.face_id: revision
-            for revision in FaceRevision.objects.filter(batch=undo_batch, face__in=ok).order_by("id")
-        }
+        revisions = FaceRevision.objects.filter(batch=undo_batch, face_id__in=access.allowed).order_by("id")
+        undone = {revision.face_id: revision for revision in revisions}
+        if not undone:
+            raise ValidationError({"batch": [_("No change of these faces has this batch id.")]})
     _faces_apply(
         changes={face: _bulk_change(face, action, value, undone.get(face.pk)) for face in ok},
         user=user,

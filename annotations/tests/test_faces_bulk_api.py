@@ -199,3 +199,15 @@ def test_its_queries_do_not_grow_with_the_number_of_faces(api_as, alice, pages):
         counts.append(len(queries))
 
     assert counts[0] == counts[1], counts
+
+
+def test_undo_of_a_batch_that_changed_none_of_the_faces_is_refused(api_as, alice, faces):
+    client = api_as(alice)
+    other = post(client, "reject", [(faces[0], 1)]).json()
+
+    unknown = post(client, "undo", [(faces[1], 1)], batch=str(uuid.uuid4()))
+    elsewhere = post(client, "undo", [(faces[1], 1)], batch=other["batch"])
+
+    assert (unknown.status_code, elsewhere.status_code) == (400, 400), (unknown.content, elsewhere.content)
+    assert "batch" in unknown.json()
+    assert (fresh(faces[0]).status, fresh(faces[1]).version) == (FaceStatus.REJECTED, 1)

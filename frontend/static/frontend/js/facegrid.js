@@ -265,11 +265,11 @@
           for (const tile of tiles) tile.touched = touched.get(tile.face.id);
           return;
         }
-        this.batches.push({
-          batch: data.batch,
-          touched,
-          faces: data.results.filter((r) => r.status === "ok").map((r) => ({ id: r.id, version: r.face.version })),
-        });
+        // A write that changed nothing has nothing to undo.
+        if (data.updated) {
+          const faces = data.results.filter((r) => r.status === "ok").map((r) => ({ id: r.id, version: r.face.version }));
+          this.batches.push({ batch: data.batch, touched, faces });
+        }
         const ok = this.show(data);
         this.summarise(action, value, ok, ids.length - ok);
       });
@@ -280,10 +280,6 @@
         const last = this.batches.pop();
         if (!last) {
           this.say(gettext("Nothing to undo."));
-          return;
-        }
-        if (!last.faces.length) {
-          this.say(gettext("The last change changed nothing."));
           return;
         }
         const data = await this.post({ action: "undo", batch: last.batch, faces: last.faces });

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -486,6 +486,18 @@ def faces_bulk_write(
         undone = {revision.face_id: revision for revision in revisions}
         if not undone:
             raise ValidationError({"batch": [_("No change of these faces has this batch id.")]})
+        # Every face write records a revision: one after the batch's means someone changed the face
+        # since, whatever version the client named.
+        latest = dict(
+            FaceRevision.objects.filter(face_id__in=[face.pk for face in ok if face.pk in undone])
+            .values("face_id")
+            .annotate(latest=Max("id"))
+            .values_list("face_id", "latest")
+        )
+        changed_since = {face_id for face_id, revision_id in latest.items() if revision_id != undone[face_id].pk}
+        for face_id in changed_since:
+            outcomes[face_id] = BulkOutcome.CONFLICT
+        ok = [face for face in ok if face.pk not in changed_since]
     _faces_apply(
         changes={face: _bulk_change(face, action, value, undone.get(face.pk)) for face in ok},
         user=user,

@@ -211,3 +211,18 @@ def test_undo_of_a_batch_that_changed_none_of_the_faces_is_refused(api_as, alice
     assert (unknown.status_code, elsewhere.status_code) == (400, 400), (unknown.content, elsewhere.content)
     assert "batch" in unknown.json()
     assert (fresh(faces[0]).status, fresh(faces[1]).version) == (FaceStatus.REJECTED, 1)
+
+
+def test_undo_refuses_a_face_changed_since_even_named_with_its_current_version(api_as, alice, faces, corpus):
+    client = api_as(alice)
+    first = post(client, "set_gender", [(faces[0], 1), (faces[1], 1)], value="female").json()
+    dora = get_user_model().objects.create_user("dora")
+    CorpusMembership.objects.create(corpus=corpus, user=dora, role=CorpusRole.CURATOR)
+    face_update(face=fresh(faces[0]), user=dora, expected_version=2, data={"gender": Gender.UNKNOWN})
+
+    response = post(client, "undo", [(faces[0], 3), (faces[1], 2)], batch=first["batch"])
+
+    assert response.status_code == 207, response.content
+    assert [result["status"] for result in response.json()["results"]] == ["conflict", "ok"]
+    assert (fresh(faces[0]).gender, fresh(faces[0]).version) == (Gender.UNKNOWN, 3), "dora's change stays"
+    assert fresh(faces[1]).gender == Gender.MALE

@@ -112,6 +112,8 @@ def test_keys_set_the_focused_face_move_on_and_enter_accepts_the_untouched_ones(
     Face.objects.exclude(pk__in=[face.pk for face in faces]).update(status=FaceStatus.REJECTED)
     open_grid(page, live_server, count=6)
     ids = tile_ids(page)
+    # From the other views, the grid link lists the faces still to review (untouched model faces).
+    expect(page.locator("#view-review")).to_have_attribute("href", re.compile(r"view=review.*source=model"))
 
     page.keyboard.press("f")  # the first face is a woman; focus moves to the second
     expect(page.locator(".grid-tile").nth(1)).to_have_class(re.compile("is-focused"))

@@ -184,7 +184,8 @@
   const reviewLink = document.getElementById("view-review");
   pagesLink.href = urlWith({ view: null, page: null });
   facesLink.href = urlWith({ view: "faces", page: null });
-  if (reviewLink) reviewLink.href = urlWith({ view: "review", page: null });
+  // The grid is for faces still to review: untouched model faces, unless the search names a source.
+  if (reviewLink) reviewLink.href = urlWith({ view: "review", page: null, source: params.get("source") || "model" });
   ({ pages: pagesLink, faces: facesLink, review: reviewLink })[view]?.setAttribute("aria-current", "page");
   const filters = apiQuery();
   filters.delete("page");

@@ -15,7 +15,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import selectors
-from annotations.access import corpora_visible_to, get_document_for_user, get_face_for_user, get_page_for_user
+from annotations.access import (
+    corpora_visible_to,
+    faces_access_for_user,
+    get_document_for_user,
+    get_face_for_user,
+    get_page_for_user,
+)
 from annotations.ingest.manifests import ImportFailed, document_import_from_input
 from annotations.models import CorpusRole, Face, FaceRevision, FaceStatus, Gender
 from annotations.search.api import schema_parameters
@@ -33,6 +39,7 @@ from annotations.serializers import (
     version_field,
 )
 from annotations.services import (
+    BulkAction,
     BulkOutcome,
     FaceBulkResult,
     face_accept,
@@ -41,6 +48,7 @@ from annotations.services import (
     face_revert,
     face_update,
     faces_bulk_set_status,
+    faces_bulk_write,
     page_set_review_status,
 )
 from webapp.ids import IdField, IdFilter, id_param
@@ -422,10 +430,103 @@ class PageBulkApi(APIView):
 
 
 def _bulk_result(result: FaceBulkResult, latest_revisions: dict[int, int]) -> dict:
-    if result.outcome == BulkOutcome.NOT_FOUND:
+    if result.outcome in (BulkOutcome.NOT_FOUND, BulkOutcome.FORBIDDEN):
         return {"id": result.face_id, "status": result.outcome}
     face = face_representation(result.face)
     if result.outcome == BulkOutcome.CONFLICT:
         return {"id": result.face_id, "status": result.outcome, "current": face}
     revision = result.face.recorded_revision_id or latest_revisions.get(result.face.pk)
     return {"id": result.face_id, "status": result.outcome, "face": {**face, "revision": revision}}
+
+
+FACES_BULK_RESULT = inline_serializer(
+    "FacesBulkResult",
+    {
+        "action": serializers.CharField(),
+        "batch": serializers.UUIDField(help_text="This write's id: undo it with action `undo` and this batch."),
+        "updated": serializers.IntegerField(help_text="How many faces changed."),
+        "results": inline_serializer(
+            "FacesBulkFaceResult",
+            {
+                "id": serializers.IntegerField(),
+                "status": serializers.ChoiceField(choices=[outcome.value for outcome in BulkOutcome]),
+                "face": FaceWrittenSerializer(required=False, help_text="ok: the face now, and its revision."),
+                "current": FaceSerializer(required=False, help_text="conflict: the face as it is, unchanged."),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+class FacesBulkApi(APIView):
+    """One action on faces of any corpora the user curates, each named with the version the client saw.
+
+    Answered face by face: 200 when every face was applied, 207 when one or more were not (a
+    conflict, not found, or forbidden), the others applied all the same; 404 or 403 when the user
+    may change none of them. The whole write gets one
+    batch id; `undo` with that batch and the versions it answered puts each face back.
+    """
+
+    @extend_schema_serializer(component_name="FacesBulkInput")
+    class InputSerializer(StrictInputSerializer):
+        action = serializers.ChoiceField(choices=[action.value for action in BulkAction])
+        value = serializers.JSONField(
+            required=False, help_text="set_gender: female, male or unknown; set_child: true or false."
+        )
+        batch = serializers.UUIDField(required=False, help_text="undo: the batch id a bulk write answered.")
+        faces = serializers.ListSerializer(
+            child=BulkFaceInputSerializer(), allow_empty=False, max_length=BULK_MAX_FACES
+        )
+
+        def validate_faces(self, faces: list[dict]) -> list[dict]:
+            if len({face["id"] for face in faces}) != len(faces):
+                raise ValidationError(_("Name each face once."))
+            return faces
+
+        def validate(self, data: dict) -> dict:
+            action = data["action"]
+            value = data.get("value")
+            if action == BulkAction.SET_GENDER and value not in Gender.values:
+                raise ValidationError({"value": [_("set_gender needs a value: female, male or unknown.")]})
+            if action == BulkAction.SET_CHILD and not isinstance(value, bool):
+                raise ValidationError({"value": [_("set_child needs a value: true or false.")]})
+            if action not in (BulkAction.SET_GENDER, BulkAction.SET_CHILD) and "value" in data:
+                raise ValidationError({"value": [_("%(action)s takes no value.") % {"action": action}]})
+            if (action == BulkAction.UNDO) != ("batch" in data):
+                raise ValidationError({"batch": [_("Give a batch with undo, and only with undo.")]})
+            return data
+
+    @extend_schema(request=InputSerializer, responses={200: FACES_BULK_RESULT, 207: FACES_BULK_RESULT})
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        versions = {face["id"]: face["version"] for face in data["faces"]}
+        access = faces_access_for_user(request.user, versions, CorpusRole.CURATOR)
+        access.require_some()
+        try:
+            written = faces_bulk_write(
+                user=request.user,
+                access=access,
+                action=BulkAction(data["action"]),
+                versions=versions,
+                value=data.get("value"),
+                undo_batch=data.get("batch"),
+            )
+        except DjangoValidationError as exc:
+            raise _invalid(exc) from exc
+        results = written.results
+        unchanged = [r.face.pk for r in results if r.outcome == BulkOutcome.OK and r.face.recorded_revision_id is None]
+        latest = selectors.faces_latest_revision_ids(face_ids=unchanged) if unchanged else {}
+        updated = sum(1 for r in results if r.outcome == BulkOutcome.OK and r.face.recorded_revision_id is not None)
+        all_ok = all(result.outcome == BulkOutcome.OK for result in results)
+        return Response(
+            {
+                "action": data["action"],
+                "batch": str(written.batch),
+                "updated": updated,
+                "results": [_bulk_result(result, latest) for result in results],
+            },
+            status=status.HTTP_200_OK if all_ok else status.HTTP_207_MULTI_STATUS,
+        )

@@ -420,12 +420,16 @@ class FaceRevision(models.Model):
     action = models.CharField(max_length=20)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
+    # The corpus-wide bulk write that made this change (one id per request), so it can be undone as a whole.
+    batch = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             # A face's history in the review panel.
             models.Index(fields=["face", "-created_at"], name="revision_face_time_idx"),
+            # Undoing a bulk batch: its revisions, face by face (only bulk writes carry a batch).
+            models.Index(fields=["batch", "face"], condition=Q(batch__isnull=False), name="revision_batch_face_idx"),
         ]
 
     def __str__(self) -> str:

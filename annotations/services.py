@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from annotations.access import FacesAccess
 from annotations.models import CURATOR_SOURCE, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
 
 # A prediction this close to a box a curator already handled is the same face: keep the curator's.
@@ -230,6 +233,7 @@ def faces_write(
     page_ids: Iterable[int] = (),
     start_review: bool = False,
     refresh_counts: bool = True,
+    batch: uuid.UUID | None = None,
 ) -> list[Face]:
     """The one write of faces: insert `new` faces and apply `changed` (face, changes) pairs.
 
@@ -237,7 +241,8 @@ def faces_write(
     and bumps it; with an `action`, each face written gets a revision (before and after), whose id
     the face keeps as `recorded_revision_id`. Then the counts of the pages written (and `page_ids`)
     are refreshed, unless the caller refreshes them once for many writes; with start_review, an
-    unreviewed page goes in review. Returns the new faces, inserted.
+    unreviewed page goes in review. The revisions carry `batch`, the id of a bulk write that undo
+    names. Returns the new faces, inserted.
     """
     changed = [(face, changes) for face, changes in changed if changes]
     befores = {face.pk: face.snapshot() for face, _ in changed}
@@ -248,7 +253,7 @@ def faces_write(
     if action is not None and (created or changed):
         written = [(face, None) for face in created] + [(face, befores[face.pk]) for face, _ in changed]
         revisions = FaceRevision.objects.bulk_create(
-            FaceRevision(face=face, user=user, action=action, before=before, after=face.snapshot())
+            FaceRevision(face=face, user=user, action=action, before=before, after=face.snapshot(), batch=batch)
             for face, before in written
         )
         for (face, _), revision in zip(written, revisions, strict=True):
@@ -382,11 +387,13 @@ class BulkOutcome(StrEnum):
     OK = "ok"
     CONFLICT = "conflict"
     NOT_FOUND = "not_found"
+    # Visible to the user, whose role in its corpus is too low to change it (corpus-wide bulk writes).
+    FORBIDDEN = "forbidden"
 
 
 @dataclass(frozen=True)
 class FaceBulkResult:
-    """What a bulk action did to one face it named: the face as it is now (None when not found)."""
+    """What a bulk action did to one face it named: the face as it is now (None when not found or forbidden)."""
 
     face_id: int
     outcome: BulkOutcome
@@ -425,6 +432,110 @@ def faces_bulk_set_status(*, page: Page, user, status: str, versions: dict[int, 
         start_review=True,
     )
     return [FaceBulkResult(face_id, outcome, faces.get(face_id)) for face_id, outcome in outcomes.items()]
+
+
+class BulkAction(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    SET_GENDER = "set_gender"
+    SET_CHILD = "set_child"
+    # Put back what one earlier bulk batch changed.
+    UNDO = "undo"
+
+
+# The revision action each bulk action records (as the single-face services name theirs).
+_BULK_REVISION_ACTION = {
+    BulkAction.ACCEPT: "accept",
+    BulkAction.REJECT: "reject",
+    BulkAction.SET_GENDER: "update",
+    BulkAction.SET_CHILD: "update",
+    BulkAction.UNDO: "revert",
+}
+
+
+@dataclass(frozen=True)
+class FacesBulkWritten:
+    """A corpus-wide bulk write: its batch id (what undo names) and each named face's result, in request order."""
+
+    batch: uuid.UUID
+    results: list[FaceBulkResult]
+
+
+def _bulk_change(face: Face, action: BulkAction, value, undone: FaceRevision | None) -> dict:
+    """What one bulk action changes on a face, as face_accept, face_reject, face_update or face_revert would."""
+    if action in (BulkAction.ACCEPT, BulkAction.REJECT):
+        status = FaceStatus.ACCEPTED if action == BulkAction.ACCEPT else FaceStatus.REJECTED
+        return face_transition_changes(face=face, to_status=status)
+    if action in (BulkAction.SET_GENDER, BulkAction.SET_CHILD):
+        field = "gender" if action == BulkAction.SET_GENDER else "child"
+        return face_edit_changes(face=face, changes={field: value} if getattr(face, field) != value else {})
+    if undone is None or undone.before is None or undone.after is None:
+        return {}
+    # Only what that batch changed goes back: the face is at the version the batch left it at.
+    restorable = (*EDITABLE_FACE_FIELDS, "status")
+    return {
+        field: undone.before[field]
+        for field in restorable
+        if undone.before.get(field) != undone.after.get(field) and getattr(face, field) != undone.before[field]
+    }
+
+
+@transaction.atomic
+def faces_bulk_write(
+    *,
+    user,
+    access: FacesAccess,
+    action: BulkAction,
+    versions: dict[int, int],
+    value: str | bool | None = None,
+    undo_batch: uuid.UUID | None = None,
+) -> FacesBulkWritten:
+    """Apply one action to faces of any corpora, each named with the version it was seen at, as one batch.
+
+    `access` sorts the faces by the user's role (annotations.access.faces_access_for_user): only its
+    allowed faces are written. A face at another version is a conflict and stays as it is. With
+    `undo`, each face goes back to its state before `undo_batch` changed it (a face that batch did
+    not change stays as it is; a batch that changed none of the allowed faces is a ValidationError).
+    Every change gets one revision carrying the new batch's id.
+    """
+    batch = uuid.uuid4()
+    faces = {
+        face.pk: face
+        for face in Face.objects.select_for_update(no_key=True).filter(pk__in=access.allowed).order_by("pk")
+    }
+    outcomes = {}
+    for face_id, version in versions.items():
+        if face_id in access.forbidden:
+            outcomes[face_id] = BulkOutcome.FORBIDDEN
+        else:
+            outcomes[face_id] = _bulk_outcome(faces.get(face_id), version)
+    ok = [face for face in faces.values() if outcomes[face.pk] == BulkOutcome.OK]
+    undone: dict[int, FaceRevision] = {}
+    if action == BulkAction.UNDO:
+        revisions = FaceRevision.objects.filter(batch=undo_batch, face_id__in=access.allowed).order_by("id")
+        undone = {revision.face_id: revision for revision in revisions}
+        if not undone:
+            raise ValidationError({"batch": [_("No change of these faces has this batch id.")]})
+        # Every face write records a revision: one after the batch's means someone changed the face
+        # since, whatever version the client named.
+        latest = dict(
+            FaceRevision.objects.filter(face_id__in=[face.pk for face in ok if face.pk in undone])
+            .values("face_id")
+            .annotate(latest=Max("id"))
+            .values_list("face_id", "latest")
+        )
+        changed_since = {face_id for face_id, revision_id in latest.items() if revision_id != undone[face_id].pk}
+        for face_id in changed_since:
+            outcomes[face_id] = BulkOutcome.CONFLICT
+        ok = [face for face in ok if face.pk not in changed_since]
+    faces_write(
+        user=user,
+        action=_BULK_REVISION_ACTION[action],
+        changed=[(face, _bulk_change(face, action, value, undone.get(face.pk))) for face in ok],
+        start_review=True,
+        batch=batch,
+    )
+    return FacesBulkWritten(batch, [FaceBulkResult(face_id, o, faces.get(face_id)) for face_id, o in outcomes.items()])
 
 
 @transaction.atomic

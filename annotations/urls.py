@@ -12,6 +12,7 @@ urlpatterns = [
     path("pages/<int:pk>/", api.PageDetailApi.as_view(), name="api-page"),
     path("pages/<int:pk>/bulk/", api.PageBulkApi.as_view(), name="api-page-bulk"),
     path("faces/", api.FaceListCreateApi.as_view(), name="api-faces"),
+    path("faces/bulk/", api.FacesBulkApi.as_view(), name="api-faces-bulk"),
     path("faces/<int:pk>/", api.FaceDetailApi.as_view(), name="api-face"),
     path("faces/<int:pk>/accept/", api.FaceAcceptApi.as_view(), name="api-face-accept"),
     path("faces/<int:pk>/revert/", api.FaceRevertApi.as_view(), name="api-face-revert"),

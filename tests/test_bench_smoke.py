@@ -198,3 +198,17 @@ def test_ui_bench(tmp_path):
     # Every cell measured (none "never ready"), and the page drew boxes.
     assert len(review) == 11 and review[0] != "never"
     assert 0 < int(review[-1]) <= 50
+
+
+@pytest.mark.browser
+def test_grid_bench(tmp_path):
+    output = run_bench("grid_bench.py", "--smoke", "--faces", "12", tmp_path=tmp_path)
+
+    rows = {row[0]: row for row in (cells(row) for row in table(output, "| policy |"))}
+    assert set(rows) == {"walk every tile", "jump to wrong ones"}, output
+    for row in rows.values():
+        # 12 faces, 2 predicted wrong, every one of them curated with its true gender at the end.
+        assert (row[1], row[2], row[6]) == ("12", "2", "12/12"), row
+    # Walking presses one key a face and Enter; jumping skips the right ones.
+    assert int(rows["walk every tile"][3]) == 13, output
+    assert 0 < int(rows["jump to wrong ones"][3]) < 13, output

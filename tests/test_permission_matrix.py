@@ -148,6 +148,13 @@ ENDPOINTS = [
         "curator",
         {"action": "accept", "faces": [{"id": "{face}", "version": 1}]},
     ),
+    Endpoint(
+        "corpus-wide bulk write",
+        "post",
+        "/api/faces/bulk/",
+        "curator",
+        {"action": "set_gender", "value": "male", "faces": [{"id": "{face}", "version": 1}]},
+    ),
     # Imports: a manifest URL, a Gallica ARK, a server folder, a zip upload (API and web form).
     Endpoint(
         "import manifest",

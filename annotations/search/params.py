@@ -63,6 +63,10 @@ FACE_ORDERINGS = {
     "-confidence": ("-confidence", "id"),
     "size": ("area", "id"),
     "-size": ("-area", "id"),
+    # The review grid's order: the gender the model was least sure of first. Faces with no gender
+    # confidence (drawn by a curator) come last either way.
+    "gender_confidence": ("gender_confidence", "id"),
+    "-gender_confidence": ("-gender_confidence", "id"),
     # Page by page, top to bottom: /api/faces/'s default (the review canvas's order).
     "page": ("page_id", "y", "x", "id"),
 }

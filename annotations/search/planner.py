@@ -336,11 +336,11 @@ def pages_filter(pages: QuerySet[Page], params: SearchParams, *, strategy: str =
 
 
 def _nulls_last(ordering: tuple[str, ...]) -> list:
-    """Order expressions where undated documents come last on every database."""
+    """Order expressions where undated documents (and faces with no gender confidence) come last on every database."""
     expressions = []
     for name in ordering:
         field = name.lstrip("-")
-        if field.endswith("date_start"):
+        if field.endswith("date_start") or field == "gender_confidence":
             expr = F(field).desc(nulls_last=True) if name.startswith("-") else F(field).asc(nulls_last=True)
             expressions.append(expr)
         else:

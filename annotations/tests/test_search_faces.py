@@ -9,7 +9,7 @@ from annotations.models import Face
 from annotations.search import planner
 from annotations.search.params import search_params_parse
 from annotations.search.planner import face_search
-from annotations.tests.factories import make_document, make_face, make_page, search_corpus
+from annotations.tests.factories import make_corpus, make_document, make_face, make_page, search_corpus
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +114,12 @@ def test_face_search_is_usable_by_other_face_lists(data, bob, corpus):
     assert Face.objects.get(page=data.pages.r1).pk in visible
     assert Face.objects.get(page=data.pages.a1, gender="female", status="predicted").pk not in visible
     assert mine.pk not in set(face_search(user=AnonymousUser(), params=params).values_list("pk", flat=True))
+
+
+def test_ordering_by_gender_confidence_lowest_first_with_unrated_faces_last(client):
+    page = make_page(document=make_document(corpus=make_corpus()))
+    rated = [make_face(page=page, x=10 + 110 * n, gender_confidence=value) for n, value in enumerate([0.9, 0.55, 0.7])]
+    unrated = make_face(page=page, x=500, gender_confidence=None)
+
+    assert found(client, "ordering=gender_confidence") == [rated[1], rated[2], rated[0], unrated]
+    assert found(client, "ordering=-gender_confidence") == [rated[0], rated[2], rated[1], unrated]

@@ -8,13 +8,19 @@
 
   const LABELS = { female: "Woman", male: "Man", unknown: "Unknown" };
   const params = new URLSearchParams(window.location.search);
-  const view = params.get("view") === "faces" ? "faces" : "pages";
+  // faces and review both list faces; review makes them a keyboard review grid (facegrid.js).
+  const view = ["faces", "review"].includes(params.get("view")) ? params.get("view") : "pages";
+  // The review grid opens on the faces whose gender the model was least sure of, a screenful at once.
+  const REVIEW_DEFAULTS = { ordering: "gender_confidence", page_size: "100" };
   const pageNumber = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
 
   // The API's filters: everything in the URL but our own view switch.
   function apiQuery() {
     const query = new URLSearchParams(params);
     query.delete("view");
+    if (view === "review") {
+      for (const [key, value] of Object.entries(REVIEW_DEFAULTS)) if (!query.has(key)) query.set(key, value);
+    }
     return query;
   }
 
@@ -37,7 +43,7 @@
     for (const [name, value] of new FormData(form)) {
       if (String(value).trim() !== "") query.set(name, String(value).trim());
     }
-    if (view === "faces") query.set("view", "faces");
+    if (view !== "pages") query.set("view", view);
     window.location.search = query.toString();
   });
 
@@ -139,8 +145,8 @@
     const countEl = document.getElementById("result-count");
     const errorEl = document.getElementById("search-error");
     const grid = document.getElementById("result-grid");
-    grid.className = "result-grid " + (view === "faces" ? "faces-grid" : "pages-grid");
-    const url = (view === "faces" ? root.dataset.facesUrl : root.dataset.pagesUrl) + "?" + apiQuery().toString();
+    grid.className = "result-grid " + (view === "pages" ? "pages-grid" : "faces-grid");
+    const url = (view === "pages" ? root.dataset.pagesUrl : root.dataset.facesUrl) + "?" + apiQuery().toString();
     try {
       const response = await fetch(url, { headers: { Accept: "application/json" } });
       const body = await response.json();
@@ -151,10 +157,20 @@
         countEl.textContent = "No search";
         return;
       }
-      const noun = view === "faces" ? (body.count === 1 ? "face" : "faces") : body.count === 1 ? "page" : "pages";
+      const noun = view !== "pages" ? (body.count === 1 ? "face" : "faces") : body.count === 1 ? "page" : "pages";
       countEl.textContent = body.count.toLocaleString("en") + " " + noun;
-      grid.replaceChildren(...body.results.map(view === "faces" ? faceCard : pageCard));
-      showPager(body.count, Math.max(body.results.length, parseInt(params.get("page_size") || "50", 10)));
+      if (view === "review") {
+        document.getElementById("grid-help").hidden = false;
+        window.visagesFaceGrid.mount(grid, body.results, {
+          bulkUrl: root.dataset.bulkUrl,
+          statusEl: document.getElementById("grid-status"),
+          reviewUrl,
+        });
+      } else {
+        grid.replaceChildren(...body.results.map(view === "faces" ? faceCard : pageCard));
+      }
+      const pageSize = view === "review" ? REVIEW_DEFAULTS.page_size : "50";
+      showPager(body.count, Math.max(body.results.length, parseInt(params.get("page_size") || pageSize, 10)));
       root.dataset.loaded = "true";
     } catch (err) {
       errorEl.textContent = "The search failed: " + err.message;
@@ -165,9 +181,12 @@
   fillForm();
   const pagesLink = document.getElementById("view-pages");
   const facesLink = document.getElementById("view-faces");
+  const reviewLink = document.getElementById("view-review");
   pagesLink.href = urlWith({ view: null, page: null });
   facesLink.href = urlWith({ view: "faces", page: null });
-  (view === "faces" ? facesLink : pagesLink).setAttribute("aria-current", "page");
+  // The grid is for faces still to review: untouched model faces, unless the search names a source.
+  if (reviewLink) reviewLink.href = urlWith({ view: "review", page: null, source: params.get("source") || "model" });
+  ({ pages: pagesLink, faces: facesLink, review: reviewLink })[view]?.setAttribute("aria-current", "page");
   const filters = apiQuery();
   filters.delete("page");
   filters.delete("ordering");

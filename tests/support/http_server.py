@@ -33,6 +33,7 @@ class LocalServer:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.hits: dict[str, int] = defaultdict(int)
         self.proxies: dict[str, str] = {}
+        self.prefix_routes: dict[str, tuple[bytes, str]] = {}
         # (time.monotonic() on arrival, path, refused with a 429 by the rate limit), in order of arrival.
         self.arrivals: list[tuple[float, str, bool]] = []
         self.min_gap: float | None = None
@@ -51,7 +52,11 @@ class LocalServer:
                     return
                 route = server.routes.get(path)
                 prefix = next((p for p in server.proxies if path.startswith(p)), None)
-                if route is None and prefix is not None:
+                served_under = next((p for p in server.prefix_routes if path.startswith(p)), None)
+                if route is None and served_under is not None:
+                    body, content_type = server.prefix_routes[served_under]
+                    self._send(200, body, {"Content-Type": content_type})
+                elif route is None and prefix is not None:
                     self._forward(server.proxies[prefix] + self.path[len(prefix) :])
                 elif route is None:
                     self._send(404, b"not found", {})
@@ -117,6 +122,11 @@ class LocalServer:
 
     def add_file(self, path: str, file: Path, content_type: str) -> str:
         return self.add(path, file.read_bytes(), content_type)
+
+    def add_under(self, prefix: str, body: bytes, content_type: str) -> str:
+        """Answer every GET whose path starts with `prefix` with this body (an image service's every size)."""
+        self.prefix_routes[prefix] = (body, content_type)
+        return self.url(prefix)
 
     def proxy(self, prefix: str, target: str) -> str:
         """Forward GETs under `prefix` to `target` + the rest of the path: another server's URLs."""

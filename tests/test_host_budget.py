@@ -24,9 +24,10 @@ from tests.support.worker import redis_answers
 
 pytestmark = pytest.mark.worker
 
-INTERVAL = 0.3
-# Loopback and scheduling jitter on a loaded machine: a request may land this much early on its slot.
-TOLERANCE = 0.1
+INTERVAL = 0.4
+# Scheduling jitter on a loaded machine: a request may land this much early on its slot (per-process
+# spacing, as before the shared budget, lands requests of different processes a fraction of a millisecond apart).
+TOLERANCE = 0.15
 
 
 @pytest.fixture
@@ -56,11 +57,13 @@ def image_host():
     server.stop()
 
 
-def run_clients(url: str, *, processes: int, count: int, budget: str, prefix: str) -> list[str]:
+def run_clients(
+    url: str, *, processes: int, count: int, budget: str, prefix: str, interval: float = INTERVAL
+) -> list[str]:
     """Start `processes` fetching processes at the same moment; their output lines once all exited."""
     start_at = time.time() + 1.5  # every interpreter has started by then
     command = [sys.executable, "-m", "tests.support.budget_client", url, "--count", str(count)]
-    command += ["--interval", str(INTERVAL), "--budget", budget, "--prefix", prefix, "--start-at", str(start_at)]
+    command += ["--interval", str(interval), "--budget", budget, "--prefix", prefix, "--start-at", str(start_at)]
     clients = [
         subprocess.Popen(command, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(processes)
@@ -88,7 +91,11 @@ def test_a_429_seen_by_one_process_holds_back_the_others(image_host, redis_url, 
     # The host allows one request per 2 s and says so with Retry-After: 2. Each refusal's Retry-After
     # holds back every process, the one that was refused and the one asleep on its next slot alike.
     image_host.limit_rate(min_gap=2.0, retry_after="2")
-    lines = run_clients(image_host.url("/page.jpg"), processes=2, count=2, budget=redis_url, prefix=prefix)
+    # A slot of the other process that comes while the refused one is still setting the hold goes ahead: the
+    # interval leaves that race a wide margin.
+    lines = run_clients(
+        image_host.url("/page.jpg"), processes=2, count=2, budget=redis_url, prefix=prefix, interval=0.6
+    )
 
     assert lines == ["ok"] * 4
     refused = [arrival for arrival, _, was_refused in image_host.arrivals if was_refused]
@@ -131,7 +138,7 @@ def test_an_unreachable_redis_budget_waits_a_bounded_time_then_fails_without_fet
     waited = time.monotonic() - started
     assert isinstance(raised.value.__cause__, HostBudgetUnavailable), raised.value
     assert "Did not ask 127.0.0.1: the shared request budget (Redis) did not answer for 0.6 s" in str(raised.value)
-    assert 0.3 <= waited < 5, waited
+    assert 0.25 <= waited < 5, waited
     assert image_host.arrivals == []
 
 

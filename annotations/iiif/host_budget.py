@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 
 
 class HostBudgetUnavailable(Exception):
     """The shared budget could not be reached in time: no request was sent."""
 
 
-class HostBudget:
+class HostBudget(ABC):
     """The budget interface: reserve a slot per host, wait for it, and honour holds set by anyone."""
 
     def acquire(self, host: str, interval: float) -> None:
@@ -38,17 +39,17 @@ class HostBudget:
                 return
             time.sleep(held)
 
+    @abstractmethod
     def hold_back(self, host: str, seconds: float) -> None:
         """Nobody sharing this budget asks `host` again before `seconds` from now (after a 429)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _reserve(self, host: str, interval: float) -> float:
         """Reserve the next slot for `host`; the seconds to wait until it."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _held(self, host: str) -> float:
         """Seconds left of a hold on `host` (0 when none)."""
-        raise NotImplementedError
 
 
 class MemoryHostBudget(HostBudget):

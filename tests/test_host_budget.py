@@ -166,13 +166,13 @@ def test_fetch_policy_shares_the_budget_in_redis_when_settings_say_so(settings, 
     assert fetch_policy().budget is None
 
 
-def test_the_host_budget_setting_defaults_to_redis_when_redis_url_is_set():
+def test_the_host_budget_setting_defaults_to_redis_when_redis_url_is_set_and_refuses_unknown_values():
     code = "from django.conf import settings; print(settings.IIIF_HOST_BUDGET)"
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "webapp.settings"}
     environment.pop("IIIF_HOST_BUDGET", None)
 
-    def budget_with(**env):
-        done = subprocess.run(
+    def settings_with(**env):
+        return subprocess.run(
             [sys.executable, "-c", f"import django; django.setup(); {code}"],
             cwd=settings.BASE_DIR,
             env={**environment, **env},
@@ -180,9 +180,15 @@ def test_the_host_budget_setting_defaults_to_redis_when_redis_url_is_set():
             text=True,
             timeout=60,
         )
+
+    def budget_with(**env):
+        done = settings_with(**env)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
     assert budget_with(REDIS_URL="redis://127.0.0.1:6379/0") == "redis"
     environment.pop("REDIS_URL", None)
     assert budget_with() == "process"
+    refused = settings_with(IIIF_HOST_BUDGET="shared")
+    assert refused.returncode != 0
+    assert "IIIF_HOST_BUDGET must be 'redis' or 'process', got 'shared'" in refused.stderr

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from annotations.iiif.fetch import RETRY_STATUSES, FetchError
+from annotations.iiif.host_budget import HostBudgetUnavailable
 from annotations.iiif_server.imaging import Derivative, ImageUnavailable, page_derivative
 from annotations.models import Corpus, Document, Page
 from annotations.services import FacePrediction, faces_store_predictions
@@ -338,13 +339,14 @@ def run_attribute_model(run: DetectionRun) -> AgeGenderModel | None:
 
 
 def _is_transient(exc: ImageUnavailable) -> bool:
-    """Rate limits, server errors and network trouble pass; 403, 404 and bad images do not."""
+    """Rate limits, server errors, network trouble and an unreachable host budget pass; 403, 404 and bad images
+    do not."""
     cause = exc.__cause__
     if not isinstance(cause, FetchError):
         return False
     if cause.status is not None:
         return cause.status in RETRY_STATUSES
-    return isinstance(cause.__cause__, requests.RequestException | socket.gaierror)
+    return isinstance(cause.__cause__, requests.RequestException | socket.gaierror | HostBudgetUnavailable)
 
 
 class _ClaimLost(Exception):

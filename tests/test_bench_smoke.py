@@ -146,6 +146,25 @@ def test_load_bench(tmp_path):
         assert errors == 0, output
 
 
+@pytest.mark.worker
+def test_worker_scale_bench(tmp_path):
+    output = run_bench("worker_scale_bench.py", "--smoke", tmp_path=tmp_path)
+
+    assert re.search(
+        rf"# worker_scale_bench: 6 pages, .*, {'postgresql' if on_postgres() else 'sqlite'}; load average ", output
+    )
+    rows = {}
+    for row in table(output, "| workers |"):
+        workers, budget, *numbers = cells(row)
+        rows[(int(workers), budget)] = [float(number) for number in numbers]
+    assert set(rows) == {(1, "shared (Redis)"), (2, "shared (Redis)")}, output
+    for pages_per_s, _, _, requests, refused, _, _, budget, lost, twice in rows.values():
+        assert pages_per_s > 0 and budget == 20
+        # Every page fetched and detected once: nothing lost, nothing done twice, one served request per page.
+        assert (lost, twice) == (0, 0), output
+        assert requests - refused == 6, output
+
+
 @pytest.mark.realmodel
 def test_detect_bench(tmp_path):
     # A smaller derivative than the default 2000 px keeps the smoke run short; the code path is the same.

@@ -360,6 +360,13 @@ IIIF_ALLOW_PRIVATE_HOSTS = envbool("IIIF_ALLOW_PRIVATE_HOSTS", False)
 # Minimum seconds between two requests to one host; Gallica answers 429 to bursts.
 IIIF_DEFAULT_MIN_INTERVAL = envfloat("IIIF_DEFAULT_MIN_INTERVAL", 0.2)
 IIIF_GALLICA_MIN_INTERVAL = envfloat("IIIF_GALLICA_MIN_INTERVAL", 3.0)
+# Who shares those intervals: "redis" (every process on every machine using REDIS_URL; the default when
+# REDIS_URL is set) or "process" (each process keeps its own spacing: N workers ask a host N times as often).
+IIIF_HOST_BUDGET = envstr("IIIF_HOST_BUDGET", "redis" if os.getenv("REDIS_URL") else "process")
+if IIIF_HOST_BUDGET not in {"redis", "process"}:
+    raise ImproperlyConfigured(f"IIIF_HOST_BUDGET must be 'redis' or 'process', got {IIIF_HOST_BUDGET!r}")
+# How long a fetch waits for an unreachable Redis budget before failing (it never fetches outside the budget).
+IIIF_HOST_BUDGET_REDIS_TIMEOUT = envfloat("IIIF_HOST_BUDGET_REDIS_TIMEOUT", 30.0)
 IIIF_CACHE_DIR = Path(envstr("IIIF_CACHE_DIR", str(DATA_DIR / "cache" / "iiif")))
 # Longer side of the copy we fetch and serve for a page whose image host sends no CORS headers.
 IIIF_DERIVATIVE_MAX_SIZE = envint("IIIF_DERIVATIVE_MAX_SIZE", 2000)

@@ -10,7 +10,6 @@ import hashlib
 import ipaddress
 import json
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 import requests
 
 from annotations.iiif.addresses import is_public_address
+from annotations.iiif.host_budget import HostBudget, HostBudgetUnavailable, MemoryHostBudget
 from annotations.iiif.pinned import DEFAULT_PORTS, PinnedAddressAdapter
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -46,6 +46,8 @@ class FetchPolicy:
     default_min_interval: float = 0.2
     host_min_intervals: dict[str, float] = field(default_factory=dict)
     cache_dir: Path | None = None
+    # Who else spends the same per-host budget: None for this process only, a RedisHostBudget for all workers.
+    budget: HostBudget | None = field(default=None, compare=False)
 
 
 def resolve_allowed(url: str, *, allow_private_hosts: bool) -> str:
@@ -74,29 +76,8 @@ def resolve_allowed(url: str, *, allow_private_hosts: bool) -> str:
     return str(addresses[0])
 
 
-class _HostPacer:
-    """Spaces requests to each host by a minimum interval, across threads of one process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next_allowed: dict[str, float] = {}
-
-    def wait(self, host: str, interval: float) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next_allowed.get(host, 0.0))
-            self._next_allowed[host] = start + interval
-        delay = start - now
-        if delay > 0:
-            time.sleep(delay)
-
-    def push_back(self, host: str, seconds: float) -> None:
-        """After a 429, nobody in this process asks that host again before `seconds`."""
-        with self._lock:
-            self._next_allowed[host] = max(self._next_allowed.get(host, 0.0), time.monotonic() + seconds)
-
-
-_pacer = _HostPacer()
+# Requests of fetchers given no budget are spaced per host across the threads of this process.
+_process_budget = MemoryHostBudget()
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -137,6 +118,7 @@ class Fetcher:
 
     def __init__(self, policy: FetchPolicy) -> None:
         self.policy = policy
+        self.budget = policy.budget or _process_budget
 
     def _interval_for(self, host: str) -> float:
         for suffix, interval in self.policy.host_min_intervals.items():
@@ -181,7 +163,10 @@ class Fetcher:
         request = requests.Request("GET", url, headers=headers).prepare()
         host = urlsplit(url).hostname or ""
         for attempt in range(self.policy.max_retries + 1):
-            _pacer.wait(host, self._interval_for(host))
+            try:
+                self.budget.acquire(host, self._interval_for(host))
+            except HostBudgetUnavailable as exc:
+                raise FetchError(f"Did not ask {host}: {exc}", url=url) from exc
             try:
                 response = adapter.send(request, stream=True, timeout=self.policy.timeout, verify=True)
             except requests.RequestException as exc:
@@ -206,7 +191,7 @@ class Fetcher:
                     wait = _retry_after_seconds(response.headers.get("Retry-After"))
                     wait = self._backoff(attempt) if wait is None else min(wait, self.policy.max_retry_after)
                     if response.status_code == 429:
-                        _pacer.push_back(host, wait)
+                        self._hold_back(host, wait, url)
                     time.sleep(wait)
                     continue
                 if response.status_code >= 400:
@@ -216,6 +201,12 @@ class Fetcher:
                     self._cache_write(url, body, response.headers)
                 return body
         raise FetchError(f"Gave up on {url} after {self.policy.max_retries + 1} attempts", url=url)
+
+    def _hold_back(self, host: str, seconds: float, url: str) -> None:
+        try:
+            self.budget.hold_back(host, seconds)
+        except HostBudgetUnavailable as exc:
+            raise FetchError(f"Rate limited (HTTP 429) by {host}, and {exc}", status=429, url=url) from exc
 
     def get_json(self, url: str, *, max_bytes: int) -> object:
         """GET and decode JSON (manifests are cached and revalidated)."""

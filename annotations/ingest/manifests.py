@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -20,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from annotations.access import require_role
 from annotations.iiif.dates import parse_date
 from annotations.iiif.fetch import Fetcher, FetchError, FetchPolicy
+from annotations.iiif.host_budget import HostBudget, RedisHostBudget
 from annotations.iiif.parse import (
     IIIFError,
     ImageService,
@@ -55,6 +57,19 @@ class ResolvedSource:
     location: str
 
 
+@functools.cache
+def _redis_host_budget(url: str, unavailable_timeout: float) -> RedisHostBudget:
+    # One client (and connection pool) per process, not one per fetch.
+    return RedisHostBudget(url, unavailable_timeout=unavailable_timeout)
+
+
+def host_budget() -> HostBudget | None:
+    """The per-host request budget settings ask for: shared in Redis, or None (this process's own)."""
+    if settings.IIIF_HOST_BUDGET == "redis":
+        return _redis_host_budget(settings.REDIS_URL, settings.IIIF_HOST_BUDGET_REDIS_TIMEOUT)
+    return None
+
+
 def fetch_policy() -> FetchPolicy:
     """The fetch policy from settings."""
     return FetchPolicy(
@@ -67,6 +82,7 @@ def fetch_policy() -> FetchPolicy:
         default_min_interval=settings.IIIF_DEFAULT_MIN_INTERVAL,
         host_min_intervals={"gallica.bnf.fr": settings.IIIF_GALLICA_MIN_INTERVAL},
         cache_dir=settings.IIIF_CACHE_DIR,
+        budget=host_budget(),
     )
 
 

@@ -399,6 +399,23 @@ def test_a_rate_limited_fetch_releases_the_page_for_a_retry_until_the_last_attem
     assert (task.status, task.attempts) == (JobStatus.FAILED, 2)
 
 
+def test_an_unreachable_shared_host_budget_releases_the_page_for_a_retry(document, fake_models, http_server, settings):
+    # The budget shared by all workers lives in Redis; while it does not answer, nothing is fetched and the
+    # page waits for a later attempt rather than failing for good.
+    settings.IIIF_HOST_BUDGET = "redis"
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"
+    settings.IIIF_HOST_BUDGET_REDIS_TIMEOUT = 0.3
+    remote_page(document, http_server, version="2")
+    run = run_create(user=None, document=document, enqueue=False)
+    task = run.page_tasks.get()
+
+    with pytest.raises(PageFetchRetry, match="shared request budget"):
+        page_detect(page_detection_id=task.pk, final_attempt=False)
+    task.refresh_from_db()
+    assert task.status == JobStatus.PENDING and task.error.startswith("Retrying")
+    assert http_server.requests == []
+
+
 def test_a_model_crash_fails_the_page_and_the_run_goes_on(scanned_document, fake_models):
     fake_models.detector.error = RuntimeError("out of memory")
     run = run_create(user=None, document=scanned_document, enqueue=False, tiling=False)

@@ -37,6 +37,8 @@ def isolated_storage(settings, tmp_path):
     settings.IIIF_CACHE_DIR = tmp_path / "cache"
     settings.IIIF_ALLOW_PRIVATE_HOSTS = True
     settings.IIIF_DEFAULT_MIN_INTERVAL = 0.0
+    # Requests are spaced per process, without Redis; tests of the shared budget (test_host_budget.py) ask for it.
+    settings.IIIF_HOST_BUDGET = "process"
     settings.IIIF_BACKOFF_BASE = 0.01
     settings.IIIF_MAX_RETRY_AFTER = 5.0
     # Password hashing is deliberately slow; tests create many users.

@@ -1,7 +1,12 @@
-"""A local HTTP server for tests: serves files and scripted responses (429, 403, bad JSON, slow) on loopback."""
+"""A local HTTP server for tests: serves files and scripted responses (429, 403, bad JSON, slow) on loopback.
+
+It records when each request arrived and what it answered (`arrivals`), and may stand for a host with a
+rate limit (`limit_rate`): a request that comes too soon after the last one it served gets a 429.
+"""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import urllib.error
@@ -30,6 +35,13 @@ class LocalServer:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.hits: dict[str, int] = defaultdict(int)
         self.proxies: dict[str, str] = {}
+        self.prefix_routes: dict[str, tuple[bytes, str]] = {}
+        # (time.monotonic() on arrival, path, refused with a 429 by the rate limit), in order of arrival.
+        self.arrivals: list[tuple[float, str, bool]] = []
+        self.min_gap: float | None = None
+        self.retry_after = "1"
+        self._last_served: float | None = None
+        self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,9 +49,16 @@ class LocalServer:
                 path = self.path.split("?", 1)[0]
                 server.requests.append((path, dict(self.headers)))
                 server.hits[path] += 1
+                if not server._admit(path):
+                    self._send(429, b"slow down", {"Retry-After": server.retry_after})
+                    return
                 route = server.routes.get(path)
                 prefix = next((p for p in server.proxies if path.startswith(p)), None)
-                if route is None and prefix is not None:
+                served_under = next((p for p in server.prefix_routes if path.startswith(p)), None)
+                if route is None and served_under is not None:
+                    body, content_type = server.prefix_routes[served_under]
+                    self._send(200, body, {"Content-Type": content_type})
+                elif route is None and prefix is not None:
                     self._forward(server.proxies[prefix] + self.path[len(prefix) :])
                 elif route is None:
                     self._send(404, b"not found", {})
@@ -76,6 +95,25 @@ class LocalServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
+    def limit_rate(self, min_gap: float, retry_after: str = "1") -> None:
+        """Answer 429 (with this Retry-After) to a request arriving under `min_gap` s after the last one served."""
+        self.min_gap = min_gap
+        self.retry_after = retry_after
+
+    def _admit(self, path: str) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            served = self.min_gap is None or self._last_served is None or now - self._last_served >= self.min_gap
+            if served:
+                self._last_served = now
+            self.arrivals.append((now, path, not served))
+            return served
+
+    def gaps(self) -> list[float]:
+        """Seconds between successive arrivals."""
+        times = [arrival for arrival, _, _ in self.arrivals]
+        return [later - earlier for earlier, later in itertools.pairwise(times)]
+
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -90,6 +128,11 @@ class LocalServer:
 
     def add_file(self, path: str, file: Path, content_type: str) -> str:
         return self.add(path, file.read_bytes(), content_type)
+
+    def add_under(self, prefix: str, body: bytes, content_type: str) -> str:
+        """Answer every GET whose path starts with `prefix` with this body (an image service's every size)."""
+        self.prefix_routes[prefix] = (body, content_type)
+        return self.url(prefix)
 
     def proxy(self, prefix: str, target: str) -> str:
         """Forward GETs under `prefix` to `target` + the rest of the path: another server's URLs."""

@@ -36,21 +36,35 @@ def database_url() -> str:
 
 
 class WorkerProcess:
-    """A `celery worker` subprocess sharing the test's database and files."""
+    """A `celery worker` subprocess sharing the test's database and, unless given its own data dir, its files.
 
-    def __init__(self, log_path: Path, *, broker_url: str, queues: str = "inference,default", extra_env=None):
+    With `data_dir`, the worker stands for another machine: its VISAGES_DATA_DIR is that folder and it
+    shares nothing on disk with the test (media, local scans and caches resolve under it); only the
+    database and Redis are shared. `app` names the Celery app module (a test's fake models register there).
+    """
+
+    def __init__(
+        self,
+        log_path: Path,
+        *,
+        broker_url: str,
+        queues: str = "inference,default",
+        extra_env=None,
+        data_dir: Path | None = None,
+        app: str = "webapp",
+    ):
         self.log_path = log_path
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "CELERY_BROKER_URL": broker_url,
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "LOCAL_IMAGES_DIR": str(settings.LOCAL_IMAGES_DIR),
-            "IIIF_CACHE_DIR": str(settings.IIIF_CACHE_DIR),
-            "DETECTION_MAX_DERIVATIVE": str(settings.DETECTION_MAX_DERIVATIVE),
-            **(extra_env or {}),
-        }
-        command = [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", queues, "-c", "1"]
+        env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_BROKER_URL": broker_url}
+        if data_dir is None:
+            env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+            env["LOCAL_IMAGES_DIR"] = str(settings.LOCAL_IMAGES_DIR)
+            env["IIIF_CACHE_DIR"] = str(settings.IIIF_CACHE_DIR)
+        else:
+            for name in ("MEDIA_ROOT", "LOCAL_IMAGES_DIR", "IIIF_CACHE_DIR"):
+                env.pop(name, None)
+            env["VISAGES_DATA_DIR"] = str(data_dir)
+        env = {**env, "DETECTION_MAX_DERIVATIVE": str(settings.DETECTION_MAX_DERIVATIVE), **(extra_env or {})}
+        command = [sys.executable, "-m", "celery", "-A", app, "worker", "-Q", queues, "-c", "1"]
         command += ["-l", "info", "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle"]
         with open(log_path, "a") as log:
             # Its own process group, so a kill reaches the pool children as well.

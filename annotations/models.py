@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.utils.translation import gettext_lazy as _
 
 
 class Corpus(models.Model):
@@ -27,9 +28,9 @@ class Corpus(models.Model):
 
 
 class CorpusRole(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    CURATOR = "curator", "Curator"
-    ADMIN = "admin", "Admin"
+    VIEWER = "viewer", _("Viewer")
+    CURATOR = "curator", _("Curator")
+    ADMIN = "admin", _("Admin")
 
 
 class CorpusMembership(models.Model):
@@ -50,10 +51,10 @@ class CorpusMembership(models.Model):
 
 
 class ImportStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class Document(models.Model):
@@ -122,9 +123,9 @@ class Document(models.Model):
 
 
 class ReviewStatus(models.TextChoices):
-    UNREVIEWED = "unreviewed", "Unreviewed"
-    IN_REVIEW = "in_review", "In review"
-    REVIEWED = "reviewed", "Reviewed"
+    UNREVIEWED = "unreviewed", _("Unreviewed")
+    IN_REVIEW = "in_review", _("In review")
+    REVIEWED = "reviewed", _("Reviewed")
 
 
 class Page(models.Model):
@@ -234,17 +235,17 @@ class Page(models.Model):
 
 
 class Gender(models.TextChoices):
-    FEMALE = "female", "Female"
-    MALE = "male", "Male"
-    UNKNOWN = "unknown", "Unknown"
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class FaceStatus(models.TextChoices):
-    PREDICTED = "predicted", "Predicted"
-    ACCEPTED = "accepted", "Accepted"
-    EDITED = "edited", "Edited"
-    ADDED = "added", "Added"
-    REJECTED = "rejected", "Rejected"
+    PREDICTED = "predicted", _("Predicted")
+    ACCEPTED = "accepted", _("Accepted")
+    EDITED = "edited", _("Edited")
+    ADDED = "added", _("Added")
+    REJECTED = "rejected", _("Rejected")
 
 
 CURATOR_SOURCE = "curator"
@@ -426,19 +427,19 @@ class FaceRevision(models.Model):
 
 
 class ExportKind(models.TextChoices):
-    LABELME = "labelme", "LabelMe JSON (+ images)"
-    COCO = "coco", "COCO JSON"
-    CSV = "csv", "CSV, one row per face"
-    W3C = "w3c", "W3C Web Annotations (JSON-LD)"
-    IIIF = "iiif", "IIIF annotation pages + manifest"
-    INDEX = "index", "GallicaPix-style index"
+    LABELME = "labelme", _("LabelMe JSON (+ images)")
+    COCO = "coco", _("COCO JSON")
+    CSV = "csv", _("CSV, one row per face")
+    W3C = "w3c", _("W3C Web Annotations (JSON-LD)")
+    IIIF = "iiif", _("IIIF annotation pages + manifest")
+    INDEX = "index", _("GallicaPix-style index")
 
 
 class ExportStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class Export(models.Model):

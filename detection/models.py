@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 
 class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class DetectionRun(models.Model):
@@ -63,11 +64,11 @@ class DetectionRun(models.Model):
 
 
 class PageTaskStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class PageDetection(models.Model):
@@ -104,8 +105,8 @@ class PageDetection(models.Model):
 
 
 class ModelKind(models.TextChoices):
-    DETECTOR = "detector", "Detector"
-    ATTRIBUTES = "attributes", "Age / gender / child"
+    DETECTOR = "detector", _("Detector")
+    ATTRIBUTES = "attributes", _("Age / gender / child")
 
 
 class TrainedModel(models.Model):
@@ -144,16 +145,16 @@ class TrainedModel(models.Model):
 
 
 class TrainingKind(models.TextChoices):
-    ATTRIBUTES = "attributes", "Age / gender / child classifier"
-    RESCORER = "rescorer", "Detector re-scorer"
+    ATTRIBUTES = "attributes", _("Age / gender / child classifier")
+    RESCORER = "rescorer", _("Detector re-scorer")
 
 
 class TrainingStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class TrainingJob(models.Model):

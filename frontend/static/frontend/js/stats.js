@@ -9,6 +9,9 @@
   const WOMEN = "#c2185b";
   const MEN = "#5b7fb5";
   const UNKNOWN = "#9aa0a6";
+  const LANG = document.documentElement.lang || "en";
+  const number = (value, digits) => value.toLocaleString(LANG, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const format = (text, values) => interpolate(text, values, true);
   const params = new URLSearchParams(window.location.search);
   params.delete("ordering");
   params.delete("page");
@@ -36,7 +39,7 @@
 
   const percentOf = (share) => (share === null ? null : Math.round(share * 1000) / 10);
   // Charts draw once, at the final size, so tests and screenshots see settled pixels.
-  const common = { animation: false, responsive: true, maintainAspectRatio: false };
+  const common = { animation: false, responsive: true, maintainAspectRatio: false, locale: LANG };
 
   function draw(id, config) {
     const chart = new Chart(document.getElementById(id), config);
@@ -53,8 +56,8 @@
       data: {
         labels: years,
         datasets: [
-          { label: "Women", data: rows.map((row) => percentOf(row.female_share)), backgroundColor: WOMEN },
-          { label: "Men", data: rows.map((row) => percentOf(row.male_share)), backgroundColor: MEN },
+          { label: gettext("Women"), data: rows.map((row) => percentOf(row.female_share)), backgroundColor: WOMEN },
+          { label: gettext("Men"), data: rows.map((row) => percentOf(row.male_share)), backgroundColor: MEN },
         ],
       },
       options: {
@@ -65,7 +68,7 @@
     draw("chart-pie", {
       type: "pie",
       data: {
-        labels: ["Women", "Men", "Unknown"],
+        labels: [gettext("Women"), gettext("Men"), gettext("Unknown")],
         datasets: [{ data: [totals.female, totals.male, totals.unknown], backgroundColor: [WOMEN, MEN, UNKNOWN] }],
       },
       options: common,
@@ -75,8 +78,8 @@
       data: {
         labels: years,
         datasets: [
-          { label: "Faces", data: rows.map((row) => row.faces), backgroundColor: "#0b57d0", order: 2 },
-          { label: "Pages with faces", data: rows.map((row) => row.pages_with_faces), type: "line", borderColor: "#b06000", backgroundColor: "#b06000", order: 1 },
+          { label: gettext("Faces"), data: rows.map((row) => row.faces), backgroundColor: "#0b57d0", order: 2 },
+          { label: gettext("Pages with faces"), data: rows.map((row) => row.pages_with_faces), type: "line", borderColor: "#b06000", backgroundColor: "#b06000", order: 1 },
         ],
       },
       options: common,
@@ -85,7 +88,7 @@
       type: "line",
       data: {
         labels: years,
-        datasets: [{ label: "Faces per page", data: rows.map((row) => row.faces_per_page), borderColor: "#137333", backgroundColor: "#137333", spanGaps: true }],
+        datasets: [{ label: gettext("Faces per page"), data: rows.map((row) => row.faces_per_page), borderColor: "#137333", backgroundColor: "#137333", spanGaps: true }],
       },
       options: { ...common, scales: { y: { min: 0 } } },
     });
@@ -103,8 +106,8 @@
           row.male,
           row.child,
           row.unknown,
-          row.female_share === null ? "–" : percentOf(row.female_share) + " %",
-          row.faces_per_page === null ? "–" : row.faces_per_page.toFixed(2),
+          row.female_share === null ? "–" : number(percentOf(row.female_share), 1) + "\u00a0%",
+          row.faces_per_page === null ? "–" : number(row.faces_per_page, 2),
         ];
         for (const value of cells) {
           const td = document.createElement("td");
@@ -114,9 +117,14 @@
         return tr;
       })
     );
-    const share = totals.female_share === null ? "" : ", " + percentOf(totals.female_share) + " % women";
+    const counts = { faces: totals.faces.toLocaleString(LANG), pages: totals.pages.toLocaleString(LANG) };
     document.getElementById("stats-summary").textContent =
-      totals.faces.toLocaleString("en") + " faces on " + totals.pages.toLocaleString("en") + " pages" + share;
+      totals.female_share === null
+        ? format(gettext("%(faces)s faces on %(pages)s pages"), counts)
+        : format(gettext("%(faces)s faces on %(pages)s pages, %(share)s % women"), {
+            ...counts,
+            share: number(percentOf(totals.female_share), 1),
+          });
     root.dataset.loaded = "true";
   }
 
@@ -127,14 +135,14 @@
         const error = document.getElementById("stats-error");
         error.textContent = Object.entries(body).map(([key, messages]) => key + ": " + [].concat(messages).join(" ")).join("; ");
         error.hidden = false;
-        document.getElementById("stats-summary").textContent = "No statistics";
+        document.getElementById("stats-summary").textContent = gettext("No statistics");
         return;
       }
       render(body);
     })
     .catch((err) => {
       const error = document.getElementById("stats-error");
-      error.textContent = "The statistics failed: " + err.message;
+      error.textContent = format(gettext("The statistics failed: %(error)s"), { error: err.message });
       error.hidden = false;
     });
 })();

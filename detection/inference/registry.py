@@ -14,8 +14,6 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from django.utils.translation import gettext_noop
-
 from .age_gender import AgeGenderModel, OnnxAgeGender
 from .detectors import (
     DlibMMODDetector,
@@ -34,6 +32,12 @@ class UnknownModelError(KeyError):
     def __str__(self) -> str:
         # KeyError would print the message in quotes, as if it were a bare key.
         return str(self.args[0]) if self.args else ""
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a description for the French catalogue (makemessages looks for this name); the pages
+    translate it when they show it. A local marker keeps this package free of Django."""
+    return message
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 from django.db.models import Max, QuerySet
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from annotations.iiif_server.imaging import page_derivative
@@ -220,7 +221,7 @@ def evaluation_for_run(*, run: DetectionRun, document: Document | None = None) -
         evaluation.notes.append(_("No reviewed page has this run as its latest detection: nothing to compare."))
     evaluation.notes.append(
         _("The sweep starts at the run's threshold (%(threshold)s): lower scores were not stored.")
-        % {"threshold": threshold}
+        % {"threshold": number_format(threshold)}
     )
     return evaluation
 
@@ -283,7 +284,8 @@ def evaluation_for_detector(
         with_attributes=attributes is not None,
     )
     evaluation.notes.append(
-        _("Boxes down to score %(floor)s were kept for the sweep; nothing was stored.") % {"floor": floor}
+        _("Boxes down to score %(floor)s were kept for the sweep; nothing was stored.")
+        % {"floor": number_format(floor)}
     )
     return evaluation
 

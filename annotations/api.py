@@ -129,7 +129,7 @@ def _face_written(face: Face, *, status_code: int = status.HTTP_200_OK) -> Respo
 def _face_conflict(exc: FaceConflict) -> Response:
     return Response(
         {
-            "detail": "This face was changed by someone else; reload it before editing.",
+            "detail": _("This face was changed by someone else; reload it before editing."),
             "face": face_representation(exc.face),
         },
         status=status.HTTP_409_CONFLICT,
@@ -164,7 +164,10 @@ class FaceStatusesField(forms.CharField):
         statuses = [item.strip() for item in super().to_python(value).split(",") if item.strip()]
         unknown = sorted(set(statuses) - set(FaceStatus.values))
         if unknown:
-            raise forms.ValidationError(f"Unknown status {', '.join(unknown)}; use {', '.join(FaceStatus.values)}.")
+            raise forms.ValidationError(
+                _("Unknown status %(unknown)s; use %(known)s.")
+                % {"unknown": ", ".join(unknown), "known": ", ".join(FaceStatus.values)}
+            )
         return statuses
 
 

@@ -1,6 +1,7 @@
 """Our IIIF endpoints: an Image API (level 1) for local scans and Presentation 3 manifests of documents."""
 
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from annotations.access import get_document_for_user, get_local_scan_for_user
@@ -16,7 +17,7 @@ def _path_or_404(page):
     try:
         return local_file_path(page.local_path)
     except ValueError as exc:
-        raise Http404("No such image") from exc
+        raise Http404(_("No such image")) from exc
 
 
 @require_GET

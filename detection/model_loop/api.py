@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -154,7 +155,7 @@ class TrainingJobListCreateApi(generics.ListAPIView):
 
         def validate(self, attrs):
             if not attrs.get("corpus") and not attrs.get("document"):
-                raise serializers.ValidationError("Give a corpus or a document")
+                raise serializers.ValidationError(_("Give a corpus or a document"))
             return attrs
 
     def get_queryset(self):
@@ -269,14 +270,14 @@ class FacePersonApi(APIView):
         for match in data["matches"]:
             other = get_face_for_user(request.user, match["id"], CorpusRole.CURATOR)
             if other.page.document.corpus_id != face.page.document.corpus_id:
-                raise Http404("No such face in this corpus")
+                raise Http404(_("No such face in this corpus"))
             targets.append((other, match["version"]))
         try:
             named = similarity.faces_name_person(user=request.user, person=data["person"], faces=targets)
         except FaceConflict as exc:
             return Response(
                 {
-                    "detail": "A face was changed by someone else; reload it before naming it.",
+                    "detail": _("A face was changed by someone else; reload it before naming it."),
                     "face": FaceSerializer(exc.face).data,
                 },
                 status=status.HTTP_409_CONFLICT,

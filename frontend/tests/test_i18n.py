@@ -450,3 +450,14 @@ def test_an_unknown_language_changes_nothing(db):
     assert '<html lang="fr">' in browser.get("/").content.decode()
     assert not UserPreference.objects.exists()
     assert browser.get("/i18n/setlang/").status_code == 405
+
+
+def test_api_error_texts_follow_the_language_and_enum_values_do_not(site):
+    client = Client()
+    client.force_login(site["admin"])
+    assert client.get("/api/pages/999999/", HTTP_ACCEPT_LANGUAGE="fr").json() == {"detail": "Page introuvable"}
+    assert client.get("/api/pages/999999/", HTTP_ACCEPT_LANGUAGE="en").json() == {"detail": "No such page"}
+    refused = client.get("/api/search/pages/?date_from=juin", HTTP_ACCEPT_LANGUAGE="fr").json()
+    assert "Indiquez une année (1915), un mois (1915-03) ou un jour (1915-03-12)." in str(refused)
+    page = client.get(f"/api/pages/{site['objects']['page_id']}/", HTTP_ACCEPT_LANGUAGE="fr").json()
+    assert page["review_status"] == "reviewed"

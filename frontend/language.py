@@ -35,7 +35,8 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        language = request.session.get(SESSION_KEY) if request.user.is_authenticated else None
+        # Only a login or the switcher put it there, and logging out flushes the session.
+        language = request.session.get(SESSION_KEY)
         if language and translation.check_for_language(language):
             translation.activate(language)
             request.LANGUAGE_CODE = language

@@ -433,6 +433,9 @@ def test_the_browser_language_until_the_user_chooses_and_then_the_choice_follows
     page = other.get("/")
     assert '<html lang="en">' in page.content.decode()
     assert page.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+    other.post("/accounts/logout/")
+    assert SESSION_KEY not in other.session
+    assert '<html lang="en">' in other.get("/").content.decode(), "the cookie keeps it after logout"
 
 
 def test_an_anonymous_choice_is_kept_in_the_language_cookie(db):

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Export, Face, Page
 
@@ -42,9 +43,21 @@ def require_role(user, corpus: Corpus, role: str) -> None:
     """Raise 404 when the user cannot see the corpus and 403 when the role is too low."""
     current = corpus_role(user, corpus)
     if current is None:
-        raise Http404("No such corpus")
+        raise Http404(_("No such corpus"))
     if ROLE_RANK[current] < ROLE_RANK[role]:
-        raise PermissionDenied(f"This needs the {role} role in corpus {corpus.name!r}")
+        raise PermissionDenied(
+            _("This needs the %(role)s role in corpus %(corpus)r") % {"role": role, "corpus": corpus.name}
+        )
+
+
+# The 404 text of each kind of object `_by_id` looks up.
+NOT_FOUND = {
+    "corpus": gettext_lazy("No such corpus"),
+    "document": gettext_lazy("No such document"),
+    "face": gettext_lazy("No such face"),
+    "page": gettext_lazy("No such page"),
+    "export": gettext_lazy("No such export"),
+}
 
 
 def _by_id(queryset: QuerySet, pk: int, name: str):
@@ -56,7 +69,7 @@ def _by_id(queryset: QuerySet, pk: int, name: str):
     try:
         return queryset.get(pk=pk)
     except queryset.model.DoesNotExist:
-        raise Http404(f"No such {name}") from None
+        raise Http404(NOT_FOUND[name]) from None
 
 
 def get_corpus_for_user(user, corpus_id: int, role: str = CorpusRole.VIEWER) -> Corpus:
@@ -99,13 +112,13 @@ def get_local_scan_for_user(user, key: str, name: str) -> Page:
     except Document.DoesNotExist:
         document = None
     if document is None:
-        raise Http404("No such image") from None
+        raise Http404(_("No such image")) from None
     if corpus_role(user, document.corpus) is None:
-        raise Http404("No such image")
+        raise Http404(_("No such image"))
     try:
         page = document.pages.get(local_path=f"{document.local_folder}/{name}")
     except Page.DoesNotExist:
-        raise Http404("No such image") from None
+        raise Http404(_("No such image")) from None
     page.document = document
     return page
 

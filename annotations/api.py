@@ -157,7 +157,10 @@ class FaceStatusesField(forms.CharField):
         statuses = [item.strip() for item in super().to_python(value).split(",") if item.strip()]
         unknown = sorted(set(statuses) - set(FaceStatus.values))
         if unknown:
-            raise forms.ValidationError(f"Unknown status {', '.join(unknown)}; use {', '.join(FaceStatus.values)}.")
+            raise forms.ValidationError(
+                _("Unknown status %(unknown)s; use %(known)s.")
+                % {"unknown": ", ".join(unknown), "known": ", ".join(FaceStatus.values)}
+            )
         return statuses
 
 

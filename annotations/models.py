@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from webapp.jobs import Job, JobStatus
 
@@ -29,9 +30,9 @@ class Corpus(models.Model):
 
 
 class CorpusRole(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    CURATOR = "curator", "Curator"
-    ADMIN = "admin", "Admin"
+    VIEWER = "viewer", _("Viewer")
+    CURATOR = "curator", _("Curator")
+    ADMIN = "admin", _("Admin")
 
 
 class CorpusMembership(models.Model):
@@ -118,9 +119,9 @@ class Document(models.Model):
 
 
 class ReviewStatus(models.TextChoices):
-    UNREVIEWED = "unreviewed", "Unreviewed"
-    IN_REVIEW = "in_review", "In review"
-    REVIEWED = "reviewed", "Reviewed"
+    UNREVIEWED = "unreviewed", _("Unreviewed")
+    IN_REVIEW = "in_review", _("In review")
+    REVIEWED = "reviewed", _("Reviewed")
 
 
 class Page(models.Model):
@@ -230,17 +231,17 @@ class Page(models.Model):
 
 
 class Gender(models.TextChoices):
-    FEMALE = "female", "Female"
-    MALE = "male", "Male"
-    UNKNOWN = "unknown", "Unknown"
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class FaceStatus(models.TextChoices):
-    PREDICTED = "predicted", "Predicted"
-    ACCEPTED = "accepted", "Accepted"
-    EDITED = "edited", "Edited"
-    ADDED = "added", "Added"
-    REJECTED = "rejected", "Rejected"
+    PREDICTED = "predicted", _("Predicted")
+    ACCEPTED = "accepted", _("Accepted")
+    EDITED = "edited", _("Edited")
+    ADDED = "added", _("Added")
+    REJECTED = "rejected", _("Rejected")
 
 
 CURATOR_SOURCE = "curator"
@@ -437,12 +438,12 @@ class FaceRevision(models.Model):
 
 
 class ExportKind(models.TextChoices):
-    LABELME = "labelme", "LabelMe JSON (+ images)"
-    COCO = "coco", "COCO JSON"
-    CSV = "csv", "CSV, one row per face"
-    W3C = "w3c", "W3C Web Annotations (JSON-LD)"
-    IIIF = "iiif", "IIIF annotation pages + manifest"
-    INDEX = "index", "GallicaPix-style index"
+    LABELME = "labelme", _("LabelMe JSON (+ images)")
+    COCO = "coco", _("COCO JSON")
+    CSV = "csv", _("CSV, one row per face")
+    W3C = "w3c", _("W3C Web Annotations (JSON-LD)")
+    IIIF = "iiif", _("IIIF annotation pages + manifest")
+    INDEX = "index", _("GallicaPix-style index")
 
 
 class Export(Job):

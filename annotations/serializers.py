@@ -58,7 +58,7 @@ class DocumentImportInputSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs.get("source") and not attrs.get("upload"):
-            raise serializers.ValidationError("Give a source (URL, ARK, file or folder) or upload a zip of images")
+            raise serializers.ValidationError(_("Give a source (URL, ARK, file or folder) or upload a zip of images"))
         return attrs
 
 

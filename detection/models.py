@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from webapp.jobs import Job, JobStatus
 
@@ -85,8 +86,8 @@ class PageDetection(Job):
 
 
 class ModelKind(models.TextChoices):
-    DETECTOR = "detector", "Detector"
-    ATTRIBUTES = "attributes", "Age / gender / child"
+    DETECTOR = "detector", _("Detector")
+    ATTRIBUTES = "attributes", _("Age / gender / child")
 
 
 class TrainedModel(models.Model):
@@ -139,8 +140,8 @@ class TrainedModel(models.Model):
 
 
 class TrainingKind(models.TextChoices):
-    ATTRIBUTES = "attributes", "Age / gender / child classifier"
-    RESCORER = "rescorer", "Detector re-scorer"
+    ATTRIBUTES = "attributes", _("Age / gender / child classifier")
+    RESCORER = "rescorer", _("Detector re-scorer")
 
 
 class TrainingJob(Job):

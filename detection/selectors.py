@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import Avg, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotations.access import corpora_visible_to, get_corpus_for_user, get_document_for_user, require_role
 from annotations.models import Corpus, CorpusRole, Face, Page
@@ -22,7 +23,7 @@ def get_run_for_user(user, run_id: int, role: str = CorpusRole.VIEWER) -> Detect
     """A run by id, checked for the role in its corpus (404 when the corpus is not visible)."""
     run = DetectionRun.objects.select_related("corpus", "created_by").filter(pk=run_id).first()
     if run is None:
-        raise Http404("No such run")
+        raise Http404(_("No such run"))
     require_role(user, run.corpus, role)
     return run
 
@@ -31,7 +32,7 @@ def pages_for_user(user, page_ids: list[int], role: str = CorpusRole.VIEWER) -> 
     """Pages by id, each checked for the role in its corpus; 404 when one is missing."""
     pages = list(Page.objects.select_related("document__corpus").filter(pk__in=set(page_ids)))
     if len(pages) != len(set(page_ids)):
-        raise Http404("No such page")
+        raise Http404(_("No such page"))
     corpora: dict[int, Corpus] = {page.document.corpus_id: page.document.corpus for page in pages}
     for corpus in corpora.values():
         require_role(user, corpus, role)

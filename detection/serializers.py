@@ -3,6 +3,7 @@
 from dataclasses import asdict
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from detection.models import DetectionRun, PageDetection
@@ -26,7 +27,7 @@ class RunInputSerializer(serializers.Serializer):
     def validate(self, attrs):
         scopes = [name for name in ("document", "corpus", "pages") if attrs.get(name) is not None]
         if len(scopes) != 1:
-            raise serializers.ValidationError("Give exactly one of document, corpus or pages")
+            raise serializers.ValidationError(_("Give exactly one of document, corpus or pages"))
         return attrs
 
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from annotations import selectors
@@ -34,9 +35,9 @@ def document_import(request):
             upload=request.FILES.get("upload"),
         )
     except (ImportFailed, PermissionDenied) as exc:
-        messages.error(request, f"Import refused: {exc}")
+        messages.error(request, _("Import refused: %(reason)s") % {"reason": exc})
         return redirect("home")
-    messages.info(request, "Import queued: this page updates as it runs.")
+    messages.info(request, _("Import queued: this page updates as it runs."))
     return redirect("document", document_id=document.pk)
 
 

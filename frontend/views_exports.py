@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from annotations import selectors
@@ -50,13 +51,13 @@ def _request_export(request):
             base_url=request.build_absolute_uri("/"),
         )
     except ValidationError as exc:
-        messages.error(request, f"Export refused: {_flatten(exc.detail)}")
+        messages.error(request, _("Export refused: %(reason)s") % {"reason": _flatten(exc.detail)})
     except DjangoValidationError as exc:
-        messages.error(request, f"Export refused: {'; '.join(exc.messages)}")
+        messages.error(request, _("Export refused: %(reason)s") % {"reason": "; ".join(exc.messages)})
     except (PermissionDenied, Http404) as exc:
-        messages.error(request, f"Export refused: {exc}")
+        messages.error(request, _("Export refused: %(reason)s") % {"reason": exc})
     else:
-        messages.info(request, f"Export {export.pk} queued: this page follows its progress.")
+        messages.info(request, _("Export %(id)s queued: this page follows its progress.") % {"id": export.pk})
     return redirect("exports")
 
 

@@ -1,6 +1,7 @@
 """Search and statistics pages: the form and the results are driven by the query string, read by JS."""
 
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from annotations.access import corpora_visible_to
 from annotations.models import CURATOR_SOURCE, ReviewStatus
@@ -11,7 +12,7 @@ def _form_context(request) -> dict:
     return {
         "corpora": corpora_visible_to(request.user).order_by("name"),
         "review_statuses": ReviewStatus.choices,
-        "sources": [(CURATOR_SOURCE, "Curated"), (SOURCE_MODEL, "Model only")],
+        "sources": [(CURATOR_SOURCE, _("Curated")), (SOURCE_MODEL, _("Model only"))],
         "orderings": list(PAGE_ORDERINGS),
     }
 

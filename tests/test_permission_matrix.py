@@ -617,6 +617,8 @@ NOT_CORPUS_SCOPED = {
     "healthz",  # liveness probe, no data
     "login",  # the login form
     "logout",
+    "set-language",  # the language switcher: stores the signed-in user's own choice
+    "javascript-catalog",  # the interface's translated JavaScript strings
     "api-token",  # trades a username and password for a token
     "api-schema",  # the OpenAPI schema: routes and fields, no rows
     "api-docs",  # Swagger UI over that schema

@@ -3,8 +3,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from frontend.language import set_language
 from webapp.api_root import ApiRootView
 from webapp.health import healthz
 from webapp.login import ObtainAuthTokenView
@@ -15,6 +17,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", ApiRootView.as_view(), name="api-root"),
+    path("i18n/setlang/", set_language, name="set-language"),
+    # The JavaScript strings' catalogue (djangojs domain) for the page's language; base.html loads it first.
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["frontend"]), name="javascript-catalog"),
     path("api/auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -117,7 +118,10 @@ class ExportDownloadApi(APIView):
     def get(self, request, pk: int):
         export = get_export_for_user(request.user, pk)
         if export.status != JobStatus.DONE or not export.file:
-            return Response({"detail": f"The export is {export.status}, not ready"}, status=status.HTTP_409_CONFLICT)
+            return Response(
+                {"detail": _("The export is %(status)s, not ready") % {"status": export.status}},
+                status=status.HTTP_409_CONFLICT,
+            )
         name = f"visages-export-{export.pk}-{export.kind}{PurePosixPath(export.file.name).suffix}"
         return FileResponse(export.file.open("rb"), as_attachment=True, filename=name)
 
@@ -133,7 +137,7 @@ class ExportFileApi(APIView):
         try:
             body = export_open_member(export=export, name=name)
         except KeyError as exc:
-            raise Http404("No such file in this export") from exc
+            raise Http404(_("No such file in this export")) from exc
         content_type = "application/ld+json" if name.endswith(".json") else mimetypes.guess_type(name)[0]
         response = HttpResponse(body, content_type=content_type or "application/octet-stream")
         response["Access-Control-Allow-Origin"] = "*"

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from annotations.access import get_corpus_for_user, get_document_for_user
 from annotations.exports.options import ExportOptions, ExportResult
@@ -58,7 +59,7 @@ def export_scope_params(scope: dict) -> SearchParams:
 def export_create(*, user, kind: str, scope: dict, options: dict, base_url: str = "") -> Export:
     """Record an export request the user may make, and queue its build once the transaction commits."""
     if user is None or not user.is_authenticated:
-        raise PermissionDenied("Log in to export")
+        raise PermissionDenied(_("Log in to export"))
     if kind not in ExportKind.values:
         raise ValidationError({"kind": [f"unknown export kind {kind!r}"]})
     params = export_scope_params(scope)
@@ -71,7 +72,7 @@ def export_create(*, user, kind: str, scope: dict, options: dict, base_url: str 
             Q(pk=int(params.corpus)) if params.corpus.isdigit() else Q(name=params.corpus)
         ).first()
         if corpus is None:
-            raise Http404("No such corpus")
+            raise Http404(_("No such corpus"))
         scope["corpus"] = get_corpus_for_user(user, corpus.pk).pk
     options = {**_clean(options, OPTION_KEYS), "base_url": base_url.rstrip("/")}
     with transaction.atomic():

@@ -19,7 +19,7 @@ def _path_or_404(page):
     try:
         return local_file_path(page.local_path)
     except ValueError as exc:
-        raise Http404("No such image") from exc
+        raise Http404(_("No such image")) from exc
 
 
 @require_GET

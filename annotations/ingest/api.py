@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -31,7 +32,9 @@ class AnnotationImportInputSerializer(serializers.Serializer):
 
     def validate_file(self, upload):
         if upload.size > IMPORT_MAX_BYTES:
-            raise serializers.ValidationError(f"The file is over the {IMPORT_MAX_BYTES} bytes limit")
+            raise serializers.ValidationError(
+                _("The file is over the %(limit)s bytes limit") % {"limit": IMPORT_MAX_BYTES}
+            )
         return upload
 
 

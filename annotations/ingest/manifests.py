@@ -16,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from annotations.access import require_role
@@ -112,7 +113,10 @@ def source_resolve(source: str) -> ResolvedSource:
         return ResolvedSource("zip", str(path.resolve()))
     if path.is_file():
         return ResolvedSource("file", str(path.resolve()))
-    raise ImportFailed(f"Source not found: {source!r} is neither a URL, a Gallica ARK nor an existing file or folder")
+    raise ImportFailed(
+        _("Source not found: %(source)r is neither a URL, a Gallica ARK nor an existing file or folder")
+        % {"source": source}
+    )
 
 
 def source_check_server_path(*, source: str, user) -> None:
@@ -131,8 +135,10 @@ def source_check_server_path(*, source: str, user) -> None:
     except (OSError, RuntimeError, ValueError):
         path = None
     if path is None or not any(path.is_relative_to(root) for root in roots):
-        listed = ", ".join(str(root) for root in roots) or "none configured"
-        raise ImportFailed(f"Server paths can only be imported from IMPORT_SERVER_ROOTS ({listed})")
+        listed = ", ".join(str(root) for root in roots) or _("none configured")
+        raise ImportFailed(
+            _("Server paths can only be imported from IMPORT_SERVER_ROOTS (%(roots)s)") % {"roots": listed}
+        )
 
 
 def corpus_get_or_create(*, name: str, owner=None, is_public: bool = False) -> Corpus:
@@ -240,11 +246,11 @@ def _load_source(document: Document) -> ParsedManifest | ParsedCollection:
 
 def _read_json_file(path: Path) -> object:
     if path.stat().st_size > settings.IIIF_MAX_MANIFEST_BYTES:
-        raise ImportFailed(f"Manifest file too large: {path.name}")
+        raise ImportFailed(_("Manifest file too large: %(name)s") % {"name": path.name})
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ImportFailed(f"{path.name} is not valid JSON ({exc})") from exc
+        raise ImportFailed(_("%(name)s is not valid JSON (%(error)s)") % {"name": path.name, "error": exc}) from exc
 
 
 def _parse(data: object) -> ParsedManifest | ParsedCollection:
@@ -274,7 +280,7 @@ def zip_extract_images(archive: Path, target: Path) -> Path:
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as exc:
-        raise ImportFailed(f"{archive.name} is not a valid zip file") from exc
+        raise ImportFailed(_("%(name)s is not a valid zip file") % {"name": archive.name}) from exc
     total = 0
     taken: set[str] = set()
     with zf:
@@ -283,10 +289,12 @@ def zip_extract_images(archive: Path, target: Path) -> Path:
                 continue
             name = Path(member.filename)
             if name.is_absolute() or ".." in name.parts:
-                raise ImportFailed(f"Refused zip entry {member.filename!r}: it points outside the archive")
+                raise ImportFailed(
+                    _("Refused zip entry %(name)r: it points outside the archive") % {"name": member.filename}
+                )
             total += member.file_size
             if total > settings.UPLOAD_MAX_BYTES:
-                raise ImportFailed("The zip expands beyond the upload size limit")
+                raise ImportFailed(_("The zip expands beyond the upload size limit"))
             # a/b/c.jpg and a_b_c.jpg both flatten to a_b_c.jpg: the second becomes a_b_c-2.jpg.
             flat_name = _unique_name("_".join(name.parts), taken)
             with zf.open(member) as source, open(target / flat_name, "wb") as out:
@@ -347,7 +355,7 @@ def folder_to_manifest(folder: Path, *, key: str, local_folder: str, label: str 
         key=lambda p: _natural_key(p.name),
     )
     if not files:
-        raise ImportFailed(f"No images (.jpg, .png, .tif, .webp) in {folder.name or folder}")
+        raise ImportFailed(_("No images (.jpg, .png, .tif, .webp) in %(folder)s") % {"folder": folder.name or folder})
     target = Path(settings.LOCAL_IMAGES_DIR) / local_folder
     target.mkdir(parents=True, exist_ok=True)
     canvases: list[ParsedCanvas] = []
@@ -380,7 +388,7 @@ def folder_to_manifest(folder: Path, *, key: str, local_folder: str, label: str 
             )
         )
     if not canvases:
-        raise ImportFailed("None of the images in the folder could be read")
+        raise ImportFailed(_("None of the images in the folder could be read"))
     described = _folder_description(folder)
     date_text = str(described.get("date", ""))
     date_start, date_end = parse_date(date_text)
@@ -527,9 +535,12 @@ def upload_store(*, upload) -> tuple[str, str]:
     and a digest prefix, never a server path.
     """
     if upload.size > settings.UPLOAD_MAX_BYTES:
-        raise ImportFailed(f"Upload too large: {upload.size} bytes, limit {settings.UPLOAD_MAX_BYTES}")
+        raise ImportFailed(
+            _("Upload too large: %(size)s bytes, limit %(limit)s")
+            % {"size": upload.size, "limit": settings.UPLOAD_MAX_BYTES}
+        )
     if not upload.name.lower().endswith(".zip"):
-        raise ImportFailed("Upload a .zip file of images")
+        raise ImportFailed(_("Upload a .zip file of images"))
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)

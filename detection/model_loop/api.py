@@ -198,7 +198,7 @@ class TrainingJobListCreateApi(generics.ListAPIView):
 
         def validate(self, attrs):
             if not attrs.get("corpus") and not attrs.get("document"):
-                raise serializers.ValidationError("Give a corpus or a document")
+                raise serializers.ValidationError(_("Give a corpus or a document"))
             return attrs
 
     def get_queryset(self):
@@ -360,7 +360,7 @@ class FacePersonApi(APIView):
         for match in data["matches"]:
             other = get_face_for_user(request.user, match["id"], CorpusRole.CURATOR)
             if other.page.document.corpus_id != face.page.document.corpus_id:
-                raise Http404("No such face in this corpus")
+                raise Http404(_("No such face in this corpus"))
             targets.append((other, match["version"]))
         named = similarity.faces_name_person(user=request.user, person=data["person"], faces=targets)
         return Response({"person": data["person"], "faces": FaceSerializer(named, many=True).data})

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 from django.db.models import Max, QuerySet
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from annotations.iiif_server.imaging import page_derivative
 from annotations.models import Document, Face, FaceRevision, FaceStatus, Page, ReviewStatus
@@ -263,8 +265,11 @@ def evaluation_for_run(*, run: DetectionRun, document: Document | None = None) -
         )
         return evaluation
     if not pages:
-        evaluation.notes.append("No reviewed page has this run as its latest detection: nothing to compare.")
-    evaluation.notes.append(f"The sweep starts at the run's threshold ({threshold}): lower scores were not stored.")
+        evaluation.notes.append(_("No reviewed page has this run as its latest detection: nothing to compare."))
+    evaluation.notes.append(
+        _("The sweep starts at the run's threshold (%(threshold)s): lower scores were not stored.")
+        % {"threshold": number_format(threshold)}
+    )
     return evaluation
 
 
@@ -330,7 +335,10 @@ def evaluation_for_detector(
         attribute_model=attribute_model,
         with_attributes=attributes is not None,
     )
-    evaluation.notes.append(f"Boxes down to score {floor} were kept for the sweep; nothing was stored.")
+    evaluation.notes.append(
+        _("Boxes down to score %(floor)s were kept for the sweep; nothing was stored.")
+        % {"floor": number_format(floor)}
+    )
     return evaluation
 
 

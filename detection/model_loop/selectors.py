@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from annotations.access import corpora_visible_to, require_role
 from annotations.models import CorpusRole
@@ -14,7 +15,7 @@ def get_training_job_for_user(user, job_id: int, role: str = CorpusRole.VIEWER) 
     """A training job by id, checked for the role in its corpus (404 when the corpus is not visible)."""
     job = TrainingJob.objects.select_related("corpus", "trained_model", "created_by").filter(pk=job_id).first()
     if job is None:
-        raise Http404("No such training job")
+        raise Http404(_("No such training job"))
     require_role(user, job.corpus, role)
     return job
 

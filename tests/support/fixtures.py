@@ -6,6 +6,7 @@ import os
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from annotations.models import Corpus, CorpusMembership, CorpusRole
 from tests.support.clients import api_client
@@ -47,6 +48,15 @@ def isolated_storage(settings, tmp_path):
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: LocaleMiddleware leaves the language of a request
+    (a French one, say) active in the thread, where code run outside requests would inherit it."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

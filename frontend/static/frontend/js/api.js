@@ -117,11 +117,11 @@ export class SaveQueue {
           });
           data = await response.json().catch(() => null);
         } catch (error) {
-          this._scheduleRetry(navigator.onLine === false ? "offline" : "network error");
+          this._scheduleRetry(navigator.onLine === false ? gettext("offline") : gettext("network error"));
           return;
         }
         if (RETRYABLE.has(response.status)) {
-          this._scheduleRetry(`server error ${response.status}`);
+          this._scheduleRetry(interpolate(gettext("server error %(status)s"), { status: response.status }, true));
           return;
         }
         this.attempt = 0;

@@ -5,6 +5,7 @@
   const state = document.getElementById("import-state");
   if (!state) return;
   const POLL_MS = 1000;
+  const IMPORT_STATUS = { pending: gettext("Pending"), running: gettext("Running"), done: gettext("Done"), failed: gettext("Failed") };
   const url = state.dataset.statusUrl;
   const statusEl = document.getElementById("import-status");
   const errorEl = document.getElementById("import-error");
@@ -15,7 +16,7 @@
       const response = await fetch(url, { headers: { Accept: "application/json" } });
       if (response.ok) {
         const data = await response.json();
-        statusEl.textContent = data.import_status;
+        statusEl.textContent = IMPORT_STATUS[data.import_status] || data.import_status;
         statusEl.className = "status status-" + data.import_status;
         const collection = data.import_report && data.import_report.collection;
         const progress = document.getElementById("collection-progress");

@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   const POLL_MS = 1000;
-  const LABELS = { pending: "Pending", running: "Running", done: "Done", failed: "Failed" };
+  const LABELS = { pending: gettext("Pending"), running: gettext("Running"), done: gettext("Done"), failed: gettext("Failed") };
+  const format = (text, values) => interpolate(text, values, true);
 
   function csrfToken(form) {
     const input = form.querySelector("input[name=csrfmiddlewaretoken]");
@@ -54,18 +55,21 @@
     reportBox.replaceChildren();
     const summary = document.createElement("p");
     if (report.files) {
-      summary.textContent =
-        `${report.created} faces created, ${report.updated} updated, ${report.unchanged} unchanged, ` +
-        `${report.skipped} skipped; ${report.files_imported} files imported, ${report.files_rejected} rejected.`;
+      summary.textContent = format(
+        gettext(
+          "%(created)s faces created, %(updated)s updated, %(unchanged)s unchanged, %(skipped)s skipped; %(files_imported)s files imported, %(files_rejected)s rejected."
+        ),
+        report
+      );
     } else {
-      summary.textContent = "Import refused: " + JSON.stringify(report);
+      summary.textContent = format(gettext("Import refused: %(reason)s"), { reason: JSON.stringify(report) });
     }
     reportBox.append(summary);
     const list = document.createElement("ul");
     (report.files || []).forEach((file) => {
       const item = document.createElement("li");
       item.className = file.ok ? "file-ok" : "file-rejected";
-      item.textContent = `${file.name}: ${file.ok ? "imported" : "rejected"}`;
+      item.textContent = `${file.name}: ${file.ok ? gettext("imported") : gettext("rejected")}`;
       const messages = file.errors.concat(file.warnings);
       if (messages.length) {
         const details = document.createElement("ul");

@@ -32,6 +32,7 @@ import {
 import { fail, guardLeaving, showSaveState } from "./page/saving.js";
 import { redo, undo } from "./page/undo.js";
 import { BoxLayer } from "./review.js";
+import { format } from "./locale.js";
 
 const { root, pageData, faces, state, canEdit } = review;
 const viewerEl = document.getElementById("viewer");
@@ -110,7 +111,7 @@ const layer = new BoxLayer(viewer, {
   editable: canEdit,
   isShown,
   onSelect: (face) => select(face),
-  onGeometry: (face, box) => change(face, box, "Box moved"),
+  onGeometry: (face, box) => change(face, box, gettext("Box moved")),
   onDraw: (box) => createFace(box),
 });
 layer.setFaces(faces);
@@ -181,7 +182,7 @@ refreshList();
 const requestedFace = Number(new URLSearchParams(window.location.search).get("face"));
 const startFace = requestedFace ? faces.find((f) => f.id === requestedFace && isShown(f)) : null;
 if (startFace) select(startFace);
-restoreUnsaved().catch((error) => fail(`Could not restore the unsaved edits kept in this browser (${error.message})`));
+restoreUnsaved().catch((error) => fail(format(gettext("Could not restore the unsaved edits kept in this browser (%(error)s)"), { error: error.message })));
 viewer.addHandler("open", () => {
   if (startFace) layer.zoomTo(startFace, true);
   layer.draw();

@@ -30,7 +30,7 @@ export const STATUS_COLOURS = {
   rejected: "#d93025",
 };
 export const GENDER_COLOURS = { female: "#e52592", male: "#12b5cb", unknown: "#9aa0a6" };
-const GENDER_LETTERS = { female: "F", male: "M", unknown: "?" };
+const GENDER_LETTERS = { female: pgettext("female, short", "F"), male: pgettext("male, short", "M"), unknown: "?" };
 const HANDLE_CURSORS = {
   nw: "nwse-resize", se: "nwse-resize", ne: "nesw-resize", sw: "nesw-resize",
   n: "ns-resize", s: "ns-resize", e: "ew-resize", w: "ew-resize",
@@ -523,6 +523,6 @@ export class BoxLayer {
 export function faceLabel(face) {
   let text = GENDER_LETTERS[face.gender] || "?";
   if (face.age !== null && face.age !== undefined) text += ` ${Math.round(face.age)}`;
-  if (face.child) text += " child";
+  if (face.child) text += ` ${gettext("child")}`;
   return text;
 }

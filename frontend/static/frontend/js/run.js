@@ -9,7 +9,10 @@
 
   const COLOURS = ["#0b57d0", "#b06000", "#188038", "#c2185b", "#6f42c1"];
   const METRICS = ["precision", "recall", "f1", "ap50", "ap50_95"];
-  const fmt = (value) => (value === null || value === undefined ? "–" : value.toFixed(3));
+  const LANG = document.documentElement.lang || "en";
+  const fmt = (value) =>
+    value === null || value === undefined ? "–" : value.toLocaleString(LANG, { minimumFractionDigits: 3, maximumFractionDigits: 3 });
+  const format = (text, values) => interpolate(text, values, true);
 
   // The sweep runs from the highest threshold down; each point is (recall, precision) there.
   const curve = (evaluation) =>
@@ -28,7 +31,7 @@
     return [
       { label: label, data: curve(evaluation), borderColor: colour, backgroundColor: colour, showLine: true, pointRadius: 2 },
       {
-        label: label + " at threshold " + evaluation.threshold,
+        label: format(gettext("%(label)s at threshold %(threshold)s"), { label, threshold: evaluation.threshold.toLocaleString(LANG) }),
         data: operatingPoint(evaluation),
         borderColor: colour,
         backgroundColor: "transparent",
@@ -43,20 +46,26 @@
   const canvas = document.getElementById("pr-chart");
   const chart = new Chart(canvas, {
     type: "scatter",
-    data: { datasets: datasets(run, run.detector + " (run)", COLOURS[0]) },
+    data: { datasets: datasets(run, format(gettext("%(detector)s (run)"), { detector: run.detector }), COLOURS[0]) },
     options: {
       // Drawn once at its final size, so screenshots and tests see settled pixels.
       animation: false,
       responsive: true,
       maintainAspectRatio: false,
+      locale: LANG,
       scales: {
-        x: { min: 0, max: 1, title: { display: true, text: "Recall" } },
-        y: { min: 0, max: 1, title: { display: true, text: "Precision" } },
+        x: { min: 0, max: 1, title: { display: true, text: gettext("Recall") } },
+        y: { min: 0, max: 1, title: { display: true, text: gettext("Precision") } },
       },
       plugins: {
         tooltip: {
           callbacks: {
-            label: (item) => `threshold ${item.raw.threshold.toFixed(3)}: precision ${fmt(item.raw.y)}, recall ${fmt(item.raw.x)}`,
+            label: (item) =>
+              format(gettext("threshold %(threshold)s: precision %(precision)s, recall %(recall)s"), {
+                threshold: fmt(item.raw.threshold),
+                precision: fmt(item.raw.y),
+                recall: fmt(item.raw.x),
+              }),
           },
         },
       },
@@ -74,7 +83,7 @@
     const header = document.createElement("th");
     header.scope = "col";
     header.className = "num";
-    header.textContent = evaluation.detector + " (fresh)";
+    header.textContent = format(gettext("%(detector)s (fresh)"), { detector: evaluation.detector });
     table.querySelector("thead tr").append(header);
     for (const row of table.querySelectorAll("tbody tr")) {
       const cell = document.createElement("td");
@@ -113,18 +122,22 @@
     const query = new URLSearchParams({ document: section.dataset.document, detector: detector });
     const button = form.querySelector("button");
     button.disabled = true;
-    status.textContent = `Running ${detector} on the reviewed pages…`;
+    status.textContent = format(gettext("Running %(detector)s on the reviewed pages…"), { detector });
     try {
       const answer = await getJson(`${section.dataset.evaluationUrl}?${query}`);
       const body = answer.response.status === 202 ? await jobResult(answer.body, detector) : answer.body;
       const colour = COLOURS[(chart.data.datasets.length / 2) % COLOURS.length];
-      chart.data.datasets.push(...datasets(body, body.detector + " (fresh)", colour));
+      chart.data.datasets.push(...datasets(body, format(gettext("%(detector)s (fresh)"), { detector: body.detector }), colour));
       chart.update();
       canvas.dataset.curves = String(chart.data.datasets.length / 2);
       addColumn(body);
-      status.textContent = `${detector}: AP@0.5 ${fmt(body.detection.ap50)} on ${body.pages} pages.`;
+      status.textContent = format(ngettext("%(detector)s: AP@0.5 %(ap)s on %(n)s page.", "%(detector)s: AP@0.5 %(ap)s on %(n)s pages.", body.pages), {
+        detector,
+        ap: fmt(body.detection.ap50),
+        n: body.pages,
+      });
     } catch (err) {
-      status.textContent = `Evaluation failed: ${err.message}`;
+      status.textContent = format(gettext("Evaluation failed: %(error)s"), { error: err.message });
     } finally {
       button.disabled = false;
     }

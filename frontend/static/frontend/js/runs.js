@@ -1,6 +1,7 @@
 // Document page, detection panel: start a run, then follow it live (pages, faces, errors, time
 // left) by polling the runs API while a run is active; CSV, per-page state and annotated images.
 import { csrfToken, getJSON, urlFor } from "./api.js";
+import { fixed, format, RUN_STATUS } from "./locale.js";
 
 const POLL_MS = 1500;
 const SHOWN_RUNS = 5;
@@ -42,28 +43,31 @@ function init(panel) {
   function rows(run) {
     const p = run.progress;
     const active = ACTIVE.has(run.status);
-    const params = [`threshold ${run.params.threshold}`, run.params.tiling ? "tiled" : "whole page"];
+    const params = [
+      format(gettext("threshold %(threshold)s"), { threshold: run.params.threshold.toLocaleString(document.documentElement.lang) }),
+      run.params.tiling ? gettext("tiled") : gettext("whole page"),
+    ];
     const outputs = el("td", { class: "run-outputs" },
       el("a", { href: run.links.faces_csv, download: "" }, "CSV"),
-      el("button", { type: "button", class: "link", "aria-expanded": String(openPages.has(run.id)) }, "Pages"));
+      el("button", { type: "button", class: "link", "aria-expanded": String(openPages.has(run.id)) }, gettext("Pages")));
     outputs.lastChild.addEventListener("click", () => togglePages(run));
-    if (canCurate && active) outputs.append(action("Cancel", run.links.cancel, "cancel-run"));
+    if (canCurate && active) outputs.append(action(gettext("Cancel"), run.links.cancel, "cancel-run"));
     if (canCurate && !active && run.pages_failed > 0 && run.status !== "cancelled") {
-      outputs.append(action("Retry failed", run.links.retry, "retry-run"));
+      outputs.append(action(gettext("Retry failed"), run.links.retry, "retry-run"));
     }
     const row = el("tr", { "data-run-id": run.id, class: `run run-${run.status}` },
       el("td", {}, el("strong", {}, `#${run.id} ${run.detector}`), el("br"), el("span", { class: "hint" }, params.join(" · "))),
-      el("td", {}, el("span", { class: `status status-${run.status} run-status` }, run.status)),
+      el("td", {}, el("span", { class: `status status-${run.status} run-status` }, RUN_STATUS[run.status] || run.status)),
       el("td", { class: "run-pages" },
         el("progress", { max: String(p.pages_total || 1), value: String(p.pages_done + p.pages_failed) }),
         ` ${p.pages_done + p.pages_failed}/${p.pages_total}`),
       el("td", { class: "run-faces" }, String(run.faces_found)),
       el("td", { class: run.pages_failed ? "run-errors error-text" : "run-errors" }, String(run.pages_failed)),
-      el("td", { class: "run-eta" }, active ? duration(p.eta_seconds, "…") : `took ${duration(p.elapsed_seconds, "–")}`),
+      el("td", { class: "run-eta" }, active ? duration(p.eta_seconds, "…") : format(gettext("took %(duration)s"), { duration: duration(p.elapsed_seconds, "–") })),
       outputs);
     const result = [row];
     if (openPages.has(run.id)) {
-      const cell = el("td", { colspan: "7" }, el("span", { class: "hint" }, "Loading pages…"));
+      const cell = el("td", { colspan: "7" }, el("span", { class: "hint" }, gettext("Loading pages…")));
       result.push(el("tr", { class: "run-pages-row" }, cell));
       loadPages(run, cell);
     }
@@ -90,16 +94,16 @@ function init(panel) {
     try {
       const pages = (await getJSON(run.links.pages)).results;
       const list = el("table", { class: "run-page-list" },
-        el("thead", {}, el("tr", {}, ...["Page", "Status", "Faces", "Seconds", ""].map((h) => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ...[gettext("Page"), gettext("Status"), gettext("Faces"), gettext("Seconds"), ""].map((h) => el("th", {}, h)))),
         el("tbody", {}, ...pages.map((page) => el("tr", {},
-          el("td", {}, el("a", { href: urlFor(panel.dataset.pageUrl, page.page) }, page.page_label || `p. ${page.page_order}`)),
-          el("td", { class: `status status-${page.status}` }, page.status, page.error ? el("span", { class: "error-text" }, page.error) : ""),
+          el("td", {}, el("a", { href: urlFor(panel.dataset.pageUrl, page.page) }, page.page_label || format(gettext("p. %(n)s"), { n: page.page_order }))),
+          el("td", { class: `status status-${page.status}` }, RUN_STATUS[page.status] || page.status, page.error ? el("span", { class: "error-text" }, page.error) : ""),
           el("td", {}, String(page.faces_found)),
-          el("td", {}, page.total_seconds == null ? "" : page.total_seconds.toFixed(1)),
-          el("td", {}, page.status === "done" ? el("a", { href: page.annotated_url, target: "_blank", rel: "noopener" }, "annotated JPEG") : "")))));
+          el("td", {}, page.total_seconds == null ? "" : fixed(page.total_seconds, 1)),
+          el("td", {}, page.status === "done" ? el("a", { href: page.annotated_url, target: "_blank", rel: "noopener" }, gettext("annotated JPEG")) : "")))));
       cell.replaceChildren(list);
     } catch (err) {
-      cell.replaceChildren(el("span", { class: "error-text" }, `Could not load the pages (${err.message})`));
+      cell.replaceChildren(el("span", { class: "error-text" }, format(gettext("Could not load the pages (%(error)s)"), { error: err.message })));
     }
   }
 
@@ -135,7 +139,7 @@ function init(panel) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       submit.disabled = true;
-      message.textContent = "Starting…";
+      message.textContent = gettext("Starting…");
       const payload = {
         document: Number(panel.dataset.documentId),
         detector: detector.value,
@@ -145,10 +149,15 @@ function init(panel) {
       if (threshold.value !== "") payload.threshold = Number(threshold.value);
       try {
         const { ok, data } = await send(panel.dataset.createUrl, payload);
-        message.textContent = ok ? `Run #${data.id} started on ${data.pages_total} pages.` : `Refused: ${errorText(data)}`;
+        message.textContent = ok
+          ? format(ngettext("Run #%(id)s started on %(n)s page.", "Run #%(id)s started on %(n)s pages.", data.pages_total), {
+              id: data.id,
+              n: data.pages_total,
+            })
+          : format(gettext("Refused: %(error)s"), { error: errorText(data) });
         message.classList.toggle("error-text", !ok);
       } catch (err) {
-        message.textContent = `Could not reach the server (${err.message}).`;
+        message.textContent = format(gettext("Could not reach the server (%(error)s)."), { error: err.message });
         message.classList.add("error-text");
       }
       submit.disabled = false;
@@ -160,7 +169,7 @@ function init(panel) {
 }
 
 function errorText(data) {
-  if (!data || typeof data !== "object") return "unknown error";
+  if (!data || typeof data !== "object") return gettext("unknown error");
   if (data.detail) return String(data.detail);
   return Object.entries(data).map(([key, value]) => `${key}: ${[].concat(value).join(" ")}`).join("; ");
 }
@@ -168,10 +177,10 @@ function errorText(data) {
 function duration(seconds, fallback) {
   if (seconds == null) return fallback;
   const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
+  if (s < 60) return format(gettext("%(s)s s"), { s });
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${s % 60} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  if (m < 60) return format(gettext("%(m)s min %(s)s s"), { m, s: s % 60 });
+  return format(gettext("%(h)s h %(m)s min"), { h: Math.floor(m / 60), m: m % 60 });
 }
 
 function el(tag, attrs = {}, ...children) {

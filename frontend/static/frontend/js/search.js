@@ -6,7 +6,10 @@
   const form = document.getElementById("search-form");
   if (!root || !form) return;
 
-  const LABELS = { female: "Woman", male: "Man", unknown: "Unknown" };
+  const LABELS = { female: gettext("Woman"), male: gettext("Man"), unknown: gettext("Unknown") };
+  const LANG = document.documentElement.lang || "en";
+  const fixed = (value, digits) => value.toLocaleString(LANG, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const format = (text, values) => interpolate(text, values, true);
   const params = new URLSearchParams(window.location.search);
   // faces and review both list faces; review makes them a keyboard review grid (facegrid.js).
   const view = ["faces", "review"].includes(params.get("view")) ? params.get("view") : "pages";
@@ -80,7 +83,7 @@
     const boxes = page.faces.map((face) =>
       el("span", {
         class: "face-box gender-" + (face.child ? "child" : face.gender),
-        title: (face.child ? "Child" : LABELS[face.gender]) + " · " + face.confidence.toFixed(2),
+        title: (face.child ? gettext("Child") : LABELS[face.gender]) + " · " + fixed(face.confidence, 2),
         style: {
           left: percent(face.x, page.width),
           top: percent(face.y, page.height),
@@ -89,42 +92,42 @@
         },
       })
     );
-    const title = page.document_label || "Document " + page.document;
+    const title = page.document_label || format(gettext("Document %(id)s"), { id: page.document });
     const frame = el("span", { class: "thumb-frame", style: { aspectRatio: page.width + " / " + page.height } }, [
-      el("img", { src: page.thumbnail_url, alt: title + ", page " + (page.label || page.order), loading: "lazy" }),
+      el("img", { src: page.thumbnail_url, alt: format(gettext("%(title)s, page %(page)s"), { title, page: page.label || page.order }), loading: "lazy" }),
       ...boxes,
     ]);
     const counts = el("span", { class: "result-faces" }, [
       el("strong", { text: String(page.matching_faces) }),
-      " matching of " + page.face_count + " faces · ",
+      " " + format(ngettext("matching of %(n)s face", "matching of %(n)s faces", page.face_count), { n: page.face_count }) + " · ",
       el("span", { class: "gender-female", text: "♀\u00a0" + page.female_count }),
       " ",
       el("span", { class: "gender-male", text: "♂\u00a0" + page.male_count }),
-      page.child_count ? el("span", { class: "gender-child", text: " child\u00a0" + page.child_count }) : null,
+      page.child_count ? el("span", { class: "gender-child", text: " " + gettext("child") + "\u00a0" + page.child_count }) : null,
     ]);
     const firstFace = page.faces.length ? page.faces[0].id : null;
     return el("li", { class: "result-card", "data-page-id": page.id }, [
       el("a", { href: reviewUrl(page.id, firstFace), class: "result-link" }, [
         frame,
         el("span", { class: "result-title", text: title }),
-        el("span", { class: "result-meta", text: [page.date_text || "undated", page.label || "p. " + page.order].join(" · ") }),
+        el("span", { class: "result-meta", text: [page.date_text || gettext("undated"), page.label || format(gettext("p. %(n)s"), { n: page.order })].join(" · ") }),
         counts,
       ]),
     ]);
   }
 
   function faceCard(face) {
-    const who = face.child ? "Child" : LABELS[face.gender];
+    const who = face.child ? gettext("Child") : LABELS[face.gender];
     const details = [who];
-    if (face.age !== null) details.push(Math.round(face.age) + " y");
-    details.push("conf. " + face.confidence.toFixed(2));
+    if (face.age !== null) details.push(format(gettext("%(age)s y"), { age: Math.round(face.age) }));
+    details.push(format(gettext("conf. %(confidence)s"), { confidence: fixed(face.confidence, 2) }));
     return el("li", { class: "face-card", "data-face-id": face.id }, [
       el("a", { href: reviewUrl(face.page, face.id) }, [
-        el("img", { src: face.crop_url, alt: who + " face on " + (face.document_label || "a page"), loading: "lazy" }),
+        el("img", { src: face.crop_url, alt: face.document_label ? format(gettext("%(who)s face on %(document)s"), { who, document: face.document_label }) : format(gettext("%(who)s face on a page"), { who }), loading: "lazy" }),
         el("span", { class: "face-meta gender-" + (face.child ? "child" : face.gender), text: details.join(" · ") }),
         el("span", {
           class: "face-doc",
-          text: (face.document_label || "") + " · " + (face.document_date || "undated") + " · " + (face.page_label || "p. " + face.page_order),
+          text: (face.document_label || "") + " · " + (face.document_date || gettext("undated")) + " · " + (face.page_label || format(gettext("p. %(n)s"), { n: face.page_order })),
         }),
       ]),
     ]);
@@ -138,7 +141,7 @@
     next.hidden = pageNumber >= pages;
     prev.href = urlWith({ page: pageNumber > 2 ? String(pageNumber - 1) : null });
     next.href = urlWith({ page: String(pageNumber + 1) });
-    document.getElementById("results-page").textContent = count ? "Page " + pageNumber + " of " + pages : "";
+    document.getElementById("results-page").textContent = count ? format(gettext("Page %(page)s of %(pages)s"), { page: pageNumber, pages }) : "";
   }
 
   async function load() {
@@ -154,11 +157,11 @@
         // Bad filters come back as {field: [messages]}: name them next to the form.
         errorEl.textContent = Object.entries(body).map(([key, messages]) => key + ": " + [].concat(messages).join(" ")).join("; ");
         errorEl.hidden = false;
-        countEl.textContent = "No search";
+        countEl.textContent = gettext("No search");
         return;
       }
-      const noun = view !== "pages" ? (body.count === 1 ? "face" : "faces") : body.count === 1 ? "page" : "pages";
-      countEl.textContent = body.count.toLocaleString("en") + " " + noun;
+      const noun = view !== "pages" ? ngettext("%(n)s face", "%(n)s faces", body.count) : ngettext("%(n)s page", "%(n)s pages", body.count);
+      countEl.textContent = format(noun, { n: body.count.toLocaleString(LANG) });
       if (view === "review") {
         document.getElementById("grid-help").hidden = false;
         window.visagesFaceGrid.mount(grid, body.results, {
@@ -173,7 +176,7 @@
       showPager(body.count, Math.max(body.results.length, parseInt(params.get("page_size") || pageSize, 10)));
       root.dataset.loaded = "true";
     } catch (err) {
-      errorEl.textContent = "The search failed: " + err.message;
+      errorEl.textContent = format(gettext("The search failed: %(error)s"), { error: err.message });
       errorEl.hidden = false;
     }
   }

@@ -9,6 +9,9 @@
   const WOMEN = "#c2185b";
   const MEN = "#5b7fb5";
   const UNKNOWN = "#9aa0a6";
+  const LANG = document.documentElement.lang || "en";
+  const number = (value, digits) => value.toLocaleString(LANG, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const format = (text, values) => interpolate(text, values, true);
   const params = new URLSearchParams(window.location.search);
   params.delete("ordering");
   params.delete("page");
@@ -36,7 +39,7 @@
 
   const percentOf = (share) => (share === null ? null : Math.round(share * 1000) / 10);
   // Charts draw once, at the final size, so tests and screenshots see settled pixels.
-  const common = { animation: false, responsive: true, maintainAspectRatio: false };
+  const common = { animation: false, responsive: true, maintainAspectRatio: false, locale: LANG };
 
   function draw(id, config) {
     const chart = new Chart(document.getElementById(id), config);
@@ -53,8 +56,8 @@
       data: {
         labels: years,
         datasets: [
-          { label: "Women", data: rows.map((row) => percentOf(row.female_share)), backgroundColor: WOMEN },
-          { label: "Men", data: rows.map((row) => percentOf(row.male_share)), backgroundColor: MEN },
+          { label: gettext("Women"), data: rows.map((row) => percentOf(row.female_share)), backgroundColor: WOMEN },
+          { label: gettext("Men"), data: rows.map((row) => percentOf(row.male_share)), backgroundColor: MEN },
         ],
       },
       options: {
@@ -65,7 +68,7 @@
     draw("chart-pie", {
       type: "pie",
       data: {
-        labels: ["Women", "Men", "Unknown"],
+        labels: [gettext("Women"), gettext("Men"), gettext("Unknown")],
         datasets: [{ data: [totals.female, totals.male, totals.unknown], backgroundColor: [WOMEN, MEN, UNKNOWN] }],
       },
       options: common,
@@ -75,8 +78,8 @@
       data: {
         labels: years,
         datasets: [
-          { label: "Faces", data: rows.map((row) => row.faces), backgroundColor: "#0b57d0", order: 2 },
-          { label: "Pages with faces", data: rows.map((row) => row.pages_with_faces), type: "line", borderColor: "#b06000", backgroundColor: "#b06000", order: 1 },
+          { label: gettext("Faces"), data: rows.map((row) => row.faces), backgroundColor: "#0b57d0", order: 2 },
+          { label: gettext("Pages with faces"), data: rows.map((row) => row.pages_with_faces), type: "line", borderColor: "#b06000", backgroundColor: "#b06000", order: 1 },
         ],
       },
       options: common,
@@ -85,7 +88,7 @@
       type: "line",
       data: {
         labels: years,
-        datasets: [{ label: "Faces per page", data: rows.map((row) => row.faces_per_page), borderColor: "#137333", backgroundColor: "#137333", spanGaps: true }],
+        datasets: [{ label: gettext("Faces per page"), data: rows.map((row) => row.faces_per_page), borderColor: "#137333", backgroundColor: "#137333", spanGaps: true }],
       },
       options: { ...common, scales: { y: { min: 0 } } },
     });
@@ -96,8 +99,8 @@
       data: {
         labels: years,
         datasets: [
-          { label: "Curated", data: rows.map((row) => row.curated_faces), backgroundColor: "#137333" },
-          { label: "Predicted", data: rows.map((row) => row.predicted_faces), backgroundColor: "#f9ab00" },
+          { label: gettext("Curated"), data: rows.map((row) => row.curated_faces), backgroundColor: "#137333" },
+          { label: gettext("Predicted"), data: rows.map((row) => row.predicted_faces), backgroundColor: "#f9ab00" },
         ],
       },
       options: { ...common, scales: { x: { stacked: true }, y: { stacked: true, min: 0 } } },
@@ -107,8 +110,8 @@
       data: {
         labels: years,
         datasets: [
-          { label: "Women, curated faces", data: rows.map((row) => percentOf(row.curated_female_share)), borderColor: WOMEN, backgroundColor: WOMEN, spanGaps: true },
-          { label: "Women, all faces", data: rows.map((row) => percentOf(row.female_share)), borderColor: UNKNOWN, backgroundColor: UNKNOWN, borderDash: [4, 4], spanGaps: true },
+          { label: gettext("Women, curated faces"), data: rows.map((row) => percentOf(row.curated_female_share)), borderColor: WOMEN, backgroundColor: WOMEN, spanGaps: true },
+          { label: gettext("Women, all faces"), data: rows.map((row) => percentOf(row.female_share)), borderColor: UNKNOWN, backgroundColor: UNKNOWN, borderDash: [4, 4], spanGaps: true },
         ],
       },
       options: { ...common, scales: { y: { min: 0, max: 100, title: { display: true, text: "%" } } } },
@@ -127,12 +130,12 @@
           row.male,
           row.child,
           row.unknown,
-          row.female_share === null ? "–" : percentOf(row.female_share) + " %",
-          row.faces_per_page === null ? "–" : row.faces_per_page.toFixed(2),
-          row.curated_faces,
-          row.predicted_faces,
-          row.curated_share === null ? "–" : percentOf(row.curated_share) + " %",
-          row.curated_female_share === null ? "–" : percentOf(row.curated_female_share) + " %",
+          row.female_share === null ? "–" : number(percentOf(row.female_share), 1) + "\u00a0%",
+          row.faces_per_page === null ? "–" : number(row.faces_per_page, 2),
+          row.curated_faces.toLocaleString(LANG),
+          row.predicted_faces.toLocaleString(LANG),
+          row.curated_share === null ? "–" : number(percentOf(row.curated_share), 1) + "\u00a0%",
+          row.curated_female_share === null ? "–" : number(percentOf(row.curated_female_share), 1) + "\u00a0%",
         ];
         for (const value of cells) {
           const td = document.createElement("td");
@@ -142,15 +145,30 @@
         return tr;
       })
     );
-    const share = totals.female_share === null ? "" : ", " + percentOf(totals.female_share) + " % women";
+    const counts = { faces: totals.faces.toLocaleString(LANG), pages: totals.pages.toLocaleString(LANG) };
     document.getElementById("stats-summary").textContent =
-      totals.faces.toLocaleString("en") + " faces on " + totals.pages.toLocaleString("en") + " pages" + share;
-    const curatedShare = totals.curated_share === null ? "" : " (" + percentOf(totals.curated_share) + " % of the faces)";
+      totals.female_share === null
+        ? format(gettext("%(faces)s faces on %(pages)s pages"), counts)
+        : format(gettext("%(faces)s faces on %(pages)s pages, %(share)s % women"), {
+            ...counts,
+            share: number(percentOf(totals.female_share), 1),
+          });
+    const curated = {
+      curated: totals.curated_faces.toLocaleString(LANG),
+      predicted: totals.predicted_faces.toLocaleString(LANG),
+    };
+    const curatedShare =
+      totals.curated_share === null
+        ? format(gettext("%(curated)s curated, %(predicted)s predicted and not yet reviewed"), curated)
+        : format(gettext("%(curated)s curated (%(share)s % of the faces), %(predicted)s predicted and not yet reviewed"), {
+            ...curated,
+            share: number(percentOf(totals.curated_share), 1),
+          });
     const curatedWomen =
-      totals.curated_female_share === null ? "" : "; among curated faces " + percentOf(totals.curated_female_share) + " % women";
-    document.getElementById("stats-curated").textContent =
-      totals.curated_faces.toLocaleString("en") + " curated" + curatedShare + ", " +
-      totals.predicted_faces.toLocaleString("en") + " predicted and not yet reviewed" + curatedWomen + ".";
+      totals.curated_female_share === null
+        ? ""
+        : format(gettext("; among curated faces %(share)s % women"), { share: number(percentOf(totals.curated_female_share), 1) });
+    document.getElementById("stats-curated").textContent = curatedShare + curatedWomen + ".";
     root.dataset.loaded = "true";
   }
 
@@ -161,14 +179,14 @@
         const error = document.getElementById("stats-error");
         error.textContent = Object.entries(body).map(([key, messages]) => key + ": " + [].concat(messages).join(" ")).join("; ");
         error.hidden = false;
-        document.getElementById("stats-summary").textContent = "No statistics";
+        document.getElementById("stats-summary").textContent = gettext("No statistics");
         return;
       }
       render(body);
     })
     .catch((err) => {
       const error = document.getElementById("stats-error");
-      error.textContent = "The statistics failed: " + err.message;
+      error.textContent = format(gettext("The statistics failed: %(error)s"), { error: err.message });
       error.hidden = false;
     });
 })();

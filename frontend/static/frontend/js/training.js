@@ -25,7 +25,8 @@ if (root) {
     return node;
   };
   const fmt = (value) => (value === null || value === undefined ? "–" : Number(value).toFixed(3));
-  const METRICS = { ap50: "AP@0.5", macro_recall: "Macro recall" };
+  const METRICS = { ap50: "AP@0.5", macro_recall: gettext("Macro recall") };
+  const format = (text, values) => interpolate(text, values, true);
 
   async function send(url, payload) {
     const response = await fetch(url, {
@@ -44,7 +45,7 @@ if (root) {
   }
 
   function errorText(data) {
-    if (!data || typeof data !== "object") return "unknown error";
+    if (!data || typeof data !== "object") return gettext("unknown error");
     if (data.detail) return String(data.detail);
     return Object.entries(data).map(([key, value]) => `${key}: ${[].concat(value).join(" ")}`).join("; ");
   }
@@ -54,7 +55,7 @@ if (root) {
   }
 
   async function loadDocuments() {
-    scope.replaceChildren(el("option", { value: "" }, "every reviewed page of the corpus"));
+    scope.replaceChildren(el("option", { value: "" }, gettext("every reviewed page of the corpus")));
     if (!corpus.value) return;
     const body = await getJSON(`${root.dataset.documentsUrl}?corpus=${corpus.value}`);
     for (const item of body.results || []) scope.append(el("option", { value: item.id }, item.label || item.source));
@@ -62,7 +63,7 @@ if (root) {
 
   function syncForm() {
     submit.disabled = !canCurate();
-    message.textContent = canCurate() ? "" : "Only curators of this corpus can start training.";
+    message.textContent = canCurate() ? "" : gettext("Only curators of this corpus can start training.");
   }
 
   async function refreshJobs() {
@@ -73,7 +74,7 @@ if (root) {
     table.hidden = rows.length === 0;
     table.tBodies[0].replaceChildren(
       ...rows.map((job) => {
-        const show = el("button", { type: "button", "data-job": job.id }, "Show");
+        const show = el("button", { type: "button", "data-job": job.id }, gettext("Show"));
         show.addEventListener("click", () => watch(job.id));
         return el(
           "tr",
@@ -96,8 +97,8 @@ if (root) {
     const data = {
       labels,
       datasets: [
-        { label: "Training loss", data: loss, borderColor: "#0b57d0", backgroundColor: "#0b57d0" },
-        { label: "Validation loss", data: validation, borderColor: "#b06000", backgroundColor: "#b06000" },
+        { label: gettext("Training loss"), data: loss, borderColor: "#0b57d0", backgroundColor: "#0b57d0" },
+        { label: gettext("Validation loss"), data: validation, borderColor: "#b06000", backgroundColor: "#b06000" },
       ],
     };
     if (typeof Chart === "undefined") return;
@@ -109,7 +110,7 @@ if (root) {
           animation: false,
           responsive: true,
           maintainAspectRatio: false,
-          scales: { x: { title: { display: true, text: "epoch" } }, y: { title: { display: true, text: "loss" } } },
+          scales: { x: { title: { display: true, text: gettext("epoch") } }, y: { title: { display: true, text: gettext("loss") } } },
         },
       });
     } else {
@@ -125,13 +126,15 @@ if (root) {
     box.hidden = !comparison || !comparison.metric;
     if (box.hidden) return;
     document.getElementById("comparison-metric").textContent = METRICS[comparison.metric] || comparison.metric;
-    document.getElementById("comparison-new-name").textContent = `${model.registry_name} (new)`;
+    document.getElementById("comparison-new-name").textContent = format(gettext("%(name)s (new)"), { name: model.registry_name });
     document.getElementById("comparison-new").textContent = fmt(comparison.new);
-    document.getElementById("comparison-active-name").textContent = `${comparison.active_model || "no model"} (active)`;
+    document.getElementById("comparison-active-name").textContent = format(gettext("%(name)s (active)"), { name: comparison.active_model || gettext("no model") });
     document.getElementById("comparison-active").textContent = fmt(comparison.active);
     document.getElementById("comparison-split").textContent =
-      `${comparison.held_out_faces} faces on ${comparison.held_out_pages} held-out page${comparison.held_out_pages === 1 ? "" : "s"}` +
-      (comparison.enough_data ? "" : ` (fewer than the ${comparison.min_faces} needed to compare: too small)`);
+      format(ngettext("%(faces)s faces on %(pages)s held-out page", "%(faces)s faces on %(pages)s held-out pages", comparison.held_out_pages), {
+        faces: comparison.held_out_faces,
+        pages: comparison.held_out_pages,
+      }) + (comparison.enough_data ? "" : format(gettext(" (fewer than the %(min)s needed to compare: too small)"), { min: comparison.min_faces }));
     document.getElementById("comparison-reason").textContent = model.activation_reason;
   }
 
@@ -144,7 +147,7 @@ if (root) {
     detail.hidden = false;
     detail.dataset.jobId = jobId;
     detail.dataset.status = job.status;
-    document.getElementById("job-title").textContent = `Job #${job.id} · ${job.kind}`;
+    document.getElementById("job-title").textContent = format(gettext("Job #%(id)s · %(kind)s"), { id: job.id, kind: job.kind });
     document.getElementById("job-stage").textContent = `${job.status}${job.stage && job.stage !== job.status ? ` · ${job.stage}` : ""}`;
     document.getElementById("job-progress").value = job.progress;
     const error = document.getElementById("job-error");
@@ -172,12 +175,17 @@ if (root) {
   function modelRow(model) {
     const comparison = model.comparison || {};
     const held = comparison.metric
-      ? `${METRICS[comparison.metric] || comparison.metric} ${fmt(comparison.new)} vs ${fmt(comparison.active)} (${comparison.active_model || "no model"})`
+      ? format(gettext("%(metric)s %(new)s vs %(active)s (%(model)s)"), {
+          metric: METRICS[comparison.metric] || comparison.metric,
+          new: fmt(comparison.new),
+          active: fmt(comparison.active),
+          model: comparison.active_model || gettext("no model"),
+        })
       : "–";
     const change = el("td", {});
     if (curated.has(Number(model.data_snapshot.corpus))) {
-      const reason = el("input", { type: "text", placeholder: "Reason (required)", "aria-label": `Reason for changing ${model.registry_name}` });
-      const button = el("button", { type: "button" }, model.is_active ? "Deactivate" : "Activate");
+      const reason = el("input", { type: "text", placeholder: gettext("Reason (required)"), "aria-label": format(gettext("Reason for changing %(name)s"), { name: model.registry_name }) });
+      const button = el("button", { type: "button" }, model.is_active ? gettext("Deactivate") : gettext("Activate"));
       button.addEventListener("click", async () => {
         const note = document.getElementById("models-message");
         const { ok, status, data } = await send(urlFor(root.dataset.activationUrl, model.id), {
@@ -186,10 +194,10 @@ if (root) {
           updated_at: model.updated_at,
         });
         note.textContent = ok
-          ? `${model.registry_name} is now ${data.is_active ? "active" : "inactive"}.`
+          ? format(data.is_active ? gettext("%(name)s is now active.") : gettext("%(name)s is now inactive."), { name: model.registry_name })
           : status === 409
-            ? "Someone changed this model meanwhile: the list is reloaded, decide again."
-            : `Refused: ${errorText(data)}`;
+            ? gettext("Someone changed this model meanwhile: the list is reloaded, decide again.")
+            : format(gettext("Refused: %(error)s"), { error: errorText(data) });
         note.classList.toggle("error-text", !ok);
         // A refused change keeps the row as typed; a done or conflicting one shows the model's state now.
         if (ok || status === 409) refreshModels();
@@ -201,7 +209,7 @@ if (root) {
       { "data-model": model.registry_name },
       el("td", {}, model.registry_name),
       el("td", { class: "num" }, held),
-      el("td", {}, el("span", { class: `status ${model.is_active ? "status-done" : "status-cancelled"}` }, model.is_active ? "active" : "inactive")),
+      el("td", {}, el("span", { class: `status ${model.is_active ? "status-done" : "status-cancelled"}` }, model.is_active ? gettext("active") : gettext("inactive"))),
       el("td", {}, model.activation_reason || ""),
       change,
     );
@@ -210,14 +218,14 @@ if (root) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     submit.disabled = true;
-    message.textContent = "Starting…";
+    message.textContent = gettext("Starting…");
     const payload = { kind: kind.value, params: {} };
     if (scope.value) payload.document = Number(scope.value);
     else payload.corpus = Number(corpus.value);
     if (epochs.value !== "") payload.params.epochs = Number(epochs.value);
     try {
       const { ok, data } = await send(root.dataset.jobsUrl, payload);
-      message.textContent = ok ? `Job #${data.id} queued.` : `Refused: ${errorText(data)}`;
+      message.textContent = ok ? format(gettext("Job #%(id)s queued."), { id: data.id }) : format(gettext("Refused: %(error)s"), { error: errorText(data) });
       message.classList.toggle("error-text", !ok);
       if (ok) {
         await refreshJobs();

@@ -6,6 +6,7 @@ import { flushNudge } from "./nudge.js";
 import { refreshFace, refreshList, renderEditor, select, setDrawMode } from "./panel.js";
 import { faceOp, fail, markConflict, merge, send, showSaveState } from "./saving.js";
 import { record } from "./undo.js";
+import { fixed, format, REVIEW_STATUS } from "../locale.js";
 
 export function applyLocal(face, values) {
   const geometry = ["x", "y", "w", "h"].some((k) => k in values && values[k] !== face[k]);
@@ -60,7 +61,7 @@ export function queueStatus(face, action, item = {}) {
   const before = snapshot(face);
   face.status = target;
   Object.assign(item, { face, before, after: snapshot(face), revision: null });
-  const label = action === "accept" ? "Accept" : "Reject";
+  const label = action === "accept" ? gettext("Accept") : gettext("Reject");
   record([item], label);
   faceOp(face, label, () => send[action](face), item, {
     journal: () => ({ op: action }),
@@ -80,12 +81,12 @@ export function createFace(box, { tmp = newFaceKey(), item = {}, pick = true } =
   layer.add(face);
   setDrawMode(false);
   Object.assign(item, { face, before: { ...snapshot(face), status: "rejected" }, after: snapshot(face), revision: null });
-  record([item], "Draw box");
+  record([item], gettext("Draw box"));
   face.pending += 1;
   queue.push({
     face,
-    label: "Draw box",
-    journal: () => ({ op: "create", tmp, box, label: "Draw box", item: itemRef(item) }),
+    label: gettext("Draw box"),
+    journal: () => ({ op: "create", tmp, box, label: gettext("Draw box"), item: itemRef(item) }),
     request: () => ({ method: "POST", url: urls.facesUrl, body: { page: pageData.id, ...box, client_key: tmp } }),
     onSuccess: (data) => {
       face.pending -= 1;
@@ -102,7 +103,7 @@ export function createFace(box, { tmp = newFaceKey(), item = {}, pick = true } =
       layer.setFaces(faces);
       if (review.state.selected === face) select(null);
       refreshList();
-      fail(`Could not add the box (${status}: ${JSON.stringify(data)})`);
+      fail(format(gettext("Could not add the box (%(status)s: %(error)s)"), { status, error: JSON.stringify(data) }));
     },
   });
   refreshList();
@@ -113,7 +114,7 @@ export function createFace(box, { tmp = newFaceKey(), item = {}, pick = true } =
 export function revertTo(face, revisionId) {
   if (face.conflict) return;
   flushNudge();
-  faceOp(face, "Revert", () => send.revert(face, revisionId), null, {
+  faceOp(face, gettext("Revert"), () => send.revert(face, revisionId), null, {
     journal: () => ({ op: "revert", revision: revisionId }),
   });
   review.queue.idle().then(() => {
@@ -138,14 +139,14 @@ export function resolveConflict(face, keepMine) {
       if (mine[key] !== server[key]) changes[key] = mine[key];
     }
     if (Object.keys(changes).length) {
-      faceOp(face, "Overwrite", () => send.patch(face, changes), null, {
+      faceOp(face, gettext("Overwrite"), () => send.patch(face, changes), null, {
         journal: () => ({ op: "patch", changes }),
         expect: changes,
       });
     }
     if (mine.status !== server.status && (mine.status === "accepted" || mine.status === "rejected")) {
       const action = mine.status === "accepted" ? "accept" : "reject";
-      faceOp(face, "Overwrite", () => send[action](face), null, {
+      faceOp(face, gettext("Overwrite"), () => send[action](face), null, {
         journal: () => ({ op: action }),
         expect: { status: mine.status },
       });
@@ -162,15 +163,19 @@ export function bulk(action) {
     (f) => f.status === "predicted" && (action === "accept" ? f.confidence >= t : f.confidence < t)
   );
   if (!matching.length) {
-    fail(`No predicted face ${action === "accept" ? "at or above" : "below"} ${t.toFixed(2)}`);
+    const none = action === "accept" ? gettext("No predicted face at or above %(threshold)s") : gettext("No predicted face below %(threshold)s");
+    fail(format(none, { threshold: fixed(t, 2) }));
     return;
   }
-  const verb = action === "accept" ? "Accept" : "Reject";
-  const plural = matching.length === 1 ? "" : "s";
-  const comparison = action === "accept" ? "≥" : "<";
-  const question = `${verb} ${matching.length} predicted face${plural} with confidence ${comparison} ${t.toFixed(2)}?`;
-  if (!window.confirm(question)) return;
-  queueBulk(action, matching, `${verb} ${matching.length} faces`);
+  const n = matching.length;
+  const values = { n, threshold: fixed(t, 2) };
+  const question =
+    action === "accept"
+      ? ngettext("Accept %(n)s predicted face with confidence ≥ %(threshold)s?", "Accept %(n)s predicted faces with confidence ≥ %(threshold)s?", n)
+      : ngettext("Reject %(n)s predicted face with confidence < %(threshold)s?", "Reject %(n)s predicted faces with confidence < %(threshold)s?", n);
+  if (!window.confirm(format(question, values))) return;
+  const label = action === "accept" ? gettext("Accept %(n)s faces") : gettext("Reject %(n)s faces");
+  queueBulk(action, matching, format(label, values));
 }
 
 // Each face goes with the version it is based on (read when the request is sent, after earlier
@@ -216,35 +221,39 @@ export function queueBulk(action, targets, label) {
         }
       }
       if (entry.items.length) record(entry.items, entry.label);
-      if (missing.length) fail(`${label}: face ${missing.join(", ")} is no longer on this page`);
+      if (missing.length) fail(format(gettext("%(label)s: face %(faces)s is no longer on this page"), { label, faces: missing.join(", ") }));
       else if (!review.conflicts.size) state.lastError = "";
       if (state.selected && !isShown(state.selected)) select(null);
       refreshList();
       review.layer.redraw();
       renderEditor();
     },
-    onFailure: (status, data) => fail(`Bulk ${action} failed (${status}: ${JSON.stringify(data)})`),
+    onFailure: (status, data) => fail(
+        format(action === "accept" ? gettext("Bulk accept failed (%(status)s: %(error)s)") : gettext("Bulk reject failed (%(status)s: %(error)s)"), {
+          status,
+          error: JSON.stringify(data),
+        })
+      ),
   });
 }
 
 // ---- the page's review status ----
 
-const REVIEW_LABELS = { unreviewed: "Unreviewed", in_review: "In review", reviewed: "Reviewed" };
 
 export function setReviewStatus(status) {
   flushNudge();
   review.queue.push({
-    label: "Review status",
+    label: gettext("Review status"),
     journal: () => ({ op: "review", status }),
     request: () => ({ method: "PATCH", url: review.urls.pageUrl, body: { review_status: status } }),
     onSuccess: (data) => {
       review.pageData.reviewStatus = data.review_status;
       const badge = $("review-status");
-      badge.textContent = REVIEW_LABELS[data.review_status];
+      badge.textContent = REVIEW_STATUS[data.review_status];
       badge.className = `review-badge review-${data.review_status}`;
-      $("mark-reviewed").textContent = data.review_status === "reviewed" ? "Reopen review" : "Mark reviewed";
+      $("mark-reviewed").textContent = data.review_status === "reviewed" ? gettext("Reopen review") : gettext("Mark reviewed");
     },
-    onFailure: (code) => fail(`Could not change the review status (${code})`),
+    onFailure: (code) => fail(format(gettext("Could not change the review status (%(code)s)"), { code })),
   });
 }
 

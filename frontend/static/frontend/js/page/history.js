@@ -2,39 +2,40 @@
 import { getJSON, urlFor } from "../api.js";
 import { $, review } from "./context.js";
 import { revertTo } from "./edits.js";
+import { dateTime, format, REVISION_ACTION } from "../locale.js";
 
 export async function loadHistory() {
   const face = review.state.selected;
   const listEl = $("history-list");
   if (!face || !face.id) {
-    listEl.innerHTML = "<li>Not saved yet.</li>";
+    listEl.replaceChildren(item(gettext("Not saved yet.")));
     return;
   }
   let data;
   try {
     data = await getJSON(urlFor(review.urls.historyUrl, face.id));
   } catch (error) {
-    listEl.innerHTML = `<li>Could not load the history (${error.message}).</li>`;
+    listEl.replaceChildren(item(format(gettext("Could not load the history (%(error)s)."), { error: error.message })));
     return;
   }
   if (face !== review.state.selected) return;
   listEl.innerHTML = "";
   for (const revision of data.results) {
     const li = document.createElement("li");
-    const when = new Date(revision.created_at).toLocaleString();
-    li.textContent = `${revision.action} by ${revision.user || "system"}, ${when}: ${changeSummary(revision)} `;
+    const when = dateTime(revision.created_at);
+    li.textContent = `${format(gettext("%(action)s by %(user)s, %(when)s: %(changes)s"), { action: REVISION_ACTION[revision.action] || revision.action, user: revision.user || gettext("system"), when, changes: changeSummary(revision) })} `;
     if (review.canEdit) {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "link";
-      button.textContent = "Revert";
-      button.setAttribute("aria-label", `Revert the ${revision.action} of ${when}`);
+      button.textContent = gettext("Revert");
+      button.setAttribute("aria-label", format(gettext("Revert the change of %(when)s"), { when }));
       button.addEventListener("click", () => revertTo(face, revision.id));
       li.append(button);
     }
     listEl.append(li);
   }
-  if (!data.results.length) listEl.innerHTML = "<li>No changes yet.</li>";
+  if (!data.results.length) listEl.replaceChildren(item(gettext("No changes yet.")));
 }
 
 function changeSummary(revision) {
@@ -42,5 +43,11 @@ function changeSummary(revision) {
   const changed = Object.keys(revision.after || {}).filter(
     (key) => JSON.stringify(revision.before[key]) !== JSON.stringify(revision.after[key])
   );
-  return changed.map((key) => `${key} ${revision.before[key]} → ${revision.after[key]}`).join(", ") || "no change";
+  return changed.map((key) => `${key} ${revision.before[key]} → ${revision.after[key]}`).join(", ") || gettext("no change");
+}
+
+function item(text) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  return li;
 }

@@ -40,7 +40,7 @@ export function flushNudge() {
   nudge = null;
   clearTimeout(burst.timer);
   review.layer.setPreview(null);
-  const label = burst.resized ? (burst.moved ? "Move and resize box" : "Resize box") : "Move box";
+  const label = burst.resized ? (burst.moved ? gettext("Move and resize box") : gettext("Resize box")) : gettext("Move box");
   change(burst.face, burst.box, label);
   persist(); // drops the burst's draft record when it came back to where it started
   showSaveState();
@@ -57,5 +57,5 @@ export function nudgeRecord() {
   const changes = {};
   for (const key of ["x", "y", "w", "h"]) if (nudge.box[key] !== nudge.face[key]) changes[key] = nudge.box[key];
   if (!Object.keys(changes).length) return null;
-  return { ...faceRef(nudge.face), version: nudge.face.version, label: "Move box", item: null, op: "patch", changes };
+  return { ...faceRef(nudge.face), version: nudge.face.version, label: gettext("Move box"), item: null, op: "patch", changes };
 }

@@ -7,6 +7,7 @@ import { change } from "./edits.js";
 import { loadHistory } from "./history.js";
 import { flushNudgeOff } from "./nudge.js";
 import { fail } from "./saving.js";
+import { FACE_STATUS, fixed, format, GENDER } from "../locale.js";
 
 export const ROW_HEIGHT = 52;
 
@@ -25,9 +26,9 @@ function cropUrl(face, size) {
 }
 
 function describe(face) {
-  const parts = [face.gender];
-  if (face.age !== null && face.age !== undefined) parts.push(`${Math.round(face.age)} y`);
-  if (face.child) parts.push("child");
+  const parts = [GENDER[face.gender] || face.gender];
+  if (face.age !== null && face.age !== undefined) parts.push(format(gettext("%(age)s y"), { age: Math.round(face.age) }));
+  if (face.child) parts.push(gettext("child"));
   return parts.join(" · ");
 }
 
@@ -48,11 +49,18 @@ export function fillRow(row, face, withThumbnail) {
   title.textContent = describe(face);
   const meta = document.createElement("span");
   meta.className = "row-meta";
-  const saving = face.pending ? " · saving" : "";
-  meta.textContent = `${face.status} · ${face.source} · ${face.confidence.toFixed(2)}${saving}`;
+  const saving = face.pending ? ` · ${gettext("saving")}` : "";
+  meta.textContent = `${FACE_STATUS[face.status]} · ${face.source} · ${fixed(face.confidence, 2)}${saving}`;
   main.append(title, meta);
   row.append(img, main);
-  row.setAttribute("aria-label", `${describe(face)}, ${face.status}, confidence ${face.confidence.toFixed(2)}`);
+  row.setAttribute(
+    "aria-label",
+    format(gettext("%(face)s, %(status)s, confidence %(confidence)s"), {
+      face: describe(face),
+      status: FACE_STATUS[face.status],
+      confidence: fixed(face.confidence, 2),
+    })
+  );
 }
 
 export function refreshList() {
@@ -61,12 +69,15 @@ export function refreshList() {
   list.setItems(state.shown);
   list.setSelected(state.selected);
   const rejected = faces.filter((f) => f.status === "rejected").length;
-  $("face-counts").textContent =
-    `${state.shown.length} shown · ${faces.length - rejected} faces · ${rejected} rejected`;
+  $("face-counts").textContent = format(gettext("%(shown)s shown · %(faces)s faces · %(rejected)s rejected"), {
+    shown: state.shown.length,
+    faces: faces.length - rejected,
+    rejected,
+  });
   if (review.canEdit) {
-    const t = state.minConfidence.toFixed(2);
-    $("bulk-accept").textContent = `Accept ≥ ${t}`;
-    $("bulk-reject").textContent = `Reject < ${t}`;
+    const threshold = fixed(state.minConfidence, 2);
+    $("bulk-accept").textContent = format(gettext("Accept ≥ %(threshold)s"), { threshold });
+    $("bulk-reject").textContent = format(gettext("Reject < %(threshold)s"), { threshold });
   }
 }
 
@@ -81,12 +92,18 @@ export function renderEditor() {
   const editor = $("face-editor");
   editor.hidden = !face;
   if (!face) return;
-  $("editor-title").textContent = face.id ? `Face ${face.id}` : "New face";
+  $("editor-title").textContent = face.id ? format(gettext("Face %(id)s"), { id: face.id }) : gettext("New face");
   const badge = $("editor-status");
-  badge.textContent = face.status;
+  badge.textContent = FACE_STATUS[face.status];
   badge.className = `status-badge status-${face.status}`;
-  $("editor-meta").textContent =
-    `${face.source} · confidence ${face.confidence.toFixed(2)} · ${face.w}×${face.h} px at ${face.x},${face.y}`;
+  $("editor-meta").textContent = format(gettext("%(source)s · confidence %(confidence)s · %(w)s×%(h)s px at %(x)s,%(y)s"), {
+    source: face.source,
+    confidence: fixed(face.confidence, 2),
+    w: face.w,
+    h: face.h,
+    x: face.x,
+    y: face.y,
+  });
   const src = cropUrl(face, 144);
   const crop = $("editor-crop");
   if (src) crop.src = src;
@@ -102,9 +119,10 @@ export function renderEditor() {
   const conflict = $("conflict");
   conflict.hidden = !face.conflict;
   if (face.conflict) {
-    $("conflict-text").textContent =
-      `Conflict: someone else changed this face (now version ${face.conflict.version}: ` +
-      `${faceLabel(face.conflict)}, ${face.conflict.status}). Your change was not saved.`;
+    $("conflict-text").textContent = format(
+      gettext("Conflict: someone else changed this face (now version %(version)s: %(face)s, %(status)s). Your change was not saved."),
+      { version: face.conflict.version, face: faceLabel(face.conflict), status: FACE_STATUS[face.conflict.status] }
+    );
   }
   if ($("face-history").open) loadHistory();
 }
@@ -135,12 +153,12 @@ export function setDrawMode(on) {
 }
 
 export function setGender(gender) {
-  if (review.state.selected) change(review.state.selected, { gender }, `Gender ${gender}`);
+  if (review.state.selected) change(review.state.selected, { gender }, format(gettext("Gender %(gender)s"), { gender: GENDER[gender] }));
 }
 
 export function toggleChild() {
   const face = review.state.selected;
-  if (face) change(face, { child: !face.child }, "Child");
+  if (face) change(face, { child: !face.child }, gettext("Child"));
 }
 
 // The age belongs to the face selected when the field got focus, even if the blur that commits
@@ -159,11 +177,11 @@ export function commitAge() {
   const raw = input.value.trim();
   const age = raw === "" ? null : Number(raw);
   if (age !== null && (!Number.isFinite(age) || age < 0 || age > 130)) {
-    fail("Age must be between 0 and 130");
+    fail(gettext("Age must be between 0 and 130"));
     input.value = face.age ?? "";
     return;
   }
-  change(face, { age }, "Age");
+  change(face, { age }, gettext("Age"));
   renderEditor();
 }
 
@@ -171,7 +189,7 @@ export function commitAge() {
 export function setMinConfidence(value) {
   const { state } = review;
   state.minConfidence = value;
-  $("confidence-value").textContent = state.minConfidence.toFixed(2);
+  $("confidence-value").textContent = fixed(state.minConfidence, 2);
   if (state.selected && !isShown(state.selected)) select(null);
   refreshList();
   review.layer.redraw();

@@ -5,6 +5,7 @@ import { getJSON, urlFor } from "../api.js";
 import { $, EDITABLE, faceRef, itemRef, review } from "./context.js";
 import { flushNudge, nudging } from "./nudge.js";
 import { refreshFace, refreshList } from "./panel.js";
+import { format } from "../locale.js";
 
 // The queue's state, counting a burst of arrow-key nudges that is not queued yet.
 function saveState() {
@@ -23,22 +24,34 @@ export function showSaveState() {
   let kind = s.kind;
   if (s.kind === "retrying") {
     const seconds = Math.max(0, Math.round((s.retryAt - Date.now()) / 1000));
-    text = `Not saved (${s.error}): ${s.pending} change${s.pending === 1 ? "" : "s"} waiting, retrying in ${seconds} s`;
+    text = format(
+      ngettext(
+        "Not saved (%(error)s): %(n)s change waiting, retrying in %(seconds)s s",
+        "Not saved (%(error)s): %(n)s changes waiting, retrying in %(seconds)s s",
+        s.pending
+      ),
+      { error: s.error, n: s.pending, seconds }
+    );
   } else if (s.kind === "saving") {
-    text = `Saving ${s.pending} change${s.pending === 1 ? "" : "s"}…`;
+    text = format(ngettext("Saving %(n)s change…", "Saving %(n)s changes…", s.pending), { n: s.pending });
   } else if (conflicts.size) {
     kind = "conflict";
-    text = `Conflict on ${conflicts.size} face${conflicts.size === 1 ? "" : "s"}: choose a version`;
+    text = format(ngettext("Conflict on %(n)s face: choose a version", "Conflict on %(n)s faces: choose a version", conflicts.size), {
+      n: conflicts.size,
+    });
   } else if (state.lastError) {
     kind = "error";
     text = state.lastError;
   } else {
-    text = "All changes saved";
+    text = gettext("All changes saved");
   }
   if (s.kind === "saved") state.restored = 0;
   else if (state.restored) {
     const n = state.restored;
-    text = `${n} unsaved edit${n === 1 ? "" : "s"} restored from this browser · ${text}`;
+    text = format(ngettext("%(n)s unsaved edit restored from this browser · %(text)s", "%(n)s unsaved edits restored from this browser · %(text)s", n), {
+      n,
+      text,
+    });
   }
   el.textContent = text;
   el.className = `save-state save-${kind}`;
@@ -127,7 +140,13 @@ export function faceOp(face, label, request, entryItem, { journal = null, expect
     },
     onFailure: (status, data) => {
       face.pending -= 1;
-      fail(`Could not save “${label}” (${status}: ${(data && JSON.stringify(data.detail || data)) || "error"})`);
+      fail(
+        format(gettext("Could not save “%(label)s” (%(status)s: %(error)s)"), {
+          label,
+          status,
+          error: (data && JSON.stringify(data.detail || data)) || gettext("error"),
+        })
+      );
       reloadFace(face);
     },
   });
@@ -140,7 +159,7 @@ export function markConflict(face, server) {
   review.queue.discard((op) => op.face === face);
   face.conflict = server;
   review.conflicts.add(face);
-  fail(`Conflict on face ${face.id}`);
+  fail(format(gettext("Conflict on face %(id)s"), { id: face.id }));
   refreshFace(face);
 }
 
@@ -150,7 +169,7 @@ async function reloadFace(face) {
     refreshList();
     refreshFace(face);
   } catch (error) {
-    fail(`Could not reload face ${face.id}: ${error.message}`);
+    fail(format(gettext("Could not reload face %(id)s: %(error)s"), { id: face.id, error: error.message }));
   }
 }
 
@@ -162,7 +181,7 @@ export async function go(link) {
   flushNudge();
   const { queue } = review;
   if (queue.pending) {
-    $("save-state").textContent = "Saving before leaving…";
+    $("save-state").textContent = gettext("Saving before leaving…");
     await queue.idle();
   }
   if (review.conflicts.size) {

@@ -5,6 +5,7 @@ import { applyLocal } from "./edits.js";
 import { flushNudge } from "./nudge.js";
 import { refreshList, renderEditor, select } from "./panel.js";
 import { faceOp, send } from "./saving.js";
+import { format } from "../locale.js";
 
 const undoStack = [];
 const redoStack = [];
@@ -19,8 +20,8 @@ function updateHistoryButtons() {
   if (!review.canEdit) return;
   $("undo").disabled = !undoStack.length;
   $("redo").disabled = !redoStack.length;
-  $("undo").title = undoStack.length ? `Undo ${undoStack[undoStack.length - 1].label}` : "";
-  $("redo").title = redoStack.length ? `Redo ${redoStack[redoStack.length - 1].label}` : "";
+  $("undo").title = undoStack.length ? format(gettext("Undo %(label)s"), { label: undoStack[undoStack.length - 1].label }) : "";
+  $("redo").title = redoStack.length ? format(gettext("Redo %(label)s"), { label: redoStack[redoStack.length - 1].label }) : "";
 }
 
 // Undo and redo both revert a recorded revision; the revert's own revision is what the
@@ -33,7 +34,7 @@ function revertEntry(entry, target) {
     applyLocal(face, item.before);
     const back = { face, before: item.after, after: item.before, revision: null };
     inverse.items.push(back);
-    faceOp(face, `Undo ${entry.label}`, () => (item.revision ? send.revert(face, item.revision) : null), back, {
+    faceOp(face, format(gettext("Undo %(label)s"), { label: entry.label }), () => (item.revision ? send.revert(face, item.revision) : null), back, {
       // Before the edit it undoes is saved, its revision is not known yet: the record names that edit.
       journal: () => (item.revision ? { op: "revert", revision: item.revision } : { op: "revert", undoes: itemRef(item) }),
     });

@@ -43,6 +43,7 @@ function init(panel) {
     const p = run.progress;
     const active = ACTIVE.has(run.status);
     const params = [`threshold ${run.params.threshold}`, run.params.tiling ? "tiled" : "whole page"];
+    if (run.params.max_face_share != null) params.push(`faces ≤ ${run.params.max_face_share} of the page`);
     const outputs = el("td", { class: "run-outputs" },
       el("a", { href: run.links.faces_csv, download: "" }, "CSV"),
       el("button", { type: "button", class: "link", "aria-expanded": String(openPages.has(run.id)) }, "Pages"));
@@ -123,6 +124,7 @@ function init(panel) {
     const detector = document.getElementById("detect-detector");
     const threshold = document.getElementById("detect-threshold");
     const tiling = document.getElementById("detect-tiling");
+    const maxFaceShare = document.getElementById("detect-max-face-share");
     const attributes = document.getElementById("detect-attributes");
     const message = document.getElementById("detect-message");
     const submit = document.getElementById("detect-submit");
@@ -143,6 +145,7 @@ function init(panel) {
         attribute_model: attributes.value,
       };
       if (threshold.value !== "") payload.threshold = Number(threshold.value);
+      if (maxFaceShare.value !== "") payload.max_face_share = Number(maxFaceShare.value);
       try {
         const { ok, data } = await send(panel.dataset.createUrl, payload);
         message.textContent = ok ? `Run #${data.id} started on ${data.pages_total} pages.` : `Refused: ${errorText(data)}`;

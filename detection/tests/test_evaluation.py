@@ -275,5 +275,8 @@ def test_the_run_page_shows_the_confusion_matrices(curated_run, client, alice):
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="confusion-gender"' in html and 'id="confusion-child"' in html
-    assert '<th scope="row">male</th><td>1</td><td>1</td><td>0</td><td>0.500</td>' in html
+    assert (
+        '<th scope="row">male</th><td class="num">1</td><td class="num">1</td><td class="num">0</td>'
+        '<td class="num">0.500</td>'
+    ) in html
     assert "overall 0.333" in html

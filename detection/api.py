@@ -80,6 +80,7 @@ class RunListCreateApi(generics.ListAPIView):
                 threshold=data.get("threshold"),
                 tiling=data.get("tiling"),
                 attribute_model=data.get("attribute_model"),
+                max_face_share=data.get("max_face_share"),
             )
         except DetectionRefused as exc:
             raise ValidationError({"detail": str(exc)}) from exc

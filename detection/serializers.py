@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from annotations.serializers import StrictInputSerializer
 from detection.models import DetectionRun, PageDetection
 from detection.selectors import run_progress, run_timings
 from webapp.ids import IdField
@@ -13,7 +14,7 @@ from webapp.ids import IdField
 MAX_PAGES_PER_REQUEST = 10_000
 
 
-class RunInputSerializer(serializers.Serializer):
+class RunInputSerializer(StrictInputSerializer):
     """Start a run on exactly one of a document, a corpus or a list of pages."""
 
     document = IdField(required=False)
@@ -23,6 +24,13 @@ class RunInputSerializer(serializers.Serializer):
     threshold = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
     tiling = serializers.BooleanField(required=False, allow_null=True, default=None)
     attribute_model = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    # The largest share of a page a face box may cover; boxes above it are taken for a photo or a headline.
+    max_face_share = serializers.FloatField(required=False, allow_null=True, max_value=1.0)
+
+    def validate_max_face_share(self, value):
+        if value is not None and value <= 0.0:
+            raise serializers.ValidationError(_("Ensure this value is greater than 0."))
+        return value
 
     def validate(self, attrs):
         scopes = [name for name in ("document", "corpus", "pages") if attrs.get(name) is not None]

@@ -169,12 +169,14 @@ def run_create(
     threshold: float | None = None,
     tiling: bool | None = None,
     attribute_model: str | None = None,
+    max_face_share: float | None = None,
     enqueue: bool = True,
 ) -> DetectionRun:
     """Create a run over a corpus, a document or chosen pages, and queue its pages after commit.
 
     Access is the caller's business (the API checks the curator role); this checks the scope
-    and the parameters. `enqueue=False` leaves the pages for a foreground runner.
+    and the parameters. `max_face_share` is the largest share of a page a face box may cover
+    (the setting's default). `enqueue=False` leaves the pages for a foreground runner.
     """
     if not settings.DETECTION_ENABLED:
         raise DetectionRefused("Face detection is disabled on this server (DETECTION_ENABLED is off)")
@@ -192,13 +194,17 @@ def run_create(
         threshold = float(detector_spec.default_params.get("score_threshold", 0.5))
     if not 0.0 <= threshold <= 1.0:
         raise DetectionRefused(f"The threshold must be between 0 and 1, got {threshold}")
+    if max_face_share is None:
+        max_face_share = settings.DETECTION_MAX_FACE_SHARE
+    if not 0.0 < max_face_share <= 1.0:
+        raise DetectionRefused(f"The largest face share must be above 0 and at most 1, got {max_face_share}")
     corpus, document, pages = _scope_pages(corpus=corpus, document=document, page_ids=page_ids)
     params = {
         "threshold": threshold,
         "tiling": detector in TILING_BY_DEFAULT if tiling is None else tiling,
         "tile_size": settings.DETECTION_TILE_SIZE,
         "overlap": settings.DETECTION_TILE_OVERLAP,
-        "max_face_share": settings.DETECTION_MAX_FACE_SHARE,
+        "max_face_share": max_face_share,
         "min_face_size": settings.DETECTION_MIN_FACE_SIZE,
         "max_derivative": settings.DETECTION_MAX_DERIVATIVE,
         # Raw boxes down to this score are kept per page, so the run can be evaluated at any time.

@@ -231,3 +231,59 @@ def test_grid_bench(tmp_path):
     # Walking presses one key a face and Enter; jumping skips the right ones.
     assert int(rows["walk every tile"][3]) == 13, output
     assert 0 < int(rows["jump to wrong ones"][3]) < 13, output
+
+
+def test_heritage_eval_smoke(tmp_path):
+    # Stand-in models on generated pages: every face found at 0.9, every ornament at 0.6, every third face
+    # read as the other sex. curated_page puts 5 faces and 4 ornaments on a page.
+    output = run_bench("heritage_eval.py", "--smoke", "--bootstrap", "200", tmp_path=tmp_path)
+
+    assert re.search(
+        r"^12 pages of 6 documents .* reading 6 pages \(reporting half\) of 3 documents, 30 faces", output, re.M
+    )
+    rows = {cells(row)[0]: cells(row)[1:] for row in table(output, "| figure |")}
+    assert rows["precision"] == ["0.556", "0.556 – 0.556"]
+    assert rows["recall"][0] == "1.000" and rows["AP@0.5"][0] == "1.000"
+    assert rows["labelled as the other sex"][0] == "0.333"
+    assert rows["gender accuracy (curated female/male)"][0] == "0.667"
+    low, high = (float(value) for value in rows["gender accuracy (curated female/male)"][1].split(" – "))
+    assert low <= 0.667 <= high and low < high
+    gender = [cells(row) for row in table(output, "| gender (rows curated) |")]
+    counts = [[int(count) for count in row[1:4]] for row in gender[:3]]
+    assert sum(map(sum, counts)) == 30 and counts[2] == [0, 0, 0]
+    assert counts[0][1] + counts[1][0] == 10, "one face in three labelled as the other sex"
+
+
+def test_heritage_eval_splits_by_document_whatever_the_file_order():
+    sys.path.insert(0, str(ROOT / "bench"))
+    from heritage_eval import split_by_document
+
+    from detection.training.data import LabelledImage
+
+    images = [
+        LabelledImage(image_path=Path(f"{doc}-{page}.jpg"), boxes=(), document=doc, page=f"{doc}-{page}")
+        for doc in ("a", "b", "c", "d", "e")
+        for page in range(3)
+    ]
+
+    tuning, reporting = split_by_document(images)
+    again = split_by_document(list(reversed(images)))
+
+    assert {i.document for i in tuning} & {i.document for i in reporting} == set()
+    assert (len({i.document for i in tuning}), len({i.document for i in reporting})) == (3, 2)
+    assert {i.page for i in again[0]} == {i.page for i in tuning}
+
+
+@pytest.mark.realmodel
+def test_heritage_eval_with_real_models(tmp_path):
+    output = run_bench(
+        "heritage_eval.py",
+        *("--generated", "--detector", "haar", "--target-precision", "0.5", "--bootstrap", "100"),
+        tmp_path=tmp_path,
+    )
+
+    assert "haar + onnx-age-gender, threshold" in output and "(the tuning half" in output
+    rows = {cells(row)[0]: cells(row)[1:] for row in table(output, "| figure |")}
+    for name in ("AP@0.5", "precision", "recall"):
+        assert 0.0 <= float(rows[name][0]) <= 1.0, rows[name]
+    assert float(rows["seconds per page"][0]) > 0

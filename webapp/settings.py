@@ -401,7 +401,8 @@ DETECTION_ENABLED = envbool("DETECTION_ENABLED", True)
 DETECTION_TILE_SIZE = envint("DETECTION_TILE_SIZE", 300)
 DETECTION_TILE_OVERLAP = envfloat("DETECTION_TILE_OVERLAP", 0.25)
 # The seed's "very large detection" filter: a box over this share of the page is not a face.
-DETECTION_MAX_FACE_SHARE = envfloat("DETECTION_MAX_FACE_SHARE", 0.25)
+# The default keeps a portrait whose face fills most of the picture; a run may set its own.
+DETECTION_MAX_FACE_SHARE = envfloat("DETECTION_MAX_FACE_SHARE", 0.8)
 # Boxes smaller than this many derivative pixels are noise (and too small for age/gender).
 DETECTION_MIN_FACE_SIZE = envint("DETECTION_MIN_FACE_SIZE", 12)
 # Celery retries of a page whose image fetch failed transiently (429, 5xx, timeouts).

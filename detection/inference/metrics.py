@@ -321,9 +321,109 @@ class AttributePair:
     predicted_child: bool | None = None
 
 
+GENDER_CLASSES: tuple[str, ...] = ("female", "male", "unknown")
+CHILD_CLASSES: tuple[str, ...] = ("adult", "child")
+OTHER_SEX = {"female": "male", "male": "female"}
+
+
+@dataclass(frozen=True)
+class ClassFigures:
+    """One class of a confusion matrix: its curated faces (row), predictions (column) and both (diagonal).
+
+    `row` counts the class's curated faces by predicted class, in the matrix's class order.
+    """
+
+    label: str
+    row: list[int]
+    truths: int
+    predictions: int
+    correct: int
+    recall: float | None
+    precision: float | None
+
+
+@dataclass(frozen=True)
+class ConfusionMatrix:
+    """Counts of matched faces by curated class (rows) and predicted class (columns), in `classes` order."""
+
+    classes: tuple[str, ...]
+    per_class: list[ClassFigures]
+
+    @property
+    def counts(self) -> list[list[int]]:
+        return [figures.row for figures in self.per_class]
+
+    def count(self, truth: str, predicted: str) -> int:
+        return self.counts[self.classes.index(truth)][self.classes.index(predicted)]
+
+
+def confusion_matrix(pairs: Sequence[tuple[str, str]], classes: Sequence[str]) -> ConfusionMatrix:
+    """The confusion matrix of (truth, predicted) labels, with each class's recall and precision.
+
+    Recall is the diagonal over the class's row (its curated faces), precision the diagonal over
+    its column (the faces predicted as it); each is None when its total is 0.
+    """
+    classes = tuple(classes)
+    counts = [[0] * len(classes) for _ in classes]
+    for truth, predicted in pairs:
+        if truth not in classes or predicted not in classes:
+            raise ValueError(f"label outside {classes}: {(truth, predicted)}")
+        counts[classes.index(truth)][classes.index(predicted)] += 1
+    per_class = []
+    for index, label in enumerate(classes):
+        row = sum(counts[index])
+        column = sum(counts[other][index] for other in range(len(classes)))
+        correct = counts[index][index]
+        per_class.append(
+            ClassFigures(
+                label=label,
+                row=counts[index],
+                truths=row,
+                predictions=column,
+                correct=correct,
+                recall=correct / row if row else None,
+                precision=correct / column if column else None,
+            )
+        )
+    return ConfusionMatrix(classes=classes, per_class=per_class)
+
+
+@dataclass(frozen=True)
+class AttributeConfusion:
+    """Where the attribute model goes wrong, class by class, on matched faces."""
+
+    gender: ConfusionMatrix
+    # Of the faces curated female or male, the share labelled as the other sex ("unknown" is not
+    # counted: it withholds a label rather than giving a wrong one); per curated sex and overall.
+    other_sex_rate: dict[str, float | None]
+    # Faces with both a curated and a predicted child flag.
+    child: ConfusionMatrix
+
+
+def attribute_confusion(pairs: Sequence[AttributePair]) -> AttributeConfusion:
+    """Gender (female, male, unknown) and child (adult, child) confusion matrices of matched faces."""
+    gender = confusion_matrix([(pair.truth_gender, pair.predicted_gender) for pair in pairs], GENDER_CLASSES)
+    other_sex_rate: dict[str, float | None] = {}
+    for sex, other in OTHER_SEX.items():
+        curated = sum(gender.counts[gender.classes.index(sex)])
+        other_sex_rate[sex] = gender.count(sex, other) / curated if curated else None
+    sexed = sum(sum(gender.counts[gender.classes.index(sex)]) for sex in OTHER_SEX)
+    swapped = sum(gender.count(sex, other) for sex, other in OTHER_SEX.items())
+    other_sex_rate["overall"] = swapped / sexed if sexed else None
+    child = confusion_matrix(
+        [
+            (CHILD_CLASSES[pair.truth_child], CHILD_CLASSES[pair.predicted_child])
+            for pair in pairs
+            if pair.truth_child is not None and pair.predicted_child is not None
+        ],
+        CHILD_CLASSES,
+    )
+    return AttributeConfusion(gender=gender, other_sex_rate=other_sex_rate, child=child)
+
+
 @dataclass(frozen=True)
 class AttributeReport:
-    """Gender accuracy, age error and child accuracy on matched faces."""
+    """Gender accuracy, age error and child accuracy on matched faces, and their confusion matrices."""
 
     # Faces whose curated gender is female or male; an "unknown" prediction counts as wrong.
     gender_faces: int
@@ -333,6 +433,7 @@ class AttributeReport:
     age_mae: float | None
     child_faces: int
     child_accuracy: float | None
+    confusion: AttributeConfusion | None = None
 
 
 KNOWN_GENDERS = frozenset({"female", "male"})
@@ -350,6 +451,7 @@ def attribute_metrics(pairs: Sequence[AttributePair]) -> AttributeReport:
         age_mae=_mean([abs(pair.truth_age - pair.predicted_age) for pair in ages]),  # type: ignore[operator]
         child_faces=len(children),
         child_accuracy=_mean([pair.truth_child == pair.predicted_child for pair in children]),
+        confusion=attribute_confusion(pairs),
     )
 
 

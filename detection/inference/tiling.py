@@ -19,6 +19,13 @@ from .types import Detection
 EDGE_MARGIN = 2.0
 # A cut box lying this much inside a whole box is the same face seen by a neighbour tile.
 CUT_CONTAINED_SHARE = 0.5
+# A box whose area lies this much inside another box of the same output is the same face:
+# tiles leave confident half-face boxes (0.96-0.99) beside or inside the whole face, and IoU
+# NMS keeps them because a half box has a low IoU with the whole one.
+CONTAINED_SHARE = 0.7
+# Two nested boxes whose scores differ by at most this much keep the larger one (the whole
+# face rather than its half); a clearly better-scored inner box wins over a weak outer one.
+CONTAINED_SCORE_GAP = 0.05
 
 
 def tile_origins(length: int, tile_size: int, step: int) -> list[int]:
@@ -80,7 +87,7 @@ def detect_tiled(
     # A cut box is kept only when no neighbour saw the face whole: a big face cut by
     # every tile still yields its best partial box rather than nothing.
     orphans = [c for c in cut if not any(c.intersection(w) >= CUT_CONTAINED_SHARE * c.area for w in whole)]
-    return non_max_suppression(whole + orphans, nms_iou)
+    return suppress_contained(non_max_suppression(whole + orphans, nms_iou))
 
 
 def _resized(rgb: np.ndarray, scale: float) -> np.ndarray:
@@ -114,6 +121,33 @@ def non_max_suppression(dets: Sequence[Detection], iou_threshold: float) -> list
         overlap = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
         alive[rest] &= overlap <= iou_threshold
     return kept
+
+
+def suppress_contained(
+    dets: Sequence[Detection],
+    *,
+    contained_share: float = CONTAINED_SHARE,
+    score_gap: float = CONTAINED_SCORE_GAP,
+) -> list[Detection]:
+    """Drop boxes mostly inside another box of the same output; the survivors in score order.
+
+    Two boxes are nested when their intersection covers at least `contained_share` of the
+    smaller one. Of two nested boxes the larger one stays unless the smaller one scores more
+    than `score_gap` above it: the half-face duplicate of a 0.99 face at 0.97 goes, and so does
+    a 0.97 whole face beside a 0.99 half face (the larger box wins when the scores are close).
+    A small real face inside a large box of the same output is lost the same way; face
+    detectors do not output one face box around another, so this is a box the filter would
+    count as a duplicate anyway.
+    """
+    kept: list[Detection] = []
+    for det in sorted(dets, key=lambda d: d.score, reverse=True):
+        nested = [k for k in kept if k.intersection(det) >= contained_share * min(k.area, det.area)]
+        # Every nested box in `kept` scores at least as high as `det`.
+        if any(k.area >= det.area or k.score - det.score > score_gap for k in nested):
+            continue
+        kept = [k for k in kept if k not in nested]
+        kept.append(det)
+    return sorted(kept, key=lambda d: d.score, reverse=True)
 
 
 def filter_implausible(

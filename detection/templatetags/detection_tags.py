@@ -31,5 +31,6 @@ def detection_panel(context, document):
         "default_detector": default,
         "attribute_models": listing["attribute_models"],
         "default_attribute_model": listing["default_attribute_model"],
+        "default_max_face_share": settings.DETECTION_MAX_FACE_SHARE,
         "csrf_token": context.get("csrf_token"),
     }

@@ -48,6 +48,20 @@ def test_a_curator_starts_a_run_on_a_document(
     assert sorted(queued.pages) == sorted(run.page_tasks.values_list("pk", flat=True))
 
 
+def test_a_run_takes_its_own_largest_face_share_or_the_setting(client, alice, scanned_document, fake_models, settings):
+    settings.DETECTION_MAX_FACE_SHARE = 0.7
+    client.force_login(alice)
+
+    chosen = client.post(
+        "/api/runs/", {"document": scanned_document.pk, "max_face_share": 0.4}, content_type="application/json"
+    )
+    default = client.post("/api/runs/", {"document": scanned_document.pk}, content_type="application/json")
+
+    assert (chosen.status_code, default.status_code) == (201, 201)
+    assert chosen.json()["params"]["max_face_share"] == 0.4
+    assert default.json()["params"]["max_face_share"] == 0.7
+
+
 def test_a_curator_starts_a_run_on_chosen_pages(client, alice, scanned_document, fake_models, queued):
     page = scanned_document.pages.order_by("order").first()
     client.force_login(alice)
@@ -89,6 +103,11 @@ def test_only_curators_start_runs(client, request, scanned_document, fake_models
         ({"document": "DOC", "corpus": "CORPUS"}, "exactly one"),
         ({"document": "DOC", "detector": "nope"}, "Unknown detector"),
         ({"document": "DOC", "threshold": 2}, "less than or equal to 1"),
+        ({"document": "DOC", "max_face_share": 0}, "greater than 0"),
+        ({"document": "DOC", "max_face_share": 1.5}, "less than or equal to 1"),
+        ({"document": "DOC", "max_face_share": "most"}, "valid number"),
+        # A misspelt parameter is refused by name, not silently left at its default.
+        ({"document": "DOC", "thresold": 0.3}, "thresold"),
     ],
 )
 def test_a_bad_run_request_is_refused_with_a_reason(

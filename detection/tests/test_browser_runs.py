@@ -32,6 +32,8 @@ def test_a_curator_detects_faces_and_sees_the_run_finish(
 
     expect(page.locator("#detect-detector")).to_have_value("fake")
     page.fill("#detect-threshold", "0.6")
+    expect(page.locator("#detect-max-face-share")).to_have_value("0.8")
+    page.fill("#detect-max-face-share", "0.5")
     page.uncheck("#detect-tiling")
     page.click("#detect-submit")
 
@@ -40,7 +42,13 @@ def test_a_curator_detects_faces_and_sees_the_run_finish(
     expect(row.locator(".run-faces")).to_have_text("2")
     expect(page.locator("#detect-message")).to_contain_text("started on 2 pages")
     run = DetectionRun.objects.get()
-    assert (run.status, run.params["threshold"], run.params["tiling"]) == (JobStatus.DONE, 0.6, False)
+    assert (run.status, run.params["threshold"], run.params["tiling"], run.params["max_face_share"]) == (
+        JobStatus.DONE,
+        0.6,
+        False,
+        0.5,
+    )
+    expect(row).to_contain_text("faces ≤ 0.5 of the page")
     assert Face.objects.count() == 2
 
     row.get_by_role("button", name="Pages").click()

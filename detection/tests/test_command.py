@@ -50,6 +50,17 @@ def test_without_wait_the_run_is_queued_and_its_id_printed(
     assert sorted(queued.pages) == sorted(run.page_tasks.values_list("pk", flat=True))
 
 
+def test_the_largest_face_share_is_a_run_option(scanned_document, fake_models):
+    fake_models.detector.boxes = [Detection(0, 0, 300, 300, 0.99), Detection(10, 10, 60, 70, 0.9)]
+
+    lines = detect("--document", str(scanned_document.pk), "--wait", "--no-tiling", "--max-face-share", "0.01")
+
+    assert DetectionRun.objects.get().params["max_face_share"] == 0.01
+    assert lines[-1] == "2", "one small face on each of the two pages"
+    with pytest.raises(CommandError, match="largest face share"):
+        detect("--document", str(scanned_document.pk), "--max-face-share", "0")
+
+
 def test_a_missing_document_or_detector_is_a_clear_error(scanned_document, fake_models):
     with pytest.raises(CommandError, match="No document with id 999"):
         detect("--document", "999", "--wait")

@@ -243,3 +243,40 @@ def test_an_earlier_runs_evaluation_is_unchanged_after_a_later_run_on_the_same_p
     assert before["sweep"][-1]["recall"] == 1.0
     assert after == before
     assert evaluation_for_run(run=later).as_dict()["detection"]["false_positives"] == 1
+
+
+def test_the_evaluation_reports_the_gender_confusion_matrix_of_matched_faces(curated_run):
+    # A female -> female, B male -> male, F curated male but predicted female.
+    attributes = evaluation_for_run(run=curated_run).as_dict()["attributes"]
+
+    gender = attributes["confusion"]["gender"]
+    assert list(gender["classes"]) == ["female", "male", "unknown"]
+    assert [figures["row"] for figures in gender["per_class"]] == [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
+    assert [figures["precision"] for figures in gender["per_class"]] == [0.5, 1.0, None]
+    assert attributes["confusion"]["other_sex_rate"] == {"female": 0.0, "male": 0.5, "overall": pytest.approx(1 / 3)}
+
+
+def test_the_command_prints_the_confusion_matrices(curated_run, document):
+    out = StringIO()
+
+    call_command("evaluate", document=document.pk, stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert "female                        1        0        0    1.000" in lines
+    assert "male                          1        1        0    0.500" in lines
+    assert "labelled as the other sex: female 0.000, male 0.500, overall 0.333" in lines
+
+
+def test_the_run_page_shows_the_confusion_matrices(curated_run, client, alice):
+    client.force_login(alice)
+
+    response = client.get(f"/runs/{curated_run.pk}/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="confusion-gender"' in html and 'id="confusion-child"' in html
+    assert (
+        '<th scope="row">male</th><td class="num">1</td><td class="num">1</td><td class="num">0</td>'
+        '<td class="num">0.500</td>'
+    ) in html
+    assert "overall 0.333" in html

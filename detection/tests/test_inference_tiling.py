@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from detection.inference.registry import get_detector
-from detection.inference.tiling import detect_tiled, filter_implausible, non_max_suppression, tile_origins
+from detection.inference.tiling import (
+    detect_tiled,
+    filter_implausible,
+    non_max_suppression,
+    suppress_contained,
+    tile_origins,
+)
 from detection.inference.types import Detection
 from tests.support.synthetic_pages import newspaper_page
 
@@ -37,6 +43,19 @@ class WhiteSquares:
         return [Detection.from_xywh(x, y, w, h, 0.9) for x, y, w, h, _area in stats[1:count]]
 
 
+class AnswersInTurn:
+    """Gives its answers one call after the other (the whole image first, then the tiles), then nothing."""
+
+    name = "in-turn"
+    version = "1"
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+
+    def detect(self, image):
+        return list(self.answers.pop(0)) if self.answers else []
+
+
 def squares_image(width, height, squares):
     image = np.zeros((height, width, 3), dtype=np.uint8)
     for x, y, size in squares:
@@ -65,6 +84,57 @@ def test_nms_keeps_boxes_overlapping_at_or_below_the_threshold():
 
     assert non_max_suppression([left, right], iou_threshold=0.34) == [left, right]
     assert non_max_suppression([left, right], iou_threshold=0.33) == [left]
+
+
+def test_a_half_face_inside_a_whole_face_is_suppressed():
+    face = Detection(100, 100, 300, 300, 0.99)
+    half_face = Detection(150, 200, 250, 300, 0.97)  # IoU 0.25: plain NMS keeps it
+
+    assert non_max_suppression([face, half_face], iou_threshold=0.3) == [face, half_face]
+    assert suppress_contained([half_face, face]) == [face]
+
+
+def test_a_whole_face_scored_just_below_its_half_keeps_the_whole_face():
+    half_face = Detection(150, 200, 250, 300, 0.99)
+    face = Detection(100, 100, 300, 300, 0.96)
+
+    assert suppress_contained([half_face, face]) == [face]
+
+
+def test_a_clearly_better_inner_box_wins_over_a_weak_outer_one():
+    face = Detection(150, 200, 250, 300, 0.99)
+    loose = Detection(100, 100, 300, 300, 0.6)
+
+    assert suppress_contained([loose, face]) == [face]
+
+
+def test_faces_side_by_side_and_slightly_overlapping_are_all_kept():
+    left = Detection(100, 100, 200, 220, 0.99)
+    touching = Detection(190, 100, 290, 220, 0.97)  # shares 10 % of its area with the left face
+    apart = Detection(400, 100, 480, 200, 0.9)
+
+    assert suppress_contained([apart, touching, left]) == [left, touching, apart]
+
+
+def test_a_box_mostly_inside_another_is_dropped_from_the_contained_share_on():
+    face = Detection(0, 0, 100, 100, 0.99)
+    inner = Detection(70, 0, 110, 40, 0.97)  # 75 % of it inside the face
+
+    assert suppress_contained([face, inner], contained_share=0.75) == [face]
+    assert suppress_contained([face, inner], contained_share=0.76) == [face, inner]
+
+
+def test_containment_of_nothing_is_nothing():
+    assert suppress_contained([]) == []
+
+
+def test_tiling_drops_the_half_face_a_tile_sees_inside_a_face_the_page_pass_found():
+    # The whole-image pass sees the face; the first tile sees only its lower half, away from any tile side.
+    detector = AnswersInTurn([[Detection(100, 100, 300, 300, 0.99)], [Detection(150, 200, 250, 300, 0.97)]])
+
+    found = detect_tiled(detector, np.zeros((1000, 1000, 3), np.uint8), tile_size=600)
+
+    assert [d.to_xywh() for d in found] == [(100, 100, 200, 200)]
 
 
 def test_nms_of_nothing_is_nothing():

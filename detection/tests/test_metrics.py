@@ -4,8 +4,10 @@ import pytest
 
 from detection.inference.metrics import (
     AttributePair,
+    attribute_confusion,
     attribute_metrics,
     average_precision,
+    confusion_matrix,
     evaluate_detections,
     match,
     ratios,
@@ -190,3 +192,75 @@ def test_attribute_metrics_without_faces_are_undefined():
     report = attribute_metrics([])
 
     assert report.gender_accuracy is None and report.age_mae is None and report.child_accuracy is None
+
+
+def hand_made_pairs():
+    """Ten matched faces: 4 curated female, 4 male, 2 unknown; child flags on eight."""
+    return [
+        AttributePair("female", "female", truth_child=False, predicted_child=False),
+        AttributePair("female", "female", truth_child=True, predicted_child=True),
+        AttributePair("female", "male", truth_child=False, predicted_child=False),
+        AttributePair("female", "unknown", truth_child=True, predicted_child=False),
+        AttributePair("male", "male", truth_child=False, predicted_child=False),
+        AttributePair("male", "male", truth_child=False, predicted_child=True),
+        AttributePair("male", "male", truth_child=False, predicted_child=False),
+        AttributePair("male", "female", truth_child=True, predicted_child=True),
+        AttributePair("unknown", "male"),
+        AttributePair("unknown", "unknown"),
+    ]
+
+
+def test_the_gender_confusion_matrix_counts_curated_rows_against_predicted_columns():
+    confusion = attribute_confusion(hand_made_pairs())
+
+    assert confusion.gender.classes == ("female", "male", "unknown")
+    assert confusion.gender.counts == [
+        [2, 1, 1],
+        [1, 3, 0],
+        [0, 1, 1],
+    ]
+    by_label = {figures.label: figures for figures in confusion.gender.per_class}
+    assert (by_label["female"].truths, by_label["female"].predictions, by_label["female"].correct) == (4, 3, 2)
+    assert by_label["female"].recall == pytest.approx(2 / 4) and by_label["female"].precision == pytest.approx(2 / 3)
+    assert by_label["male"].recall == pytest.approx(3 / 4) and by_label["male"].precision == pytest.approx(3 / 5)
+    assert by_label["unknown"].recall == pytest.approx(1 / 2) and by_label["unknown"].precision == pytest.approx(1 / 2)
+
+
+def test_labelled_as_the_other_sex_counts_swaps_not_unknowns():
+    confusion = attribute_confusion(hand_made_pairs())
+
+    assert confusion.other_sex_rate == {
+        "female": pytest.approx(1 / 4),
+        "male": pytest.approx(1 / 4),
+        "overall": pytest.approx(2 / 8),
+    }
+
+
+def test_the_child_confusion_matrix_uses_faces_with_both_flags():
+    confusion = attribute_confusion(hand_made_pairs())
+
+    assert confusion.child.classes == ("adult", "child")
+    assert confusion.child.counts == [[4, 1], [1, 2]]
+    child = confusion.child.per_class[1]
+    assert (child.truths, child.predictions, child.correct) == (3, 3, 2)
+    assert child.recall == pytest.approx(2 / 3) and child.precision == pytest.approx(2 / 3)
+
+
+def test_a_confusion_matrix_without_faces_has_undefined_ratios():
+    confusion = attribute_confusion([])
+
+    assert confusion.gender.counts == [[0, 0, 0]] * 3
+    assert all(f.recall is None and f.precision is None for f in confusion.gender.per_class)
+    assert confusion.other_sex_rate == {"female": None, "male": None, "overall": None}
+
+
+def test_a_label_outside_the_classes_is_an_error():
+    with pytest.raises(ValueError, match="label outside"):
+        confusion_matrix([("female", "neutral")], ("female", "male", "unknown"))
+
+
+def test_attribute_metrics_carry_the_confusion_matrices():
+    report = attribute_metrics(hand_made_pairs())
+
+    assert report.confusion == attribute_confusion(hand_made_pairs())
+    assert report.gender_accuracy == pytest.approx(5 / 8)

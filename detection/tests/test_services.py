@@ -232,6 +232,34 @@ def test_the_share_of_the_page_a_face_may_cover_is_a_setting(document, fake_mode
     assert boxes(page) == [(0, 0, 1100, 1500)]
 
 
+def test_a_portrait_whose_face_fills_the_picture_is_kept_by_default(document, fake_models):
+    page = add_scan_page(document, width=600, height=800)
+    fake_models.detector.boxes = [Detection(60, 80, 540, 740, 0.99)]  # 66 % of the picture
+
+    detect(document=document)
+
+    assert boxes(page) == [(60, 80, 480, 660)]
+
+
+def test_a_run_with_a_lower_largest_face_share_drops_the_portrait(document, fake_models):
+    page = add_scan_page(document, width=600, height=800)
+    fake_models.detector.boxes = [Detection(60, 80, 540, 740, 0.99), Detection(10, 10, 60, 70, 0.9)]
+
+    run = detect(document=document, max_face_share=0.5)
+
+    assert run.params["max_face_share"] == 0.5
+    assert boxes(page) == [(10, 10, 50, 60)]
+
+
+@pytest.mark.parametrize("share", [0.0, -0.1, 1.01])
+def test_a_largest_face_share_outside_zero_to_one_is_refused(document, fake_models, share):
+    add_scan_page(document, width=600, height=800)
+
+    with pytest.raises(DetectionRefused, match="largest face share"):
+        detect(document=document, max_face_share=share)
+    assert not DetectionRun.objects.exists()
+
+
 def test_boxes_under_the_run_threshold_are_dropped(document, fake_models):
     page = add_scan_page(document, width=1200, height=1600)
     fake_models.detector.boxes = [Detection(100, 100, 200, 200, 0.55), Detection(500, 500, 600, 600, 0.95)]

@@ -1,4 +1,4 @@
-"""`manage.py detect --document ID [--detector NAME] [--threshold F] [--wait]`: detect faces on a document."""
+"""`manage.py detect --document ID [--threshold F] [--max-face-share F] [--wait]`: detect faces on a document."""
 
 from argparse import BooleanOptionalAction
 
@@ -25,10 +25,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--tiling", action=BooleanOptionalAction, default=None, help="Detect on overlapping tiles (small faces)"
         )
+        parser.add_argument(
+            "--max-face-share",
+            type=float,
+            help="Largest share of a page a face may cover, above 0 and at most 1 (default from settings)",
+        )
         parser.add_argument("--attributes", help="Age/gender model name, or '' to skip age and gender")
         parser.add_argument("--wait", action="store_true", help="Run the pages now and print the faces found")
 
-    def handle(self, *args, document: int, detector, threshold, tiling, attributes, wait: bool, **options):
+    def handle(
+        self, *args, document: int, detector, threshold, tiling, max_face_share, attributes, wait: bool, **options
+    ):
         found = Document.objects.select_related("corpus").filter(pk=document).first()
         if found is None:
             raise CommandError(f"No document with id {document}")
@@ -39,6 +46,7 @@ class Command(BaseCommand):
                 detector=detector,
                 threshold=threshold,
                 tiling=tiling,
+                max_face_share=max_face_share,
                 attribute_model=attributes,
                 enqueue=not wait,
             )

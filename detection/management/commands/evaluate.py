@@ -5,6 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.models import Document, Page
+from detection.inference.metrics import ConfusionMatrix
 from detection.model_loop.evaluation import (
     Evaluation,
     EvaluationRefused,
@@ -19,6 +20,17 @@ from detection.models import DetectionRun
 
 def _fmt(value, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def confusion_lines(title: str, matrix: ConfusionMatrix) -> list[str]:
+    """A confusion matrix as text: curated classes in rows with their recall, predicted in columns."""
+    lines = [f"{title + ' (rows curated)':<22}" + "".join(f"{label:>9}" for label in matrix.classes) + f"{'recall':>9}"]
+    for figures in matrix.per_class:
+        lines.append(
+            f"{figures.label:<22}" + "".join(f"{count:>9}" for count in figures.row) + f"{_fmt(figures.recall):>9}"
+        )
+    lines.append(f"{'precision':<22}" + "".join(f"{_fmt(figures.precision):>9}" for figures in matrix.per_class))
+    return lines
 
 
 class Command(BaseCommand):
@@ -120,4 +132,12 @@ class Command(BaseCommand):
                 f"age MAE {_fmt(attributes.age_mae, 1)} years on {attributes.age_faces} faces; "
                 f"child accuracy {_fmt(attributes.child_accuracy)} on {attributes.child_faces} faces"
             )
+            if attributes.confusion is not None:
+                confusion = attributes.confusion
+                for line in confusion_lines("gender", confusion.gender):
+                    self.stdout.write(line)
+                rates = ", ".join(f"{sex} {_fmt(rate)}" for sex, rate in confusion.other_sex_rate.items())
+                self.stdout.write(f"labelled as the other sex: {rates}")
+                for line in confusion_lines("child", confusion.child):
+                    self.stdout.write(line)
         self.stdout.write(f"precision {_fmt(report.precision)} recall {_fmt(report.recall)} AP@0.5 {_fmt(report.ap50)}")

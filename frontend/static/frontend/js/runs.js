@@ -47,6 +47,9 @@ function init(panel) {
       format(gettext("threshold %(threshold)s"), { threshold: run.params.threshold.toLocaleString(document.documentElement.lang) }),
       run.params.tiling ? gettext("tiled") : gettext("whole page"),
     ];
+    if (run.params.max_face_share != null) {
+      params.push(format(gettext("faces ≤ %(share)s of the page"), { share: run.params.max_face_share.toLocaleString(document.documentElement.lang) }));
+    }
     const outputs = el("td", { class: "run-outputs" },
       el("a", { href: run.links.faces_csv, download: "" }, "CSV"),
       el("button", { type: "button", class: "link", "aria-expanded": String(openPages.has(run.id)) }, gettext("Pages")));
@@ -127,6 +130,7 @@ function init(panel) {
     const detector = document.getElementById("detect-detector");
     const threshold = document.getElementById("detect-threshold");
     const tiling = document.getElementById("detect-tiling");
+    const maxFaceShare = document.getElementById("detect-max-face-share");
     const attributes = document.getElementById("detect-attributes");
     const message = document.getElementById("detect-message");
     const submit = document.getElementById("detect-submit");
@@ -147,6 +151,7 @@ function init(panel) {
         attribute_model: attributes.value,
       };
       if (threshold.value !== "") payload.threshold = Number(threshold.value);
+      if (maxFaceShare.value !== "") payload.max_face_share = Number(maxFaceShare.value);
       try {
         const { ok, data } = await send(panel.dataset.createUrl, payload);
         message.textContent = ok

@@ -34,8 +34,6 @@ from pathlib import Path
 
 from _django import setup
 
-from webapp.jobs import JobStatus
-
 SERVER_SLACK = 0.5  # the host refuses arrivals under this share of an interval after the last one served
 
 
@@ -91,6 +89,7 @@ def main() -> None:
 def import_document(host, index: int, pages: int):
     from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
     from tests.support.manifests import p2_manifest
+    from webapp.jobs import JobStatus
 
     manifest = p2_manifest(host.base_url, pages)
     text = json.dumps(manifest).replace("/iiif/doc/", f"/iiif/doc{index}/")
@@ -138,6 +137,7 @@ def measure(document, host, index: int, count: int, budget: str, args, redis_url
     from detection.services import run_create
     from tests.support.fixed_cost import registered
     from tests.test_fault_tolerance import broker
+    from webapp.jobs import JobStatus
 
     workers = start_workers(count, budget, args, redis_url, data_dir)
     try:

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Export, Face, Page
+from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Export, Face, Page, Person
 
 ROLE_RANK = {CorpusRole.VIEWER: 1, CorpusRole.CURATOR: 2, CorpusRole.ADMIN: 3}
 
@@ -82,9 +82,16 @@ def get_page_for_user(user, page_id: int, role: str = CorpusRole.VIEWER) -> Page
 
 def get_face_for_user(user, face_id: int, role: str = CorpusRole.VIEWER) -> Face:
     """A face by id, checked for the role."""
-    face = _by_id(Face.objects.select_related("page__document__corpus"), face_id, "face")
+    face = _by_id(Face.objects.select_related("page__document__corpus", "person"), face_id, "face")
     require_role(user, face.page.document.corpus, role)
     return face
+
+
+def get_person_for_user(user, person_id: int, role: str = CorpusRole.VIEWER) -> Person:
+    """A person by id, checked for the role in their corpus."""
+    person = _by_id(Person.objects.select_related("corpus"), person_id, "person")
+    require_role(user, person.corpus, role)
+    return person
 
 
 def get_local_scan_for_user(user, key: str, name: str) -> Page:

@@ -7,7 +7,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from annotations import selectors
-from annotations.access import ROLE_RANK, corpora_visible_to, corpus_role, get_document_for_user, get_page_for_user
+from annotations.access import (
+    ROLE_RANK,
+    corpora_visible_to,
+    corpus_role,
+    get_document_for_user,
+    get_page_for_user,
+    get_person_for_user,
+)
 from annotations.ingest.manifests import ImportFailed, document_import_from_input
 from annotations.models import CorpusRole
 from webapp.throttling import throttle_writes
@@ -87,3 +94,9 @@ def page_detail(request, page_id: int):
             **neighbours,
         },
     )
+
+
+def person_detail(request, person_id: int):
+    """A person of a corpus: their faces across its documents, each a link into the review canvas."""
+    person = get_person_for_user(request.user, person_id)
+    return render(request, "frontend/person.html", {"person": person, "faces": selectors.person_faces(person=person)})

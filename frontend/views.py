@@ -88,6 +88,7 @@ def page_detail(request, page_id: int):
                 "imageHeight": page.image_height,
                 "reviewStatus": page.review_status,
                 "canEdit": can_edit,
+                "corpusId": page.document.corpus_id,
                 # Scopes the browser's buffer of unsaved edits (page.js) to this user.
                 "userId": request.user.pk,
             },

@@ -188,7 +188,11 @@ async function nameMatches(items) {
   const response = await fetch(urlFor(review.urls.personNameUrl, face.id), {
     method: "POST",
     credentials: "same-origin",
-    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken(review.urls.csrfToken) },
+    headers: {
+      "Content-Type": "application/json",
+      Accept: "application/json",
+      "X-CSRFToken": csrfToken(review.urls.csrfToken),
+    },
     body: JSON.stringify({
       person,
       version: face.version,

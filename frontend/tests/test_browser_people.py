@@ -58,6 +58,8 @@ def twins(page, live_server, django_user_model, tmp_path):
             w=face.w,
             h=face.h,
         )
+    # Known in the corpus already (a note from an earlier session), with no face yet: the field offers him.
+    Person.objects.create(corpus=corpus, name="Kit Harington", note="Actor")
     similarity_cache_clear()
     page.set_viewport_size({"width": 1280, "height": 900})
     log_in(page, live_server, dora)
@@ -78,7 +80,10 @@ def test_a_curator_names_near_twins_through_more_like_this(page, live_server, tw
     expect(items.nth(0).locator(".similar-distance")).to_have_text("distance 0.23")
     expect(items.nth(1).locator(".similar-distance")).to_have_text("distance 3.39")
     expect(page.locator("#similar-accept-all")).to_have_text("Name all likely matches (1)")
-    page.fill("#face-person", "Kit Harington")
+    page.locator("#face-person").press_sequentially("Kit")
+    expect(page.locator("#people-options option")).to_have_count(1)
+    expect(page.locator("#people-options option")).to_have_attribute("value", "Kit Harington")
+    page.fill("#face-person", "Kit Harington")  # as picking the suggestion does
     page.click("#similar-accept-all")
 
     # One naming write for the face and its likely match; the far face stays unnamed.

@@ -440,7 +440,10 @@ def faces_bulk_set_status(*, page: Page, user, status: str, versions: dict[int, 
         raise ValidationError({"action": [f"bulk status must be accepted or rejected, not {status!r}"]})
     faces = {
         face.pk: face
-        for face in Face.objects.select_for_update(no_key=True).filter(page=page, pk__in=versions).order_by("pk")
+        for face in Face.objects.select_for_update(no_key=True)
+        .filter(page=page, pk__in=versions)
+        .order_by("pk")
+        .prefetch_related("person")  # named in the answers and revisions; FOR UPDATE takes no outer join
     }
     outcomes = {face_id: _bulk_outcome(faces.get(face_id), version) for face_id, version in versions.items()}
     faces_write(
@@ -524,7 +527,10 @@ def faces_bulk_write(
     batch = uuid.uuid4()
     faces = {
         face.pk: face
-        for face in Face.objects.select_for_update(no_key=True).filter(pk__in=access.allowed).order_by("pk")
+        for face in Face.objects.select_for_update(no_key=True)
+        .filter(pk__in=access.allowed)
+        .order_by("pk")
+        .prefetch_related("person")  # named in the answers and revisions; FOR UPDATE takes no outer join
     }
     outcomes = {}
     for face_id, version in versions.items():

@@ -129,3 +129,23 @@ def test_the_person_page_lists_their_faces_with_links_into_the_canvas(faces, ali
     assert f"?face={third.pk}" not in html  # rejected
     client.force_login(charlie)
     assert client.get(f"/people/{joffre.pk}/").status_code == 404
+
+
+def test_a_bulk_answer_names_people_without_a_query_per_face(faces, alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotations.serializers import face_representation
+    from annotations.services import faces_bulk_set_status
+
+    _first, second, third, _elsewhere = faces
+    name(alice, second, "Joffre")
+    name(alice, third, "Foch")
+    versions = {face.pk: face.version for face in Face.objects.filter(pk__in=[second.pk, third.pk])}
+
+    with CaptureQueriesContext(connection) as queries:
+        results = faces_bulk_set_status(page=second.page, user=alice, status="accepted", versions=versions)
+        answers = [face_representation(result.face) for result in results]
+
+    assert [answer["person"] for answer in answers] == ["Joffre", "Foch"]
+    assert sum("annotations_person" in query["sql"] for query in queries.captured_queries) == 1

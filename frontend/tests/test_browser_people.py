@@ -93,6 +93,8 @@ def test_a_curator_names_near_twins_through_more_like_this(page, live_server, tw
     assert Face.objects.get(pk=far.pk).person_id is None
     assert FaceRevision.objects.filter(face__in=[query, twin], after__person="Kit Harington").count() == 2
     expect(items.nth(0).locator(".similar-person")).to_have_text("Kit Harington")
+    expect(items.nth(0).locator(".similar-accept")).to_have_count(0)  # named already
+    expect(items.nth(1).locator(".similar-accept")).to_have_count(1)
     expect(page.locator("#save-state")).to_have_text("All changes saved")
 
     page.click("#person-link")

@@ -137,7 +137,7 @@ function similarItem(item) {
   });
   text.append(distance, who);
   li.append(img, text);
-  if (review.canEdit) {
+  if (review.canEdit && !(item.face.person && item.face.person === nameToGive())) {
     const accept = Object.assign(document.createElement("button"), {
       type: "button",
       className: "similar-accept",

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Export, Face, Page
+from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Export, Face, Page, Person
 
 ROLE_RANK = {CorpusRole.VIEWER: 1, CorpusRole.CURATOR: 2, CorpusRole.ADMIN: 3}
 
@@ -57,6 +57,7 @@ NOT_FOUND = {
     "face": gettext_lazy("No such face"),
     "page": gettext_lazy("No such page"),
     "export": gettext_lazy("No such export"),
+    "person": gettext_lazy("No such person"),
 }
 
 
@@ -95,9 +96,16 @@ def get_page_for_user(user, page_id: int, role: str = CorpusRole.VIEWER) -> Page
 
 def get_face_for_user(user, face_id: int, role: str = CorpusRole.VIEWER) -> Face:
     """A face by id, checked for the role."""
-    face = _by_id(Face.objects.select_related("page__document__corpus"), face_id, "face")
+    face = _by_id(Face.objects.select_related("page__document__corpus", "person"), face_id, "face")
     require_role(user, face.page.document.corpus, role)
     return face
+
+
+def get_person_for_user(user, person_id: int, role: str = CorpusRole.VIEWER) -> Person:
+    """A person by id, checked for the role in their corpus."""
+    person = _by_id(Person.objects.select_related("corpus"), person_id, "person")
+    require_role(user, person.corpus, role)
+    return person
 
 
 def get_local_scan_for_user(user, key: str, name: str) -> Page:

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from annotations.models import Corpus, CorpusMembership, Document, Export, Face, FaceRevision, Page
+from annotations.models import Corpus, CorpusMembership, Document, Export, Face, FaceRevision, Page, Person
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,7 +34,14 @@ class PageAdmin(admin.ModelAdmin):
 class FaceAdmin(admin.ModelAdmin):
     list_display = ["id", "page", "status", "gender", "confidence", "source", "updated_at"]
     list_filter = ["status", "gender", "source"]
-    raw_id_fields = ["page", "detection_run"]
+    raw_id_fields = ["page", "detection_run", "person"]
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "corpus", "created_at"]
+    list_filter = ["corpus"]
+    search_fields = ["name", "note"]
 
 
 @admin.register(FaceRevision)

@@ -277,6 +277,25 @@ class FaceQuerySet(models.QuerySet):
         return self.filter(~Q(status=FaceStatus.PREDICTED) | Exists(curator_change))
 
 
+class Person(models.Model):
+    """Someone recognised in a corpus: the faces named after them point here (one name per corpus)."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="people")
+    name = models.CharField(max_length=200)
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["corpus_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["corpus", "name"], name="person_unique_name_in_corpus"),
+            models.CheckConstraint(condition=~Q(name=""), name="person_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 # A face as the API and the review canvas see it (the contract's minimum, and more).
 FACE_FIELDS = (
     "id",
@@ -294,6 +313,7 @@ FACE_FIELDS = (
     "status",
     "source",
     "person",
+    "person_id",
     "version",
 )
 
@@ -314,7 +334,7 @@ class Face(models.Model):
     child = models.BooleanField(default=False)
     source = models.CharField(max_length=100, default=CURATOR_SOURCE)
     status = models.CharField(max_length=10, choices=FaceStatus.choices, default=FaceStatus.PREDICTED)
-    person = models.CharField(max_length=200, blank=True)
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
     detection_run = models.ForeignKey(
         "detection.DetectionRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="faces"
     )
@@ -380,6 +400,15 @@ class Face(models.Model):
     def __str__(self) -> str:
         return f"face {self.id} on page {self.page_id}"
 
+    @property
+    def person_name(self) -> str:
+        """The name of the person on this face ('' when nobody is named)."""
+        return self.person.name if self.person_id else ""
+
+    def crop_url(self) -> str:
+        """An IIIF crop of this face (its page's image service), as the face lists show it."""
+        return self.page.face_crop_url(self)
+
     def as_box(self) -> tuple[int, int, int, int]:
         """The box as (x, y, w, h) in canvas pixels."""
         return (self.x, self.y, self.w, self.h)
@@ -405,7 +434,7 @@ class Face(models.Model):
             "gender": self.gender,
             "child": self.child,
             "status": self.status,
-            "person": self.person,
+            "person": self.person_name,
             "source": self.source,
         }
 

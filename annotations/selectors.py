@@ -8,7 +8,7 @@ from dataclasses import replace
 from django.db.models import Count, Max, Q, QuerySet
 
 from annotations.access import documents_visible_to, faces_visible_to, pages_visible_to
-from annotations.models import FACE_FIELDS, Document, Face, FaceRevision, Page, ReviewStatus
+from annotations.models import FACE_FIELDS, Document, Face, FaceRevision, FaceStatus, Page, Person, ReviewStatus
 from annotations.search.params import SearchParams
 from annotations.search.planner import face_search, faces_order
 
@@ -78,6 +78,7 @@ def face_list(
         if statuses:
             faces = faces.filter(status__in=statuses)
         faces = faces_order(faces, params.ordering)
+    faces = faces.select_related("person")
     return faces.filter(page_id=page_id) if page_id is not None else faces
 
 
@@ -102,9 +103,18 @@ def faces_latest_revision_ids(*, face_ids: list[int]) -> dict[int, int]:
     return dict(latest)
 
 
+def person_faces(*, person: Person) -> QuerySet[Face]:
+    """A person's faces across the documents of their corpus (rejected ones never count), in reading order."""
+    faces = Face.objects.filter(person=person).exclude(status=FaceStatus.REJECTED)
+    reading_order = ("page__document__label", "page__document_id", "page__order", "y", "x", "id")
+    return faces.select_related("page__document").order_by(*reading_order)
+
+
 def page_faces_for_review(*, page: Page) -> list[dict]:
     """All faces of a page, rejected ones included, as plain dicts for the review canvas."""
-    return list(Face.objects.filter(page=page).order_by("y", "x", "id").values(*FACE_FIELDS))
+    columns = [field for field in FACE_FIELDS if field != "person"]
+    rows = Face.objects.filter(page=page).order_by("y", "x", "id").values(*columns, "person__name")
+    return [{**row, "person": row.pop("person__name") or ""} for row in rows]
 
 
 def page_next_unreviewed_in_corpus(*, user, page: Page) -> Page | None:

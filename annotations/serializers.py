@@ -131,6 +131,9 @@ class PageReviewInputSerializer(StrictInputSerializer):
 
 
 class FaceSerializer(serializers.ModelSerializer):
+    person = serializers.CharField(source="person_name", read_only=True, help_text="The person's name ('' if none).")
+    person_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="The person's record, or null.")
+
     class Meta:
         model = Face
         fields = [
@@ -158,7 +161,8 @@ def face_representation(face: Face) -> dict:
         "child": bool(face.child),
         "status": str(face.status),
         "source": str(face.source),
-        "person": str(face.person),
+        "person": face.person_name,
+        "person_id": face.person_id,
         "version": int(face.version),
         "created_at": _datetime_or_none(face.created_at),
         "updated_at": _datetime_or_none(face.updated_at),

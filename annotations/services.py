@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from annotations.access import FacesAccess
-from annotations.models import CURATOR_SOURCE, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
+from annotations.models import CURATOR_SOURCE, Face, FaceRevision, FaceStatus, Gender, Page, Person, ReviewStatus
 
 # A prediction this close to a box a curator already handled is the same face: keep the curator's.
 CURATED_MATCH_IOU = 0.5
@@ -180,6 +180,28 @@ FACE_TRANSITIONS = {
 _TRANSITION_ACTIONS = {FaceStatus.ACCEPTED: "accept", FaceStatus.REJECTED: "reject"}
 
 
+def person_for_name(*, corpus_id: int, name: str) -> Person | None:
+    """The corpus's person of this name, made when new; None for a blank name (nobody named)."""
+    name = name.strip()
+    if not name:
+        return None
+    person, _created = Person.objects.get_or_create(corpus_id=corpus_id, name=name)
+    return person
+
+
+def _face_value(face: Face, field: str):
+    """A face's editable value as writes and revisions name it (the person by name)."""
+    return face.person_name if field == "person" else getattr(face, field)
+
+
+def _changes_stored(*, face: Face, changes: dict) -> dict:
+    """Changes as the face's columns take them: a person's name becomes the person of the face's corpus."""
+    if "person" not in changes:
+        return changes
+    corpus_id = face.page.document.corpus_id
+    return {**changes, "person": person_for_name(corpus_id=corpus_id, name=changes["person"])}
+
+
 class FaceConflict(Exception):
     """A write named a version of the face that is no longer current (the API answers 409 with the face)."""
 
@@ -330,7 +352,7 @@ def face_create(
         gender=gender,
         age=age,
         child=child,
-        person=person,
+        person=person_for_name(corpus_id=page.document.corpus_id, name=person),
         confidence=1.0,
         source=CURATOR_SOURCE,
         status=FaceStatus.ADDED,
@@ -359,13 +381,13 @@ def face_update(*, face: Face, user, expected_version: int, data: dict) -> Face:
     if {"x", "y", "w", "h"} & changes.keys():
         box = [changes.get(name, getattr(face, name)) for name in ("x", "y", "w", "h")]
         changes.update(zip(("x", "y", "w", "h"), _clamped_box(face.page, *box), strict=True))
-    changes = {field: value for field, value in changes.items() if getattr(face, field) != value}
+    changes = {field: value for field, value in changes.items() if _face_value(face, field) != value}
     return _face_change(
         face=face,
         user=user,
         action="update",
         expected_version=expected_version,
-        changes=face_edit_changes(face=face, changes=changes),
+        changes=face_edit_changes(face=face, changes=_changes_stored(face=face, changes=changes)),
     )
 
 
@@ -418,7 +440,10 @@ def faces_bulk_set_status(*, page: Page, user, status: str, versions: dict[int, 
         raise ValidationError({"action": [f"bulk status must be accepted or rejected, not {status!r}"]})
     faces = {
         face.pk: face
-        for face in Face.objects.select_for_update(no_key=True).filter(page=page, pk__in=versions).order_by("pk")
+        for face in Face.objects.select_for_update(no_key=True)
+        .filter(page=page, pk__in=versions)
+        .order_by("pk")
+        .prefetch_related("person")  # named in the answers and revisions; FOR UPDATE takes no outer join
     }
     outcomes = {face_id: _bulk_outcome(faces.get(face_id), version) for face_id, version in versions.items()}
     faces_write(
@@ -473,11 +498,12 @@ def _bulk_change(face: Face, action: BulkAction, value, undone: FaceRevision | N
         return {}
     # Only what that batch changed goes back: the face is at the version the batch left it at.
     restorable = (*EDITABLE_FACE_FIELDS, "status")
-    return {
+    changes = {
         field: undone.before[field]
         for field in restorable
-        if undone.before.get(field) != undone.after.get(field) and getattr(face, field) != undone.before[field]
+        if undone.before.get(field) != undone.after.get(field) and _face_value(face, field) != undone.before[field]
     }
+    return _changes_stored(face=face, changes=changes)
 
 
 @transaction.atomic
@@ -501,7 +527,10 @@ def faces_bulk_write(
     batch = uuid.uuid4()
     faces = {
         face.pk: face
-        for face in Face.objects.select_for_update(no_key=True).filter(pk__in=access.allowed).order_by("pk")
+        for face in Face.objects.select_for_update(no_key=True)
+        .filter(pk__in=access.allowed)
+        .order_by("pk")
+        .prefetch_related("person")  # named in the answers and revisions; FOR UPDATE takes no outer join
     }
     outcomes = {}
     for face_id, version in versions.items():
@@ -552,5 +581,6 @@ def face_revert(*, revision: FaceRevision, user, expected_version: int | None = 
         target = {field: revision.before[field] for field in restorable if field in revision.before}
         box = _clamped_box(face.page, *(target.get(name, getattr(face, name)) for name in ("x", "y", "w", "h")))
         target.update(zip(("x", "y", "w", "h"), box, strict=True))
-        changes = {field: value for field, value in target.items() if getattr(face, field) != value}
+        changes = {field: value for field, value in target.items() if _face_value(face, field) != value}
+        changes = _changes_stored(face=face, changes=changes)
     return _face_change(face=face, user=user, action="revert", expected_version=expected_version, changes=changes)

@@ -277,7 +277,7 @@ def generate(*, pages: int, faces: int) -> None:
     face_rows = (
         (i + 1, int(page_of_face[i]) + 1, int(x[i]), int(y[i]), int(w[i]), int(h[i]),
          1.0 if status[i] == "added" else float(confidence[i]), None, None, str(gender[i]), None, bool(child[i]),
-         "curator" if status[i] == "added" else "res10", str(status[i]), "", None, 1, now, now)
+         "curator" if status[i] == "added" else "res10", str(status[i]), None, None, 1, now, now)
         for i in range(faces)
     )  # fmt: skip
     Corpus.objects.create(id=1, name="Bench", is_public=True)
@@ -326,7 +326,7 @@ PAGE_COLUMNS = (
 )  # fmt: skip
 FACE_COLUMNS = (
     "id", "page_id", "x", "y", "w", "h", "confidence", "age", "age_confidence", "gender", "gender_confidence",
-    "child", "source", "status", "person", "detection_run_id", "version", "created_at", "updated_at",
+    "child", "source", "status", "person_id", "detection_run_id", "version", "created_at", "updated_at",
 )  # fmt: skip
 
 

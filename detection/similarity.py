@@ -27,7 +27,7 @@ from django.db.models import Count, F, Max, Q, QuerySet
 
 from annotations.access import corpora_visible_to
 from annotations.iiif_server.imaging import ImageUnavailable, page_derivative
-from annotations.models import Face, FaceStatus, Page
+from annotations.models import Face, FaceStatus, Page, Person
 from annotations.services import face_update
 from detection.inference.encoder import FaceEncoder
 from detection.inference.types import Detection
@@ -294,13 +294,13 @@ def similar_faces(*, face: Face, limit: int = 10) -> list[SimilarFace]:
     index = corpus_index(face.page.document.corpus_id)
     # Rejected or deleted faces may still sit in the index: ask for more than needed.
     neighbours = index.search(query, limit * 2 + 10, exclude_id=face.pk)
-    found = Face.objects.filter(pk__in=[n.id for n in neighbours]).visible().select_related("page").in_bulk()
+    found = Face.objects.filter(pk__in=[n.id for n in neighbours]).visible().select_related("page", "person").in_bulk()
     return [SimilarFace(found[n.id], n.distance) for n in neighbours if n.id in found][:limit]
 
 
 def person_suggestion(*, neighbours: list[SimilarFace]) -> str:
     """The name most often given to likely-same-person neighbours ('' when none is named)."""
-    names = Counter(n.face.person for n in neighbours if n.same_person_likely and n.face.person)
+    names = Counter(n.face.person_name for n in neighbours if n.same_person_likely and n.face.person_id)
     return names.most_common(1)[0][0] if names else ""
 
 
@@ -315,12 +315,13 @@ def faces_name_person(*, user, person: str, faces: list[tuple[Face, int]]) -> li
     ]
 
 
-def people_list(*, user, corpus_id: int | None = None, query: str = "") -> QuerySet:
-    """Named people in corpora the user may view, with their number of faces, most faces first."""
-    faces = Face.objects.filter(page__document__corpus__in=corpora_visible_to(user)).exclude(person="")
-    faces = faces.exclude(status=FaceStatus.REJECTED)
+def people_list(*, user, corpus_id: int | None = None, query: str = "") -> QuerySet[Person]:
+    """The people of corpora the user may view (`query`: a substring of the name), with their number
+    of faces (rejected ones never count), most faces first."""
+    people = Person.objects.filter(corpus__in=corpora_visible_to(user))
     if corpus_id is not None:
-        faces = faces.filter(page__document__corpus_id=corpus_id)
+        people = people.filter(corpus_id=corpus_id)
     if query:
-        faces = faces.filter(person__icontains=query)
-    return faces.values("person").annotate(faces=Count("id")).order_by("-faces", "person")
+        people = people.filter(name__icontains=query)
+    faces = Count("faces", filter=~Q(faces__status=FaceStatus.REJECTED))
+    return people.annotate(face_count=faces).order_by("-face_count", "name", "id")

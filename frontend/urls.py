@@ -9,6 +9,7 @@ urlpatterns = [
     path("documents/import/", views.document_import, name="document-import"),
     path("documents/<int:document_id>/", views.document_detail, name="document"),
     path("pages/<int:page_id>/", views.page_detail, name="page"),
+    path("people/<int:person_id>/", views.person_detail, name="person"),
     path("search/", views_search.search, name="search"),
     path("stats/", views_search.stats, name="stats"),
     path("exports/", views_exports.exports, name="exports"),

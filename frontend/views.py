@@ -8,7 +8,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from annotations import selectors
-from annotations.access import ROLE_RANK, corpora_visible_to, corpus_role, get_document_for_user, get_page_for_user
+from annotations.access import (
+    ROLE_RANK,
+    corpora_visible_to,
+    corpus_role,
+    get_document_for_user,
+    get_page_for_user,
+    get_person_for_user,
+)
 from annotations.ingest.manifests import ImportFailed, document_import_from_input
 from annotations.models import CorpusRole
 from webapp.throttling import throttle_writes
@@ -82,9 +89,16 @@ def page_detail(request, page_id: int):
                 "imageHeight": page.image_height,
                 "reviewStatus": page.review_status,
                 "canEdit": can_edit,
+                "corpusId": page.document.corpus_id,
                 # Scopes the browser's buffer of unsaved edits (page.js) to this user.
                 "userId": request.user.pk,
             },
             **neighbours,
         },
     )
+
+
+def person_detail(request, person_id: int):
+    """A person of a corpus: their faces across its documents, each a link into the review canvas."""
+    person = get_person_for_user(request.user, person_id)
+    return render(request, "frontend/person.html", {"person": person, "faces": selectors.person_faces(person=person)})

@@ -38,6 +38,7 @@ from annotations.models import (
     Face,
     FaceRevision,
     Page,
+    Person,
     ReviewStatus,
 )
 from annotations.services import face_update
@@ -224,6 +225,7 @@ ENDPOINTS = [
     # HTML pages of one corpus's objects.
     Endpoint("document page", "get", "/documents/{doc}/", "viewer"),
     Endpoint("review page", "get", "/pages/{page}/", "viewer"),
+    Endpoint("person page", "get", "/people/{person_id}/", "viewer"),
     Endpoint("run page", "get", "/runs/{run}/", "viewer"),
     # Lists, search and pages of forms answer everyone (their isolation is tested below);
     # exports are per user, so they need a login.
@@ -286,8 +288,9 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         # Three: training needs a page each for training, validation and the held-out test.
         for order in (1, 2, 3)
     ]
+    person = Person.objects.create(corpus=corpus, name=f"{key}-person")
     face = Face.objects.create(
-        page=pages[0], x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test", person=f"{key}-person"
+        page=pages[0], x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test", person=person
     )
     face2 = Face.objects.create(page=pages[0], x=300, y=300, w=50, h=60, confidence=0.8, source="res10@test")
     face2 = face_update(face=face2, user=None, expected_version=1, data={"gender": "male"})
@@ -349,7 +352,8 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         "model": model.pk,
         "key": image_key,
         "folder": str(folder),
-        "person": face.person,
+        "person": person.name,
+        "person_id": person.pk,
     }
 
 
@@ -429,6 +433,7 @@ def database_state() -> list:
         list(Document.objects.order_by("pk").values_list("pk", "import_status", "source")),
         list(Page.objects.order_by("pk").values_list("pk", "review_status")),
         list(Face.objects.order_by("pk").values_list("pk", "version", "status", "person")),
+        list(Person.objects.order_by("pk").values_list("pk", "name")),
         FaceRevision.objects.count(),
         list(DetectionRun.objects.order_by("pk").values_list("pk", "status")),
         list(PageDetection.objects.order_by("pk").values_list("pk", "status")),
@@ -629,7 +634,7 @@ NOT_CORPUS_SCOPED_NAMESPACES = {"admin"}
 SAMPLE = {
     "doc": 1, "page": 1, "face": 1, "face2": 1, "revision": 1, "run": 1, "job": 1, "export": 1, "corpus": 1,
     "corpus_name": "x", "key": "0123456789abcdef0123456789abcdef", "person": "x", "folder": "x", "model": 1,
-    "bare_face": 1, "evaluation_job": 1, "encoding_job": 1,
+    "bare_face": 1, "person_id": 1, "evaluation_job": 1, "encoding_job": 1,
 }  # fmt: skip
 
 

@@ -232,7 +232,7 @@ def faces_select(faces: QuerySet[Face], params: SearchParams, *, walk: bool = Fa
     elif params.source:
         faces = faces.filter(source=params.source)
     if params.person:
-        faces = faces.filter(person__icontains=params.person)
+        faces = faces.filter(person__name__icontains=params.person)
     return faces
 
 
@@ -484,7 +484,7 @@ def face_results(faces: QuerySet[Face], params: SearchParams, *, walk: bool = Fa
     # A selected face's page has one selected face already: only explicit bounds narrow further.
     if params.min_faces is not None or params.max_faces is not None:
         faces = bound_face_counts(faces, params, prefix="page__")
-    return faces_order(faces, params.ordering or "date").select_related("page__document")
+    return faces_order(faces, params.ordering or "date").select_related("page__document", "person")
 
 
 def faces_order(faces: QuerySet[Face], ordering: str) -> QuerySet[Face]:

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from annotations.iiif.dates import parse_date
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
 from annotations.models import CURATOR_SOURCE, Corpus, Document, Face, FaceStatus, Gender, Page
-from annotations.services import page_counts_refresh
+from annotations.services import page_counts_refresh, person_for_name
 from tests.support.manifests import write_scans
 from webapp.jobs import JobStatus
 
@@ -96,7 +96,7 @@ def make_face(
         confidence=confidence,
         status=status,
         source=source,
-        person=person,
+        person=person_for_name(corpus_id=page.document.corpus_id, name=person),
         **fields,
     )
     page_counts_refresh(page_ids=[page.pk])

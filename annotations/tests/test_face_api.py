@@ -31,6 +31,7 @@ from annotations.services import (
     faces_bulk_set_status,
     faces_store_predictions,
     faces_write,
+    person_for_name,
 )
 from webapp.exceptions import exception_handler
 
@@ -707,13 +708,15 @@ def test_a_single_and_a_bulk_status_change_follow_the_same_transitions(
 
 def test_a_stale_face_in_a_batch_leaves_every_face_as_it_was(alice, predicted):
     first, second = predicted[:2]
-    Face.objects.filter(pk=second.pk).update(person="Colette", version=2)  # someone else's save meanwhile
+    corpus_id = second.page.document.corpus_id
+    colette, ana = (person_for_name(corpus_id=corpus_id, name=name) for name in ("Colette", "Ana"))
+    Face.objects.filter(pk=second.pk).update(person=colette, version=2)  # someone else's save meanwhile
 
     with pytest.raises(FaceConflict) as raised, transaction.atomic():
-        faces_write(user=alice, action="update", changed=[(first, {"person": "Ana"}), (second, {"person": "Ana"})])
+        faces_write(user=alice, action="update", changed=[(first, {"person": ana}), (second, {"person": ana})])
 
-    assert (raised.value.face.pk, raised.value.face.person, raised.value.face.version) == (second.pk, "Colette", 2)
-    assert (fresh(first).person, fresh(first).version) == ("", 1)
+    assert (raised.value.face.pk, raised.value.face.person_name, raised.value.face.version) == (second.pk, "Colette", 2)
+    assert (fresh(first).person_name, fresh(first).version) == ("", 1)
     assert not FaceRevision.objects.exists()
 
 

@@ -140,7 +140,7 @@ def test_undo_leaves_fields_the_batch_did_not_change(api_as, alice, faces):
 
     assert response.status_code == 200, response.content
     face = fresh(faces[0])
-    assert (face.child, face.person, face.status, face.version) == (False, "Clemenceau", FaceStatus.EDITED, 4)
+    assert (face.child, face.person_name, face.status, face.version) == (False, "Clemenceau", FaceStatus.EDITED, 4)
 
 
 def test_accept_and_set_child_go_through_the_face_rules(api_as, alice, faces):

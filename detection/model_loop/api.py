@@ -325,7 +325,8 @@ class SimilarFacesApi(APIView):
         return Response(
             {
                 "face": face.pk,
-                "person": face.person,
+                "person": face.person_name,
+                "person_id": face.person_id,
                 "suggested_person": similarity.person_suggestion(neighbours=neighbours),
                 "same_person_distance": similarity.FaceEncoder.SAME_PERSON_DISTANCE,
                 "results": SimilarFaceSerializer(neighbours, many=True).data,
@@ -363,15 +364,25 @@ class FacePersonApi(APIView):
                 raise Http404(_("No such face in this corpus"))
             targets.append((other, match["version"]))
         named = similarity.faces_name_person(user=request.user, person=data["person"], faces=targets)
-        return Response({"person": data["person"], "faces": FaceSerializer(named, many=True).data})
+        return Response(
+            {
+                "person": named[0].person_name,
+                "person_id": named[0].person_id,
+                "faces": FaceSerializer(named, many=True).data,
+            }
+        )
 
 
 class PeopleApi(generics.ListAPIView):
-    """Named people (`?q=` substring, `?corpus=`), with their number of faces; their faces via search's `person`."""
+    """The people of the corpora one may view (`?q=` substring of the name, `?corpus=`), with their number of
+    faces, most first: what the face editor's person field offers. Their faces: /people/<id>/ or search's `person`."""
 
     class PersonSerializer(serializers.Serializer):
-        person = serializers.CharField()
-        faces = serializers.IntegerField()
+        id = serializers.IntegerField()
+        corpus = serializers.IntegerField(source="corpus_id")
+        person = serializers.CharField(source="name", help_text="The person's name.")
+        note = serializers.CharField()
+        faces = serializers.IntegerField(source="face_count")
 
     serializer_class = PersonSerializer
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Face, FaceRevision, ReviewStatus
+from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Face, FaceRevision, Person, ReviewStatus
 from annotations.services import face_create, face_reject
 from detection.inference import registry
 from detection.inference.types import Detection
@@ -376,7 +376,7 @@ def test_a_curator_names_a_face_and_accepts_suggested_matches(encoded_faces, ali
 
     assert response.status_code == 200
     assert [face["person"] for face in response.json()["faces"]] == ["Colette", "Colette"]
-    assert set(Face.objects.filter(person="Colette").values_list("pk", flat=True)) == {
+    assert set(Face.objects.filter(person__name="Colette").values_list("pk", flat=True)) == {
         query.pk,
         far.pk,
         faces["twin"].pk,
@@ -396,7 +396,7 @@ def test_naming_a_stale_face_is_a_conflict_and_changes_nothing(encoded_faces, al
 
     assert response.status_code == 409
     assert response.json()["face"]["id"] == far.pk
-    assert not Face.objects.filter(pk__in=[query.pk, far.pk], person="Colette").exists()
+    assert not Face.objects.filter(pk__in=[query.pk, far.pk], person__name="Colette").exists()
 
 
 @pytest.mark.parametrize(
@@ -421,7 +421,7 @@ def test_naming_refuses_fields_it_cannot_set_and_needs_versions(encoded_faces, a
 
     assert response.status_code == 400, response.content
     assert field in response.json()
-    assert not Face.objects.filter(person="Mistinguett").exists()
+    assert not Face.objects.filter(person__name="Mistinguett").exists()
     assert not FaceRevision.objects.filter(after__person="Mistinguett").exists()
 
 
@@ -439,7 +439,7 @@ def test_a_match_from_another_corpus_cannot_be_named(encoded_faces, alice, other
     )
 
     assert response.status_code == 404
-    assert Face.objects.filter(person="Colette").count() == 1
+    assert Face.objects.filter(person__name="Colette").count() == 1
 
 
 def test_viewers_cannot_name_people(encoded_faces, bob):
@@ -448,7 +448,7 @@ def test_viewers_cannot_name_people(encoded_faces, bob):
     response = api_client(bob).post(f"/api/faces/{query.pk}/person/", {"person": "X", "version": 1}, format="json")
 
     assert response.status_code == 403
-    assert Face.objects.get(pk=query.pk).person == ""
+    assert Face.objects.get(pk=query.pk).person_name == ""
 
 
 def test_people_are_listed_with_their_face_counts(encoded_faces, alice, bob, charlie):
@@ -456,7 +456,10 @@ def test_people_are_listed_with_their_face_counts(encoded_faces, alice, bob, cha
 
     body = api_client(bob).get("/api/people/?q=col").json()
 
-    assert body["results"] == [{"person": "Colette", "faces": 2}]
+    colette = Person.objects.get(name="Colette")
+    assert body["results"] == [
+        {"id": colette.pk, "corpus": colette.corpus_id, "person": "Colette", "note": "", "faces": 2}
+    ]
     assert api_client(charlie).get("/api/people/").json()["count"] == 0
 
 

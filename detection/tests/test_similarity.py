@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import skimage.io
 
-from annotations.models import Face, FaceRevision
+from annotations.models import Face, FaceRevision, Person
 from annotations.services import FaceConflict, face_create, face_update
 from detection.inference.encoder import FaceEncoder
 from detection.inference.types import Detection
@@ -145,7 +145,7 @@ def test_a_named_match_suggests_its_name_and_naming_accepts_matches(photo_faces,
     named = faces_name_person(user=alice, person=suggestion, faces=[(kits[0], kits[0].version)])
 
     assert suggestion == "Kit Harington"
-    assert named[0].person == "Kit Harington" and named[0].version == 2
+    assert named[0].person_name == "Kit Harington" and named[0].version == 2
     assert FaceRevision.objects.filter(face=kits[0], after__person="Kit Harington").count() == 1
 
 
@@ -159,7 +159,8 @@ def test_naming_with_a_stale_version_changes_no_face(document, alice):
     with pytest.raises(FaceConflict):
         faces_name_person(user=alice, person="Colette", faces=[(first, 1), (second, 1)])
 
-    assert set(Face.objects.values_list("person", flat=True)) == {""}
+    assert set(Face.objects.values_list("person", flat=True)) == {None}
+    assert not Person.objects.exists()
 
 
 def test_a_box_too_small_has_no_encoding():

@@ -28,7 +28,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import translation
 
-from annotations.models import Corpus, Document, Export, Face, Gender, Page, ReviewStatus
+from annotations.models import Corpus, Document, Export, Face, Gender, Page, Person, ReviewStatus
 from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS
 from detection.models import DetectionRun, PageDetection
 from frontend.language import SESSION_KEY
@@ -201,9 +201,18 @@ def site(db, tmp_path):
         )
         for order, status in [(1, ReviewStatus.REVIEWED), (2, ReviewStatus.UNREVIEWED)]
     ]
+    person = Person.objects.create(corpus=corpus, name="Colette")
     for n, gender in enumerate([Gender.FEMALE, Gender.MALE, Gender.UNKNOWN]):
         Face.objects.create(
-            page=pages[0], x=10 + 100 * n, y=10, w=50, h=60, confidence=0.9, source="res10@test", gender=gender
+            page=pages[0],
+            x=10 + 100 * n,
+            y=10,
+            w=50,
+            h=60,
+            confidence=0.9,
+            source="res10@test",
+            gender=gender,
+            person=person if gender == Gender.FEMALE else None,
         )
     run = DetectionRun.objects.create(
         corpus=corpus,
@@ -222,9 +231,10 @@ def site(db, tmp_path):
     )
     return {
         "admin": admin,
-        "objects": {"document_id": document.pk, "page_id": pages[0].pk, "run_id": run.pk},
+        "objects": {"document_id": document.pk, "page_id": pages[0].pk, "run_id": run.pk, "person_id": person.pk},
         "data": {
             "marianne",
+            person.name,
             corpus.name,
             document.label,
             document.source,

@@ -29,6 +29,7 @@ import {
   setShowRejected,
   toggleChild,
 } from "./page/panel.js";
+import { acceptAllSimilar, commitPerson, loadSimilar, suggestPeople } from "./page/people.js";
 import { fail, guardLeaving, showSaveState } from "./page/saving.js";
 import { redo, undo } from "./page/undo.js";
 import { BoxLayer } from "./review.js";
@@ -145,6 +146,7 @@ $("show-rejected").addEventListener("change", (event) => setShowRejected(event.t
 $("zoom-face").addEventListener("click", () => state.selected && layer.zoomTo(state.selected));
 $("face-history").addEventListener("toggle", () => $("face-history").open && loadHistory());
 $("help-button").addEventListener("click", () => $("help-dialog").showModal());
+$("more-like-this").addEventListener("toggle", () => $("more-like-this").open && loadSimilar());
 $("retry-now").addEventListener("click", () => queue.retryNow());
 if (canEdit) {
   $("draw-box").addEventListener("click", () => setDrawMode(!layer.drawMode));
@@ -161,6 +163,16 @@ if (canEdit) {
     radio.addEventListener("change", () => setGender(radio.value));
   }
   $("face-child").addEventListener("change", toggleChild);
+  $("similar-accept-all").addEventListener("click", acceptAllSimilar);
+  $("face-person").addEventListener("focus", () => suggestPeople($("face-person").value.trim()));
+  $("face-person").addEventListener("input", () => suggestPeople($("face-person").value.trim()));
+  $("face-person").addEventListener("change", commitPerson);
+  $("face-person").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      event.target.blur();
+    }
+  });
   $("face-age").addEventListener("focus", holdAgeFace);
   $("face-age").addEventListener("change", commitAge);
   $("face-age").addEventListener("keydown", (event) => {

@@ -6,6 +6,7 @@ import { $, isShown, readingOrder, review } from "./context.js";
 import { change } from "./edits.js";
 import { loadHistory } from "./history.js";
 import { flushNudgeOff } from "./nudge.js";
+import { renderPerson } from "./people.js";
 import { fail } from "./saving.js";
 import { FACE_STATUS, fixed, format, GENDER } from "../locale.js";
 
@@ -112,6 +113,7 @@ export function renderEditor() {
   const age = $("face-age");
   if (document.activeElement !== age) age.value = face.age == null ? "" : Math.round(face.age);
   $("face-child").checked = !!face.child;
+  renderPerson(face);
   if (review.canEdit) {
     $("accept-face").disabled = !["predicted", "rejected"].includes(face.status);
     $("reject-face").disabled = face.status === "rejected";

@@ -68,7 +68,7 @@ export function merge(face, server) {
   face.version = server.version;
   if (!face.id) face.id = server.id;
   if (face.pending === 0) {
-    for (const field of [...EDITABLE, "confidence", "source"]) face[field] = server[field];
+    for (const field of [...EDITABLE, "confidence", "source", "person_id"]) face[field] = server[field];
     review.layer.update(face);
   }
 }

@@ -232,7 +232,7 @@ if (root) {
         watch(data.id);
       }
     } catch (err) {
-      message.textContent = `Could not reach the server (${err.message}).`;
+      message.textContent = format(gettext("Could not reach the server (%(error)s)."), { error: err.message });
       message.classList.add("error-text");
     }
     submit.disabled = !canCurate();

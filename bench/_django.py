@@ -68,3 +68,31 @@ def setup(prefix: str) -> Path:
     django.setup()
     call_command("migrate", verbosity=0)
     return data_dir
+
+
+def start_server(*, static_handler: bool = False):
+    """The app in a thread on a free loopback port: (thread, base URL).
+
+    `static_handler`: static files from the apps' folders (Django's test handler, as under DEBUG);
+    otherwise as deployed (WhiteNoise, from the collected files).
+    """
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
+
+    handler = StaticFilesHandler if static_handler else (lambda wsgi_handler: wsgi_handler)
+    thread = LiveServerThread("127.0.0.1", handler, port=0)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    return thread, f"http://127.0.0.1:{thread.port}"
+
+
+def session_cookie(user, base_url: str) -> dict:
+    """A Playwright cookie that logs the browser in as `user`."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}

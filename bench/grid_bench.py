@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _django import setup
+from _django import session_cookie, setup, start_server
 
 VIEWPORT = {"width": 1280, "height": 800}
 # The portraits newspaper_page pastes, in turn: scikit-image's astronaut, then the fixture crops.
@@ -152,27 +152,6 @@ def review(page, policy, truth: dict[int, str]) -> dict:
         "right": right,
         "wrong": sum(1 for tile in shown if tile["gender"] != truth[tile["id"]]),
     }
-
-
-def start_server():
-    """The app in a thread, static files served as deployed (WhiteNoise, from the collected files)."""
-    from django.test.testcases import LiveServerThread
-
-    thread = LiveServerThread("127.0.0.1", lambda handler: handler, port=0)
-    thread.daemon = True
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-    return thread, f"http://127.0.0.1:{thread.port}"
-
-
-def session_cookie(user, base_url: str) -> dict:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}
 
 
 def launch(playwright):

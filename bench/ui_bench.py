@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _django import ROOT, setup
+from _django import ROOT, session_cookie, setup, start_server
 
 VIEWPORT = {"width": 1280, "height": 800}
 # The reference every ratio divides by: OpenSeadragon alone, configured as the review page's is.
@@ -155,27 +155,6 @@ def add_faces(page, count: int, seed: int) -> list[tuple[int, int, int, int, int
     return [(face.pk, face.x, face.y, face.w, face.h) for face in faces]
 
 
-def start_server():
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.test.testcases import LiveServerThread
-
-    thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
-    thread.daemon = True
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-    return thread, f"http://127.0.0.1:{thread.port}"
-
-
-def session_cookie(user, base_url: str) -> dict:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}
-
-
 def open_review(page, url: str) -> float:
     page.goto(url, wait_until="commit")
     page.wait_for_selector("#review[data-ready='1']", timeout=120000)
@@ -248,7 +227,7 @@ def run_bench(args) -> None:
     document = make_document(corpus, pages=len(args.faces), width=args.width, height=args.height, scans=tmp / "scans")
     pages = list(document.pages.order_by("order"))
     boxes = {n: add_faces(db_page, n, seed=n) for n, db_page in zip(args.faces, pages, strict=True)}
-    thread, base_url = start_server()
+    thread, base_url = start_server(static_handler=True)
 
     rows = []
     with sync_playwright() as playwright:
@@ -392,7 +371,7 @@ def make_screenshots(target: Path) -> None:
     face_reject(face=faces[5], user=user, expected_version=1)
     x, y, w, h = boxes[5]
     face_create(page=page1, user=user, x=x, y=y, w=w, h=h, gender=Gender.MALE, age=40)
-    thread, base_url = start_server()
+    thread, base_url = start_server(static_handler=True)
     target.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

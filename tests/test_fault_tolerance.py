@@ -8,7 +8,6 @@ lost, no duplicate face; and an import whose worker was killed is taken over and
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from detection.services import run_create, run_execute
 from tests.support.http_server import Scripted
 from tests.support.manifests import p2_manifest
 from tests.support.synthetic_pages import newspaper_page
-from tests.support.worker import RedisServer, WorkerProcess
+from tests.support.worker import WorkerProcess
 from webapp.jobs import JobStatus, jobs_reap
 
 pytestmark = [pytest.mark.worker, pytest.mark.realmodel, pytest.mark.django_db(transaction=True)]
@@ -42,17 +41,6 @@ FAST_REDELIVERY = {
     "CELERY_TASK_SOFT_TIME_LIMIT": "15",
     "CELERY_VISIBILITY_TIMEOUT": "22",
 }
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
-    directory = tmp_path / "redis"
-    directory.mkdir()
-    server = RedisServer(directory).start()
-    yield server
-    server.stop()
 
 
 @contextmanager

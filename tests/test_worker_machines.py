@@ -8,7 +8,6 @@ worker without it fails them with a message that says so.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 
 import pytest
@@ -19,7 +18,7 @@ from detection.models import DetectionRun
 from detection.services import run_create
 from tests.support.fixed_cost import registered
 from tests.support.manifests import jpeg_bytes, p2_manifest, write_scans
-from tests.support.worker import RedisServer, WorkerProcess
+from tests.support.worker import WorkerProcess
 from tests.test_fault_tolerance import broker
 from webapp.jobs import JobStatus
 
@@ -27,17 +26,6 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 PAGES = 3
 TIMEOUT_S = 120
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
-    directory = tmp_path / "redis"
-    directory.mkdir()
-    server = RedisServer(directory).start()
-    yield server
-    server.stop()
 
 
 def finished_run(run, worker: WorkerProcess) -> DetectionRun:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
 from annotations.ingest.manifests import document_import_run, document_request_import
@@ -15,19 +14,12 @@ from annotations.models import Corpus, CorpusMembership, CorpusRole, Face, FaceR
 from annotations.services import face_create
 from detection.models import FaceEncoding
 from detection.similarity import ENCODER_VERSION, similarity_cache_clear
+from tests.support.clients import browser_log_in
 from tests.support.identities import IDENTITIES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-def log_in(page, live_server, user):
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
 
 
 @pytest.fixture
@@ -62,7 +54,7 @@ def twins(page, live_server, django_user_model, tmp_path):
     Person.objects.create(corpus=corpus, name="Kit Harington", note="Actor")
     similarity_cache_clear()
     page.set_viewport_size({"width": 1280, "height": 900})
-    log_in(page, live_server, dora)
+    browser_log_in(page, live_server, dora)
     yield {"query": query, "twin": twin, "far": far, "page": first}
     similarity_cache_clear()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 from rest_framework.response import Response
 
@@ -14,18 +13,10 @@ from annotations.api import FaceDetailApi
 from annotations.ingest.manifests import document_import_run, document_request_import
 from annotations.models import Corpus, CorpusMembership, CorpusRole, Face, FaceStatus, Gender, ReviewStatus
 from annotations.services import FacePrediction, face_reject, face_update, faces_store_predictions
+from tests.support.clients import browser_log_in
 from tests.support.manifests import jpeg_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, live_server, user):
-    """Share a Django session with the browser (no password round trip)."""
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
 
 
 @pytest.fixture
@@ -50,7 +41,7 @@ def review(page, live_server, django_user_model, tmp_path):
         source="res10",
     )
     page.set_viewport_size({"width": 1280, "height": 800})
-    log_in(page, live_server, dora)
+    browser_log_in(page, live_server, dora)
     return SimpleNamespace(user=dora, corpus=corpus, document=document, pages=pages, faces=faces)
 
 
@@ -379,7 +370,7 @@ def test_a_viewer_sees_faces_but_cannot_edit(page, live_server, review, django_u
     fred = django_user_model.objects.create_user("fred")
     CorpusMembership.objects.create(corpus=review.corpus, user=fred, role=CorpusRole.VIEWER)
     page.context.clear_cookies()
-    log_in(page, live_server, fred)
+    browser_log_in(page, live_server, fred)
     open_review(page, live_server, review.pages[0])
 
     expect(page.locator(".face-row")).to_have_count(3)

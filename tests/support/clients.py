@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.test import Client
 from rest_framework.test import APIClient
 
 
@@ -11,3 +12,12 @@ def api_client(user=None) -> APIClient:
     if user is not None:
         client.force_authenticate(user)
     return client
+
+
+def browser_log_in(page, live_server, user) -> None:
+    """Share a Django session with a Playwright page (no password round trip)."""
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,6 +12,7 @@ from django.utils import translation
 from annotations.models import Corpus, CorpusMembership, CorpusRole
 from tests.support.clients import api_client
 from tests.support.http_server import LocalServer
+from tests.support.worker import RedisServer
 
 # Playwright's sync API keeps an event loop in the test thread; Django's ORM guard would
 # otherwise refuse the test's own database calls.
@@ -143,3 +145,15 @@ def logged_in_page(page, live_server, django_user_model):
     page.click("#login-submit")
     page.wait_for_url(f"{live_server.url}/")
     return page
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A Redis server of the test's own, started and stopped with it (tests that restart or share a broker)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it)")
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = RedisServer(directory).start()
+    yield server
+    server.stop()

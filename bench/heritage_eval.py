@@ -55,9 +55,12 @@ from detection.training.data import LabelledImage, read_labelme_folder  # noqa: 
 # Boxes down to this score are kept so AP and the tuning sweep read the whole ranking.
 FLOOR = 0.1
 TILED = frozenset({"res10"})
-# The run default (DETECTION_MAX_FACE_SHARE, DETECTION_MIN_FACE_SIZE) without loading Django settings.
+# The run defaults (DETECTION_MAX_FACE_SHARE, DETECTION_MIN_FACE_SIZE, DETECTION_TILE_SIZE,
+# DETECTION_TILE_OVERLAP) without loading Django settings.
 MAX_FACE_SHARE = 0.8
 MIN_FACE_SIZE = 12
+TILE_SIZE = 300
+TILE_OVERLAP = 0.25
 BOOTSTRAP_SAMPLES = 1000
 SEED = 0
 
@@ -109,7 +112,11 @@ class Pipeline:
         from detection.inference.tiling import detect_tiled, filter_implausible
 
         pixels = image.load()
-        found = detect_tiled(self.detector, pixels) if self.tiling else self.detector.detect(pixels)
+        found = (
+            detect_tiled(self.detector, pixels, tile_size=TILE_SIZE, overlap=TILE_OVERLAP)
+            if self.tiling
+            else self.detector.detect(pixels)
+        )
         kept = filter_implausible(
             found,
             image_width=pixels.shape[1],

@@ -1,5 +1,6 @@
 """Heritage evaluation harness: a detector and an attribute model on a hand-annotated LabelMe dev set (#14).
 
+    .venv/bin/python bench/heritage_eval.py --labelme bench/data/heritage_dev   # the repository's dev set (partial)
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET [--detector res10] [--attributes onnx-age-gender]
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --target-precision 0.9   # threshold from the tuning half
     .venv/bin/python bench/heritage_eval.py --fixtures ../shared/fixtures/faces/detection-gt   # dlib's photos

@@ -1,5 +1,6 @@
 """Heritage evaluation harness: a detector and an attribute model on a hand-annotated LabelMe dev set (#14).
 
+    .venv/bin/python bench/heritage_eval.py --labelme bench/data/heritage_dev   # the repository's dev set (partial)
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET [--detector res10] [--attributes onnx-age-gender]
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --target-precision 0.9   # threshold from the tuning half
     .venv/bin/python bench/heritage_eval.py --fixtures ../shared/fixtures/faces/detection-gt   # dlib's photos
@@ -55,9 +56,12 @@ from detection.training.data import LabelledImage, read_labelme_folder  # noqa: 
 # Boxes down to this score are kept so AP and the tuning sweep read the whole ranking.
 FLOOR = 0.1
 TILED = frozenset({"res10"})
-# The run default (DETECTION_MAX_FACE_SHARE, DETECTION_MIN_FACE_SIZE) without loading Django settings.
+# The run defaults (DETECTION_MAX_FACE_SHARE, DETECTION_MIN_FACE_SIZE, DETECTION_TILE_SIZE,
+# DETECTION_TILE_OVERLAP) without loading Django settings.
 MAX_FACE_SHARE = 0.8
 MIN_FACE_SIZE = 12
+TILE_SIZE = 300
+TILE_OVERLAP = 0.25
 BOOTSTRAP_SAMPLES = 1000
 SEED = 0
 
@@ -109,7 +113,11 @@ class Pipeline:
         from detection.inference.tiling import detect_tiled, filter_implausible
 
         pixels = image.load()
-        found = detect_tiled(self.detector, pixels) if self.tiling else self.detector.detect(pixels)
+        found = (
+            detect_tiled(self.detector, pixels, tile_size=TILE_SIZE, overlap=TILE_OVERLAP)
+            if self.tiling
+            else self.detector.detect(pixels)
+        )
         kept = filter_implausible(
             found,
             image_width=pixels.shape[1],

@@ -287,3 +287,35 @@ def test_heritage_eval_with_real_models(tmp_path):
     for name in ("AP@0.5", "precision", "recall"):
         assert 0.0 <= float(rows[name][0]) <= 1.0, rows[name]
     assert float(rows["seconds per page"][0]) > 0
+
+
+def test_heritage_eval_tiles_pages_as_a_run_does(tmp_path, settings):
+    # The harness measures the default pipeline: its tiles are a run's (DETECTION_TILE_SIZE, DETECTION_TILE_OVERLAP),
+    # not detect_tiled's own defaults (600 px tiles missed every small face of the real dev set).
+    sys.path.insert(0, str(ROOT / "bench"))
+    from heritage_eval import Pipeline
+    from PIL import Image
+
+    from detection.inference.tiling import tile_origins
+    from detection.training.data import LabelledImage
+
+    class Recorder:
+        def __init__(self):
+            self.shapes = []
+
+        def detect(self, image):
+            self.shapes.append(image.shape[:2])
+            return []
+
+    path = tmp_path / "page.jpg"
+    Image.new("RGB", (1000, 800), "white").save(path)
+    pipeline = Pipeline.__new__(Pipeline)
+    pipeline.detector, pipeline.tiling, pipeline.max_face_share = Recorder(), True, 0.8
+
+    pipeline.detect(LabelledImage(image_path=path, boxes=(), document="d", page="p"))
+
+    tiles = [shape for shape in pipeline.detector.shapes if shape != (800, 1000)]
+    assert {max(shape) for shape in tiles} == {settings.DETECTION_TILE_SIZE}
+    size = settings.DETECTION_TILE_SIZE
+    step = round(size * (1 - settings.DETECTION_TILE_OVERLAP))
+    assert len(tiles) == len(tile_origins(1000, size, step)) * len(tile_origins(800, size, step))

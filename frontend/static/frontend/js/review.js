@@ -33,7 +33,10 @@ export const STATUS_COLOURS = {
 export const GENDER_COLOURS = { female: "#e52592", male: "#12b5cb", unknown: "#9aa0a6" };
 const REJECTED_ALPHA = 0.7;
 const STATUS_PIXELS = Object.fromEntries(
-  Object.entries(STATUS_COLOURS).map(([status, hex]) => [status, pixel(hex, status === "rejected" ? REJECTED_ALPHA : 1)]),
+  Object.entries(STATUS_COLOURS).map(([status, hex]) => [
+    status,
+    pixel(hex, status === "rejected" ? REJECTED_ALPHA : 1),
+  ]),
 );
 const GENDER_PIXELS = Object.fromEntries(Object.entries(GENDER_COLOURS).map(([gender, hex]) => [gender, pixel(hex)]));
 const WHITE_PIXEL = pixel("#ffffff");

@@ -215,6 +215,7 @@ def measure(page, frames: int, zoom: float, *, sweep: bool = False, settle_ms: i
 
 
 def run_bench(args) -> None:
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from playwright.sync_api import sync_playwright
 
@@ -227,7 +228,7 @@ def run_bench(args) -> None:
     document = make_document(corpus, pages=len(args.faces), width=args.width, height=args.height, scans=tmp / "scans")
     pages = list(document.pages.order_by("order"))
     boxes = {n: add_faces(db_page, n, seed=n) for n, db_page in zip(args.faces, pages, strict=True)}
-    thread, base_url = start_server(static_handler=True)
+    thread, base_url = start_server(static_handler=settings.DEBUG)
 
     rows = []
     with sync_playwright() as playwright:
@@ -332,6 +333,7 @@ def run_value(run: dict, keys: tuple):
 
 def make_screenshots(target: Path) -> None:
     """Review view screenshots on the bundled demo document, with faces in every status."""
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from playwright.sync_api import sync_playwright
 
@@ -371,7 +373,7 @@ def make_screenshots(target: Path) -> None:
     face_reject(face=faces[5], user=user, expected_version=1)
     x, y, w, h = boxes[5]
     face_create(page=page1, user=user, x=x, y=y, w=w, h=h, gender=Gender.MALE, age=40)
-    thread, base_url = start_server(static_handler=True)
+    thread, base_url = start_server(static_handler=settings.DEBUG)
     target.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -419,7 +421,15 @@ def main() -> None:
     args = parser.parse_args()
     # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # DEBUG off (the default): static files collected (hashed, compressed) and served by WhiteNoise,
+    # as deployed; with DEBUG on, Django's own static handler serves them from the apps' folders.
+    os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="visages-ui-static-"))
     setup("ui-bench")
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not settings.DEBUG:
+        call_command("collectstatic", "--noinput", verbosity=0)
     if args.screenshots:
         make_screenshots(args.screenshots)
     else:

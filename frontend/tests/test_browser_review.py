@@ -3,9 +3,11 @@ conflicts, undo, retries and the review status work through the real UI."""
 
 from __future__ import annotations
 
+import io
 from types import SimpleNamespace
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 from rest_framework.response import Response
 
@@ -290,13 +292,26 @@ def test_page_keys_move_between_pages_and_to_the_next_unreviewed(page, live_serv
     expect(page).to_have_url(f"{live_server.url}/pages/{third.pk}/")
 
 
+def on_screen_colours(page, face_id):
+    """The colours on screen across the left edge of a face's box, halfway down (a 4-pixel strip)."""
+    box = client_box(page, face_id)
+    strip = {"x": round(box["x"]) - 1, "y": round(box["y"] + box["h"] / 2), "width": 4, "height": 1}
+    data = Image.open(io.BytesIO(page.screenshot(clip=strip))).convert("RGB").tobytes()
+    return {"#" + data[i : i + 3].hex() for i in range(0, len(data), 3)}
+
+
 def test_the_confidence_slider_filters_boxes_and_list(page, live_server, review):
     open_review(page, live_server, review.pages[0])
     expect(page.locator(".face-row")).to_have_count(3)
+    low = review.faces[2]
+    # The box layer writes each predicted box's outline in its status colour, opaque.
+    assert "#f9ab00" in on_screen_colours(page, low.pk)
 
     page.locator("#confidence-filter").fill("0.5")
 
     expect(page.locator(".face-row")).to_have_count(2)
+    page.wait_for_timeout(100)
+    assert "#f9ab00" not in on_screen_colours(page, low.pk), "the filtered-out box is gone from the canvas"
     expect(page.locator("#confidence-value")).to_have_text("0.50")
     expect(page.locator("#bulk-reject")).to_have_text("Reject < 0.50")
 

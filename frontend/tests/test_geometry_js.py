@@ -149,3 +149,19 @@ def test_rectangles_clip_to_their_overlap_or_nothing(geometry):
 
     assert overlap == {"x": 0, "y": 10, "w": 100, "h": 50}
     assert apart is None
+
+
+def test_box_outlines_are_written_as_pixels_cut_to_the_buffer(geometry):
+    rows, orange, cleared = geometry(
+        "(async () => { const { Raster, pixel } = await import('/static/frontend/js/boxraster.js');"
+        " const r = new Raster(); r.reset(6, 4); const orange = pixel('#ff8000', 0.7);"
+        " r.outline(1, 1, 6, 5, 1, orange); r.rect(-2, -2, 3, 3, pixel('#0000ff'));"
+        " const rows = [0, 1, 2, 3].map((y) => Array.from(r.pixels.slice(y * 6, y * 6 + 6),"
+        "   (p) => (p === orange ? 'o' : p ? 'b' : '.')).join(''));"
+        " const bytes = Array.from(r.image.data.slice(4 * 7, 4 * 8)); r.reset(6, 4);"
+        " return [rows, bytes, r.pixels.every((p) => p === 0)]; })()"
+    )
+
+    assert rows == ["b.....", ".ooooo", ".o....", ".o...."]
+    assert orange == [255, 128, 0, 179], "RGBA bytes as ImageData holds them"
+    assert cleared

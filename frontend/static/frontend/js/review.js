@@ -1,8 +1,9 @@
 // The review canvas's box layer, drawn by us over OpenSeadragon with our own select / move /
 // resize / draw handling. Annotorious draws every annotation as its own shape and slows down past
 // ~1,000 boxes (DESIGN.md §7, bench/ui_bench.py), so here: a grid index finds the boxes in view,
-// they are drawn in a few batched passes (dots when too small to see) into a padded canvas that a
-// CSS transform moves with the image, and only the selected box is redrawn on every frame.
+// their outlines are written as pixels (boxraster.js; dots when too small to see) into a padded
+// canvas that a CSS transform moves with the image, and only the selected box is redrawn on every frame.
+import { Raster, pixel } from "./boxraster.js";
 import {
   GridIndex,
   HANDLES,
@@ -30,6 +31,15 @@ export const STATUS_COLOURS = {
   rejected: "#d93025",
 };
 export const GENDER_COLOURS = { female: "#e52592", male: "#12b5cb", unknown: "#9aa0a6" };
+const REJECTED_ALPHA = 0.7;
+const STATUS_PIXELS = Object.fromEntries(
+  Object.entries(STATUS_COLOURS).map(([status, hex]) => [
+    status,
+    pixel(hex, status === "rejected" ? REJECTED_ALPHA : 1),
+  ]),
+);
+const GENDER_PIXELS = Object.fromEntries(Object.entries(GENDER_COLOURS).map(([gender, hex]) => [gender, pixel(hex)]));
+const WHITE_PIXEL = pixel("#ffffff");
 const GENDER_LETTERS = { female: pgettext("female, short", "F"), male: pgettext("male, short", "M"), unknown: "?" };
 const HANDLE_CURSORS = {
   nw: "nwse-resize", se: "nwse-resize", ne: "nesw-resize", sw: "nesw-resize",
@@ -73,6 +83,7 @@ export class BoxLayer {
     this.canvas.className = "box-layer";
     this.canvas.setAttribute("aria-hidden", "true");
     this.ctx = this.canvas.getContext("2d");
+    this.raster = new Raster();
     this.active = document.createElement("canvas");
     this.active.className = "box-layer";
     this.active.setAttribute("aria-hidden", "true");
@@ -272,7 +283,6 @@ export class BoxLayer {
     this._fit(this.canvas, this.ctx, cw, ch);
     this.canvas.style.transform = `translate(${left}px, ${top}px)`;
     const ctx = this.ctx;
-    ctx.clearRect(0, 0, cw, ch);
     // Drawing transform: the cache's (0, 0) is the screen's (left, top).
     const ct = makeTransform(t.ox - left, t.oy - top, t.sx, t.sy);
     const rect = visibleRect(ct, cw, ch);
@@ -290,8 +300,12 @@ export class BoxLayer {
       if (Math.min(face.w * t.sx, face.h * t.sy) < DOT_BELOW_PX) small += 1;
     }
     const asDots = small > items.length / 2;
-    if (asDots) this._drawDots(ctx, byStatus, ct);
-    else this._drawBoxes(ctx, byStatus, items, ct);
+    this.raster.reset(this.canvas.width, this.canvas.height);
+    const ratio = this.canvas.width / cw;
+    if (asDots) this._drawDots(byStatus, ct, ratio);
+    else this._drawBoxes(byStatus, items, ct, ratio);
+    ctx.putImageData(this.raster.image, 0, 0);
+    if (!asDots && items.length <= MAX_LABELS) this._drawLabels(ctx, items, ct);
     this.cache = { t, w, h, left, top, rect };
     this.stats = { drawn: items.length, mode: asDots ? "dots" : "boxes" };
   }
@@ -324,54 +338,51 @@ export class BoxLayer {
   }
 
   // Zoomed far out: one small square per occupied 3-pixel cell, so thousands of faces stay cheap.
-  _drawDots(ctx, byStatus, t) {
+  // Pixels of the cache are its canvas's device pixels: CSS pixels times `ratio`.
+  _drawDots(byStatus, t, ratio) {
+    const raster = this.raster;
+    const side = Math.max(1, Math.round(3 * ratio));
     for (const [status, faces] of byStatus) {
       const seen = new Set();
-      ctx.fillStyle = STATUS_COLOURS[status] || "#fff";
+      const colour = STATUS_PIXELS[status] ?? WHITE_PIXEL;
       for (const face of faces) {
         const x = Math.round((face.x + face.w / 2) * t.sx + t.ox);
         const y = Math.round((face.y + face.h / 2) * t.sy + t.oy);
         const key = ((x / 3) | 0) * 100000 + ((y / 3) | 0);
         if (seen.has(key)) continue;
         seen.add(key);
-        ctx.fillRect(x - 1, y - 1, 3, 3);
+        raster.rect(Math.round((x - 1) * ratio), Math.round((y - 1) * ratio), side, side, colour);
       }
     }
   }
 
-  // Outlines as four pixel-aligned filled edges: no anti-aliased paths to rasterise.
-  _drawBoxes(ctx, byStatus, items, t) {
+  // Pixel-aligned outlines (no anti-aliased paths) per status, then a gender tab in the top-left
+  // corner of boxes big enough to carry one. A later pixel replaces an earlier one: where a
+  // rejected (translucent) edge crosses another box, it shows alone rather than blended.
+  _drawBoxes(byStatus, items, t, ratio) {
+    const raster = this.raster;
     for (const [status, faces] of byStatus) {
       const line = status === "rejected" ? 1 : 2;
-      ctx.fillStyle = STATUS_COLOURS[status] || "#fff";
-      ctx.globalAlpha = status === "rejected" ? 0.7 : 1;
+      const device = Math.max(1, Math.round(line * ratio));
+      const colour = STATUS_PIXELS[status] ?? WHITE_PIXEL;
       for (const face of faces) {
         const x = Math.round(face.x * t.sx + t.ox);
         const y = Math.round(face.y * t.sy + t.oy);
         const w = Math.max(line, Math.round(face.w * t.sx));
         const h = Math.max(line, Math.round(face.h * t.sy));
-        ctx.fillRect(x, y, w, line);
-        ctx.fillRect(x, y + h - line, w, line);
-        ctx.fillRect(x, y, line, h);
-        ctx.fillRect(x + w - line, y, line, h);
+        const dx = Math.round(x * ratio);
+        const dy = Math.round(y * ratio);
+        raster.outline(dx, dy, Math.round((x + w) * ratio) - dx, Math.round((y + h) * ratio) - dy, device, colour);
       }
     }
-    ctx.globalAlpha = 1;
-    // A gender tab in the top-left corner of boxes big enough to carry one.
-    const byGender = new Map();
+    const tab = Math.round(8 * ratio);
     for (const face of items) {
       if (face.w * t.sx < 14 || face.h * t.sy < 14) continue;
-      let group = byGender.get(face.gender);
-      if (!group) byGender.set(face.gender, (group = []));
-      group.push(face);
+      const x = Math.round(face.x * t.sx + t.ox) + 2;
+      const y = Math.round(face.y * t.sy + t.oy) + 2;
+      const colour = GENDER_PIXELS[face.gender] ?? GENDER_PIXELS.unknown;
+      raster.rect(Math.round(x * ratio), Math.round(y * ratio), tab, tab, colour);
     }
-    for (const [gender, faces] of byGender) {
-      ctx.fillStyle = GENDER_COLOURS[gender] || GENDER_COLOURS.unknown;
-      for (const face of faces) {
-        ctx.fillRect(Math.round(face.x * t.sx + t.ox) + 2, Math.round(face.y * t.sy + t.oy) + 2, 8, 8);
-      }
-    }
-    if (items.length <= MAX_LABELS) this._drawLabels(ctx, items, t);
   }
 
   _drawLabels(ctx, items, t) {

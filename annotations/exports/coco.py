@@ -13,7 +13,7 @@ from annotations.exports.fields import FACE_LABEL, NEGATIVE_LABEL, absolute_url,
 from annotations.exports.images import ImageSize, export_page_image, image_box, page_image_url
 from annotations.exports.options import ExportOptions, ExportResult
 from annotations.exports.scope import AnyFace, PageBatch
-from annotations.exports.sinks import ZipSink, json_dump
+from annotations.exports.sinks import ZipSink, json_dump, json_dump_items
 from annotations.models import FaceStatus
 
 COCO_CATEGORIES = [
@@ -91,9 +91,9 @@ def _coco_stream(batches, *, stream: IO[str], pending: IO[str], sink: ZipSink | 
             stream.write("" if first_image else ",")
             json_dump(stream, image)
             first_image = False
-            for face in faces:
+            if faces:
                 pending.write("" if first_annotation else ",")
-                json_dump(pending, coco_annotation(face, image_id=page.pk, size=size))
+                json_dump_items(pending, [coco_annotation(face, image_id=page.pk, size=size) for face in faces])
                 first_annotation = False
     stream.write('],"annotations":[')
     pending.seek(0)

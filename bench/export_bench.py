@@ -165,50 +165,56 @@ def run_one(kind: str, options: dict, out: Path) -> dict:
     }
 
 
+def _child(workdir: Path, *args: str) -> dict:
+    """Run this script in a fresh interpreter (it inherits DATABASE_URL); returns the JSON of its last line."""
+    done = subprocess.run(
+        [sys.executable, __file__, *args, "--workdir", str(workdir)], check=True, capture_output=True, text=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faces", type=int, default=1_000_000)
     parser.add_argument("--faces-per-page", type=int, default=10)
+    parser.add_argument("--populate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    if args.run:
+    if args.populate or args.run:
         workdir = Path(args.workdir)
         _django(workdir / "media")
-        kind, options, name = next(k for k in KINDS if k[0] == args.run)
-        print(json.dumps(run_one(kind, options, workdir / name)))
+        if args.populate:
+            from django.db import connection
+
+            print(json.dumps({**populate(args.faces, args.faces_per_page), "database": connection.display_name}))
+        else:
+            kind, options, name = next(k for k in KINDS if k[0] == args.run)
+            print(json.dumps(run_one(kind, options, workdir / name)))
         return
 
+    # This process never loads Django nor the data: a child's peak RSS (ru_maxrss) counts its parent's
+    # resident memory at the fork, so the load runs in a child of its own, as each export does.
     with tempfile.TemporaryDirectory(prefix="visages-bench-") as tmp:
         workdir = Path(tmp)
         (workdir / "media").mkdir()
-        # The children export from the same database: they inherit DATABASE_URL.
-        os.environ["DATABASE_URL"] = fresh_database_url("export", workdir / "bench.sqlite3")
-        _django(workdir / "media")
-        from django.db import connection
-
+        os.environ["DATABASE_URL"] = url = fresh_database_url("export", workdir / "bench.sqlite3")
         print(
-            f"# export_bench: {args.faces:,} faces, {args.faces_per_page} per page, {connection.vendor}; "
+            f"# export_bench: {args.faces:,} faces, {args.faces_per_page} per page, {url.split(':', 1)[0]}; "
             f"load average {_load()} on {os.cpu_count()} CPUs",
             flush=True,
         )
-        made = populate(args.faces, args.faces_per_page)
+        made = _child(workdir, "--populate", "--faces", str(args.faces), "--faces-per-page", str(args.faces_per_page))
         print(
             f"Inserted {made['faces']:,} faces on {made['pages']:,} pages in {made['seconds']:.1f} s "
-            f"({connection.display_name})",
+            f"({made['database']})",
             flush=True,
         )
         rows = []
         for kind, _, _ in KINDS:
             load = _load()
-            child = subprocess.run(
-                [sys.executable, __file__, "--run", kind, "--workdir", str(workdir)],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            rows.append({**json.loads(child.stdout.strip().splitlines()[-1]), "load": load})
+            rows.append({**_child(workdir, "--run", kind), "load": load})
         print()
         print(
             "| export | faces | pages | time (s) | CPU (s) | peak RSS (MB) | RSS at start (MB) | output (MB) "

@@ -14,14 +14,15 @@ from annotations.models import Document, Face, FaceStatus, Page
 from annotations.search.params import SearchParams
 from annotations.search.planner import faces_select, pages_filter
 
-# Pages per database round trip; each batch costs one page query chunk, one face query and one document query.
+# Pages per database round trip; each batch costs one page query chunk, one face query and at most one document
+# query.
 EXPORT_PAGE_BATCH = 500
 
 
 class ExportFace(NamedTuple):
     """A face as the export writers read it: its page and its stored values, not a model instance.
 
-    Building a million Face instances (every column, timestamps parsed) took most of an export's time;
+    Building a million Face instances (every column, timestamps parsed) took half of an export's time;
     these are read with values_list, and carry the attributes of Face that the writers use.
     """
 

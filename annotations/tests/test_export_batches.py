@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from annotations.exports.options import ExportOptions
 from annotations.exports.scope import EXPORT_FACE_COLUMNS, export_querysets, page_batches
-from annotations.exports.services import export_scope_params
-from annotations.models import Face
+from annotations.exports.services import export_scope_params, export_to_path
+from annotations.models import ExportKind, Face
 from annotations.tests.factories import add_faces, make_face, scanned_document
 
 
@@ -53,6 +56,18 @@ def test_timestamps_are_read_when_asked(document):
     assert [(face.created_at, face.updated_at) for face in exported] == [
         (stored[face.pk].created_at, stored[face.pk].updated_at) for face in exported
     ]
+
+
+def test_web_annotations_say_when_each_face_was_made_and_changed(document, tmp_path):
+    out = tmp_path / "faces.jsonld"
+    export_to_path(kind=ExportKind.W3C, scope={"document": document.pk}, out=out, options=ExportOptions())
+
+    items = json.loads(out.read_text())["first"]["items"]
+    faces = {f"urn:visages:face:{face.pk}": face for face in Face.objects.filter(page__document=document)}
+    assert len(items) == 4
+    for item in items:
+        face = faces[item["id"]]
+        assert (item["created"], item["modified"]) == (face.created_at.isoformat(), face.updated_at.isoformat())
 
 
 def test_pages_of_a_document_share_one_loaded_document(document):

@@ -12,9 +12,9 @@ from typing import IO
 from annotations.exports.fields import FACE_LABEL, NEGATIVE_LABEL, absolute_url, face_attributes, page_stem
 from annotations.exports.images import ImageSize, export_page_image, image_box, page_image_url
 from annotations.exports.options import ExportOptions, ExportResult
-from annotations.exports.scope import PageBatch
-from annotations.exports.sinks import ZipSink, json_dump
-from annotations.models import Face, FaceStatus
+from annotations.exports.scope import AnyFace, PageBatch
+from annotations.exports.sinks import ZipSink, json_dump, json_dump_items
+from annotations.models import FaceStatus
 
 COCO_CATEGORIES = [
     {"id": 1, "name": FACE_LABEL, "supercategory": "person"},
@@ -22,7 +22,7 @@ COCO_CATEGORIES = [
 ]
 
 
-def coco_annotation(face: Face, *, image_id: int, size: ImageSize) -> dict:
+def coco_annotation(face: AnyFace, *, image_id: int, size: ImageSize) -> dict:
     """One COCO annotation: bbox [x, y, w, h] and area in image pixels, the rectangle as a polygon, attributes."""
     x1, y1, x2, y2 = image_box(face, size)
     w, h = round(x2 - x1, 2), round(y2 - y1, 2)
@@ -91,9 +91,9 @@ def _coco_stream(batches, *, stream: IO[str], pending: IO[str], sink: ZipSink | 
             stream.write("" if first_image else ",")
             json_dump(stream, image)
             first_image = False
-            for face in faces:
+            if faces:
                 pending.write("" if first_annotation else ",")
-                json_dump(pending, coco_annotation(face, image_id=page.pk, size=size))
+                json_dump_items(pending, [coco_annotation(face, image_id=page.pk, size=size) for face in faces])
                 first_annotation = False
     stream.write('],"annotations":[')
     pending.seek(0)

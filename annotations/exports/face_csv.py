@@ -9,9 +9,8 @@ from typing import IO
 
 from annotations.exports.fields import absolute_url, rounded
 from annotations.exports.options import ExportOptions, ExportResult
-from annotations.exports.scope import PageBatch
+from annotations.exports.scope import AnyFace, PageBatch
 from annotations.exports.spreadsheet import spreadsheet_row
-from annotations.models import Face
 
 FACE_CSV_COLUMNS = (
     "document",
@@ -31,7 +30,7 @@ FACE_CSV_COLUMNS = (
 )
 
 
-def face_csv_rows(faces: Iterable[Face], *, base_url: str = "") -> Iterator[list]:
+def face_csv_rows(faces: Iterable[AnyFace], *, base_url: str = "") -> Iterator[list]:
     """CSV rows (FACE_CSV_COLUMNS order) of faces whose `page` is loaded; crop URLs made absolute.
 
     Text cells are spreadsheet-safe (no cell starts like a formula).
@@ -57,7 +56,7 @@ def face_csv_rows(faces: Iterable[Face], *, base_url: str = "") -> Iterator[list
         yield spreadsheet_row(row)
 
 
-def face_csv_write(stream: IO[str], faces: Iterable[Face], *, base_url: str = "") -> int:
+def face_csv_write(stream: IO[str], faces: Iterable[AnyFace], *, base_url: str = "") -> int:
     """Write the header and one row per face; returns the number of rows."""
     writer = csv.writer(stream)
     writer.writerow(FACE_CSV_COLUMNS)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from annotations.models import Face, FaceStatus, Page
+from annotations.exports.scope import AnyFace
+from annotations.models import FaceStatus, Page
 
 FACE_LABEL = "face"
 NEGATIVE_LABEL = "not_face"
@@ -23,7 +24,7 @@ def page_stem(page: Page) -> str:
     return f"d{page.document_id}_p{page.order:04d}"
 
 
-def face_attributes(face: Face) -> dict:
+def face_attributes(face: AnyFace) -> dict:
     """The attributes of a face that every format carries besides its box."""
     return {
         "id": face.pk,

@@ -5,15 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from annotations.exports.fields import VERIFIED_STATUSES, rounded
 from annotations.exports.options import ExportOptions, ExportResult
-from annotations.exports.scope import PageBatch
+from annotations.exports.scope import AnyFace, PageBatch
 from annotations.exports.sinks import json_dump
 from annotations.exports.spreadsheet import spreadsheet_row
-from annotations.models import CURATOR_SOURCE, Face, FaceStatus, Gender, Page
+from annotations.models import CURATOR_SOURCE, FaceStatus, Gender, Page
 
 ARK_ID = re.compile(r"ark:/12148/([A-Za-z0-9]+)")
 
@@ -47,12 +47,12 @@ def gallicapix_document_id(document) -> str:
     return match.group(1) if match else str(document.pk)
 
 
-def gallicapix_sexe(face: Face) -> str:
+def gallicapix_sexe(face: AnyFace) -> str:
     """GallicaPix's `sexe`: C for children, F / M by gender, P (person) when unknown."""
     return "C" if face.child else GALLICAPIX_SEXE.get(face.gender, "P")
 
 
-def gallicapix_face(face: Face, *, n: str) -> dict:
+def gallicapix_face(face: AnyFace, *, n: str) -> dict:
     """One `contenuImg` face: persType, sexe, CS, box relative to the illustration (the whole page), source."""
     sexe = gallicapix_sexe(face)
     return {
@@ -83,7 +83,7 @@ def _sexes_summary(sexes: list[str]) -> str:
     return gendered.pop() if len(gendered) == 1 else "Mixte"
 
 
-def gallicapix_record(page: Page, faces: list[Face]) -> dict:
+def gallicapix_record(page: Page, faces: Sequence[AnyFace]) -> dict:
     """One index record per page (GallicaPix's illustration): document metadata, faces and counts."""
     document = page.document
     visible = [face for face in faces if face.status != FaceStatus.REJECTED]

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from annotations.exports.fields import absolute_url
 from annotations.exports.options import ExportOptions, ExportResult
+from annotations.exports.scope import AnyFace
 from annotations.iiif.image_api import derivative_scale, image_request_url, size_within
-from annotations.models import Face, Page
+from annotations.models import Page
 
 JPEG_QUALITY = 90
 
@@ -54,7 +55,7 @@ def page_image_jpeg(page: Page, max_size: int | None) -> tuple[bytes, ImageSize]
     return buffer.getvalue(), ImageSize(width, height, derivative.scale_x, derivative.scale_y)
 
 
-def image_box(face: Face, size: ImageSize) -> tuple[float, float, float, float]:
+def image_box(face: AnyFace, size: ImageSize) -> tuple[float, float, float, float]:
     """The face box in exported-image pixels (x1, y1, x2, y2), clipped to the image, 2 decimals."""
     x1 = min(max(face.x / size.scale_x, 0.0), size.width)
     y1 = min(max(face.y / size.scale_y, 0.0), size.height)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from annotations.access import get_corpus_for_user, get_document_for_user
 from annotations.exports.options import ExportOptions, ExportResult
 from annotations.exports.scope import export_querysets, page_batches
-from annotations.exports.writer import export_extension, export_write
+from annotations.exports.writer import KINDS_WITH_TIMESTAMPS, export_extension, export_write
 from annotations.models import Corpus, Export, ExportKind
 from annotations.search.params import SearchFilterSet, SearchParams, search_params_parse
 from webapp.jobs import EXPORT, JobStatus, job_claim, job_fail, job_finish
@@ -121,7 +121,7 @@ def export_build(*, export_id: int) -> Export | None:
         Export.objects.filter(pk=export.pk).update(progress_total=total)
         result = export_write(
             export.kind,
-            page_batches(pages, faces),
+            page_batches(pages, faces, timestamps=export.kind in KINDS_WITH_TIMESTAMPS),
             out=partial,
             options=options,
             progress=_progress_reporter(export.pk, total),
@@ -190,7 +190,8 @@ def export_to_path(*, kind: str, scope: dict, out: Path, options: ExportOptions)
     """Write an export straight to a file, folder or zip (management commands; no access checks)."""
     pages, faces = export_querysets(export_scope_params(scope), include_rejected=options.include_rejected)
     out.parent.mkdir(parents=True, exist_ok=True)
-    return export_write(kind, page_batches(pages, faces), out=out, options=options)
+    batches = page_batches(pages, faces, timestamps=kind in KINDS_WITH_TIMESTAMPS)
+    return export_write(kind, batches, out=out, options=options)
 
 
 def export_open_member(*, export: Export, name: str) -> bytes:

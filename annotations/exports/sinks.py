@@ -56,8 +56,18 @@ class FolderSink:
         """Nothing to flush: files are closed as they are written."""
 
 
+# One encoder for every value: json.dumps with options builds a new one per call.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_dump(stream: IO[str], value) -> None:
-    stream.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    stream.write(_COMPACT_JSON.encode(value))
+
+
+def json_dump_items(stream: IO[str], values: list) -> None:
+    """The items of a list, comma-separated, without its brackets (a stretch of a JSON array being written)."""
+    if values:
+        stream.write(_COMPACT_JSON.encode(values)[1:-1])
 
 
 def sink_for(out: Path) -> ZipSink | FolderSink:

@@ -10,13 +10,6 @@ from collections.abc import Iterable
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def spreadsheet_cell(value):
-    """Text starting like a formula gets a leading apostrophe; numbers and other values stay as they are."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def spreadsheet_row(values: Iterable) -> list:
-    """A CSV row with every text cell made safe (spreadsheet_cell)."""
-    return [spreadsheet_cell(value) for value in values]
+    """A CSV row whose text cells starting like a formula get a leading apostrophe; other values stay as they are."""
+    return ["'" + value if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value for value in values]

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from annotations.exports.fields import FACE_LABEL, absolute_url, face_attributes
 from annotations.exports.options import ExportOptions, ExportResult
-from annotations.exports.scope import PageBatch
+from annotations.exports.scope import AnyFace, PageBatch
 from annotations.exports.sinks import json_dump, sink_for
-from annotations.models import Face, FaceStatus, Gender, Page
+from annotations.models import FaceStatus, Gender, Page
 
 W3C_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 IIIF_CONTEXT = "http://iiif.io/api/presentation/3/context.json"
 
 
-def face_annotation(face: Face, *, base_url: str = "", iiif: bool = False) -> dict:
+def face_annotation(face: AnyFace, *, base_url: str = "", iiif: bool = False) -> dict:
     """One face as a Web Annotation: tags face / gender / child, a JSON description, a canvas xywh target.
 
     The W3C form targets a SpecificResource with a FragmentSelector; the IIIF form targets
@@ -61,7 +61,7 @@ def face_annotation(face: Face, *, base_url: str = "", iiif: bool = False) -> di
     }
 
 
-def iiif_annotation_page(page: Page, faces: list[Face], *, page_url: str, base_url: str = "") -> dict:
+def iiif_annotation_page(page: Page, faces: Sequence[AnyFace], *, page_url: str, base_url: str = "") -> dict:
     """A IIIF Presentation 3 AnnotationPage of one canvas's faces."""
     return {
         "@context": IIIF_CONTEXT,

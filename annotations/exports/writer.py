@@ -14,6 +14,9 @@ from annotations.exports.scope import PageBatch
 from annotations.exports.web_annotations import write_iiif, write_w3c
 from annotations.models import ExportKind
 
+# The formats that say when each face was made and last changed; the others never read those columns.
+KINDS_WITH_TIMESTAMPS = frozenset({ExportKind.W3C, ExportKind.IIIF})
+
 
 def export_extension(kind: str, options: ExportOptions) -> str:
     """The file extension of an export's single output file."""

@@ -173,7 +173,7 @@ class DiskIndex:
     """A published build opened for search: IVF-PQ candidates, re-ranked exactly from the stored vectors."""
 
     def __init__(self, build: Path, *, n_probe: int = 32, rerank: int = 100) -> None:
-        faiss = _faiss()
+        faiss = self._faiss = _faiss()
         self.info = BuildInfo.read(build)
         self.path = build
         self.index = faiss.read_index(str(build / INDEX_FILE), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
@@ -204,8 +204,9 @@ class DiskIndex:
     ) -> list[Neighbour]:
         """The k nearest stored vectors, nearest first (distances exact up to float16 rounding)."""
         q = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(1, DIM))
-        self.index.nprobe = n_probe or self.n_probe
-        _, found = self.index.search(q, max(k + 1, self.rerank))
+        # Per-call parameters, not the index's nprobe attribute: threads of one process share the index.
+        params = self._faiss.SearchParametersIVF(nprobe=n_probe or self.n_probe)
+        _, found = self.index.search(q, max(k + 1, self.rerank), params=params)
         rows = np.sort(found[0][found[0] >= 0])
         if not len(rows):
             return []

@@ -299,14 +299,6 @@ _indexes: dict[int, _CorpusIndex] = {}
 _indexes_lock = threading.Lock()
 
 
-def corpus_index(corpus_id: int) -> ExactIndex | IVFIndex:
-    """The in-memory part of the corpus's index in this process (all its encodings when it has no build)."""
-    with _indexes_lock:
-        entry = _indexes.setdefault(corpus_id, _CorpusIndex())
-        entry.refresh(corpus_id)
-        return entry.index
-
-
 def corpus_neighbours(corpus_id: int, query: np.ndarray, k: int, *, exclude_face_id: int) -> list[Neighbour]:
     """The k faces of the corpus whose encodings are nearest the query (ids are face ids), nearest first.
 

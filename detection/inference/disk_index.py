@@ -50,9 +50,6 @@ def _faiss():
     # Imported on first use: a web process that never opens an index does not load the library.
     import faiss
 
-    # One thread per query: a request is one query, and OpenMP threads that spin waiting for a
-    # core cost more than they save on a small machine.
-    faiss.omp_set_num_threads(1)
     return faiss
 
 
@@ -174,6 +171,9 @@ class DiskIndex:
 
     def __init__(self, build: Path, *, n_probe: int = 32, rerank: int = 100) -> None:
         faiss = self._faiss = _faiss()
+        # One thread per query: a request is one query, and OpenMP threads that spin waiting for a
+        # core cost more than they save (a build, in a worker, keeps every core).
+        faiss.omp_set_num_threads(1)
         self.info = BuildInfo.read(build)
         self.path = build
         self.index = faiss.read_index(str(build / INDEX_FILE), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)

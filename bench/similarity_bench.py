@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import queue
 import resource
 import shutil
 import sys
@@ -154,46 +155,62 @@ def memory_kb() -> dict[str, int]:
     return fields
 
 
-def disk_worker(build: str, queries: np.ndarray, k: int, n_probe: int, rerank: int, barrier, results) -> None:
+def disk_worker(slot: int, build: str, queries: np.ndarray, k: int, n_probe: int, rerank: int, barrier, results):
     """One web-like process: open the index memory-mapped, answer the queries, report latency and memory."""
+    import faiss  # noqa: F401  (loaded before the first reading: the library is not the index's memory)
+
     from detection.inference.disk_index import DiskIndex
 
+    before = memory_kb()
     index = DiskIndex(Path(build), n_probe=n_probe, rerank=rerank)
     index.search(queries[0], k)
     latency, found = timed(index.search, queries, k)
-    _report(barrier, results, latency, found)
+    _report(slot, barrier, results, latency, found, before)
 
 
-def memory_worker(data: str, n: int, queries: np.ndarray, k: int, barrier, results) -> None:
+def memory_worker(slot: int, data: str, n: int, queries: np.ndarray, k: int, barrier, results) -> None:
     """Today's fallback for comparison: the corpus's encodings loaded into this process, exact search."""
+    before = memory_kb()
     vectors = np.fromfile(data, dtype=np.float32).reshape(n, DIM)
     index = ExactIndex(vectors, np.arange(n))
     del vectors
     index.search(queries[0], k)
     latency, found = timed(index.search, queries, k)
-    _report(barrier, results, latency, found)
+    _report(slot, barrier, results, latency, found, before)
 
 
-def _report(barrier, results, latency: np.ndarray, found: list[list[Neighbour]]) -> None:
+def _report(slot, barrier, results, latency: np.ndarray, found: list[list[Neighbour]], before) -> None:
     # Memory is read while every worker is still alive, so shared pages are divided among all of them.
     barrier.wait()
     memory = memory_kb()
     barrier.wait()
-    results.put((os.getpid(), latency, [[(n.id, n.distance) for n in got] for got in found], memory))
+    memory["Pss_before"] = before["Pss"]
+    results.put((slot, latency, [[(n.id, n.distance) for n in got] for got in found], memory))
 
 
-def run_workers(targets: list[tuple], per_worker: int) -> list[tuple]:
+def run_workers(targets: list[tuple]) -> list[tuple]:
+    """Start one spawned process per (function, args), each given its slot; their answers once all are in."""
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(len(targets))
     results = context.Queue()
-    processes = [context.Process(target=target, args=(*args, barrier, results)) for target, args in targets]
+    processes = [
+        context.Process(target=target, args=(slot, *args, barrier, results))
+        for slot, (target, args) in enumerate(targets)
+    ]
     for process in processes:
         process.start()
-    answers = [results.get() for _ in processes]
+    answers = []
+    while len(answers) < len(processes):
+        try:
+            answers.append(results.get(timeout=5))
+        except queue.Empty:
+            # A worker that died never answers, and its siblings wait at the barrier: stop them all.
+            if any(process.exitcode for process in processes):
+                for process in processes:
+                    process.kill()
+                raise SystemExit("a worker failed (its traceback is above)") from None
     for process in processes:
         process.join()
-        if process.exitcode:
-            raise SystemExit(f"a worker exited {process.exitcode}")
     return answers
 
 
@@ -228,14 +245,14 @@ def bench_disk(n: int, args: argparse.Namespace) -> list[str]:
         rows = []
         for n_probe in args.probes:
             targets = [(disk_worker, (str(build), part, args.k, n_probe, args.rerank)) for part in slices]
-            answers = run_workers(targets, args.queries)
+            answers = run_workers(targets)
             rows.append(
                 _disk_row(
                     n, f"disk IVF-PQ, {n_probe} probed, {args.rerank} re-ranked", built, answers, truth, slices, args
                 )
             )
         if args.baseline:
-            answers = run_workers([(memory_worker, (str(work / "vectors.f32"), n, slices[0], args.k))], args.queries)
+            answers = run_workers([(memory_worker, (str(work / "vectors.f32"), n, slices[0], args.k))])
             rows.append(_disk_row(n, "in memory (exact), 1 process", 0.0, answers, truth, slices[:1], args))
         return rows
     finally:
@@ -243,6 +260,7 @@ def bench_disk(n: int, args: argparse.Namespace) -> list[str]:
 
 
 def _disk_row(n, method, build, answers, truth, slices, args) -> str:
+    # In the order of the query slices given to the workers, as the truth is.
     answers = sorted(answers, key=lambda answer: answer[0])
     latency = np.concatenate([answer[1] for answer in answers])
     found = [[Neighbour(i, d) for i, d in got] for answer in answers for got in answer[2]]
@@ -252,9 +270,10 @@ def _disk_row(n, method, build, answers, truth, slices, args) -> str:
     pss = max(m["Pss"] for m in memory) / 1024
     rss = max(m["Rss"] for m in memory) / 1024
     anon = max(m.get("Pss_Anon", m.get("Anonymous", 0)) for m in memory) / 1024
+    before = max(m["Pss_before"] for m in memory) / 1024
     return (
         f"| {n:,} | {method} | {len(answers)} | {build:.0f} | {p50:.2f} | {p95:.2f} | "
-        f"{recall(found, wanted, args.k, 'clustered'):.3f} | {pss:,.0f} | {anon:,.0f} | {rss:,.0f} |"
+        f"{recall(found, wanted, args.k, 'clustered'):.3f} | {before:,.0f} | {pss:,.0f} | {anon:,.0f} | {rss:,.0f} |"
     )
 
 
@@ -263,8 +282,11 @@ def main_disk(args: argparse.Namespace) -> None:
         f"clustered data; {args.workers} processes x {args.queries} queries at once, k={args.k}; "
         f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
-    print("| encodings | method | processes | build s | p50 ms | p95 ms | recall | PSS MB | anon MB | RSS MB |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| encodings | method | processes | build s | p50 ms | p95 ms | recall "
+        "| PSS MB at start | PSS MB | anon MB | RSS MB |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.sizes:
         for row in bench_disk(n, args):
             print(row, flush=True)

@@ -176,7 +176,10 @@ class DiskIndex:
         faiss.omp_set_num_threads(1)
         self.info = BuildInfo.read(build)
         self.path = build
-        self.index = faiss.read_index(str(build / INDEX_FILE), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        # Without IVF-PQ's precomputed table (lists x 16 x 256 floats: 52 MB per process at 10 M encodings),
+        # which saves under a millisecond a query.
+        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY | faiss.IO_FLAG_SKIP_PRECOMPUTE_TABLE
+        self.index = faiss.read_index(str(build / INDEX_FILE), flags)
         self.n_probe = n_probe
         self.rerank = rerank
         self._vectors = os.open(build / VECTORS_FILE, os.O_RDONLY)

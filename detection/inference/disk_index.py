@@ -119,7 +119,13 @@ def build_write(
         rng = np.random.default_rng(seed)
         sample_size = min(count, MAX_TRAIN)
         sample = np.sort(rng.choice(count, sample_size, replace=False)) if sample_size < count else np.arange(count)
-        index.train(np.ascontiguousarray(stored[sample], dtype=np.float32))
+        training = np.ascontiguousarray(stored[sample], dtype=np.float32)
+        # k-means needs at least as many rows as centroids: a tiny corpus repeats its rows (the
+        # re-ranking is exact, so coarse codes cost nothing there).
+        centroids = max(n_lists, 2 ** _pq_bits_for(count))
+        if len(training) < centroids:
+            training = np.resize(training, (centroids, DIM))
+        index.train(training)
         for start in range(0, count, ADD_CHUNK):
             block = np.ascontiguousarray(stored[start : start + ADD_CHUNK], dtype=np.float32)
             index.add_with_ids(block, np.arange(start, start + len(block), dtype=np.int64))

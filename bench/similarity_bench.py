@@ -1,6 +1,7 @@
-"""Query latency of face-similarity search at 100 k and 1 M encodings (numpy exact search and IVF).
+"""Query latency of face-similarity search: in memory (numpy exact and IVF) or on disk (faiss IVF-PQ, memory-mapped).
 
     .venv/bin/python bench/similarity_bench.py [--sizes 100000 1000000] [--queries 200] [--k 10]
+    .venv/bin/python bench/similarity_bench.py --disk [--sizes 1000000 10000000] [--queries 250] [--workers 4]
 
 Two kinds of 128-d float32 data:
 - `random`: independent Gaussian vectors, the issue's benchmark and the worst case for IVF
@@ -10,12 +11,26 @@ Two kinds of 128-d float32 data:
 Prints build time, p50/p95/max query latency, and IVF recall against exact search: of the k
 nearest on random data, of the same person's faces (exact neighbours closer than 0.6, dlib's
 same-person distance) on clustered data.
+
+`--disk` measures the on-disk index the web processes use (detection/inference/disk_index.py) on
+clustered data: the encodings are generated in chunks into a file (never several copies in memory),
+the index is built from it, then `--workers` separate processes (spawned, as gunicorn's workers are
+separate) each open it memory-mapped and answer `--queries` queries at the same time; each reports
+its latencies and, after its queries while all are still alive, its proportional set size (PSS) from
+/proc/self/smaps_rollup: shared page-cache pages count divided by the processes sharing them.
+`--baseline` adds one process holding the same encodings in memory, as today's fallback does.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
+import queue
+import resource
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +38,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detection.inference.vector_index import ExactIndex, IVFIndex  # noqa: E402
+from detection.inference.disk_index import build_write  # noqa: E402
+from detection.inference.vector_index import ExactIndex, IVFIndex, Neighbour  # noqa: E402
 
 DIM = 128
 FACES_PER_PERSON = 5
@@ -93,6 +109,193 @@ def _row(kind: str, n: int, method: str, build: float, latency: np.ndarray, reca
     return f"| {kind} | {n:,} | {method} | {build:.1f} | {p50:.2f} | {p95:.2f} | {latency.max():.2f} | {recall:.3f} |"
 
 
+# ---------------------------------------------------------------------------------------------
+# --disk: the on-disk index in separate processes.
+
+# Lines printed under the table: data, build time and size of each corpus.
+NOTES: list[str] = []
+GENERATE_CHUNK = 500_000
+TRUTH_CHUNK = 100_000
+
+
+def clustered_to_file(path: Path, n: int, queries: int, rng: np.random.Generator) -> tuple[np.memmap, np.ndarray]:
+    """`clustered_data`, written a chunk at a time into a float32 file (only the people stay in memory)."""
+    people = rng.normal(0, 0.09, (max(1, n // FACES_PER_PERSON), DIM)).astype(np.float32)
+    vectors = np.memmap(path, dtype=np.float32, mode="w+", shape=(n, DIM))
+    for start in range(0, n, GENERATE_CHUNK):
+        size = min(GENERATE_CHUNK, n - start)
+        owner = rng.integers(0, len(people), size)
+        vectors[start : start + size] = people[owner] + rng.normal(0, 0.025, (size, DIM)).astype(np.float32)
+    vectors.flush()
+    asked = rng.integers(0, len(people), queries)
+    return vectors, people[asked] + rng.normal(0, 0.025, (queries, DIM)).astype(np.float32)
+
+
+def same_person_truth(vectors: np.ndarray, queries: np.ndarray, k: int) -> list[list[Neighbour]]:
+    """Exact k nearest closer than the same-person distance, for every query, reading the file in chunks."""
+    candidates: list[list[tuple[float, int]]] = [[] for _ in queries]
+    query_norms = np.einsum("ij,ij->i", queries, queries)
+    for start in range(0, len(vectors), TRUTH_CHUNK):
+        block = np.asarray(vectors[start : start + TRUTH_CHUNK])
+        squared = np.einsum("ij,ij->i", block, block)[:, None] - 2.0 * (block @ queries.T) + query_norms[None, :]
+        rows, asked = np.nonzero(squared < SAME_PERSON_DISTANCE**2)
+        for row, query in zip(rows, asked, strict=True):
+            candidates[query].append((float(squared[row, query]), start + int(row)))
+    return [[Neighbour(i, float(np.sqrt(max(d, 0.0)))) for d, i in sorted(found)[:k]] for found in candidates]
+
+
+def memory_kb() -> dict[str, int]:
+    """This process's memory from /proc/self/smaps_rollup (Rss, Pss, Pss_Anon, Pss_File, ...), in kB."""
+    fields = {}
+    with open("/proc/self/smaps_rollup") as rollup:
+        for line in rollup:
+            name, _, rest = line.partition(":")
+            if rest.strip().endswith("kB"):
+                fields[name] = int(rest.split()[0])
+    return fields
+
+
+def disk_worker(slot: int, build: str, queries: np.ndarray, k: int, n_probe: int, rerank: int, barrier, results):
+    """One web-like process: open the index memory-mapped, answer the queries, report latency and memory."""
+    import faiss  # noqa: F401  (loaded before the first reading: the library is not the index's memory)
+
+    from detection.inference.disk_index import DiskIndex
+
+    before = memory_kb()
+    index = DiskIndex(Path(build), n_probe=n_probe, rerank=rerank)
+    index.search(queries[0], k)
+    latency, found = timed(index.search, queries, k)
+    _report(slot, barrier, results, latency, found, before)
+
+
+def memory_worker(slot: int, data: str, n: int, queries: np.ndarray, k: int, barrier, results) -> None:
+    """Today's fallback for comparison: the corpus's encodings loaded into this process, exact search."""
+    before = memory_kb()
+    vectors = np.fromfile(data, dtype=np.float32).reshape(n, DIM)
+    index = ExactIndex(vectors, np.arange(n))
+    del vectors
+    index.search(queries[0], k)
+    latency, found = timed(index.search, queries, k)
+    _report(slot, barrier, results, latency, found, before)
+
+
+def _report(slot, barrier, results, latency: np.ndarray, found: list[list[Neighbour]], before) -> None:
+    # Memory is read while every worker is still alive, so shared pages are divided among all of them.
+    barrier.wait()
+    memory = memory_kb()
+    barrier.wait()
+    memory["Pss_before"] = before["Pss"]
+    results.put((slot, latency, [[(n.id, n.distance) for n in got] for got in found], memory))
+
+
+def run_workers(targets: list[tuple]) -> list[tuple]:
+    """Start one spawned process per (function, args), each given its slot; their answers once all are in."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(len(targets))
+    results = context.Queue()
+    processes = [
+        context.Process(target=target, args=(slot, *args, barrier, results))
+        for slot, (target, args) in enumerate(targets)
+    ]
+    for process in processes:
+        process.start()
+    answers = []
+    while len(answers) < len(processes):
+        try:
+            answers.append(results.get(timeout=5))
+        except queue.Empty:
+            # A worker that died never answers, and its siblings wait at the barrier: stop them all.
+            if any(process.exitcode for process in processes):
+                for process in processes:
+                    process.kill()
+                raise SystemExit("a worker failed (its traceback is above)") from None
+    for process in processes:
+        process.join()
+    return answers
+
+
+def bench_disk(n: int, args: argparse.Namespace) -> list[str]:
+    rng = np.random.default_rng(args.seed)
+    work = Path(tempfile.mkdtemp(prefix="similarity-bench-", dir=args.workdir))
+    try:
+        total = args.queries * args.workers
+        started = time.perf_counter()
+        vectors, asked = clustered_to_file(work / "vectors.f32", n, total, rng)
+        truth = same_person_truth(vectors, asked, args.k)
+        prepared = time.perf_counter() - started
+
+        def chunks():
+            for start in range(0, n, GENERATE_CHUNK):
+                block = np.asarray(vectors[start : start + GENERATE_CHUNK])
+                yield np.arange(start, start + len(block)), block
+
+        started = time.perf_counter()
+        build = build_write(work / "index", chunks(), watermark=n - 1)
+        built = time.perf_counter() - started
+        on_disk = sum(f.stat().st_size for f in build.iterdir()) / 2**20
+        # Peak RSS counts the pages of the memory-mapped data file (page cache); anonymous memory is the heap.
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        heap = memory_kb().get("Anonymous", 0) / 1024
+        NOTES.append(
+            f"# {n:,} encodings: data and exact truth {prepared:.0f} s, build {built:.0f} s, "
+            f"bench process peak RSS {peak:,.0f} MB (anonymous {heap:,.0f} MB after the build), "
+            f"index {on_disk:,.0f} MB on disk"
+        )
+        slices = [asked[i * args.queries : (i + 1) * args.queries] for i in range(args.workers)]
+        rows = []
+        for n_probe in args.probes:
+            targets = [(disk_worker, (str(build), part, args.k, n_probe, args.rerank)) for part in slices]
+            answers = run_workers(targets)
+            rows.append(
+                _disk_row(
+                    n, f"disk IVF-PQ, {n_probe} probed, {args.rerank} re-ranked", built, answers, truth, slices, args
+                )
+            )
+        if args.baseline:
+            answers = run_workers([(memory_worker, (str(work / "vectors.f32"), n, slices[0], args.k))])
+            rows.append(_disk_row(n, "in memory (exact), 1 process", 0.0, answers, truth, slices[:1], args))
+        return rows
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _disk_row(n, method, build, answers, truth, slices, args) -> str:
+    # In the order of the query slices given to the workers, as the truth is.
+    answers = sorted(answers, key=lambda answer: answer[0])
+    latency = np.concatenate([answer[1] for answer in answers])
+    found = [[Neighbour(i, d) for i, d in got] for answer in answers for got in answer[2]]
+    wanted = truth[: len(found)]
+    p50, p95 = np.percentile(latency, [50, 95])
+    memory = [answer[3] for answer in answers]
+    pss = max(m["Pss"] for m in memory) / 1024
+    rss = max(m["Rss"] for m in memory) / 1024
+    anon = max(m.get("Pss_Anon", m.get("Anonymous", 0)) for m in memory) / 1024
+    before = max(m["Pss_before"] for m in memory) / 1024
+    return (
+        f"| {n:,} | {method} | {len(answers)} | {build:.0f} | {p50:.2f} | {p95:.2f} | "
+        f"{recall(found, wanted, args.k, 'clustered'):.3f} | {before:,.0f} | {pss:,.0f} | {anon:,.0f} | {rss:,.0f} |"
+    )
+
+
+def main_disk(args: argparse.Namespace) -> None:
+    print(
+        f"clustered data; {args.workers} processes x {args.queries} queries at once, k={args.k}; "
+        f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
+    print(
+        "| encodings | method | processes | build s | p50 ms | p95 ms | recall "
+        "| PSS MB at start | PSS MB | anon MB | RSS MB |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in args.sizes:
+        for row in bench_disk(n, args):
+            print(row, flush=True)
+    print()
+    for note in NOTES:
+        print(note)
+    print(f"load average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -101,7 +304,15 @@ def main() -> None:
     parser.add_argument("--probes", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--data", choices=["random", "clustered", "both"], default="both")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--disk", action="store_true", help="the on-disk index in separate processes")
+    parser.add_argument("--workers", type=int, default=4, help="--disk: processes searching at once")
+    parser.add_argument("--rerank", type=int, default=100, help="--disk: candidates re-ranked exactly")
+    parser.add_argument("--baseline", action="store_true", help="--disk: add one in-memory process")
+    parser.add_argument("--workdir", default=None, help="--disk: where the data and index are written")
     args = parser.parse_args()
+    if args.disk:
+        main_disk(args)
+        return
     kinds = ["random", "clustered"] if args.data == "both" else [args.data]
     print(f"{args.queries} queries, k={args.k}; latency in ms per query, build in s; recall vs exact search")
     print("| data | encodings | method | build s | p50 ms | p95 ms | max ms | recall |")

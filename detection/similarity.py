@@ -19,6 +19,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -27,11 +28,12 @@ from django.db.models import Count, F, Max, Q, QuerySet
 
 from annotations.access import corpora_visible_to
 from annotations.iiif_server.imaging import ImageUnavailable, page_derivative
-from annotations.models import Face, FaceStatus, Page, Person
+from annotations.models import Document, Face, FaceStatus, Page, Person
 from annotations.services import face_update
+from detection.inference.disk_index import DiskIndex
 from detection.inference.encoder import FaceEncoder
 from detection.inference.types import Detection
-from detection.inference.vector_index import ExactIndex, IVFIndex
+from detection.inference.vector_index import ExactIndex, IVFIndex, Neighbour
 from detection.models import FaceEncoding
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,10 @@ logger = logging.getLogger(__name__)
 ENCODER_VERSION = f"{FaceEncoder.name}@{FaceEncoder.version}"
 # Pages encoded per task call; a larger scope re-queues the task for the rest.
 ENCODE_PAGE_BATCH = 50
+# Encodings this far below an on-disk build's newest id are searched in memory too: a transaction
+# that took its ids before the build's newest one and committed after the build read the table is
+# found all the same (an encoding batch is one page's faces, far fewer ids than this).
+DELTA_OVERLAP = 10_000
 
 
 @functools.cache
@@ -105,7 +111,9 @@ def face_encodings_compute(
 def document_faces_encode(
     *, document_id: int, after_page_id: int = 0, encoder: FaceEncoder | None = None
 ) -> EncodeResult:
-    """Encode one batch of a document's pages; queue the next batch (pages after this one) when faces remain."""
+    """Encode one batch of a document's pages; queue the next batch (pages after this one) when faces remain,
+    else the build of the corpus's on-disk similarity index when it needs one."""
+    from detection.similarity_index import similarity_index_queue
     from detection.tasks import encode_faces_task
 
     result = face_encodings_compute(
@@ -113,6 +121,9 @@ def document_faces_encode(
     )
     if result.remaining:
         encode_faces_task.delay_on_commit(document_id, result.last_page_id)
+    else:
+        # The document is encoded: its corpus's on-disk index is built, or rebuilt, if it needs it.
+        similarity_index_queue(corpus_id=Document.objects.values_list("corpus_id", flat=True).get(pk=document_id))
     return result
 
 
@@ -184,19 +195,27 @@ def face_encoding_current(*, face: Face) -> np.ndarray | None:
 
 
 class _CorpusIndex:
-    """A corpus's encodings in memory, keyed by the (count, newest id) they were loaded at.
+    """A corpus's encodings for search in this process: its on-disk build, if any, and the rest in memory.
 
-    Exact search answers at once; from SIMILARITY_IVF_MIN encodings an IVF index is built in a
-    background thread (about a minute at 1 M on 2 cores) and takes over when ready.
+    With a published build (detection/similarity_index.py) the process maps the build's index read-only
+    and keeps in memory only the encodings stored since (from a little below the build's newest id),
+    searched exactly. Without one, every encoding is in memory, keyed by the (count, newest id) it was
+    loaded at: exact search answers at once, and from SIMILARITY_IVF_MIN encodings an IVF index is
+    built in a background thread (about a minute at 1 M on 2 cores) and takes over when ready.
     """
 
     def __init__(self) -> None:
         self.key: tuple[int, int] = (0, 0)
-        self.index: ExactIndex | IVFIndex = ExactIndex(np.empty((0, 128), np.float32), np.empty(0, np.int64))
+        self.index: ExactIndex | IVFIndex = _empty_index()
         self.building: threading.Thread | None = None
+        self.disk: DiskIndex | None = None
+        # Encodings with a larger id are searched in memory (0: all of them).
+        self.since = 0
+        self.unusable: Path | None = None
 
     def refresh(self, corpus_id: int) -> None:
-        rows = FaceEncoding.objects.filter(corpus_id=corpus_id, model_version=ENCODER_VERSION)
+        self._refresh_disk(corpus_id)
+        rows = FaceEncoding.objects.filter(corpus_id=corpus_id, model_version=ENCODER_VERSION, id__gt=self.since)
         stats = rows.aggregate(n=Count("id"), newest=Max("id"))
         key = (stats["n"], stats["newest"] or 0)
         if key == self.key:
@@ -216,6 +235,30 @@ class _CorpusIndex:
             face_ids, vectors = _load(rows)
             self._serve_exact(vectors, face_ids)
         self.key = key
+
+    def _refresh_disk(self, corpus_id: int) -> None:
+        """Open the corpus's current build when it changed; the in-memory part then reloads from its watermark."""
+        from detection.similarity_index import corpus_index_current
+
+        info = corpus_index_current(corpus_id)
+        path = info.path if info else None
+        if path == (self.disk.path if self.disk else None) or (path is not None and path == self.unusable):
+            return
+        disk = None
+        if info is not None:
+            try:
+                disk = DiskIndex(
+                    info.path, n_probe=settings.SIMILARITY_INDEX_PROBES, rerank=settings.SIMILARITY_INDEX_RERANK
+                )
+            except (OSError, RuntimeError, ValueError) as exc:
+                # A build that cannot be opened is not retried on every request; the previous state stays.
+                logger.warning("similarity index %s cannot be opened: %s", info.path, exc)
+                self.unusable = info.path
+                return
+        self.disk = disk
+        self.since = max(0, info.watermark - DELTA_OVERLAP) if info is not None else 0
+        self.key = (0, 0)
+        self.index = _empty_index()
 
     def _serve_exact(self, vectors: np.ndarray, face_ids: np.ndarray) -> None:
         self.index = ExactIndex(vectors, face_ids)
@@ -239,6 +282,10 @@ class _CorpusIndex:
             self.index = ivf
 
 
+def _empty_index() -> ExactIndex:
+    return ExactIndex(np.empty((0, 128), np.float32), np.empty(0, np.int64))
+
+
 def _load(rows: QuerySet[FaceEncoding]) -> tuple[np.ndarray, np.ndarray]:
     face_ids, blobs = [], []
     for face_id, vector in rows.order_by("id").values_list("face_id", "vector").iterator(chunk_size=10_000):
@@ -252,12 +299,34 @@ _indexes: dict[int, _CorpusIndex] = {}
 _indexes_lock = threading.Lock()
 
 
-def corpus_index(corpus_id: int) -> ExactIndex | IVFIndex:
-    """The corpus's current nearest-neighbour index in this process."""
+def corpus_neighbours(corpus_id: int, query: np.ndarray, k: int, *, exclude_face_id: int) -> list[Neighbour]:
+    """The k faces of the corpus whose encodings are nearest the query (ids are face ids), nearest first.
+
+    The on-disk build answers with encoding ids: only those still stored count, so a face deleted or
+    encoded again since the build (its row replaced by a newer one, searched in memory) is left out.
+    """
     with _indexes_lock:
         entry = _indexes.setdefault(corpus_id, _CorpusIndex())
         entry.refresh(corpus_id)
-        return entry.index
+        memory, disk = entry.index, entry.disk
+    found = memory.search(query, k, exclude_id=exclude_face_id)
+    if disk is None:
+        return found
+    hits = disk.search(query, k + 1)
+    faces = dict(
+        FaceEncoding.objects.filter(
+            pk__in=[hit.id for hit in hits], corpus_id=corpus_id, model_version=ENCODER_VERSION
+        ).values_list("id", "face_id")
+    )
+    for hit in hits:
+        face_id = faces.get(hit.id)
+        if face_id is not None and face_id != exclude_face_id:
+            found.append(Neighbour(face_id, hit.distance))
+    # The in-memory part overlaps the build a little (DELTA_OVERLAP): one answer per face, the nearest.
+    nearest: dict[int, Neighbour] = {}
+    for neighbour in sorted(found, key=lambda n: n.distance):
+        nearest.setdefault(neighbour.id, neighbour)
+    return list(nearest.values())[:k]
 
 
 def similarity_cache_clear() -> None:
@@ -291,9 +360,8 @@ def similar_faces(*, face: Face, limit: int = 10) -> list[SimilarFace]:
     query = face_encoding_current(face=face)
     if query is None:
         raise NoEncoding(f"face {face.pk} has no encoding (image unavailable or box too small)")
-    index = corpus_index(face.page.document.corpus_id)
     # Rejected or deleted faces may still sit in the index: ask for more than needed.
-    neighbours = index.search(query, limit * 2 + 10, exclude_id=face.pk)
+    neighbours = corpus_neighbours(face.page.document.corpus_id, query, limit * 2 + 10, exclude_face_id=face.pk)
     found = Face.objects.filter(pk__in=[n.id for n in neighbours]).visible().select_related("page", "person").in_bulk()
     return [SimilarFace(found[n.id], n.distance) for n in neighbours if n.id in found][:limit]
 

@@ -83,3 +83,18 @@ def inference_job_task(job_id: int) -> None:
     from detection.model_loop.inference_jobs import inference_job_run
 
     inference_job_run(job_id=job_id)
+
+
+# Time limits of training: a build reads every encoding of its corpus (minutes at 10 M). Acknowledged on
+# receipt, as training: a redelivery while it still runs would only find the build lock taken, and a
+# lost build is queued again by the next encodings stored (or `manage.py similarity_index`).
+@shared_task(
+    ignore_result=True,
+    soft_time_limit=settings.TRAINING_SOFT_TIME_LIMIT,
+    time_limit=settings.TRAINING_TIME_LIMIT,
+)
+def similarity_index_build_task(corpus_id: int) -> None:
+    """Build the corpus's on-disk similarity index unless it is up to date (a duplicate delivery is a no-op)."""
+    from detection.similarity_index import similarity_index_build
+
+    similarity_index_build(corpus_id=corpus_id)

@@ -121,6 +121,19 @@ def test_similarity_bench(tmp_path):
     assert all(float(row[-1]) == 1.0 for row in rows if row[2] == "exact")
 
 
+def test_similarity_bench_on_disk(tmp_path):
+    output = run_bench(
+        "similarity_bench.py",
+        *("--disk", "--sizes", "2000", "--queries", "10", "--workers", "2", "--probes", "4", "--baseline"),
+        tmp_path=tmp_path,
+    )
+
+    rows = [cells(row) for row in table(output, "| encodings |")]
+    assert [(row[0], row[2]) for row in rows] == [("2,000", "2"), ("2,000", "1")]
+    for row in rows:
+        assert 0.0 <= float(row[6]) <= 1.0 and float(row[7]) > 0, row
+
+
 @pytest.mark.worker
 def test_load_bench(tmp_path):
     # DEBUG off, as deployed: throttles and the cache live in Redis (REDIS_URL).

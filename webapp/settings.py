@@ -332,6 +332,8 @@ CELERY_TASK_ROUTES = {
     "detection.tasks.inference_job_task": {"queue": "inference"},
     # Training runs for minutes to hours: its own queue, so it never holds up detection.
     "detection.tasks.train_model_task": {"queue": "training"},
+    # Building a similarity index takes minutes at millions of encodings: the training worker's kind of work.
+    "detection.tasks.similarity_index_build_task": {"queue": "training"},
     "detection.tasks.*": {"queue": "default"},
     "annotations.tasks.*": {"queue": "default"},
     "webapp.tasks.*": {"queue": "default"},
@@ -421,6 +423,18 @@ TRAINING_SOFT_TIME_LIMIT = envint("TRAINING_SOFT_TIME_LIMIT", 4 * 3600 - 120)
 SIMILARITY_IVF_MIN = envint("SIMILARITY_IVF_MIN", 200_000)
 # IVF lists searched per query: more finds more true neighbours, and costs time.
 SIMILARITY_IVF_PROBES = envint("SIMILARITY_IVF_PROBES", 16)
+# On-disk similarity indexes (one directory per corpus), opened memory-mapped by every web process:
+# the web hosts and the worker that builds them must see the same directory (or build on each host).
+SIMILARITY_INDEX_DIR = Path(envstr("SIMILARITY_INDEX_DIR", str(DATA_DIR / "similarity")))
+# From this many encodings in a corpus, storing encodings queues the build of its on-disk index;
+# below, the corpus is searched in each process's memory (about 51 MB per 100,000 encodings).
+SIMILARITY_INDEX_MIN = envint("SIMILARITY_INDEX_MIN", 100_000)
+# Encodings stored or deleted since the last build that queue a rebuild (until then they are
+# searched exactly, in memory: about 0.5 MB per 1,000 per process).
+SIMILARITY_INDEX_REBUILD = envint("SIMILARITY_INDEX_REBUILD", 20_000)
+# On-disk index: lists searched per query, and candidates re-ranked with exact distances.
+SIMILARITY_INDEX_PROBES = envint("SIMILARITY_INDEX_PROBES", 32)
+SIMILARITY_INDEX_RERANK = envint("SIMILARITY_INDEX_RERANK", 100)
 
 LOGGING = {
     "version": 1,

@@ -325,6 +325,26 @@ def test_more_like_this_ranks_the_nearest_faces_of_the_same_corpus(encoded_faces
     assert body["suggested_person"] == "Colette"
 
 
+def test_more_like_this_answers_the_same_from_the_on_disk_index(encoded_faces, bob, charlie):
+    from detection import similarity
+    from detection.similarity_index import similarity_index_build
+
+    faces = encoded_faces
+    url = f"/api/faces/{faces['query'].pk}/similar/?limit=5"
+    corpus_id = faces["query"].page.document.corpus_id
+    similarity_index_build(corpus_id=corpus_id)
+    similarity_index_build(corpus_id=faces["stranger"].page.document.corpus_id)
+
+    response = api_client(bob).get(url)
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [item["face"]["id"] for item in results] == [faces["twin"].pk, faces["far"].pk]
+    assert results[0]["distance"] == pytest.approx(0.02 * np.sqrt(128), abs=2e-3)
+    assert similarity._indexes[corpus_id].disk is not None
+    assert api_client(charlie).get(url).status_code == 404
+
+
 def test_the_index_sees_encodings_added_after_it_was_loaded(encoded_faces, alice, bob):
     faces = encoded_faces
     api_client(bob).get(f"/api/faces/{faces['query'].pk}/similar/")

@@ -38,6 +38,7 @@ def isolated_storage(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.LOCAL_IMAGES_DIR = tmp_path / "media" / "local"
     settings.IIIF_CACHE_DIR = tmp_path / "cache"
+    settings.SIMILARITY_INDEX_DIR = tmp_path / "similarity"
     settings.IIIF_ALLOW_PRIVATE_HOSTS = True
     settings.IIIF_DEFAULT_MIN_INTERVAL = 0.0
     # Requests are spaced per process, without Redis; tests of the shared budget (test_host_budget.py) ask for it.

@@ -11,7 +11,8 @@ with `gender`, `age` and a `child` flag, or `not_face`; a `document` key per fil
 split by document into a tuning half and a reporting half: documents are ordered by the
 SHA-256 of their name and the first half (rounded up) tunes, so the split never depends on the
 order of the files and never puts one document on both sides. Figures are read on the reporting
-half only (`--half all` reads every page, for sets too small to split).
+half (`--half tuning` reads the tuning half, to explore a change without looking at the reporting
+half; `--half all` reads every page, for sets too small to split).
 
 The pipeline is a run's: the detector down to a score floor (so AP reads the whole ranking),
 tiled for res10, the plausibility filter with the run's largest face share, the attribute model
@@ -98,16 +99,30 @@ def _document(image: LabelledImage) -> str:
 class Pipeline:
     """A registry detector and attribute model, run as a detection run runs them."""
 
-    def __init__(self, detector: str, attributes: str, *, tiling: bool | None, max_face_share: float) -> None:
-        from detection.inference.registry import DETECTORS, get_attribute_model, get_detector
+    def __init__(
+        self,
+        detector: str,
+        attributes: str,
+        *,
+        tiling: bool | None,
+        max_face_share: float,
+        flip_average: bool | None = None,
+    ) -> None:
+        from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS, get_attribute_model, get_detector
 
         params = {"score_threshold": FLOOR} if "score_threshold" in DETECTORS[detector].default_params else {}
         self.detector = get_detector(detector, **params)
-        self.attributes = get_attribute_model(attributes) if attributes else None
+        read_params = (
+            {"flip_average": flip_average}
+            if attributes and flip_average is not None and "flip_average" in ATTRIBUTE_MODELS[attributes].default_params
+            else {}
+        )
+        self.attributes = get_attribute_model(attributes, **read_params) if attributes else None
         self.tiling = detector in TILED if tiling is None else tiling
         self.max_face_share = max_face_share
         self.default_threshold = float(DETECTORS[detector].default_params.get("score_threshold", 0.5))
-        self.name = f"{detector}{' (tiled)' if self.tiling else ''} + {attributes or 'no attributes'}"
+        flipped = {True: " (flip-averaged)", False: " (one reading)"}.get(read_params.get("flip_average"), "")
+        self.name = f"{detector}{' (tiled)' if self.tiling else ''} + {attributes or 'no attributes'}{flipped}"
 
     def detect(self, image: LabelledImage) -> tuple[np.ndarray, list[Detection]]:
         from detection.inference.tiling import detect_tiled, filter_implausible
@@ -344,7 +359,15 @@ def main() -> None:
     parser.add_argument("--target-precision", type=float, help="take the threshold from the tuning half instead")
     parser.add_argument("--tiling", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--max-face-share", type=float, default=MAX_FACE_SHARE)
-    parser.add_argument("--half", choices=("reporting", "all"), default="reporting")
+    parser.add_argument(
+        "--flip-average",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read each face and its mirror image and average (default: the attribute model's)",
+    )
+    parser.add_argument(
+        "--half", choices=("reporting", "tuning", "all"), default="reporting", help="the pages the figures are read on"
+    )
     parser.add_argument("--bootstrap", type=int, default=BOOTSTRAP_SAMPLES, help="resamples for the intervals")
     args = parser.parse_args()
 
@@ -361,11 +384,20 @@ def main() -> None:
         pipeline = (
             StandIn()
             if args.smoke
-            else Pipeline(args.detector, args.attributes, tiling=args.tiling, max_face_share=args.max_face_share)
+            else Pipeline(
+                args.detector,
+                args.attributes,
+                tiling=args.tiling,
+                max_face_share=args.max_face_share,
+                flip_average=args.flip_average,
+            )
         )
         tuning, reporting = split_by_document(images)
         if args.half == "all":
             reporting = images
+        elif args.half == "tuning":
+            # Exploring a change on the tuning half keeps the reporting half unseen.
+            reporting = tuning
         threshold = pipeline.default_threshold if args.threshold is None else args.threshold
         threshold_from = "the detector's default" if args.threshold is None else "given"
         if args.target_precision is not None:

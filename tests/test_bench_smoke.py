@@ -267,6 +267,13 @@ def test_heritage_eval_smoke(tmp_path):
     assert counts[0][1] + counts[1][0] == 10, "one face in three labelled as the other sex"
 
 
+def test_heritage_eval_reads_the_tuning_half_when_asked(tmp_path):
+    # Exploring a change reads the tuning half, so the reporting half stays unseen until the final run.
+    output = run_bench("heritage_eval.py", "--smoke", "--half", "tuning", "--bootstrap", "20", tmp_path=tmp_path)
+
+    assert re.search(r"^12 pages of 6 documents .* reading 6 pages \(tuning half\) of 3 documents", output, re.M)
+
+
 def test_heritage_eval_splits_by_document_whatever_the_file_order():
     sys.path.insert(0, str(ROOT / "bench"))
     from heritage_eval import split_by_document

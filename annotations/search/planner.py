@@ -134,15 +134,21 @@ def _document_conditions(params: SearchParams, doc: str = "") -> Q:
     if params.q:
         documents = Document.objects.filter(_document_text_match(params.q)).values("pk")
         cond &= Q(**{f"{doc}pk__in": documents})
-    # A document matches when its [start, end] span overlaps the range; a missing end is its start day.
+    return cond
+
+
+def _date_conditions(params: SearchParams, start: str, end: str) -> Q:
+    """Conditions of the date filters on a date span's columns (a document's, or its pages' copy).
+
+    A span matches when it overlaps the range; a missing end is its start day.
+    """
+    cond = Q()
     if params.date_from:
-        cond &= Q(**{f"{doc}date_end__gte": params.date_from}) | Q(
-            **{f"{doc}date_end__isnull": True, f"{doc}date_start__gte": params.date_from}
+        cond &= Q(**{f"{end}__gte": params.date_from}) | Q(
+            **{f"{end}__isnull": True, f"{start}__gte": params.date_from}
         )
     if params.date_to:
-        cond &= Q(**{f"{doc}date_start__lte": params.date_to}) | Q(
-            **{f"{doc}date_start__isnull": True, f"{doc}date_end__lte": params.date_to}
-        )
+        cond &= Q(**{f"{start}__lte": params.date_to}) | Q(**{f"{start}__isnull": True, f"{end}__lte": params.date_to})
     return cond
 
 
@@ -152,12 +158,12 @@ def search_params_narrowed(params: SearchParams) -> SearchParams:
 
     Every count and fetch of a search then finds its pages through the page's document index,
     instead of testing every document's title again (a substring is not an indexable test). Date
-    spans alone are cheaper left to the database's join.
+    spans alone are the pages' own columns (document_date, document_date_end).
     """
     if params.document_ids is not None or not (params.title or params.q):
         return params
     ids = list(
-        Document.objects.filter(_document_conditions(params))
+        Document.objects.filter(_document_conditions(params), _date_conditions(params, "date_start", "date_end"))
         .order_by()
         .values_list("pk", flat=True)[: NARROW_DOCUMENTS_MAX + 1]
     )
@@ -170,9 +176,12 @@ def page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = Fals
     `walk`: the page columns are tested row by row rather than looked up (see Unindexed).
     """
     if params.document_ids is not None:
+        # The document ids already keep only documents dated in the range.
         cond = Q(**{f"{prefix}document_id__in": params.document_ids})
     else:
+        # Dates from the page's copy of its document's span: no join with documents.
         cond = _document_conditions(params, f"{prefix}document__")
+        cond &= _date_conditions(params, f"{prefix}document_date", f"{prefix}document_date_end")
     if params.document is not None:
         cond &= Q(**{f"{prefix}document_id": params.document})
     if params.front_page is not None:
@@ -340,7 +349,7 @@ def _nulls_last(ordering: tuple[str, ...]) -> list:
     expressions = []
     for name in ordering:
         field = name.lstrip("-")
-        if field.endswith("date_start") or field == "gender_confidence":
+        if field.endswith("document_date") or field == "gender_confidence":
             expr = F(field).desc(nulls_last=True) if name.startswith("-") else F(field).asc(nulls_last=True)
             expressions.append(expr)
         else:

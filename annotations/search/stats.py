@@ -64,7 +64,7 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
         rows = list(
             faces_select(faces, params)
             .order_by()
-            .values(day=F("page__document__date_start"))
+            .values(day=F("page__document_date"))
             .annotate(
                 # First: the annotations below shadow the `child` field these conditions read.
                 **_source_counts(),
@@ -80,11 +80,11 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
             # Every matching page has a selected face.
             rows = [{**row, "pages": row["pages_with_faces"]} for row in rows]
         else:
-            rows += list(pages.order_by().values(day=F("document__date_start")).annotate(pages=Count("id")))
+            rows += list(pages.order_by().values(day=F("document_date")).annotate(pages=Count("id")))
     else:
         rows = (
             pages.order_by()
-            .values(day=F("document__date_start"))
+            .values(day=F("document_date"))
             .annotate(
                 pages=Count("id"),
                 pages_with_faces=Count("id", filter=Q(face_count__gt=0)),
@@ -97,9 +97,7 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
         )
         # The page columns count every visible face; the split by source reads the faces themselves.
         faces = Face.objects.visible().filter(page__in=pages.values("pk"))
-        rows = list(rows) + list(
-            faces.order_by().values(day=F("page__document__date_start")).annotate(**_source_counts())
-        )
+        rows = list(rows) + list(faces.order_by().values(day=F("page__document_date")).annotate(**_source_counts()))
     by_year: dict[int | None, dict] = {}
     for row in rows:
         day = row.pop("day")

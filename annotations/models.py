@@ -156,6 +156,11 @@ class Page(models.Model):
     max_confidence = models.FloatField(null=True, blank=True, help_text="Highest search confidence of its faces.")
     max_face_share = models.FloatField(null=True, blank=True, help_text="Largest face, percent of the page area.")
     min_face_share = models.FloatField(null=True, blank=True, help_text="Smallest face, percent of the page area.")
+    # The same highest search confidence among its faces of one gender, or with the child flag.
+    max_confidence_female = models.FloatField(null=True, blank=True)
+    max_confidence_male = models.FloatField(null=True, blank=True)
+    max_confidence_unknown = models.FloatField(null=True, blank=True)
+    max_confidence_child = models.FloatField(null=True, blank=True)
     # A copy of its document's date span (Document.date_start and date_end, same meaning), kept by
     # database triggers (migration 0014) on every insert, move or document date change, so that
     # searches filter and order pages by date without joining their documents.
@@ -237,6 +242,62 @@ class Page(models.Model):
             canvas_h=image_h,
             size=size,
         )
+
+
+class FaceYearSummary(models.Model):
+    """Signed counts of faces by corpus, year span, front page, gender, child, status and confidence step.
+
+    Rows are only ever appended, by database triggers (migration 0015) in the transaction of every
+    write of a face, page or document: a key's count is the sum of its rows, exact at any time, and
+    concurrent writers never wait on one another. `summaries_compact` folds the rows of each key into
+    one; `summaries_rebuild` recounts a corpus from its faces.
+    """
+
+    # No database constraint: a deleted corpus's faces are counted out before its trigger drops its rows.
+    corpus = models.ForeignKey(
+        Corpus, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    # The years of the page's document_date and document_date_end (none when undated).
+    year = models.IntegerField(null=True)
+    end_year = models.IntegerField(null=True)
+    is_front_page = models.BooleanField()
+    gender = models.CharField(max_length=7)
+    child = models.BooleanField()
+    status = models.CharField(max_length=10)
+    # The highest k with search_confidence >= SUMMARY_CONFIDENCE_STEPS[k]; none for a rejected face.
+    confidence_step = models.SmallIntegerField(null=True)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # Statistics read the rows of the visible corpora by year.
+            models.Index(fields=["corpus", "year"], name="face_summary_corpus_year_idx"),
+        ]
+
+
+class PageYearSummary(models.Model):
+    """Signed counts of pages by corpus, year span, front page, and the confidence step of their most
+    confident face: of any face (selector ''), or of one gender's or the child faces.
+
+    A page without faces counts once, under selector '' and no step; a page counts under a gender's
+    selector only when it has a face of that gender. Appended and folded as FaceYearSummary.
+    """
+
+    corpus = models.ForeignKey(
+        Corpus, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    year = models.IntegerField(null=True)
+    end_year = models.IntegerField(null=True)
+    is_front_page = models.BooleanField()
+    selector = models.CharField(max_length=7, blank=True)
+    confidence_step = models.SmallIntegerField(null=True)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # Statistics read the rows of the visible corpora by year.
+            models.Index(fields=["corpus", "year"], name="page_summary_corpus_year_idx"),
+        ]
 
 
 class Gender(models.TextChoices):

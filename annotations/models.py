@@ -274,6 +274,9 @@ class FaceYearSummary(models.Model):
             models.Index(fields=["corpus", "year"], name="face_summary_corpus_year_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.n:+} {self.status} {self.gender} faces of corpus {self.corpus_id} in {self.year}"
+
 
 class PageYearSummary(models.Model):
     """Signed counts of pages by corpus, year span, front page, and the confidence step of their most
@@ -298,6 +301,9 @@ class PageYearSummary(models.Model):
             # Statistics read the rows of the visible corpora by year.
             models.Index(fields=["corpus", "year"], name="page_summary_corpus_year_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.n:+} pages ({self.selector or 'any'}) of corpus {self.corpus_id} in {self.year}"
 
 
 class Gender(models.TextChoices):

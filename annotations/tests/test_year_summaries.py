@@ -91,9 +91,7 @@ def _random_write(rng: random.Random, user, corpora: list[Corpus]) -> None:
     face = rng.choice(faces) if faces else None
     page = rng.choice(pages) if pages else None
     if action == "create" and page:
-        face_create(
-            page=page, user=user, x=10, y=10, w=50, h=60, gender=rng.choice(GENDERS), child=rng.random() < 0.3
-        )
+        face_create(page=page, user=user, x=10, y=10, w=50, h=60, gender=rng.choice(GENDERS), child=rng.random() < 0.3)
     elif action == "edit" and face:
         data = rng.choice([{"gender": rng.choice(GENDERS)}, {"child": not face.child}, {"w": face.w + 1}])
         face_update(face=face, user=user, expected_version=face.version, data=data)
@@ -112,9 +110,7 @@ def _random_write(rng: random.Random, user, corpora: list[Corpus]) -> None:
         access = faces_access_for_user(user, [f.pk for f in chosen], role=CorpusRole.CURATOR)
         bulk = rng.choice([BulkAction.SET_GENDER, BulkAction.SET_CHILD, BulkAction.REJECT, BulkAction.ACCEPT])
         value = rng.choice(GENDERS) if bulk == BulkAction.SET_GENDER else rng.random() < 0.5
-        faces_bulk_write(
-            user=user, access=access, action=bulk, versions={f.pk: f.version for f in chosen}, value=value
-        )
+        faces_bulk_write(user=user, access=access, action=bulk, versions={f.pk: f.version for f in chosen}, value=value)
     elif action == "date" and documents:
         document = rng.choice(documents)
         if rng.random() < 0.5:
@@ -192,7 +188,9 @@ def test_the_rebuild_command_recounts_wrong_summaries(curator):
     _random_corpus(random.Random(3), corpora[0])
     counts = summaries_stored()
     FaceYearSummary.objects.update(n=5)
-    FaceYearSummary.objects.create(corpus_id=987654, is_front_page=False, gender="male", child=False, status="added", n=1)
+    FaceYearSummary.objects.create(
+        corpus_id=987654, is_front_page=False, gender="male", child=False, status="added", n=1
+    )
 
     call_command("summaries_rebuild", verbosity=0)
 

@@ -73,21 +73,20 @@ class Dialect:
         )
 
     def page_rows(self, page: str, corpus: str, where: str, sign: int, *, source: str) -> str:
-        """The counts of pages by selector (a selector without faces: none): the pages `where` selects
-        from `source`, or the one page row `page` when source is empty."""
-        tables = f"{source} CROSS JOIN ({SELECTORS_SQL}) s" if source else f"({SELECTORS_SQL}) s"
+        """The counts of pages by selector (a selector without faces: none), under the key of the page
+        row `page` in `corpus`: the rows `where` selects from `source`."""
         return (
             f"INSERT INTO {PAGE_TABLE} ({PAGE_COLUMNS}) "
             f"SELECT {corpus}, {self.year(f'{page}.document_date')}, {self.year(f'{page}.document_date_end')}, "
             f"{page}.is_front_page, s.selector, {step(page_max(page))}, {sign} * COUNT(*) "
-            f"FROM {tables} "
+            f"FROM {source} CROSS JOIN ({SELECTORS_SQL}) s "
             f"WHERE ({where}) AND (s.selector = '' OR {page_max(page)} IS NOT NULL) GROUP BY 1, 2, 3, 4, 5, 6"
         )
 
     def one_page(self, row: str, sign: int) -> str:
-        """The page row `row` (OLD or NEW), counted in its document's corpus."""
-        corpus = f"(SELECT corpus_id FROM annotations_document WHERE id = {row}.document_id)"
-        return self.page_rows(row, corpus, "1 = 1", sign, source="")
+        """The page row `row` (OLD or NEW), counted in its document's corpus (none when the document is
+        gone: a flush of every table, as between transactional tests on SQLite)."""
+        return self.page_rows(row, "d.corpus_id", f"d.id = {row}.document_id", sign, source="annotations_document d")
 
     def page_faces_moved(self, row: str, sign: int) -> str:
         """The faces of the page row `row` (OLD or NEW), counted under that row's key."""

@@ -262,3 +262,14 @@ def test_the_periodic_fold_runs_twice_with_no_count_changed(curator, settings):
     assert summaries_stored() == counts == summaries_recount()
     scheduled = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
     assert "annotations.tasks.summaries_compact_task" in scheduled
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_of_every_table_leaves_no_summary(alice):
+    # Transactional tests (the browser tests' live server) empty every table after each test, on
+    # SQLite one DELETE per table: pages then go after their documents.
+    _random_corpus(random.Random(2), _corpora(alice)[0])
+
+    call_command("flush", interactive=False, verbosity=0)
+
+    assert summaries_stored() == ({}, {})

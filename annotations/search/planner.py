@@ -47,7 +47,7 @@ from annotations.search.params import (
     SearchParams,
     keep_parameter,
 )
-from annotations.search.sql import InIds, Unindexed, walk_column
+from annotations.search.sql import DateSpanOverlaps, InIds, Unindexed, Unordered, walk_column
 
 # The denormalised Page column that counts each gender's non-rejected faces.
 GENDER_COLUMN = {
@@ -66,6 +66,8 @@ FTS_DOCUMENT_SQL = (
 )
 # How a page search applies the face-count bounds (see pages_filter).
 COLLECT, WALK, GIVEN = "collect", "walk", "given"
+# COLLECT, sorting the matches by date rather than walking the date index (see page_search_results).
+SORT = "sort"
 # What a page result shows of its faces (boxes), and the large document fields it never shows.
 RESULT_FACE_FIELDS = ("id", "x", "y", "w", "h", "confidence", "gender", "child", "status")
 UNUSED_DOCUMENT_FIELDS = ("metadata", "import_report", "summary", "import_error", "attribution", "license")
@@ -80,6 +82,9 @@ PROBE_MAX_IDS = 5000
 # Up to this many candidate pages (after the page filters), a search with face filters counts
 # each page's selected faces one page at a time instead of grouping every selected face.
 PROBE_MAX_PAGES = 20_000
+# A search by date with up to this many candidate pages sorts its matches instead of walking pages in date
+# order: the walk would first test every page dated before the range (they all fail the date test).
+DATE_SORT_MAX_PAGES = 50_000
 # Title or full-text filters that leave up to this many documents are resolved into their ids first.
 NARROW_DOCUMENTS_MAX = 2000
 
@@ -181,7 +186,19 @@ def page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = Fals
     else:
         # Dates from the page's copy of its document's span: no join with documents.
         cond = _document_conditions(params, f"{prefix}document__")
-        cond &= _date_conditions(params, f"{prefix}document_date", f"{prefix}document_date_end")
+        if (params.date_from or params.date_to) and not (
+            params.date_from and params.date_to and params.date_from > params.date_to
+        ):
+            overlaps = DateSpanOverlaps(
+                F(f"{prefix}document_date"),
+                F(f"{prefix}document_date_end"),
+                low=params.date_from,
+                high=params.date_to,
+            )
+            cond &= Q(overlaps)
+        else:
+            # An inverted range still matches the spans that cover both of its ends.
+            cond &= _date_conditions(params, f"{prefix}document_date", f"{prefix}document_date_end")
     if params.document is not None:
         cond &= Q(**{f"{prefix}document_id": params.document})
     if params.front_page is not None:
@@ -341,16 +358,20 @@ def pages_filter(pages: QuerySet[Page], params: SearchParams, *, strategy: str =
     elif strategy != GIVEN:
         pages = bound_face_counts(pages, params)
     pages = pages.annotate(matching_faces=_matching_faces(params))
-    return pages.order_by(*_nulls_last(PAGE_ORDERINGS[ordering]))
+    return pages.order_by(*_nulls_last(PAGE_ORDERINGS[ordering], sort=strategy == SORT))
 
 
-def _nulls_last(ordering: tuple[str, ...]) -> list:
-    """Order expressions where undated documents (and faces with no gender confidence) come last on every database."""
+def _nulls_last(ordering: tuple[str, ...], *, sort: bool = False) -> list:
+    """Order expressions where undated documents (and faces with no gender confidence) come last on every database.
+
+    `sort`: dates are sorted, not read in order from an index (see Unordered).
+    """
     expressions = []
     for name in ordering:
         field = name.lstrip("-")
         if field.endswith("document_date") or field == "gender_confidence":
-            expr = F(field).desc(nulls_last=True) if name.startswith("-") else F(field).asc(nulls_last=True)
+            column = Unordered(F(field)) if sort and field.endswith("document_date") else F(field)
+            expr = column.desc(nulls_last=True) if name.startswith("-") else column.asc(nulls_last=True)
             expressions.append(expr)
         else:
             expressions.append(name)
@@ -415,6 +436,13 @@ def _walk_pays(count: int, candidates: int) -> bool:
     return bool(count) and candidates * SEARCH_PAGE_SIZE <= count * WALK_MAX_VISITS
 
 
+def _slice_strategy(count: int, candidates: int, params: SearchParams) -> str:
+    """How to fetch one slice of `count` matches among `candidates` pages (see page_search_results)."""
+    if (params.date_from or params.date_to) and candidates <= DATE_SORT_MAX_PAGES:
+        return SORT
+    return WALK if _walk_pays(count, candidates) else COLLECT
+
+
 def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Page]]:
     """How many pages the user may view match the search, and a queryset to slice them from.
 
@@ -431,7 +459,7 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     if (low, high) == (0, None):
         # Only page filters: every candidate matches, and walking finds the slice right away.
         count = pages.filter(conditions).count()
-        return count, page_results(pages, params, strategy=WALK)
+        return count, page_results(pages, params, strategy=_slice_strategy(count, count, params))
     # With no page filter every page is a candidate: PostgreSQL's estimate of their number then
     # picks the strategy (it only decides how to fetch; counts and results stay exact).
     estimate = _estimated_page_total() if all_visible and not conditions else None
@@ -454,7 +482,7 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
                 count=Count(column, filter=bounds),
             )
             candidates, count = totals["candidates"], totals["count"]
-        return count, page_results(pages, params, strategy=WALK if _walk_pays(count, candidates) else COLLECT)
+        return count, page_results(pages, params, strategy=_slice_strategy(count, candidates, params))
     candidate_pages = pages.filter(conditions)
     # Else counted up to one past PROBE_MAX_PAGES: the exact number below it, and cheap above it,
     # where the exact number is only needed for a walk decision some searches never reach.
@@ -481,7 +509,7 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
         count = bound_face_counts(candidate_pages, params).count()
     if estimate is None and candidates > PROBE_MAX_PAGES:
         candidates = candidate_pages.count()
-    return count, page_results(pages, params, strategy=WALK if _walk_pays(count, candidates) else COLLECT)
+    return count, page_results(pages, params, strategy=_slice_strategy(count, candidates, params))
 
 
 def face_results(faces: QuerySet[Face], params: SearchParams, *, walk: bool = False) -> QuerySet[Face]:

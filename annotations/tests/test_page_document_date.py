@@ -12,7 +12,7 @@ from django.db.models import F, Q
 
 from annotations.models import Document, Page
 from annotations.search.params import PAGE_ORDERINGS, SearchParams
-from annotations.search.planner import page_search
+from annotations.search.planner import page_search, page_search_results
 from annotations.tests.factories import make_corpus, make_document, make_face, make_page
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +101,8 @@ def test_date_searches_on_the_page_copy_match_the_documents_dates():
         ordering = rng.choice(["date", "-date", "document"])
         params = SearchParams(date_from=low, date_to=high, ordering=ordering, min_faces=rng.choice([None, 1]))
         found = list(page_search(user=AnonymousUser(), params=params).values_list("pk", flat=True))
+        count, sliced = page_search_results(user=AnonymousUser(), params=params)
+        assert list(sliced.values_list("pk", flat=True)) == found and count == len(found), params
         expected = Page.objects.filter(_by_document_dates(params))
         if params.min_faces:
             expected = expected.filter(face_count__gte=1)

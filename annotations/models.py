@@ -209,6 +209,12 @@ class Page(models.Model):
             models.Index(fields=["document_date", "document", "order"], name="page_date_order_idx"),
             # Search: date ranges by the end of the document's span.
             models.Index(fields=["document_date_end"], name="page_date_end_idx"),
+            # Search: whether any page has an end date without a start date (then start bounds do not hold).
+            models.Index(
+                fields=["document_date_end"],
+                condition=Q(document_date__isnull=True, document_date_end__isnull=False),
+                name="page_date_end_only_idx",
+            ),
         ]
 
     def __str__(self) -> str:

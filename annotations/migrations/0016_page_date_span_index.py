@@ -1,7 +1,9 @@
 """A GiST index on each page's date span (PostgreSQL only): a date search is one range test
-(annotations.search.sql.DateSpanOverlaps) that this index answers. SQLite tests the bounds."""
+(annotations.search.sql.DateSpanOverlaps) that this index answers. SQLite tests the bounds.
+And a (normally empty) index of pages with an end date but no start date, which the planner
+checks before bounding start dates (annotations.search.planner._start_bounds)."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 # Must match annotations.search.sql.DATE_SPAN_SQL for the page's columns.
 INDEX_SQL = (
@@ -25,4 +27,14 @@ class Migration(migrations.Migration):
         ("annotations", "0015_year_summaries"),
     ]
 
-    operations = [migrations.RunPython(create_index, drop_index)]
+    operations = [
+        migrations.RunPython(create_index, drop_index),
+        migrations.AddIndex(
+            model_name="page",
+            index=models.Index(
+                condition=models.Q(document_date__isnull=True, document_date_end__isnull=False),
+                fields=["document_date_end"],
+                name="page_date_end_only_idx",
+            ),
+        ),
+    ]

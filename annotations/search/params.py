@@ -230,6 +230,9 @@ class SearchParams:
     ordering: str = ""
     # Set by search_params_narrowed: the documents the document filters leave, when they are few.
     document_ids: tuple[int, ...] | None = None
+    # Set by search_params_narrowed: the first and last start dates (Page.document_date) the date
+    # filters leave, so that pages are read in date order from the range rather than from the start.
+    start_bounds: tuple[date | None, date | None] | None = None
 
     @classmethod
     def from_cleaned(cls, data: Mapping) -> SearchParams:

@@ -9,6 +9,7 @@ and then fetches one slice the way that count makes cheap (page_search_results).
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import django_filters
 from django.db import connection
@@ -17,6 +18,7 @@ from django.db.models import (
     Count,
     F,
     FloatField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -165,6 +167,8 @@ def search_params_narrowed(params: SearchParams) -> SearchParams:
     instead of testing every document's title again (a substring is not an indexable test). Date
     spans alone are the pages' own columns (document_date, document_date_end).
     """
+    if params.start_bounds is None and (bounds := _start_bounds(params)):
+        params = replace(params, start_bounds=bounds)
     if params.document_ids is not None or not (params.title or params.q):
         return params
     ids = list(
@@ -175,17 +179,44 @@ def search_params_narrowed(params: SearchParams) -> SearchParams:
     return replace(params, document_ids=tuple(ids)) if len(ids) <= NARROW_DOCUMENTS_MAX else params
 
 
+def _start_bounds(params: SearchParams) -> tuple[date | None, date | None] | None:
+    """The range of start dates (Page.document_date) that pages matching the date filters have, or None.
+
+    A matching page starts no later than date_to, and no earlier than date_from unless its span
+    holds date_from (few pages: found through the span's GiST index). Only on PostgreSQL, and only
+    while every page with an end date has a start date (as every imported date has): a page with an
+    end date alone matches by its end, whatever bound its missing start would be tested against.
+    """
+    low, high = params.date_from, params.date_to
+    if connection.vendor != "postgresql" or not (low or high) or (low and high and low > high):
+        return None
+    if Page.objects.filter(document_date__isnull=True, document_date_end__isnull=False).exists():
+        return None
+    if low:
+        spanning = Page.objects.filter(
+            DateSpanOverlaps(F("document_date"), F("document_date_end"), low=low, high=low), document_date__lt=low
+        ).aggregate(first=Min("document_date"))["first"]
+        low = min(low, spanning or low)
+    return low, high
+
+
 def page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = False) -> Q:
     """Conditions on pages (and their documents); prefix reaches the page from another model.
 
     `walk`: the page columns are tested row by row rather than looked up (see Unindexed).
     """
+    if params.start_bounds is not None:
+        first, last = params.start_bounds
+        cond = Q(**{f"{prefix}document_date__gte": first}) if first else Q()
+        cond &= Q(**{f"{prefix}document_date__lte": last}) if last else Q()
+    else:
+        cond = Q()
     if params.document_ids is not None:
         # The document ids already keep only documents dated in the range.
-        cond = Q(**{f"{prefix}document_id__in": params.document_ids})
+        cond &= Q(**{f"{prefix}document_id__in": params.document_ids})
     else:
         # Dates from the page's copy of its document's span: no join with documents.
-        cond = _document_conditions(params, f"{prefix}document__")
+        cond &= _document_conditions(params, f"{prefix}document__")
         if (params.date_from or params.date_to) and not (
             params.date_from and params.date_to and params.date_from > params.date_to
         ):
@@ -437,8 +468,12 @@ def _walk_pays(count: int, candidates: int) -> bool:
 
 
 def _slice_strategy(count: int, candidates: int, params: SearchParams) -> str:
-    """How to fetch one slice of `count` matches among `candidates` pages (see page_search_results)."""
-    if (params.date_from or params.date_to) and candidates <= DATE_SORT_MAX_PAGES:
+    """How to fetch one slice of `count` matches among `candidates` pages (see page_search_results).
+
+    A walk in date order tests every page dated before the range, unless the start dates are bounded.
+    """
+    dated = params.date_from or params.date_to
+    if dated and params.start_bounds is None and candidates <= DATE_SORT_MAX_PAGES:
         return SORT
     return WALK if _walk_pays(count, candidates) else COLLECT
 

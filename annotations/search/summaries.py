@@ -43,7 +43,7 @@ SELECTOR_COLUMNS = {
 FACE_KEY = ("corpus_id", "year", "end_year", "is_front_page", "gender", "child", "status", "confidence_step")
 PAGE_KEY = ("corpus_id", "year", "end_year", "is_front_page", "selector", "confidence_step")
 # The filters a summary answers: the others (text, sizes, statuses, people, counts per page, ...) are not in it.
-_ANSWERED = {"corpus", "date_from", "date_to", "front_page", "gender", "min_confidence", "ordering"}
+_ANSWERED = {"corpus", "date_from", "date_to", "front_page", "gender", "min_confidence", "ordering", "start_bounds"}
 
 
 def summaries_answer(params: SearchParams) -> bool:

@@ -108,3 +108,16 @@ def test_date_searches_on_the_page_copy_match_the_documents_dates():
             expected = expected.filter(face_count__gte=1)
         order = _document_order(ordering) if ordering != "document" else list(PAGE_ORDERINGS["document"])
         assert found == list(expected.order_by(*order).values_list("pk", flat=True)), params
+
+
+def test_a_document_with_an_end_date_alone_is_found_by_its_end():
+    corpus = make_corpus()
+    ended = make_document(corpus=corpus)
+    Document.objects.filter(pk=ended.pk).update(date_end=date(1915, 6, 1))
+    spanning = make_document(corpus=corpus, date_text="1914-1918")
+    pages = [make_page(document=ended).pk, make_page(document=spanning).pk]
+
+    for low, high in ((date(1915, 1, 1), date(1915, 12, 31)), (None, date(1915, 12, 31)), (date(1915, 1, 1), None)):
+        params = SearchParams(date_from=low, date_to=high, ordering="-date")
+        count, sliced = page_search_results(user=AnonymousUser(), params=params)
+        assert (count, sorted(sliced.values_list("pk", flat=True))) == (2, sorted(pages)), params

@@ -103,7 +103,20 @@ class Migration(migrations.Migration):
         migrations.RunPython(create_triggers, drop_triggers),
         migrations.AddIndex(
             model_name="page",
-            index=models.Index(fields=["document_date", "document", "order"], name="page_date_order_idx"),
+            index=models.Index(
+                fields=["document_date", "document", "order"],
+                include=[
+                    "document_date_end",
+                    "is_front_page",
+                    "review_status",
+                    "face_count",
+                    "female_count",
+                    "male_count",
+                    "child_count",
+                    "unknown_count",
+                ],
+                name="page_date_order_idx",
+            ),
         ),
         migrations.AddIndex(
             model_name="page",

@@ -8,7 +8,9 @@ from django.db import migrations, models
 # Must match annotations.search.sql.DATE_SPAN_SQL for the page's columns.
 INDEX_SQL = (
     "CREATE INDEX IF NOT EXISTS page_date_span_idx ON annotations_page USING gist ("
-    "daterange(COALESCE(document_date, document_date_end), COALESCE(document_date_end, document_date), '[]'))"
+    "daterange(COALESCE(document_date, document_date_end), COALESCE(document_date_end, document_date), '[]')) "
+    # Undated pages: their range would be unbounded (every search would read them), and never match.
+    "WHERE COALESCE(document_date, document_date_end) IS NOT NULL"
 )
 
 

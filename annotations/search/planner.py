@@ -193,9 +193,10 @@ def _start_bounds(params: SearchParams) -> tuple[date | None, date | None] | Non
     if Page.objects.filter(document_date__isnull=True, document_date_end__isnull=False).exists():
         return None
     if low:
+        # Through the span index: the start date's own index would be read from the first page on.
         spanning = Page.objects.filter(
-            DateSpanOverlaps(F("document_date"), F("document_date_end"), low=low, high=low), document_date__lt=low
-        ).aggregate(first=Min("document_date"))["first"]
+            DateSpanOverlaps(F("document_date"), F("document_date_end"), low=low, high=low)
+        ).aggregate(first=Min(Unordered(F("document_date"))))["first"]
         low = min(low, spanning or low)
     return low, high
 

@@ -218,9 +218,10 @@ def page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = Fals
     else:
         # Dates from the page's copy of its document's span: no join with documents.
         cond &= _document_conditions(params, f"{prefix}document__")
-        if (params.date_from or params.date_to) and not (
-            params.date_from and params.date_to and params.date_from > params.date_to
-        ):
+        inverted = params.date_from and params.date_to and params.date_from > params.date_to
+        # Bounded start dates are read from the date index, whose entries carry the end date:
+        # comparing it costs less than building each entry's span.
+        if (params.date_from or params.date_to) and not inverted and params.start_bounds is None:
             overlaps = DateSpanOverlaps(
                 F(f"{prefix}document_date"),
                 F(f"{prefix}document_date_end"),

@@ -118,6 +118,19 @@ class Document(models.Model):
         return self.label or self.source
 
 
+# What a search by date counts pages by, carried by the date index (page_date_order_idx).
+PAGE_DATE_COUNT_COLUMNS = [
+    "document_date_end",
+    "is_front_page",
+    "review_status",
+    "face_count",
+    "female_count",
+    "male_count",
+    "child_count",
+    "unknown_count",
+]
+
+
 class ReviewStatus(models.TextChoices):
     UNREVIEWED = "unreviewed", _("Unreviewed")
     IN_REVIEW = "in_review", _("In review")
@@ -156,6 +169,16 @@ class Page(models.Model):
     max_confidence = models.FloatField(null=True, blank=True, help_text="Highest search confidence of its faces.")
     max_face_share = models.FloatField(null=True, blank=True, help_text="Largest face, percent of the page area.")
     min_face_share = models.FloatField(null=True, blank=True, help_text="Smallest face, percent of the page area.")
+    # The same highest search confidence among its faces of one gender, or with the child flag.
+    max_confidence_female = models.FloatField(null=True, blank=True)
+    max_confidence_male = models.FloatField(null=True, blank=True)
+    max_confidence_unknown = models.FloatField(null=True, blank=True)
+    max_confidence_child = models.FloatField(null=True, blank=True)
+    # A copy of its document's date span (Document.date_start and date_end, same meaning), kept by
+    # database triggers (migration 0014) on every insert, move or document date change, so that
+    # searches filter and order pages by date without joining their documents.
+    document_date = models.DateField(null=True, blank=True, editable=False)
+    document_date_end = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["document_id", "order"]
@@ -195,6 +218,21 @@ class Page(models.Model):
                 fields=["max_confidence", "max_face_share", "min_face_share", "face_count"],
                 name="page_face_extremes_idx",
             ),
+            # Search: pages in date order (the default), walked for one slice; date ranges by start,
+            # counted from this index alone (it carries the columns the counts test).
+            models.Index(
+                fields=["document_date", "document", "order"],
+                include=PAGE_DATE_COUNT_COLUMNS,
+                name="page_date_order_idx",
+            ),
+            # Search: date ranges by the end of the document's span.
+            models.Index(fields=["document_date_end"], name="page_date_end_idx"),
+            # Search: whether any page has an end date without a start date (then start bounds do not hold).
+            models.Index(
+                fields=["document_date_end"],
+                condition=Q(document_date__isnull=True, document_date_end__isnull=False),
+                name="page_date_end_only_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -228,6 +266,68 @@ class Page(models.Model):
             canvas_h=image_h,
             size=size,
         )
+
+
+class FaceYearSummary(models.Model):
+    """Signed counts of faces by corpus, year span, front page, gender, child, status and confidence step.
+
+    Rows are only ever appended, by database triggers (migration 0015) in the transaction of every
+    write of a face, page or document: a key's count is the sum of its rows, exact at any time, and
+    concurrent writers never wait on one another. `summaries_compact` folds the rows of each key into
+    one; `summaries_rebuild` recounts a corpus from its faces.
+    """
+
+    # No database constraint: a deleted corpus's faces are counted out before its trigger drops its rows.
+    corpus = models.ForeignKey(
+        Corpus, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    # The years of the page's document_date and document_date_end (none when undated).
+    year = models.IntegerField(null=True)
+    end_year = models.IntegerField(null=True)
+    is_front_page = models.BooleanField()
+    gender = models.CharField(max_length=7)
+    child = models.BooleanField()
+    status = models.CharField(max_length=10)
+    # The highest k with search_confidence >= SUMMARY_CONFIDENCE_STEPS[k]; none for a rejected face.
+    confidence_step = models.SmallIntegerField(null=True)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # Statistics read the rows of the visible corpora by year.
+            models.Index(fields=["corpus", "year"], name="face_summary_corpus_year_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.n:+} {self.status} {self.gender} faces of corpus {self.corpus_id} in {self.year}"
+
+
+class PageYearSummary(models.Model):
+    """Signed counts of pages by corpus, year span, front page, and the confidence step of their most
+    confident face: of any face (selector ''), or of one gender's or the child faces.
+
+    A page without faces counts once, under selector '' and no step; a page counts under a gender's
+    selector only when it has a face of that gender. Appended and folded as FaceYearSummary.
+    """
+
+    corpus = models.ForeignKey(
+        Corpus, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    year = models.IntegerField(null=True)
+    end_year = models.IntegerField(null=True)
+    is_front_page = models.BooleanField()
+    selector = models.CharField(max_length=7, blank=True)
+    confidence_step = models.SmallIntegerField(null=True)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # Statistics read the rows of the visible corpora by year.
+            models.Index(fields=["corpus", "year"], name="page_summary_corpus_year_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.n:+} pages ({self.selector or 'any'}) of corpus {self.corpus_id} in {self.year}"
 
 
 class Gender(models.TextChoices):

@@ -36,14 +36,16 @@ class FacePrediction:
     child: bool = False
 
 
-# Each page's counts and extremes of its non-rejected faces, in one UPDATE (PostgreSQL, and SQLite
+# Each page's counts and extremes of its non-rejected faces (its most confident face overall, per
+# gender and among children: what statistics' page summaries count), in one UPDATE (PostgreSQL, and SQLite
 # >= 3.15 for the row value). The ORM would need a subquery per column (eight scans of the page's
 # faces) or a SELECT then an UPDATE, and compiling its aggregate was the costliest part of a face
 # save. Shares are computed as before, when the ORM built them: 100.0 times the extreme area, over
 # width times height, all in double precision, so the stored values are bit for bit the same.
 _PAGE_COUNTS_SET = """
     (face_count, female_count, male_count, unknown_count, child_count,
-     max_confidence, max_face_share, min_face_share) = (
+     max_confidence, max_confidence_female, max_confidence_male, max_confidence_unknown, max_confidence_child,
+     max_face_share, min_face_share) = (
         SELECT
             COUNT(*),
             COUNT(*) FILTER (WHERE face.gender = %s),
@@ -51,6 +53,10 @@ _PAGE_COUNTS_SET = """
             COUNT(*) FILTER (WHERE face.gender = %s),
             COUNT(*) FILTER (WHERE face.child),
             MAX(face.search_confidence),
+            MAX(face.search_confidence) FILTER (WHERE face.gender = %s),
+            MAX(face.search_confidence) FILTER (WHERE face.gender = %s),
+            MAX(face.search_confidence) FILTER (WHERE face.gender = %s),
+            MAX(face.search_confidence) FILTER (WHERE face.child),
             %s * MAX(CAST(face.w AS double precision) * CAST(face.h AS double precision))
                 / (CAST(annotations_page.width AS double precision)
                    * CAST(annotations_page.height AS double precision)),
@@ -60,7 +66,11 @@ _PAGE_COUNTS_SET = """
         FROM annotations_face AS face
         WHERE face.page_id = annotations_page.id AND face.status <> %s
     )"""
-_PAGE_COUNTS_PARAMS = (Gender.FEMALE, Gender.MALE, Gender.UNKNOWN, 100.0, 100.0, FaceStatus.REJECTED)
+_PAGE_COUNTS_PARAMS = (
+    *(Gender.FEMALE, Gender.MALE, Gender.UNKNOWN),
+    *(Gender.FEMALE, Gender.MALE, Gender.UNKNOWN),
+    *(100.0, 100.0, FaceStatus.REJECTED),
+)
 # A curator's first change of an unreviewed page puts it in review, in the same UPDATE.
 _PAGE_START_REVIEW_SET = "review_status = CASE WHEN review_status = %s THEN %s ELSE review_status END,"
 _PAGE_START_REVIEW_PARAMS = (ReviewStatus.UNREVIEWED, ReviewStatus.IN_REVIEW)

@@ -30,6 +30,14 @@ def export_build_task(export_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def summaries_compact_task() -> None:
+    """Fold the rows appended to the statistics' year summaries (sent by celery beat; a rerun changes no count)."""
+    from annotations.search.summaries import summaries_compact
+
+    summaries_compact()
+
+
+@shared_task(ignore_result=True)
 def exports_purge_task() -> None:
     """Delete exports finished over EXPORT_RETENTION_DAYS ago, rows and files (sent by celery beat; idempotent)."""
     from annotations.exports.cleanup import exports_purge_expired

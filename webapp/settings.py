@@ -341,12 +341,19 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 # Seconds between two passes of the reaper of abandoned jobs (webapp.jobs.jobs_reap).
 JOBS_REAP_INTERVAL = envint("JOBS_REAP_INTERVAL", 300)
+# Seconds between two folds of the statistics' year summaries (annotations.search.summaries.summaries_compact).
+SUMMARIES_COMPACT_INTERVAL = envint("SUMMARIES_COMPACT_INTERVAL", 300)
 # https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html
 # Sent by one `celery beat` process (docker-compose's beat service, scripts/run.sh).
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-exports": {"task": "annotations.tasks.exports_purge_task", "schedule": 3600.0},
     # Jobs whose worker died mid-task (a running claim past its kind's stale limit) are queued again.
     "reap-abandoned-jobs": {"task": "webapp.tasks.jobs_reap_task", "schedule": float(JOBS_REAP_INTERVAL)},
+    # Every face write appends rows to the year summaries; folding them keeps statistics' reads small.
+    "compact-summaries": {
+        "task": "annotations.tasks.summaries_compact_task",
+        "schedule": float(SUMMARIES_COMPACT_INTERVAL),
+    },
 }
 
 # Days a finished export (its file and its row) is kept before the hourly purge deletes it.

@@ -48,8 +48,8 @@ SELECTABLE_STATUSES = [(s.value, s.label) for s in FaceStatus if s != FaceStatus
 SOURCE_MODEL = "model"
 
 PAGE_ORDERINGS = {
-    "date": ("document__date_start", "document_id", "order", "id"),
-    "-date": ("-document__date_start", "-document_id", "order", "id"),
+    "date": ("document_date", "document_id", "order", "id"),
+    "-date": ("-document_date", "-document_id", "order", "id"),
     # Ties broken in the same direction, so one index walk gives the whole order.
     "faces": ("face_count", "id"),
     "-faces": ("-face_count", "-id"),
@@ -58,8 +58,8 @@ PAGE_ORDERINGS = {
     "document": ("document_id", "order", "id"),
 }
 FACE_ORDERINGS = {
-    "date": ("page__document__date_start", "page__document_id", "page__order", "y", "x", "id"),
-    "-date": ("-page__document__date_start", "-page__document_id", "page__order", "y", "x", "id"),
+    "date": ("page__document_date", "page__document_id", "page__order", "y", "x", "id"),
+    "-date": ("-page__document_date", "-page__document_id", "page__order", "y", "x", "id"),
     "confidence": ("confidence", "id"),
     "-confidence": ("-confidence", "id"),
     "size": ("area", "id"),
@@ -230,6 +230,9 @@ class SearchParams:
     ordering: str = ""
     # Set by search_params_narrowed: the documents the document filters leave, when they are few.
     document_ids: tuple[int, ...] | None = None
+    # Set by search_params_narrowed: the first and last start dates (Page.document_date) the date
+    # filters leave, so that pages are read in date order from the range rather than from the start.
+    start_bounds: tuple[date | None, date | None] | None = None
 
     @classmethod
     def from_cleaned(cls, data: Mapping) -> SearchParams:

@@ -9,6 +9,7 @@ and then fetches one slice the way that count makes cheap (page_search_results).
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import django_filters
 from django.db import connection
@@ -17,6 +18,7 @@ from django.db.models import (
     Count,
     F,
     FloatField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -47,7 +49,7 @@ from annotations.search.params import (
     SearchParams,
     keep_parameter,
 )
-from annotations.search.sql import InIds, Unindexed, walk_column
+from annotations.search.sql import DateSpanOverlaps, InIds, Unindexed, Unordered, walk_column
 
 # The denormalised Page column that counts each gender's non-rejected faces.
 GENDER_COLUMN = {
@@ -66,6 +68,8 @@ FTS_DOCUMENT_SQL = (
 )
 # How a page search applies the face-count bounds (see pages_filter).
 COLLECT, WALK, GIVEN = "collect", "walk", "given"
+# COLLECT, sorting the matches by date rather than walking the date index (see page_search_results).
+SORT = "sort"
 # What a page result shows of its faces (boxes), and the large document fields it never shows.
 RESULT_FACE_FIELDS = ("id", "x", "y", "w", "h", "confidence", "gender", "child", "status")
 UNUSED_DOCUMENT_FIELDS = ("metadata", "import_report", "summary", "import_error", "attribution", "license")
@@ -80,6 +84,9 @@ PROBE_MAX_IDS = 5000
 # Up to this many candidate pages (after the page filters), a search with face filters counts
 # each page's selected faces one page at a time instead of grouping every selected face.
 PROBE_MAX_PAGES = 20_000
+# A search by date with up to this many candidate pages sorts its matches instead of walking pages in date
+# order: the walk would first test every page dated before the range (they all fail the date test).
+DATE_SORT_MAX_PAGES = 50_000
 # Title or full-text filters that leave up to this many documents are resolved into their ids first.
 NARROW_DOCUMENTS_MAX = 2000
 
@@ -134,15 +141,21 @@ def _document_conditions(params: SearchParams, doc: str = "") -> Q:
     if params.q:
         documents = Document.objects.filter(_document_text_match(params.q)).values("pk")
         cond &= Q(**{f"{doc}pk__in": documents})
-    # A document matches when its [start, end] span overlaps the range; a missing end is its start day.
+    return cond
+
+
+def _date_conditions(params: SearchParams, start: str, end: str) -> Q:
+    """Conditions of the date filters on a date span's columns (a document's, or its pages' copy).
+
+    A span matches when it overlaps the range; a missing end is its start day.
+    """
+    cond = Q()
     if params.date_from:
-        cond &= Q(**{f"{doc}date_end__gte": params.date_from}) | Q(
-            **{f"{doc}date_end__isnull": True, f"{doc}date_start__gte": params.date_from}
+        cond &= Q(**{f"{end}__gte": params.date_from}) | Q(
+            **{f"{end}__isnull": True, f"{start}__gte": params.date_from}
         )
     if params.date_to:
-        cond &= Q(**{f"{doc}date_start__lte": params.date_to}) | Q(
-            **{f"{doc}date_start__isnull": True, f"{doc}date_end__lte": params.date_to}
-        )
+        cond &= Q(**{f"{start}__lte": params.date_to}) | Q(**{f"{start}__isnull": True, f"{end}__lte": params.date_to})
     return cond
 
 
@@ -152,16 +165,40 @@ def search_params_narrowed(params: SearchParams) -> SearchParams:
 
     Every count and fetch of a search then finds its pages through the page's document index,
     instead of testing every document's title again (a substring is not an indexable test). Date
-    spans alone are cheaper left to the database's join.
+    spans alone are the pages' own columns (document_date, document_date_end).
     """
+    if params.start_bounds is None and (bounds := _start_bounds(params)):
+        params = replace(params, start_bounds=bounds)
     if params.document_ids is not None or not (params.title or params.q):
         return params
     ids = list(
-        Document.objects.filter(_document_conditions(params))
+        Document.objects.filter(_document_conditions(params), _date_conditions(params, "date_start", "date_end"))
         .order_by()
         .values_list("pk", flat=True)[: NARROW_DOCUMENTS_MAX + 1]
     )
     return replace(params, document_ids=tuple(ids)) if len(ids) <= NARROW_DOCUMENTS_MAX else params
+
+
+def _start_bounds(params: SearchParams) -> tuple[date | None, date | None] | None:
+    """The range of start dates (Page.document_date) that pages matching the date filters have, or None.
+
+    A matching page starts no later than date_to, and no earlier than date_from unless its span
+    holds date_from (few pages: found through the span's GiST index). Only on PostgreSQL, and only
+    while every page with an end date has a start date (as every imported date has): a page with an
+    end date alone matches by its end, whatever bound its missing start would be tested against.
+    """
+    low, high = params.date_from, params.date_to
+    if connection.vendor != "postgresql" or not (low or high) or (low and high and low > high):
+        return None
+    if Page.objects.filter(document_date__isnull=True, document_date_end__isnull=False).exists():
+        return None
+    if low:
+        # Through the span index: the start date's own index would be read from the first page on.
+        spanning = Page.objects.filter(
+            DateSpanOverlaps(F("document_date"), F("document_date_end"), low=low, high=low)
+        ).aggregate(first=Min(Unordered(F("document_date"))))["first"]
+        low = min(low, spanning or low)
+    return low, high
 
 
 def page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = False) -> Q:
@@ -169,10 +206,32 @@ def page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = Fals
 
     `walk`: the page columns are tested row by row rather than looked up (see Unindexed).
     """
-    if params.document_ids is not None:
-        cond = Q(**{f"{prefix}document_id__in": params.document_ids})
+    if params.start_bounds is not None:
+        first, last = params.start_bounds
+        cond = Q(**{f"{prefix}document_date__gte": first}) if first else Q()
+        cond &= Q(**{f"{prefix}document_date__lte": last}) if last else Q()
     else:
-        cond = _document_conditions(params, f"{prefix}document__")
+        cond = Q()
+    if params.document_ids is not None:
+        # The document ids already keep only documents dated in the range.
+        cond &= Q(**{f"{prefix}document_id__in": params.document_ids})
+    else:
+        # Dates from the page's copy of its document's span: no join with documents.
+        cond &= _document_conditions(params, f"{prefix}document__")
+        inverted = params.date_from and params.date_to and params.date_from > params.date_to
+        # Bounded start dates are read from the date index, whose entries carry the end date:
+        # comparing it costs less than building each entry's span.
+        if (params.date_from or params.date_to) and not inverted and params.start_bounds is None:
+            overlaps = DateSpanOverlaps(
+                F(f"{prefix}document_date"),
+                F(f"{prefix}document_date_end"),
+                low=params.date_from,
+                high=params.date_to,
+            )
+            cond &= Q(overlaps)
+        else:
+            # An inverted range still matches the spans that cover both of its ends.
+            cond &= _date_conditions(params, f"{prefix}document_date", f"{prefix}document_date_end")
     if params.document is not None:
         cond &= Q(**{f"{prefix}document_id": params.document})
     if params.front_page is not None:
@@ -332,16 +391,20 @@ def pages_filter(pages: QuerySet[Page], params: SearchParams, *, strategy: str =
     elif strategy != GIVEN:
         pages = bound_face_counts(pages, params)
     pages = pages.annotate(matching_faces=_matching_faces(params))
-    return pages.order_by(*_nulls_last(PAGE_ORDERINGS[ordering]))
+    return pages.order_by(*_nulls_last(PAGE_ORDERINGS[ordering], sort=strategy == SORT))
 
 
-def _nulls_last(ordering: tuple[str, ...]) -> list:
-    """Order expressions where undated documents (and faces with no gender confidence) come last on every database."""
+def _nulls_last(ordering: tuple[str, ...], *, sort: bool = False) -> list:
+    """Order expressions where undated documents (and faces with no gender confidence) come last on every database.
+
+    `sort`: dates are sorted, not read in order from an index (see Unordered).
+    """
     expressions = []
     for name in ordering:
         field = name.lstrip("-")
-        if field.endswith("date_start") or field == "gender_confidence":
-            expr = F(field).desc(nulls_last=True) if name.startswith("-") else F(field).asc(nulls_last=True)
+        if field.endswith("document_date") or field == "gender_confidence":
+            column = Unordered(F(field)) if sort and field.endswith("document_date") else F(field)
+            expr = column.desc(nulls_last=True) if name.startswith("-") else column.asc(nulls_last=True)
             expressions.append(expr)
         else:
             expressions.append(name)
@@ -406,6 +469,17 @@ def _walk_pays(count: int, candidates: int) -> bool:
     return bool(count) and candidates * SEARCH_PAGE_SIZE <= count * WALK_MAX_VISITS
 
 
+def _slice_strategy(count: int, candidates: int, params: SearchParams) -> str:
+    """How to fetch one slice of `count` matches among `candidates` pages (see page_search_results).
+
+    A walk in date order tests every page dated before the range, unless the start dates are bounded.
+    """
+    dated = params.date_from or params.date_to
+    if dated and params.start_bounds is None and candidates <= DATE_SORT_MAX_PAGES:
+        return SORT
+    return WALK if _walk_pays(count, candidates) else COLLECT
+
+
 def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Page]]:
     """How many pages the user may view match the search, and a queryset to slice them from.
 
@@ -422,7 +496,7 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     if (low, high) == (0, None):
         # Only page filters: every candidate matches, and walking finds the slice right away.
         count = pages.filter(conditions).count()
-        return count, page_results(pages, params, strategy=WALK)
+        return count, page_results(pages, params, strategy=_slice_strategy(count, count, params))
     # With no page filter every page is a candidate: PostgreSQL's estimate of their number then
     # picks the strategy (it only decides how to fetch; counts and results stay exact).
     estimate = _estimated_page_total() if all_visible and not conditions else None
@@ -445,7 +519,7 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
                 count=Count(column, filter=bounds),
             )
             candidates, count = totals["candidates"], totals["count"]
-        return count, page_results(pages, params, strategy=WALK if _walk_pays(count, candidates) else COLLECT)
+        return count, page_results(pages, params, strategy=_slice_strategy(count, candidates, params))
     candidate_pages = pages.filter(conditions)
     # Else counted up to one past PROBE_MAX_PAGES: the exact number below it, and cheap above it,
     # where the exact number is only needed for a walk decision some searches never reach.
@@ -472,7 +546,7 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
         count = bound_face_counts(candidate_pages, params).count()
     if estimate is None and candidates > PROBE_MAX_PAGES:
         candidates = candidate_pages.count()
-    return count, page_results(pages, params, strategy=WALK if _walk_pays(count, candidates) else COLLECT)
+    return count, page_results(pages, params, strategy=_slice_strategy(count, candidates, params))
 
 
 def face_results(faces: QuerySet[Face], params: SearchParams, *, walk: bool = False) -> QuerySet[Face]:

@@ -16,7 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from annotations.access import faces_visible_to, pages_visible_to
+from annotations.access import corpora_visible_to, faces_visible_to, pages_visible_to
 from annotations.models import (
     CURATED_STATUSES,
     Face,
@@ -26,6 +26,7 @@ from annotations.models import (
 )
 from annotations.search.params import SearchParams
 from annotations.search.planner import all_corpora_visible, bound_face_counts, faces_select, page_conditions
+from annotations.search.summaries import faces_by_year_from_summaries, summaries_answer
 
 # Gaps between the first and last year are filled with zero rows only up to this span.
 MAX_FILLED_YEARS = 500
@@ -48,8 +49,17 @@ def _source_counts() -> dict:
 
 
 def faces_by_year(*, user, params: SearchParams) -> list[dict]:
-    """Per year of the document date: pages, pages with faces, selected faces by gender, shares."""
+    """Per year of the document date: pages, pages with faces, selected faces by gender, shares.
+
+    Read from the year summaries when they answer the filters exactly (whole corpora or years, front
+    pages, a gender, a confidence step), else counted from the pages and faces.
+    """
     all_visible = all_corpora_visible(user)
+    if summaries_answer(params):
+        corpus_ids = None if all_visible else corpora_visible_to(user).values_list("pk", flat=True)
+        counted = faces_by_year_from_summaries(corpus_ids=corpus_ids, params=params)
+        by_year = {year: _empty_year(year) | counts for year, counts in counted.items()}
+        return [_with_shares(row) for row in _fill_years(by_year, params)]
     visible = Page.objects.all() if all_visible else pages_visible_to(user)
     pages = bound_face_counts(visible.filter(page_conditions(params)), params)
     # Grouped by day and summed into years here: extracting the year in SQL costs a Python
@@ -64,7 +74,7 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
         rows = list(
             faces_select(faces, params)
             .order_by()
-            .values(day=F("page__document__date_start"))
+            .values(day=F("page__document_date"))
             .annotate(
                 # First: the annotations below shadow the `child` field these conditions read.
                 **_source_counts(),
@@ -80,11 +90,11 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
             # Every matching page has a selected face.
             rows = [{**row, "pages": row["pages_with_faces"]} for row in rows]
         else:
-            rows += list(pages.order_by().values(day=F("document__date_start")).annotate(pages=Count("id")))
+            rows += list(pages.order_by().values(day=F("document_date")).annotate(pages=Count("id")))
     else:
         rows = (
             pages.order_by()
-            .values(day=F("document__date_start"))
+            .values(day=F("document_date"))
             .annotate(
                 pages=Count("id"),
                 pages_with_faces=Count("id", filter=Q(face_count__gt=0)),
@@ -97,9 +107,7 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
         )
         # The page columns count every visible face; the split by source reads the faces themselves.
         faces = Face.objects.visible().filter(page__in=pages.values("pk"))
-        rows = list(rows) + list(
-            faces.order_by().values(day=F("page__document__date_start")).annotate(**_source_counts())
-        )
+        rows = list(rows) + list(faces.order_by().values(day=F("page__document_date")).annotate(**_source_counts()))
     by_year: dict[int | None, dict] = {}
     for row in rows:
         day = row.pop("day")

@@ -19,6 +19,10 @@ COLUMNS = (
     "unknown_count",
     "child_count",
     "max_confidence",
+    "max_confidence_female",
+    "max_confidence_male",
+    "max_confidence_unknown",
+    "max_confidence_child",
     "max_face_share",
     "min_face_share",
 )
@@ -37,6 +41,10 @@ def _as_the_orm_computed_them(page: Page) -> tuple:
             unknown=Count("id", filter=Q(gender=Gender.UNKNOWN)),
             children=Count("id", filter=Q(child=True)),
             max_confidence=Max("search_confidence"),
+            max_female=Max("search_confidence", filter=Q(gender=Gender.FEMALE)),
+            max_male=Max("search_confidence", filter=Q(gender=Gender.MALE)),
+            max_unknown=Max("search_confidence", filter=Q(gender=Gender.UNKNOWN)),
+            max_child=Max("search_confidence", filter=Q(child=True)),
             max_area=Max(area),
             min_area=Min(area),
         )
@@ -58,6 +66,10 @@ def _as_the_orm_computed_them(page: Page) -> tuple:
         row["unknown"],
         row["children"],
         row["max_confidence"],
+        row["max_female"],
+        row["max_male"],
+        row["max_unknown"],
+        row["max_child"],
         max_share,
         min_share,
     )
@@ -98,7 +110,7 @@ def test_a_page_left_with_rejected_faces_only_counts_none_and_has_no_extremes(pa
 
     page_counts_refresh(page_ids=[page.pk])
 
-    assert _stored(page) == (0, 0, 0, 0, 0, None, None, None) == _as_the_orm_computed_them(page)
+    assert _stored(page) == (0, 0, 0, 0, 0, *[None] * 7) == _as_the_orm_computed_them(page)
 
 
 def test_several_pages_are_each_counted_from_their_own_faces_and_others_are_left_alone(page):
@@ -113,7 +125,7 @@ def test_several_pages_are_each_counted_from_their_own_faces_and_others_are_left
 
     assert _stored(page) == _as_the_orm_computed_them(page) and _stored(page)[:3] == (1, 1, 0)
     assert _stored(other) == _as_the_orm_computed_them(other) and _stored(other)[:3] == (2, 0, 2)
-    assert _stored(other)[6:] == (100.0 * 500 * 500 / (1000 * 1500), 100.0 * 5 * 5 / (1000 * 1500))
+    assert _stored(other)[-2:] == (100.0 * 500 * 500 / (1000 * 1500), 100.0 * 5 * 5 / (1000 * 1500))
     assert _stored(untouched)[0] == 0
 
 

@@ -22,9 +22,15 @@ URL = "/api/search/pages/"
 
 STRATEGIES = {
     "collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 10**9, "NARROW_DOCUMENTS_MAX": -1},
-    "walk": {"WALK_MAX_VISITS": 10**9, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 0, "PROBE_MAX_IDS": 0},
+    "walk": {
+        "WALK_MAX_VISITS": 10**9,
+        "PROBE_MAX_PAGES": 0,
+        "COLLECT_MAX_IDS": 0,
+        "PROBE_MAX_IDS": 0,
+        "DATE_SORT_MAX_PAGES": -1,
+    },
     "count-ids-collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 0, "PROBE_MAX_IDS": 10**9},
-    "probe-walk": {"WALK_MAX_VISITS": 10**9, "PROBE_MAX_PAGES": 10**9, "COLLECT_MAX_IDS": 0},
+    "probe-walk": {"WALK_MAX_VISITS": 10**9, "PROBE_MAX_PAGES": 10**9, "COLLECT_MAX_IDS": 0, "DATE_SORT_MAX_PAGES": -1},
     "probe-collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 10**9, "COLLECT_MAX_IDS": 0},
 }
 
@@ -32,7 +38,8 @@ STRATEGIES = {
 @pytest.fixture(autouse=True, params=list(STRATEGIES))
 def strategy(request, monkeypatch):
     """Every answer must hold however the search fetches a slice: collecting the matching pages,
-    walking pages in order, or probing each candidate page's faces; with the document filters
+    walking pages in order (searches by date too, which otherwise sort their few matches), or probing
+    each candidate page's faces; with the document filters
     tested on documents ("collect") or resolved into document ids first (the others)."""
     for name, value in STRATEGIES[request.param].items():
         monkeypatch.setattr(planner, name, value)

@@ -1,14 +1,15 @@
-"""Receivers that keep derived files in step with the rows they came from (connected in AnnotationsConfig.ready)."""
+"""Receivers that keep derived files and rows in step with what they came from (see AnnotationsConfig.ready)."""
 
 from functools import partial
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 
 from annotations.exports.cleanup import exports_delete_holding
 from annotations.ingest.local_scans import local_scans_delete
-from annotations.models import Corpus, Document
+from annotations.models import Corpus, Document, FaceYearSummary, PageYearSummary
+from annotations.search.summaries import summaries_orphans_delete
 
 
 # pre_delete, not post_delete: the corpora an export recorded are still there to look up. Deletions
@@ -28,3 +29,16 @@ def document_exports_delete(sender, instance: Document, **kwargs) -> None:
 def document_local_scans_delete(sender, instance: Document, **kwargs) -> None:
     if instance.local_folder:
         transaction.on_commit(partial(local_scans_delete, folder=instance.local_folder))
+
+
+def summaries_of_gone_corpora_delete(sender, using: str = "default", **kwargs) -> None:
+    """After `migrate` or `flush`, drop the summary rows of corpora that no longer exist.
+
+    A flush empties every table with one DELETE each, in no set order (on SQLite, between
+    transactional tests): pages deleted before their documents write their counts out into summary
+    rows that may already have been emptied, and those rows would count against a corpus that later
+    reuses the id. Connected to post_migrate, which `flush` also sends.
+    """
+    tables = set(connections[using].introspection.table_names())
+    if {FaceYearSummary._meta.db_table, PageYearSummary._meta.db_table, Corpus._meta.db_table} <= tables:
+        summaries_orphans_delete(using=using)

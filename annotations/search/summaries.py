@@ -210,11 +210,11 @@ def summaries_rebuild(*, corpus_id: int) -> None:
         )
 
 
-def summaries_orphans_delete() -> int:
+def summaries_orphans_delete(*, using: str = "default") -> int:
     """Drop summary rows of corpora that no longer exist; how many."""
-    corpora = Corpus.objects.values("pk")
-    faces, _ = FaceYearSummary.objects.exclude(corpus_id__in=corpora).delete()
-    pages, _ = PageYearSummary.objects.exclude(corpus_id__in=corpora).delete()
+    corpora = Corpus.objects.using(using).values("pk")
+    faces, _ = FaceYearSummary.objects.using(using).exclude(corpus_id__in=corpora).delete()
+    pages, _ = PageYearSummary.objects.using(using).exclude(corpus_id__in=corpora).delete()
     return faces + pages
 
 

@@ -21,7 +21,13 @@ URL = "/api/search/pages/"
 
 
 STRATEGIES = {
-    "collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 10**9, "NARROW_DOCUMENTS_MAX": -1},
+    "collect": {
+        "WALK_MAX_VISITS": 0,
+        "PROBE_MAX_PAGES": 0,
+        "COLLECT_MAX_IDS": 10**9,
+        "NARROW_DOCUMENTS_MAX": -1,
+        "NARROW_DOCUMENTS_ARRAY_MAX": -1,
+    },
     "walk": {
         "WALK_MAX_VISITS": 10**9,
         "PROBE_MAX_PAGES": 0,
@@ -208,6 +214,15 @@ def test_title_substring_and_full_text_over_titles_and_metadata(client, data):
     assert search(client, data, "q=journal%20illustré") == ["a1", "a2", "a3", "b1", "b2", "z1"]
     assert search(client, data, "q=Lafitte") == ["m1"]
     assert search(client, data, "q=nothing-like-this") == []
+
+
+def test_postgresql_resolves_more_documents_into_ids_than_an_in_list_holds(client, data, strategy, monkeypatch):
+    """On PostgreSQL the ids bind as one array (NARROW_DOCUMENTS_ARRAY_MAX), not one placeholder each."""
+    monkeypatch.setattr(planner, "NARROW_DOCUMENTS_MAX", 1)
+    params = planner.search_params_narrowed(search_params_parse(QueryDict("q=journal%20illustré")))
+    narrows = strategy != "collect" and connection.vendor == "postgresql"
+    assert (params.document_ids is not None) == narrows
+    assert search(client, data, "q=journal%20illustré&gender=female") == ["a1", "b1", "z1"]
 
 
 def test_review_status_source_status_and_person(client, data):

@@ -174,11 +174,16 @@ def search_params_narrowed(params: SearchParams) -> SearchParams:
     if params.document_ids is not None or not (params.title or params.q):
         return params
     most = NARROW_DOCUMENTS_ARRAY_MAX if connection.vendor == "postgresql" else NARROW_DOCUMENTS_MAX
-    ids = list(
-        Document.objects.filter(_document_conditions(params), _date_conditions(params, "date_start", "date_end"))
-        .order_by()
-        .values_list("pk", flat=True)[: most + 1]
-    )
+    documents = Document.objects.filter(
+        _document_conditions(params), _date_conditions(params, "date_start", "date_end")
+    ).order_by()
+    if params.start_bounds is not None:
+        # The pages' start dates are their documents' (kept by triggers): a range of the documents'
+        # date index rather than every title tested. A document outside it has no matching page.
+        first, last = params.start_bounds
+        documents = documents.filter(date_start__gte=first) if first else documents
+        documents = documents.filter(date_start__lte=last) if last else documents
+    ids = list(documents.values_list("pk", flat=True)[: most + 1])
     return replace(params, document_ids=tuple(ids)) if len(ids) <= most else params
 
 

@@ -177,9 +177,10 @@ def search_params_narrowed(params: SearchParams) -> SearchParams:
     documents = Document.objects.filter(
         _document_conditions(params), _date_conditions(params, "date_start", "date_end")
     ).order_by()
-    if params.start_bounds is not None:
+    if params.start_bounds is not None and not params.q:
         # The pages' start dates are their documents' (kept by triggers): a range of the documents'
         # date index rather than every title tested. A document outside it has no matching page.
+        # Not with full text, which its own index answers (PostgreSQL would then test each document's text).
         first, last = params.start_bounds
         documents = documents.filter(date_start__gte=first) if first else documents
         documents = documents.filter(date_start__lte=last) if last else documents

@@ -87,8 +87,10 @@ PROBE_MAX_PAGES = 20_000
 # A search by date with up to this many candidate pages sorts its matches instead of walking pages in date
 # order: the walk would first test every page dated before the range (they all fail the date test).
 DATE_SORT_MAX_PAGES = 50_000
-# Title or full-text filters that leave up to this many documents are resolved into their ids first.
+# Title or full-text filters that leave up to this many documents are resolved into their ids first:
+# sent as an IN list (one placeholder per id) on SQLite, as one array parameter on PostgreSQL (see InIds).
 NARROW_DOCUMENTS_MAX = 2000
+NARROW_DOCUMENTS_ARRAY_MAX = 50_000
 
 
 class PageSearchFilterSet(SearchFilterSet):
@@ -171,12 +173,19 @@ def search_params_narrowed(params: SearchParams) -> SearchParams:
         params = replace(params, start_bounds=bounds)
     if params.document_ids is not None or not (params.title or params.q):
         return params
-    ids = list(
-        Document.objects.filter(_document_conditions(params), _date_conditions(params, "date_start", "date_end"))
-        .order_by()
-        .values_list("pk", flat=True)[: NARROW_DOCUMENTS_MAX + 1]
-    )
-    return replace(params, document_ids=tuple(ids)) if len(ids) <= NARROW_DOCUMENTS_MAX else params
+    most = NARROW_DOCUMENTS_ARRAY_MAX if connection.vendor == "postgresql" else NARROW_DOCUMENTS_MAX
+    documents = Document.objects.filter(
+        _document_conditions(params), _date_conditions(params, "date_start", "date_end")
+    ).order_by()
+    if params.start_bounds is not None and not params.q:
+        # The pages' start dates are their documents' (kept by triggers): a range of the documents'
+        # date index rather than every title tested. A document outside it has no matching page.
+        # Not with full text, which its own index answers (PostgreSQL would then test each document's text).
+        first, last = params.start_bounds
+        documents = documents.filter(date_start__gte=first) if first else documents
+        documents = documents.filter(date_start__lte=last) if last else documents
+    ids = list(documents.values_list("pk", flat=True)[: most + 1])
+    return replace(params, document_ids=tuple(ids)) if len(ids) <= most else params
 
 
 def _start_bounds(params: SearchParams) -> tuple[date | None, date | None] | None:
@@ -214,7 +223,7 @@ def page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = Fals
         cond = Q()
     if params.document_ids is not None:
         # The document ids already keep only documents dated in the range.
-        cond &= Q(**{f"{prefix}document_id__in": params.document_ids})
+        cond &= Q(InIds(F(f"{prefix}document_id"), params.document_ids))
     else:
         # Dates from the page's copy of its document's span: no join with documents.
         cond &= _document_conditions(params, f"{prefix}document__")
@@ -411,15 +420,23 @@ def _nulls_last(ordering: tuple[str, ...], *, sort: bool = False) -> list:
     return expressions
 
 
-def _estimated_page_total() -> int | None:
-    """PostgreSQL's estimate of the number of pages (kept by ANALYZE and autovacuum), or None
-    (other databases, or a table never analysed)."""
+def _estimated_total(model) -> int | None:
+    """PostgreSQL's estimate of the number of rows of a model's table (kept by ANALYZE and
+    autovacuum), or None (other databases, or a table never analysed)."""
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Page._meta.db_table])
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
         row = cursor.fetchone()
     return int(row[0]) if row and row[0] >= 0 else None
+
+
+def _estimated_page_total() -> int | None:
+    return _estimated_total(Page)
+
+
+def _estimated_face_total() -> int | None:
+    return _estimated_total(Face)
 
 
 def all_corpora_visible(user) -> bool:
@@ -581,9 +598,14 @@ def face_search(*, user, params: SearchParams) -> QuerySet[Face]:
 def face_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Face]]:
     """How many faces the user may view match the search, and a queryset to slice them from."""
     params = search_params_narrowed(params)
-    faces = _visible_faces(user)
+    all_visible = all_corpora_visible(user)
+    faces = Face.objects.all() if all_visible else faces_visible_to(user)
     # Counted through the narrow (page, status, gender, ...) index rather than by gender lookups
     # that then read every face row (SQLite's choice otherwise).
     count = face_results(faces, params, walk=True).count()
-    candidates = faces.filter(page_conditions(params, prefix="page__")).count() if count else 0
+    conditions = page_conditions(params, prefix="page__")
+    # The candidates only pick how to fetch the slice: with no page filter, every face is one, and
+    # PostgreSQL's estimate of their number spares counting them all.
+    estimate = _estimated_face_total() if count and all_visible and not conditions else None
+    candidates = estimate if estimate is not None else (faces.filter(conditions).count() if count else 0)
     return count, face_results(faces, params, walk=_walk_pays(count, candidates))

@@ -25,7 +25,13 @@ from annotations.models import (
     Page,
 )
 from annotations.search.params import SearchParams
-from annotations.search.planner import all_corpora_visible, bound_face_counts, faces_select, page_conditions
+from annotations.search.planner import (
+    all_corpora_visible,
+    bound_face_counts,
+    faces_select,
+    page_conditions,
+    search_params_narrowed,
+)
 from annotations.search.summaries import faces_by_year_from_summaries, summaries_answer
 
 # Gaps between the first and last year are filled with zero rows only up to this span.
@@ -60,6 +66,8 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
         counted = faces_by_year_from_summaries(corpus_ids=corpus_ids, params=params)
         by_year = {year: _empty_year(year) | counts for year, counts in counted.items()}
         return [_with_shares(row) for row in _fill_years(by_year, params)]
+    # A title or full-text filter resolved once into document ids, as a search does.
+    params = search_params_narrowed(params)
     visible = Page.objects.all() if all_visible else pages_visible_to(user)
     pages = bound_face_counts(visible.filter(page_conditions(params)), params)
     # Grouped by day and summed into years here: extracting the year in SQL costs a Python

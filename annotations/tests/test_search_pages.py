@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
@@ -21,7 +23,13 @@ URL = "/api/search/pages/"
 
 
 STRATEGIES = {
-    "collect": {"WALK_MAX_VISITS": 0, "PROBE_MAX_PAGES": 0, "COLLECT_MAX_IDS": 10**9, "NARROW_DOCUMENTS_MAX": -1},
+    "collect": {
+        "WALK_MAX_VISITS": 0,
+        "PROBE_MAX_PAGES": 0,
+        "COLLECT_MAX_IDS": 10**9,
+        "NARROW_DOCUMENTS_MAX": -1,
+        "NARROW_DOCUMENTS_ARRAY_MAX": -1,
+    },
     "walk": {
         "WALK_MAX_VISITS": 10**9,
         "PROBE_MAX_PAGES": 0,
@@ -208,6 +216,15 @@ def test_title_substring_and_full_text_over_titles_and_metadata(client, data):
     assert search(client, data, "q=journal%20illustré") == ["a1", "a2", "a3", "b1", "b2", "z1"]
     assert search(client, data, "q=Lafitte") == ["m1"]
     assert search(client, data, "q=nothing-like-this") == []
+
+
+def test_postgresql_resolves_more_documents_into_ids_than_an_in_list_holds(client, data, strategy, monkeypatch):
+    """On PostgreSQL the ids bind as one array (NARROW_DOCUMENTS_ARRAY_MAX), not one placeholder each."""
+    monkeypatch.setattr(planner, "NARROW_DOCUMENTS_MAX", 1)
+    params = planner.search_params_narrowed(search_params_parse(QueryDict("q=journal%20illustré")))
+    narrows = strategy != "collect" and connection.vendor == "postgresql"
+    assert (params.document_ids is not None) == narrows
+    assert search(client, data, "q=journal%20illustré&gender=female") == ["a1", "b1", "z1"]
 
 
 def test_review_status_source_status_and_person(client, data):
@@ -421,3 +438,41 @@ def test_the_same_answers_when_the_page_total_is_the_planners_estimate(client, d
 
     assert planner._estimated_page_total() == Page.objects.count()
     assert {query: client.get(f"{URL}?{query}").json() for query in queries} == before
+
+
+def test_document_filters_resolved_into_ids_answer_as_the_plain_query_on_a_random_corpus(strategy, monkeypatch):
+    """Title and full-text filters with dates, resolved into document ids (bounded by the pages' start
+    dates on PostgreSQL) or tested on documents, select the same pages and faces in the same order."""
+    rng = random.Random(19)
+    corpus = make_corpus()
+    days = ["", "1914", "1915", "1916", "1915-06", "1915-01-01", "1915-06-15", "1915-12-31", "1916-01-01", "1914-12-31"]
+    for _ in range(40):
+        title = rng.choice(["Excelsior", "Le Matin", "Le Miroir"])
+        document = make_document(corpus=corpus, label=f"{title} : quotidien", date_text=rng.choice(days))
+        for order in range(1, rng.randint(1, 3) + 1):
+            page = make_page(document=document, order=order)
+            for _ in range(rng.randint(0, 3)):
+                make_face(page=page, gender=rng.choice(["male", "female", "unknown"]), confidence=rng.random())
+    queries = [
+        "title=excelsior&date_from=1915-06-01&date_to=1915-06-30",
+        "title=matin&date_from=1915",
+        "title=excelsior&date_from=1915-03&gender=female&min_confidence=0.3",
+        "q=excelsior&date_to=1914&ordering=-date",
+        "title=miroir&date_from=1915-12-31&min_faces=2",
+        "title=e&date_from=1916&date_to=1914",
+    ]
+
+    def answers():
+        found = {}
+        for query in queries:
+            params = search_params_parse(QueryDict(query), filterset_class=PageSearchFilterSet)
+            count, pages = planner.page_search_results(user=AnonymousUser(), params=params)
+            faces = planner.face_search(user=AnonymousUser(), params=params)
+            found[query] = (count, [page.pk for page in pages], [face.pk for face in faces])
+        return found
+
+    resolved = answers()
+    monkeypatch.setattr(planner, "NARROW_DOCUMENTS_MAX", -1)
+    monkeypatch.setattr(planner, "NARROW_DOCUMENTS_ARRAY_MAX", -1)
+    assert answers() == resolved
+    assert any(count for count, _, _ in resolved.values())

@@ -8,6 +8,7 @@ import io
 import pytest
 
 from annotations.models import CURATED_STATUSES, Face, FaceStatus
+from annotations.search import planner
 from annotations.search.stats import COUNTED
 from annotations.tests.factories import make_document, make_face, make_page, search_corpus
 
@@ -193,3 +194,20 @@ def test_curated_figures_stand_apart_in_the_csv(client, data):
     assert (rows["1915"]["curated_faces"], rows["1915"]["predicted_faces"]) == ("2", "9")
     assert (rows["1915"]["curated_female"], rows["1915"]["curated_male"]) == ("1", "1")
     assert rows["1915"]["curated_share"] == str(round(2 / 11, 4))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "title=excelsior",
+        "title=miroir&gender=female",
+        "q=journal%20illustré&min_confidence=0.5&date_from=1915&date_to=1915",
+        "q=journal%20illustré&front_page=true&min_faces=2",
+        "title=nothing-like-this",
+    ],
+)
+def test_title_and_full_text_statistics_are_the_same_resolved_into_document_ids(client, data, query, monkeypatch):
+    resolved = years(client, query)
+    monkeypatch.setattr(planner, "NARROW_DOCUMENTS_MAX", -1)
+    monkeypatch.setattr(planner, "NARROW_DOCUMENTS_ARRAY_MAX", -1)
+    assert years(client, query) == resolved

@@ -92,15 +92,18 @@ def bulk_insert(model, columns: tuple[str, ...], rows: Iterable[tuple], *, batch
             cursor.executemany(statement, chunk)
 
 
-def column_defaults(model, columns: tuple[str, ...]) -> dict:
-    """The database value of the model's default for each stored column not in `columns`."""
+def column_defaults(model, columns: tuple[str, ...], *, now: datetime | None = None) -> dict:
+    """The database value of the model's default for each stored column not in `columns`.
+
+    Columns set on every save or creation (`auto_now`, `auto_now_add`) take `now` (default: this moment).
+    """
     from django.db import connection
 
     stored = [field for field in model._meta.concrete_fields if not field.generated]
     unknown = set(columns) - {field.column for field in stored}
     if unknown:
         raise SystemExit(f"{model._meta.db_table} has no column {', '.join(sorted(unknown))}: update the bench")
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     defaults = {}
     for field in stored:
         if field.column in columns:

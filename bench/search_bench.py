@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from _django import fresh_database_url
+from _django import column_defaults, fresh_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -385,31 +385,6 @@ def bulk_insert(model, columns: tuple[str, ...], rows) -> None:
             if batch:
                 raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", batch)
     print(f"  {table}: {time.perf_counter() - started:.1f} s")
-
-
-def column_defaults(model, columns: tuple[str, ...], *, now: datetime) -> dict:
-    """The database value of the model's default for each stored column the bench does not set itself."""
-    from django.db import connection
-
-    stored = [field for field in model._meta.concrete_fields if not field.generated]
-    unknown = set(columns) - {field.column for field in stored}
-    if unknown:
-        raise SystemExit(f"{model._meta.db_table} has no column {', '.join(sorted(unknown))}: update search_bench")
-    defaults = {}
-    for field in stored:
-        if field.column in columns:
-            continue
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            value = now
-        else:
-            value = field.get_default()
-        if value is None and not field.null:
-            raise SystemExit(
-                f"{model._meta.db_table}.{field.column} is NOT NULL without a model default: "
-                "give it a value in search_bench"
-            )
-        defaults[field.column] = field.get_db_prep_save(value, connection)
-    return defaults
 
 
 def _sqlite_value(value):

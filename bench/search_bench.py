@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from _django import column_defaults, fresh_database_url
+from _django import bulk_insert, fresh_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -296,13 +296,19 @@ def generate(*, pages: int, faces: int) -> None:
         for i in range(faces)
     )  # fmt: skip
     Corpus.objects.create(id=1, name="Bench", is_public=True)
-    bulk_insert(Document, DOCUMENT_COLUMNS, documents)
-    bulk_insert(Page, PAGE_COLUMNS, page_rows)
-    bulk_insert(Face, FACE_COLUMNS, face_rows)
+    # Rows come with their denormalised columns and the summaries are recounted below: no trigger per
+    # row on PostgreSQL (bulk_insert moves each id sequence past the loaded ids).
+    for model, columns, rows in (
+        (Document, DOCUMENT_COLUMNS, documents),
+        (Page, PAGE_COLUMNS, page_rows),
+        (Face, FACE_COLUMNS, face_rows),
+    ):
+        started = time.perf_counter()
+        bulk_insert(model, columns, rows, now=now, triggers=False)
+        print(f"  {model._meta.db_table}: {time.perf_counter() - started:.1f} s")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for table in ("annotations_corpus", "annotations_document", "annotations_page", "annotations_face"):
-                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            cursor.execute("SELECT setval(pg_get_serial_sequence('annotations_corpus', 'id'), 1)")
     # The year summaries, recounted at once (the load skipped their triggers on PostgreSQL).
     started = time.perf_counter()
     call_command("summaries_rebuild", verbosity=0)
@@ -348,54 +354,6 @@ FACE_COLUMNS = (
     "id", "page_id", "x", "y", "w", "h", "confidence", "age", "age_confidence", "gender", "gender_confidence",
     "child", "source", "status", "person_id", "detection_run_id", "version", "created_at", "updated_at",
 )  # fmt: skip
-
-
-def bulk_insert(model, columns: tuple[str, ...], rows) -> None:
-    """COPY on PostgreSQL; one executemany transaction on SQLite.
-
-    `rows` hold the values of `columns`; every other stored column of the model gets the model's default,
-    so a column a migration adds (NOT NULL, without a database default) does not break the load.
-    """
-    from django.db import connection, transaction
-
-    started = time.perf_counter()
-    table = model._meta.db_table
-    defaults = column_defaults(model, columns, now=_now())
-    names = ", ".join(connection.ops.quote_name(column) for column in (*columns, *defaults))
-    filled = tuple(defaults.values())
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            connection.ensure_connection()
-            with connection.connection.cursor() as cursor:
-                # Rows come with their denormalised columns, and the summaries are recounted after the
-                # load: no trigger per row (this needs a superuser, as the bench's own cluster has).
-                cursor.execute("SET LOCAL session_replication_role = replica")
-                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row((*row, *filled))
-        else:
-            placeholders = ", ".join("?" for _ in range(len(columns) + len(filled)))
-            raw = connection.connection.cursor()
-            batch = []
-            for row in rows:
-                batch.append(tuple(_sqlite_value(value) for value in (*row, *filled)))
-                if len(batch) == 50_000:
-                    raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", batch)
-                    batch = []
-            if batch:
-                raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", batch)
-    print(f"  {table}: {time.perf_counter() - started:.1f} s")
-
-
-def _sqlite_value(value):
-    """The text Django's SQLite backend stores for dates, datetimes (naive UTC) and booleans."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    return value
 
 
 def measure(*, repeat: int) -> None:

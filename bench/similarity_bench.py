@@ -19,6 +19,9 @@ separate) each open it memory-mapped and answer `--queries` queries at the same 
 its latencies and, after its queries while all are still alive, its proportional set size (PSS) from
 /proc/self/smaps_rollup: shared page-cache pages count divided by the processes sharing them.
 `--baseline` adds one process holding the same encodings in memory, as today's fallback does.
+`--web` makes each of those processes a web worker first: it loads the application as a gunicorn
+worker does (settings, the WSGI application, every route's view module) before it opens the index, so
+its PSS is a web process's whole footprint, not the index's share alone.
 """
 
 from __future__ import annotations
@@ -155,9 +158,25 @@ def memory_kb() -> dict[str, int]:
     return fields
 
 
-def disk_worker(slot: int, build: str, queries: np.ndarray, k: int, n_probe: int, rerank: int, barrier, results):
+def load_web_application() -> None:
+    """What a gunicorn worker holds before its first request: settings, the WSGI application, every view."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+    os.environ.setdefault("SECRET_KEY", "similarity-bench: a worker that serves no request")
+    from django.urls import get_resolver
+
+    from webapp.wsgi import application  # noqa: F401
+
+    get_resolver().url_patterns  # noqa: B018  (imports every route's view module, as the first request does)
+
+
+def disk_worker(
+    slot: int, build: str, queries: np.ndarray, k: int, n_probe: int, rerank: int, web: bool, barrier, results
+):
     """One web-like process: open the index memory-mapped, answer the queries, report latency and memory."""
     import faiss  # noqa: F401  (loaded before the first reading: the library is not the index's memory)
+
+    if web:
+        load_web_application()
 
     from detection.inference.disk_index import DiskIndex
 
@@ -244,7 +263,7 @@ def bench_disk(n: int, args: argparse.Namespace) -> list[str]:
         slices = [asked[i * args.queries : (i + 1) * args.queries] for i in range(args.workers)]
         rows = []
         for n_probe in args.probes:
-            targets = [(disk_worker, (str(build), part, args.k, n_probe, args.rerank)) for part in slices]
+            targets = [(disk_worker, (str(build), part, args.k, n_probe, args.rerank, args.web)) for part in slices]
             answers = run_workers(targets)
             rows.append(
                 _disk_row(
@@ -279,7 +298,8 @@ def _disk_row(n, method, build, answers, truth, slices, args) -> str:
 
 def main_disk(args: argparse.Namespace) -> None:
     print(
-        f"clustered data; {args.workers} processes x {args.queries} queries at once, k={args.k}; "
+        f"clustered data; {args.workers} {'web ' if args.web else ''}processes x {args.queries} queries at once, "
+        f"k={args.k}; "
         f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
     print(
@@ -309,6 +329,7 @@ def main() -> None:
     parser.add_argument("--rerank", type=int, default=100, help="--disk: candidates re-ranked exactly")
     parser.add_argument("--baseline", action="store_true", help="--disk: add one in-memory process")
     parser.add_argument("--workdir", default=None, help="--disk: where the data and index are written")
+    parser.add_argument("--web", action="store_true", help="--disk: each process loads the web application first")
     args = parser.parse_args()
     if args.disk:
         main_disk(args)

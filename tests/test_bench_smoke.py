@@ -124,7 +124,7 @@ def test_similarity_bench(tmp_path):
 def test_similarity_bench_on_disk(tmp_path):
     output = run_bench(
         "similarity_bench.py",
-        *("--disk", "--sizes", "2000", "--queries", "10", "--workers", "2", "--probes", "4", "--baseline"),
+        *("--disk", "--sizes", "2000", "--queries", "10", "--workers", "2", "--probes", "4", "--baseline", "--web"),
         tmp_path=tmp_path,
     )
 
@@ -132,6 +132,9 @@ def test_similarity_bench_on_disk(tmp_path):
     assert [(row[0], row[2]) for row in rows] == [("2,000", "2"), ("2,000", "1")]
     for row in rows:
         assert 0.0 <= float(row[6]) <= 1.0 and float(row[7]) > 0, row
+    # --web: the disk workers loaded Django and every view before their first reading; the in-memory one did not.
+    web_start, bare_start = (float(row[7].replace(",", "")) for row in rows)
+    assert web_start > bare_start + 20, rows
 
 
 @pytest.mark.worker

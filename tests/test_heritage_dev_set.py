@@ -32,9 +32,17 @@ def test_every_labelme_file_parses_with_its_image_and_face_attributes():
             assert shape["shape_type"] == "rectangle" and shape["label"] in ("face", "not_face"), path.name
             assert shape["gender"] in ("female", "male", "unknown"), path.name
     faces = [box for image in images for box in image.boxes if box.is_face]
-    assert len(faces) >= 250
+    assert len(faces) >= 300
     assert {box.gender for box in faces} == {"female", "male", "unknown"}
     assert any(box.child for box in faces)
+
+
+def test_at_least_a_quarter_of_the_faces_are_women():
+    from detection.training.data import read_labelme_folder
+
+    faces = [box for image in read_labelme_folder(DEV_SET) for box in image.boxes if box.is_face]
+
+    assert sum(box.gender == "female" for box in faces) >= len(faces) / 4
 
 
 def test_every_image_has_a_source_and_a_licence_and_every_source_its_image():

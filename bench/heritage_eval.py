@@ -4,6 +4,7 @@
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET [--detector res10] [--attributes onnx-age-gender]
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --target-precision 0.9   # threshold from the tuning half
     .venv/bin/python bench/heritage_eval.py --fixtures ../shared/fixtures/faces/detection-gt   # dlib's photos
+    .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --attributes encoding-head   # fitted on the tuning half
     .venv/bin/python bench/heritage_eval.py --smoke            # generated pages, stand-in models: checks the harness
 
 The dev set is a folder of LabelMe files (the app's LabelMe export: rectangles labelled `face`
@@ -20,6 +21,13 @@ on the boxes kept at the threshold. It prints, with 95 % bootstrap intervals (pa
 with replacement, fixed seed): AP@0.5, precision and recall at the threshold, gender accuracy,
 per-class recall and precision, the labelled-as-the-other-sex rate, child recall and precision,
 and seconds per page; then the gender and child confusion matrices. Nothing is written anywhere.
+
+`--attributes encoding-head` fits gender and child heads (logistic regressions on dlib's face
+encodings, `detection.training.encoding_head`) on the curated faces of the tuning half at run
+time, their regularisation chosen by cross-validation grouped by document, prints that choice
+and its cross-validated figures, then reads the other half with them: the head is fitted again on
+whatever the dev set holds, so it follows the set as it grows. `--head-features
+encoding+age-gender` adds the shipped model's reading of each face to the encoding.
 """
 
 from __future__ import annotations
@@ -65,6 +73,9 @@ TILE_SIZE = 300
 TILE_OVERLAP = 0.25
 BOOTSTRAP_SAMPLES = 1000
 SEED = 0
+ENCODING_HEAD = "encoding-head"
+# Curated face widths the cross-validated AUC is read above, as in docs/benchmarks.md's tables.
+AUC_WIDTHS = (0, 20, 25, 40)
 
 
 @dataclass
@@ -114,10 +125,15 @@ class Pipeline:
         self.detector = get_detector(detector, **params)
         read_params = (
             {"flip_average": flip_average}
-            if attributes and flip_average is not None and "flip_average" in ATTRIBUTE_MODELS[attributes].default_params
+            if attributes in ATTRIBUTE_MODELS
+            and flip_average is not None
+            and "flip_average" in ATTRIBUTE_MODELS[attributes].default_params
             else {}
         )
-        self.attributes = get_attribute_model(attributes, **read_params) if attributes else None
+        # The encoding head is fitted on the tuning half before it reads anything (`fit_encoding_head`).
+        self.attributes = (
+            get_attribute_model(attributes, **read_params) if attributes and attributes != ENCODING_HEAD else None
+        )
         self.tiling = detector in TILED if tiling is None else tiling
         self.max_face_share = max_face_share
         self.default_threshold = float(DETECTORS[detector].default_params.get("score_threshold", 0.5))
@@ -174,6 +190,75 @@ class StandIn:
         if self._read % 3 == 0:
             gender = {"female": "male", "male": "female"}.get(gender, gender)
         return gender, False
+
+
+def fit_encoding_head(
+    pipeline: Pipeline, tuning: Sequence[LabelledImage], *, features: Sequence[str], gender_threshold: float
+) -> list[str]:
+    """Fit the encoding heads on the tuning half's curated faces, set them as the pipeline's attribute
+    model, and return the lines that say what the fit chose and how it cross-validated."""
+    from detection.inference.encoding_head import EncodingHeadAttributes, FaceFeatures
+    from detection.training.encoding_head import face_samples, fit_encoding_heads
+
+    reader = FaceFeatures(features)
+    samples = face_samples(tuning, reader)
+    heads, choices = fit_encoding_heads(samples, features=features, gender_threshold=gender_threshold)
+    pipeline.attributes = EncodingHeadAttributes(heads=heads, encoder=reader.encoder, age_gender=reader.age_gender)
+    pipeline.name = pipeline.name.replace(ENCODING_HEAD, f"{ENCODING_HEAD} ({'+'.join(features)})")
+    return encoding_head_report(samples, heads, choices, pages=len(tuning))
+
+
+def encoding_head_report(samples, heads, choices, *, pages: int) -> list[str]:
+    """The fit's choices and cross-validated figures (out-of-fold, folds grouped by document) as Markdown."""
+    from detection.training.encoding_head import auc
+
+    widths = [f">= {width} px" for width in AUC_WIDTHS[1:]]
+    lines = [
+        f"encoding head fitted on the tuning half: {pages} pages, {len(samples)} curated faces the encoder reads, "
+        f"{len({s.document for s in samples})} documents; trained on faces of "
+        f"{heads.report['min_train_width']:.0f} px and more, each also mirrored",
+        "",
+        "| head | faces (positive) | documents | folds | C | CV AUC | " + " | ".join(widths) + " | kept |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(widths) + "---|",
+    ]
+    sexed = [s for s in samples if s.gender in ("female", "male")]
+    face_widths = {"gender": np.array([s.width for s in sexed]), "child": np.array([s.width for s in samples])}
+    for name, choice in choices.items():
+        width = face_widths[name]
+        by_width = []
+        for low in AUC_WIDTHS[1:]:
+            kept = (width >= low) & ~np.isnan(choice.scores)
+            by_width.append(_f(auc(choice.scores[kept], choice.labels[kept])))
+        positive = "female" if name == "gender" else "child"
+        lines.append(
+            f"| {name} | {choice.faces} ({choice.positives} {positive}) | {choice.documents} | {choice.folds} | "
+            f"{choice.c:g} | {_f(choice.auc)} | "
+            + " | ".join(by_width)
+            + f" | {'yes' if getattr(heads, name) else 'no'} |"
+        )
+    gender = choices.get("gender")
+    if gender is not None and heads.gender is not None:
+        p, female = gender.probabilities, gender.labels
+        band = heads.gender_threshold
+        rows = []
+        for label, cls in (("women", female), ("men", ~female)):
+            right = (p >= band) if label == "women" else (p <= 1 - band)
+            other = (p <= 1 - band) if label == "women" else (p >= band)
+            rows.append(f"{label} right {_f(right[cls].mean())}, other sex {_f(other[cls].mean())}")
+        lines += ["", f"Out of fold, unknown band {band}: " + "; ".join(rows) + "."]
+    child = choices.get("child")
+    if child is not None and heads.child is not None:
+        flagged = child.probabilities >= heads.child_threshold
+        hits = int((flagged & child.labels).sum())
+        lines += [
+            f"Out of fold, child at {heads.child_threshold}: recall {_f(hits / max(child.labels.sum(), 1))}, "
+            f"precision {_f(hits / flagged.sum() if flagged.sum() else None)}."
+        ]
+    return lines
+
+
+def _yes(value) -> str:
+    return "yes" if value is not None else "no"
 
 
 def run_pages(pipeline, images: Sequence[LabelledImage], threshold: float) -> list[PageResult]:
@@ -354,7 +439,20 @@ def main() -> None:
     source.add_argument("--generated", action="store_true", help="generated newspaper pages (6 documents x 2 pages)")
     source.add_argument("--smoke", action="store_true", help="generated pages and stand-in models: checks the harness")
     parser.add_argument("--detector", default="res10")
-    parser.add_argument("--attributes", default="onnx-age-gender", help="attribute model, or '' for boxes only")
+    parser.add_argument(
+        "--attributes",
+        default="onnx-age-gender",
+        help=f"attribute model, '{ENCODING_HEAD}' (fitted on the tuning half), or '' for boxes only",
+    )
+    parser.add_argument(
+        "--head-features",
+        choices=("encoding", "encoding+age-gender"),
+        default="encoding",
+        help=f"what the {ENCODING_HEAD} reads: the face encoding, or it and the shipped age/gender reading",
+    )
+    parser.add_argument(
+        "--gender-threshold", type=float, default=0.6, help=f"the {ENCODING_HEAD}'s unknown band (as the models')"
+    )
     parser.add_argument("--threshold", type=float, help="operating threshold (default: the detector's)")
     parser.add_argument("--target-precision", type=float, help="take the threshold from the tuning half instead")
     parser.add_argument("--tiling", action=argparse.BooleanOptionalAction, default=None)
@@ -370,6 +468,8 @@ def main() -> None:
     )
     parser.add_argument("--bootstrap", type=int, default=BOOTSTRAP_SAMPLES, help="resamples for the intervals")
     args = parser.parse_args()
+    if args.attributes == ENCODING_HEAD and args.half != "reporting":
+        parser.error(f"{ENCODING_HEAD} is fitted on the tuning half: read it on the reporting half only")
 
     with tempfile.TemporaryDirectory() as scratch:
         if args.labelme:
@@ -393,6 +493,14 @@ def main() -> None:
             )
         )
         tuning, reporting = split_by_document(images)
+        head_lines: list[str] = []
+        if args.attributes == ENCODING_HEAD and not args.smoke:
+            head_lines = fit_encoding_head(
+                pipeline,
+                tuning,
+                features=tuple(args.head_features.split("+")),
+                gender_threshold=args.gender_threshold,
+            )
         if args.half == "all":
             reporting = images
         elif args.half == "tuning":
@@ -410,6 +518,9 @@ def main() -> None:
         pages = run_pages(pipeline, reporting, threshold)
         faces = sum(page.truths for page in pages)
         print(f"# heritage_eval: {pipeline.name}, threshold {threshold:.3f} ({threshold_from})")
+        if head_lines:
+            print("\n".join(head_lines))
+            print()
         print(
             f"{len(images)} pages of {len({_document(i) for i in images})} documents in {folder.name}; "
             f"reading {len(pages)} pages ({args.half} half) of {len({p.document for p in pages})} documents, "

@@ -142,12 +142,13 @@ class TrainedModel(models.Model):
 class TrainingKind(models.TextChoices):
     ATTRIBUTES = "attributes", _("Age / gender / child classifier")
     RESCORER = "rescorer", _("Detector re-scorer")
+    ENCODING_HEAD = "encoding-head", _("Gender / child head on face encodings")
 
 
 class TrainingJob(Job):
     """One training of a model on the reviewed pages of a corpus (or of one document)."""
 
-    kind = models.CharField(max_length=12, choices=TrainingKind.choices)
+    kind = models.CharField(max_length=16, choices=TrainingKind.choices)
     corpus = models.ForeignKey("annotations.Corpus", on_delete=models.CASCADE, related_name="training_jobs")
     document = models.ForeignKey(
         "annotations.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

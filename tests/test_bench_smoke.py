@@ -312,6 +312,25 @@ def test_heritage_eval_with_real_models(tmp_path):
     assert float(rows["seconds per page"][0]) > 0
 
 
+@pytest.mark.realmodel
+def test_heritage_eval_fits_the_encoding_head_on_the_tuning_half(tmp_path):
+    # The head is fitted at run time on the tuning half's curated faces (so it follows the dev set as it
+    # grows), says what cross-validation chose, then reads the reporting half like any attribute model.
+    output = run_bench(
+        "heritage_eval.py",
+        *("--generated", "--detector", "haar", "--attributes", "encoding-head", "--bootstrap", "20"),
+        tmp_path=tmp_path,
+    )
+
+    assert "haar + encoding-head (encoding), threshold" in output
+    assert re.search(r"^encoding head fitted on the tuning half: 6 pages, \d+ curated faces", output, re.M)
+    heads = {cells(row)[0]: cells(row)[1:] for row in table(output, "| head |")}
+    assert heads["gender"][2] == "3", "three documents, three folds"
+    assert 0.0 <= float(heads["gender"][4]) <= 1.0
+    rows = {cells(row)[0]: cells(row)[1:] for row in table(output, "| figure |")}
+    assert rows["gender accuracy (curated female/male)"][0] != "–"
+
+
 def test_heritage_eval_tiles_pages_as_a_run_does(tmp_path, settings):
     # The harness measures the default pipeline: its tiles are a run's (DETECTION_TILE_SIZE, DETECTION_TILE_OVERLAP),
     # not detect_tiled's own defaults (600 px tiles missed every small face of the real dev set).

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .images import as_rgb
+from .images import as_rgb, mirrored_around
 from .types import AgeGender, Detection
 
 
@@ -78,17 +78,7 @@ class OnnxAgeGender:
         return results[0] if results else None
 
     def _read_mirrored(self, rgb: np.ndarray, face: Detection) -> dict[str, Any] | None:
-        height, width = rgb.shape[:2]
-        x1 = max(0, int(face.x1 - self.FLIP_MARGIN * face.width))
-        y1 = max(0, int(face.y1 - self.FLIP_MARGIN * face.height))
-        x2 = min(width, math.ceil(face.x2 + self.FLIP_MARGIN * face.width))
-        y2 = min(height, math.ceil(face.y2 + self.FLIP_MARGIN * face.height))
-        mirrored = np.ascontiguousarray(rgb[y1:y2, x1:x2][:, ::-1])
-        crop_width = x2 - x1
-        # The face's box in the mirrored crop: its left side is the crop's width minus its right side.
-        box = Detection(
-            crop_width - (face.x2 - x1), face.y1 - y1, crop_width - (face.x1 - x1), face.y2 - y1, face.score
-        )
+        mirrored, box = mirrored_around(rgb, face, self.FLIP_MARGIN)
         return self._read(mirrored, box)
 
     def _female_probability(self, reading: dict[str, Any]) -> float:

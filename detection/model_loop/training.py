@@ -17,11 +17,13 @@ Registration is per process: a worker registers every active trained model when 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -41,8 +43,16 @@ from webapp.jobs import TRAINING, JobStatus, job_cancel, job_claim, job_fail, jo
 
 logger = logging.getLogger(__name__)
 
-FAMILIES = {TrainingKind.ATTRIBUTES: "keras-attributes", TrainingKind.RESCORER: "res10+rescore"}
-MODEL_KINDS = {TrainingKind.ATTRIBUTES: ModelKind.ATTRIBUTES, TrainingKind.RESCORER: ModelKind.DETECTOR}
+FAMILIES = {
+    TrainingKind.ATTRIBUTES: "keras-attributes",
+    TrainingKind.RESCORER: "res10+rescore",
+    TrainingKind.ENCODING_HEAD: "encoding-head",
+}
+MODEL_KINDS = {
+    TrainingKind.ATTRIBUTES: ModelKind.ATTRIBUTES,
+    TrainingKind.RESCORER: ModelKind.DETECTOR,
+    TrainingKind.ENCODING_HEAD: ModelKind.ATTRIBUTES,
+}
 # Parameters a job may set, with their defaults; anything else is refused.
 DEFAULT_PARAMS: dict[str, dict[str, float | int | str]] = {
     TrainingKind.ATTRIBUTES: {
@@ -68,13 +78,30 @@ DEFAULT_PARAMS: dict[str, dict[str, float | int | str]] = {
         "test_share": 0.25,
         "seed": 0,
     },
+    # Logistic heads on face encodings (detection/training/encoding_head.py): no epochs, the
+    # regularisation is chosen by cross-validation grouped by document on the training pages.
+    TrainingKind.ENCODING_HEAD: {
+        "features": "encoding",
+        "gender_threshold": 0.6,
+        "child_threshold": 0.5,
+        "min_train_width": 20.0,
+        "folds": 5,
+        "validation_share": 0.2,
+        "test_share": 0.25,
+        "seed": 0,
+    },
 }
-# Share of a job's progress bar spent preparing data; epochs fill the rest.
-DATA_SHARE = {TrainingKind.ATTRIBUTES: 0.2, TrainingKind.RESCORER: 0.5}
+# Share of a job's progress bar spent preparing data; epochs fill the rest (an encoding head is
+# nearly all data: encoding the faces).
+DATA_SHARE = {TrainingKind.ATTRIBUTES: 0.2, TrainingKind.RESCORER: 0.5, TrainingKind.ENCODING_HEAD: 0.9}
 # One page each for training, validation and the held-out test.
 MIN_REVIEWED_PAGES = 3
 # The held-out metric each kind is compared on, and how the reasons name it.
-HELD_OUT_METRICS = {TrainingKind.ATTRIBUTES: "macro_recall", TrainingKind.RESCORER: "ap50"}
+HELD_OUT_METRICS = {
+    TrainingKind.ATTRIBUTES: "macro_recall",
+    TrainingKind.RESCORER: "ap50",
+    TrainingKind.ENCODING_HEAD: "macro_recall",
+}
 METRIC_NAMES = {"macro_recall": "macro per-class recall", "ap50": "AP@0.5"}
 
 
@@ -100,6 +127,16 @@ def training_params(*, kind: str, params: dict | None) -> dict:
             raise TrainingRefused(f"Parameter {key} must be a {type(defaults[key]).__name__}") from exc
     if kind == TrainingKind.RESCORER and merged["base"] not in registry.DETECTORS:
         raise TrainingRefused(f"Unknown base detector {merged['base']!r}")
+    if kind == TrainingKind.ENCODING_HEAD:
+        from detection.inference.encoding_head import FEATURE_SETS
+
+        known = ["+".join(features) for features in FEATURE_SETS]
+        if merged["features"] not in known:
+            raise TrainingRefused(f"Parameter features must be one of {', '.join(known)}")
+        if not 0.5 <= float(merged["gender_threshold"]) <= 1.0:
+            raise TrainingRefused("Parameter gender_threshold must be between 0.5 and 1")
+        if int(merged["folds"]) < 2:
+            raise TrainingRefused("Parameter folds must be at least 2")
     for share in ("validation_share", "test_share"):
         if not 0.0 < float(merged[share]) < 0.5:
             raise TrainingRefused(f"Parameter {share} must be between 0 and 0.5")
@@ -285,21 +322,29 @@ def _train(job: TrainingJob) -> TrainedModel:
         validation_documents=sorted({image.document for image in validation}),
         test_documents=sorted({image.document for image in split.test}),
     )
-    if job.kind == TrainingKind.ATTRIBUTES:
-        result, sidecar = _train_attributes(train, validation, params, reporter)
+    if job.kind == TrainingKind.ENCODING_HEAD:
+        heads, metrics = _train_encoding_head(train, validation, params, reporter)
+        if reporter.cancelled():
+            raise TrainingCancelled
+        trained = _trained_model_save(job=job, file=_head_file(heads), metrics=metrics, snapshot=snapshot)
     else:
-        result, sidecar = _train_rescorer(train, validation, params, reporter)
-    if result.cancelled or reporter.cancelled():
-        raise TrainingCancelled
-    metrics = {
-        "initial_val_loss": result.initial_val_loss,
-        "best_val_loss": result.best_val_loss,
-        "best_epoch": result.best_epoch,
-        "epochs_run": result.epochs_run,
-        "history": result.history,
-        **result.metrics,
-    }
-    trained = _trained_model_save(job=job, result=result, sidecar=sidecar, metrics=metrics, snapshot=snapshot)
+        if job.kind == TrainingKind.ATTRIBUTES:
+            result, sidecar = _train_attributes(train, validation, params, reporter)
+        else:
+            result, sidecar = _train_rescorer(train, validation, params, reporter)
+        if result.cancelled or reporter.cancelled():
+            raise TrainingCancelled
+        metrics = {
+            "initial_val_loss": result.initial_val_loss,
+            "best_val_loss": result.best_val_loss,
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "history": result.history,
+            **result.metrics,
+        }
+        trained = _trained_model_save(
+            job=job, file=_keras_file(result.model, sidecar), metrics=metrics, snapshot=snapshot
+        )
     reporter.report(1.0, "comparing with the active model on the held-out pages")
     comparison = held_out_comparison(model=trained, test=split.test)
     return trained_model_decide(model=trained, comparison=comparison)
@@ -334,6 +379,46 @@ def _train_attributes(train, validation, params: dict, reporter: _Reporter):
         "gender_faces": sum(sample.gender in KNOWN_GENDERS for sample in train_samples),
     }
     return result, sidecar
+
+
+def _train_encoding_head(train, validation, params: dict, reporter: _Reporter):
+    """Encode the curated faces of the training and validation pages, fit the heads on them (C by grouped
+    cross-validation, so no early stopping needs the validation pages apart)."""
+    from detection.inference.encoding_head import FaceFeatures
+    from detection.training.encoding_head import face_samples, fit_encoding_heads
+
+    features = tuple(str(params["features"]).split("+"))
+    reader = FaceFeatures(features)
+    pages = list(train) + list(validation)
+    samples = face_samples(
+        pages,
+        reader,
+        progress=lambda done, total: reporter.data(done, total, f"encoding faces of page {done}/{total}"),
+    )
+    if not samples:
+        raise TrainingRefused("The training pages need curated faces the encoder can read (10 px and more)")
+    reporter.report(reporter.data_share, "choosing the regularisation by cross-validation")
+    heads, _choices = fit_encoding_heads(
+        samples,
+        features=features,
+        gender_threshold=float(params["gender_threshold"]),
+        child_threshold=float(params["child_threshold"]),
+        folds=int(params["folds"]),
+        min_width=float(params["min_train_width"]),
+    )
+    if heads.gender is None and heads.child is None:
+        raise TrainingRefused(
+            "Neither head could be fitted: the curated faces need at least 3 women and 3 men, or 3 children "
+            "and 3 adults, and a head must rank faces of documents it did not see better than chance"
+        )
+    # The validation pages were in the fit: the cross-validated figures stand for them, and the
+    # held-out comparison reads the test pages.
+    metrics = {
+        "train_faces": len(samples),
+        "train_documents": len({sample.document for sample in samples}),
+        "cross_validation": heads.report,
+    }
+    return heads, metrics
 
 
 def _train_rescorer(train, validation, params: dict, reporter: _Reporter):
@@ -389,19 +474,50 @@ def _train_rescorer(train, validation, params: dict, reporter: _Reporter):
     return result, sidecar
 
 
-def _trained_model_save(*, job: TrainingJob, result, sidecar: dict, metrics: dict, snapshot: dict) -> TrainedModel:
-    """Write the model file as the family's next version, record it and register it here."""
+@dataclass(frozen=True)
+class _ModelFile:
+    """How a trained model is written: its file's suffix, the sidecar its params record, and a writer called
+    first without a version, then again with the version (which names the written file's digest)."""
+
+    suffix: str
+    sidecar: dict
+    write: Callable[[Path, str | None], object]
+
+
+def _keras_file(model, sidecar: dict) -> _ModelFile:
     from detection.inference.trained import save_model, write_sidecar
 
+    def write(path: Path, version: str | None) -> None:
+        if version is None:
+            save_model(model, path, sidecar)
+        else:
+            write_sidecar(path, {**sidecar, "version": version})
+
+    return _ModelFile(suffix=".keras", sidecar=sidecar, write=write)
+
+
+def _head_file(heads) -> _ModelFile:
+    """Encoding heads as one JSON file, the version inside (the digest is of the file before it was added)."""
+
+    def write(path: Path, version: str | None) -> None:
+        (heads if version is None else dataclasses.replace(heads, version=version)).save(path)
+
+    return _ModelFile(
+        suffix=".json", sidecar={"kind": "encoding-head", "features": "+".join(heads.features)}, write=write
+    )
+
+
+def _trained_model_save(*, job: TrainingJob, file: _ModelFile, metrics: dict, snapshot: dict) -> TrainedModel:
+    """Write the model file as the family's next version, record it and register it here."""
     family = FAMILIES[job.kind]
     for _attempt in range(3):
         version = (TrainedModel.objects.filter(name=family).aggregate(v=Max("version"))["v"] or 0) + 1
-        relative = Path("models") / family.replace("+", "-") / f"v{version}.keras"
+        relative = Path("models") / family.replace("+", "-") / f"v{version}{file.suffix}"
         path = Path(settings.MEDIA_ROOT) / relative
-        save_model(result.model, path, sidecar)
+        file.write(path, None)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        write_sidecar(path, {**sidecar, "version": f"v{version}-{digest}"})
-        params = {**job.params, "sha256_12": digest, "sidecar": sidecar}
+        file.write(path, f"v{version}-{digest}")
+        params = {**job.params, "sha256_12": digest, "sidecar": file.sidecar}
         try:
             with transaction.atomic():
                 trained = TrainedModel.objects.create(
@@ -446,7 +562,7 @@ def held_out_comparison(*, model: TrainedModel, test) -> dict:
     """Score the new model and the family's active one (or the shipped baseline) on the same held-out pages."""
     from detection.training.heldout import attribute_macro_recall, detector_ap50
 
-    kind = TrainingKind.ATTRIBUTES if model.kind == ModelKind.ATTRIBUTES else TrainingKind.RESCORER
+    kind = TrainingKind.RESCORER if model.kind == ModelKind.DETECTOR else TrainingKind.ATTRIBUTES
     held_out_faces = sum(len(image.faces) for image in test)
     comparison: dict = {
         "metric": HELD_OUT_METRICS[kind],
@@ -617,6 +733,7 @@ _registered: dict[str, str] = {}
 
 def trained_model_spec(*, model: TrainedModel) -> ModelSpec:
     """The registry entry of a trained model: its factory loads the file on first use."""
+    from detection.inference.encoding_head import EncodingHeadAttributes
     from detection.inference.trained import KerasAttributeModel, RescoredDetector
 
     path = str(Path(settings.MEDIA_ROOT) / model.file)
@@ -649,6 +766,23 @@ def trained_model_spec(*, model: TrainedModel) -> ModelSpec:
                 "min_face_size": int(search.get("min_face_size", settings.DETECTION_MIN_FACE_SIZE)),
             },
             factory=functools.partial(RescoredDetector, model_path=path),
+        )
+    if model.name == FAMILIES[TrainingKind.ENCODING_HEAD]:
+        gender = model.metrics.get("cross_validation", {}).get("gender", {})
+        return ModelSpec(
+            name=model.registry_name,
+            kind="attributes",
+            version=version,
+            license=f"{license_note}; reads the dlib-resnet face encodings (docs/models.md)",
+            description=(
+                "Logistic heads for gender and child on dlib face encodings of curated faces "
+                f"(cross-validated gender AUC {_fmt(gender.get('cv_auc'))}, folds by document)."
+            ),
+            default_params={
+                "gender_threshold": float(model.params.get("gender_threshold", 0.6)),
+                "child_threshold": float(model.params.get("child_threshold", 0.5)),
+            },
+            factory=functools.partial(EncodingHeadAttributes, model_path=path),
         )
     return ModelSpec(
         name=model.registry_name,

@@ -61,6 +61,14 @@ def test_centerface_finds_a_20_px_face_where_the_page_puts_it():
 
 
 @pytest.mark.realmodel
+def test_centerface_reads_images_whose_sides_are_not_multiples_of_32():
+    centerface = get_detector("centerface")
+
+    assert centerface.detect(np.full((8, 8, 3), 220, np.uint8)) == []
+    assert centerface.detect(np.full((1000, 37, 3), 220, np.uint8)) == []
+
+
+@pytest.mark.realmodel
 def test_it_accepts_a_greyscale_scan():
     grey = skimage.data.astronaut().mean(axis=2).astype(np.uint8)
 

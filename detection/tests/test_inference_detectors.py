@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
+import skimage.transform
 
 from detection.inference.registry import get_detector
 from detection.inference.types import Detection
@@ -23,7 +24,7 @@ def assert_one_box_on_the_astronaut(dets):
 
 
 @pytest.mark.realmodel
-@pytest.mark.parametrize("name", ["res10", "haar", "dlib-mmod"])
+@pytest.mark.parametrize("name", ["res10", "haar", "dlib-mmod", "centerface"])
 def test_it_finds_the_astronauts_face(name):
     assert_one_box_on_the_astronaut(get_detector(name).detect(skimage.data.astronaut()))
 
@@ -39,9 +40,32 @@ def test_mtcnn_finds_the_astronauts_face_and_nothing_on_blank_paper():
 
 
 @pytest.mark.realmodel
-@pytest.mark.parametrize("name", ["res10", "haar", "dlib-mmod"])
+@pytest.mark.parametrize("name", ["res10", "haar", "dlib-mmod", "centerface"])
 def test_it_finds_nothing_on_blank_paper(name):
     assert get_detector(name).detect(np.full((300, 300, 3), 220, np.uint8)) == []
+
+
+@pytest.mark.realmodel
+def test_centerface_finds_a_20_px_face_where_the_page_puts_it():
+    # The astronaut shrunk to a fifth (her face 18x21 px) at an offset on a white page: the kind of
+    # face a heritage page holds, which the page-wide pass must place right.
+    shrunk = skimage.transform.rescale(skimage.data.astronaut(), 0.2, channel_axis=2, anti_aliasing=True)
+    page = np.full((400, 500, 3), 255, np.uint8)
+    page[100 : 100 + shrunk.shape[0], 150 : 150 + shrunk.shape[1]] = (shrunk * 255).astype(np.uint8)
+    face = Detection(*(value * 0.2 for value in ASTRONAUT_FACE), score=1.0).shifted(150, 100)
+
+    dets = get_detector("centerface").detect(page)
+
+    assert len(dets) == 1
+    assert dets[0].iou(face) > 0.5
+
+
+@pytest.mark.realmodel
+def test_centerface_reads_images_whose_sides_are_not_multiples_of_32():
+    centerface = get_detector("centerface")
+
+    assert centerface.detect(np.full((8, 8, 3), 220, np.uint8)) == []
+    assert centerface.detect(np.full((1000, 37, 3), 220, np.uint8)) == []
 
 
 @pytest.mark.realmodel

@@ -48,8 +48,8 @@ def shipped_registry(isolated_registry):
     CountingDetector.builds = 0
 
 
-def test_it_ships_the_four_detectors_and_the_age_gender_model():
-    assert set(DETECTORS) == {"res10", "haar", "mtcnn", "dlib-mmod"}
+def test_it_ships_the_five_detectors_and_the_age_gender_model():
+    assert set(DETECTORS) == {"res10", "haar", "mtcnn", "dlib-mmod", "centerface"}
     assert set(ATTRIBUTE_MODELS) == {"onnx-age-gender"}
     assert registry.DEFAULT_DETECTOR in DETECTORS
     assert registry.DEFAULT_ATTRIBUTE_MODEL in ATTRIBUTE_MODELS

@@ -398,7 +398,7 @@ LOCAL_IMAGES_DIR = Path(envstr("LOCAL_IMAGES_DIR", str(MEDIA_ROOT / "local")))
 IMPORT_SERVER_ROOTS = envlist("IMPORT_SERVER_ROOTS", [])
 
 # Detection: models load lazily in workers, never at import.
-DETECTION_DEFAULT_DETECTOR = envstr("DETECTION_DEFAULT_DETECTOR", "res10")
+DETECTION_DEFAULT_DETECTOR = envstr("DETECTION_DEFAULT_DETECTOR", "centerface")
 DETECTION_DEFAULT_ATTRIBUTES = envstr("DETECTION_DEFAULT_ATTRIBUTES", "onnx-age-gender")
 DETECTION_MAX_DERIVATIVE = envint("DETECTION_MAX_DERIVATIVE", 2000)
 # GET /api/runs/<id>/annotated.zip draws every page in the request: larger runs use an export.

@@ -305,5 +305,5 @@ def test_the_detector_listing_describes_every_model_without_loading_any(client):
     assert res10["version"] == "res10_300x300_ssd_iter_140000" and "BSD" in res10["license"]
     assert res10["default_params"] == {"score_threshold": 0.5} and res10["tiling_default"] is True
     assert body["attribute_models"][0]["name"] == "onnx-age-gender"
-    assert body["default_detector"] == "res10"
+    assert body["default_detector"] == "centerface"
     assert registry._build.cache_info().currsize == 0

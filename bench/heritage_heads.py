@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/heritage_heads.py --labelme bench/data/heritage_dev --cache /tmp/faces.npz  # tuning half
     .venv/bin/python bench/heritage_heads.py --labelme bench/data/heritage_dev --cache /tmp/faces.npz --report
+    .venv/bin/python bench/heritage_heads.py --labelme bench/data/heritage_dev --cache /tmp/faces.npz --report --matched
     .venv/bin/python bench/heritage_heads.py --smoke      # generated features, no model: checks the harness
 
 Every curated face of the dev set (split by document as `heritage_eval.py` splits it) is read once,
@@ -29,7 +30,8 @@ CHILD_AGE (no fitting), and a child head on the encodings with each document's c
 most DOCUMENT_CHILDREN faces (so one crowd does not make the head), out-of-fold AUC.
 
 `--report` then fits every reading on the whole tuning half and reads the reporting half's curated
-boxes once (every face, found by a detector or not). Nothing is written but the cache.
+boxes once (every face, found by a detector or not); with `--matched`, also the faces res10 (tiled)
+finds at its default threshold, the ones `heritage_eval.py` reads. Nothing is written but the cache.
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ class Faces:
     gender: np.ndarray
     child: np.ndarray
     half: np.ndarray
+    page: np.ndarray
+    # (x1, y1, x2, y2) of each curated box, to find the faces a detector matched.
+    box: np.ndarray
 
     def take(self, keep: np.ndarray) -> Faces:
         return Faces(**{name: value[keep] for name, value in vars(self).items()})
@@ -122,6 +127,8 @@ def read_faces(folder: Path) -> tuple[Faces, int]:
                 columns["gender"].append(labelled.gender)
                 columns["child"].append(labelled.child)
                 columns["half"].append(half)
+                columns["page"].append(image.page)
+                columns["box"].append((labelled.box.x1, labelled.box.y1, labelled.box.x2, labelled.box.y2))
     return Faces(**{name: np.asarray(values) for name, values in columns.items()}), unread
 
 
@@ -147,6 +154,8 @@ def generated_faces(seed: int = 0) -> Faces:
         gender=np.where(female, "female", "male"),
         child=index % 5 == 0,
         half=np.where(np.isin(document, [f"doc{i}" for i in range(8)]), "tuning", "reporting"),
+        page=document,
+        box=np.zeros((n, 4)),
     )
 
 
@@ -431,8 +440,8 @@ def child_out_of_fold(faces: Faces, folds: np.ndarray, *, c: float, capped: bool
     return scores
 
 
-def report_half(g: Gender, reporting: Faces, bands: dict[str, float], chosen: str) -> list[str]:
-    """Every reading fitted on the whole tuning half, read once on the reporting half's curated boxes."""
+def report_half(g: Gender, reporting: Faces, bands: dict[str, float], chosen: str, *, which: str) -> list[str]:
+    """Every reading fitted on the whole tuning half, read once on these faces of the reporting half."""
     from detection.training.encoding_head import fit_head, head_scores
 
     sexed = reporting.take(np.isin(reporting.gender, ("female", "male")))
@@ -442,7 +451,7 @@ def report_half(g: Gender, reporting: Faces, bands: dict[str, float], chosen: st
     head_logit = a * head_scores(head, samples_of(sexed)) + b
     lines = [
         "",
-        f"Reporting half, read once (curated boxes, every face): {len(female)} faces ({int(female.sum())} women, "
+        f"Reporting half, read once ({which}): {len(female)} faces ({int(female.sum())} women, "
         f"{int((~female).sum())} men) of {len(set(sexed.document))} documents; each reading fitted on the whole "
         f"tuning half, at the band chosen there (chosen reading: {chosen}):",
         "",
@@ -458,7 +467,36 @@ def report_half(g: Gender, reporting: Faces, bands: dict[str, float], chosen: st
         lines.append(confusion_row(label, f"{bands[kind]:.3f}", confusion(p, female, bands[kind])))
         lines.append(confusion_row(f"{kind} at 0.6", "0.600", confusion(p, female, 0.6)))
         lines.append(f"| {kind} AUC | {_f(auc(p, female))} | | | | | | |")
+    flagged = reporting.onnx_age < CHILD_AGE
+    lines += [
+        "",
+        _child_row(f"onnx age < {CHILD_AGE:g}", which, flagged, reporting, auc(-reporting.onnx_age, reporting.child)),
+    ]
     return lines
+
+
+def matched_faces(folder: Path, faces: Faces, detector: str = "res10") -> np.ndarray:
+    """Which of these curated faces the detector finds at its default threshold, run as `heritage_eval.py` runs it."""
+    from heritage_eval import MAX_FACE_SHARE, Pipeline
+
+    from detection.inference.metrics import IOU_THRESHOLD, match
+    from detection.training.data import read_labelme_folder
+
+    pipeline = Pipeline(detector, "", tiling=None, max_face_share=MAX_FACE_SHARE)
+    pages = set(faces.page)
+    found: set[tuple[str, tuple[float, ...]]] = set()
+    for image in read_labelme_folder(folder):
+        if image.page not in pages:
+            continue
+        truths = [labelled.box for labelled in image.boxes if labelled.is_face]
+        _pixels, boxes = pipeline.detect(image)
+        for box, index in zip(boxes, match(boxes, truths, IOU_THRESHOLD), strict=True):
+            if index is not None and box.score >= pipeline.default_threshold:
+                truth = truths[index]
+                found.add((image.page, (truth.x1, truth.y1, truth.x2, truth.y2)))
+    return np.array(
+        [(str(page), tuple(map(float, box))) in found for page, box in zip(faces.page, faces.box, strict=True)]
+    )
 
 
 def _f(value, digits: int = 3) -> str:
@@ -476,6 +514,9 @@ def main() -> None:
     source.add_argument("--smoke", action="store_true", help="generated readings, no model: checks the harness")
     parser.add_argument("--cache", type=Path, help="the faces' readings: written if missing, read if there")
     parser.add_argument("--report", action="store_true", help="then read the reporting half once")
+    parser.add_argument(
+        "--matched", action="store_true", help="with --report: also the faces res10 finds (as heritage_eval.py)"
+    )
     args = parser.parse_args()
     unread = 0
     if args.smoke:
@@ -498,7 +539,11 @@ def main() -> None:
     print("\n".join(lines))
     print("\n".join(child_tables(tuning, reporting if args.report else None)))
     if args.report:
-        print("\n".join(report_half(g, reporting, bands, chosen)))
+        print("\n".join(report_half(g, reporting, bands, chosen, which="curated boxes, every face")))
+        if args.matched and args.labelme:
+            found = matched_faces(args.labelme, reporting)
+            which = "the faces res10 (tiled) finds at its default threshold"
+            print("\n".join(report_half(g, reporting.take(found), bands, chosen, which=which)))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ most DOCUMENT_CHILDREN faces (so one crowd does not make the head), out-of-fold 
 
 `--report` then fits every reading on the whole tuning half and reads the reporting half's curated
 boxes once (every face, found by a detector or not); with `--matched`, also the faces res10 (tiled)
-finds at its default threshold, the ones `heritage_eval.py` reads. Nothing is written but the cache.
+finds at its default threshold, the ones `heritage_eval.py` reads, read on res10's boxes as a run
+reads them. Nothing is written but the cache.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import argparse
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -475,27 +476,41 @@ def report_half(g: Gender, reporting: Faces, bands: dict[str, float], chosen: st
     return lines
 
 
-def matched_faces(folder: Path, faces: Faces, detector: str = "res10") -> np.ndarray:
-    """Which of these curated faces the detector finds at its default threshold, run as `heritage_eval.py` runs it."""
+def found_faces(folder: Path, faces: Faces, detector: str = "res10") -> Faces:
+    """The curated faces the detector finds at its default threshold (run as `heritage_eval.py` runs it), each
+    read on the detector's box, as a run reads it (curated labels kept; faces the encoder cannot read there are
+    left out)."""
     from heritage_eval import MAX_FACE_SHARE, Pipeline
 
+    from detection.inference.encoding_head import AGE_SCALE, FaceFeatures
     from detection.inference.metrics import IOU_THRESHOLD, match
     from detection.training.data import read_labelme_folder
 
     pipeline = Pipeline(detector, "", tiling=None, max_face_share=MAX_FACE_SHARE)
+    reader = FaceFeatures(("encoding", "age-gender"))
     pages = set(faces.page)
-    found: set[tuple[str, tuple[float, ...]]] = set()
+    found: dict[tuple[str, tuple[float, ...]], tuple[np.ndarray, float]] = {}
     for image in read_labelme_folder(folder):
         if image.page not in pages:
             continue
         truths = [labelled.box for labelled in image.boxes if labelled.is_face]
-        _pixels, boxes = pipeline.detect(image)
+        pixels, boxes = pipeline.detect(image)
         for box, index in zip(boxes, match(boxes, truths, IOU_THRESHOLD), strict=True):
-            if index is not None and box.score >= pipeline.default_threshold:
+            if index is None or box.score < pipeline.default_threshold:
+                continue
+            rows = reader.of(pixels, box)
+            if rows is not None:
                 truth = truths[index]
-                found.add((image.page, (truth.x1, truth.y1, truth.x2, truth.y2)))
-    return np.array(
-        [(str(page), tuple(map(float, box))) in found for page, box in zip(faces.page, faces.box, strict=True)]
+                found[(image.page, (truth.x1, truth.y1, truth.x2, truth.y2))] = (rows, box.width)
+    keys = [(str(page), tuple(map(float, box))) for page, box in zip(faces.page, faces.box, strict=True)]
+    keep = np.array([key in found for key in keys])
+    read = [found[key] for key in keys if key in found]
+    return replace(
+        faces.take(keep),
+        encodings=np.stack([rows[:, :-2] for rows, _ in read]),
+        onnx_logit=np.array([rows[0, -2] for rows, _ in read]),
+        onnx_age=np.array([rows[0, -1] * AGE_SCALE for rows, _ in read]),
+        width=np.array([width for _, width in read]),
     )
 
 
@@ -541,9 +556,8 @@ def main() -> None:
     if args.report:
         print("\n".join(report_half(g, reporting, bands, chosen, which="curated boxes, every face")))
         if args.matched and args.labelme:
-            found = matched_faces(args.labelme, reporting)
-            which = "the faces res10 (tiled) finds at its default threshold"
-            print("\n".join(report_half(g, reporting.take(found), bands, chosen, which=which)))
+            which = "the faces res10 (tiled) finds at its default threshold, read on its boxes"
+            print("\n".join(report_half(g, found_faces(args.labelme, reporting), bands, chosen, which=which)))
 
 
 if __name__ == "__main__":

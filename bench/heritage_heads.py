@@ -30,9 +30,10 @@ CHILD_AGE (no fitting), and a child head on the encodings with each document's c
 most DOCUMENT_CHILDREN faces (so one crowd does not make the head), out-of-fold AUC.
 
 `--report` then fits every reading on the whole tuning half and reads the reporting half's curated
-boxes once (every face, found by a detector or not); with `--matched`, also the faces res10 (tiled)
-finds at its default threshold, the ones `heritage_eval.py` reads, read on res10's boxes as a run
-reads them. Nothing is written but the cache.
+boxes once (every face, found by a detector or not). `--matched` also reads the faces res10 (tiled)
+finds at its default threshold, the ones `heritage_eval.py` reads, on res10's boxes as a run reads
+them: the tuning half's out of fold (readings fitted on the other folds' curated boxes) and, with
+`--report`, the reporting half's. Nothing is written but the cache.
 """
 
 from __future__ import annotations
@@ -476,6 +477,48 @@ def report_half(g: Gender, reporting: Faces, bands: dict[str, float], chosen: st
     return lines
 
 
+def found_out_of_fold(g: Gender, found: Faces) -> list[str]:
+    """The tuning half's faces the detector finds, each read on its box: every reading fitted on the other folds'
+    curated boxes (as in `nested`), the held-out fold's found faces read with it."""
+    from detection.training.encoding_head import fit_head, head_scores
+
+    sexed = found.take(np.isin(found.gender, ("female", "male")))
+    female = sexed.gender == "female"
+    fold_of = dict(zip(g.faces.document, g.folds, strict=True))
+    folds = np.array([fold_of[document] for document in sexed.document])
+    a, b = g.calibration
+    head_logit = np.full(len(female), np.nan)
+    samples = samples_of(g.faces)
+    for fold in np.unique(folds):
+        train = g.folds != fold
+        head = fit_head([s for s, kept in zip(samples, train, strict=True) if kept], g.female[train], c=g.c)
+        test = folds == fold
+        head_logit[test] = a * head_scores(head, samples_of(sexed.take(test))) + b
+    lines = [
+        "",
+        f"Tuning half, the faces res10 (tiled) finds at its default threshold, read on its boxes, out of fold: "
+        f"{len(female)} faces ({int(female.sum())} women, {int((~female).sum())} men) of "
+        f"{len(set(sexed.document))} documents; readings and bands from the other folds' curated boxes:",
+        "",
+        *HEADER,
+    ]
+    f = g.faces
+    for kind in READINGS:
+        p = np.full(len(female), np.nan)
+        bands = np.full(len(female), np.nan)
+        for fold in np.unique(folds):
+            train, test = g.folds != fold, folds == fold
+            reading = fit_reading(kind, g.head_logit[train], f.onnx_logit[train], f.width[train], g.female[train])
+            bands[test] = choose_band(
+                reading(g.head_logit[train], f.onnx_logit[train], f.width[train]), g.female[train]
+            )
+            p[test] = reading(head_logit[test], sexed.onnx_logit[test], sexed.width[test])
+        lines.append(confusion_row(kind, f"{np.nanmin(bands):.3f}–{np.nanmax(bands):.3f}", confusion(p, female, bands)))
+        lines.append(confusion_row(f"{kind} at 0.6", "0.600", confusion(p, female, 0.6)))
+        lines.append(f"| {kind} AUC | {_f(auc(p, female))} | | | | | | |")
+    return lines
+
+
 def found_faces(folder: Path, faces: Faces, detector: str = "res10") -> Faces:
     """The curated faces the detector finds at its default threshold (run as `heritage_eval.py` runs it), each
     read on the detector's box, as a run reads it (curated labels kept; faces the encoder cannot read there are
@@ -530,7 +573,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="the faces' readings: written if missing, read if there")
     parser.add_argument("--report", action="store_true", help="then read the reporting half once")
     parser.add_argument(
-        "--matched", action="store_true", help="with --report: also the faces res10 finds (as heritage_eval.py)"
+        "--matched", action="store_true", help="also the faces res10 finds, read on its boxes (as heritage_eval.py)"
     )
     args = parser.parse_args()
     unread = 0
@@ -553,6 +596,8 @@ def main() -> None:
     lines, bands, chosen = gender_tables(g)
     print("\n".join(lines))
     print("\n".join(child_tables(tuning, reporting if args.report else None)))
+    if args.matched and args.labelme:
+        print("\n".join(found_out_of_fold(g, found_faces(args.labelme, tuning))))
     if args.report:
         print("\n".join(report_half(g, reporting, bands, chosen, which="curated boxes, every face")))
         if args.matched and args.labelme:

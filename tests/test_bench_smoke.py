@@ -317,6 +317,27 @@ def test_heritage_heads_smoke(tmp_path):
     assert ("onnx age < 13", "reporting") in children
 
 
+def test_heritage_heads_reads_found_faces_out_of_fold():
+    # --matched: the tuning half's found faces are read with readings fitted on the other folds only, each
+    # found face counted once whatever its fold.
+    sys.path.insert(0, str(ROOT / "bench"))
+    from heritage_heads import found_out_of_fold, gender_cv, generated_faces
+
+    faces = generated_faces()
+    tuning = faces.take(faces.half == "tuning")
+    found = tuning.take(tuning.width >= 40)
+
+    lines = found_out_of_fold(gender_cv(tuning), found)
+
+    women, men = int((found.gender == "female").sum()), int((found.gender == "male").sum())
+    assert f"{women + men} faces ({women} women, {men} men)" in lines[1]
+    rows = [cells(line) for line in lines if line.startswith("| stack at 0.6 |")]
+    assert len(rows) == 1
+    counts = [[int(n) for n in rows[0][i].split(" / ")] for i in (2, 5)]
+    assert (sum(counts[0]), sum(counts[1])) == (women, men)
+    assert counts[0][0] > counts[0][1] and counts[1][0] > counts[1][1]
+
+
 def test_heritage_heads_band_meets_the_other_sex_cap_before_labelling_more():
     sys.path.insert(0, str(ROOT / "bench"))
     from heritage_heads import choose_band, confusion

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.db import connection
 
@@ -304,6 +305,96 @@ def test_heritage_eval_splits_by_document_whatever_the_file_order():
     assert {i.document for i in tuning} & {i.document for i in reporting} == set()
     assert (len({i.document for i in tuning}), len({i.document for i in reporting})) == (3, 2)
     assert {i.page for i in again[0]} == {i.page for i in tuning}
+
+
+def test_heritage_heads_smoke(tmp_path):
+    # Generated readings (no model): every combination is cross-validated on the tuning half, one is chosen
+    # there, then every one is read once on the reporting half; the counts cover every sexed face.
+    output = run_bench("heritage_heads.py", "--smoke", "--report", tmp_path=tmp_path)
+
+    assert re.search(r"^Gender, tuning half out of fold: 160 faces \(56 women, 104 men\) of 8 documents", output, re.M)
+    nested = {cells(row)[0].split(" (")[0]: cells(row)[1:] for row in table(output, "| reading | band |")}
+    assert list(nested) == ["onnx", "onnx-cal", "head", "gate", "stack", "stack-x"]
+    for row in nested.values():
+        women, men = ([int(n) for n in cell.split(" / ")] for cell in (row[1], row[4]))
+        assert (sum(women), sum(men)) == (56, 104)
+    chosen = re.search(r"^Chosen for the reporting half: (\S+) \(band ([0-9.]+);", output, re.M)
+    assert chosen and chosen.group(1) in nested
+    assert re.search(r"^Reporting half, read once .*: 80 faces \(28 women, 52 men\)", output, re.M)
+    assert f"{chosen.group(1)} **chosen**" in output or f"{chosen.group(1)} (W" in output
+    children = {tuple(cells(row)[:2]) for row in table(output, "| reading | half | children")}
+    assert ("onnx age < 13", "reporting") in children
+
+
+def test_heritage_heads_reads_found_faces_out_of_fold():
+    # --matched: the tuning half's found faces are read with readings fitted on the other folds only, each
+    # found face counted once whatever its fold.
+    sys.path.insert(0, str(ROOT / "bench"))
+    from heritage_heads import found_out_of_fold, gender_cv, generated_faces
+
+    faces = generated_faces()
+    tuning = faces.take(faces.half == "tuning")
+    found = tuning.take(tuning.width >= 40)
+
+    lines = found_out_of_fold(gender_cv(tuning), found)
+
+    women, men = int((found.gender == "female").sum()), int((found.gender == "male").sum())
+    assert f"{women + men} faces ({women} women, {men} men)" in lines[1]
+    rows = [cells(line) for line in lines if line.startswith("| stack at 0.6 |")]
+    assert len(rows) == 1
+    counts = [[int(n) for n in rows[0][i].split(" / ")] for i in (2, 5)]
+    assert (sum(counts[0]), sum(counts[1])) == (women, men)
+    assert counts[0][0] > counts[0][1] and counts[1][0] > counts[1][1]
+
+
+def test_heritage_heads_band_meets_the_other_sex_cap_before_labelling_more():
+    sys.path.insert(0, str(ROOT / "bench"))
+    from heritage_heads import choose_band, confusion
+
+    # 20 women, 20 men; two men read as women at 0.7 (10 %): the band must leave them unknown.
+    female = np.array([True] * 20 + [False] * 20)
+    p = np.array([0.9] * 18 + [0.55, 0.3] + [0.1] * 18 + [0.7, 0.7])
+
+    band = choose_band(p, female)
+
+    assert band > 0.7
+    assert confusion(p, female, band) == {"women": (18, 0, 2), "men": (18, 0, 2)}
+    # Cut at 0.6, 10 % of the men would be read as women.
+    assert confusion(p, female, 0.6)["men"] == (18, 2, 0)
+
+
+def test_heritage_heads_gate_reads_the_head_below_its_width():
+    sys.path.insert(0, str(ROOT / "bench"))
+    from heritage_heads import fit_reading
+
+    # The head is right on narrow faces, onnx on wide ones: the gate learns a width between them.
+    rng = np.random.default_rng(0)
+    female = np.arange(200) % 2 == 0
+    sign = np.where(female, 1.0, -1.0)
+    width = np.where(np.arange(200) % 4 < 2, 15.0, 60.0)
+    head = np.where(width < 30, 3 * sign, -sign) + rng.normal(scale=0.3, size=200)
+    onnx = np.where(width < 30, -sign, 3 * sign) + rng.normal(scale=0.3, size=200)
+
+    gate = fit_reading("gate", head, onnx, width, female)
+
+    assert 15 < gate.width <= 60
+    p = gate(head, onnx, width)
+    assert ((p >= 0.5) == female).mean() > 0.95
+
+
+def test_heritage_heads_child_weights_cap_a_crowd():
+    sys.path.insert(0, str(ROOT / "bench"))
+    from heritage_heads import DOCUMENT_CHILDREN, child_weights
+
+    child = np.array([True] * 60 + [True] * 2 + [False] * 38)
+    documents = np.array(["crowd"] * 60 + ["album"] * 2 + ["album"] * 38)
+
+    weights = child_weights(child, documents)
+
+    crowd, album = weights[:60].sum(), weights[60:62].sum()
+    assert crowd / weights[60] == pytest.approx(DOCUMENT_CHILDREN), "the crowd weighs five children"
+    assert weights[child].sum() == pytest.approx(weights[~child].sum())
+    assert crowd + album == pytest.approx(50.0)
 
 
 @pytest.mark.realmodel

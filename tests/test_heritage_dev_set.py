@@ -45,6 +45,20 @@ def test_at_least_a_quarter_of_the_faces_are_women():
     assert sum(box.gender == "female" for box in faces) >= len(faces) / 4
 
 
+def test_the_reporting_half_holds_children_from_many_documents():
+    # #14 asks for the child flag to be measured: on the reporting half, children must not come from one or two
+    # documents only (the crowd of schoolchildren of document 1 tunes).
+    sys.path.insert(0, str(ROOT / "bench"))
+    from heritage_eval import _document, split_by_document
+
+    from detection.training.data import read_labelme_folder
+
+    _tuning, reporting = split_by_document(read_labelme_folder(DEV_SET))
+    documents = {_document(image) for image in reporting for box in image.boxes if box.is_face and box.child}
+
+    assert len(documents) >= 13, sorted(documents)
+
+
 def test_every_image_has_a_source_and_a_licence_and_every_source_its_image():
     rows = sources()
     images = {path.name for path in DEV_SET.glob("*.jpg")}

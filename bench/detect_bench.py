@@ -37,7 +37,7 @@ MATCH_IOU = 0.5
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=3)
-    parser.add_argument("--detectors", nargs="+", default=["res10", "haar", "mtcnn", "dlib-mmod"])
+    parser.add_argument("--detectors", nargs="+", default=["res10", "haar", "mtcnn", "dlib-mmod", "centerface"])
     parser.add_argument("--repeat", type=int, default=1, help="runs per detector (timings are medians)")
     args = parser.parse_args()
     data_dir = setup("detect")

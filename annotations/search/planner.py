@@ -51,6 +51,7 @@ from annotations.search.params import (
     keep_parameter,
 )
 from annotations.search.sql import DateSpanOverlaps, InIds, Unordered, walk_column
+from annotations.search.summaries import pages_from_summaries, summaries_answer
 
 # Must match the expression of the GIN index created by migration 0003_search_indexes. Columns
 # stay unqualified so that they belong to whichever alias the document table gets in a subquery.
@@ -516,6 +517,12 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     params = search_params_narrowed(params)
     all_visible = all_corpora_visible(user)
     pages = Page.objects.all() if all_visible else pages_visible_to(user)
+    if summaries_answer(params):
+        # Whole corpora or years, front pages, a gender, a confidence step: counted from the page
+        # summaries (a few thousand rows) rather than from up to every page.
+        corpus_ids = None if all_visible else corpora_visible_to(user).values_list("pk", flat=True)
+        candidates, count = pages_from_summaries(corpus_ids=corpus_ids, params=params)
+        return count, page_results(pages, params, strategy=_slice_strategy(count, candidates, params))
     low, high = params.face_count_bounds()
     conditions = page_conditions(params)
     if (low, high) == (0, None):

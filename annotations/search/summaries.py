@@ -134,6 +134,26 @@ def faces_by_year_from_summaries(*, corpus_ids: Iterable[int] | None, params: Se
     return {year: dict(counts) for year, counts in by_year.items() if counts[key]}
 
 
+def pages_from_summaries(*, corpus_ids: Iterable[int] | None, params: SearchParams) -> tuple[int, int]:
+    """How many pages the page filters keep, and how many of them have a selected face (all of them
+    without face filters): a page search's candidates and matches, from the page summaries.
+
+    Only where the summaries answer the filters (summaries_answer); `corpus_ids` as for
+    faces_by_year_from_summaries.
+    """
+    if corpus_ids is not None:
+        corpus_ids = list(corpus_ids)
+    step = SUMMARY_CONFIDENCE_STEPS.index(params.min_confidence) if params.min_confidence is not None else 0
+    rows = _summary_rows(PageYearSummary.objects.all(), params, corpus_ids)
+    selected = Q(selector=params.gender)
+    if params.selects_faces:
+        selected &= Q(confidence_step__gte=step)
+    totals = rows.filter(selector__in={"", params.gender}).aggregate(
+        candidates=Sum("n", filter=Q(selector="")), count=Sum("n", filter=selected)
+    )
+    return totals["candidates"] or 0, totals["count"] or 0
+
+
 def summaries_recount(*, corpus_id: int | None = None) -> tuple[dict, dict]:
     """The summaries' counts recounted from the faces and pages (none zero), by FACE_KEY and PAGE_KEY."""
     faces = Face.objects.all() if corpus_id is None else Face.objects.filter(page__document__corpus_id=corpus_id)

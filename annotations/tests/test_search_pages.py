@@ -278,14 +278,17 @@ def test_the_query_count_does_not_grow_with_results(client, data, strategy, djan
     # Visibility check, candidate count (counting stops past PROBE_MAX_PAGES, then a full count where
     # the walk decision needs it), a count (and the matching ids when there are few), pages with
     # documents, their selected faces.
-    # A confidence between the pages' count steps is counted from the faces.
+    # A confidence between the steps of the summaries and the pages' counts is counted from the faces.
     with django_assert_num_queries(5 if strategy.startswith("probe") else 6):
-        assert client.get(f"{URL}?gender=female&min_confidence=0.55").status_code == 200
-    # Visibility check, candidates and count, pages with documents, their selected faces.
-    with django_assert_num_queries(4):
-        assert client.get(URL).status_code == 200
-    # The same from the page columns that count faces at a confidence step, or curated faces.
-    for query in ("gender=female&min_confidence=0.5", "source=curator"):
+        assert client.get(f"{URL}?gender=female&min_confidence=0.57").status_code == 200
+    # Visibility check, candidates and count (from the summaries, or from page columns that count
+    # faces at a confidence step or curated faces), pages with documents, their selected faces.
+    for query in (
+        "",
+        "gender=female&min_confidence=0.5",
+        "gender=female&min_confidence=0.5&min_faces=2",
+        "source=curator",
+    ):
         with django_assert_num_queries(4):
             assert client.get(f"{URL}?{query}").status_code == 200
 

@@ -31,7 +31,7 @@ from annotations.models import (
     Page,
     PageYearSummary,
 )
-from annotations.search import stats
+from annotations.search import planner, stats
 from annotations.search.params import CHILD, SearchParams
 from annotations.search.summaries import (
     SUMMARY_CONFIDENCE_STEPS,
@@ -266,6 +266,29 @@ def test_statistics_from_summaries_equal_statistics_from_the_faces(curator, char
                 patched.setattr(stats, "summaries_answer", lambda params: False)
                 from_faces = stats.faces_by_year(user=user, params=params)
             assert from_summaries == from_faces, (params, user)
+
+
+def test_page_searches_counted_from_summaries_equal_searches_counted_from_the_pages(curator, charlie, monkeypatch):
+    rng = random.Random(13)
+    corpora = _corpora(curator)
+    hidden = make_corpus(name="Hidden", is_public=False)
+    for corpus in (*corpora, hidden):
+        _random_corpus(rng, corpus, documents=5)
+    for _ in range(40):
+        _random_write(rng, curator, corpora)
+
+    def search(user, params):
+        count, pages = planner.page_search_results(user=user, params=params)
+        return count, [(page.pk, page.matching_faces) for page in pages[:50]]
+
+    for _ in range(60):
+        params = _random_params(rng, corpora)
+        for user in (curator, charlie, AnonymousUser()):
+            from_summaries = search(user, params)
+            with monkeypatch.context() as patched:
+                patched.setattr(planner, "summaries_answer", lambda params: False)
+                from_pages = search(user, params)
+            assert from_summaries == from_pages, (params, user)
 
 
 @pytest.mark.parametrize(

@@ -268,8 +268,11 @@ class Page(models.Model):
                 condition=Q(document_date__isnull=True, document_date_end__isnull=False),
                 name="page_date_end_only_idx",
             ),
-            # Search counts by curated or confident faces per page: the pages with at least one, a
-            # minority (the search adds the `> 0` test that SQLite needs to pick a partial index).
+            # Front pages of the documents a title or full-text filter leaves (GallicaPix's "Une" studies):
+            # found by document without reading the document's other pages.
+            models.Index(fields=["document"], condition=Q(is_front_page=True), name="page_front_document_idx"),
+            # Search counts by curated or confident faces per page: the pages with at least one
+            # (the search adds the `> 0` test that SQLite needs to pick a partial index).
             *(
                 models.Index(fields=[column], condition=Q(**{f"{column}__gt": 0}), name=f"page_{column}_idx")
                 for column in (*PAGE_CURATED_COUNT_COLUMNS, *PAGE_CONFIDENT_COUNT_COLUMNS)

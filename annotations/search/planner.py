@@ -51,7 +51,7 @@ from annotations.search.params import (
     keep_parameter,
 )
 from annotations.search.sql import DateSpanOverlaps, InIds, Unordered, walk_column
-from annotations.search.summaries import pages_from_summaries, summaries_answer
+from annotations.search.summaries import pages_from_summaries, summaries_count_pages
 
 # Must match the expression of the GIN index created by migration 0003_search_indexes. Columns
 # stay unqualified so that they belong to whichever alias the document table gets in a subquery.
@@ -517,9 +517,9 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     params = search_params_narrowed(params)
     all_visible = all_corpora_visible(user)
     pages = Page.objects.all() if all_visible else pages_visible_to(user)
-    if summaries_answer(params):
-        # Whole corpora or years, front pages, a gender, a confidence step: counted from the page
-        # summaries (a few thousand rows) rather than from up to every page.
+    if summaries_count_pages(params):
+        # Whole corpora or years, front pages, a gender, a confidence step, pages with or without a
+        # selected face: counted from the page summaries (a few thousand rows), not from the pages.
         corpus_ids = None if all_visible else corpora_visible_to(user).values_list("pk", flat=True)
         candidates, count = pages_from_summaries(corpus_ids=corpus_ids, params=params)
         return count, page_results(pages, params, strategy=_slice_strategy(count, candidates, params))

@@ -5,6 +5,7 @@ statistics counted from the faces."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -37,6 +38,7 @@ from annotations.search.summaries import (
     SUMMARY_CONFIDENCE_STEPS,
     summaries_answer,
     summaries_compact,
+    summaries_count_pages,
     summaries_rebuild,
     summaries_recount,
     summaries_stored,
@@ -281,12 +283,14 @@ def test_page_searches_counted_from_summaries_equal_searches_counted_from_the_pa
         count, pages = planner.page_search_results(user=user, params=params)
         return count, [(page.pk, page.matching_faces) for page in pages[:50]]
 
-    for _ in range(60):
-        params = _random_params(rng, corpora)
+    for _ in range(80):
+        bounds = rng.choice([{}, {}, {"min_faces": 0}, {"min_faces": 1}, {"max_faces": 0}, {"min_faces": 2}])
+        params = replace(_random_params(rng, corpora), **bounds)
+        assert summaries_count_pages(params) == ("min_faces" not in bounds or bounds["min_faces"] < 2)
         for user in (curator, charlie, AnonymousUser()):
             from_summaries = search(user, params)
             with monkeypatch.context() as patched:
-                patched.setattr(planner, "summaries_answer", lambda params: False)
+                patched.setattr(planner, "summaries_count_pages", lambda params: False)
                 from_pages = search(user, params)
             assert from_summaries == from_pages, (params, user)
 

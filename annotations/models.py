@@ -134,6 +134,7 @@ PAGE_COUNT_SELECTORS = ("face", "female", "male", "unknown", "child")
 # The confidence steps at which a page also counts its faces (search_confidence at least the step),
 # by the suffix of their columns: face_count_50, female_count_80, ...
 PAGE_COUNT_CONFIDENCE_STEPS = {0.5: "50", 0.8: "80", 0.9: "90"}
+PAGE_GENDER_COUNT_COLUMNS = tuple(f"{selector}_count" for selector in PAGE_COUNT_SELECTORS if selector != "face")
 PAGE_CURATED_COUNT_COLUMNS = tuple(f"curated_{selector}_count" for selector in PAGE_COUNT_SELECTORS)
 PAGE_CONFIDENT_COUNT_COLUMNS = tuple(
     f"{selector}_count_{suffix}" for suffix in PAGE_COUNT_CONFIDENCE_STEPS.values() for selector in PAGE_COUNT_SELECTORS
@@ -271,11 +272,17 @@ class Page(models.Model):
             # Front pages of the documents a title or full-text filter leaves (GallicaPix's "Une" studies):
             # found by document without reading the document's other pages.
             models.Index(fields=["document"], condition=Q(is_front_page=True), name="page_front_document_idx"),
-            # Search counts by curated or confident faces per page: the pages with at least one
-            # (the search adds the `> 0` test that SQLite needs to pick a partial index).
+            # Search counts by faces of a gender, curated or confident faces per page: the pages with
+            # at least one, a range of one index (the search adds the `> 0` test that SQLite needs to
+            # pick a partial index).
             *(
                 models.Index(fields=[column], condition=Q(**{f"{column}__gt": 0}), name=f"page_{column}_idx")
-                for column in (*PAGE_CURATED_COUNT_COLUMNS, *PAGE_CONFIDENT_COUNT_COLUMNS)
+                for column in (*PAGE_GENDER_COUNT_COLUMNS, *PAGE_CURATED_COUNT_COLUMNS, *PAGE_CONFIDENT_COUNT_COLUMNS)
+            ),
+            # Search counts for one size bound: a range of one index (a size test implies a face).
+            *(
+                models.Index(fields=[column], condition=Q(**{f"{column}__isnull": False}), name=f"page_{column}_idx")
+                for column in ("max_face_share", "min_face_share")
             ),
         ]
 

@@ -355,8 +355,8 @@ def page_column_bounds(params: SearchParams, prefix: str = "", *, walk: bool = F
     bounds = Q()
     if low:
         bounds &= Q(GreaterThanOrEqual(walk_column(column, walk), low))
-        if params.count_column not in GENDER_COLUMN.values() and not walk:
-            # The curated and confident counts are indexed where above zero (SQLite needs the test).
+        if not walk:
+            # The count columns are indexed where above zero (SQLite needs the test to use the index).
             bounds &= Q(**{f"{column}__gt": 0})
     if high is not None:
         bounds &= Q(LessThanOrEqual(walk_column(column, walk), high))

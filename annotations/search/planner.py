@@ -355,9 +355,6 @@ def page_column_bounds(params: SearchParams, prefix: str = "", *, walk: bool = F
     bounds = Q()
     if low:
         bounds &= Q(GreaterThanOrEqual(walk_column(column, walk), low))
-        if not walk:
-            # The count columns are indexed where above zero (SQLite needs the test to use the index).
-            bounds &= Q(**{f"{column}__gt": 0})
     if high is not None:
         bounds &= Q(LessThanOrEqual(walk_column(column, walk), high))
     return bounds
@@ -536,9 +533,12 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     if bounds is not None:
         # Candidates and matches in one pass over the page columns.
         column = params.count_column or GENDER_COLUMN[params.gender]
-        if estimate is not None:
-            # The count then reads just the matching range of an index.
-            candidates, count = estimate, pages.filter(bounds).count()
+        if estimate is not None or not conditions:
+            # Every visible page is a candidate, and the count reads just the matching range of an
+            # index: the count columns are indexed where above zero (SQLite needs the test to use one).
+            candidates = estimate if estimate is not None else pages.count()
+            indexed = Q(**{f"{params.count_column}__gt": 0}) if params.count_column and low else Q()
+            count = pages.filter(bounds, indexed).count()
         else:
             totals = pages.filter(conditions).aggregate(
                 # Counting the (never null) count column, not the id: PostgreSQL then counts from a

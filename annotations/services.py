@@ -73,11 +73,11 @@ _PAGE_SPLIT_COUNTS = [
 ]
 # Each page's counts and extremes of its non-rejected faces (its most confident face overall, per
 # gender and among children: what statistics' page summaries count), its curated and confident
-# counts, in one UPDATE (PostgreSQL, and SQLite
-# >= 3.15 for the row value). The ORM would need a subquery per column (eight scans of the page's
-# faces) or a SELECT then an UPDATE, and compiling its aggregate was the costliest part of a face
-# save. Shares are computed as before, when the ORM built them: 100.0 times the extreme area, over
-# width times height, all in double precision, so the stored values are bit for bit the same.
+# counts, in one UPDATE (PostgreSQL, and SQLite >= 3.15 for the row value). The ORM would need a
+# subquery per column (eight scans of the page's faces) or a SELECT then an UPDATE, and compiling
+# its aggregate was the costliest part of a face save. Shares are computed as before, when the ORM
+# built them: 100.0 times the extreme area, over width times height, all in double precision, so the
+# stored values are bit for bit the same.
 _PAGE_COUNTS_SET = f"""
     (face_count, female_count, male_count, unknown_count, child_count,
      max_confidence, max_confidence_female, max_confidence_male, max_confidence_unknown, max_confidence_child,

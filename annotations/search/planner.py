@@ -3,8 +3,8 @@
 Cheap by construction: when a page column counts the selected faces (by gender, curated ones, or at
 a confidence step: SearchParams.count_column, kept by `page_counts_refresh`), counts come from it;
 otherwise the selected faces are counted per page, through the index on (page, status, gender,
-confidence, child, w, h). The API counts first
-and then fetches one slice the way that count makes cheap (page_search_results).
+confidence, child, w, h). The API counts first and then fetches one slice the way that count makes
+cheap (page_search_results).
 """
 
 from __future__ import annotations

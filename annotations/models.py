@@ -129,6 +129,16 @@ PAGE_DATE_COUNT_COLUMNS = [
     "child_count",
     "unknown_count",
 ]
+# A page's count columns by what they select: its faces, each gender's, its children's.
+PAGE_COUNT_SELECTORS = ("face", "female", "male", "unknown", "child")
+# The confidence steps at which a page also counts its faces (search_confidence at least the step),
+# by the suffix of their columns: face_count_50, female_count_80, ...
+PAGE_COUNT_CONFIDENCE_STEPS = {0.5: "50", 0.8: "80", 0.9: "90"}
+PAGE_GENDER_COUNT_COLUMNS = tuple(f"{selector}_count" for selector in PAGE_COUNT_SELECTORS if selector != "face")
+PAGE_CURATED_COUNT_COLUMNS = tuple(f"curated_{selector}_count" for selector in PAGE_COUNT_SELECTORS)
+PAGE_CONFIDENT_COUNT_COLUMNS = tuple(
+    f"{selector}_count_{suffix}" for suffix in PAGE_COUNT_CONFIDENCE_STEPS.values() for selector in PAGE_COUNT_SELECTORS
+)
 
 
 class ReviewStatus(models.TextChoices):
@@ -174,6 +184,32 @@ class Page(models.Model):
     max_confidence_male = models.FloatField(null=True, blank=True)
     max_confidence_unknown = models.FloatField(null=True, blank=True)
     max_confidence_child = models.FloatField(null=True, blank=True)
+    # Denormalised counts of the non-rejected faces a curator stood behind (CURATED_STATUSES), by
+    # gender and among children: "source=curator" searches and the curated figures of statistics
+    # read them instead of the faces (a page's predicted faces are the others).
+    curated_face_count = models.PositiveIntegerField(default=0)
+    curated_female_count = models.PositiveIntegerField(default=0)
+    curated_male_count = models.PositiveIntegerField(default=0)
+    curated_unknown_count = models.PositiveIntegerField(default=0)
+    curated_child_count = models.PositiveIntegerField(default=0)
+    # Denormalised counts of the faces at least this confident (search_confidence, at each of
+    # PAGE_COUNT_CONFIDENCE_STEPS), by gender and among children: "min_confidence" at one of these
+    # steps, with any bounds on the number of faces per page, is a page column test.
+    face_count_50 = models.PositiveIntegerField(default=0)
+    female_count_50 = models.PositiveIntegerField(default=0)
+    male_count_50 = models.PositiveIntegerField(default=0)
+    unknown_count_50 = models.PositiveIntegerField(default=0)
+    child_count_50 = models.PositiveIntegerField(default=0)
+    face_count_80 = models.PositiveIntegerField(default=0)
+    female_count_80 = models.PositiveIntegerField(default=0)
+    male_count_80 = models.PositiveIntegerField(default=0)
+    unknown_count_80 = models.PositiveIntegerField(default=0)
+    child_count_80 = models.PositiveIntegerField(default=0)
+    face_count_90 = models.PositiveIntegerField(default=0)
+    female_count_90 = models.PositiveIntegerField(default=0)
+    male_count_90 = models.PositiveIntegerField(default=0)
+    unknown_count_90 = models.PositiveIntegerField(default=0)
+    child_count_90 = models.PositiveIntegerField(default=0)
     # A copy of its document's date span (Document.date_start and date_end, same meaning), kept by
     # database triggers (migration 0014) on every insert, move or document date change, so that
     # searches filter and order pages by date without joining their documents.
@@ -232,6 +268,21 @@ class Page(models.Model):
                 fields=["document_date_end"],
                 condition=Q(document_date__isnull=True, document_date_end__isnull=False),
                 name="page_date_end_only_idx",
+            ),
+            # Front pages of the documents a title or full-text filter leaves (GallicaPix's "Une" studies):
+            # found by document without reading the document's other pages.
+            models.Index(fields=["document"], condition=Q(is_front_page=True), name="page_front_document_idx"),
+            # Search counts by faces of a gender, curated or confident faces per page: the pages with
+            # at least one, a range of one index (the search adds the `> 0` test that SQLite needs to
+            # pick a partial index).
+            *(
+                models.Index(fields=[column], condition=Q(**{f"{column}__gt": 0}), name=f"page_{column}_idx")
+                for column in (*PAGE_GENDER_COUNT_COLUMNS, *PAGE_CURATED_COUNT_COLUMNS, *PAGE_CONFIDENT_COUNT_COLUMNS)
+            ),
+            # Search counts for one size bound: a range of one index (a size test implies a face).
+            *(
+                models.Index(fields=[column], condition=Q(**{f"{column}__isnull": False}), name=f"page_{column}_idx")
+                for column in ("max_face_share", "min_face_share")
             ),
         ]
 

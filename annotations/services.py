@@ -14,7 +14,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from annotations.access import FacesAccess
-from annotations.models import CURATOR_SOURCE, Face, FaceRevision, FaceStatus, Gender, Page, Person, ReviewStatus
+from annotations.models import (
+    CURATED_STATUSES,
+    CURATOR_SOURCE,
+    PAGE_COUNT_CONFIDENCE_STEPS,
+    PAGE_COUNT_SELECTORS,
+    Face,
+    FaceRevision,
+    FaceStatus,
+    Gender,
+    Page,
+    Person,
+    ReviewStatus,
+)
 
 # A prediction this close to a box a curator already handled is the same face: keep the curator's.
 CURATED_MATCH_IOU = 0.5
@@ -36,16 +48,41 @@ class FacePrediction:
     child: bool = False
 
 
+# What each page count column selects among the non-rejected faces (PAGE_COUNT_SELECTORS).
+_SELECTOR_SQL = {
+    "face": ("TRUE", ()),
+    "female": ("face.gender = %s", (Gender.FEMALE,)),
+    "male": ("face.gender = %s", (Gender.MALE,)),
+    "unknown": ("face.gender = %s", (Gender.UNKNOWN,)),
+    "child": ("face.child", ()),
+}
+# The curated and confident counts (columns PAGE_CURATED_COUNT_COLUMNS, PAGE_CONFIDENT_COUNT_COLUMNS):
+# (column, condition, parameters).
+_PAGE_SPLIT_COUNTS = [
+    *(
+        (f"curated_{selector}_count", f"face.status IN (%s, %s, %s) AND {sql}", (*CURATED_STATUSES, *params))
+        for selector in PAGE_COUNT_SELECTORS
+        for sql, params in [_SELECTOR_SQL[selector]]
+    ),
+    *(
+        (f"{selector}_count_{suffix}", f"face.search_confidence >= %s AND {sql}", (step, *params))
+        for step, suffix in PAGE_COUNT_CONFIDENCE_STEPS.items()
+        for selector in PAGE_COUNT_SELECTORS
+        for sql, params in [_SELECTOR_SQL[selector]]
+    ),
+]
 # Each page's counts and extremes of its non-rejected faces (its most confident face overall, per
-# gender and among children: what statistics' page summaries count), in one UPDATE (PostgreSQL, and SQLite
-# >= 3.15 for the row value). The ORM would need a subquery per column (eight scans of the page's
-# faces) or a SELECT then an UPDATE, and compiling its aggregate was the costliest part of a face
-# save. Shares are computed as before, when the ORM built them: 100.0 times the extreme area, over
-# width times height, all in double precision, so the stored values are bit for bit the same.
-_PAGE_COUNTS_SET = """
+# gender and among children: what statistics' page summaries count), its curated and confident
+# counts, in one UPDATE (PostgreSQL, and SQLite >= 3.15 for the row value). The ORM would need a
+# subquery per column (eight scans of the page's faces) or a SELECT then an UPDATE, and compiling
+# its aggregate was the costliest part of a face save. Shares are computed as before, when the ORM
+# built them: 100.0 times the extreme area, over width times height, all in double precision, so the
+# stored values are bit for bit the same.
+_PAGE_COUNTS_SET = f"""
     (face_count, female_count, male_count, unknown_count, child_count,
      max_confidence, max_confidence_female, max_confidence_male, max_confidence_unknown, max_confidence_child,
-     max_face_share, min_face_share) = (
+     max_face_share, min_face_share,
+     {", ".join(column for column, _sql, _params in _PAGE_SPLIT_COUNTS)}) = (
         SELECT
             COUNT(*),
             COUNT(*) FILTER (WHERE face.gender = %s),
@@ -62,14 +99,17 @@ _PAGE_COUNTS_SET = """
                    * CAST(annotations_page.height AS double precision)),
             %s * MIN(CAST(face.w AS double precision) * CAST(face.h AS double precision))
                 / (CAST(annotations_page.width AS double precision)
-                   * CAST(annotations_page.height AS double precision))
+                   * CAST(annotations_page.height AS double precision)),
+            {", ".join(f"COUNT(*) FILTER (WHERE {sql})" for _column, sql, _params in _PAGE_SPLIT_COUNTS)}
         FROM annotations_face AS face
         WHERE face.page_id = annotations_page.id AND face.status <> %s
     )"""
 _PAGE_COUNTS_PARAMS = (
     *(Gender.FEMALE, Gender.MALE, Gender.UNKNOWN),
     *(Gender.FEMALE, Gender.MALE, Gender.UNKNOWN),
-    *(100.0, 100.0, FaceStatus.REJECTED),
+    *(100.0, 100.0),
+    *(param for _column, _sql, params in _PAGE_SPLIT_COUNTS for param in params),
+    FaceStatus.REJECTED,
 )
 # A curator's first change of an unreviewed page puts it in review, in the same UPDATE.
 _PAGE_START_REVIEW_SET = "review_status = CASE WHEN review_status = %s THEN %s ELSE review_status END,"

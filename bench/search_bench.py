@@ -42,6 +42,10 @@ LAST_DAY = date(1935, 12, 31)
 SHARE_OF_PAGES_WITH_FACES = 0.65
 PAGE_W, PAGE_H = 4000, 6000
 SEED = 20261125
+# The pages' curated and confident counts, as annotations.models names them (PAGE_COUNT_SELECTORS,
+# PAGE_COUNT_CONFIDENCE_STEPS): selectors in this order, steps by column suffix.
+COUNT_SELECTORS = ("face", "female", "male", "unknown", "child")
+COUNT_STEPS = {0.5: "50", 0.8: "80", 0.9: "90"}
 
 # PostgreSQL settings of the throwaway cluster: the database fits in memory, random reads are cheap
 # (SSD, so index-only scans win over sequential scans), and JIT compilation does not pay off for
@@ -276,6 +280,16 @@ def generate(*, pages: int, faces: int) -> None:
         column = np.full(pages, -np.inf)
         np.maximum.at(column, page_of_face[counted & selected], search_confidence[counted & selected])
         extremes[name] = np.where(np.isfinite(column), column, np.nan)
+    # Curated faces, and faces at each confidence step, by gender and among children (page_counts_refresh).
+    selectors = [np.ones(faces, dtype=bool), gender == "female", gender == "male", gender == "unknown", child]
+    curated = np.isin(status, ["accepted", "edited", "added"])
+    split_counts = [np.bincount(page_of_face[counted & curated & selected], minlength=pages) for selected in selectors]
+    split_counts += [
+        np.bincount(page_of_face[counted & (search_confidence >= step) & selected], minlength=pages)
+        for step in COUNT_STEPS
+        for selected in selectors
+    ]
+    split_rows = np.stack(split_counts, axis=1).tolist()
     reviewed = rng.random(pages) < 0.1
     page_rows = []
     for i in range(pages):
@@ -287,7 +301,7 @@ def generate(*, pages: int, faces: int) -> None:
              int(per_page["face"][i]), int(per_page["female"][i]), int(per_page["male"][i]),
              int(per_page["child"][i]), int(per_page["unknown"][i]),
              *(None if np.isnan(extremes[name][i]) else float(extremes[name][i]) for name in extremes),
-             *spans[doc_id])
+             *spans[doc_id], *split_rows[i])
         )  # fmt: skip
     face_rows = (
         (i + 1, int(page_of_face[i]) + 1, int(x[i]), int(y[i]), int(w[i]), int(h[i]),
@@ -349,6 +363,8 @@ PAGE_COLUMNS = (
     "reviewed_by_id", "reviewed_at", "face_count", "female_count", "male_count", "child_count", "unknown_count",
     "max_confidence", "max_face_share", "min_face_share", "max_confidence_female", "max_confidence_male",
     "max_confidence_unknown", "max_confidence_child", "document_date", "document_date_end",
+    *(f"curated_{selector}_count" for selector in COUNT_SELECTORS),
+    *(f"{selector}_count_{suffix}" for suffix in COUNT_STEPS.values() for selector in COUNT_SELECTORS),
 )  # fmt: skip
 FACE_COLUMNS = (
     "id", "page_id", "x", "y", "w", "h", "confidence", "age", "age_confidence", "gender", "gender_confidence",

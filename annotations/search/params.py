@@ -25,6 +25,8 @@ from django.utils.translation import gettext as _
 from django_filters.utils import translate_validation
 
 from annotations.models import (
+    CURATOR_SOURCE,
+    PAGE_COUNT_CONFIDENCE_STEPS,
     FaceStatus,
     Gender,
     Page,
@@ -43,6 +45,15 @@ GENDER_ALIASES = {
     "faceW": Gender.FEMALE.value,
     "faceM": Gender.MALE.value,
     "faceC": CHILD,
+}
+# The denormalised Page column that counts each gender's non-rejected faces (curated_<column>: those
+# a curator stood behind; <column>_50, _80, _90: those at least that confident).
+GENDER_COLUMN = {
+    "": "face_count",
+    Gender.FEMALE.value: "female_count",
+    Gender.MALE.value: "male_count",
+    Gender.UNKNOWN.value: "unknown_count",
+    CHILD: "child_count",
 }
 SELECTABLE_STATUSES = [(s.value, s.label) for s in FaceStatus if s != FaceStatus.REJECTED]
 SOURCE_MODEL = "model"
@@ -247,18 +258,42 @@ class SearchParams:
         return cls(**values)
 
     @property
+    def count_column(self) -> str | None:
+        """The Page column that counts each page's selected faces, or None when no column does.
+
+        Page columns count by gender or among children: all non-rejected faces, those a curator stood
+        behind (`source=curator`, whatever `min_confidence`: curated faces count as certain), and those
+        at least as confident as one of PAGE_COUNT_CONFIDENCE_STEPS (kept by page_counts_refresh).
+        """
+        if self.min_size is not None or self.max_size is not None or self.status or self.person:
+            return None
+        column = GENDER_COLUMN[self.gender]
+        if self.source == CURATOR_SOURCE:
+            return f"curated_{column}"
+        if self.source:
+            return None
+        if self.min_confidence is None:
+            return column
+        step = PAGE_COUNT_CONFIDENCE_STEPS.get(self.min_confidence)
+        return f"{column}_{step}" if step else None
+
+    @property
     def uses_face_rows(self) -> bool:
-        """Whether faces must be read row by row (the page columns only count by gender)."""
-        return (
-            self.min_confidence is not None
-            or self.min_size is not None
-            or self.max_size is not None
-            or bool(self.status or self.source or self.person)
-        )
+        """Whether faces must be read row by row (no page column counts the selected faces)."""
+        return self.count_column is None
 
     @property
     def selects_faces(self) -> bool:
-        return bool(self.gender) or self.uses_face_rows
+        """Whether any face filter is given (then only pages with a selected face match by default)."""
+        return bool(
+            self.gender
+            or self.min_confidence is not None
+            or self.min_size is not None
+            or self.max_size is not None
+            or self.status
+            or self.source
+            or self.person
+        )
 
     def page_extremes_condition(self, prefix: str = "", *, walk: bool = False) -> Q | None:
         """The page-column test for "at least one face this confident, this large or this small", or None.

@@ -1,9 +1,10 @@
 """Page and face search: which rows match SearchParams, and how to fetch one slice of them cheaply.
 
-Cheap by construction: without face filters other than gender, counts come from the page's
-denormalised columns (kept by `page_counts_refresh`); otherwise the selected faces are counted per
-page, through the index on (page, status, gender, confidence, child, w, h). The API counts first
-and then fetches one slice the way that count makes cheap (page_search_results).
+Cheap by construction: when a page column counts the selected faces (by gender, curated ones, or at
+a confidence step: SearchParams.count_column, kept by `page_counts_refresh`), counts come from it;
+otherwise the selected faces are counted per page, through the index on (page, status, gender,
+confidence, child, w, h). The API counts first and then fetches one slice the way that count makes
+cheap (page_search_results).
 """
 
 from __future__ import annotations
@@ -37,28 +38,20 @@ from annotations.models import (
     Document,
     Face,
     FaceStatus,
-    Gender,
     Page,
 )
 from annotations.search.params import (
     CHILD,
     FACE_ORDERINGS,
+    GENDER_COLUMN,
     PAGE_ORDERINGS,
     SOURCE_MODEL,
     SearchFilterSet,
     SearchParams,
     keep_parameter,
 )
-from annotations.search.sql import DateSpanOverlaps, InIds, Unindexed, Unordered, walk_column
-
-# The denormalised Page column that counts each gender's non-rejected faces.
-GENDER_COLUMN = {
-    "": "face_count",
-    Gender.FEMALE.value: "female_count",
-    Gender.MALE.value: "male_count",
-    Gender.UNKNOWN.value: "unknown_count",
-    CHILD: "child_count",
-}
+from annotations.search.sql import DateSpanOverlaps, InIds, Unordered, walk_column
+from annotations.search.summaries import pages_from_summaries, summaries_count_pages
 
 # Must match the expression of the GIN index created by migration 0003_search_indexes. Columns
 # stay unqualified so that they belong to whichever alias the document table gets in a subquery.
@@ -338,16 +331,33 @@ def bound_face_counts(queryset: QuerySet, params: SearchParams, prefix: str = ""
     low, high = params.face_count_bounds()
     if low == 0 and high is None:
         return queryset
-    if not params.uses_face_rows:
-        return _within(queryset, prefix + GENDER_COLUMN[params.gender], low, high)
-    extremes = params.page_extremes_condition(prefix)
-    if extremes is not None:
-        return queryset.filter(extremes)
+    bounds = page_column_bounds(params, prefix)
+    if bounds is not None:
+        return queryset.filter(bounds)
     page_ref = f"{prefix}id" if prefix else "pk"
     if low >= 1:
         return queryset.filter(**{f"{page_ref}__in": _pages_with_selected_count(params, low, high)})
     # low == 0: pages with no more than `high` selected faces, including those with none.
     return queryset.exclude(**{f"{page_ref}__in": _pages_with_selected_count(params, high + 1, None)})
+
+
+def page_column_bounds(params: SearchParams, prefix: str = "", *, walk: bool = False) -> Q | None:
+    """The face-count bounds as a test of page columns, or None when faces must be counted.
+
+    A page's extremes answer "at least one face this confident, large or small"; its count columns
+    (SearchParams.count_column) any bounds on the faces they count. `walk`: tested row by row.
+    """
+    extremes = params.page_extremes_condition(prefix, walk=walk)
+    if extremes is not None or params.count_column is None:
+        return extremes
+    low, high = params.face_count_bounds()
+    column = prefix + params.count_column
+    bounds = Q()
+    if low:
+        bounds &= Q(GreaterThanOrEqual(walk_column(column, walk), low))
+    if high is not None:
+        bounds &= Q(LessThanOrEqual(walk_column(column, walk), high))
+    return bounds
 
 
 def _selected_count_per_page(params: SearchParams) -> Coalesce:
@@ -364,7 +374,7 @@ def _selected_count_per_page(params: SearchParams) -> Coalesce:
 
 def _matching_faces(params: SearchParams):
     """The number of a page's selected faces: a column on the fast path, else a per-page subquery."""
-    return F(GENDER_COLUMN[params.gender]) if not params.uses_face_rows else _selected_count_per_page(params)
+    return F(params.count_column) if params.count_column else _selected_count_per_page(params)
 
 
 def _walk_face_counts(pages: QuerySet[Page], params: SearchParams) -> QuerySet[Page]:
@@ -376,14 +386,10 @@ def _walk_face_counts(pages: QuerySet[Page], params: SearchParams) -> QuerySet[P
     low, high = params.face_count_bounds()
     if low == 0 and high is None:
         return pages
-    extremes = params.page_extremes_condition(walk=True)
-    if extremes is not None:
-        return pages.filter(extremes)
-    if params.uses_face_rows:
-        selected = _selected_count_per_page(params)
-    else:
-        selected = Unindexed(F(GENDER_COLUMN[params.gender]))
-    return _within(pages.alias(selected_faces=selected), "selected_faces", low, high)
+    bounds = page_column_bounds(params, walk=True)
+    if bounds is not None:
+        return pages.filter(bounds)
+    return _within(pages.alias(selected_faces=_selected_count_per_page(params)), "selected_faces", low, high)
 
 
 def pages_filter(pages: QuerySet[Page], params: SearchParams, *, strategy: str = COLLECT) -> QuerySet[Page]:
@@ -508,6 +514,12 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     params = search_params_narrowed(params)
     all_visible = all_corpora_visible(user)
     pages = Page.objects.all() if all_visible else pages_visible_to(user)
+    if summaries_count_pages(params):
+        # Whole corpora or years, front pages, a gender, a confidence step, pages with or without a
+        # selected face: counted from the page summaries (a few thousand rows), not from the pages.
+        corpus_ids = None if all_visible else corpora_visible_to(user).values_list("pk", flat=True)
+        candidates, count = pages_from_summaries(corpus_ids=corpus_ids, params=params)
+        return count, page_results(pages, params, strategy=_slice_strategy(count, candidates, params))
     low, high = params.face_count_bounds()
     conditions = page_conditions(params)
     if (low, high) == (0, None):
@@ -517,17 +529,16 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     # With no page filter every page is a candidate: PostgreSQL's estimate of their number then
     # picks the strategy (it only decides how to fetch; counts and results stay exact).
     estimate = _estimated_page_total() if all_visible and not conditions else None
-    extremes = params.page_extremes_condition()
-    if not params.uses_face_rows or extremes is not None:
+    bounds = page_column_bounds(params)
+    if bounds is not None:
         # Candidates and matches in one pass over the page columns.
-        column = GENDER_COLUMN[params.gender]
-        if extremes is None:
-            bounds = Q(**{f"{column}__gte": low}) & (Q(**{f"{column}__lte": high}) if high is not None else Q())
-        else:
-            bounds = extremes
-        if estimate is not None:
-            # The count then reads just the matching range of an index.
-            candidates, count = estimate, pages.filter(bounds).count()
+        column = params.count_column or GENDER_COLUMN[params.gender]
+        if estimate is not None or not conditions:
+            # Every visible page is a candidate, and the count reads just the matching range of an
+            # index: the count columns are indexed where above zero (SQLite needs the test to use one).
+            candidates = estimate if estimate is not None else pages.count()
+            indexed = Q(**{f"{params.count_column}__gt": 0}) if params.count_column and low else Q()
+            count = pages.filter(bounds, indexed).count()
         else:
             totals = pages.filter(conditions).aggregate(
                 # Counting the (never null) count column, not the id: PostgreSQL then counts from a

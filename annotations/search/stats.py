@@ -40,6 +40,15 @@ MAX_FILLED_YEARS = 500
 SOURCES = {"curated": Q(status__in=CURATED_STATUSES), "predicted": Q(status=FaceStatus.PREDICTED)}
 COUNTED = ("faces", "female", "male", "unknown", "child")
 SOURCE_COLUMNS = tuple(f"{source}_{name}" for source in SOURCES for name in COUNTED)
+# The page column that counts each of COUNTED among a page's non-rejected faces (curated_<column>:
+# among those a curator stood behind).
+PAGE_COLUMNS = {
+    "faces": "face_count",
+    "female": "female_count",
+    "male": "male_count",
+    "unknown": "unknown_count",
+    "child": "child_count",
+}
 
 
 def _source_counts() -> dict:
@@ -100,22 +109,20 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
         else:
             rows += list(pages.order_by().values(day=F("document_date")).annotate(pages=Count("id")))
     else:
-        rows = (
+        # The page columns count every visible face, and those a curator stood behind; the model's
+        # (predicted) faces are the others.
+        rows = list(
             pages.order_by()
             .values(day=F("document_date"))
             .annotate(
                 pages=Count("id"),
                 pages_with_faces=Count("id", filter=Q(face_count__gt=0)),
-                faces=Coalesce(Sum("face_count"), 0),
-                female=Coalesce(Sum("female_count"), 0),
-                male=Coalesce(Sum("male_count"), 0),
-                unknown=Coalesce(Sum("unknown_count"), 0),
-                child=Coalesce(Sum("child_count"), 0),
+                **{name: Coalesce(Sum(column), 0) for name, column in PAGE_COLUMNS.items()},
+                **{f"curated_{name}": Coalesce(Sum(f"curated_{column}"), 0) for name, column in PAGE_COLUMNS.items()},
             )
         )
-        # The page columns count every visible face; the split by source reads the faces themselves.
-        faces = Face.objects.visible().filter(page__in=pages.values("pk"))
-        rows = list(rows) + list(faces.order_by().values(day=F("page__document_date")).annotate(**_source_counts()))
+        for row in rows:
+            row.update({f"predicted_{name}": row[name] - row[f"curated_{name}"] for name in COUNTED})
     by_year: dict[int | None, dict] = {}
     for row in rows:
         day = row.pop("day")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 
 from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
@@ -132,6 +133,35 @@ def faces_by_year_from_summaries(*, corpus_ids: Iterable[int] | None, params: Se
     # A year with nothing left in it (its counts folded to zero) is no row, as when counting the rows themselves.
     key = "faces" if selects_faces else "pages"
     return {year: dict(counts) for year, counts in by_year.items() if counts[key]}
+
+
+def summaries_count_pages(params: SearchParams) -> bool:
+    """Whether the page summaries count a page search's matches exactly: filters they answer
+    (summaries_answer), and at most "at least one selected face" or "none" as face-count bounds."""
+    if params.face_count_bounds() not in ((0, None), (1, None), (0, 0)):
+        return False
+    return summaries_answer(replace(params, min_faces=None, max_faces=None))
+
+
+def pages_from_summaries(*, corpus_ids: Iterable[int] | None, params: SearchParams) -> tuple[int, int]:
+    """How many pages the page filters keep, and how many of them are within the face-count bounds
+    (at least one selected face, none, or any): a page search's candidates and matches, from the
+    page summaries (see summaries_count_pages). `corpus_ids` as for faces_by_year_from_summaries.
+    """
+    if corpus_ids is not None:
+        corpus_ids = list(corpus_ids)
+    step = SUMMARY_CONFIDENCE_STEPS.index(params.min_confidence) if params.min_confidence is not None else 0
+    rows = _summary_rows(PageYearSummary.objects.all(), params, corpus_ids)
+    totals = rows.filter(selector__in={"", params.gender}).aggregate(
+        candidates=Sum("n", filter=Q(selector="")),
+        # A page's step is that of its most confident selected face, none without one.
+        with_selected=Sum("n", filter=Q(selector=params.gender, confidence_step__gte=step)),
+    )
+    candidates, with_selected = totals["candidates"] or 0, totals["with_selected"] or 0
+    low, high = params.face_count_bounds()
+    if high == 0:
+        return candidates, candidates - with_selected
+    return candidates, with_selected if low else candidates
 
 
 def summaries_recount(*, corpus_id: int | None = None) -> tuple[dict, dict]:

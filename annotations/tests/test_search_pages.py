@@ -278,11 +278,18 @@ def test_the_query_count_does_not_grow_with_results(client, data, strategy, djan
     # Visibility check, candidate count (counting stops past PROBE_MAX_PAGES, then a full count where
     # the walk decision needs it), a count (and the matching ids when there are few), pages with
     # documents, their selected faces.
+    # A confidence between the steps of the summaries and the pages' counts is counted from the faces.
     with django_assert_num_queries(5 if strategy.startswith("probe") else 6):
-        assert client.get(f"{URL}?gender=female&min_confidence=0.5").status_code == 200
-    # Visibility check, candidates and count, pages with documents, their selected faces.
-    with django_assert_num_queries(4):
-        assert client.get(URL).status_code == 200
+        assert client.get(f"{URL}?gender=female&min_confidence=0.57").status_code == 200
+    # Visibility check, candidates and count (from the summaries, or from page columns that count
+    # faces at a confidence step or curated faces), pages with documents, their selected faces.
+    for query in ("", "gender=female&min_confidence=0.5", "front_page=true&source=curator"):
+        with django_assert_num_queries(4):
+            assert client.get(f"{URL}?{query}").status_code == 200
+    # Without page filters, candidates (every visible page) and matches (an index range) apart.
+    for query in ("gender=female&min_confidence=0.5&min_faces=2", "source=curator"):
+        with django_assert_num_queries(5):
+            assert client.get(f"{URL}?{query}").status_code == 200
 
 
 def test_private_corpora_are_searched_only_by_their_members(client, corpus, bob, charlie):
@@ -348,6 +355,36 @@ def test_one_confidence_or_size_bound_is_answered_from_page_extremes_as_from_the
         assert expected["count"] > 0, query
         assert from_extremes[query]["count"] == expected["count"], query
         assert [(r["id"], r["matching_faces"]) for r in from_extremes[query]["results"]] == [
+            (r["id"], r["matching_faces"]) for r in expected["results"]
+        ], query
+
+
+COUNT_COLUMN_QUERIES = [
+    "min_confidence=0.8",
+    "gender=female&min_confidence=0.5&min_faces=2",
+    "min_confidence=0.5&max_faces=1",
+    "min_confidence=0.9&gender=male&ordering=-matching",
+    "source=curator",
+    "source=curator&gender=female&min_confidence=0.3",
+    "source=curator&max_faces=0&ordering=faces",
+    "min_confidence=0.5&front_page=true&max_faces=3",
+]
+
+
+def test_curated_and_confident_faces_per_page_are_counted_from_page_columns_as_from_the_face_rows(
+    client, data, monkeypatch
+):
+    for query in COUNT_COLUMN_QUERIES:
+        params = search_params_parse(QueryDict(query), filterset_class=PageSearchFilterSet)
+        assert params.count_column is not None, query
+    from_columns = {query: client.get(f"{URL}?{query}").json() for query in COUNT_COLUMN_QUERIES}
+    monkeypatch.setattr(SearchParams, "count_column", property(lambda self: None))
+    monkeypatch.setattr(SearchParams, "page_extremes_condition", lambda self, prefix="", walk=False: None)
+    for query in COUNT_COLUMN_QUERIES:
+        expected = client.get(f"{URL}?{query}").json()
+        assert expected["count"] > 0, query
+        assert from_columns[query]["count"] == expected["count"], query
+        assert [(r["id"], r["matching_faces"]) for r in from_columns[query]["results"]] == [
             (r["id"], r["matching_faces"]) for r in expected["results"]
         ], query
 

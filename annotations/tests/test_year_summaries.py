@@ -5,15 +5,21 @@ statistics counted from the faces."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count, Q
 
 from annotations.access import faces_access_for_user
 from annotations.models import (
+    CURATED_STATUSES,
+    PAGE_CONFIDENT_COUNT_COLUMNS,
+    PAGE_COUNT_CONFIDENCE_STEPS,
+    PAGE_CURATED_COUNT_COLUMNS,
     Corpus,
     CorpusMembership,
     CorpusRole,
@@ -26,12 +32,13 @@ from annotations.models import (
     Page,
     PageYearSummary,
 )
-from annotations.search import stats
+from annotations.search import planner, stats
 from annotations.search.params import CHILD, SearchParams
 from annotations.search.summaries import (
     SUMMARY_CONFIDENCE_STEPS,
     summaries_answer,
     summaries_compact,
+    summaries_count_pages,
     summaries_rebuild,
     summaries_recount,
     summaries_stored,
@@ -57,6 +64,33 @@ GENDERS = [Gender.FEMALE, Gender.MALE, Gender.UNKNOWN]
 
 def assert_summaries_are_a_recount():
     assert summaries_stored() == summaries_recount()
+
+
+def _page_counts_recount() -> dict[int, dict[str, int]]:
+    """Every page's curated and confident counts (PAGE_CURATED_COUNT_COLUMNS, PAGE_CONFIDENT_COUNT_COLUMNS),
+    counted from its faces here, as the ORM counts them."""
+    selectors = {
+        "face": Q(),
+        "female": Q(gender=Gender.FEMALE),
+        "male": Q(gender=Gender.MALE),
+        "unknown": Q(gender=Gender.UNKNOWN),
+        "child": Q(child=True),
+    }
+    counts = {}
+    for selector, selected in selectors.items():
+        counts[f"curated_{selector}_count"] = Count("id", filter=selected & Q(status__in=CURATED_STATUSES))
+        for step, suffix in PAGE_COUNT_CONFIDENCE_STEPS.items():
+            counts[f"{selector}_count_{suffix}"] = Count("id", filter=selected & Q(search_confidence__gte=step))
+    recounted = {page_id: dict.fromkeys(counts, 0) for page_id in Page.objects.values_list("pk", flat=True)}
+    for row in Face.objects.visible().order_by().values("page_id").annotate(**counts):
+        recounted[row.pop("page_id")] = row
+    return recounted
+
+
+def assert_page_counts_are_a_recount():
+    columns = (*PAGE_CURATED_COUNT_COLUMNS, *PAGE_CONFIDENT_COUNT_COLUMNS)
+    stored = {row.pop("pk"): row for row in Page.objects.values("pk", *columns)}
+    assert stored == _page_counts_recount()
 
 
 def _prediction(rng: random.Random) -> FacePrediction:
@@ -146,18 +180,21 @@ def _corpora(curator, names=("A", "B")) -> list[Corpus]:
     return corpora
 
 
-def test_summaries_equal_a_recount_after_random_writes(curator):
+def test_summaries_and_page_counts_equal_a_recount_after_random_writes(curator):
     rng = random.Random(20261206)
     corpora = _corpora(curator)
     for corpus in corpora:
         _random_corpus(rng, corpus)
     assert_summaries_are_a_recount()
+    assert_page_counts_are_a_recount()
 
     for n in range(120):
         _random_write(rng, curator, corpora)
         if n % 10 == 0:
             assert_summaries_are_a_recount()
+            assert_page_counts_are_a_recount()
     assert_summaries_are_a_recount()
+    assert_page_counts_are_a_recount()
 
     # A deleted corpus takes its counts with it.
     corpora[1].delete()
@@ -231,6 +268,31 @@ def test_statistics_from_summaries_equal_statistics_from_the_faces(curator, char
                 patched.setattr(stats, "summaries_answer", lambda params: False)
                 from_faces = stats.faces_by_year(user=user, params=params)
             assert from_summaries == from_faces, (params, user)
+
+
+def test_page_searches_counted_from_summaries_equal_searches_counted_from_the_pages(curator, charlie, monkeypatch):
+    rng = random.Random(13)
+    corpora = _corpora(curator)
+    hidden = make_corpus(name="Hidden", is_public=False)
+    for corpus in (*corpora, hidden):
+        _random_corpus(rng, corpus, documents=5)
+    for _ in range(40):
+        _random_write(rng, curator, corpora)
+
+    def search(user, params):
+        count, pages = planner.page_search_results(user=user, params=params)
+        return count, [(page.pk, page.matching_faces) for page in pages[:50]]
+
+    for _ in range(80):
+        bounds = rng.choice([{}, {}, {"min_faces": 0}, {"min_faces": 1}, {"max_faces": 0}, {"min_faces": 2}])
+        params = replace(_random_params(rng, corpora), **bounds)
+        assert summaries_count_pages(params) == ("min_faces" not in bounds or bounds["min_faces"] < 2)
+        for user in (curator, charlie, AnonymousUser()):
+            from_summaries = search(user, params)
+            with monkeypatch.context() as patched:
+                patched.setattr(planner, "summaries_count_pages", lambda params: False)
+                from_pages = search(user, params)
+            assert from_summaries == from_pages, (params, user)
 
 
 @pytest.mark.parametrize(

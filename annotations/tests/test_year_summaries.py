@@ -249,15 +249,20 @@ def _random_params(rng: random.Random, corpora: list[Corpus]) -> SearchParams:
     )
 
 
-def test_statistics_from_summaries_equal_statistics_from_the_faces(curator, charlie, monkeypatch):
-    rng = random.Random(11)
+def _written_corpora_beside_a_hidden_one(rng: random.Random, curator):
+    """Random corpora after 40 random writes, and a private corpus beside them that Charlie cannot see."""
     corpora = _corpora(curator)
-    # Charlie sees the public corpora only; this one is not.
     hidden = make_corpus(name="Hidden", is_public=False)
     for corpus in (*corpora, hidden):
         _random_corpus(rng, corpus, documents=5)
     for _ in range(40):
         _random_write(rng, curator, corpora)
+    return corpora
+
+
+def test_statistics_from_summaries_equal_statistics_from_the_faces(curator, charlie, monkeypatch):
+    rng = random.Random(11)
+    corpora = _written_corpora_beside_a_hidden_one(rng, curator)
 
     for _ in range(60):
         params = _random_params(rng, corpora)
@@ -272,12 +277,7 @@ def test_statistics_from_summaries_equal_statistics_from_the_faces(curator, char
 
 def test_page_searches_counted_from_summaries_equal_searches_counted_from_the_pages(curator, charlie, monkeypatch):
     rng = random.Random(13)
-    corpora = _corpora(curator)
-    hidden = make_corpus(name="Hidden", is_public=False)
-    for corpus in (*corpora, hidden):
-        _random_corpus(rng, corpus, documents=5)
-    for _ in range(40):
-        _random_write(rng, curator, corpora)
+    corpora = _written_corpora_beside_a_hidden_one(rng, curator)
 
     def search(user, params):
         count, pages = planner.page_search_results(user=user, params=params)

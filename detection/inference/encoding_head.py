@@ -34,6 +34,11 @@ LOGIT_CLIP = 1e-3
 AGE_SCALE = 100.0
 
 
+def sigmoid(scores: np.ndarray) -> np.ndarray:
+    """The logistic function of scores clipped to ±50 (no overflow in exp; the result is 0 or 1 to double precision)."""
+    return 1.0 / (1.0 + np.exp(-np.clip(scores, -50.0, 50.0)))
+
+
 @dataclass(frozen=True)
 class LogisticHead:
     """P(positive) = sigmoid(((x - mean) / scale) · weights + bias).
@@ -56,7 +61,7 @@ class LogisticHead:
 
     def probability(self, features: np.ndarray) -> float:
         """The probability of one face from its rows (as it is and mirrored): the sigmoid of their mean score."""
-        return float(1.0 / (1.0 + np.exp(-np.clip(np.mean(self.logit(features)), -50.0, 50.0))))
+        return float(sigmoid(np.mean(self.logit(features))))
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.inference.encoding_head import ENCODING, EncodingHeads, FaceFeatures, LogisticHead
+from detection.inference.encoding_head import ENCODING, EncodingHeads, FaceFeatures, LogisticHead, sigmoid
 from detection.training.data import KNOWN_GENDERS, LabelledImage
 
 # Inverse regularisation strengths tried (larger: less regularised), as scikit-learn's C. On the
@@ -106,7 +106,7 @@ def fit_logistic(
     penalty = np.append(1.0 / per_feature, 0.0)
     theta = np.zeros(design.shape[1])
     for _ in range(NEWTON_STEPS):
-        p = 1.0 / (1.0 + np.exp(-np.clip(design @ theta, -50.0, 50.0)))
+        p = sigmoid(design @ theta)
         gradient = design.T @ (sample_weights * (p - y)) + penalty * theta
         hessian = (design * (sample_weights * p * (1.0 - p))[:, None]).T @ design + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hessian, gradient)
@@ -198,10 +198,6 @@ def platt(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 def calibrated(head: LogisticHead, a: float, b: float) -> LogisticHead:
     """The head whose score is a * score + b."""
     return LogisticHead(mean=head.mean, scale=head.scale, weights=a * head.weights, bias=a * head.bias + b)
-
-
-def sigmoid(scores: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(scores, -50.0, 50.0)))
 
 
 def balanced_log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:

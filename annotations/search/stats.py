@@ -24,7 +24,7 @@ from annotations.models import (
     Gender,
     Page,
 )
-from annotations.search.params import SearchParams
+from annotations.search.params import GENDER_COLUMN, SearchParams
 from annotations.search.planner import (
     all_corpora_visible,
     bound_face_counts,
@@ -41,14 +41,8 @@ SOURCES = {"curated": Q(status__in=CURATED_STATUSES), "predicted": Q(status=Face
 COUNTED = ("faces", "female", "male", "unknown", "child")
 SOURCE_COLUMNS = tuple(f"{source}_{name}" for source in SOURCES for name in COUNTED)
 # The page column that counts each of COUNTED among a page's non-rejected faces (curated_<column>:
-# among those a curator stood behind).
-PAGE_COLUMNS = {
-    "faces": "face_count",
-    "female": "female_count",
-    "male": "male_count",
-    "unknown": "unknown_count",
-    "child": "child_count",
-}
+# among those a curator stood behind): the search's column for that gender, all faces for "faces".
+PAGE_COLUMNS = {name: GENDER_COLUMN["" if name == "faces" else name] for name in COUNTED}
 
 
 def _source_counts() -> dict:

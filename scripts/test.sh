@@ -45,23 +45,47 @@ trap cleanup EXIT
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
   --dir "$work" --pidfile "$work/redis.pid" --logfile "$work/redis.log"
-export REDIS_URL="redis://127.0.0.1:$redis_port/0"
-export VISAGES_DATA_DIR="$work/data"
 export CHROMIUM_PATH=/usr/bin/chromium
 
 databases=${TEST_DATABASES:-sqlite postgres}
-if [[ " $databases " == *" sqlite "* ]]; then
-  echo "== suite on SQLite (Redis at $REDIS_URL)"
-  .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+if [[ " $databases " == *" postgres "* ]]; then
+  PG_BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
+  mkdir -p "$work/pg" && chown postgres "$work/pg"
+  runuser -u postgres -- "$PG_BIN/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg/log" -w \
+    -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" start >/dev/null
 fi
-[[ " $databases " == *" postgres "* ]] || exit 0
 
-PG_BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
-mkdir -p "$work/pg" && chown postgres "$work/pg"
-runuser -u postgres -- "$PG_BIN/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
-runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg/log" -w \
-  -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" start >/dev/null
-export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/visages"
+# One pass: its own Redis database (broker, cache, host budgets) and data directory, so that the two
+# passes can run side by side without reading each other's tasks or files.
+# An empty database URL: SQLite, the embedded default.
+suite() (
+  name=$1
+  export REDIS_URL="redis://127.0.0.1:$redis_port/$2" VISAGES_DATA_DIR="$work/data-$name"
+  if [ -n "$3" ]; then export DATABASE_URL=$3; else unset DATABASE_URL; fi
+  shift 3
+  .venv/bin/python -m pytest -q -p no:cacheprovider --basetemp="$work/pytest-$name" "$@"
+)
+pg_url="postgres://postgres@127.0.0.1:$pg_port/visages"
 
-echo "== suite on PostgreSQL ($DATABASE_URL) + Redis"
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# Both passes: side by side (each is mostly one process, and CI machines have two cores or more), the
+# SQLite pass's output kept in a file and shown when it ends. Either one failing fails the script.
+if [[ " $databases " == *" sqlite "* && " $databases " == *" postgres "* ]]; then
+  echo "== suite on SQLite (Redis db 0) and on PostgreSQL ($pg_url) + Redis (db 1), side by side"
+  suite sqlite 0 "" "$@" >"$work/sqlite.log" 2>&1 &
+  sqlite_pid=$!
+  pg_status=0
+  suite postgres 1 "$pg_url" "$@" || pg_status=$?
+  sqlite_status=0
+  wait "$sqlite_pid" || sqlite_status=$?
+  echo "== suite on SQLite: its output"
+  cat "$work/sqlite.log"
+  echo "== exit status: SQLite $sqlite_status, PostgreSQL $pg_status"
+  [ "$sqlite_status" -eq 0 ] && [ "$pg_status" -eq 0 ]
+elif [[ " $databases " == *" sqlite "* ]]; then
+  echo "== suite on SQLite"
+  suite sqlite 0 "" "$@"
+else
+  echo "== suite on PostgreSQL ($pg_url) + Redis"
+  suite postgres 1 "$pg_url" "$@"
+fi

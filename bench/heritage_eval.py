@@ -65,7 +65,6 @@ from detection.training.data import LabelledImage, read_labelme_folder  # noqa: 
 
 # Boxes down to this score are kept so AP and the tuning sweep read the whole ranking.
 FLOOR = 0.1
-TILED = frozenset({"res10"})
 # The run defaults (DETECTION_MAX_FACE_SHARE, DETECTION_MIN_FACE_SIZE, DETECTION_TILE_SIZE,
 # DETECTION_TILE_OVERLAP) without loading Django settings.
 MAX_FACE_SHARE = 0.8
@@ -135,7 +134,7 @@ class Pipeline:
         self.attributes = (
             get_attribute_model(attributes, **read_params) if attributes and attributes != ENCODING_HEAD else None
         )
-        self.tiling = detector in TILED if tiling is None else tiling
+        self.tiling = DETECTORS[detector].tiling_default if tiling is None else tiling
         self.max_face_share = max_face_share
         self.default_threshold = float(DETECTORS[detector].default_params.get("score_threshold", 0.5))
         flipped = {True: " (flip-averaged)", False: " (one reading)"}.get(read_params.get("flip_average"), "")

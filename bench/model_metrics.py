@@ -29,7 +29,6 @@ from tests.support.model_loop_pages import curated_page  # noqa: E402
 
 PAGE = (900, 1200)
 FLOOR = 0.1
-TILED = {"res10"}
 
 
 def pages(count: int, *, halftone: bool, first_seed: int = 0):
@@ -46,7 +45,10 @@ def truths(page) -> list[Detection]:
 def detect(name: str, pixels: np.ndarray) -> list[Detection]:
     params = {"score_threshold": FLOOR} if "score_threshold" in DETECTORS[name].default_params else {}
     detector = get_detector(name, **params)
-    found = detect_tiled(detector, pixels, tile_size=300, overlap=0.25) if name in TILED else detector.detect(pixels)
+    if DETECTORS[name].tiling_default:
+        found = detect_tiled(detector, pixels, tile_size=300, overlap=0.25)
+    else:
+        found = detector.detect(pixels)
     return filter_implausible(found, image_width=pixels.shape[1], image_height=pixels.shape[0])
 
 

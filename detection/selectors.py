@@ -15,7 +15,6 @@ from annotations.models import Corpus, CorpusRole, Face, Page
 from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS, ModelSpec
 from detection.model_loop.selectors import trained_model_names_hidden_from
 from detection.models import DetectionRun, PageDetection
-from detection.services import TILING_BY_DEFAULT
 from webapp.jobs import JobStatus
 
 
@@ -164,7 +163,7 @@ def model_listing(*, user) -> dict:
             "default_params": dict(spec.default_params),
         }
         if spec.kind == "detector":
-            item["tiling_default"] = spec.name in TILING_BY_DEFAULT
+            item["tiling_default"] = spec.tiling_default
         return item
 
     return {

@@ -57,9 +57,6 @@ logger = logging.getLogger(__name__)
 
 # Page tasks queued per dispatch step; a bigger run re-queues the dispatcher for the rest.
 DISPATCH_BATCH = 500
-# Fixed-input networks squeeze a whole page into their input, so small faces need tiles;
-# pyramid detectors (Haar, MTCNN, dlib) already scan every scale of the page.
-TILING_BY_DEFAULT = frozenset({"res10"})
 
 
 @dataclass(frozen=True)
@@ -201,7 +198,7 @@ def run_create(
     corpus, document, pages = _scope_pages(corpus=corpus, document=document, page_ids=page_ids)
     params = {
         "threshold": threshold,
-        "tiling": detector in TILING_BY_DEFAULT if tiling is None else tiling,
+        "tiling": detector_spec.tiling_default if tiling is None else tiling,
         "tile_size": settings.DETECTION_TILE_SIZE,
         "overlap": settings.DETECTION_TILE_OVERLAP,
         "max_face_share": max_face_share,

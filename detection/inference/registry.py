@@ -52,6 +52,9 @@ class ModelSpec:
     description: str
     default_params: dict[str, Hashable]
     factory: Callable[..., object]
+    # Fixed-input networks squeeze a whole page into their input, so small faces need tiles;
+    # pyramid and full-resolution detectors (Haar, MTCNN, dlib, CenterFace) already see every scale.
+    tiling_default: bool = False
 
 
 DEFAULT_DETECTOR = "centerface"
@@ -68,6 +71,7 @@ DETECTORS: dict[str, ModelSpec] = {
             description=gettext_noop("OpenCV DNN res10 SSD, 300x300 input; the BnF seed's detector."),
             default_params={"score_threshold": 0.5},
             factory=Res10Detector,
+            tiling_default=True,
         ),
         ModelSpec(
             name="haar",

@@ -293,7 +293,7 @@ def evaluation_for_detector(
     progress: Callable[[int, Page], None] | None = None,
 ) -> Evaluation:
     """Run a registry detector (and optionally an age/gender model) afresh on reviewed pages, in memory."""
-    from detection.services import TILING_BY_DEFAULT, PipelineParams, page_predictions
+    from detection.services import PipelineParams, page_predictions
 
     evaluation_check(detector=detector, attribute_model=attribute_model)
     spec = DETECTORS[detector]
@@ -303,7 +303,7 @@ def evaluation_for_detector(
     attributes = get_attribute_model(attribute_model) if attribute_model else None
     params = PipelineParams(
         threshold=floor,
-        tiling=detector in TILING_BY_DEFAULT if tiling is None else tiling,
+        tiling=spec.tiling_default if tiling is None else tiling,
         tile_size=settings.DETECTION_TILE_SIZE,
         overlap=settings.DETECTION_TILE_OVERLAP,
         max_face_share=settings.DETECTION_MAX_FACE_SHARE,

@@ -423,12 +423,11 @@ def _train_encoding_head(train, validation, params: dict, reporter: _Reporter):
 
 def _train_rescorer(train, validation, params: dict, reporter: _Reporter):
     from detection.inference.trained import CandidateSearch
-    from detection.services import TILING_BY_DEFAULT
     from detection.training.rescorer import candidate_pages, train_rescorer
 
     base = str(params["base"])
     search = CandidateSearch(
-        tiling=base in TILING_BY_DEFAULT,
+        tiling=registry.DETECTORS[base].tiling_default,
         tile_size=settings.DETECTION_TILE_SIZE,
         overlap=settings.DETECTION_TILE_OVERLAP,
         max_face_share=settings.DETECTION_MAX_FACE_SHARE,

@@ -1,5 +1,10 @@
 """Models by name: lookup, one instance per process, and adding a model at run time."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from detection.inference import registry
@@ -53,6 +58,31 @@ def test_it_ships_the_five_detectors_and_the_age_gender_model():
     assert set(ATTRIBUTE_MODELS) == {"onnx-age-gender"}
     assert registry.DEFAULT_DETECTOR in DETECTORS
     assert registry.DEFAULT_ATTRIBUTE_MODEL in ATTRIBUTE_MODELS
+
+
+def test_only_the_fixed_input_detector_tiles_by_default():
+    assert {name for name, spec in DETECTORS.items() if spec.tiling_default} == {"res10"}
+
+
+def test_the_settings_default_detector_is_the_registrys_when_the_environment_names_none():
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "webapp.settings"}
+    environment.pop("DETECTION_DEFAULT_DETECTOR", None)
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "from detection.inference.registry import DEFAULT_DETECTOR; "
+        "print(settings.DETECTION_DEFAULT_DETECTOR, DEFAULT_DETECTOR)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    from_settings, from_registry = done.stdout.split()
+    assert from_settings == from_registry == "centerface"
 
 
 def test_every_spec_names_a_version_and_a_license():

@@ -18,9 +18,10 @@ from datetime import date
 import django_filters
 from django import forms
 from django.db.models import (
+    F,
     Q,
 )
-from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils.translation import gettext as _
 from django_filters.utils import translate_validation
 
@@ -302,18 +303,31 @@ class SearchParams:
         face, a page's maximum confidence or extreme face sizes (kept by page_counts_refresh)
         answer it without reading faces. `walk`: tested row by row (see Unindexed).
         """
+        extreme = self._page_extreme()
+        if extreme is None:
+            return None
+        passes, _fails, column, value = extreme
+        return Q(passes(walk_column(prefix + column, walk), value))
+
+    def page_extremes_failing(self) -> Q | None:
+        """The pages with a face that fail page_extremes_condition's test (its column is null on
+        pages without one), or None when that test does not apply."""
+        extreme = self._page_extreme()
+        if extreme is None:
+            return None
+        _passes, fails, column, value = extreme
+        return Q(fails(F(column), value))
+
+    def _page_extreme(self) -> tuple[type, type, str, float] | None:
         if self.face_count_bounds() != (1, None) or self.gender or self.status or self.source or self.person:
             return None
         bounds = [
-            (GreaterThanOrEqual, "max_confidence", self.min_confidence),
-            (GreaterThanOrEqual, "max_face_share", self.min_size),
-            (LessThanOrEqual, "min_face_share", self.max_size),
+            (GreaterThanOrEqual, LessThan, "max_confidence", self.min_confidence),
+            (GreaterThanOrEqual, LessThan, "max_face_share", self.min_size),
+            (LessThanOrEqual, GreaterThan, "min_face_share", self.max_size),
         ]
-        given = [(lookup, column, value) for lookup, column, value in bounds if value is not None]
-        if len(given) != 1:
-            return None
-        lookup, column, value = given[0]
-        return Q(lookup(walk_column(prefix + column, walk), value))
+        given = [bound for bound in bounds if bound[-1] is not None]
+        return given[0] if len(given) == 1 else None
 
     def face_count_bounds(self) -> tuple[int, int | None]:
         """(min, max) selected faces per page; a face filter alone means at least one."""

@@ -9,8 +9,9 @@ cheap (page_search_results).
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import django_filters
 from django.db import connection
@@ -50,7 +51,7 @@ from annotations.search.params import (
     SearchParams,
     keep_parameter,
 )
-from annotations.search.sql import DateSpanOverlaps, InIds, Unordered, walk_column
+from annotations.search.sql import DOCUMENT_SPAN_DAYS_SQL, DateSpanOverlaps, InIds, Unordered, walk_column
 from annotations.search.summaries import pages_from_summaries, summaries_count_pages
 
 # Must match the expression of the GIN index created by migration 0003_search_indexes. Columns
@@ -80,10 +81,9 @@ PROBE_MAX_PAGES = 20_000
 # A search by date with up to this many candidate pages sorts its matches instead of walking pages in date
 # order: the walk would first test every page dated before the range (they all fail the date test).
 DATE_SORT_MAX_PAGES = 50_000
-# Title or full-text filters that leave up to this many documents are resolved into their ids first:
-# sent as an IN list (one placeholder per id) on SQLite, as one array parameter on PostgreSQL (see InIds).
-NARROW_DOCUMENTS_MAX = 2000
-NARROW_DOCUMENTS_ARRAY_MAX = 50_000
+# Title or full-text filters that leave up to this many documents are resolved into their ids first,
+# sent as one parameter (see InIds).
+NARROW_DOCUMENTS_MAX = 50_000
 
 
 class PageSearchFilterSet(SearchFilterSet):
@@ -133,7 +133,10 @@ def _document_conditions(params: SearchParams, doc: str = "") -> Q:
         )
     if params.title:
         cond &= Q(**{f"{doc}label__icontains": params.title})
-    if params.q:
+    if params.q and not doc:
+        # On documents themselves: PostgreSQL can combine the text index with the date index.
+        cond &= _document_text_match(params.q)
+    elif params.q:
         documents = Document.objects.filter(_document_text_match(params.q)).values("pk")
         cond &= Q(**{f"{doc}pk__in": documents})
     return cond
@@ -166,41 +169,53 @@ def search_params_narrowed(params: SearchParams) -> SearchParams:
         params = replace(params, start_bounds=bounds)
     if params.document_ids is not None or not (params.title or params.q):
         return params
-    most = NARROW_DOCUMENTS_ARRAY_MAX if connection.vendor == "postgresql" else NARROW_DOCUMENTS_MAX
     documents = Document.objects.filter(
         _document_conditions(params), _date_conditions(params, "date_start", "date_end")
     ).order_by()
-    if params.start_bounds is not None and not params.q:
+    if params.start_bounds is not None:
         # The pages' start dates are their documents' (kept by triggers): a range of the documents'
-        # date index rather than every title tested. A document outside it has no matching page.
-        # Not with full text, which its own index answers (PostgreSQL would then test each document's text).
+        # date index rather than every title tested (with full text, combined with the text index).
+        # A document outside it has no matching page.
         first, last = params.start_bounds
         documents = documents.filter(date_start__gte=first) if first else documents
         documents = documents.filter(date_start__lte=last) if last else documents
-    ids = list(documents.values_list("pk", flat=True)[: most + 1])
-    return replace(params, document_ids=tuple(ids)) if len(ids) <= most else params
+    ids = list(documents.values_list("pk", flat=True)[: NARROW_DOCUMENTS_MAX + 1])
+    return replace(params, document_ids=tuple(ids)) if len(ids) <= NARROW_DOCUMENTS_MAX else params
 
 
 def _start_bounds(params: SearchParams) -> tuple[date | None, date | None] | None:
-    """The range of start dates (Page.document_date) that pages matching the date filters have, or None.
+    """A range of start dates (Page.document_date) that holds every page matching the date filters, or None.
 
     A matching page starts no later than date_to, and no earlier than date_from unless its span
-    holds date_from (few pages: found through the span's GiST index). Only on PostgreSQL, and only
-    while every page with an end date has a start date (as every imported date has): a page with an
-    end date alone matches by its end, whatever bound its missing start would be tested against.
+    holds date_from: PostgreSQL finds the earliest start of those (few) pages through the span's
+    GiST index, SQLite goes back by the longest span of any document (pages copy their document's
+    span), read from that length's index. Only while every page with an end date has a start date
+    (as every imported date has): a page with an end date alone matches by its end, whatever bound
+    its missing start would be tested against.
     """
     low, high = params.date_from, params.date_to
-    if connection.vendor != "postgresql" or not (low or high) or (low and high and low > high):
+    if not (low or high) or (low and high and low > high):
         return None
     if Page.objects.filter(document_date__isnull=True, document_date_end__isnull=False).exists():
         return None
-    if low:
+    if low and connection.vendor == "postgresql":
         # Through the span index: the start date's own index would be read from the first page on.
         spanning = Page.objects.filter(
             DateSpanOverlaps(F("document_date"), F("document_date_end"), low=low, high=low)
         ).aggregate(first=Min(Unordered(F("document_date"))))["first"]
         low = min(low, spanning or low)
+    elif low:
+        low -= timedelta(days=_longest_document_span_days())
     return low, high
+
+
+def _longest_document_span_days() -> int:
+    """The most days between a document's start and end date (0 without any span), on SQLite: one
+    step down the index of that length (migration 0019)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX({DOCUMENT_SPAN_DAYS_SQL}) FROM annotations_document")
+        (days,) = cursor.fetchone()
+    return math.ceil(days or 0)
 
 
 def page_conditions(params: SearchParams, prefix: str = "", *, walk: bool = False) -> Q:
@@ -538,7 +553,15 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
             # index: the count columns are indexed where above zero (SQLite needs the test to use one).
             candidates = estimate if estimate is not None else pages.count()
             indexed = Q(**{f"{params.count_column}__gt": 0}) if params.count_column and low else Q()
-            count = pages.filter(bounds, indexed).count()
+            failing = params.page_extremes_failing()
+            if failing is not None and _fewer_fail(pages, passing=bounds, failing=failing):
+                # The pages with a face (from the summaries) less the few that fail: min_size=1 passes
+                # most pages, and reading the index range of those that fail costs a fraction.
+                corpus_ids = None if all_visible else corpora_visible_to(user).values_list("pk", flat=True)
+                _, with_faces = pages_from_summaries(corpus_ids=corpus_ids, params=_without_face_filters(params))
+                count = with_faces - pages.filter(failing).count()
+            else:
+                count = pages.filter(bounds, indexed).count()
         else:
             totals = pages.filter(conditions).aggregate(
                 # Counting the (never null) count column, not the id: PostgreSQL then counts from a
@@ -575,6 +598,27 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     if estimate is None and candidates > PROBE_MAX_PAGES:
         candidates = candidate_pages.count()
     return count, page_results(pages, params, strategy=_slice_strategy(count, candidates, params))
+
+
+def _fewer_fail(pages: QuerySet[Page], *, passing: Q, failing: Q) -> bool:
+    """Whether PostgreSQL expects fewer pages to fail a page-column test than to pass it (from its
+    column statistics: the estimate only picks which side to count, and counts stay exact)."""
+    if connection.vendor != "postgresql":
+        return False
+    return _estimated_rows(pages.filter(failing)) < _estimated_rows(pages.filter(passing))
+
+
+def _estimated_rows(queryset: QuerySet) -> float:
+    sql, sql_params = queryset.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", sql_params)
+        plan = cursor.fetchone()[0]
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+def _without_face_filters(params: SearchParams) -> SearchParams:
+    """The same page filters, asking only for pages with at least one face."""
+    return replace(params, min_confidence=None, min_size=None, max_size=None, min_faces=1, max_faces=None)
 
 
 def face_results(faces: QuerySet[Face], params: SearchParams, *, walk: bool = False) -> QuerySet[Face]:

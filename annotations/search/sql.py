@@ -42,12 +42,17 @@ class Unordered(Func):
         return super().as_sql(compiler, connection, template="(%(expressions)s + 0)", **extra_context)
 
 
+# Up to this many ids, SQLite gets an IN list (its planner knows how many); more go as one JSON parameter.
+IN_LIST_MAX = 2000
+
+
 class InIds(Func):
     """`expression IN ids`, sent as one array parameter on PostgreSQL.
 
     A search may fetch a few thousand pages by id; as an IN list, each id is a placeholder that
     Django and psycopg prepare and quote one by one (about 10 ms for 2,000 ids), as `= ANY(array)`
-    the list binds as a single value.
+    the list binds as a single value. SQLite reads a long list from one JSON array (json_each),
+    which also keeps it under SQLite's limit on parameters.
     """
 
     output_field = BooleanField()
@@ -61,6 +66,8 @@ class InIds(Func):
         if not self.ids:
             raise EmptyResultSet
         column, params = compiler.compile(self.source_expressions[0])
+        if len(self.ids) > IN_LIST_MAX:
+            return f"{column} IN (SELECT value FROM json_each(%s))", (*params, _json_ids(self.ids))
         return f"{column} IN ({', '.join(['%s'] * len(self.ids))})", (*params, *self.ids)
 
     def as_postgresql(self, compiler, connection, **extra_context):
@@ -71,6 +78,10 @@ class InIds(Func):
         return f"{column} = ANY(%s::bigint[])", (*params, "{" + ",".join(str(int(pk)) for pk in self.ids) + "}")
 
 
+def _json_ids(ids: list[int]) -> str:
+    return "[" + ",".join(str(int(pk)) for pk in ids) + "]"
+
+
 def walk_column(name: str, walk: bool):
     return Unindexed(F(name)) if walk else F(name)
 
@@ -78,6 +89,8 @@ def walk_column(name: str, walk: bool):
 # A page's copy of its document's date span as one range: a missing end is its start day, a missing
 # start its end day. Must match the expression of the GiST index of migration 0016 (PostgreSQL).
 DATE_SPAN_SQL = "daterange(COALESCE({start}, {end}), COALESCE({end}, {start}), '[]')"
+# A document's span in days on SQLite, as its index (migration 0019) is written: queries must use the same text.
+DOCUMENT_SPAN_DAYS_SQL = "julianday(date_end) - julianday(date_start)"
 
 
 class DateSpanOverlaps(Func):

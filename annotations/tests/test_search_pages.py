@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import random
+from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 from django.db import connection
 from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 
 from annotations.models import CorpusMembership, CorpusRole, Page
-from annotations.search import planner
+from annotations.search import planner, sql
 from annotations.search.params import SearchParams, search_params_parse
 from annotations.search.planner import PageSearchFilterSet, page_search
 from annotations.services import FacePrediction, faces_store_predictions
@@ -28,7 +30,6 @@ STRATEGIES = {
         "PROBE_MAX_PAGES": 0,
         "COLLECT_MAX_IDS": 10**9,
         "NARROW_DOCUMENTS_MAX": -1,
-        "NARROW_DOCUMENTS_ARRAY_MAX": -1,
     },
     "walk": {
         "WALK_MAX_VISITS": 10**9,
@@ -187,6 +188,19 @@ def test_date_range_overlaps_documents_with_partial_dates(client, data):
     assert "u1" not in search(client, data, "date_to=3000")
 
 
+def test_sqlite_bounds_start_dates_by_the_longest_document_span_read_from_its_index(data):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL finds the pages spanning date_from through the span's GiST index")
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN SELECT MAX({sql.DOCUMENT_SPAN_DAYS_SQL}) FROM annotations_document")
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "document_span_days_idx" in plan
+    # "1390-1405" is the longest span: a search from 1400 starts its pages 5,843 days earlier.
+    longest = (date(1405, 12, 31) - date(1390, 1, 1)).days
+    params = planner.search_params_narrowed(search_params_parse(QueryDict("date_from=1400&date_to=1400")))
+    assert params.start_bounds == (date(1400, 1, 1) - timedelta(days=longest), date(1400, 12, 31))
+
+
 def test_a_malformed_date_is_refused(client, data):
     for bad in ("1915-13", "last-year", "1915-02-30"):
         response = client.get(f"{URL}?date_from={bad}")
@@ -218,13 +232,18 @@ def test_title_substring_and_full_text_over_titles_and_metadata(client, data):
     assert search(client, data, "q=nothing-like-this") == []
 
 
-def test_postgresql_resolves_more_documents_into_ids_than_an_in_list_holds(client, data, strategy, monkeypatch):
-    """On PostgreSQL the ids bind as one array (NARROW_DOCUMENTS_ARRAY_MAX), not one placeholder each."""
-    monkeypatch.setattr(planner, "NARROW_DOCUMENTS_MAX", 1)
+def test_documents_resolved_into_more_ids_than_an_in_list_holds_bind_as_one_parameter(
+    client, data, strategy, monkeypatch
+):
+    """PostgreSQL binds the ids as one array, SQLite past IN_LIST_MAX as one JSON array (json_each)."""
+    monkeypatch.setattr(sql, "IN_LIST_MAX", 1)
     params = planner.search_params_narrowed(search_params_parse(QueryDict("q=journal%20illustré")))
-    narrows = strategy != "collect" and connection.vendor == "postgresql"
-    assert (params.document_ids is not None) == narrows
-    assert search(client, data, "q=journal%20illustré&gender=female") == ["a1", "b1", "z1"]
+    assert (params.document_ids is not None) == (strategy != "collect")
+    with CaptureQueriesContext(connection) as queries:
+        assert search(client, data, "q=journal%20illustré&gender=female") == ["a1", "b1", "z1"]
+    if strategy != "collect":
+        one_parameter = "= ANY(" if connection.vendor == "postgresql" else "IN (SELECT value FROM json_each("
+        assert any(one_parameter in query["sql"] for query in queries.captured_queries)
 
 
 def test_review_status_source_status_and_person(client, data):
@@ -242,6 +261,32 @@ def test_face_size_as_a_share_of_the_page(client, data):
     assert search(client, data, "min_size=5") == ["m1"]
     assert search(client, data, "gender=male&max_size=1") == ["a1", "a2", "b2", "u1"]
     assert search(client, data, "min_size=0.1&max_size=0.3&min_faces=3") == ["a1", "a2", "b1"]
+
+
+@pytest.mark.parametrize(
+    "query", ["min_size=0.1", "min_size=5", "max_size=0.3", "max_size=50", "min_confidence=0.3", "min_confidence=0.95"]
+)
+def test_one_extreme_test_counts_the_same_from_the_pages_that_fail_it(client, data, query, monkeypatch):
+    """Pages with a face (the summaries) less those failing the test: the count of those passing it."""
+    counts = {}
+    for fewer_fail in (False, True):
+        monkeypatch.setattr(planner, "_fewer_fail", lambda pages, *, passing, failing, answer=fewer_fail: answer)
+        response = client.get(f"{URL}?{query}")
+        counts[fewer_fail] = (response.json()["count"], names(data, response))
+    assert counts[True] == counts[False]
+    assert counts[True][0] == len(counts[True][1])
+
+
+def test_postgresql_counts_the_side_of_an_extreme_test_it_expects_fewer_pages_on(data):
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL estimates rows (EXPLAIN), so SQLite always counts the pages passing")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotations_page")
+    pages = Page.objects.all()
+    for query, fewer_fail in (("min_size=0.01", True), ("min_size=9", False)):
+        params = search_params_parse(QueryDict(query))
+        passing, failing = params.page_extremes_condition(), params.page_extremes_failing()
+        assert planner._fewer_fail(pages, passing=passing, failing=failing) == fewer_fail, query
 
 
 def test_page_density_counts_every_face_of_the_page(client, data):
@@ -510,6 +555,5 @@ def test_document_filters_resolved_into_ids_answer_as_the_plain_query_on_a_rando
 
     resolved = answers()
     monkeypatch.setattr(planner, "NARROW_DOCUMENTS_MAX", -1)
-    monkeypatch.setattr(planner, "NARROW_DOCUMENTS_ARRAY_MAX", -1)
     assert answers() == resolved
     assert any(count for count, _, _ in resolved.values())

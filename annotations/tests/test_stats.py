@@ -221,5 +221,4 @@ def test_curated_figures_stand_apart_in_the_csv(client, data):
 def test_title_and_full_text_statistics_are_the_same_resolved_into_document_ids(client, data, query, monkeypatch):
     resolved = years(client, query)
     monkeypatch.setattr(planner, "NARROW_DOCUMENTS_MAX", -1)
-    monkeypatch.setattr(planner, "NARROW_DOCUMENTS_ARRAY_MAX", -1)
     assert years(client, query) == resolved

@@ -48,6 +48,14 @@ def test_a_web_server_with_debug_off_demands_a_secret_key(tmp_path):
     assert development.returncode == 0, development.stderr
 
 
+def test_a_web_process_takes_what_it_loaded_out_of_full_garbage_collections(tmp_path):
+    code = "import gc, webapp.wsgi; print(gc.get_freeze_count())"
+    served = bare(tmp_path, "-c", code, SECRET_KEY="k" * 50)
+
+    assert served.returncode == 0, served.stderr
+    assert int(served.stdout.splitlines()[-1]) > 10_000
+
+
 def test_an_explicit_debug_still_turns_it_on(tmp_path):
     result = bare(tmp_path, "manage.py", "shell", "-c", PRINT, DEBUG="1")
 

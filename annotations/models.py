@@ -279,6 +279,20 @@ class Page(models.Model):
                 models.Index(fields=[column], condition=Q(**{f"{column}__gt": 0}), name=f"page_{column}_idx")
                 for column in (*PAGE_GENDER_COUNT_COLUMNS, *PAGE_CURATED_COUNT_COLUMNS, *PAGE_CONFIDENT_COUNT_COLUMNS)
             ),
+            # Search counts by a gender (or children) within a date range, with a face density or front
+            # pages: the range of the dates of the pages with such a face, counted from this index alone
+            # (PostgreSQL; SQLite gets the partial index without its included columns). Not the review
+            # status: a search by it and a gender alone counts faster from page_search_idx, which
+            # PostgreSQL would leave for this narrower index if it could.
+            *(
+                models.Index(
+                    fields=["document_date"],
+                    include=["document_date_end", "is_front_page", "face_count", column],
+                    condition=Q(**{f"{column}__gt": 0}),
+                    name=f"page_{column}_date_idx",
+                )
+                for column in PAGE_GENDER_COUNT_COLUMNS
+            ),
             # Search counts for one size bound: a range of one index (a size test implies a face).
             *(
                 models.Index(fields=[column], condition=Q(**{f"{column}__isnull": False}), name=f"page_{column}_idx")

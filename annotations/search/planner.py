@@ -546,13 +546,12 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     estimate = _estimated_page_total() if all_visible and not conditions else None
     bounds = page_column_bounds(params)
     if bounds is not None:
-        # Candidates and matches in one pass over the page columns.
         column = params.count_column or GENDER_COLUMN[params.gender]
+        # The count columns are indexed where above zero (SQLite needs the test to use one).
+        indexed = Q(**{f"{params.count_column}__gt": 0}) if params.count_column and low else Q()
         if estimate is not None or not conditions:
-            # Every visible page is a candidate, and the count reads just the matching range of an
-            # index: the count columns are indexed where above zero (SQLite needs the test to use one).
+            # Every visible page is a candidate, and the count reads just the matching range of an index.
             candidates = estimate if estimate is not None else pages.count()
-            indexed = Q(**{f"{params.count_column}__gt": 0}) if params.count_column and low else Q()
             failing = params.page_extremes_failing()
             if failing is not None and _fewer_fail(pages, passing=bounds, failing=failing):
                 # The pages with a face (from the summaries) less the few that fail: min_size=1 passes
@@ -562,7 +561,14 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
                 count = with_faces - pages.filter(failing).count()
             else:
                 count = pages.filter(bounds, indexed).count()
+        elif connection.vendor == "postgresql" and low and params.start_bounds is not None:
+            # Within a date range, the matches alone, from the dates of the pages with such a face (a
+            # gender's: migration 0020) rather than every candidate; the candidates only pick how to
+            # fetch the slice, so PostgreSQL's estimate of their number serves.
+            count = pages.filter(conditions, bounds, indexed).count()
+            candidates = max(count, round(_estimated_rows(pages.filter(conditions))))
         else:
+            # Candidates and matches in one pass over the page columns.
             totals = pages.filter(conditions).aggregate(
                 # Counting the (never null) count column, not the id: PostgreSQL then counts from a
                 # narrow index on the count columns instead of reading every page row.

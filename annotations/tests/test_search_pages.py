@@ -296,6 +296,24 @@ def test_page_density_counts_every_face_of_the_page(client, data):
     assert search(client, data, "gender=female&max_density=2") == ["r1", "z1"]
 
 
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("gender=female&max_density=2&date_from=1910&date_to=1920", ["z1"]),
+        # r1's document spans 1390-1405: found from a start date fifteen years before the range.
+        ("gender=female&max_density=2&date_from=1400&date_to=1400", ["r1"]),
+        # b1 has four faces, a1 three.
+        ("gender=female&min_faces=1&max_density=3&date_from=1915&date_to=1915", ["a1"]),
+        ("gender=female&min_faces=2&max_density=4&date_from=1915&date_to=1915", ["b1"]),
+    ],
+)
+def test_a_gender_within_dates_and_a_density_counts_its_pages_exactly(client, data, query, expected):
+    """On PostgreSQL the matches are counted alone (a gender's date index) and the candidates estimated."""
+    response = client.get(f"{URL}?{query}")
+    assert names(data, response) == expected
+    assert response.json()["count"] == len(expected)
+
+
 def test_orderings_are_stable(client, data):
     assert search(client, data, "ordering=-date") == ["z1", "m1", "b1", "b2", "a1", "a2", "a3", "r1", "u1"]
     # Ties are broken by id in the same direction.

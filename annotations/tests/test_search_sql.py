@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from annotations.models import Corpus, Page
 from annotations.search.planner import _estimated_page_total
-from annotations.search.sql import InIds
+from annotations.search.sql import IN_LIST_MAX, InIds
 from annotations.tests.factories import make_document
 
 pytestmark = pytest.mark.django_db
@@ -33,17 +33,22 @@ def test_in_ids_of_no_ids_matches_nothing(pages):
     assert Page.objects.exclude(InIds(F("pk"), [])).count() == len(pages)
 
 
-def test_thousands_of_ids_bind_as_one_array_on_postgresql(pages):
+def test_thousands_of_ids_bind_as_one_parameter(pages):
+    """An array on PostgreSQL; on SQLite an IN list up to IN_LIST_MAX ids, one JSON array past it."""
     ids = [page.pk for page in pages]
+    few = ids[:IN_LIST_MAX]
 
     with CaptureQueriesContext(connection) as queries:
         assert Page.objects.filter(InIds(F("pk"), ids)).count() == len(ids)
+        assert Page.objects.filter(InIds(F("pk"), few)).count() == len(few)
 
-    sql = queries.captured_queries[0]["sql"]
+    many_sql, few_sql = (query["sql"] for query in queries.captured_queries)
     if connection.vendor == "postgresql":
-        assert "= ANY(" in sql and " IN (" not in sql
+        assert "= ANY(" in many_sql and " IN (" not in many_sql
+        assert "= ANY(" in few_sql
     else:
-        assert f" IN ({ids[0]}, {ids[1]}" in sql
+        assert "IN (SELECT value FROM json_each(" in many_sql and f"{ids[0]}, {ids[1]}" not in many_sql
+        assert f" IN ({ids[0]}, {ids[1]}" in few_sql
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="PostgreSQL estimates; see test_search_pages")

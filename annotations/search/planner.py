@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import django_filters
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -615,7 +616,11 @@ def _fewer_fail(pages: QuerySet[Page], *, passing: Q, failing: Q) -> bool:
 
 
 def _estimated_rows(queryset: QuerySet) -> float:
-    sql, sql_params = queryset.values("pk").query.sql_with_params()
+    try:
+        sql, sql_params = queryset.values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        # Conditions that match nothing by construction (no document left by a title): no SQL to ask about.
+        return 0.0
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", sql_params)
         plan = cursor.fetchone()[0]

@@ -305,6 +305,8 @@ def test_page_density_counts_every_face_of_the_page(client, data):
         # b1 has four faces, a1 three.
         ("gender=female&min_faces=1&max_density=3&date_from=1915&date_to=1915", ["a1"]),
         ("gender=female&min_faces=2&max_density=4&date_from=1915&date_to=1915", ["b1"]),
+        # No document has that title: the resolved document ids are none.
+        ("title=nothing-like-this&gender=female&max_density=2&date_from=1910&date_to=1920", []),
     ],
 )
 def test_a_gender_within_dates_and_a_density_counts_its_pages_exactly(client, data, query, expected):

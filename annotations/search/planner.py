@@ -466,6 +466,11 @@ def all_corpora_visible(user) -> bool:
     return not Corpus.objects.exclude(pk__in=corpora_visible_to(user).values("pk")).exists()
 
 
+def visible_corpus_ids(user, *, all_visible: bool) -> QuerySet | None:
+    """The ids of the corpora the user may view, as the summaries take them: None when they are all."""
+    return None if all_visible else corpora_visible_to(user).values_list("pk", flat=True)
+
+
 def _visible_pages(user) -> QuerySet[Page]:
     return Page.objects.all() if all_corpora_visible(user) else pages_visible_to(user)
 
@@ -533,8 +538,9 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
     if summaries_count_pages(params):
         # Whole corpora or years, front pages, a gender, a confidence step, pages with or without a
         # selected face: counted from the page summaries (a few thousand rows), not from the pages.
-        corpus_ids = None if all_visible else corpora_visible_to(user).values_list("pk", flat=True)
-        candidates, count = pages_from_summaries(corpus_ids=corpus_ids, params=params)
+        candidates, count = pages_from_summaries(
+            corpus_ids=visible_corpus_ids(user, all_visible=all_visible), params=params
+        )
         return count, page_results(pages, params, strategy=_slice_strategy(count, candidates, params))
     low, high = params.face_count_bounds()
     conditions = page_conditions(params)
@@ -557,8 +563,9 @@ def page_search_results(*, user, params: SearchParams) -> tuple[int, QuerySet[Pa
             if failing is not None and _fewer_fail(pages, passing=bounds, failing=failing):
                 # The pages with a face (from the summaries) less the few that fail: min_size=1 passes
                 # most pages, and reading the index range of those that fail costs a fraction.
-                corpus_ids = None if all_visible else corpora_visible_to(user).values_list("pk", flat=True)
-                _, with_faces = pages_from_summaries(corpus_ids=corpus_ids, params=_without_face_filters(params))
+                _, with_faces = pages_from_summaries(
+                    corpus_ids=visible_corpus_ids(user, all_visible=all_visible), params=_without_face_filters(params)
+                )
                 count = with_faces - pages.filter(failing).count()
             else:
                 count = pages.filter(bounds, indexed).count()

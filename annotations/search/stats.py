@@ -16,7 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from annotations.access import corpora_visible_to, faces_visible_to, pages_visible_to
+from annotations.access import faces_visible_to, pages_visible_to
 from annotations.models import (
     CURATED_STATUSES,
     Face,
@@ -31,6 +31,7 @@ from annotations.search.planner import (
     faces_select,
     page_conditions,
     search_params_narrowed,
+    visible_corpus_ids,
 )
 from annotations.search.summaries import faces_by_year_from_summaries, summaries_answer
 
@@ -65,8 +66,9 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
     """
     all_visible = all_corpora_visible(user)
     if summaries_answer(params):
-        corpus_ids = None if all_visible else corpora_visible_to(user).values_list("pk", flat=True)
-        counted = faces_by_year_from_summaries(corpus_ids=corpus_ids, params=params)
+        counted = faces_by_year_from_summaries(
+            corpus_ids=visible_corpus_ids(user, all_visible=all_visible), params=params
+        )
         by_year = {year: _empty_year(year) | counts for year, counts in counted.items()}
         return [_with_shares(row) for row in _fill_years(by_year, params)]
     # A title or full-text filter resolved once into document ids, as a search does.

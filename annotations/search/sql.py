@@ -75,11 +75,16 @@ class InIds(Func):
             raise EmptyResultSet
         column, params = compiler.compile(self.source_expressions[0])
         # An array literal written at once: psycopg would adapt (and inspect) the list item by item.
-        return f"{column} = ANY(%s::bigint[])", (*params, "{" + ",".join(str(int(pk)) for pk in self.ids) + "}")
+        return f"{column} = ANY(%s::bigint[])", (*params, "{" + _comma_separated(self.ids) + "}")
 
 
 def _json_ids(ids: list[int]) -> str:
-    return "[" + ",".join(str(int(pk)) for pk in ids) + "]"
+    return "[" + _comma_separated(ids) + "]"
+
+
+def _comma_separated(ids: list[int]) -> str:
+    """The ids as integers written one after the other: the body of an array literal, PostgreSQL's or JSON's."""
+    return ",".join(str(int(pk)) for pk in ids)
 
 
 def walk_column(name: str, walk: bool):

@@ -368,8 +368,8 @@ class FaceYearSummary(models.Model):
 
 
 class PageYearSummary(models.Model):
-    """Signed counts of pages by corpus, year span, front page, and the confidence step of their most
-    confident face: of any face (selector ''), or of one gender's or the child faces.
+    """Signed counts of pages by corpus, year span, front page, review status, and the confidence step of
+    their most confident face: of any face (selector ''), or of one gender's or the child faces.
 
     A page without faces counts once, under selector '' and no step; a page counts under a gender's
     selector only when it has a face of that gender. Appended and folded as FaceYearSummary.
@@ -381,6 +381,7 @@ class PageYearSummary(models.Model):
     year = models.IntegerField(null=True)
     end_year = models.IntegerField(null=True)
     is_front_page = models.BooleanField()
+    review_status = models.CharField(max_length=10)
     selector = models.CharField(max_length=7, blank=True)
     confidence_step = models.SmallIntegerField(null=True)
     n = models.IntegerField()

@@ -16,7 +16,6 @@ CURATED = "('accepted', 'edited', 'added')"
 SELECTORS = ("", "female", "male", "unknown", "child")
 FACE_TABLE, PAGE_TABLE = "annotations_faceyearsummary", "annotations_pageyearsummary"
 FACE_COLUMNS = "corpus_id, year, end_year, is_front_page, gender, child, status, confidence_step, n"
-PAGE_COLUMNS = "corpus_id, year, end_year, is_front_page, selector, confidence_step, n"
 
 
 def step(value: str) -> str:
@@ -42,8 +41,12 @@ SELECTORS_SQL = " UNION ALL ".join(f"SELECT '{name}' AS selector" for name in SE
 
 
 class Dialect:
-    def __init__(self, vendor: str):
+    """The trigger SQL of one database; `page_columns`: page columns the page rows are also counted by
+    (after is_front_page, as in a later migration's PageYearSummary)."""
+
+    def __init__(self, vendor: str, page_columns: tuple[str, ...] = ()):
         self.postgresql = vendor == "postgresql"
+        self.page_columns = page_columns
 
     def year(self, value: str) -> str:
         if self.postgresql:
@@ -75,12 +78,14 @@ class Dialect:
     def page_rows(self, page: str, corpus: str, where: str, sign: int, *, source: str) -> str:
         """The counts of pages by selector (a selector without faces: none), under the key of the page
         row `page` in `corpus`: the rows `where` selects from `source`."""
+        keyed = ("is_front_page", *self.page_columns)
+        group = ", ".join(str(k) for k in range(1, len(keyed) + 6))
         return (
-            f"INSERT INTO {PAGE_TABLE} ({PAGE_COLUMNS}) "
+            f"INSERT INTO {PAGE_TABLE} (corpus_id, year, end_year, {', '.join(keyed)}, selector, confidence_step, n) "
             f"SELECT {corpus}, {self.year(f'{page}.document_date')}, {self.year(f'{page}.document_date_end')}, "
-            f"{page}.is_front_page, s.selector, {step(page_max(page))}, {sign} * COUNT(*) "
+            f"{', '.join(f'{page}.{column}' for column in keyed)}, s.selector, {step(page_max(page))}, {sign} * COUNT(*) "
             f"FROM {source} CROSS JOIN ({SELECTORS_SQL}) s "
-            f"WHERE ({where}) AND (s.selector = '' OR {page_max(page)} IS NOT NULL) GROUP BY 1, 2, 3, 4, 5, 6"
+            f"WHERE ({where}) AND (s.selector = '' OR {page_max(page)} IS NOT NULL) GROUP BY {group}"
         )
 
     def one_page(self, row: str, sign: int) -> str:
@@ -126,6 +131,47 @@ def changed(columns, distinct: str) -> str:
     return " OR ".join(f"OLD.{column} {distinct} NEW.{column}" for column in columns)
 
 
+def page_function_postgresql(sql: Dialect, page_changes: tuple[str, ...], *, create: str = "CREATE") -> str:
+    """The page trigger's function: a page's row moves when `page_changes` (or its key) change, its
+    faces when its key does."""
+    return f"""{create} FUNCTION annotations_page_summaries() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NOT ({changed(PAGE_KEY + page_changes, "IS DISTINCT FROM")}) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        {sql.one_page("OLD", -1)};
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        {sql.one_page("NEW", 1)};
+    END IF;
+    IF TG_OP = 'UPDATE' AND ({changed(PAGE_KEY, "IS DISTINCT FROM")}) THEN
+        {sql.page_faces_moved("OLD", -1)};
+        {sql.page_faces_moved("NEW", 1)};
+    END IF;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql"""
+
+
+def document_function_postgresql(sql: Dialect, *, create: str = "CREATE") -> str:
+    """The document trigger's function: a document moved to another corpus moves its counts before its
+    pages take new dates (whose own trigger then reads the document's new corpus for both sides)."""
+    return f"""{create} FUNCTION annotations_document_to_pages() RETURNS trigger AS $$
+BEGIN
+    IF OLD.corpus_id <> NEW.corpus_id THEN
+        {";".join(sql.document_moved(-1))};
+        {";".join(sql.document_moved(1))};
+    END IF;
+    IF {changed(("date_start", "date_end"), "IS DISTINCT FROM")} THEN
+        UPDATE annotations_page SET document_date = NEW.date_start, document_date_end = NEW.date_end
+        WHERE document_id = NEW.id;
+    END IF;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql"""
+
+
 def postgresql_statements() -> list[str]:
     sql = Dialect("postgresql")
     return [
@@ -145,43 +191,13 @@ END
 $$ LANGUAGE plpgsql""",
         """CREATE TRIGGER annotations_face_summaries AFTER INSERT OR DELETE OR UPDATE ON annotations_face
     FOR EACH ROW EXECUTE FUNCTION annotations_face_summaries()""",
-        f"""CREATE FUNCTION annotations_page_summaries() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' AND NOT ({changed(PAGE_KEY + PAGE_MAXIMA, "IS DISTINCT FROM")}) THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        {sql.one_page("OLD", -1)};
-    END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        {sql.one_page("NEW", 1)};
-    END IF;
-    IF TG_OP = 'UPDATE' AND ({changed(PAGE_KEY, "IS DISTINCT FROM")}) THEN
-        {sql.page_faces_moved("OLD", -1)};
-        {sql.page_faces_moved("NEW", 1)};
-    END IF;
-    RETURN NULL;
-END
-$$ LANGUAGE plpgsql""",
+        page_function_postgresql(sql, PAGE_MAXIMA),
         """CREATE TRIGGER annotations_page_summaries AFTER INSERT OR DELETE OR UPDATE ON annotations_page
     FOR EACH ROW EXECUTE FUNCTION annotations_page_summaries()""",
-        # Replaces 0014's: a document moved to another corpus moves its counts before its pages take
-        # new dates (whose own trigger then reads the document's new corpus for both sides).
+        # Replaces 0014's (see document_function_postgresql).
         "DROP TRIGGER annotations_document_dates_to_pages ON annotations_document",
         "DROP FUNCTION annotations_document_dates_to_pages()",
-        f"""CREATE FUNCTION annotations_document_to_pages() RETURNS trigger AS $$
-BEGIN
-    IF OLD.corpus_id <> NEW.corpus_id THEN
-        {";".join(sql.document_moved(-1))};
-        {";".join(sql.document_moved(1))};
-    END IF;
-    IF {changed(("date_start", "date_end"), "IS DISTINCT FROM")} THEN
-        UPDATE annotations_page SET document_date = NEW.date_start, document_date_end = NEW.date_end
-        WHERE document_id = NEW.id;
-    END IF;
-    RETURN NULL;
-END
-$$ LANGUAGE plpgsql""",
+        document_function_postgresql(sql),
         """CREATE TRIGGER annotations_document_to_pages
     AFTER UPDATE OF corpus_id, date_start, date_end ON annotations_document
     FOR EACH ROW EXECUTE FUNCTION annotations_document_to_pages()""",
@@ -221,6 +237,44 @@ $$ LANGUAGE plpgsql""",
 ]
 
 
+def page_triggers_sqlite(sql: Dialect, page_changes: tuple[str, ...]) -> list[str]:
+    """The page triggers: a page's row moves when `page_changes` (or its key) change, its faces when its key does."""
+    return [
+        f"""CREATE TRIGGER annotations_page_summaries_insert AFTER INSERT ON annotations_page
+    BEGIN {sql.one_page("NEW", 1)}; END""",
+        f"""CREATE TRIGGER annotations_page_summaries_delete AFTER DELETE ON annotations_page
+    BEGIN {sql.one_page("OLD", -1)}; END""",
+        f"""CREATE TRIGGER annotations_page_summaries_update AFTER UPDATE ON annotations_page
+    WHEN {changed(page_changes, "IS NOT")} AND NOT ({changed(PAGE_KEY, "IS NOT")})
+    BEGIN {sql.one_page("OLD", -1)}; {sql.one_page("NEW", 1)}; END""",
+        f"""CREATE TRIGGER annotations_page_summaries_move AFTER UPDATE ON annotations_page
+    WHEN {changed(PAGE_KEY, "IS NOT")}
+    BEGIN
+        {sql.one_page("OLD", -1)}; {sql.one_page("NEW", 1)};
+        {sql.page_faces_moved("OLD", -1)}; {sql.page_faces_moved("NEW", 1)};
+    END""",
+    ]
+
+
+def document_trigger_sqlite(sql: Dialect) -> str:
+    """In one trigger: a document moved to another corpus moves its counts before its pages take new
+    dates (SQLite promises no order between two triggers)."""
+    return f"""CREATE TRIGGER annotations_document_to_pages AFTER UPDATE OF corpus_id, date_start, date_end
+    ON annotations_document
+    BEGIN
+        {"; ".join(sql.document_moved(-1))}; {"; ".join(sql.document_moved(1))};
+        UPDATE annotations_page SET document_date = NEW.date_start, document_date_end = NEW.date_end
+        WHERE document_id = NEW.id AND ({changed(("date_start", "date_end"), "IS NOT")});
+    END"""
+
+
+CORPUS_TRIGGER_SQLITE = f"""CREATE TRIGGER annotations_corpus_summaries AFTER DELETE ON annotations_corpus
+    BEGIN
+        DELETE FROM {FACE_TABLE} WHERE corpus_id = OLD.id;
+        DELETE FROM {PAGE_TABLE} WHERE corpus_id = OLD.id;
+    END"""
+
+
 def sqlite_statements() -> list[str]:
     sql = Dialect("sqlite")
     return [
@@ -231,34 +285,11 @@ def sqlite_statements() -> list[str]:
         f"""CREATE TRIGGER annotations_face_summaries_update AFTER UPDATE ON annotations_face
     WHEN {changed(FACE_KEY, "IS NOT")}
     BEGIN {sql.face_row("OLD", -1)}; {sql.face_row("NEW", 1)}; END""",
-        f"""CREATE TRIGGER annotations_page_summaries_insert AFTER INSERT ON annotations_page
-    BEGIN {sql.one_page("NEW", 1)}; END""",
-        f"""CREATE TRIGGER annotations_page_summaries_delete AFTER DELETE ON annotations_page
-    BEGIN {sql.one_page("OLD", -1)}; END""",
-        f"""CREATE TRIGGER annotations_page_summaries_update AFTER UPDATE ON annotations_page
-    WHEN {changed(PAGE_MAXIMA, "IS NOT")} AND NOT ({changed(PAGE_KEY, "IS NOT")})
-    BEGIN {sql.one_page("OLD", -1)}; {sql.one_page("NEW", 1)}; END""",
-        f"""CREATE TRIGGER annotations_page_summaries_move AFTER UPDATE ON annotations_page
-    WHEN {changed(PAGE_KEY, "IS NOT")}
-    BEGIN
-        {sql.one_page("OLD", -1)}; {sql.one_page("NEW", 1)};
-        {sql.page_faces_moved("OLD", -1)}; {sql.page_faces_moved("NEW", 1)};
-    END""",
-        # Replaces 0014's, in one trigger: a document moved to another corpus moves its counts before
-        # its pages take new dates (SQLite promises no order between two triggers).
+        *page_triggers_sqlite(sql, PAGE_MAXIMA),
+        # Replaces 0014's (see document_trigger_sqlite).
         "DROP TRIGGER annotations_document_dates_to_pages",
-        f"""CREATE TRIGGER annotations_document_to_pages AFTER UPDATE OF corpus_id, date_start, date_end
-    ON annotations_document
-    BEGIN
-        {"; ".join(sql.document_moved(-1))}; {"; ".join(sql.document_moved(1))};
-        UPDATE annotations_page SET document_date = NEW.date_start, document_date_end = NEW.date_end
-        WHERE document_id = NEW.id AND ({changed(("date_start", "date_end"), "IS NOT")});
-    END""",
-        f"""CREATE TRIGGER annotations_corpus_summaries AFTER DELETE ON annotations_corpus
-    BEGIN
-        DELETE FROM {FACE_TABLE} WHERE corpus_id = OLD.id;
-        DELETE FROM {PAGE_TABLE} WHERE corpus_id = OLD.id;
-    END""",
+        document_trigger_sqlite(sql),
+        CORPUS_TRIGGER_SQLITE,
     ]
 
 

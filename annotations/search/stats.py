@@ -8,13 +8,16 @@ that are curated, so the curated figures can be published on their own and the g
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.db import connection
 from django.db.models import (
     Count,
     F,
     Q,
     Sum,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, ExtractYear
 
 from annotations.access import faces_visible_to, pages_visible_to
 from annotations.models import (
@@ -75,8 +78,6 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
     params = search_params_narrowed(params)
     visible = Page.objects.all() if all_visible else pages_visible_to(user)
     pages = bound_face_counts(visible.filter(page_conditions(params)), params)
-    # Grouped by day and summed into years here: extracting the year in SQL costs a Python
-    # function call per row on SQLite, and there are far fewer days than pages.
     if params.selects_faces:
         low, high = params.face_count_bounds()
         faces = Face.objects.all() if all_visible else faces_visible_to(user)
@@ -87,7 +88,7 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
         rows = list(
             faces_select(faces, params)
             .order_by()
-            .values(day=F("page__document_date"))
+            .values(period=_year_or_day("page__document_date"))
             .annotate(
                 # First: the annotations below shadow the `child` field these conditions read.
                 **_source_counts(),
@@ -103,13 +104,13 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
             # Every matching page has a selected face.
             rows = [{**row, "pages": row["pages_with_faces"]} for row in rows]
         else:
-            rows += list(pages.order_by().values(day=F("document_date")).annotate(pages=Count("id")))
+            rows += list(pages.order_by().values(period=_year_or_day("document_date")).annotate(pages=Count("id")))
     else:
         # The page columns count every visible face, and those a curator stood behind; the model's
         # (predicted) faces are the others.
         rows = list(
             pages.order_by()
-            .values(day=F("document_date"))
+            .values(period=_year_or_day("document_date"))
             .annotate(
                 pages=Count("id"),
                 pages_with_faces=Count("id", filter=Q(face_count__gt=0)),
@@ -121,12 +122,19 @@ def faces_by_year(*, user, params: SearchParams) -> list[dict]:
             row.update({f"predicted_{name}": row[name] - row[f"curated_{name}"] for name in COUNTED})
     by_year: dict[int | None, dict] = {}
     for row in rows:
-        day = row.pop("day")
-        year = day.year if day else None
+        period = row.pop("period")
+        year = period.year if isinstance(period, date) else period
         total = by_year.setdefault(year, _empty_year(year))
         for key, value in row.items():
             total[key] += value
     return [_with_shares(row) for row in _fill_years(by_year, params)]
+
+
+def _year_or_day(field: str):
+    """What the rows are grouped by before they are summed into years: the year on PostgreSQL, the day
+    on SQLite, where extracting the year costs a Python function call per row (and there are far
+    fewer days than pages)."""
+    return ExtractYear(field) if connection.vendor == "postgresql" else F(field)
 
 
 def faces_totals(rows: list[dict]) -> dict:

@@ -42,16 +42,18 @@ SELECTOR_COLUMNS = {
     CHILD: "max_confidence_child",
 }
 FACE_KEY = ("corpus_id", "year", "end_year", "is_front_page", "gender", "child", "status", "confidence_step")
-PAGE_KEY = ("corpus_id", "year", "end_year", "is_front_page", "selector", "confidence_step")
+PAGE_KEY = ("corpus_id", "year", "end_year", "is_front_page", "review_status", "selector", "confidence_step")
 # The filters a summary answers: the others (text, sizes, statuses, people, counts per page, ...) are not in it.
 _ANSWERED = {"corpus", "date_from", "date_to", "front_page", "gender", "min_confidence", "ordering", "start_bounds"}
+# The page summaries also count pages by review status.
+_PAGES_ANSWERED = _ANSWERED | {"review_status"}
 
 
-def summaries_answer(params: SearchParams) -> bool:
-    """Whether the summaries answer these statistics exactly: only the filters they keep, whole
-    years, and a confidence at one of the steps."""
+def summaries_answer(params: SearchParams, *, answered: set[str] = _ANSWERED) -> bool:
+    """Whether the summaries answer these statistics exactly: only the filters they keep (`answered`),
+    whole years, and a confidence at one of the steps."""
     given = {name for name, value in vars(params).items() if value not in (None, "")}
-    if given - _ANSWERED:
+    if given - answered:
         return False
     if params.date_from and (params.date_from.month, params.date_from.day) != (1, 1):
         return False
@@ -140,7 +142,7 @@ def summaries_count_pages(params: SearchParams) -> bool:
     (summaries_answer), and at most "at least one selected face" or "none" as face-count bounds."""
     if params.face_count_bounds() not in ((0, None), (1, None), (0, 0)):
         return False
-    return summaries_answer(replace(params, min_faces=None, max_faces=None))
+    return summaries_answer(replace(params, min_faces=None, max_faces=None), answered=_PAGES_ANSWERED)
 
 
 def pages_from_summaries(*, corpus_ids: Iterable[int] | None, params: SearchParams) -> tuple[int, int]:
@@ -152,6 +154,8 @@ def pages_from_summaries(*, corpus_ids: Iterable[int] | None, params: SearchPara
         corpus_ids = list(corpus_ids)
     step = SUMMARY_CONFIDENCE_STEPS.index(params.min_confidence) if params.min_confidence is not None else 0
     rows = _summary_rows(PageYearSummary.objects.all(), params, corpus_ids)
+    if params.review_status:
+        rows = rows.filter(review_status=params.review_status)
     totals = rows.filter(selector__in={"", params.gender}).aggregate(
         candidates=Sum("n", filter=Q(selector="")),
         # A page's step is that of its most confident selected face, none without one.
@@ -197,6 +201,7 @@ def summaries_recount(*, corpus_id: int | None = None) -> tuple[dict, dict]:
                 ExtractYear("document_date"),
                 ExtractYear("document_date_end"),
                 "is_front_page",
+                "review_status",
                 Value(selector),
                 _step(column),
             )

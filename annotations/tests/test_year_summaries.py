@@ -31,6 +31,7 @@ from annotations.models import (
     Gender,
     Page,
     PageYearSummary,
+    ReviewStatus,
 )
 from annotations.search import planner, stats
 from annotations.search.params import CHILD, SearchParams
@@ -53,6 +54,7 @@ from annotations.services import (
     face_update,
     faces_bulk_write,
     faces_store_predictions,
+    page_set_review_status,
 )
 from annotations.tests.factories import make_corpus, make_document, make_page
 
@@ -121,7 +123,7 @@ def _random_write(rng: random.Random, user, corpora: list[Corpus]) -> None:
     pages = list(Page.objects.select_related("document").order_by("pk"))
     documents = list(Document.objects.order_by("pk"))
     action = rng.choice(
-        ["create", "edit", "accept", "reject", "revert", "detect", "bulk", "date", "front", "delete_page"]
+        ["create", "edit", "accept", "reject", "revert", "detect", "bulk", "date", "front", "review", "delete_page"]
         + ["delete_document", "move_document", "new_document"]
     )
     face = rng.choice(faces) if faces else None
@@ -156,6 +158,8 @@ def _random_write(rng: random.Random, user, corpora: list[Corpus]) -> None:
             document.save()
     elif action == "front" and page:
         Page.objects.filter(pk=page.pk).update(is_front_page=not page.is_front_page)
+    elif action == "review" and page:
+        page_set_review_status(page=page, status=rng.choice(ReviewStatus.values), user=user)
     elif action == "delete_page" and page:
         page.delete()
     elif action == "delete_document" and documents:
@@ -285,7 +289,8 @@ def test_page_searches_counted_from_summaries_equal_searches_counted_from_the_pa
 
     for _ in range(80):
         bounds = rng.choice([{}, {}, {"min_faces": 0}, {"min_faces": 1}, {"max_faces": 0}, {"min_faces": 2}])
-        params = replace(_random_params(rng, corpora), **bounds)
+        review_status = rng.choice(["", "", *ReviewStatus.values])
+        params = replace(_random_params(rng, corpora), review_status=review_status, **bounds)
         assert summaries_count_pages(params) == ("min_faces" not in bounds or bounds["min_faces"] < 2)
         for user in (curator, charlie, AnonymousUser()):
             from_summaries = search(user, params)

@@ -5,7 +5,18 @@
 # TEST_DATABASES="sqlite postgres" (the default) picks the passes; extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
+
+databases=${TEST_DATABASES:-sqlite postgres}
+for database in $databases; do
+  case $database in
+    sqlite | postgres) ;;
+    *) echo "TEST_DATABASES: unknown database '$database' (sqlite, postgres)" >&2; exit 2 ;;
+  esac
+done
+if [ -z "${databases// /}" ]; then
+  echo "TEST_DATABASES names no database (sqlite, postgres)" >&2
+  exit 2
+fi
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
@@ -47,7 +58,6 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --d
   --dir "$work" --pidfile "$work/redis.pid" --logfile "$work/redis.log"
 export CHROMIUM_PATH=/usr/bin/chromium
 
-databases=${TEST_DATABASES:-sqlite postgres}
 if [[ " $databases " == *" postgres "* ]]; then
   PG_BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
   mkdir -p "$work/pg" && chown postgres "$work/pg"

@@ -4,8 +4,10 @@ These read the files as Compose and the image would, and fail when a service, he
 persistent volume, queue or documented variable goes missing.
 """
 
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,24 @@ def test_every_variable_compose_and_the_image_read_is_in_env_example():
     text = (ROOT / "docker-compose.yml").read_text() + DOCKERFILE
     used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", text))
     assert used and used <= documented, sorted(used - documented)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("mysql", "unknown database 'mysql'"),
+        ("sqlite postgresql", "unknown database 'postgresql'"),
+        (" ", "names no database"),
+    ],
+)
+def test_the_test_command_refuses_a_database_it_does_not_run(value, message):
+    # Before installing or starting anything: a misspelt pass is not a run that tested nothing.
+    finished = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "test.sh")],
+        env={**os.environ, "TEST_DATABASES": value},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert finished.returncode == 2
+    assert message in finished.stderr

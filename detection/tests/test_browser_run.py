@@ -42,7 +42,9 @@ def run(corpus, alice):
     return run
 
 
-def test_a_curator_reads_the_evaluation_and_compares_a_detector(page, live_server, run, fake_models, eager_celery):
+def test_a_curator_reads_the_evaluation_and_compares_a_detector(
+    page, live_server, run, fake_models, eager_celery, tmp_path
+):
     fake_models.detector.boxes = [Detection.from_xywh(50, 50, 90, 90, 0.9), Detection.from_xywh(100, 500, 60, 60, 0.7)]
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live_server.url}/accounts/login/?next=/runs/{run.pk}/")
@@ -62,4 +64,4 @@ def test_a_curator_reads_the_evaluation_and_compares_a_detector(page, live_serve
     expect(page.locator("#pr-chart")).to_have_attribute("data-curves", "2")
     expect(page.locator("#metrics-table thead th")).to_have_count(3)
     expect(page.locator("#metrics-table tr[data-metric=recall] td").nth(1)).to_have_text("0.667")
-    page.screenshot(path="/tmp/visages-run-page.png", full_page=True)
+    page.screenshot(path=tmp_path / "visages-run-page.png", full_page=True)

@@ -23,7 +23,7 @@ def log_in(page, live_server, username: str, password: str) -> None:
 
 
 def test_a_curator_detects_faces_and_sees_the_run_finish(
-    page, live_server, alice, scanned_document, fake_models, eager_celery
+    page, live_server, alice, scanned_document, fake_models, eager_celery, tmp_path
 ):
     fake_models.detector.boxes = [Detection(10, 10, 60, 70, 0.9), Detection(100, 100, 160, 170, 0.55)]
     page.set_viewport_size({"width": 1280, "height": 800})
@@ -58,7 +58,7 @@ def test_a_curator_detects_faces_and_sees_the_run_finish(
     assert response.status == 200 and response.headers["content-type"] == "image/jpeg"
     csv = page.request.get(live_server.url + row.get_by_role("link", name="CSV").get_attribute("href"))
     assert csv.text().splitlines()[0].startswith("document,page,canvas,x,y,w,h")
-    page.screenshot(path="/tmp/detection-panel.png", full_page=False)
+    page.screenshot(path=tmp_path / "detection-panel.png", full_page=False)
 
 
 def test_a_viewer_follows_runs_but_cannot_start_or_cancel_them(page, live_server, bob, scanned_document, fake_models):

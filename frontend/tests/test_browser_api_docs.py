@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_api_docs_render_with_the_network_cut(page, live_server):
+def test_the_api_docs_render_with_the_network_cut(page, live_server, tmp_path):
     ours = urlsplit(live_server.url).netloc
     refused = []
 
@@ -26,5 +26,5 @@ def test_the_api_docs_render_with_the_network_cut(page, live_server):
 
     expect(page.locator("#swagger-ui .information-container")).to_contain_text("Visages API", timeout=20000)
     expect(page.locator("#swagger-ui .opblock").first).to_be_visible()
-    page.screenshot(path="/tmp/collections-api-docs.png")
+    page.screenshot(path=tmp_path / "collections-api-docs.png")
     assert refused == []

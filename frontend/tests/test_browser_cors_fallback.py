@@ -14,7 +14,9 @@ from tests.support.manifests import jpeg_bytes
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_canvas_opens_our_derivative_when_the_host_sends_no_cors(page, live_server, http_server, eager_celery):
+def test_the_canvas_opens_our_derivative_when_the_host_sends_no_cors(
+    page, live_server, http_server, eager_celery, tmp_path
+):
     # The loopback server answers without Access-Control-Allow-Origin, like many image hosts.
     service = f"{http_server.base_url}/iiif/f1"
     info = {
@@ -43,4 +45,4 @@ def test_the_canvas_opens_our_derivative_when_the_host_sends_no_cors(page, live_
     assert http_server.hits["/iiif/f1/info.json"] >= 1, "the host was tried first"
     assert http_server.hits[derivative] == 1, "one derivative fetched by the worker"
     expect(page.locator(".face-row")).to_have_count(1)
-    page.screenshot(path="/tmp/collections-cors-fallback.png")
+    page.screenshot(path=tmp_path / "collections-cors-fallback.png")

@@ -67,7 +67,9 @@ def tile_ids(page) -> list[int]:
     return [int(face_id) for face_id in ids]
 
 
-def test_bulk_set_gender_with_one_conflicting_face_then_undo_the_batch(logged_in_page, live_server, review_corpus):
+def test_bulk_set_gender_with_one_conflicting_face_then_undo_the_batch(
+    logged_in_page, live_server, review_corpus, tmp_path
+):
     page = logged_in_page
     faces = review_corpus["faces"]
     open_grid(page, live_server)
@@ -94,7 +96,7 @@ def test_bulk_set_gender_with_one_conflicting_face_then_undo_the_batch(logged_in
     others = Face.objects.exclude(pk=changed.pk)
     assert set(others.values_list("gender", "status", "version").distinct()) == {(Gender.FEMALE, FaceStatus.EDITED, 2)}
     assert Face.objects.get(pk=changed.pk).gender == Gender.UNKNOWN
-    page.screenshot(path="/tmp/facegrid-conflict.png")
+    page.screenshot(path=tmp_path / "facegrid-conflict.png")
 
     page.keyboard.press("Control+z")
 

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_collection_imports_each_manifest_and_shows_the_one_that_failed(
-    logged_in_page, live_server, http_server, eager_celery
+    logged_in_page, live_server, http_server, eager_celery, tmp_path
 ):
     members = [
         http_server.add(f"/m{n}.json", json.dumps(p2_manifest(http_server.base_url, n, label=f"Issue {n}")))
@@ -47,7 +47,7 @@ def test_a_collection_imports_each_manifest_and_shows_the_one_that_failed(
     expect(rows).to_have_count(3)
     expect(rows.nth(2)).to_have_attribute("data-status", "failed")
     expect(rows.nth(2)).to_contain_text("HTTP 404")
-    page.screenshot(path="/tmp/collections-import.png", full_page=True)
+    page.screenshot(path=tmp_path / "collections-import.png", full_page=True)
 
     rows.nth(1).locator("a").click()
     expect(page.locator("h1")).to_have_text("Issue 2")

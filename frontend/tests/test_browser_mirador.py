@@ -21,7 +21,6 @@ from tests.support.synthetic_pages import newspaper_page
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MIRADOR = Path(__file__).resolve().parents[2] / "tests" / "vendor" / "mirador" / "mirador.min.js"
-SCREENSHOT = Path("/tmp/collections-mirador-faces.png")
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Mirador</title>
 <style>html,body{margin:0;height:100%%}#mirador{position:absolute;inset:0}</style></head>
 <body><div id="mirador"></div><script src="/mirador.min.js"></script>
@@ -58,7 +57,9 @@ def public_page_with_faces(tmp_path):
     return document
 
 
-def test_our_manifest_opens_in_mirador_with_the_faces_listed(page, live_server, http_server, public_page_with_faces):
+def test_our_manifest_opens_in_mirador_with_the_faces_listed(
+    page, live_server, http_server, public_page_with_faces, tmp_path
+):
     manifest_url = f"{live_server.url}/iiif/documents/{public_page_with_faces.pk}/manifest.json"
     http_server.add_file("/mirador.min.js", MIRADOR, "application/javascript")
     viewer_url = http_server.add("/mirador.html", PAGE % {"manifest": json.dumps(manifest_url)}, "text/html")
@@ -83,5 +84,5 @@ def test_our_manifest_opens_in_mirador_with_the_faces_listed(page, live_server, 
     expect(page.get_by_text("3 annotations")).to_be_visible()
     # Let the deep-zoom tiles and the highlighted boxes settle before the picture.
     page.wait_for_timeout(2500)
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=tmp_path / "collections-mirador-faces.png")
     assert refused == []

@@ -47,7 +47,7 @@ def issues(tmp_path):
     return {"front": front, "second_1915": second_1915}
 
 
-def test_search_by_face_count_gender_and_date_then_open_a_page(logged_in_page, live_server, issues):
+def test_search_by_face_count_gender_and_date_then_open_a_page(logged_in_page, live_server, issues, tmp_path):
     page = logged_in_page
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live_server.url}/search/")
@@ -67,7 +67,7 @@ def test_search_by_face_count_gender_and_date_then_open_a_page(logged_in_page, l
     expect(cards.first.locator(".face-box")).to_have_count(3)
     expect(cards.first.locator(".result-faces")).to_contain_text("3 matching of 4 faces")
     page.wait_for_function("[...document.querySelectorAll('.result-card img')].every((i) => i.naturalWidth > 0)")
-    page.screenshot(path="/tmp/search-pages.png")
+    page.screenshot(path=tmp_path / "search-pages.png")
 
     # The form keeps the query, so the URL can be shared and refined.
     assert page.locator("#f-min-faces").input_value() == "2"
@@ -83,7 +83,9 @@ def test_search_by_face_count_gender_and_date_then_open_a_page(logged_in_page, l
     expect(page.locator("#result-count")).to_have_text("2 pages")
 
 
-def test_the_faces_view_shows_crops_and_opens_the_review_canvas_at_a_face(logged_in_page, live_server, issues):
+def test_the_faces_view_shows_crops_and_opens_the_review_canvas_at_a_face(
+    logged_in_page, live_server, issues, tmp_path
+):
     page = logged_in_page
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live_server.url}/search/?gender=female&date_from=1915&date_to=1915")
@@ -96,14 +98,14 @@ def test_the_faces_view_shows_crops_and_opens_the_review_canvas_at_a_face(logged
     expect(crops).to_have_count(4)
     page.wait_for_function("[...document.querySelectorAll('.face-card img')].every((i) => i.naturalWidth > 0)")
     expect(crops.first.locator(".face-meta")).to_contain_text("Woman")
-    page.screenshot(path="/tmp/search-faces.png")
+    page.screenshot(path=tmp_path / "search-faces.png")
 
     face_id = int(crops.nth(3).get_attribute("data-face-id"))
     crops.nth(3).locator("a").click()
     expect(page).to_have_url(f"{live_server.url}/pages/{issues['second_1915'].pk}/?face={face_id}")
 
 
-def test_the_stats_chart_draws_the_api_numbers(logged_in_page, live_server, issues, client):
+def test_the_stats_chart_draws_the_api_numbers(logged_in_page, live_server, issues, client, tmp_path):
     page = logged_in_page
     page.set_viewport_size({"width": 1280, "height": 800})
     query = "front_page=true&date_from=1913&date_to=1916"
@@ -137,4 +139,4 @@ def test_the_stats_chart_draws_the_api_numbers(logged_in_page, live_server, issu
     expect(page.locator("#stats-curated")).to_contain_text(f"{api['totals']['curated_faces']} curated")
     assert page.locator("#f-front-page").is_checked()
     assert page.get_attribute("#csv-link", "href").endswith(f"?{query}&format=csv")
-    page.screenshot(path="/tmp/stats.png", full_page=True)
+    page.screenshot(path=tmp_path / "stats.png", full_page=True)

@@ -94,7 +94,7 @@ def fake_fit(monkeypatch):
 
 
 def test_a_curator_trains_reads_the_held_out_comparison_and_activates_the_model(
-    page, live_server, reviewed_corpus, fake_fit, alice
+    page, live_server, reviewed_corpus, fake_fit, alice, tmp_path
 ):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/accounts/login/?next=/training/?corpus={reviewed_corpus.pk}")
@@ -127,7 +127,7 @@ def test_a_curator_trains_reads_the_held_out_comparison_and_activates_the_model(
     expect(page.locator("#comparison-reason")).to_contain_text("Kept inactive")
     new_row = page.locator("#models-table tr[data-model='keras-attributes@v2']")
     expect(new_row).to_contain_text("inactive")
-    page.screenshot(path="/tmp/visages-training.png", full_page=True)
+    page.screenshot(path=tmp_path / "visages-training.png", full_page=True)
 
     new_row.get_by_role("button", name="Activate").click()
     expect(page.locator("#models-message")).to_contain_text("reason")
@@ -141,4 +141,4 @@ def test_a_curator_trains_reads_the_held_out_comparison_and_activates_the_model(
     expect(page.locator("#models-table tr[data-model='keras-attributes@v1']")).to_contain_text("inactive")
     model = TrainedModel.objects.get(version=2)
     assert model.is_active and model.activation_overridden_by == alice
-    page.screenshot(path="/tmp/visages-training-activated.png", full_page=True)
+    page.screenshot(path=tmp_path / "visages-training-activated.png", full_page=True)

@@ -107,7 +107,8 @@ def read_faces(folder: Path) -> tuple[Faces, int]:
     """Every curated face's readings (faces the encoder cannot read are left out; their count is returned)."""
     from heritage_eval import _document, split_by_document
 
-    from detection.inference.encoding_head import AGE_SCALE, FaceFeatures
+    from detection.inference.encoding_head import FaceFeatures
+    from detection.inference.types import AGE_SCALE
     from detection.training.data import read_labelme_folder
 
     tuning, reporting = split_by_document(read_labelme_folder(folder))
@@ -527,8 +528,9 @@ def found_faces(folder: Path, faces: Faces, detector: str = "res10") -> Faces:
     left out)."""
     from heritage_eval import MAX_FACE_SHARE, Pipeline
 
-    from detection.inference.encoding_head import AGE_SCALE, FaceFeatures
+    from detection.inference.encoding_head import FaceFeatures
     from detection.inference.metrics import IOU_THRESHOLD, match
+    from detection.inference.types import AGE_SCALE
     from detection.training.data import read_labelme_folder
 
     pipeline = Pipeline(detector, "", tiling=None, max_face_share=MAX_FACE_SHARE)

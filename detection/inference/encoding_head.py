@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .images import as_rgb, mirrored_around
-from .types import AgeGender, Detection
+from .types import AGE_SCALE, AgeGender, Detection
 
 # The features a head may read, in the order they are concatenated.
 ENCODING = "encoding"
@@ -31,7 +31,6 @@ AGE_GENDER = "age-gender"
 FEATURE_SETS = ((ENCODING,), (ENCODING, AGE_GENDER))
 # The age/gender model's probability is clipped this far from 0 and 1 before its logit is taken.
 LOGIT_CLIP = 1e-3
-AGE_SCALE = 100.0
 
 
 def sigmoid(scores: np.ndarray) -> np.ndarray:

@@ -18,10 +18,7 @@ import numpy as np
 
 from detection.inference.detectors import FaceDetector
 from detection.inference.images import as_rgb
-from detection.inference.types import AgeGender, Detection
-
-# Ages are regressed in units of AGE_SCALE years so the target is about 0..1.
-AGE_SCALE = 100.0
+from detection.inference.types import AGE_SCALE, AgeGender, Detection
 
 
 def crop(image: np.ndarray, box: Detection, *, size: int, margin: float) -> np.ndarray:

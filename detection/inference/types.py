@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Gender = Literal["female", "male", "unknown"]
+# Models trained here regress, and heads read, ages in units of AGE_SCALE years (a target of about 0..1).
+AGE_SCALE = 100.0
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from detection.inference.trained import AGE_SCALE, crop, infer, resized, to_grey
+from detection.inference.trained import crop, infer, resized, to_grey
+from detection.inference.types import AGE_SCALE
 from detection.training.data import KNOWN_GENDERS, LabelledImage, augmenter
 from detection.training.fitting import FitResult, Progress, fit, training_batches
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils.translation import gettext_lazy as _
@@ -443,23 +444,44 @@ class FaceQuerySet(models.QuerySet):
         return self.filter(~Q(status=FaceStatus.PREDICTED) | Exists(curator_change))
 
 
+def person_name_key(name: str) -> str:
+    """What two spellings of one person's name share: "Joffre", "JOFFRE" and "joffre " are one person."""
+    return " ".join(name.split()).casefold()
+
+
 class Person(models.Model):
-    """Someone recognised in a corpus: the faces named after them point here (one name per corpus)."""
+    """Someone recognised in a corpus: the faces named after them point here (one person per name in
+    a corpus, whatever its case and spacing: `name_key`; `name` is the first spelling given)."""
 
     corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="people")
     name = models.CharField(max_length=200)
+    name_key = models.CharField(max_length=200, editable=False)
     note = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["corpus_id", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["corpus", "name"], name="person_unique_name_in_corpus"),
+            models.UniqueConstraint(fields=["corpus", "name_key"], name="person_unique_name_key_in_corpus"),
             models.CheckConstraint(condition=~Q(name=""), name="person_name_not_empty"),
+            models.CheckConstraint(condition=~Q(name_key=""), name="person_name_key_not_empty"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Every save keeps the key (the services and the admin alike).
+        self.name_key = person_name_key(self.name)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        # The admin's forms leave the key out of their checks: another spelling of a name the corpus
+        # has is a form error here, not a refused INSERT.
+        self.name_key = person_name_key(self.name)
+        others = Person.objects.filter(corpus_id=self.corpus_id, name_key=self.name_key).exclude(pk=self.pk)
+        if self.corpus_id and others.exists():
+            raise ValidationError({"name": _("This corpus already has a person of this name.")})
 
 
 # A face as the API and the review canvas see it (the contract's minimum, and more).

@@ -26,6 +26,7 @@ from annotations.models import (
     Page,
     Person,
     ReviewStatus,
+    person_name_key,
 )
 
 # A prediction this close to a box a curator already handled is the same face: keep the curator's.
@@ -231,11 +232,14 @@ _TRANSITION_ACTIONS = {FaceStatus.ACCEPTED: "accept", FaceStatus.REJECTED: "reje
 
 
 def person_for_name(*, corpus_id: int, name: str) -> Person | None:
-    """The corpus's person of this name, made when new; None for a blank name (nobody named)."""
+    """The corpus's person of this name, whatever its case and spacing (`person_name_key`), made when
+    new under the name as given; None for a blank name (nobody named)."""
     name = name.strip()
     if not name:
         return None
-    person, _created = Person.objects.get_or_create(corpus_id=corpus_id, name=name)
+    person, _created = Person.objects.get_or_create(
+        corpus_id=corpus_id, name_key=person_name_key(name), defaults={"name": name}
+    )
     return person
 
 

@@ -1,6 +1,8 @@
 """People as records of their corpus: naming faces, the person field's autocomplete, the person page."""
 
 import pytest
+from django.contrib.admin import site
+from django.db import IntegrityError, transaction
 
 from annotations.models import CorpusMembership, CorpusRole, Document, Face, FaceRevision, Person
 from annotations.services import face_create, face_reject, face_revert
@@ -149,3 +151,39 @@ def test_a_bulk_answer_names_people_without_a_query_per_face(faces, alice):
 
     assert [answer["person"] for answer in answers] == ["Joffre", "Foch"]
     assert sum("annotations_person" in query["sql"] for query in queries.captured_queries) == 1
+
+
+def test_a_name_in_another_case_or_spacing_is_the_same_person(faces, alice):
+    first, second, third, _elsewhere = faces
+    name(alice, first, "Maréchal Joffre")
+
+    variants = [name(alice, second, "maréchal  JOFFRE").json(), name(alice, third, "MARÉCHAL joffre ").json()]
+
+    joffre = Person.objects.get(name="Maréchal Joffre")
+    # The first spelling stays the person's name.
+    assert {(body["person"], body["person_id"]) for body in variants} == {("Maréchal Joffre", joffre.pk)}
+    assert Person.objects.count() == 1
+
+
+def test_the_database_refuses_a_second_spelling_of_a_name_in_one_corpus(document, other_corpus):
+    Person.objects.create(corpus=document.corpus, name="Colette")
+    Person.objects.create(corpus=other_corpus, name="COLETTE")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Person.objects.create(corpus=document.corpus, name=" colette")
+
+
+def test_renaming_a_person_in_the_admin_onto_another_spelling_of_a_name_is_a_form_error(document, rf, admin_user):
+    Person.objects.create(corpus=document.corpus, name="Colette")
+    willy = Person.objects.create(corpus=document.corpus, name="Willy")
+    request = rf.post("/admin/")
+    request.user = admin_user
+    form_class = site._registry[Person].get_form(request, willy)
+
+    refused = form_class({"corpus": document.corpus_id, "name": "COLETTE", "note": ""}, instance=willy)
+    assert not refused.is_valid()
+    assert list(refused.errors) == ["name"]
+
+    renamed = form_class({"corpus": document.corpus_id, "name": "Willy Gauthier-Villars", "note": ""}, instance=willy)
+    assert renamed.is_valid(), renamed.errors
+    assert renamed.save().name_key == "willy gauthier-villars"

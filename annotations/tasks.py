@@ -45,6 +45,14 @@ def exports_purge_task() -> None:
     exports_purge_expired()
 
 
+@shared_task(ignore_result=True)
+def derivatives_purge_task() -> None:
+    """Delete page derivatives unread for IIIF_DERIVATIVE_RETENTION_DAYS and stale markers (celery beat; idempotent)."""
+    from annotations.iiif_server.derivatives import derivatives_purge
+
+    derivatives_purge()
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def page_derivative_task(page_id: int) -> None:
     """Fetch one bounded copy of a page image whose host sends no CORS headers (iiif_server/derivatives.py)."""

@@ -85,6 +85,14 @@ def inference_job_task(job_id: int) -> None:
     inference_job_run(job_id=job_id)
 
 
+@shared_task(ignore_result=True)
+def inference_jobs_purge_task() -> None:
+    """Delete inference jobs finished over INFERENCE_JOB_RETENTION_DAYS ago (celery beat; idempotent)."""
+    from detection.model_loop.inference_jobs import inference_jobs_purge
+
+    inference_jobs_purge()
+
+
 # Time limits of training: a build reads every encoding of its corpus (minutes at 10 M). Acknowledged on
 # receipt, as training: a redelivery while it still runs would only find the build lock taken, and a
 # lost build is queued again by the next encodings stored (or `manage.py similarity_index`).

@@ -61,3 +61,12 @@ def test_an_explicit_debug_still_turns_it_on(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].split()[0] == "True"
+
+
+def test_a_retention_below_its_minimum_is_refused_by_name(tmp_path):
+    refused = bare(tmp_path, "manage.py", "check", INFERENCE_JOB_RETENTION_DAYS="0")
+    kept = bare(tmp_path, "manage.py", "check", INFERENCE_JOB_RETENTION_DAYS="1")
+
+    assert refused.returncode != 0
+    assert "INFERENCE_JOB_RETENTION_DAYS must be at least 1, got 0" in refused.stderr
+    assert kept.returncode == 0, kept.stderr

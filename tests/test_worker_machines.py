@@ -85,3 +85,45 @@ def test_a_worker_with_its_own_data_dir_detects_remote_pages_and_says_what_needs
     (failed,) = local_run.page_tasks.all()
     assert failed.status == JobStatus.FAILED
     assert "Local image missing" in failed.error
+
+
+def test_a_derivative_fetched_on_another_machine_is_served_through_the_shared_media_volume(
+    tmp_path, private_redis, http_server, client, settings
+):
+    # A host that sends no CORS headers: the page asks the web for a derivative, a worker of the
+    # import queue on another machine fetches it, and the web serves it from the shared volume.
+    http_server.add("/iiif/doc/manifest.json", json.dumps(p2_manifest(http_server.base_url, 1)))
+    http_server.add_under("/iiif/doc/f", jpeg_bytes(400, 600), "image/jpeg")
+    corpus = corpus_get_or_create(name="Remote", is_public=True)
+    document = document_import_run(
+        document_id=document_request_import(corpus=corpus, source=http_server.url("/iiif/doc/manifest.json")).pk
+    )
+    assert document.import_status == JobStatus.DONE, document.import_error
+    page = document.pages.get()
+    environment = {
+        "REDIS_URL": private_redis.url,
+        "IIIF_ALLOW_PRIVATE_HOSTS": "1",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+
+    with broker(private_redis.url):
+        worker = WorkerProcess(
+            tmp_path / "worker.log",
+            broker_url=private_redis.url,
+            queues="import",
+            data_dir=tmp_path / "other-machine",
+            extra_env=environment,
+        )
+        try:
+            first = client.get(f"/iiif/pages/{page.pk}/derivative.jpg")
+            deadline = time.monotonic() + 60
+            response = first
+            while response.status_code == 202 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                response = client.get(f"/iiif/pages/{page.pk}/derivative.jpg")
+        finally:
+            worker.stop()
+
+    assert first.status_code == 202
+    assert response.status_code == 200, worker.log_tail()
+    assert response["Content-Type"] == "image/jpeg"

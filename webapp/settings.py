@@ -30,15 +30,18 @@ def envbool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean, got {raw!r}")
 
 
-def envint(name: str, default: int) -> int:
-    """An integer variable."""
+def envint(name: str, default: int, *, minimum: int | None = None) -> int:
+    """An integer variable, refused below `minimum` when one is given."""
     raw = os.getenv(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def envfloat(name: str, default: float) -> float:
@@ -347,6 +350,8 @@ SUMMARIES_COMPACT_INTERVAL = envint("SUMMARIES_COMPACT_INTERVAL", 300)
 # Sent by one `celery beat` process (docker-compose's beat service, scripts/run.sh).
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-exports": {"task": "annotations.tasks.exports_purge_task", "schedule": 3600.0},
+    "purge-unread-derivatives": {"task": "annotations.tasks.derivatives_purge_task", "schedule": 3600.0},
+    "purge-finished-inference-jobs": {"task": "detection.tasks.inference_jobs_purge_task", "schedule": 3600.0},
     # Jobs whose worker died mid-task (a running claim past its kind's stale limit) are queued again.
     "reap-abandoned-jobs": {"task": "webapp.tasks.jobs_reap_task", "schedule": float(JOBS_REAP_INTERVAL)},
     # Every face write appends rows to the year summaries; folding them keeps statistics' reads small.
@@ -357,9 +362,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Days a finished export (its file and its row) is kept before the hourly purge deletes it.
-EXPORT_RETENTION_DAYS = envint("EXPORT_RETENTION_DAYS", 7)
-if EXPORT_RETENTION_DAYS < 1:
-    raise ImproperlyConfigured(f"EXPORT_RETENTION_DAYS must be at least 1, got {EXPORT_RETENTION_DAYS}")
+EXPORT_RETENTION_DAYS = envint("EXPORT_RETENTION_DAYS", 7, minimum=1)
+# Days a finished inference job (an evaluation, a face encoding: its row and result) is kept before the
+# hourly purge deletes it; the encodings it stored stay.
+INFERENCE_JOB_RETENTION_DAYS = envint("INFERENCE_JOB_RETENTION_DAYS", 30, minimum=1)
 
 # IIIF fetching: polite, bounded and safe (SPECS.md §3.4).
 IIIF_USER_AGENT = envstr("IIIF_USER_AGENT", "Visages/0.1 (heritage face annotation; contact: admin@localhost)")
@@ -388,6 +394,13 @@ IIIF_HOST_BUDGET_REDIS_TIMEOUT = envfloat("IIIF_HOST_BUDGET_REDIS_TIMEOUT", 30.0
 IIIF_CACHE_DIR = Path(envstr("IIIF_CACHE_DIR", str(DATA_DIR / "cache" / "iiif")))
 # Longer side of the copy we fetch and serve for a page whose image host sends no CORS headers.
 IIIF_DERIVATIVE_MAX_SIZE = envint("IIIF_DERIVATIVE_MAX_SIZE", 2000)
+# Where those copies live: written by the import-queue worker, served by the web, so on the shared media
+# volume when they run on different machines.
+IIIF_DERIVATIVE_DIR = Path(envstr("IIIF_DERIVATIVE_DIR", str(MEDIA_ROOT / "derivatives")))
+# Seconds a failed derivative fetch is reported as failed before a viewer's request tries it again.
+IIIF_DERIVATIVE_RETRY_S = envint("IIIF_DERIVATIVE_RETRY_S", 3600, minimum=0)
+# Days a derivative nobody read is kept before the purge deletes it (fetched again when asked for).
+IIIF_DERIVATIVE_RETENTION_DAYS = envint("IIIF_DERIVATIVE_RETENTION_DAYS", 30, minimum=1)
 # Images above this many pixels are refused before decoding (decompression bombs).
 IMAGE_MAX_PIXELS = envint("IMAGE_MAX_PIXELS", 300_000_000)
 # The most pixels one request to our IIIF image route renders (info.json's maxArea).

@@ -4,7 +4,8 @@ The review canvas loads page images straight from their host. A host that sends 
 `Access-Control-Allow-Origin` cannot be drawn on a canvas, so the page then asks us instead: a worker
 fetches one derivative (at most IIIF_DERIVATIVE_MAX_SIZE px on its longer side) through the SSRF-safe
 fetcher, with the host's request budget, and `/iiif/pages/<id>/derivative.jpg` serves it, cached on
-disk, to those who may view the page. Markers beside the file say a fetch is pending or has failed.
+disk (IIIF_DERIVATIVE_DIR, on the shared media volume), to those who may view the page. Markers
+beside the file say a fetch is pending or has failed (tried again after IIIF_DERIVATIVE_RETRY_S).
 """
 
 from __future__ import annotations
@@ -37,11 +38,40 @@ def derivative_path(page: Page) -> Path:
     """Where the page's derivative lives: keyed by page and image, so a re-imported image gets a new file."""
     source = f"{page.image_service_id}|{page.image_url}|{settings.IIIF_DERIVATIVE_MAX_SIZE}"
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    return Path(settings.IIIF_CACHE_DIR) / "derivatives" / f"page-{page.pk}-{digest}.jpg"
+    return Path(settings.IIIF_DERIVATIVE_DIR) / f"page-{page.pk}-{digest}.jpg"
 
 
 def _marker(path: Path, kind: str) -> Path:
     return path.with_name(f"{path.name}.{kind}")
+
+
+def _age_s(path: Path) -> float:
+    """Seconds since the file was last written or read (a derivative served is read)."""
+    info = path.stat()
+    return time.time() - max(info.st_mtime, info.st_atime)
+
+
+def derivatives_purge() -> int:
+    """Delete derivatives nobody read for IIIF_DERIVATIVE_RETENTION_DAYS (asked for again, they are fetched
+    again), failures past their retry period and markers of fetches that died; how many files went."""
+    folder = Path(settings.IIIF_DERIVATIVE_DIR)
+    limits = {
+        ".jpg": settings.IIIF_DERIVATIVE_RETENTION_DAYS * 86400,
+        ".error": settings.IIIF_DERIVATIVE_RETRY_S,
+        ".pending": PENDING_STALE_S,
+        ".partial": PENDING_STALE_S,
+    }
+    purged = 0
+    for path in folder.glob("page-*") if folder.is_dir() else ():
+        limit = limits.get(path.suffix)
+        try:
+            if limit is not None and _age_s(path) > limit:
+                path.unlink()
+                purged += 1
+        except FileNotFoundError:
+            # Served, rebuilt or purged by another process meanwhile.
+            continue
+    return purged
 
 
 def derivative_request(*, page: Page) -> DerivativeState:
@@ -51,10 +81,13 @@ def derivative_request(*, page: Page) -> DerivativeState:
         return DerivativeState(READY, path=path)
     error = _marker(path, "error")
     if error.is_file():
-        return DerivativeState(FAILED, error=error.read_text(encoding="utf-8"))
+        if _age_s(error) < settings.IIIF_DERIVATIVE_RETRY_S:
+            return DerivativeState(FAILED, error=error.read_text(encoding="utf-8"))
+        # A host that failed once (down, 429, 403) may answer now: try again, at most once a retry period.
+        error.unlink(missing_ok=True)
     pending = _marker(path, "pending")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if pending.is_file() and time.time() - pending.stat().st_mtime > PENDING_STALE_S:
+    if pending.is_file() and _age_s(pending) > PENDING_STALE_S:
         pending.unlink(missing_ok=True)
     try:
         # O_EXCL: of many viewers asking at once, one queues the fetch.

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 
 import pytest
+from django.conf import settings as django_settings
 from PIL import Image
 
 from annotations.iiif.image_api import derivative_scale, image_request_url, size_within
-from annotations.iiif_server.derivatives import derivative_build, derivative_path
+from annotations.iiif_server.derivatives import derivative_build, derivative_path, derivatives_purge
 from annotations.tests.factories import make_corpus, make_document, make_page
 from tests.support.http_server import Scripted
 from tests.support.manifests import jpeg_bytes
@@ -104,3 +107,66 @@ def test_a_public_page_is_served_anonymously_and_publicly_cacheable(client, http
 
     assert response.status_code == 200
     assert response["Cache-Control"].startswith("public")
+
+
+def _aged(path, seconds: float) -> None:
+    """Make the file last written and read `seconds` ago."""
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_a_failed_fetch_is_tried_again_once_its_retry_period_is_over(
+    client, bob, corpus, http_server, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.IIIF_DERIVATIVE_RETRY_S = 600
+    page = make_page(document=make_document(corpus=corpus), service_id=f"{http_server.base_url}/iiif/down")
+    derivative_build(page_id=page.pk)
+    queued = []
+    monkeypatch.setattr("annotations.tasks.page_derivative_task.delay", queued.append)
+    client.force_login(bob)
+    error = next(derivative_path(page).parent.glob(f"{derivative_path(page).name}.error"))
+
+    _aged(error, 300)
+    with django_capture_on_commit_callbacks(execute=True):
+        within = client.get(f"/iiif/pages/{page.pk}/derivative.jpg")
+    _aged(error, 700)
+    with django_capture_on_commit_callbacks(execute=True):
+        after = client.get(f"/iiif/pages/{page.pk}/derivative.jpg")
+
+    assert (within.status_code, after.status_code) == (502, 202)
+    assert queued == [page.pk]
+
+
+def test_the_purge_deletes_unread_derivatives_and_stale_markers_only(settings, remote_page):
+    settings.IIIF_DERIVATIVE_RETENTION_DAYS = 30
+    settings.IIIF_DERIVATIVE_RETRY_S = 3600
+    page, _ = remote_page
+    derivative_build(page_id=page.pk)
+    folder = derivative_path(page).parent
+    files = {
+        "read yesterday": (derivative_path(page), 86400),
+        "unread for 31 days": (folder / "page-999-0123456789abcdef.jpg", 31 * 86400),
+        "failed 2 hours ago": (folder / "page-998-0123456789abcdef.jpg.error", 7200),
+        "failed 10 minutes ago": (folder / "page-997-0123456789abcdef.jpg.error", 600),
+        "fetch that died": (folder / "page-996-0123456789abcdef.jpg.pending", 3600),
+        "fetch under way": (folder / "page-995-0123456789abcdef.jpg.pending", 10),
+    }
+    for path, age in files.values():
+        path.touch()
+        _aged(path, age)
+
+    purged = derivatives_purge()
+
+    left = {name for name, (path, _) in files.items() if path.exists()}
+    assert left == {"read yesterday", "failed 10 minutes ago", "fetch under way"}
+    assert purged == 3
+    assert derivatives_purge() == 0
+
+
+def test_the_beat_schedule_runs_the_derivative_purge():
+    from annotations.tasks import derivatives_purge_task
+    from webapp.celery import app
+
+    scheduled = [entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()]
+    assert derivatives_purge_task.name in scheduled
+    assert derivatives_purge_task.name in app.tasks

@@ -8,16 +8,18 @@ job. So TensorFlow, dlib or OpenCV never load in the web process.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from annotations.models import Document, Face
 from detection import similarity
 from detection.model_loop import evaluation
 from detection.model_loop.training import trained_models_register
 from detection.models import InferenceJob, InferenceKind
-from webapp.jobs import ACTIVE_STATUSES, INFERENCE, JobStatus, job_claim, job_fail, job_finish
+from webapp.jobs import ACTIVE_STATUSES, FINISHED_STATUSES, INFERENCE, JobStatus, job_claim, job_fail, job_finish
 
 logger = logging.getLogger(__name__)
 
@@ -130,3 +132,13 @@ def _encode(job: InferenceJob) -> dict:
     if similarity.face_encoding_ensure(face=job.face) is None:
         raise similarity.NoEncoding(f"face {job.face_id} has no encoding (image unavailable or box too small)")
     return {"face": job.face_id}
+
+
+def inference_jobs_purge() -> int:
+    """Delete inference jobs finished over INFERENCE_JOB_RETENTION_DAYS ago; how many.
+
+    The encodings they stored stay; a face whose encoding failed may be tried again after it.
+    """
+    cutoff = timezone.now() - timedelta(days=settings.INFERENCE_JOB_RETENTION_DAYS)
+    deleted, _ = InferenceJob.objects.filter(status__in=FINISHED_STATUSES, finished_at__lt=cutoff).delete()
+    return deleted

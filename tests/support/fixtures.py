@@ -38,6 +38,7 @@ def isolated_storage(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.LOCAL_IMAGES_DIR = tmp_path / "media" / "local"
     settings.IIIF_CACHE_DIR = tmp_path / "cache"
+    settings.IIIF_DERIVATIVE_DIR = tmp_path / "media" / "derivatives"
     settings.SIMILARITY_INDEX_DIR = tmp_path / "similarity"
     settings.IIIF_ALLOW_PRIVATE_HOSTS = True
     settings.IIIF_DEFAULT_MIN_INTERVAL = 0.0

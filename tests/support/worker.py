@@ -59,8 +59,9 @@ class WorkerProcess:
             env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
             env["LOCAL_IMAGES_DIR"] = str(settings.LOCAL_IMAGES_DIR)
             env["IIIF_CACHE_DIR"] = str(settings.IIIF_CACHE_DIR)
+            env["IIIF_DERIVATIVE_DIR"] = str(settings.IIIF_DERIVATIVE_DIR)
         else:
-            for name in ("MEDIA_ROOT", "LOCAL_IMAGES_DIR", "IIIF_CACHE_DIR"):
+            for name in ("MEDIA_ROOT", "LOCAL_IMAGES_DIR", "IIIF_CACHE_DIR", "IIIF_DERIVATIVE_DIR"):
                 env.pop(name, None)
             env["VISAGES_DATA_DIR"] = str(data_dir)
         env = {**env, "DETECTION_MAX_DERIVATIVE": str(settings.DETECTION_MAX_DERIVATIVE), **(extra_env or {})}

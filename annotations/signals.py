@@ -7,7 +7,7 @@ from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 
 from annotations.exports.cleanup import exports_delete_holding
-from annotations.ingest.local_scans import local_scans_delete
+from annotations.ingest.local_scans import local_scans_delete, upload_delete_unused
 from annotations.models import Corpus, Document, FaceYearSummary, PageYearSummary
 from annotations.search.summaries import summaries_orphans_delete
 
@@ -29,6 +29,9 @@ def document_exports_delete(sender, instance: Document, **kwargs) -> None:
 def document_local_scans_delete(sender, instance: Document, **kwargs) -> None:
     if instance.local_folder:
         transaction.on_commit(partial(local_scans_delete, folder=instance.local_folder))
+    if instance.upload_path:
+        # Shared by the documents made from the same zip (one file per content): the last one takes it.
+        transaction.on_commit(partial(upload_delete_unused, upload_path=instance.upload_path))
 
 
 def summaries_of_gone_corpora_delete(sender, using: str = "default", **kwargs) -> None:

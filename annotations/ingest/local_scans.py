@@ -79,3 +79,21 @@ def local_scans_delete(*, folder: str) -> None:
         return
     shutil.rmtree(Path(settings.LOCAL_IMAGES_DIR) / folder, ignore_errors=True)
     logger.info("local scans %s deleted", folder)
+
+
+def upload_delete_unused(*, upload_path: str) -> None:
+    """Remove an uploaded zip (MEDIA_ROOT/uploads/<digest>/<name>) once no document imports from it,
+    and its digest folder when nothing else is in it; nothing outside the uploads folder."""
+    if not upload_path or Document.objects.filter(upload_path=upload_path).exists():
+        return
+    uploads = (Path(settings.MEDIA_ROOT) / "uploads").resolve()
+    path = (Path(settings.MEDIA_ROOT) / upload_path).resolve()
+    if path.parent.parent != uploads:
+        return
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:
+        # The same content uploaded under another name is still there.
+        pass
+    logger.info("upload %s deleted", upload_path)

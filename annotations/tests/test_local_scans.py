@@ -298,3 +298,26 @@ def test_a_zip_with_two_sidecars_fails_clearly(tmp_path, db):
 
     assert document.import_status == JobStatus.FAILED
     assert "more than one metadata.json" in document.import_error
+
+
+def test_an_uploaded_zip_goes_with_the_last_document_made_from_it(
+    tmp_path, db, alice, settings, django_capture_on_commit_callbacks
+):
+    content = zip_with(tmp_path / "any.zip", {"p1.jpg": jpeg_bytes(400, 500)}).read_bytes()
+    # The same zip uploaded into two corpora: two documents, one stored file (named by its content).
+    first, second = (
+        document_import_from_input(user=alice, corpus_name=name, upload=SimpleUploadedFile("issue.zip", content))
+        for name in ("Zips", "Other zips")
+    )
+    assert first.upload_path == second.upload_path
+    stored = settings.MEDIA_ROOT / first.upload_path
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first.delete()
+    assert stored.is_file(), "another document still imports from it"
+    with django_capture_on_commit_callbacks(execute=True):
+        second.delete()
+
+    assert not stored.exists()
+    assert not stored.parent.exists()
+    assert (settings.MEDIA_ROOT / "uploads").is_dir()

@@ -8,20 +8,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from tests.support.manifests import jpeg_bytes
+from tests.support.migrations import at_migration, migrate
 
 BEFORE = ("annotations", "0009_export_corpora")
 AFTER = ("annotations", "0010_document_local_scan_key")
-
-
-def migrate(target: tuple[str, str]):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    return MigrationExecutor(connection).loader.project_state([target]).apps
 
 
 def old_key(corpus_id: int, source: str) -> str:
@@ -55,10 +47,7 @@ def old_scan_document(apps, corpus, source: str, *, folder: str | None = None):
 
 @pytest.fixture
 def migrated_back(transactional_db):
-    migrate(BEFORE)
-    yield
-    # Leave the schema as the other tests expect it.
-    call_command("migrate", verbosity=0)
+    yield from at_migration(BEFORE)
 
 
 def test_existing_scans_get_random_keys_and_consistent_urls(migrated_back, client):

@@ -6,31 +6,19 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Sum
 
 from annotations.search.summaries import summaries_recount, summaries_stored
+from tests.support.migrations import at_migration, migrate
 
 BEFORE = ("annotations", "0020_page_gender_date_indexes")
 AFTER = ("annotations", "0021_page_summary_review_status")
 OLD_PAGE_KEY = ("corpus_id", "year", "end_year", "is_front_page", "selector", "confidence_step")
 
 
-def migrate(target: tuple[str, str]):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    return MigrationExecutor(connection).loader.project_state([target]).apps
-
-
 @pytest.fixture
 def migrated_back(transactional_db):
-    migrate(BEFORE)
-    yield
-    # Leave the schema as the other tests expect it.
-    call_command("migrate", verbosity=0)
+    yield from at_migration(BEFORE)
 
 
 def pages_in_each_status(apps) -> dict[str, int]:

@@ -4,27 +4,16 @@ into the first person made, their faces moved (a new version each) and their not
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.support.migrations import at_migration, migrate
 
 BEFORE = ("annotations", "0021_page_summary_review_status")
 AFTER = ("annotations", "0022_person_name_key")
 
 
-def migrate(target: tuple[str, str]):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    return MigrationExecutor(connection).loader.project_state([target]).apps
-
-
 @pytest.fixture
 def migrated_back(transactional_db):
-    migrate(BEFORE)
-    yield
-    # Leave the schema as the other tests expect it.
-    call_command("migrate", verbosity=0)
+    yield from at_migration(BEFORE)
 
 
 def test_spellings_of_one_name_become_the_first_person_made(migrated_back):

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.support.migrations import at_migration, migrate
 
 BEFORE = ("annotations", "0012_facerevision_batch")
 AFTER = ("annotations", "0013_person_records")
 
 
-def migrate(target: tuple[str, str]):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    return MigrationExecutor(connection).loader.project_state([target]).apps
-
-
 @pytest.fixture
 def migrated_back(transactional_db):
-    migrate(BEFORE)
-    yield
-    # Leave the schema as the other tests expect it.
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    yield from at_migration(BEFORE)
 
 
 def named_faces(apps, corpus, names: list[str]) -> list[int]:

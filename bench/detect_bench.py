@@ -62,7 +62,8 @@ def main() -> None:
     pages = list(document.pages.order_by("order"))
     sys.stdout.write(
         f"{len(pages)} pages of {pages[0].width}x{pages[0].height}, {sum(map(len, truths.values()))} faces; "
-        f"derivative {settings.DETECTION_MAX_DERIVATIVE} px, tiles {settings.DETECTION_TILE_SIZE} px\n\n"
+        f"derivative {settings.DETECTION_MAX_DERIVATIVE} px, tiles {settings.DETECTION_TILE_SIZE} px, "
+        f"detector threads {settings.DETECTION_THREADS} (DETECTION_THREADS)\n\n"
     )
     rows = [bench_detector(name, document, pages, truths, repeat=args.repeat) for name in args.detectors]
     sys.stdout.write(detector_table(rows) + "\n\n")

@@ -329,7 +329,7 @@ def run_detector(run: DetectionRun) -> FaceDetector:
     spec = _model_spec(DETECTORS, run.detector, what="detector", hidden=set())
     # Down to the evaluation floor: the boxes between it and the threshold are kept as raw predictions only.
     params = {"score_threshold": run_evaluation_floor(run)} if "score_threshold" in spec.default_params else {}
-    return get_detector(run.detector, **params)
+    return get_detector(run.detector, threads=settings.DETECTION_THREADS, **params)
 
 
 def run_attribute_model(run: DetectionRun) -> AgeGenderModel | None:

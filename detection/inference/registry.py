@@ -55,6 +55,9 @@ class ModelSpec:
     # Fixed-input networks squeeze a whole page into their input, so small faces need tiles;
     # pyramid and full-resolution detectors (Haar, MTCNN, dlib, CenterFace) already see every scale.
     tiling_default: bool = False
+    # The factory takes `threads`, its ONNX Runtime session's intra-op threads: a worker's setting
+    # (how many cores one detection may use), never a run's parameter.
+    threaded: bool = False
 
 
 DEFAULT_DETECTOR = "centerface"
@@ -109,6 +112,7 @@ DETECTORS: dict[str, ModelSpec] = {
             # 0.6: the lowest threshold reaching precision 0.9 on the heritage dev set's tuning half.
             default_params={"score_threshold": 0.6, "scale": 1.0},
             factory=CenterFaceDetector,
+            threaded=True,
         ),
     )
 }
@@ -134,8 +138,14 @@ _REGISTRIES: dict[ModelKind, dict[str, ModelSpec]] = {
 }
 
 
-def get_detector(name: str = DEFAULT_DETECTOR, **params: Hashable) -> FaceDetector:
-    """The detector registered as `name`, built once per process per distinct params."""
+def get_detector(name: str = DEFAULT_DETECTOR, *, threads: int | None = None, **params: Hashable) -> FaceDetector:
+    """The detector registered as `name`, built once per process per distinct params.
+
+    `threads`: the cores one detection may use, for detectors that can use several (`threaded`);
+    the others ignore it.
+    """
+    if threads is not None and name in DETECTORS and DETECTORS[name].threaded:
+        params = {**params, "threads": threads}
     return cast(FaceDetector, _instance("detector", name, params))
 
 

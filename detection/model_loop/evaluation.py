@@ -299,7 +299,11 @@ def evaluation_for_detector(
     spec = DETECTORS[detector]
     operating = float(spec.default_params.get("score_threshold", 0.5)) if threshold is None else threshold
     floor = min(SCORE_FLOOR, operating)
-    model = get_detector(detector, **({"score_threshold": floor} if "score_threshold" in spec.default_params else {}))
+    model = get_detector(
+        detector,
+        threads=settings.DETECTION_THREADS,
+        **({"score_threshold": floor} if "score_threshold" in spec.default_params else {}),
+    )
     attributes = get_attribute_model(attribute_model) if attribute_model else None
     params = PipelineParams(
         threshold=floor,

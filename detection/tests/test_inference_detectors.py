@@ -61,6 +61,16 @@ def test_centerface_finds_a_20_px_face_where_the_page_puts_it():
 
 
 @pytest.mark.realmodel
+def test_centerface_on_two_cores_finds_the_same_faces_with_a_two_thread_session():
+    page = skimage.data.astronaut()
+    one, two = get_detector("centerface", threads=1), get_detector("centerface", threads=2)
+
+    assert two._session.get_session_options().intra_op_num_threads == 2
+    found = [d.to_xywh() for d in one.detect(page)]
+    assert found and [d.to_xywh() for d in two.detect(page)] == found
+
+
+@pytest.mark.realmodel
 def test_centerface_reads_images_whose_sides_are_not_multiples_of_32():
     centerface = get_detector("centerface")
 

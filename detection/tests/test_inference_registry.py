@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from dataclasses import replace as replace_spec
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,25 @@ def test_the_settings_default_detector_is_the_registrys_when_the_environment_nam
     assert done.returncode == 0, done.stderr
     from_settings, from_registry = done.stdout.split()
     assert from_settings == from_registry == "centerface"
+
+
+class ThreadedDetector(CountingDetector):
+    """A counting detector that can use several cores."""
+
+    def __init__(self, *, score_threshold=0.5, threads=1):
+        super().__init__(score_threshold=score_threshold)
+        self.threads = threads
+
+
+def test_only_detectors_that_can_use_several_cores_are_given_threads():
+    register_detector(counting_spec())
+    register_detector(replace_spec(counting_spec(), name="threaded", factory=ThreadedDetector, threaded=True))
+
+    assert get_detector("threaded", threads=2).threads == 2
+    assert get_detector("threaded").threads == 1
+    # The others are built as they would be without it, and shared with callers that name none.
+    assert get_detector("counting", threads=2) is get_detector("counting")
+    assert [name for name, spec in DETECTORS.items() if spec.threaded] == ["centerface", "threaded"]
 
 
 def test_every_spec_names_a_version_and_a_license():

@@ -17,6 +17,7 @@ from detection.services import (
     page_detect,
     run_cancel,
     run_create,
+    run_detector,
     run_dispatch,
     run_execute,
     run_retry_failed,
@@ -542,3 +543,12 @@ def test_res10_with_tiling_finds_the_faces_of_a_newspaper_page_in_canvas_pixels(
     assert len(matched) >= 10, f"{len(matched)} of {len(truth)} faces found: {found}"
     assert len(found) <= len(truth) + 2
     assert Face.objects.filter(page=page, source="res10@res10_300x300_ssd_iter_140000").count() == len(found)
+
+
+@pytest.mark.realmodel
+def test_a_run_detects_with_the_workers_threads_which_are_not_a_run_parameter(scanned_document, settings):
+    settings.DETECTION_THREADS = 2
+    run = run_create(user=None, document=scanned_document, detector="centerface", enqueue=False)
+
+    assert run_detector(run)._session.get_session_options().intra_op_num_threads == 2
+    assert "threads" not in run.params

@@ -455,7 +455,8 @@ class Person(models.Model):
 
     corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="people")
     name = models.CharField(max_length=200)
-    name_key = models.CharField(max_length=200, editable=False)
+    # Casefolding may lengthen a name ("ß" is "ss"): up to three characters for one.
+    name_key = models.CharField(max_length=600, editable=False)
     note = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 

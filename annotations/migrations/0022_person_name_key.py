@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="person",
             name="name_key",
-            field=models.CharField(default="", editable=False, max_length=200),
+            field=models.CharField(default="", editable=False, max_length=600),
             preserve_default=False,
         ),
         migrations.RunPython(merge_spellings, migrations.RunPython.noop),

@@ -165,6 +165,12 @@ def test_a_name_in_another_case_or_spacing_is_the_same_person(faces, alice):
     assert Person.objects.count() == 1
 
 
+def test_a_name_as_long_as_the_field_allows_keeps_its_longer_casefolded_key(faces, alice):
+    body = name(alice, faces[0], "ß" * 200).json()
+
+    assert Person.objects.get(pk=body["person_id"]).name_key == "ss" * 200
+
+
 def test_the_database_refuses_a_second_spelling_of_a_name_in_one_corpus(document, other_corpus):
     Person.objects.create(corpus=document.corpus, name="Colette")
     Person.objects.create(corpus=other_corpus, name="COLETTE")

@@ -81,8 +81,15 @@ def derivative(request, page_id: int):
     """The page image as one bounded JPEG we fetched (for hosts without CORS): 202 while it is fetched."""
     page = get_page_for_user(request.user, page_id)
     state = derivative_request(page=page)
+    image = None
     if state.status == READY:
-        response = FileResponse(open(state.path, "rb"), content_type="image/jpeg")
+        try:
+            image = open(state.path, "rb")
+        except FileNotFoundError:
+            # Purged between the check and the read (unread for IIIF_DERIVATIVE_RETENTION_DAYS): fetched again.
+            state = derivative_request(page=page)
+    if image is not None:
+        response = FileResponse(image, content_type="image/jpeg")
         response["Cache-Control"] = f"{'public' if page.document.corpus.is_public else 'private'}, max-age=86400"
     elif state.status == FAILED:
         response = JsonResponse({"detail": _("The page image could not be fetched: %s") % state.error}, status=502)

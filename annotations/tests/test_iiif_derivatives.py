@@ -170,3 +170,29 @@ def test_the_beat_schedule_runs_the_derivative_purge():
     scheduled = [entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()]
     assert derivatives_purge_task.name in scheduled
     assert derivatives_purge_task.name in app.tasks
+
+
+def test_a_derivative_purged_between_the_check_and_the_read_is_fetched_again(
+    client, bob, remote_page, monkeypatch, django_capture_on_commit_callbacks
+):
+    from annotations.iiif_server import views
+    from annotations.iiif_server.derivatives import READY, DerivativeState, derivative_request
+
+    page, _ = remote_page
+    asked = []
+
+    def gone_after_the_check(*, page):
+        asked.append(page.pk)
+        # The first answer names a file the purge has just deleted (here: never built).
+        return DerivativeState(READY, path=derivative_path(page)) if len(asked) == 1 else derivative_request(page=page)
+
+    monkeypatch.setattr(views, "derivative_request", gone_after_the_check)
+    queued = []
+    monkeypatch.setattr("annotations.tasks.page_derivative_task.delay", queued.append)
+    client.force_login(bob)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(f"/iiif/pages/{page.pk}/derivative.jpg")
+
+    assert response.status_code == 202
+    assert (asked, queued) == ([page.pk, page.pk], [page.pk])

@@ -219,6 +219,7 @@ class RescoredDetector:
         overlap: float = 0.25,
         max_face_share: float = 0.25,
         min_face_size: int = 12,
+        threads: int | None = None,
     ) -> None:
         from .registry import get_detector
 
@@ -231,7 +232,8 @@ class RescoredDetector:
             max_face_share=max_face_share,
             min_face_size=min_face_size,
         )
-        self._base = get_detector(base, score_threshold=candidate_threshold)
+        # `threads`: for the base detector, when it can use several cores.
+        self._base = get_detector(base, threads=threads, score_threshold=candidate_threshold)
         self._model, sidecar = load_model(Path(model_path))
         self.input_size = int(sidecar["input_size"])
         self.margin = float(sidecar["margin"])

@@ -765,6 +765,7 @@ def trained_model_spec(*, model: TrainedModel) -> ModelSpec:
                 "min_face_size": int(search.get("min_face_size", settings.DETECTION_MIN_FACE_SIZE)),
             },
             factory=functools.partial(RescoredDetector, model_path=path),
+            threaded=True,
         )
     if model.name == FAMILIES[TrainingKind.ENCODING_HEAD]:
         gender = model.metrics.get("cross_validation", {}).get("gender", {})

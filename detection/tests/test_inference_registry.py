@@ -105,6 +105,17 @@ def test_only_detectors_that_can_use_several_cores_are_given_threads():
     assert [name for name, spec in DETECTORS.items() if spec.threaded] == ["centerface", "threaded"]
 
 
+def test_a_rescored_detector_gives_its_base_the_workers_threads(monkeypatch):
+    from detection.inference import trained
+
+    register_detector(replace_spec(counting_spec(), name="threaded", factory=ThreadedDetector, threaded=True))
+    monkeypatch.setattr(trained, "load_model", lambda path: (None, {"input_size": 32, "margin": 0.2}))
+
+    rescored = trained.RescoredDetector(model_path="unused.keras", base="threaded", threads=2)
+
+    assert rescored._base.threads == 2
+
+
 def test_every_spec_names_a_version_and_a_license():
     for spec in [*DETECTORS.values(), *ATTRIBUTE_MODELS.values()]:
         assert spec.version and spec.license and spec.description

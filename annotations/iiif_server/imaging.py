@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,7 +34,10 @@ def _open_checked(data: bytes | Path) -> Image.Image:
     # Pillow only raises past twice MAX_IMAGE_PIXELS; the size is checked here at the limit itself.
     Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
     try:
-        img = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
+        with warnings.catch_warnings():
+            # Pillow warns between MAX_IMAGE_PIXELS and twice it: those images are refused just below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
         if img.width * img.height > settings.IMAGE_MAX_PIXELS:
             img.close()
             raise ImageUnavailable(

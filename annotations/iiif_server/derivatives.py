@@ -45,10 +45,11 @@ def _marker(path: Path, kind: str) -> Path:
     return path.with_name(f"{path.name}.{kind}")
 
 
-def _age_s(path: Path) -> float:
-    """Seconds since the file was last written or read (a derivative served is read)."""
+def _age_s(path: Path, *, reads: bool = False) -> float:
+    """Seconds since the file was written, or with `reads` since it was last written or read (a derivative
+    served is read). A marker ages from when it was written: every 502 reads its error again."""
     info = path.stat()
-    return time.time() - max(info.st_mtime, info.st_atime)
+    return time.time() - (max(info.st_mtime, info.st_atime) if reads else info.st_mtime)
 
 
 def derivatives_purge() -> int:
@@ -65,7 +66,7 @@ def derivatives_purge() -> int:
     for path in folder.glob("page-*") if folder.is_dir() else ():
         limit = limits.get(path.suffix)
         try:
-            if limit is not None and _age_s(path) > limit:
+            if limit is not None and _age_s(path, reads=path.suffix == ".jpg") > limit:
                 path.unlink()
                 purged += 1
         except FileNotFoundError:

@@ -109,10 +109,10 @@ def test_a_public_page_is_served_anonymously_and_publicly_cacheable(client, http
     assert response["Cache-Control"].startswith("public")
 
 
-def _aged(path, seconds: float) -> None:
-    """Make the file last written and read `seconds` ago."""
-    then = time.time() - seconds
-    os.utime(path, (then, then))
+def _aged(path, seconds: float, *, read_ago: float | None = None) -> None:
+    """Make the file last written `seconds` ago, and last read then too or `read_ago` seconds ago."""
+    now = time.time()
+    os.utime(path, (now - (seconds if read_ago is None else read_ago), now - seconds))
 
 
 def test_a_failed_fetch_is_tried_again_once_its_retry_period_is_over(
@@ -129,7 +129,8 @@ def test_a_failed_fetch_is_tried_again_once_its_retry_period_is_over(
     _aged(error, 300)
     with django_capture_on_commit_callbacks(execute=True):
         within = client.get(f"/iiif/pages/{page.pk}/derivative.jpg")
-    _aged(error, 700)
+    # Written past the retry period, though the last 502 read it just now.
+    _aged(error, 700, read_ago=1)
     with django_capture_on_commit_callbacks(execute=True):
         after = client.get(f"/iiif/pages/{page.pk}/derivative.jpg")
 
@@ -146,20 +147,22 @@ def test_the_purge_deletes_unread_derivatives_and_stale_markers_only(settings, r
     files = {
         "read yesterday": (derivative_path(page), 86400),
         "unread for 31 days": (folder / "page-999-0123456789abcdef.jpg", 31 * 86400),
+        "fetched 40 days ago, read yesterday": (folder / "page-993-0123456789abcdef.jpg", 40 * 86400, 86400),
         "failed 2 hours ago": (folder / "page-998-0123456789abcdef.jpg.error", 7200),
+        "failed 2 hours ago, reported a minute ago": (folder / "page-994-0123456789abcdef.jpg.error", 7200, 60),
         "failed 10 minutes ago": (folder / "page-997-0123456789abcdef.jpg.error", 600),
         "fetch that died": (folder / "page-996-0123456789abcdef.jpg.pending", 3600),
         "fetch under way": (folder / "page-995-0123456789abcdef.jpg.pending", 10),
     }
-    for path, age in files.values():
+    for path, age, *read_ago in files.values():
         path.touch()
-        _aged(path, age)
+        _aged(path, age, read_ago=read_ago[0] if read_ago else None)
 
     purged = derivatives_purge()
 
-    left = {name for name, (path, _) in files.items() if path.exists()}
-    assert left == {"read yesterday", "failed 10 minutes ago", "fetch under way"}
-    assert purged == 3
+    left = {name for name, (path, *_) in files.items() if path.exists()}
+    assert left == {"read yesterday", "fetched 40 days ago, read yesterday", "failed 10 minutes ago", "fetch under way"}
+    assert purged == 4
     assert derivatives_purge() == 0
 
 

@@ -326,10 +326,16 @@ def _prediction(
 
 def run_detector(run: DetectionRun) -> FaceDetector:
     """The run's detector, built once per worker process for the run's threshold."""
-    spec = _model_spec(DETECTORS, run.detector, what="detector", hidden=set())
+    _model_spec(DETECTORS, run.detector, what="detector", hidden=set())
     # Down to the evaluation floor: the boxes between it and the threshold are kept as raw predictions only.
-    params = {"score_threshold": run_evaluation_floor(run)} if "score_threshold" in spec.default_params else {}
-    return get_detector(run.detector, threads=settings.DETECTION_THREADS, **params)
+    return detector_down_to(run.detector, run_evaluation_floor(run))
+
+
+def detector_down_to(name: str, floor: float) -> FaceDetector:
+    """A registry detector keeping boxes down to `floor` (when it has a threshold), with the cores this
+    worker gives one detection (DETECTION_THREADS)."""
+    params = {"score_threshold": floor} if "score_threshold" in DETECTORS[name].default_params else {}
+    return get_detector(name, threads=settings.DETECTION_THREADS, **params)
 
 
 def run_attribute_model(run: DetectionRun) -> AgeGenderModel | None:

@@ -36,7 +36,7 @@ from detection.inference.metrics import (
     attribute_metrics,
     evaluate_detections,
 )
-from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS, get_attribute_model, get_detector
+from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS, get_attribute_model
 from detection.inference.types import Detection
 from detection.models import DetectionRun, PageDetection
 from webapp.jobs import JobStatus
@@ -293,17 +293,13 @@ def evaluation_for_detector(
     progress: Callable[[int, Page], None] | None = None,
 ) -> Evaluation:
     """Run a registry detector (and optionally an age/gender model) afresh on reviewed pages, in memory."""
-    from detection.services import PipelineParams, page_predictions
+    from detection.services import PipelineParams, detector_down_to, page_predictions
 
     evaluation_check(detector=detector, attribute_model=attribute_model)
     spec = DETECTORS[detector]
     operating = float(spec.default_params.get("score_threshold", 0.5)) if threshold is None else threshold
     floor = min(SCORE_FLOOR, operating)
-    model = get_detector(
-        detector,
-        threads=settings.DETECTION_THREADS,
-        **({"score_threshold": floor} if "score_threshold" in spec.default_params else {}),
-    )
+    model = detector_down_to(detector, floor)
     attributes = get_attribute_model(attribute_model) if attribute_model else None
     params = PipelineParams(
         threshold=floor,

@@ -463,9 +463,17 @@ def main() -> None:
         "--half", choices=("reporting", "tuning", "all"), default="reporting", help="the pages the figures are read on"
     )
     parser.add_argument("--bootstrap", type=int, default=BOOTSTRAP_SAMPLES, help="resamples for the intervals")
+    parser.add_argument(
+        "--share-correction",
+        action="store_true",
+        help="measure how the attribute model reads the tuning half's matched women and men (as reviewed pages), "
+        "then correct the women's share it reads on the reporting half, as the statistics do",
+    )
     args = parser.parse_args()
     if args.attributes == ENCODING_HEAD and args.half != "reporting":
         parser.error(f"{ENCODING_HEAD} is fitted on the tuning half: read it on the reporting half only")
+    if args.share_correction and args.half != "reporting":
+        parser.error("--share-correction measures on the tuning half and corrects the reporting half")
 
     with tempfile.TemporaryDirectory() as scratch:
         if args.labelme:
@@ -538,6 +546,51 @@ def main() -> None:
         print("\n".join(confusion_table("gender", confusion.gender)))
         print()
         print("\n".join(confusion_table("child", confusion.child)))
+        if args.share_correction:
+            print()
+            print("\n".join(share_correction_report(run_pages(pipeline, tuning, threshold), pages)))
+
+
+def share_correction_report(tuning: Sequence[PageResult], reporting: Sequence[PageResult]) -> list[str]:
+    """The women's share the model reads on the reporting half's matched faces, corrected with the rates
+    measured on the tuning half's (detection/inference/prevalence.py), beside the curated share."""
+    from detection.inference.prevalence import ReadingRates, ShareCorrector
+
+    columns = {("female", "female"): 0, ("female", "male"): 1, ("male", "female"): 2, ("male", "male"): 3}
+    units = []
+    for page in tuning:
+        counts = [0, 0, 0, 0]
+        for pair in page.pairs:
+            if (pair.truth_gender, pair.predicted_gender) in columns:
+                counts[columns[pair.truth_gender, pair.predicted_gender]] += 1
+        units.append(tuple(counts))
+    rates = ReadingRates.from_units(units)
+    pairs = [pair for page in reporting for pair in page.pairs]
+    women = sum(pair.truth_gender == "female" for pair in pairs)
+    men = sum(pair.truth_gender == "male" for pair in pairs)
+    read_women = sum(pair.predicted_gender == "female" for pair in pairs)
+    read_men = sum(pair.predicted_gender == "male" for pair in pairs)
+    true_positive, false_positive = rates.point_rates
+    lines = [
+        f"women's share, reporting half: rates measured on the tuning half's matched faces "
+        f"({rates.positives} women, {rates.negatives} men on {rates.units} pages: women read as women "
+        f"{_f(true_positive)}, men read as women {_f(false_positive)})",
+        "",
+        "| share of women | value | 95 % interval | faces |",
+        "|---|---:|---:|---:|",
+        f"| curated (the truth) | {_f(women / (women + men) if women + men else None)} | – | {women + men} |",
+        f"| read by the model | {_f(read_women / (read_women + read_men) if read_women + read_men else None)} | – "
+        f"| {read_women + read_men} |",
+    ]
+    if rates.shortfall:
+        return [*lines, f"| corrected | – | – | no correction: {rates.shortfall} |"]
+    corrected = ShareCorrector(rates).share(
+        labelled_positive=0, labelled_negative=0, read_positive=read_women, read_negative=read_men
+    )
+    if corrected is None:
+        return [*lines, "| corrected | – | – | 0 |"]
+    estimate, low, high = corrected
+    return [*lines, f"| corrected | {_f(estimate)} | {_f(low)} – {_f(high)} | {read_women + read_men} |"]
 
 
 if __name__ == "__main__":

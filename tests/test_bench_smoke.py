@@ -280,6 +280,18 @@ def test_heritage_eval_smoke(tmp_path):
     assert counts[0][1] + counts[1][0] == 10, "one face in three labelled as the other sex"
 
 
+def test_heritage_eval_corrects_the_womens_share_with_the_tuning_halfs_rates(tmp_path):
+    # The stand-in reads every third face as the other sex; the tuning half holds too few women and
+    # men to measure that (20 of each are needed), so the share read is left uncorrected, and said so.
+    output = run_bench("heritage_eval.py", "--smoke", "--share-correction", "--bootstrap", "20", tmp_path=tmp_path)
+
+    rows = {cells(row)[0]: cells(row)[1:] for row in table(output, "| share of women |")}
+    curated, read = float(rows["curated (the truth)"][0]), float(rows["read by the model"][0])
+    assert 0 < curated < 1 and read != curated
+    assert rows["corrected"][2] == "no correction: too_few", output
+    assert re.search(r"measured on the tuning half's matched faces \(\d+ women, \d+ men on 6 pages", output)
+
+
 def test_heritage_eval_reads_the_tuning_half_when_asked(tmp_path):
     # Exploring a change reads the tuning half, so the reporting half stays unseen until the final run.
     output = run_bench("heritage_eval.py", "--smoke", "--half", "tuning", "--bootstrap", "20", tmp_path=tmp_path)

@@ -529,6 +529,11 @@ LISTS = [
     ("/api/search/faces/?person={person}", "face", ids),
     ("/api/stats/faces-by-year/", "year", lambda r: {row["year"] for row in r.json()["results"] if row["faces"]}),
     ("/api/stats/faces-by-year/?corpus={corpus}", "year", lambda r: {row["year"] for row in r.json()["results"]}),
+    (
+        "/api/stats/faces-by-year/?gender_correction=true",
+        "year",
+        lambda r: {row["year"] for row in r.json()["results"] if row["faces"]},
+    ),
     ("/api/stats/faces-by-year/?format=csv", "year", csv_years),
     ("/api/stats/faces-by-year/?corpus={corpus}&format=csv", "year", csv_years),
     ("/api/training-jobs/", "job", ids),

@@ -14,7 +14,8 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.search.params import SearchFilterSet, search_params_parse
+from annotations.search.gender_correction import CORRECTED_KEYS, women_share_correct
+from annotations.search.params import SearchFilterSet, StatsFilterSet, search_params_parse, stats_params_parse
 from annotations.search.planner import (
     SEARCH_PAGE_SIZE,
     FaceSearchFilterSet,
@@ -81,17 +82,19 @@ def schema_parameters(filterset_class: type[SearchFilterSet]) -> list[OpenApiPar
 
 
 class CsvRenderer(BaseRenderer):
-    """Rows of dicts as CSV, in STATS_COLUMNS order."""
+    """Rows of dicts as CSV, in STATS_COLUMNS order, then the corrected women's share when the rows have it."""
 
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        rows = data if isinstance(data, list) else [data]
+        columns = STATS_COLUMNS + [key for key in CORRECTED_KEYS if rows and key in rows[0]]
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=STATS_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(data if isinstance(data, list) else [data])
+        writer.writerows(rows)
         return buffer.getvalue().encode(self.charset)
 
 
@@ -157,10 +160,14 @@ class FacesByYearApi(APIView):
 
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
 
-    @extend_schema(parameters=schema_parameters(SearchFilterSet), responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=schema_parameters(StatsFilterSet), responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        params = search_params_parse(request.query_params)
+        params, gender_correction = stats_params_parse(request.query_params)
         rows = faces_by_year(user=request.user, params=params)
+        totals = faces_totals(rows)
+        body = {"count": len(rows), "results": rows, "totals": totals}
+        if gender_correction:
+            body["gender_correction"] = women_share_correct(user=request.user, params=params, rows=[*rows, totals])
         if request.accepted_renderer.format == CsvRenderer.format:
             return Response(rows, headers={"Content-Disposition": 'attachment; filename="faces-by-year.csv"'})
-        return Response({"count": len(rows), "results": rows, "totals": faces_totals(rows)})
+        return Response(body)

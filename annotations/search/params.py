@@ -216,6 +216,19 @@ class SearchFilterSet(django_filters.FilterSet):
         return SearchParams.from_cleaned(self.form.cleaned_data)
 
 
+class StatsFilterSet(SearchFilterSet):
+    """The statistics' parameters: the search's, and the correction of the women's share."""
+
+    gender_correction = django_filters.ChoiceFilter(
+        method=keep_parameter,
+        choices=[("true", "true"), ("false", "false")],
+        help_text=(
+            "true: add the women's share corrected for the gender model's errors, as measured on the "
+            "faces curators reviewed (corrected_female_share, with its 95 % interval, and gender_correction)."
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class SearchParams:
     """Validated search parameters; empty means "any"."""
@@ -349,7 +362,17 @@ def _params_form_class(filterset_class: type[SearchFilterSet]) -> type[forms.For
 
 def search_params_parse(data: Mapping, *, filterset_class: type[SearchFilterSet] = SearchFilterSet) -> SearchParams:
     """Validate query parameters into SearchParams; a DRF ValidationError (400) lists the bad ones."""
+    return SearchParams.from_cleaned(_cleaned(data, filterset_class))
+
+
+def stats_params_parse(data: Mapping) -> tuple[SearchParams, bool]:
+    """Validate the statistics' query parameters: the search's, and whether to correct the women's share."""
+    cleaned = _cleaned(data, StatsFilterSet)
+    return SearchParams.from_cleaned(cleaned), cleaned.get("gender_correction") == "true"
+
+
+def _cleaned(data: Mapping, filterset_class: type[SearchFilterSet]) -> dict:
     form = _params_form_class(filterset_class)(data=data)
     if not form.is_valid():
         raise translate_validation(form.errors)
-    return SearchParams.from_cleaned(form.cleaned_data)
+    return form.cleaned_data

@@ -10,8 +10,15 @@ from types import SimpleNamespace
 
 from annotations.iiif.dates import parse_date
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import CURATOR_SOURCE, Corpus, Document, Face, FaceStatus, Gender, Page
-from annotations.services import page_counts_refresh, person_for_name
+from annotations.models import CURATOR_SOURCE, Corpus, Document, Face, FaceStatus, Gender, Page, ReviewStatus
+from annotations.services import (
+    FacePrediction,
+    face_status_transition,
+    face_update,
+    faces_store_predictions,
+    page_counts_refresh,
+    person_for_name,
+)
 from tests.support.manifests import write_scans
 from webapp.jobs import JobStatus
 
@@ -191,3 +198,29 @@ def add_faces(document: Document) -> dict[str, Face]:
             page=page2, x=400, y=100, w=80, h=90, confidence=0.88, gender=Gender.MALE, status=FaceStatus.ACCEPTED
         ),
     }
+
+
+def predicted_faces(page: Page, genders: list[str]) -> list[Face]:
+    """Faces a model read with these genders, as a detection run stores them (30 × 40 px, in rows)."""
+    predictions = [
+        FacePrediction(x=10 + 40 * (i % 40), y=10 + 60 * (i // 40), w=30, h=40, confidence=0.9, gender=gender)
+        for i, gender in enumerate(genders)
+    ]
+    return faces_store_predictions(page=page, predictions=predictions, source="test-model")
+
+
+def curate(faces, truths: list[str], user) -> None:
+    """A curator accepts each face read right and corrects the others."""
+    for face, truth in zip(faces, truths, strict=True):
+        if face.gender == truth:
+            face_status_transition(face=face, to_status=FaceStatus.ACCEPTED, user=user)
+        else:
+            face_update(face=face, user=user, expected_version=face.version, data={"gender": truth})
+
+
+def reviewed_page(document: Document, readings: list[str], truths: list[str], user) -> Page:
+    """A reviewed page whose faces the model read as `readings` and a curator made `truths`."""
+    page = make_page(document=document)
+    curate(predicted_faces(page, readings), truths, user)
+    Page.objects.filter(pk=page.pk).update(review_status=ReviewStatus.REVIEWED)
+    return page

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
 from annotations.models import Document
-from annotations.tests.factories import make_face
+from annotations.tests.factories import make_document, make_face, make_page, predicted_faces, reviewed_page
 from tests.support.manifests import jpeg_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -139,4 +139,48 @@ def test_the_stats_chart_draws_the_api_numbers(logged_in_page, live_server, issu
     expect(page.locator("#stats-curated")).to_contain_text(f"{api['totals']['curated_faces']} curated")
     assert page.locator("#f-front-page").is_checked()
     assert page.get_attribute("#csv-link", "href").endswith(f"?{query}&format=csv")
+    # The correction was not asked for: no corrected line, nothing said about it.
+    assert page.evaluate("() => Chart.getChart('chart-curated-share').data.datasets.length") == 2
+    expect(page.locator("#stats-correction")).to_be_hidden()
+
+    # Asked for, with no reviewed page to measure the model's errors on: the page says why nothing is corrected.
+    page.check("#f-gender-correction")
+    page.click("#search-submit")
+    page.wait_for_function("document.getElementById('stats').dataset.loaded === 'true'")
+    assert "gender_correction=true" in page.url
+    expect(page.locator("#stats-correction")).to_contain_text("Too few reviewed faces")
+    assert page.locator("#f-gender-correction").is_checked()
+    assert page.evaluate("() => Chart.getChart('chart-curated-share').data.datasets.length") == 2
     page.screenshot(path=tmp_path / "stats.png", full_page=True)
+
+
+def test_the_stats_correct_the_womens_share_for_the_errors_measured_on_reviewed_pages(
+    logged_in_page, live_server, django_user_model, tmp_path
+):
+    """1915: 25 women and 25 men curated on reviewed pages (the model read 20 of each right);
+    1916: 100 faces only the model read, 44 of them as women."""
+    curator = django_user_model.objects.create_user("curator")
+    corpus = corpus_get_or_create(name="Excelsior", is_public=True)
+    reviewed = make_document(corpus=corpus, date_text="1915")
+    readings = ["female"] * 4 + ["male"] + ["female"] + ["male"] * 4
+    for _ in range(5):
+        reviewed_page(reviewed, readings, ["female"] * 5 + ["male"] * 5, curator)
+    predicted_faces(make_page(document=make_document(corpus=corpus, date_text="1916")), ["female"] * 44 + ["male"] * 56)
+    page = logged_in_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/stats/?corpus={corpus.pk}&gender_correction=true")
+    page.wait_for_function("document.getElementById('stats').dataset.loaded === 'true'")
+    assert page.get_attribute("#csv-link", "href").endswith("&gender_correction=true&format=csv")
+
+    expect(page.locator("#stats-correction")).to_contain_text("measured on 50 faces curated on 5 reviewed pages")
+    expect(page.locator("#stats-correction")).to_contain_text("80.0 % of women as women and 20.0 % of men as women")
+    lines = page.evaluate("() => Chart.getChart('chart-curated-share').data.datasets.map((d) => [d.label, d.data])")
+    labels = [label for label, _ in lines]
+    assert labels[:3] == ["Women, curated faces", "Women, all faces", "Women, corrected estimate"]
+    assert lines[1][1] == [50, 44] and lines[2][1] == [50, 40]
+    low, high = lines[3][1][1], lines[4][1][1]
+    assert low < 40 < high
+    corrected_1916 = page.locator("#stats-table tbody tr").nth(1).locator("td").last
+    expect(corrected_1916).to_have_text(f"40.0\u00a0% ({low:.1f}–{high:.1f})")
+    expect(page.locator("#stats-correction")).to_contain_text("Corrected estimate, whole period: ")
+    page.screenshot(path=tmp_path / "stats-corrected.png", full_page=True)

@@ -9,6 +9,8 @@
   const WOMEN = "#c2185b";
   const MEN = "#5b7fb5";
   const UNKNOWN = "#9aa0a6";
+  const CORRECTED = "#6a1b9a";
+  const CORRECTED_BAND = "rgba(106, 27, 154, 0.15)";
   const LANG = document.documentElement.lang || "en";
   const number = (value, digits) => value.toLocaleString(LANG, { minimumFractionDigits: digits, maximumFractionDigits: digits });
   const format = (text, values) => interpolate(text, values, true);
@@ -49,6 +51,8 @@
 
   function render(body) {
     const rows = body.results.filter((row) => row.year !== null);
+    // Only when the correction was asked for (it reads every curated face of the reviewed pages).
+    const correction = body.gender_correction || { available: false, reason: "" };
     const years = rows.map((row) => String(row.year));
     const totals = body.totals;
     draw("chart-share", {
@@ -112,11 +116,25 @@
         datasets: [
           { label: gettext("Women, curated faces"), data: rows.map((row) => percentOf(row.curated_female_share)), borderColor: WOMEN, backgroundColor: WOMEN, spanGaps: true },
           { label: gettext("Women, all faces"), data: rows.map((row) => percentOf(row.female_share)), borderColor: UNKNOWN, backgroundColor: UNKNOWN, borderDash: [4, 4], spanGaps: true },
+          ...(correction.available
+            ? [
+                { label: gettext("Women, corrected estimate"), data: rows.map((row) => percentOf(row.corrected_female_share)), borderColor: CORRECTED, backgroundColor: CORRECTED, spanGaps: true },
+                { label: gettext("95 % interval"), data: rows.map((row) => percentOf(row.corrected_female_share_low)), borderColor: "transparent", pointRadius: 0, spanGaps: true },
+                { label: gettext("95 % interval"), data: rows.map((row) => percentOf(row.corrected_female_share_high)), borderColor: "transparent", backgroundColor: CORRECTED_BAND, fill: "-1", pointRadius: 0, spanGaps: true },
+              ]
+            : []),
         ],
       },
-      options: { ...common, scales: { y: { min: 0, max: 100, title: { display: true, text: "%" } } } },
+      options: {
+        ...common,
+        scales: { y: { min: 0, max: 100, title: { display: true, text: "%" } } },
+        // The interval's two edges draw a band, not lines of their own: no legend entry.
+        plugins: { legend: { labels: { filter: (item) => item.datasetIndex < 3 } } },
+      },
     });
+    showCorrection(correction, totals);
 
+    const percent = (share) => (share === null || share === undefined ? "–" : number(percentOf(share), 1) + "\u00a0%");
     const tbody = document.querySelector("#stats-table tbody");
     tbody.replaceChildren(
       ...body.results.map((row) => {
@@ -136,6 +154,13 @@
           row.predicted_faces.toLocaleString(LANG),
           row.curated_share === null ? "–" : number(percentOf(row.curated_share), 1) + "\u00a0%",
           row.curated_female_share === null ? "–" : number(percentOf(row.curated_female_share), 1) + "\u00a0%",
+          row.corrected_female_share === null || row.corrected_female_share === undefined
+            ? "–"
+            : format(gettext("%(share)s (%(low)s–%(high)s)"), {
+                share: percent(row.corrected_female_share),
+                low: number(percentOf(row.corrected_female_share_low), 1),
+                high: number(percentOf(row.corrected_female_share_high), 1),
+              }),
         ];
         for (const value of cells) {
           const td = document.createElement("td");
@@ -170,6 +195,37 @@
         : format(gettext("; among curated faces %(share)s % women"), { share: number(percentOf(totals.curated_female_share), 1) });
     document.getElementById("stats-curated").textContent = curatedShare + curatedWomen + ".";
     root.dataset.loaded = "true";
+  }
+
+  // How the model's errors were measured, or why the share is not corrected.
+  function showCorrection(correction, totals) {
+    const hint = document.getElementById("stats-correction");
+    if (!correction.available) {
+      hint.textContent = correction.reason;
+      hint.hidden = !correction.reason;
+      return;
+    }
+    const measured = format(
+      gettext(
+        "The model's readings are corrected for its errors measured on %(faces)s faces curated on %(pages)s reviewed pages, where it read %(women)s % of women as women and %(men)s % of men as women. It assumes these pages are like the others."
+      ),
+      {
+        faces: (correction.women + correction.men).toLocaleString(LANG),
+        pages: correction.pages.toLocaleString(LANG),
+        women: number(percentOf(correction.women_read_as_women), 1),
+        men: number(percentOf(correction.men_read_as_women), 1),
+      }
+    );
+    const whole =
+      totals.corrected_female_share === null
+        ? ""
+        : format(gettext("Corrected estimate, whole period: %(share)s % women (95 % interval %(low)s–%(high)s %)."), {
+            share: number(percentOf(totals.corrected_female_share), 1),
+            low: number(percentOf(totals.corrected_female_share_low), 1),
+            high: number(percentOf(totals.corrected_female_share_high), 1),
+          }) + " ";
+    hint.textContent = whole + measured;
+    hint.hidden = false;
   }
 
   fetch(root.dataset.statsUrl + (query ? "?" + query : ""), { headers: { Accept: "application/json" } })

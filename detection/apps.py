@@ -7,6 +7,7 @@ class DetectionConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import task_prerun, worker_init, worker_process_init
 
+        from detection import signals  # noqa: F401  (connects the receivers)
         from detection.model_loop.training import registry_sync_before_detection, registry_sync_on_worker_start
 
         # Every worker serves the models trained here: the main process before it forks its pool,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Count, Max
 
+from annotations.models import Corpus
 from detection.inference.disk_index import BuildInfo, build_current, build_publish, build_write
 from detection.models import FaceEncoding
 from detection.similarity import ENCODER_VERSION, encodings_as_matrix
@@ -87,6 +89,41 @@ def similarity_index_build(*, corpus_id: int, force: bool = False) -> BuildInfo 
         build_publish(build)
     logger.info("similarity index of corpus %s: %s encodings in %s", corpus_id, stats["n"], build)
     return BuildInfo.read(build)
+
+
+def similarity_index_delete(*, corpus_id: int) -> None:
+    """Remove the on-disk index of a deleted corpus: its face encodings must not outlive it.
+
+    Only this machine's copy: where each web host builds its own (docs/deploy.md), the others go at
+    their next `similarity_index --all` (similarity_indexes_of_gone_corpora_delete).
+    """
+    shutil.rmtree(corpus_index_dir(corpus_id), ignore_errors=True)
+    logger.info("similarity index of deleted corpus %s removed", corpus_id)
+
+
+def similarity_indexes_of_gone_corpora_delete() -> list[int]:
+    """Remove this machine's index directories of corpora that no longer exist; their ids."""
+    root = Path(settings.SIMILARITY_INDEX_DIR)
+    found = {}
+    for directory in root.glob("corpus-*") if root.is_dir() else ():
+        suffix = directory.name.removeprefix("corpus-")
+        if directory.is_dir() and suffix.isdigit():
+            found[int(suffix)] = directory
+    gone = sorted(set(found) - set(Corpus.objects.filter(pk__in=found).values_list("pk", flat=True)))
+    for corpus_id in gone:
+        similarity_index_delete(corpus_id=corpus_id)
+    return gone
+
+
+def similarity_index_check_after_delete(*, corpus_id: int) -> None:
+    """After a document's deletion commits: have a worker check its corpus's index, which still holds
+    the deleted encodings (searches skip them, but answer with fewer faces until a rebuild). Nothing
+    when the corpus went too, or has no index."""
+    from detection.tasks import similarity_index_check_task
+
+    if corpus_index_current(corpus_id) is None or not Corpus.objects.filter(pk=corpus_id).exists():
+        return
+    similarity_index_check_task.delay(corpus_id)
 
 
 def similarity_index_queue(*, corpus_id: int) -> bool:

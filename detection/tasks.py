@@ -106,3 +106,11 @@ def similarity_index_build_task(corpus_id: int) -> None:
     from detection.similarity_index import similarity_index_build
 
     similarity_index_build(corpus_id=corpus_id)
+
+
+@shared_task(ignore_result=True)
+def similarity_index_check_task(corpus_id: int) -> None:
+    """Queue a build of the corpus's index when enough of its encodings changed (two counts; idempotent)."""
+    from detection.similarity_index import similarity_index_queue
+
+    similarity_index_queue(corpus_id=corpus_id)

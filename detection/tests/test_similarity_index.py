@@ -12,7 +12,7 @@ from detection.inference.vector_index import ExactIndex
 from detection.models import FaceEncoding
 from detection.similarity import ENCODER_VERSION, similar_faces, similarity_cache_clear
 from detection.similarity_index import corpus_index_dir, similarity_index_build, similarity_index_queue
-from detection.tasks import similarity_index_build_task
+from detection.tasks import similarity_index_build_task, similarity_index_check_task
 from detection.tests.factories import add_scan_page
 
 PEOPLE = 30
@@ -204,3 +204,75 @@ def test_the_command_builds_then_keeps_an_up_to_date_index(people_faces, corpus,
     out = capsys.readouterr().out
     assert f"corpus {corpus.pk}: built, {PEOPLE * FACES_PER_PERSON} encodings" in out
     assert f"corpus {corpus.pk}: up to date" in out
+
+
+@pytest.mark.django_db
+def test_the_command_removes_the_indexes_of_corpora_deleted_elsewhere(people_faces, corpus, capsys, settings):
+    """Where each web host builds its own copy, a corpus deleted through another host leaves this one's."""
+    settings.SIMILARITY_INDEX_MIN = 10
+    similarity_index_build(corpus_id=corpus.pk)
+    gone = corpus_index_dir(corpus.pk + 1000)
+    (gone / "build-1").mkdir(parents=True)
+    (gone / "build-1" / "vectors.f16").write_bytes(b"encodings of a deleted corpus")
+    stranger = corpus_index_dir(corpus.pk).parent / "corpus-notes"
+    stranger.mkdir()
+
+    call_command("similarity_index", "--all")
+
+    assert not gone.exists()
+    assert build_current(corpus_index_dir(corpus.pk)) is not None and stranger.exists()
+    assert f"corpus {corpus.pk + 1000}: deleted, its index removed" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_deleting_a_corpus_deletes_its_similarity_index(
+    people_faces, corpus, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The index holds the corpus's face encodings: they must not outlive it on disk."""
+    similarity_index_build(corpus_id=corpus.pk)
+    directory = corpus_index_dir(corpus.pk)
+    assert build_current(directory) is not None
+
+    checks = []
+    monkeypatch.setattr(similarity_index_check_task, "delay", lambda *args: checks.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        corpus.delete()
+
+    assert not directory.exists()
+    # Its documents went with it: no check of the index that is gone is queued for them.
+    assert checks == []
+
+
+@pytest.mark.django_db
+def test_deleting_a_document_queues_a_check_that_rebuilds_a_stale_index(
+    people_faces, corpus, document, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Its encodings go with it; an index still holding them answers with faces that are gone, and
+    fewer of the others, until it is built again."""
+    settings.SIMILARITY_INDEX_MIN = 10
+    settings.SIMILARITY_INDEX_REBUILD = 2
+    similarity_index_build(corpus_id=corpus.pk)
+    checks, builds = [], []
+    monkeypatch.setattr(similarity_index_check_task, "delay", lambda *args: checks.append(args))
+    monkeypatch.setattr(similarity_index_build_task, "delay", lambda *args: builds.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        document.delete()
+    assert checks == [(corpus.pk,)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        similarity_index_check_task(corpus.pk)
+    assert builds == [(corpus.pk,)]
+
+
+@pytest.mark.django_db
+def test_deleting_a_document_of_a_corpus_without_an_index_queues_nothing(
+    people_faces, corpus, document, monkeypatch, django_capture_on_commit_callbacks
+):
+    checks = []
+    monkeypatch.setattr(similarity_index_check_task, "delay", lambda *args: checks.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        document.delete()
+
+    assert checks == []

@@ -1,4 +1,5 @@
-"""`manage.py similarity_index (--corpus ID ... | --all) [--force]`: build the on-disk similarity indexes."""
+"""`manage.py similarity_index (--corpus ID ... | --all) [--force]`: build the on-disk similarity indexes
+(`--all` also removes those of corpora deleted since)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -7,7 +8,11 @@ from django.db.models import Count
 from annotations.models import Corpus
 from detection.models import FaceEncoding
 from detection.similarity import ENCODER_VERSION
-from detection.similarity_index import corpus_index_current, similarity_index_build
+from detection.similarity_index import (
+    corpus_index_current,
+    similarity_index_build,
+    similarity_indexes_of_gone_corpora_delete,
+)
 
 
 class Command(BaseCommand):
@@ -21,12 +26,16 @@ class Command(BaseCommand):
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--corpus", type=int, nargs="+", metavar="ID", help="these corpora")
         which.add_argument(
-            "--all", action="store_true", help="every corpus with at least SIMILARITY_INDEX_MIN encodings"
+            "--all",
+            action="store_true",
+            help="every corpus with SIMILARITY_INDEX_MIN encodings or more; removes the indexes of deleted corpora",
         )
         parser.add_argument("--force", action="store_true", help="rebuild even an index that is up to date")
 
     def handle(self, *args, corpus=None, all=False, force=False, **options):
         if all:
+            for gone in similarity_indexes_of_gone_corpora_delete():
+                self.stdout.write(f"corpus {gone}: deleted, its index removed")
             counts = (
                 FaceEncoding.objects.filter(model_version=ENCODER_VERSION)
                 .values("corpus_id")

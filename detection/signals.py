@@ -1,0 +1,21 @@
+"""Signals: a deleted corpus takes its on-disk similarity index with it; a deleted document has
+its corpus's index checked (and rebuilt when enough of it is gone)."""
+
+from functools import partial
+
+from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from annotations.models import Corpus, Document
+from detection.similarity_index import similarity_index_check_after_delete, similarity_index_delete
+
+
+@receiver(post_delete, sender=Corpus, dispatch_uid="similarity-index-of-deleted-corpus")
+def corpus_similarity_index_delete(sender, instance: Corpus, **kwargs) -> None:
+    transaction.on_commit(partial(similarity_index_delete, corpus_id=instance.pk))
+
+
+@receiver(post_delete, sender=Document, dispatch_uid="similarity-index-check-after-document-delete")
+def document_similarity_index_check(sender, instance: Document, **kwargs) -> None:
+    transaction.on_commit(partial(similarity_index_check_after_delete, corpus_id=instance.corpus_id))

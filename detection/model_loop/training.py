@@ -207,6 +207,10 @@ def training_job_run(*, job_id: int) -> TrainingJob | None:
             trained_model=trained,
             metrics={**trained.metrics, "comparison": trained.comparison},
         )
+    finally:
+        # The copies of the corpus's pages exported to train on (page images included): the model
+        # records which pages it learned from, and a job claimed again exports them anew.
+        shutil.rmtree(_job_dir(job), ignore_errors=True)
     job.refresh_from_db()
     return job
 

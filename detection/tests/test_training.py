@@ -5,9 +5,12 @@ ornaments); a curator drew the faces with their gender and age and rejected the 
 Training splits by document: two documents train, one is held out.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import skimage.io
+from django.conf import settings as django_settings
 
 from annotations.models import Document, ReviewStatus
 from annotations.services import face_create, face_reject
@@ -65,6 +68,11 @@ def curated_corpus(corpus, alice):
     return corpus
 
 
+def snapshot_dir(job: TrainingJob) -> Path:
+    """Where a job exports its reviewed pages (LabelMe and page images) to train on."""
+    return Path(django_settings.MEDIA_ROOT) / "training" / f"job-{job.pk}"
+
+
 def run_job(*, alice, corpus, kind, params, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as queued:
         job = training_job_create(user=alice, kind=kind, corpus=corpus, params=params)
@@ -93,6 +101,8 @@ def test_a_training_job_on_the_curated_fixture_improves_validation_loss(
     assert job.status == JobStatus.DONE, job.error
     assert job.progress == 1.0
     assert metrics["best_val_loss"] < metrics["initial_val_loss"]
+    # The copies of the corpus's pages it trained on go with the job: the model records which pages.
+    assert not snapshot_dir(job).exists()
     model = job.trained_model
     assert (model.name, model.version, model.kind) == ("keras-attributes", 1, "attributes")
     assert model.data_snapshot["pages"] == 9 and model.data_snapshot["faces"] == 45
@@ -186,6 +196,7 @@ def test_a_job_cancelled_while_training_stops_at_the_next_epoch(
 
     assert job.status == JobStatus.CANCELLED
     assert job.trained_model is None and TrainedModel.objects.count() == 0
+    assert not snapshot_dir(job).exists()
     assert training_job_run(job_id=job.pk) is None
 
 

@@ -155,6 +155,8 @@ class FacesByYearApi(APIView):
 
     Each count is also split by source: `curated_*` (faces accepted, edited or added) and
     `predicted_*` (faces only a model proposed); `curated_share` is the share of faces curated.
+    `?gender_correction=true` adds the women's share corrected for the gender model's errors measured
+    on reviewed pages, with its 95 % interval, and the measurement (annotations.search.gender_correction).
     `?format=csv` downloads the yearly rows as CSV.
     """
 

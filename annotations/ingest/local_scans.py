@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import posixpath
 import re
 import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -81,19 +84,41 @@ def local_scans_delete(*, folder: str) -> None:
     logger.info("local scans %s deleted", folder)
 
 
+@contextmanager
+def upload_lock(upload_path: str) -> Iterator[None]:
+    """Hold the lock of an uploaded zip's content (MEDIA_ROOT/uploads/<digest>.lock, an `flock`).
+
+    Storing an upload holds it until the document made from it is committed, and deleting an unused
+    one holds it while it looks for documents: the same content uploaded again as its last document
+    goes is never deleted under its new document.
+    """
+    digest_dir = Path(settings.MEDIA_ROOT) / upload_path
+    digest_dir = digest_dir.parent
+    digest_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(digest_dir.parent / f"{digest_dir.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upload_delete_unused(*, upload_path: str) -> None:
     """Remove an uploaded zip (MEDIA_ROOT/uploads/<digest>/<name>) once no document imports from it,
     and its digest folder when nothing else is in it; nothing outside the uploads folder."""
-    if not upload_path or Document.objects.filter(upload_path=upload_path).exists():
+    if not upload_path:
         return
     uploads = (Path(settings.MEDIA_ROOT) / "uploads").resolve()
     path = (Path(settings.MEDIA_ROOT) / upload_path).resolve()
     if path.parent.parent != uploads:
         return
-    path.unlink(missing_ok=True)
-    try:
-        path.parent.rmdir()
-    except OSError:
-        # The same content uploaded under another name is still there.
-        pass
+    with upload_lock(upload_path):
+        if Document.objects.filter(upload_path=upload_path).exists():
+            return
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()
+        except OSError:
+            # The same content uploaded under another name is still there.
+            pass
     logger.info("upload %s deleted", upload_path)

@@ -10,6 +10,8 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from annotations.iiif.parse import (
     SkippedCanvas,
     parse_iiif,
 )
-from annotations.ingest.local_scans import document_local_key_ensure, points_at_local_scans
+from annotations.ingest.local_scans import document_local_key_ensure, points_at_local_scans, upload_lock
 from annotations.models import Corpus, CorpusRole, Document, Page
 from annotations.services import page_counts_refresh
 from webapp.jobs import ACTIVE_STATUSES, DOCUMENT_IMPORT, JobStatus, job_claim, job_fail, job_finish
@@ -528,11 +530,14 @@ def _settle_vanished_pages(document: Document, vanished: list[Page], page_total:
     return kept, removed
 
 
-def upload_store(*, upload) -> tuple[str, str]:
-    """Save an uploaded zip of scans under MEDIA_ROOT, by content hash (same file, same source).
+@contextmanager
+def upload_stored(*, upload) -> Iterator[tuple[str, str]]:
+    """Save an uploaded zip of scans under MEDIA_ROOT, by content hash (same file, same source), and
+    hold its lock (local_scans.upload_lock) until the block ends: the block commits the document made
+    from it, so a deletion of the last document of the same content never removes the file under it.
 
-    Returns the stored path (relative to MEDIA_ROOT) and the source to show: the upload's own name
-    and a digest prefix, never a server path.
+    Gives the stored path (relative to MEDIA_ROOT) and the source to show: the upload's own name and
+    a digest prefix, never a server path.
     """
     if upload.size > settings.UPLOAD_MAX_BYTES:
         raise ImportFailed(
@@ -547,11 +552,12 @@ def upload_store(*, upload) -> tuple[str, str]:
     name = _safe_name(Path(upload.name).name)
     relative = Path("uploads") / digest.hexdigest()[:24] / name
     target = Path(settings.MEDIA_ROOT) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    return str(relative), f"{name} (upload {digest.hexdigest()[:12]})"
+    with upload_lock(str(relative)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        yield str(relative), f"{name} (upload {digest.hexdigest()[:12]})"
 
 
 def document_import_from_input(*, user, corpus_name: str, source: str = "", upload=None) -> Document:
@@ -562,18 +568,24 @@ def document_import_from_input(*, user, corpus_name: str, source: str = "", uplo
     corpus = corpus_get_or_create(name=corpus_name or "Default", owner=user if user.is_authenticated else None)
     # Checked before the upload is stored: a refused request leaves nothing on disk.
     require_role(user, corpus, CorpusRole.CURATOR)
-    upload_path = ""
-    if upload is not None:
-        upload_path, source = upload_store(upload=upload)
-    else:
+    if upload is None:
         resolved = source_resolve(source)
         if resolved.kind != "url":
             # The worker then reads the very path checked here, whatever its own working directory.
             source = resolved.location
+        return _document_import_queue(corpus=corpus, source=source, user=user)
+    with upload_stored(upload=upload) as (upload_path, upload_source):
+        # The stored file is named by its hash: the upload's own name is the label unless metadata.json gives one.
+        return _document_import_queue(
+            corpus=corpus, source=upload_source, user=user, upload_path=upload_path, label=Path(upload.name).stem
+        )
+
+
+def _document_import_queue(*, corpus: Corpus, source: str, user, upload_path: str = "", label: str = "") -> Document:
+    """Create or reset the document and queue its import, in one committed transaction."""
     with transaction.atomic():
         document = document_request_import(corpus=corpus, source=source, user=user, upload_path=upload_path)
-        if upload is not None:
-            # The stored file is named by its hash: the upload's own name is the label unless metadata.json gives one.
-            Document.objects.filter(pk=document.pk).update(label=Path(upload.name).stem)
+        if label:
+            Document.objects.filter(pk=document.pk).update(label=label)
         document_enqueue_import(document=document)
     return document

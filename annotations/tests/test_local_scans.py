@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from PIL import Image
 
 from annotations.ingest.manifests import (
@@ -16,6 +19,7 @@ from annotations.ingest.manifests import (
     document_import_run,
     document_request_import,
 )
+from annotations.models import Document
 from tests.support.manifests import jpeg_bytes, write_scans
 from webapp.jobs import JobStatus
 
@@ -321,3 +325,46 @@ def test_an_uploaded_zip_goes_with_the_last_document_made_from_it(
     assert not stored.exists()
     assert not stored.parent.exists()
     assert (settings.MEDIA_ROOT / "uploads").is_dir()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_zip_uploaded_again_as_its_last_document_goes_is_kept(tmp_path, alice, settings, monkeypatch):
+    """The deletion's clean-up of the zip runs after the new upload stored the file and before its
+    document is committed: it waits for that document and keeps the file."""
+    from annotations import signals
+    from annotations.ingest import manifests
+
+    # Committed for real here: the imports are run below rather than queued.
+    monkeypatch.setattr(manifests, "document_enqueue_import", lambda document: None)
+    content = zip_with(tmp_path / "any.zip", {"p1.jpg": jpeg_bytes(400, 500)}).read_bytes()
+    old = document_import_from_input(user=alice, corpus_name="Zips", upload=SimpleUploadedFile("issue.zip", content))
+    stored = settings.MEDIA_ROOT / old.upload_path
+    cleanup_started = threading.Event()
+    delete_unused = signals.upload_delete_unused
+
+    def observed_cleanup(**kwargs):
+        cleanup_started.set()
+        delete_unused(**kwargs)
+
+    monkeypatch.setattr(signals, "upload_delete_unused", observed_cleanup)
+    # Between the file stored and the transaction that makes its document (SQLite's write lock would
+    # hold the deletion back inside it; PostgreSQL's would not).
+    make_document = manifests._document_import_queue
+    deleting = threading.Thread(target=lambda: (old.delete(), connection.close()))
+
+    def delete_the_old_document_meanwhile(**kwargs):
+        deleting.start()
+        assert cleanup_started.wait(10), "the old document's deletion never committed"
+        # Time for the clean-up to remove the file, were it not waiting.
+        time.sleep(0.3)
+        return make_document(**kwargs)
+
+    monkeypatch.setattr(manifests, "_document_import_queue", delete_the_old_document_meanwhile)
+    new = document_import_from_input(
+        user=alice, corpus_name="Other zips", upload=SimpleUploadedFile("issue.zip", content)
+    )
+    deleting.join(10)
+
+    assert not deleting.is_alive() and not Document.objects.filter(pk=old.pk).exists()
+    assert new.upload_path == old.upload_path and stored.is_file()
+    assert document_import_run(document_id=new.pk).import_status == JobStatus.DONE

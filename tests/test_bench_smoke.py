@@ -285,10 +285,12 @@ def test_heritage_eval_corrects_the_womens_share_with_the_tuning_halfs_rates(tmp
     # men to measure that (20 of each are needed), so the share read is left uncorrected, and said so.
     output = run_bench("heritage_eval.py", "--smoke", "--share-correction", "--bootstrap", "20", tmp_path=tmp_path)
 
-    rows = {cells(row)[0]: cells(row)[1:] for row in table(output, "| share of women |")}
-    curated, read = float(rows["curated (the truth)"][0]), float(rows["read by the model"][0])
-    assert 0 < curated < 1 and read != curated
-    assert rows["corrected"][2] == "no correction: too_few", output
+    rows = {cells(row)[0]: cells(row)[1:] for row in table(output, "| faces |")}
+    curated, read, corrected = rows["reporting half"][:3]
+    assert 0 < float(curated) < 1 and read != curated and corrected == "–"
+    thinned = rows["reporting half, 1 woman in 3 kept (seed 0)"]
+    assert float(thinned[0]) < float(curated), "fewer women kept"
+    assert re.search(r"^no correction: too_few$", output, re.M), output
     assert re.search(r"measured on the tuning half's matched faces \(\d+ women, \d+ men on 6 pages", output)
 
 

@@ -92,8 +92,7 @@ def upload_lock(upload_path: str) -> Iterator[None]:
     one holds it while it looks for documents: the same content uploaded again as its last document
     goes is never deleted under its new document.
     """
-    digest_dir = Path(settings.MEDIA_ROOT) / upload_path
-    digest_dir = digest_dir.parent
+    digest_dir = (Path(settings.MEDIA_ROOT) / upload_path).parent
     digest_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(digest_dir.parent / f"{digest_dir.name}.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -90,6 +90,7 @@ class DocumentListCreateApi(generics.ListAPIView):
 
 
 class DocumentDetailApi(APIView):
+    @extend_schema(responses=DocumentSerializer)
     def get(self, request, pk: int):
         document = selectors.document_list(user=request.user).filter(pk=pk).first()
         if document is None:
@@ -107,9 +108,11 @@ class PageListApi(generics.ListAPIView):
 class PageDetailApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
 
+    @extend_schema(responses=PageSerializer)
     def get(self, request, pk: int):
         return Response(PageSerializer(get_page_for_user(request.user, pk)).data)
 
+    @extend_schema(request=PageReviewInputSerializer, responses=PageSerializer)
     def patch(self, request, pk: int):
         page = get_page_for_user(request.user, pk, CorpusRole.CURATOR)
         payload = PageReviewInputSerializer(data=request.data)

@@ -6,6 +6,8 @@ import tempfile
 from django.conf import settings
 from django.http import FileResponse, HttpResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.renderers import BaseRenderer
@@ -18,6 +20,7 @@ from annotations.iiif_server.imaging import ImageUnavailable
 from annotations.models import CorpusRole
 from detection import selectors
 from detection.errors import DetectionRefused
+from detection.models import PageDetection
 from detection.rendering import page_annotated_jpeg, pages_annotated_zip
 from detection.serializers import PageDetectionSerializer, RunDetailSerializer, RunInputSerializer, RunSerializer
 from detection.services import run_cancel, run_create, run_retry_failed
@@ -88,11 +91,13 @@ class RunListCreateApi(generics.ListAPIView):
 
 
 class RunDetailApi(APIView):
+    @extend_schema(responses=RunDetailSerializer)
     def get(self, request, pk: int):
         return Response(RunDetailSerializer(selectors.get_run_for_user(request.user, pk)).data)
 
 
 class RunCancelApi(APIView):
+    @extend_schema(request=None, responses=RunDetailSerializer)
     def post(self, request, pk: int):
         run = run_cancel(run=selectors.get_run_for_user(request.user, pk, CorpusRole.CURATOR))
         return Response(RunDetailSerializer(run).data)
@@ -101,6 +106,7 @@ class RunCancelApi(APIView):
 class RunRetryApi(APIView):
     """Queue the failed (or abandoned) pages of a run again."""
 
+    @extend_schema(request=None, responses={202: RunDetailSerializer})
     def post(self, request, pk: int):
         run = selectors.get_run_for_user(request.user, pk, CorpusRole.CURATOR)
         try:
@@ -115,6 +121,8 @@ class RunPagesApi(generics.ListAPIView):
     """A run's pages with their state, timings and errors."""
 
     serializer_class = PageDetectionSerializer
+    # The schema's model (the pages are the run's, from get_queryset).
+    queryset = PageDetection.objects.none()
 
     def get_queryset(self):
         return selectors.run_page_tasks(run=selectors.get_run_for_user(self.request.user, self.kwargs["pk"]))
@@ -125,6 +133,7 @@ class RunFacesCsvApi(APIView):
 
     renderer_classes = [JSONRenderer, CsvRenderer]
 
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request, pk: int):
         run = selectors.get_run_for_user(request.user, pk)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -138,6 +147,7 @@ class PageAnnotatedApi(APIView):
 
     renderer_classes = [JSONRenderer, JpegRenderer]
 
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
     def get(self, request, pk: int):
         page = get_page_for_user(request.user, pk)
         try:
@@ -161,6 +171,7 @@ class RunAnnotatedZipApi(APIView):
 
     renderer_classes = [JSONRenderer, ZipRenderer]
 
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
     def get(self, request, pk: int):
         run = selectors.get_run_for_user(request.user, pk)
         pages = selectors.run_pages(run=run)
@@ -190,5 +201,6 @@ class RunAnnotatedZipApi(APIView):
 class DetectorListApi(APIView):
     """The detectors and age/gender models a run may use, with versions, licenses and defaults."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(selectors.model_listing(user=request.user))

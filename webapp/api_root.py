@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,6 +41,7 @@ class ApiRootView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(
             {

@@ -39,6 +39,7 @@ from annotations.serializers import (
     version_field,
 )
 from annotations.services import (
+    BULK_OUTCOME_CHOICES,
     BulkAction,
     BulkOutcome,
     FaceBulkResult,
@@ -230,7 +231,7 @@ class FaceListCreateApi(generics.ListAPIView):
         y = serializers.FloatField()
         w = serializers.FloatField(min_value=1)
         h = serializers.FloatField(min_value=1)
-        gender = serializers.ChoiceField(choices=Gender.values, default=Gender.UNKNOWN)
+        gender = serializers.ChoiceField(choices=Gender.choices, default=Gender.UNKNOWN)
         age = serializers.FloatField(min_value=0, max_value=130, allow_null=True, default=None)
         child = serializers.BooleanField(default=False)
         person = serializers.CharField(max_length=200, allow_blank=True, default="")
@@ -285,7 +286,7 @@ class FaceDetailApi(APIView):
         y = serializers.FloatField(required=False)
         w = serializers.FloatField(min_value=1, required=False)
         h = serializers.FloatField(min_value=1, required=False)
-        gender = serializers.ChoiceField(choices=Gender.values, required=False)
+        gender = serializers.ChoiceField(choices=Gender.choices, required=False)
         age = serializers.FloatField(min_value=0, max_value=130, allow_null=True, required=False)
         child = serializers.BooleanField(required=False)
         person = serializers.CharField(max_length=200, allow_blank=True, required=False)
@@ -375,7 +376,7 @@ PAGE_BULK_RESULT = inline_serializer(
             "PageBulkFaceResult",
             {
                 "id": serializers.IntegerField(),
-                "status": serializers.ChoiceField(choices=[outcome.value for outcome in BulkOutcome]),
+                "status": serializers.ChoiceField(choices=BULK_OUTCOME_CHOICES),
                 "face": FaceWrittenSerializer(required=False, help_text="ok: the face now, and its revision."),
                 "current": FaceSerializer(required=False, help_text="conflict: the face as it is, unchanged."),
             },
@@ -455,7 +456,7 @@ FACES_BULK_RESULT = inline_serializer(
             "FacesBulkFaceResult",
             {
                 "id": serializers.IntegerField(),
-                "status": serializers.ChoiceField(choices=[outcome.value for outcome in BulkOutcome]),
+                "status": serializers.ChoiceField(choices=BULK_OUTCOME_CHOICES),
                 "face": FaceWrittenSerializer(required=False, help_text="ok: the face now, and its revision."),
                 "current": FaceSerializer(required=False, help_text="conflict: the face as it is, unchanged."),
             },

@@ -467,6 +467,10 @@ class BulkOutcome(StrEnum):
     FORBIDDEN = "forbidden"
 
 
+# The outcomes as the bulk APIs' answers declare them (one named enum in the API docs).
+BULK_OUTCOME_CHOICES = [outcome.value for outcome in BulkOutcome]
+
+
 @dataclass(frozen=True)
 class FaceBulkResult:
     """What a bulk action did to one face it named: the face as it is now (None when not found or forbidden)."""

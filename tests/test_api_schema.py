@@ -1,4 +1,4 @@
-"""The OpenAPI schema behind /api/docs/ documents every API route, and builds without an error."""
+"""The OpenAPI schema behind /api/docs/ documents every API route, and builds without an error or a warning."""
 
 from __future__ import annotations
 
@@ -28,8 +28,10 @@ def test_every_api_route_is_in_the_schema():
     assert missing == ["/api/docs/"]
 
 
-def test_the_schema_builds_without_an_error():
+def test_the_schema_builds_without_an_error_or_a_warning():
+    """Warnings included: an enum named by a hash (`Status76fEnum`) is what a generated client would show."""
     GENERATOR_STATS.reset()
     schema_paths()
 
     assert GENERATOR_STATS._error_cache == {}, list(GENERATOR_STATS._error_cache)
+    assert GENERATOR_STATS._warn_cache == {}, list(GENERATOR_STATS._warn_cache)

@@ -298,6 +298,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set where several fields share a name ("status", "kind"), instead of hashes.
+    "ENUM_NAME_OVERRIDES": {
+        "GenderEnum": "annotations.models.Gender",
+        "FaceStatusEnum": "annotations.models.FaceStatus",
+        "ExportKindEnum": "annotations.models.ExportKind",
+        "JobStatusEnum": "webapp.jobs.JobStatus",
+        "ExportStatusEnum": "webapp.jobs.UNCANCELLABLE_STATUS_CHOICES",
+        "BulkOutcomeEnum": "annotations.services.BULK_OUTCOME_CHOICES",
+    },
 }
 
 # Celery: https://docs.celeryq.dev/en/stable/userguide/configuration.html

@@ -280,6 +280,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "expensive": envstr("EXPENSIVE_RATE_LIMIT", "60/hour"),
         "iiif-anonymous": envstr("IIIF_ANONYMOUS_RATE_LIMIT", "600/minute"),
+        # Anonymous statistics with the women's share corrected (each reads every curated face of the
+        # selected reviewed pages: about a second for a whole corpus of 10 M faces), per address.
+        "correction-anonymous": envstr("CORRECTION_ANONYMOUS_RATE_LIMIT", "30/minute"),
     },
 }
 

@@ -1,4 +1,5 @@
-"""Throttles: expensive writes (imports, runs, exports, training) per user, and anonymous image rendering.
+"""Throttles: expensive writes (imports, runs, exports, training) per user, and anonymous image rendering
+and corrected statistics.
 
 The API views declare `throttle_scope`; plain Django views (web forms, the IIIF image route) count
 against the same scopes through `throttled`, so a form never has a limit of its own.
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -30,6 +32,14 @@ class AnonymousRenderThrottle(ScopedRateThrottle):
         if request.user.is_authenticated:
             return True
         return super().allow_request(request, view)
+
+
+def anonymous_throttle_check(request, scope: str) -> None:
+    """Count an anonymous visitor's request (by address) against `scope` in an API view: Throttled (a 429
+    with Retry-After) when over its rate; signed-in users are not limited."""
+    throttle = AnonymousRenderThrottle()
+    if not throttle.allow_request(request, SimpleNamespace(throttle_scope=scope)):
+        raise Throttled(wait=throttle.wait())
 
 
 def throttled(request, scope: str, throttle_class=ScopedWriteThrottle) -> HttpResponse | None:

@@ -27,6 +27,7 @@ from annotations.search.planner import (
 from annotations.search.stats import faces_by_year, faces_totals
 from annotations.serializers import FaceSearchSerializer, PageSearchSerializer
 from webapp.renderers import JSONRenderer
+from webapp.throttling import anonymous_throttle_check
 
 STATS_COLUMNS = [
     "year",
@@ -165,6 +166,8 @@ class FacesByYearApi(APIView):
     @extend_schema(parameters=schema_parameters(StatsFilterSet), responses=OpenApiTypes.OBJECT)
     def get(self, request):
         params, gender_correction = stats_params_parse(request.query_params)
+        if gender_correction:
+            anonymous_throttle_check(request, "correction-anonymous")
         rows = faces_by_year(user=request.user, params=params)
         totals = faces_totals(rows)
         body = {"count": len(rows), "results": rows, "totals": totals}

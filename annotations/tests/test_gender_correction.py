@@ -10,6 +10,7 @@ import pytest
 from annotations.models import Gender, Page, ReviewStatus
 from annotations.services import face_create
 from annotations.tests.factories import curate, make_corpus, make_document, make_page, predicted_faces, reviewed_page
+from webapp.throttling import AnonymousRenderThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +93,18 @@ def test_the_csv_carries_the_corrected_share(client, study):
     assert response.status_code == 200
     rows = {row["year"]: row for row in csv.DictReader(io.StringIO(response.content.decode()))}
     assert float(rows["1916"]["corrected_female_share"]) == pytest.approx(0.4)
+
+
+def test_anonymous_corrected_statistics_are_rate_limited_per_address(client, study, django_user_model, monkeypatch):
+    """Each reads every curated face of the selected reviewed pages: an anonymous flood must not tie up the web."""
+    monkeypatch.setattr(AnonymousRenderThrottle, "THROTTLE_RATES", {"correction-anonymous": "2/minute"})
+    corrected = f"{URL}?corpus={study.pk}&gender_correction=true"
+
+    statuses = [client.get(corrected).status_code for _ in range(3)]
+    refused = client.get(corrected)
+
+    assert statuses == [200, 200, 429] and refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0 and "detail" in refused.json()
+    assert client.get(f"{URL}?corpus={study.pk}").status_code == 200, "plain statistics are not counted"
+    client.force_login(django_user_model.objects.create_user("reader"))
+    assert [client.get(corrected).status_code for _ in range(3)] == [200, 200, 200]

@@ -139,9 +139,11 @@ def test_the_stats_chart_draws_the_api_numbers(logged_in_page, live_server, issu
     expect(page.locator("#stats-curated")).to_contain_text(f"{api['totals']['curated_faces']} curated")
     assert page.locator("#f-front-page").is_checked()
     assert page.get_attribute("#csv-link", "href").endswith(f"?{query}&format=csv")
-    # The correction was not asked for: no corrected line, nothing said about it.
+    # The correction was not asked for: no corrected line or column, nothing said about it.
     assert page.evaluate("() => Chart.getChart('chart-curated-share').data.datasets.length") == 2
     expect(page.locator("#stats-correction")).to_be_hidden()
+    expect(page.locator("#th-corrected")).to_be_hidden()
+    expect(page.locator("#stats-table tbody tr").first.locator("td")).to_have_count(14)
 
     # Asked for, with no reviewed page to measure the model's errors on: the page says why nothing is corrected.
     page.check("#f-gender-correction")
@@ -180,7 +182,8 @@ def test_the_stats_correct_the_womens_share_for_the_errors_measured_on_reviewed_
     assert lines[1][1] == [50, 44] and lines[2][1] == [50, 40]
     low, high = lines[3][1][1], lines[4][1][1]
     assert low < 40 < high
-    corrected_1916 = page.locator("#stats-table tbody tr").nth(1).locator("td").last
+    expect(page.locator("#th-corrected")).to_be_visible()
+    corrected_1916 = page.locator("#stats-table tbody tr").nth(1).locator("td").nth(14)
     expect(corrected_1916).to_have_text(f"40.0\u00a0% ({low:.1f}–{high:.1f})")
     expect(page.locator("#stats-correction")).to_contain_text("Corrected estimate, whole period: ")
     page.screenshot(path=tmp_path / "stats-corrected.png", full_page=True)

@@ -52,7 +52,9 @@
   function render(body) {
     const rows = body.results.filter((row) => row.year !== null);
     // Only when the correction was asked for (it reads every curated face of the reviewed pages).
+    const asked = "gender_correction" in body;
     const correction = body.gender_correction || { available: false, reason: "" };
+    document.getElementById("th-corrected").hidden = !asked;
     const years = rows.map((row) => String(row.year));
     const totals = body.totals;
     draw("chart-share", {
@@ -134,7 +136,6 @@
     });
     showCorrection(correction, totals);
 
-    const percent = (share) => (share === null || share === undefined ? "–" : number(percentOf(share), 1) + "\u00a0%");
     const tbody = document.querySelector("#stats-table tbody");
     tbody.replaceChildren(
       ...body.results.map((row) => {
@@ -154,14 +155,18 @@
           row.predicted_faces.toLocaleString(LANG),
           row.curated_share === null ? "–" : number(percentOf(row.curated_share), 1) + "\u00a0%",
           row.curated_female_share === null ? "–" : number(percentOf(row.curated_female_share), 1) + "\u00a0%",
-          row.corrected_female_share === null || row.corrected_female_share === undefined
-            ? "–"
-            : format(gettext("%(share)s (%(low)s–%(high)s)"), {
-                share: percent(row.corrected_female_share),
-                low: number(percentOf(row.corrected_female_share_low), 1),
-                high: number(percentOf(row.corrected_female_share_high), 1),
-              }),
         ];
+        if (asked) {
+          cells.push(
+            row.corrected_female_share === null
+              ? "–"
+              : format(gettext("%(share)s (%(low)s–%(high)s)"), {
+                  share: number(percentOf(row.corrected_female_share), 1) + "\u00a0%",
+                  low: number(percentOf(row.corrected_female_share_low), 1),
+                  high: number(percentOf(row.corrected_female_share_high), 1),
+                })
+          );
+        }
         for (const value of cells) {
           const td = document.createElement("td");
           td.textContent = String(value);

@@ -8,12 +8,15 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from annotations.models import Corpus, Document
+from detection.similarity import similarity_cache_forget
 from detection.similarity_index import similarity_index_check_after_delete, similarity_index_delete
 
 
 @receiver(post_delete, sender=Corpus, dispatch_uid="similarity-index-of-deleted-corpus")
 def corpus_similarity_index_delete(sender, instance: Corpus, **kwargs) -> None:
     transaction.on_commit(partial(similarity_index_delete, corpus_id=instance.pk))
+    # Other web processes drop theirs when they recycle: no request of theirs reads a deleted corpus.
+    transaction.on_commit(partial(similarity_cache_forget, instance.pk))
 
 
 @receiver(post_delete, sender=Document, dispatch_uid="similarity-index-check-after-document-delete")

@@ -329,6 +329,12 @@ def corpus_neighbours(corpus_id: int, query: np.ndarray, k: int, *, exclude_face
     return list(nearest.values())[:k]
 
 
+def similarity_cache_forget(corpus_id: int) -> None:
+    """Drop this process's in-memory index of a corpus that was deleted (its encodings and mapped build)."""
+    with _indexes_lock:
+        _indexes.pop(corpus_id, None)
+
+
 def similarity_cache_clear() -> None:
     """Forget every in-memory index (tests; a worker that must reload)."""
     with _indexes_lock:

@@ -93,6 +93,14 @@ def inference_jobs_purge_task() -> None:
     inference_jobs_purge()
 
 
+@shared_task(ignore_result=True)
+def training_exports_purge_task() -> None:
+    """Delete the page exports of training jobs that are not pending or running (celery beat; idempotent)."""
+    from detection.model_loop.training import training_exports_purge
+
+    training_exports_purge()
+
+
 # Time limits of training: a build reads every encoding of its corpus (minutes at 10 M). Acknowledged on
 # receipt, as training: a redelivery while it still runs would only find the build lock taken, and a
 # lost build is queued again by the next encodings stored (or `manage.py similarity_index`).

@@ -364,6 +364,8 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-exports": {"task": "annotations.tasks.exports_purge_task", "schedule": 3600.0},
     "purge-unread-derivatives": {"task": "annotations.tasks.derivatives_purge_task", "schedule": 3600.0},
     "purge-finished-inference-jobs": {"task": "detection.tasks.inference_jobs_purge_task", "schedule": 3600.0},
+    # Page exports of training jobs whose worker was killed mid-job (the others remove their own).
+    "purge-training-exports": {"task": "detection.tasks.training_exports_purge_task", "schedule": 3600.0},
     # Jobs whose worker died mid-task (a running claim past its kind's stale limit) are queued again.
     "reap-abandoned-jobs": {"task": "webapp.tasks.jobs_reap_task", "schedule": float(JOBS_REAP_INTERVAL)},
     # Every face write appends rows to the year summaries; folding them keeps statistics' reads small.

@@ -338,7 +338,7 @@ def test_a_zip_uploaded_again_as_its_last_document_goes_is_kept(tmp_path, alice,
     monkeypatch.setattr(manifests, "document_enqueue_import", lambda document: None)
     content = zip_with(tmp_path / "any.zip", {"p1.jpg": jpeg_bytes(400, 500)}).read_bytes()
     old = document_import_from_input(user=alice, corpus_name="Zips", upload=SimpleUploadedFile("issue.zip", content))
-    stored = settings.MEDIA_ROOT / old.upload_path
+    stored, old_id = settings.MEDIA_ROOT / old.upload_path, old.pk
     cleanup_started = threading.Event()
     delete_unused = signals.upload_delete_unused
 
@@ -365,6 +365,6 @@ def test_a_zip_uploaded_again_as_its_last_document_goes_is_kept(tmp_path, alice,
     )
     deleting.join(10)
 
-    assert not deleting.is_alive() and not Document.objects.filter(pk=old.pk).exists()
+    assert not deleting.is_alive() and not Document.objects.filter(pk=old_id).exists()
     assert new.upload_path == old.upload_path and stored.is_file()
     assert document_import_run(document_id=new.pk).import_status == JobStatus.DONE

@@ -39,7 +39,7 @@ from annotations.models import Corpus, Document, ExportKind, Face, Page, ReviewS
 from detection.inference import registry
 from detection.inference.registry import ModelSpec
 from detection.models import ModelKind, TrainedModel, TrainingJob, TrainingKind
-from webapp.jobs import TRAINING, JobStatus, job_cancel, job_claim, job_fail, job_finish
+from webapp.jobs import ACTIVE_STATUSES, TRAINING, JobStatus, job_cancel, job_claim, job_fail, job_finish
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +213,24 @@ def training_job_run(*, job_id: int) -> TrainingJob | None:
         shutil.rmtree(_job_dir(job), ignore_errors=True)
     job.refresh_from_db()
     return job
+
+
+def training_exports_purge() -> list[int]:
+    """Remove the page exports of jobs that are not pending or running: left by a worker killed mid-job
+    (a job ending any other way removes its own), or by versions before that; the jobs' ids."""
+    root = Path(settings.MEDIA_ROOT) / "training"
+    found = {}
+    for folder in root.glob("job-*") if root.is_dir() else ():
+        suffix = folder.name.removeprefix("job-")
+        if folder.is_dir() and suffix.isdigit():
+            found[int(suffix)] = folder
+    active = TrainingJob.objects.filter(pk__in=found, status__in=ACTIVE_STATUSES).values_list("pk", flat=True)
+    ended = sorted(set(found) - set(active))
+    for job_id in ended:
+        shutil.rmtree(found[job_id], ignore_errors=True)
+    if ended:
+        logger.info("training exports of jobs %s removed", ended)
+    return ended
 
 
 def training_job_fail(*, job_id: int, error: str) -> None:

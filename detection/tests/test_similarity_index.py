@@ -232,6 +232,9 @@ def test_deleting_a_corpus_deletes_its_similarity_index(
     similarity_index_build(corpus_id=corpus.pk)
     directory = corpus_index_dir(corpus.pk)
     assert build_current(directory) is not None
+    similar_faces(face=people_faces[0], limit=4)
+    corpus_id = corpus.pk
+    assert corpus_id in similarity._indexes
 
     checks = []
     monkeypatch.setattr(similarity_index_check_task, "delay", lambda *args: checks.append(args))
@@ -239,6 +242,7 @@ def test_deleting_a_corpus_deletes_its_similarity_index(
         corpus.delete()
 
     assert not directory.exists()
+    assert corpus_id not in similarity._indexes, "this process's in-memory copy goes too"
     # Its documents went with it: no check of the index that is gone is queued for them.
     assert checks == []
 

@@ -34,12 +34,18 @@ class AnonymousRenderThrottle(ScopedRateThrottle):
         return super().allow_request(request, view)
 
 
+def _over_rate(request, scope: str, throttle_class) -> ScopedRateThrottle | None:
+    """Count the request against `scope`: the throttle that refuses it (its wait() says for how long), or None."""
+    throttle = throttle_class()
+    return None if throttle.allow_request(request, SimpleNamespace(throttle_scope=scope)) else throttle
+
+
 def anonymous_throttle_check(request, scope: str) -> None:
     """Count an anonymous visitor's request (by address) against `scope` in an API view: Throttled (a 429
     with Retry-After) when over its rate; signed-in users are not limited."""
-    throttle = AnonymousRenderThrottle()
-    if not throttle.allow_request(request, SimpleNamespace(throttle_scope=scope)):
-        raise Throttled(wait=throttle.wait())
+    refusing = _over_rate(request, scope, AnonymousRenderThrottle)
+    if refusing is not None:
+        raise Throttled(wait=refusing.wait())
 
 
 def throttled(request, scope: str, throttle_class=ScopedWriteThrottle) -> HttpResponse | None:
@@ -48,10 +54,10 @@ def throttled(request, scope: str, throttle_class=ScopedWriteThrottle) -> HttpRe
     The count is the API's own (same cache key per user or address), so the API and the web form
     share one limit.
     """
-    throttle = throttle_class()
-    if throttle.allow_request(request, SimpleNamespace(throttle_scope=scope)):
+    refusing = _over_rate(request, scope, throttle_class)
+    if refusing is None:
         return None
-    seconds = max(1, math.ceil(throttle.wait() or 1))
+    seconds = max(1, math.ceil(refusing.wait() or 1))
     response = HttpResponse(
         _("Too many requests: try again in %(seconds)d seconds.") % {"seconds": seconds},
         status=429,

@@ -22,16 +22,18 @@ from annotations.models import Corpus
 from detection.inference.disk_index import BuildInfo, build_current, build_publish, build_write
 from detection.models import FaceEncoding
 from detection.similarity import ENCODER_VERSION, encodings_as_matrix
+from webapp.folders import folders_by_id
 
 logger = logging.getLogger(__name__)
 
+CORPUS_DIR_PREFIX = "corpus-"
 # Encodings read from the database per chunk while building.
 BUILD_CHUNK = 50_000
 
 
 def corpus_index_dir(corpus_id: int) -> Path:
     """Where the corpus's on-disk index builds live."""
-    return Path(settings.SIMILARITY_INDEX_DIR) / f"corpus-{corpus_id}"
+    return Path(settings.SIMILARITY_INDEX_DIR) / f"{CORPUS_DIR_PREFIX}{corpus_id}"
 
 
 def corpus_index_current(corpus_id: int) -> BuildInfo | None:
@@ -103,12 +105,7 @@ def similarity_index_delete(*, corpus_id: int) -> None:
 
 def similarity_indexes_of_gone_corpora_delete() -> list[int]:
     """Remove this machine's index directories of corpora that no longer exist; their ids."""
-    root = Path(settings.SIMILARITY_INDEX_DIR)
-    found = {}
-    for directory in root.glob("corpus-*") if root.is_dir() else ():
-        suffix = directory.name.removeprefix("corpus-")
-        if directory.is_dir() and suffix.isdigit():
-            found[int(suffix)] = directory
+    found = folders_by_id(Path(settings.SIMILARITY_INDEX_DIR), CORPUS_DIR_PREFIX)
     gone = sorted(set(found) - set(Corpus.objects.filter(pk__in=found).values_list("pk", flat=True)))
     for corpus_id in gone:
         similarity_index_delete(corpus_id=corpus_id)

@@ -39,6 +39,7 @@ from annotations.models import Corpus, Document, ExportKind, Face, Page, ReviewS
 from detection.inference import registry
 from detection.inference.registry import ModelSpec
 from detection.models import ModelKind, TrainedModel, TrainingJob, TrainingKind
+from webapp.folders import folders_by_id
 from webapp.jobs import ACTIVE_STATUSES, TRAINING, JobStatus, job_cancel, job_claim, job_fail, job_finish
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ DEFAULT_PARAMS: dict[str, dict[str, float | int | str]] = {
 DATA_SHARE = {TrainingKind.ATTRIBUTES: 0.2, TrainingKind.RESCORER: 0.5, TrainingKind.ENCODING_HEAD: 0.9}
 # One page each for training, validation and the held-out test.
 MIN_REVIEWED_PAGES = 3
+# A job exports the pages it trains on to MEDIA_ROOT/training/<prefix><job id>/.
+JOB_DIR_PREFIX = "job-"
 # The held-out metric each kind is compared on, and how the reasons name it.
 HELD_OUT_METRICS = {
     TrainingKind.ATTRIBUTES: "macro_recall",
@@ -218,12 +221,7 @@ def training_job_run(*, job_id: int) -> TrainingJob | None:
 def training_exports_purge() -> list[int]:
     """Remove the page exports of jobs that are not pending or running: left by a worker killed mid-job
     (a job ending any other way removes its own), or by versions before that; the jobs' ids."""
-    root = Path(settings.MEDIA_ROOT) / "training"
-    found = {}
-    for folder in root.glob("job-*") if root.is_dir() else ():
-        suffix = folder.name.removeprefix("job-")
-        if folder.is_dir() and suffix.isdigit():
-            found[int(suffix)] = folder
+    found = folders_by_id(_job_dir_root(), JOB_DIR_PREFIX)
     active = TrainingJob.objects.filter(pk__in=found, status__in=ACTIVE_STATUSES).values_list("pk", flat=True)
     ended = sorted(set(found) - set(active))
     for job_id in ended:
@@ -279,8 +277,12 @@ class _Reporter:
         return TrainingJob.objects.filter(pk=self.job_id, cancel_requested=True).exists()
 
 
+def _job_dir_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / "training"
+
+
 def _job_dir(job: TrainingJob) -> Path:
-    return Path(settings.MEDIA_ROOT) / "training" / f"job-{job.pk}"
+    return _job_dir_root() / f"{JOB_DIR_PREFIX}{job.pk}"
 
 
 def training_snapshot(*, job: TrainingJob, progress: Callable[[int, int], None] | None = None) -> tuple[Path, dict]:

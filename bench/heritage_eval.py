@@ -558,15 +558,11 @@ def share_correction_report(tuning: Sequence[PageResult], reporting: Sequence[Pa
     a press corpus, where the model's pull towards the middle is larger."""
     from detection.inference.prevalence import ReadingRates, ShareCorrector
 
-    columns = {("female", "female"): 0, ("female", "male"): 1, ("male", "female"): 2, ("male", "male"): 3}
-    units = []
-    for page in tuning:
-        counts = [0, 0, 0, 0]
-        for pair in page.pairs:
-            if (pair.truth_gender, pair.predicted_gender) in columns:
-                counts[columns[pair.truth_gender, pair.predicted_gender]] += 1
-        units.append(tuple(counts))
-    rates = ReadingRates.from_units(units)
+    rates = ReadingRates.from_readings(
+        ([(pair.truth_gender, pair.predicted_gender) for pair in page.pairs] for page in tuning),
+        positive="female",
+        negative="male",
+    )
     pairs = [pair for page in reporting for pair in page.pairs]
     rng = np.random.default_rng(SEED)
     thinned = [pair for pair in pairs if pair.truth_gender != "female" or rng.random() < 1 / 3]

@@ -35,13 +35,6 @@ from detection.inference.prevalence import MEASURED_PER_CLASS_MIN, TOO_FEW, Read
 # Faces read for the rates, at most (in no set order: ordering them would read every face).
 MEASURED_FACES_MAX = 50_000
 CORRECTED_KEYS = ("corrected_female_share", "corrected_female_share_low", "corrected_female_share_high")
-# A face's (curated sex, the model's reading) -> its column in ReadingRates (women are the positives).
-READING_COLUMN = {
-    (Gender.FEMALE, Gender.FEMALE): 0,
-    (Gender.FEMALE, Gender.MALE): 1,
-    (Gender.MALE, Gender.FEMALE): 2,
-    (Gender.MALE, Gender.MALE): 3,
-}
 
 
 def women_share_correct(*, user, params: SearchParams, rows: list[dict]) -> dict:
@@ -122,11 +115,13 @@ def reading_rates_measure(*, user, params: SearchParams) -> tuple[ReadingRates, 
     )
     capped = len(rows) > MEASURED_FACES_MAX
     rows = rows[:MEASURED_FACES_MAX]
-    per_page: dict[int, list[int]] = {}
+    # Pages whose faces the model read as women or men only: the unit of review the interval resamples.
+    per_page: dict[int, list[tuple[str, str]]] = {}
     for page_id, gender, reading in rows:
-        if (gender, reading) in READING_COLUMN:
-            per_page.setdefault(page_id, [0, 0, 0, 0])[READING_COLUMN[gender, reading]] += 1
-    return ReadingRates.from_units(list(per_page.values())), len(rows), capped
+        if reading in (Gender.FEMALE, Gender.MALE):
+            per_page.setdefault(page_id, []).append((gender, reading))
+    rates = ReadingRates.from_readings(per_page.values(), positive=Gender.FEMALE, negative=Gender.MALE)
+    return rates, len(rows), capped
 
 
 def shares_corrected(rows: list[dict], corrector: ShareCorrector | None) -> None:

@@ -17,7 +17,9 @@ Django-free: the statistics (annotations.search.gender_correction) and bench/her
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +48,19 @@ class ReadingRates:
     @classmethod
     def from_units(cls, units: list[tuple[int, int, int, int]]) -> ReadingRates:
         return cls(per_unit=np.array(units, dtype=np.int64).reshape(-1, 4))
+
+    @classmethod
+    def from_readings(cls, units: Iterable[Iterable[tuple[Any, Any]]], *, positive, negative) -> ReadingRates:
+        """From each unit's (label, reading) pairs; a pair where either is neither class takes no part."""
+        column = {(positive, positive): 0, (positive, negative): 1, (negative, positive): 2, (negative, negative): 3}
+        rows = []
+        for pairs in units:
+            counts = [0, 0, 0, 0]
+            for pair in pairs:
+                if pair in column:
+                    counts[column[pair]] += 1
+            rows.append(tuple(counts))
+        return cls.from_units(rows)
 
     @property
     def units(self) -> int:

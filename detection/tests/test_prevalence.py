@@ -97,3 +97,12 @@ def test_counts_per_class_and_units():
     rates = ReadingRates.from_units([(1, 2, 3, 4), (0, 0, 0, 0), (5, 0, 0, 5)])
     assert (rates.positives, rates.negatives, rates.units) == (8, 12, 2)
     assert rates.point_rates == (6 / 8, 3 / 12)
+
+
+def test_rates_from_each_units_label_and_reading_pairs():
+    rates = ReadingRates.from_readings(
+        [[("f", "f"), ("f", "m"), ("m", "f"), ("f", "?"), ("?", "m")], [], [("m", "m"), ("m", "m")]],
+        positive="f",
+        negative="m",
+    )
+    assert rates.per_unit.tolist() == [[1, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 2]]

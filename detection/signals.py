@@ -4,6 +4,7 @@ its corpus's index checked (and rebuilt when enough of it is gone)."""
 from functools import partial
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
@@ -20,5 +21,8 @@ def corpus_similarity_index_delete(sender, instance: Corpus, **kwargs) -> None:
 
 
 @receiver(post_delete, sender=Document, dispatch_uid="similarity-index-check-after-document-delete")
-def document_similarity_index_check(sender, instance: Document, **kwargs) -> None:
+def document_similarity_index_check(sender, instance: Document, origin=None, **kwargs) -> None:
+    # A corpus deleted with its documents takes its index with it: no check for each of them.
+    if (origin.model if isinstance(origin, QuerySet) else type(origin)) is Corpus:
+        return
     transaction.on_commit(partial(similarity_index_check_after_delete, corpus_id=instance.corpus_id))

@@ -11,7 +11,12 @@ from detection.inference.disk_index import DiskIndex, build_current, build_publi
 from detection.inference.vector_index import ExactIndex
 from detection.models import FaceEncoding
 from detection.similarity import ENCODER_VERSION, similar_faces, similarity_cache_clear
-from detection.similarity_index import corpus_index_dir, similarity_index_build, similarity_index_queue
+from detection.similarity_index import (
+    corpus_index_dir,
+    similarity_index_build,
+    similarity_index_check_after_delete,
+    similarity_index_queue,
+)
 from detection.tasks import similarity_index_build_task, similarity_index_check_task
 from detection.tests.factories import add_scan_page
 
@@ -238,13 +243,25 @@ def test_deleting_a_corpus_deletes_its_similarity_index(
 
     checks = []
     monkeypatch.setattr(similarity_index_check_task, "delay", lambda *args: checks.append(args))
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         corpus.delete()
+    # Nor does each of its documents ask for a check of it (a file read and a query each).
+    assert not [c for c in callbacks if getattr(c, "func", None) is similarity_index_check_after_delete]
 
     assert not directory.exists()
     assert corpus_id not in similarity._indexes, "this process's in-memory copy goes too"
     # Its documents went with it: no check of the index that is gone is queued for them.
     assert checks == []
+
+
+@pytest.mark.django_db
+def test_corpora_deleted_as_a_queryset_ask_no_check_for_their_documents(
+    people_faces, corpus, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        type(corpus).objects.filter(pk=corpus.pk).delete()
+
+    assert callbacks and not [c for c in callbacks if getattr(c, "func", None) is similarity_index_check_after_delete]
 
 
 @pytest.mark.django_db

@@ -8,6 +8,8 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from PIL import Image, UnidentifiedImageError
 
 from annotations.ingest.coco import parse_coco
@@ -45,12 +47,14 @@ def _read_upload(name: str, content: bytes) -> tuple[list[tuple[str, bytes]], di
                 continue
             total += member.file_size
             if total > settings.UPLOAD_MAX_BYTES:
-                problems.append("the zip expands beyond the upload size limit")
+                problems.append(_("the zip expands beyond the upload size limit"))
                 break
             suffix = path.suffix.lower()
             if suffix == ".json":
                 if member.file_size > MAX_JSON_BYTES:
-                    problems.append(f"{member.filename}: larger than {MAX_JSON_BYTES} bytes")
+                    problems.append(
+                        _("%(name)s: larger than %(limit)s bytes") % {"name": member.filename, "limit": MAX_JSON_BYTES}
+                    )
                     continue
                 files.append((member.filename, archive.read(member)))
             elif suffix in (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"):
@@ -58,7 +62,7 @@ def _read_upload(name: str, content: bytes) -> tuple[list[tuple[str, bytes]], di
                     with Image.open(archive.open(member)) as img:
                         sizes[path.stem.lower()] = img.size
                 except (UnidentifiedImageError, OSError):
-                    problems.append(f"{member.filename}: unreadable image")
+                    problems.append(_("%(name)s: unreadable image") % {"name": member.filename})
     return sorted(files), sizes, problems
 
 
@@ -67,6 +71,9 @@ def annotations_import(
 ) -> ImportReport:
     """Import faces from a JSON file or a zip of them into a document; one report per file.
 
+    Every file is checked whole first; a file with an error is reported and none of it is stored.
+    The files without errors are then stored in one transaction: a write that fails (FaceConflict
+    when a face changed under the import) leaves every face as it was, those of earlier files too.
     Callers check that `user` curates the document (the API through get_document_for_user).
     """
     if fmt not in IMPORT_FORMATS:
@@ -76,32 +83,37 @@ def annotations_import(
     try:
         files, image_sizes, problems = _read_upload(name, content)
     except zipfile.BadZipFile as exc:
-        report.files.append(FileReport(name=name, errors=[f"not a valid zip file ({exc})"]))
+        report.files.append(FileReport(name=name, errors=[_("not a valid zip file (%(error)s)") % {"error": exc}]))
         return report
     if problems:
         report.files.append(FileReport(name=name, errors=problems[:MAX_MESSAGES]))
     if not files:
-        report.files.append(FileReport(name=name, errors=["no JSON annotation file found"]))
+        report.files.append(FileReport(name=name, errors=[_("no JSON annotation file found")]))
         return report
     matcher = PageMatcher(document)
-    for file_name, data in files:
-        report.files.append(
-            _import_file(file_name, data, fmt=fmt, matcher=matcher, images=image_sizes, source=source, user=user)
-        )
+    checked = [
+        _checked_file(file_name, data, fmt=fmt, matcher=matcher, images=image_sizes) for file_name, data in files
+    ]
+    report.files.extend(file_report for file_report, _faces in checked)
+    with transaction.atomic():
+        for file_report, faces in checked:
+            if file_report.ok:
+                imported_faces_store(faces, source=source, user=user, report=file_report)
     return report
 
 
-def _import_file(name: str, data: bytes, *, fmt: str, matcher: PageMatcher, images, source: str, user) -> FileReport:
+def _checked_file(name: str, data: bytes, *, fmt: str, matcher: PageMatcher, images) -> tuple[FileReport, list]:
+    """The report of one file, its errors if any, and its faces (none when it has errors)."""
     report = FileReport(name=name)
     try:
         # NaN, Infinity, 1e309 or a too deep nesting: a ValueError, reported as for any broken file.
         parsed = json_loads_untrusted(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        report.errors.append("not UTF-8 text")
-        return report
+        report.errors.append(_("not UTF-8 text"))
+        return report, []
     except ValueError as exc:
-        report.errors.append(f"not valid JSON: {exc}")
-        return report
+        report.errors.append(_("not valid JSON: %(error)s") % {"error": exc})
+        return report, []
     report.format = _detect_format(parsed) if fmt == "auto" else fmt
     try:
         if report.format == "labelme":
@@ -113,8 +125,9 @@ def _import_file(name: str, data: bytes, *, fmt: str, matcher: PageMatcher, imag
     except ImportRejected as exc:
         report.errors = exc.messages[:MAX_MESSAGES]
         if len(exc.messages) > MAX_MESSAGES:
-            report.errors.append(f"and {len(exc.messages) - MAX_MESSAGES} more problems")
-        return report
-    with transaction.atomic():
-        imported_faces_store(faces, source=source, user=user, report=report)
-    return report
+            more = len(exc.messages) - MAX_MESSAGES
+            report.errors.append(
+                ngettext("and %(count)s more problem", "and %(count)s more problems", more) % {"count": more}
+            )
+        return report, []
+    return report, faces

@@ -14,13 +14,14 @@ from rest_framework.views import APIView
 from annotations.access import get_document_for_user
 from annotations.ingest.annotation_files import IMPORT_FORMATS, annotations_import
 from annotations.models import CURATOR_SOURCE, CorpusRole
+from annotations.serializers import StrictInputSerializer
 from webapp.ids import IdField
 
 # Uploaded annotation files are read into memory whole; zips of LabelMe JSON + JPEGs stay below this.
 IMPORT_MAX_BYTES = 512 * 1024 * 1024
 
 
-class AnnotationImportInputSerializer(serializers.Serializer):
+class AnnotationImportInputSerializer(StrictInputSerializer):
     file = serializers.FileField()
     document = IdField()
     format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto")

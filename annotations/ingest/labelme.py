@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from annotations.ingest.matching import PageMatcher, file_stem
 from annotations.ingest.reports import ImportRejected
 from annotations.ingest.values import (
     KNOWN_LABELS,
     ImportedFace,
     check_size,
+    finite_number,
     image_box,
     imported_face,
     point_tolerance,
     read_attributes,
     read_label,
+    shown,
 )
 from annotations.models import Gender, Page
 from webapp.parsers import json_loads_untrusted
@@ -23,16 +27,16 @@ def parse_labelme(
 ) -> list[ImportedFace]:
     """The faces of one LabelMe JSON file; ImportRejected lists every problem found."""
     if not isinstance(data, dict):
-        raise ImportRejected(["a LabelMe file is a JSON object with shapes, imagePath, imageWidth and imageHeight"])
+        raise ImportRejected([_("a LabelMe file is a JSON object with shapes, imagePath, imageWidth and imageHeight")])
     missing = [key for key in ("shapes", "imagePath", "imageHeight", "imageWidth") if key not in data]
     if missing:
-        raise ImportRejected([f"not a LabelMe file: missing {', '.join(missing)}"])
+        raise ImportRejected([_("not a LabelMe file: missing %(keys)s") % {"keys": ", ".join(missing)}])
     errors: list[str] = []
     image_path = data["imagePath"]
     if not isinstance(image_path, str):
-        raise ImportRejected([f"imagePath must be a string, got {image_path!r}"])
+        raise ImportRejected([_("imagePath must be a string, got %(value)s") % {"value": shown(image_path)}])
     if not isinstance(data["shapes"], list):
-        raise ImportRejected(["shapes must be a list"])
+        raise ImportRejected([_("shapes must be a list")])
     canvas = data.get("canvas") if isinstance(data.get("canvas"), str) else None
     page = matcher.match(canvas=canvas, names=[image_path, name])
     if page is None:
@@ -41,15 +45,32 @@ def parse_labelme(
     actual = image_sizes.get(file_stem(image_path).lower())
     if actual is not None and actual != (width, height):
         raise ImportRejected(
-            [f"imageWidth x imageHeight say {width}x{height} but {image_path} is {actual[0]}x{actual[1]}"]
+            [
+                _(
+                    "imageWidth x imageHeight say %(width)sx%(height)s "
+                    "but %(path)s is %(actual_width)sx%(actual_height)s"
+                )
+                % {
+                    "width": width,
+                    "height": height,
+                    "path": image_path,
+                    "actual_width": actual[0],
+                    "actual_height": actual[1],
+                }
+            ]
         )
-    scale = check_size(page, width, height, "image", errors)
+    scale = check_size(page, width, height, _("image"), errors)
     if scale is None:
         raise ImportRejected(errors)
     faces = [
         face
         for index, shape in enumerate(data["shapes"], start=1)
-        if (face := _labelme_shape(shape, f"shape {index}", page, (width, height), scale, errors)) is not None
+        if (
+            face := _labelme_shape(
+                shape, _("shape %(number)s") % {"number": index}, page, (width, height), scale, errors
+            )
+        )
+        is not None
     ]
     if errors:
         raise ImportRejected(errors)
@@ -58,39 +79,46 @@ def parse_labelme(
 
 def _labelme_shape(shape, where: str, page: Page, size, scale, errors: list[str]) -> ImportedFace | None:
     if not isinstance(shape, dict):
-        errors.append(f"{where}: a shape is a JSON object")
+        errors.append(_("%(where)s: a shape is a JSON object") % {"where": where})
         return None
     label = shape.get("label")
     if not isinstance(label, str):
-        errors.append(f"{where}: label is required and must be a string")
+        errors.append(_("%(where)s: label is required and must be a string") % {"where": where})
         return None
     read = read_label(label)
     if read is None:
-        errors.append(f"{where}: unknown label {label!r} (expected one of {KNOWN_LABELS})")
+        errors.append(
+            _("%(where)s: unknown label %(label)s (expected one of %(labels)s)")
+            % {"where": where, "label": shown(label), "labels": KNOWN_LABELS}
+        )
         return None
     negative, gender, child = read
     if shape.get("shape_type") != "rectangle":
-        errors.append(f"{where}: shape_type {shape.get('shape_type')!r} is not supported: faces are rectangles")
+        errors.append(
+            _("%(where)s: shape_type %(value)s is not supported: faces are rectangles")
+            % {"where": where, "value": shown(shape.get("shape_type"))}
+        )
         return None
     points = shape.get("points")
     if not (
         isinstance(points, list)
         and len(points) == 2
-        and all(
-            isinstance(p, list)
-            and len(p) == 2
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)
-            for p in points
-        )
+        and all(isinstance(p, list) and len(p) == 2 and all(finite_number(v) is not None for v in p) for p in points)
     ):
-        errors.append(f"{where}: a rectangle needs exactly two [x, y] points, got {points!r}")
+        errors.append(
+            _("%(where)s: a rectangle needs exactly two [x, y] points, got %(value)s")
+            % {"where": where, "value": shown(points)}
+        )
         return None
     flags = shape.get("flags") or {}
     if not isinstance(flags, dict) or not all(isinstance(k, str) and isinstance(v, bool) for k, v in flags.items()):
-        errors.append(f"{where}: flags must map names to true or false, got {flags!r}")
+        errors.append(
+            _("%(where)s: flags must map names to true or false, got %(value)s")
+            % {"where": where, "value": shown(flags)}
+        )
         return None
     if flags.get("female") and flags.get("male"):
-        errors.append(f"{where}: flags say both female and male")
+        errors.append(_("%(where)s: flags say both female and male") % {"where": where})
         return None
     if flags.get("female"):
         gender = Gender.FEMALE

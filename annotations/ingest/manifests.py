@@ -19,9 +19,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
-from annotations.access import require_role
+from annotations.access import NOT_FOUND, require_role
 from annotations.iiif.dates import parse_date
 from annotations.iiif.fetch import Fetcher, FetchError, FetchPolicy
 from annotations.iiif.host_budget import HostBudget, RedisHostBudget
@@ -47,7 +48,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"})
 # A page order offset large enough to park existing pages while orders are rewritten.
 ORDER_PARKING_OFFSET = 1_000_000
 FOLDER_METADATA_FILE = "metadata.json"
-NO_SOURCE_MESSAGE = "Give a manifest URL, a Gallica ARK, a manifest file or a folder of images"
+# Lazy: shown in the language of whoever reads it (the API, the form, or the worker storing it).
+NO_SOURCE_MESSAGE = gettext_lazy("Give a manifest URL, a Gallica ARK, a manifest file or a folder of images")
 
 
 class ImportFailed(Exception):
@@ -202,7 +204,7 @@ def document_import_run(*, document_id: int, expand_collections: bool = True) ->
         _fail(document, str(exc))
     except Exception as exc:
         logger.exception("document %s: import crashed", document_id)
-        _fail(document, f"Unexpected error: {exc.__class__.__name__}: {exc}")
+        _fail(document, _("Unexpected error: %(kind)s: %(error)s") % {"kind": exc.__class__.__name__, "error": exc})
     document.refresh_from_db()
     return document
 
@@ -216,10 +218,9 @@ def _collection_message(document: Document, collection: ParsedCollection) -> str
         label=collection.label,
         import_report={"collection": {"id": collection.id, "manifests": collection.manifests}},
     )
-    return (
-        f"This is a IIIF Collection of {len(collection.manifests)} manifests, not a manifest: "
-        "pick the manifests to import from the list"
-    )
+    return _(
+        "This is a IIIF Collection of %(count)s manifests, not a manifest: pick the manifests to import from the list"
+    ) % {"count": len(collection.manifests)}
 
 
 def _load_source(document: Document) -> ParsedManifest | ParsedCollection:
@@ -259,7 +260,8 @@ def _parse(data: object) -> ParsedManifest | ParsedCollection:
     parsed = parse_iiif(data)
     if isinstance(parsed, ParsedManifest) and len(parsed.canvases) > settings.IIIF_MAX_CANVASES:
         raise ImportFailed(
-            f"The manifest has {len(parsed.canvases)} image canvases, over the limit of {settings.IIIF_MAX_CANVASES}"
+            _("The manifest has %(count)s image canvases, over the limit of %(limit)s")
+            % {"count": len(parsed.canvases), "limit": settings.IIIF_MAX_CANVASES}
         )
     if isinstance(parsed, ParsedManifest):
         _refuse_local_scan_urls(parsed)
@@ -272,8 +274,11 @@ def _refuse_local_scan_urls(parsed: ParsedManifest) -> None:
         urls = [canvas.image_url, canvas.service.id if canvas.service else ""]
         if any(url and points_at_local_scans(url) for url in urls):
             raise ImportFailed(
-                f"Canvas {canvas.label or canvas.order} points at this server's local scans (/iiif/local/): "
-                "only a folder or zip import may use local scans"
+                _(
+                    "Canvas %(canvas)s points at this server's local scans (/iiif/local/): "
+                    "only a folder or zip import may use local scans"
+                )
+                % {"canvas": canvas.label or canvas.order}
             )
 
 
@@ -318,10 +323,13 @@ def zip_extract_metadata(archive: Path, target: Path) -> None:
             return
         if len(sidecars) > 1:
             names = ", ".join(member.filename for member in sidecars)
-            raise ImportFailed(f"The zip holds more than one {FOLDER_METADATA_FILE} ({names}): keep one")
+            raise ImportFailed(
+                _("The zip holds more than one %(file)s (%(names)s): keep one")
+                % {"file": FOLDER_METADATA_FILE, "names": names}
+            )
         member = sidecars[0]
         if member.file_size > settings.IIIF_MAX_MANIFEST_BYTES:
-            raise ImportFailed(f"{FOLDER_METADATA_FILE} in the zip is too large")
+            raise ImportFailed(_("%(file)s in the zip is too large") % {"file": FOLDER_METADATA_FILE})
         with zf.open(member) as source, open(target / FOLDER_METADATA_FILE, "wb") as out:
             shutil.copyfileobj(source, out)
 
@@ -372,7 +380,13 @@ def folder_to_manifest(folder: Path, *, key: str, local_folder: str, label: str 
             with Image.open(path) as img:
                 width, height = img.size
         except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
-            skipped.append({"canvas_id": path.name, "label": path.name, "reason": f"unreadable image ({exc})"})
+            skipped.append(
+                {
+                    "canvas_id": path.name,
+                    "label": path.name,
+                    "reason": _("unreadable image (%(error)s)") % {"error": exc},
+                }
+            )
             continue
         shutil.copyfile(path, target / name)
         service_id = f"/iiif/local/{key}/{name}"
@@ -427,8 +441,11 @@ def _folder_description(folder: Path) -> dict:
         or not all(isinstance(m, dict) and {"label", "value"} <= m.keys() for m in metadata)
     ):
         raise ImportFailed(
-            f"{FOLDER_METADATA_FILE} must be an object with optional label, date, summary, attribution, "
-            "license and a metadata list of {label, value}"
+            _(
+                "%(file)s must be an object with optional label, date, summary, attribution, "
+                "license and a metadata list of {label, value}"
+            )
+            % {"file": FOLDER_METADATA_FILE}
         )
     return data
 
@@ -567,7 +584,7 @@ def document_import_from_input(*, user, corpus_name: str, source: str = "", uplo
         source_check_server_path(source=source, user=user)
     corpus = corpus_get_or_create(name=corpus_name or "Default", owner=user if user.is_authenticated else None)
     # Checked before the upload is stored: a refused request leaves nothing on disk.
-    require_role(user, corpus, CorpusRole.CURATOR)
+    require_role(user, corpus, CorpusRole.CURATOR, not_found=NOT_FOUND["corpus"])
     if upload is None:
         resolved = source_resolve(source)
         if resolved.kind != "url":

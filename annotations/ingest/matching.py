@@ -6,6 +6,8 @@ import re
 from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext as _
+
 from annotations.models import Document, Page
 
 _STEM_ORDER = re.compile(r"(?:^|[_-])p(\d{1,6})$")
@@ -15,6 +17,14 @@ _STEM_GALLICA = re.compile(r"(?:^|[_-])(f\d{1,6})$")
 
 def file_stem(name: str) -> str:
     return PurePosixPath(PureWindowsPath(name).as_posix()).stem
+
+
+def _url_path(url: str) -> str | None:
+    """The path of a URL; None for a string urlsplit cannot read (an unclosed IPv6 host, say)."""
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return None
 
 
 class PageMatcher:
@@ -39,7 +49,7 @@ class PageMatcher:
     def match(self, *, canvas: str | None = None, names: list[str] = ()) -> Page | None:
         """The page for a canvas id (exact, or by path for our own relative ids) or a file name."""
         if canvas:
-            page = self.by_canvas.get(canvas) or self.by_canvas.get(urlsplit(canvas).path)
+            page = self.by_canvas.get(canvas) or self.by_canvas.get(_url_path(canvas))
             if page is not None:
                 return page
         for name in filter(None, names):
@@ -55,6 +65,9 @@ class PageMatcher:
         return None
 
     def describe(self, *, canvas: str | None = None, names: list[str] = ()) -> str:
-        said = [f"canvas {canvas!r}"] if canvas else []
-        said += [f"file name {name!r}" for name in names if name]
-        return f"no page of document {self.document.pk} matches {' or '.join(said) or 'this file'}"
+        said = [_("canvas %(canvas)s") % {"canvas": repr(canvas)}] if canvas else []
+        said += [_("file name %(name)s") % {"name": repr(name)} for name in names if name]
+        return _("no page of document %(document)s matches %(said)s") % {
+            "document": self.document.pk,
+            "said": _(" or ").join(said) or _("this file"),
+        }

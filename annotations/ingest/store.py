@@ -31,11 +31,14 @@ def _same_box(face: Face, imported: ImportedFace) -> bool:
 
 
 def _changes(face: Face, imported: ImportedFace, box: tuple[int, int, int, int] | None) -> dict:
-    """What a curator import changes on a stored face (attributes it states, status, and the box if moved)."""
+    """What a curator import changes on a stored face (attributes it states, status, and the box if moved).
+
+    An attribute the file does not state (None) keeps its stored value: a file never erases what it is silent on.
+    """
     changes = {}
     for name in _ATTRIBUTE_FIELDS:
         value = getattr(imported, name)
-        if name in ("age_confidence", "gender_confidence") and value is None:
+        if value is None:
             continue
         current = getattr(face, name)
         if isinstance(value, float) and current is not None and abs(current - value) <= 0.05:
@@ -52,7 +55,7 @@ def _changes(face: Face, imported: ImportedFace, box: tuple[int, int, int, int] 
 
 
 def imported_faces_store(faces: list[ImportedFace], *, source: str, user, report: FileReport) -> None:
-    """Create or update faces from one validated file (in its own transaction)."""
+    """Create or update faces from one validated file (inside the import's transaction)."""
     curator = source == CURATOR_SOURCE
     by_page: dict[int, list[ImportedFace]] = defaultdict(list)
     for face in faces:

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from annotations.ingest.matching import PageMatcher
 from annotations.ingest.reports import ImportRejected
-from annotations.ingest.values import ImportedFace, image_box, imported_face, read_attributes, read_label
+from annotations.ingest.values import (
+    ImportedFace,
+    image_box,
+    imported_face,
+    located,
+    read_attributes,
+    read_label,
+    shown,
+)
 from webapp.parsers import json_loads_untrusted
 
 _XYWH = re.compile(r"xywh=(?:(pixel|percent):)?\s*([-\d.]+),([-\d.]+),([-\d.]+),([-\d.]+)")
@@ -17,16 +28,16 @@ _HTML_TAG = re.compile(r"<[^>]+>")
 def web_annotation_errors(annotation: object) -> list[str]:
     """What a Web Annotation lacks of the model's required fields (id, type Annotation, target)."""
     if not isinstance(annotation, dict):
-        return ["an annotation is a JSON object"]
+        return [_("an annotation is a JSON object")]
     errors = []
     if not (annotation.get("id") or annotation.get("@id")):
-        errors.append("id is required")
+        errors.append(_("id is required"))
     kind = annotation.get("type", annotation.get("@type"))
     kinds = kind if isinstance(kind, list) else [kind]
-    if not {"Annotation", "oa:Annotation"} & set(kinds):
-        errors.append(f"type must be Annotation, got {kind!r}")
+    if not any(k in ("Annotation", "oa:Annotation") for k in kinds):
+        errors.append(_("type must be Annotation, got %(value)s") % {"value": shown(kind)})
     if not (annotation.get("target") or annotation.get("on")):
-        errors.append("target is required")
+        errors.append(_("target is required"))
     return errors
 
 
@@ -41,20 +52,33 @@ def _annotations(data: object) -> list:
         return [data]
     if kind == "AnnotationCollection":
         first = data.get("first")
-        return _annotations(first) + _annotations(data.get("items", []))
+        return _annotations(first) + _annotations(_members(data, "AnnotationCollection", "items"))
     if kind in ("AnnotationPage", "sc:AnnotationList"):
-        return list(data.get("items", data.get("resources", [])) or [])
+        return _members(data, kind, "items", "resources")
     if kind == "Manifest":
         return [
             item
-            for canvas in data.get("items", [])
+            for canvas in _members(data, "Manifest", "items")
             if isinstance(canvas, dict)
-            for page in canvas.get("annotations", [])
+            for page in _members(canvas, "Canvas", "annotations")
             for item in _annotations(page)
         ]
     if kind is None and data and all(isinstance(v, (dict, list)) for v in data.values()):
         return [item for value in data.values() for item in _annotations(value)]
     return []
+
+
+def _members(container: dict, kind: str, *keys: str) -> list:
+    """The list under the first of `keys` the container has (none: empty); ImportRejected if it is no list."""
+    key = next((key for key in keys if key in container), None)
+    members = container[key] if key is not None else None
+    if members is None:
+        return []
+    if not isinstance(members, list):
+        raise ImportRejected(
+            [_("%(kind)s %(key)s must be a list, got %(value)s") % {"kind": kind, "key": key, "value": shown(members)}]
+        )
+    return members
 
 
 def _is_container(value: object) -> bool:
@@ -68,7 +92,7 @@ def _target(target: object) -> tuple[str | None, str | None]:
     if isinstance(target, list):
         return _target(target[0]) if target else (None, None)
     if isinstance(target, str):
-        canvas, _, fragment = target.partition("#")
+        canvas, _hash, fragment = target.partition("#")
         return canvas, fragment or None
     if not isinstance(target, dict):
         return None, None
@@ -107,19 +131,19 @@ def parse_web_annotations(data: object, *, name: str, matcher: PageMatcher) -> t
     annotations = _annotations(data)
     if not annotations and isinstance(data, dict) and data.get("type") == "Manifest":
         # Our manifest copies reference their annotation pages, which come as files of their own.
-        return [], ["a manifest without embedded annotations: nothing to import from it"]
+        return [], [_("a manifest without embedded annotations: nothing to import from it")]
     if not annotations:
         raise ImportRejected(
-            ["no annotations found: expected an Annotation, AnnotationPage, AnnotationCollection or IIIF manifest"]
+            [_("no annotations found: expected an Annotation, AnnotationPage, AnnotationCollection or IIIF manifest")]
         )
     errors: list[str] = []
     faces: list[ImportedFace] = []
     ignored = 0
     for index, annotation in enumerate(annotations, start=1):
-        where = f"annotation {index}"
+        where = _("annotation %(number)s") % {"number": index}
         problems = web_annotation_errors(annotation)
         if problems:
-            errors.extend(f"{where}: {problem}" for problem in problems)
+            errors.extend(located(where, problem) for problem in problems)
             continue
         face = _web_annotation_face(annotation, where, matcher, errors)
         if face is None:
@@ -128,7 +152,16 @@ def parse_web_annotations(data: object, *, name: str, matcher: PageMatcher) -> t
             faces.append(face)
     if errors:
         raise ImportRejected(errors)
-    warnings = [f"{ignored} annotations without a face tag were ignored"] if ignored else []
+    warnings = []
+    if ignored:
+        warnings.append(
+            ngettext(
+                "%(count)s annotation without a face tag was ignored",
+                "%(count)s annotations without a face tag were ignored",
+                ignored,
+            )
+            % {"count": ignored}
+        )
     return faces, warnings
 
 
@@ -148,12 +181,17 @@ def _web_annotation_face(annotation: dict, where: str, matcher: PageMatcher, err
             continue
         tag = _HTML_TAG.sub("", text).strip()
         score = _TAG_SCORE.match(tag)
-        if score:
-            tag = score.group(1)
-            values.setdefault("confidence", float(score.group(2)))
-        read = read_label(tag)
+        read = read_label(score.group(1) if score else tag)
         if read is None:
             continue
+        if score:
+            try:
+                values.setdefault("confidence", float(score.group(2)))
+            except ValueError:
+                errors.append(
+                    _("%(where)s: the score in the tag %(tag)s is not a number") % {"where": where, "tag": shown(tag)}
+                )
+                return False
         face_tagged = True
         negative = negative or read[0]
         gender = read[1] or gender
@@ -161,19 +199,34 @@ def _web_annotation_face(annotation: dict, where: str, matcher: PageMatcher, err
     if not face_tagged:
         return None
     canvas, fragment = _target(annotation.get("target", annotation.get("on")))
+    if canvas is not None and not isinstance(canvas, str):
+        errors.append(
+            _("%(where)s: the target's source must be a canvas id, got %(value)s")
+            % {"where": where, "value": shown(canvas)}
+        )
+        return False
+    if fragment is not None and not isinstance(fragment, str):
+        errors.append(
+            _("%(where)s: the target's selector value must be a string such as xywh=x,y,w,h, got %(value)s")
+            % {"where": where, "value": shown(fragment)}
+        )
+        return False
     page = matcher.match(canvas=canvas)
     if page is None:
-        errors.append(f"{where}: {matcher.describe(canvas=canvas)}")
+        errors.append(located(where, matcher.describe(canvas=canvas)))
         return False
     match = _XYWH.search(fragment or "")
     if match is None:
-        errors.append(f"{where}: the target has no xywh= fragment selecting the face on {canvas}")
+        errors.append(
+            _("%(where)s: the target has no xywh= fragment selecting the face on %(canvas)s")
+            % {"where": where, "canvas": canvas}
+        )
         return False
     unit = match.group(1)
     try:
         x, y, w, h = (float(v) for v in match.groups()[1:])
     except ValueError:
-        errors.append(f"{where}: unreadable xywh {match.group(0)!r}")
+        errors.append(_("%(where)s: unreadable xywh %(value)s") % {"where": where, "value": shown(match.group(0))})
         return False
     if unit == "percent":
         x, w = x * page.width / 100, w * page.width / 100

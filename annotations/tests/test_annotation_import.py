@@ -8,13 +8,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.db.models import F
 from PIL import Image
 
 from annotations.exports.options import ExportOptions
 from annotations.exports.services import export_to_path
+from annotations.ingest import store
 from annotations.ingest.annotation_files import annotations_import
 from annotations.ingest.manifests import corpus_get_or_create
 from annotations.models import CURATOR_SOURCE, Document, ExportKind, Face, FaceRevision, FaceStatus, Gender
+from annotations.services import FaceConflict
 from annotations.tests.factories import add_faces, make_corpus, make_document, make_page, scanned_document
 from tests.support.manifests import jpeg_bytes
 
@@ -407,3 +410,69 @@ def test_gallica_image_names_match_their_canvas(db):
 
     assert report.ok, report.as_dict()
     assert Face.objects.get().page.order == 3
+
+
+def test_a_plain_face_label_over_a_stored_face_changes_nothing(source_document, alice):
+    woman = Face.objects.get(gender=Gender.FEMALE)
+    before = woman.snapshot()
+    content = labelme_file(1, [rectangle([[100, 200], [250, 380]])], width=1200, height=1600)
+
+    report = run_import(source_document, content, name="d1_p0001.json", user=alice).as_dict()
+
+    assert report["ok"] and report["unchanged"] == 1 and report["updated"] == 0, report
+    woman.refresh_from_db()
+    assert woman.snapshot() == before
+    assert not FaceRevision.objects.exists()
+
+
+def test_an_import_that_states_the_gender_but_not_the_age_keeps_the_stored_age(source_document, alice):
+    man = Face.objects.get(gender=Gender.MALE, page__order=1)
+    shape = rectangle([[600, 210], [721, 353]], label="female", flags={"child": False})
+
+    report = run_import(source_document, labelme_file(1, [shape], width=1200, height=1600), user=alice).as_dict()
+
+    assert report["ok"] and report["updated"] == 1, report
+    man.refresh_from_db()
+    assert (man.gender, man.age, man.gender_confidence, man.child) == (Gender.FEMALE, 52.5, 0.66, False)
+    revision = FaceRevision.objects.get(face=man)
+    assert revision.user == alice and revision.action == "import"
+    assert revision.before["age"] == revision.after["age"] == 52.5
+    assert (revision.before["gender"], revision.after["gender"]) == ("male", "female")
+
+
+def test_a_zip_whose_second_file_names_a_stored_face_imports_both_files(source_document, alice):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.json", labelme_file(1, [rectangle([[150, 100], [175, 130]], label="female")]))
+        archive.writestr("b.json", labelme_file(1, [rectangle([[25, 50], [62.5, 95]])]))
+
+    report = run_import(source_document, buffer.getvalue(), user=alice).as_dict()
+
+    assert report["ok"] and [f["name"] for f in report["files"]] == ["a.json", "b.json"], report
+    assert (report["created"], report["unchanged"]) == (1, 1)
+    assert Face.objects.filter(page__document=source_document, x=600, y=400).exists()
+
+
+def test_an_import_that_meets_a_face_edited_meanwhile_stores_nothing(source_document, alice, monkeypatch):
+    man = Face.objects.get(gender=Gender.MALE, page__order=1)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.json", labelme_file(1, [rectangle([[150, 100], [175, 130]], label="female")]))
+        archive.writestr("b.json", labelme_file(1, [rectangle([[150, 52.5], [180.25, 88.25]], label="female")]))
+    changes = store._changes
+
+    def changes_after_another_write(face, imported, box):
+        # Another curator's write lands between the import's read of the face and its own write.
+        Face.objects.filter(pk=face.pk).update(version=F("version") + 1)
+        return changes(face, imported, box)
+
+    monkeypatch.setattr(store, "_changes", changes_after_another_write)
+    faces, revisions = Face.objects.count(), FaceRevision.objects.count()
+
+    with pytest.raises(FaceConflict) as conflict:
+        run_import(source_document, buffer.getvalue(), user=alice)
+
+    assert conflict.value.face.pk == man.pk
+    assert (Face.objects.count(), FaceRevision.objects.count()) == (faces, revisions), "a.json's face is not kept"
+    man.refresh_from_db()
+    assert man.gender == Gender.MALE

@@ -6,12 +6,16 @@ import csv
 import io
 
 import django_filters
+from django import forms
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from annotations.search.gender_correction import CORRECTED_KEYS, women_share_correct
@@ -57,11 +61,35 @@ STATS_COLUMNS = [
 
 
 class SearchPagination(PageNumberPagination):
-    """Page numbers with no cap on the number of results (GallicaPix stops at 2,000)."""
+    """Page numbers with no cap on the number of results (GallicaPix stops at 2,000).
+
+    A page size past max_page_size gives max_page_size; one that is no whole number from 1 is a 400
+    (DRF's own paginator would silently use the default).
+    """
 
     page_size = SEARCH_PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request) -> int:
+        value = request.query_params.get(self.page_size_query_param, "")
+        if value == "":
+            return self.page_size
+        try:
+            return min(forms.IntegerField(min_value=1).clean(value), self.max_page_size)
+        except forms.ValidationError as exc:
+            message = _("Give a number of results per page: a whole number from 1 (at most %(max)s are given).")
+            raise ValidationError({self.page_size_query_param: [message % {"max": self.max_page_size}]}) from exc
+
+
+def view_parameters(view: APIView) -> tuple[str, ...]:
+    """The query parameters a filtered view reads besides its filters: the format (`?format=csv`),
+    and its paginator's result page and page size."""
+    paginator = getattr(view, "paginator", None)
+    names = [api_settings.URL_FORMAT_OVERRIDE]
+    if paginator is not None:
+        names += [paginator.page_query_param, paginator.page_size_query_param]
+    return tuple(name for name in names if name)
 
 
 def schema_parameters(filterset_class: type[SearchFilterSet]) -> list[OpenApiParameter]:
@@ -73,7 +101,7 @@ def schema_parameters(filterset_class: type[SearchFilterSet]) -> list[OpenApiPar
     parameters = []
     for name, flt in filterset_class.base_filters.items():
         kind = next((t for cls, t in types.items() if isinstance(flt, cls)), OpenApiTypes.STR)
-        if flt.field_class.__name__ == "IntegerField":
+        if issubclass(flt.field_class, forms.IntegerField):
             kind = OpenApiTypes.INT
         choices = [key for key, _ in flt.extra.get("choices", [])] or None
         parameters.append(
@@ -90,12 +118,24 @@ class CsvRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None and response.exception:
+            return self._error_rows(data)
         rows = data if isinstance(data, list) else [data]
         columns = STATS_COLUMNS + [key for key in CORRECTED_KEYS if rows and key in rows[0]]
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+        return buffer.getvalue().encode(self.charset)
+
+    def _error_rows(self, errors: dict) -> bytes:
+        """A refused request as one row per message, so that a downloaded file says what was wrong."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["parameter", "error"])
+        for name, messages in errors.items():
+            writer.writerows([name, message] for message in (messages if isinstance(messages, list) else [messages]))
         return buffer.getvalue().encode(self.charset)
 
 
@@ -132,7 +172,9 @@ class PageSearchApi(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        params = search_params_parse(self.request.query_params, filterset_class=PageSearchFilterSet)
+        params = search_params_parse(
+            self.request.query_params, filterset_class=PageSearchFilterSet, view_parameters=view_parameters(self)
+        )
         count, pages = page_search_results(user=self.request.user, params=params)
         return CountedResults(pages, count, attach=lambda rows: matching_faces_attach(pages=rows, params=params))
 
@@ -146,7 +188,9 @@ class FaceSearchApi(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        params = search_params_parse(self.request.query_params, filterset_class=FaceSearchFilterSet)
+        params = search_params_parse(
+            self.request.query_params, filterset_class=FaceSearchFilterSet, view_parameters=view_parameters(self)
+        )
         count, faces = face_search_results(user=self.request.user, params=params)
         return CountedResults(faces, count)
 
@@ -165,7 +209,7 @@ class FacesByYearApi(APIView):
 
     @extend_schema(parameters=schema_parameters(StatsFilterSet), responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        params, gender_correction = stats_params_parse(request.query_params)
+        params, gender_correction = stats_params_parse(request.query_params, view_parameters=view_parameters(self))
         if gender_correction:
             anonymous_throttle_check(request, "correction-anonymous")
         rows = faces_by_year(user=request.user, params=params)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 
@@ -23,7 +23,9 @@ from django.db.models import (
 )
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters.utils import translate_validation
+from rest_framework.exceptions import ValidationError
 
 from annotations.models import (
     CURATOR_SOURCE,
@@ -84,6 +86,10 @@ FACE_ORDERINGS = {
     "page": ("page_id", "y", "x", "id"),
 }
 
+# More faces than any page holds: the largest count a face-count filter takes.
+FACE_COUNT_MAX = 1_000_000
+FACE_COUNT_MESSAGE = gettext_lazy("Give a number of faces: a whole number from 0 to 1000000.")
+
 _PARTIAL_DATE = re.compile(r"^(\d{1,4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
 
 
@@ -119,8 +125,40 @@ class PartialDateFilter(django_filters.Filter):
     field_class = PartialDateField
 
 
-class IntegerFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
+class FaceCountField(forms.IntegerField):
+    """A number of faces on a page: a whole number from 0 to FACE_COUNT_MAX (unbounded, a number past
+    64 bits reached the database, which cannot compare it: a 500)."""
+
+    default_error_messages = {
+        "invalid": FACE_COUNT_MESSAGE,
+        "min_value": FACE_COUNT_MESSAGE,
+        "max_value": FACE_COUNT_MESSAGE,
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=0, max_value=FACE_COUNT_MAX, **kwargs)
+
+
+class FaceCountFilter(django_filters.NumberFilter):
+    field_class = FaceCountField
+
+
+class TrueFalseField(forms.CharField):
+    """true or false (or 1 or 0); empty for either. Anything else is refused, not read as "either"."""
+
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        value = super().to_python(value).strip().lower()
+        if not value:
+            return None
+        if value not in self.VALUES:
+            raise forms.ValidationError(_("Use true or false."))
+        return self.VALUES[value]
+
+
+class TrueFalseFilter(django_filters.BooleanFilter):
+    field_class = TrueFalseField
 
 
 class CorpusField(forms.CharField):
@@ -162,16 +200,10 @@ class SearchFilterSet(django_filters.FilterSet):
     date_to = PartialDateFilter(
         method=keep_parameter, end=True, help_text="Documents dated on or before: a year, year-month or ISO day."
     )
-    front_page = django_filters.BooleanFilter(
-        method=keep_parameter, help_text="Front pages only (true) or others (false)."
-    )
+    front_page = TrueFalseFilter(method=keep_parameter, help_text="Front pages only (true) or others (false).")
     review_status = django_filters.ChoiceFilter(method=keep_parameter, choices=ReviewStatus.choices)
-    min_density = IntegerFilter(
-        method=keep_parameter, min_value=0, help_text="At least this many faces on the page in all."
-    )
-    max_density = IntegerFilter(
-        method=keep_parameter, min_value=0, help_text="At most this many faces on the page in all."
-    )
+    min_density = FaceCountFilter(method=keep_parameter, help_text="At least this many faces on the page in all.")
+    max_density = FaceCountFilter(method=keep_parameter, help_text="At most this many faces on the page in all.")
     gender = django_filters.ChoiceFilter(
         method=keep_parameter,
         choices=[(key, key) for key in GENDER_ALIASES],
@@ -200,12 +232,8 @@ class SearchFilterSet(django_filters.FilterSet):
         help_text="'curator' (added or confirmed by a curator), 'model' (untouched), or a model name.",
     )
     person = django_filters.CharFilter(method=keep_parameter, help_text="Substring of the person's name.")
-    min_faces = IntegerFilter(
-        method=keep_parameter, min_value=0, help_text="At least this many selected faces on the page."
-    )
-    max_faces = IntegerFilter(
-        method=keep_parameter, min_value=0, help_text="At most this many selected faces on the page."
-    )
+    min_faces = FaceCountFilter(method=keep_parameter, help_text="At least this many selected faces on the page.")
+    max_faces = FaceCountFilter(method=keep_parameter, help_text="At most this many selected faces on the page.")
 
     class Meta:
         model = Page
@@ -360,19 +388,31 @@ def _params_form_class(filterset_class: type[SearchFilterSet]) -> type[forms.For
     return filterset_class().form.__class__
 
 
-def search_params_parse(data: Mapping, *, filterset_class: type[SearchFilterSet] = SearchFilterSet) -> SearchParams:
+def search_params_parse(
+    data: Mapping, *, filterset_class: type[SearchFilterSet] = SearchFilterSet, view_parameters: Iterable[str] = ()
+) -> SearchParams:
     """Validate query parameters into SearchParams; a DRF ValidationError (400) lists the bad ones."""
-    return SearchParams.from_cleaned(_cleaned(data, filterset_class))
+    return SearchParams.from_cleaned(filters_clean(data, filterset_class, view_parameters=view_parameters))
 
 
-def stats_params_parse(data: Mapping) -> tuple[SearchParams, bool]:
+def stats_params_parse(data: Mapping, *, view_parameters: Iterable[str] = ()) -> tuple[SearchParams, bool]:
     """Validate the statistics' query parameters: the search's, and whether to correct the women's share."""
-    cleaned = _cleaned(data, StatsFilterSet)
+    cleaned = filters_clean(data, StatsFilterSet, view_parameters=view_parameters)
     return SearchParams.from_cleaned(cleaned), cleaned.get("gender_correction") == "true"
 
 
-def _cleaned(data: Mapping, filterset_class: type[SearchFilterSet]) -> dict:
+def filters_clean(
+    data: Mapping, filterset_class: type[SearchFilterSet], *, view_parameters: Iterable[str] = ()
+) -> dict:
+    """The filterset's parameters, validated; a DRF ValidationError (400) names each bad one, and each
+    one that is neither a filter nor among `view_parameters` (those the view reads itself: the result
+    page, its size, the format), so that a misspelt filter is never ignored."""
     form = _params_form_class(filterset_class)(data=data)
-    if not form.is_valid():
-        raise translate_validation(form.errors)
+    errors = {} if form.is_valid() else dict(translate_validation(form.errors).detail)
+    known = sorted({*form.fields, *view_parameters})
+    for name in data:
+        if name not in known:
+            errors[name] = [_("Unknown parameter; this request takes %(known)s.") % {"known": ", ".join(known)}]
+    if errors:
+        raise ValidationError(errors)
     return form.cleaned_data

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 
 import django_filters
 from django.core.exceptions import EmptyResultSet
@@ -206,7 +206,8 @@ def _start_bounds(params: SearchParams) -> tuple[date | None, date | None] | Non
         ).aggregate(first=Min(Unordered(F("document_date"))))["first"]
         low = min(low, spanning or low)
     elif low:
-        low -= timedelta(days=_longest_document_span_days())
+        # Never before the first day a date holds (a search from year 1 goes back no further).
+        low = date.fromordinal(max(1, low.toordinal() - _longest_document_span_days()))
     return low, high
 
 

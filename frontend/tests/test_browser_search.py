@@ -105,6 +105,30 @@ def test_the_faces_view_shows_crops_and_opens_the_review_canvas_at_a_face(
     expect(page).to_have_url(f"{live_server.url}/pages/{issues['second_1915'].pk}/?face={face_id}")
 
 
+def test_bad_parameters_are_named_and_search_and_stats_link_with_only_the_parameters_each_takes(
+    logged_in_page, live_server, issues
+):
+    page = logged_in_page
+    page.goto(f"{live_server.url}/search/?gendr=female&min_faces=9223372036854775808")
+    expect(page.locator("#search-error")).to_contain_text("gendr: Unknown parameter")
+    expect(page.locator("#search-error")).to_contain_text("min_faces: Give a number of faces")
+    page.goto(f"{live_server.url}/stats/?front_page=maybe")
+    expect(page.locator("#stats-error")).to_have_text("front_page: Use true or false.")
+
+    # The review grid's own order and page size stay on the search; the correction stays on the statistics.
+    page.goto(f"{live_server.url}/search/?view=review&gender=female")
+    page.wait_for_function("document.getElementById('search-results').dataset.loaded === 'true'")
+    page.click("#stats-link")
+    page.wait_for_function("document.getElementById('stats').dataset.loaded === 'true'")
+    page.check("#f-gender-correction")
+    page.click("#search-submit")
+    page.wait_for_function("document.getElementById('stats').dataset.loaded === 'true'")
+    expect(page.locator("#stats-error")).to_be_hidden()
+    page.click("#search-link")
+    expect(page.locator("#result-count")).to_have_text("4 pages")
+    expect(page.locator("#search-error")).to_be_hidden()
+
+
 def test_the_stats_chart_draws_the_api_numbers(logged_in_page, live_server, issues, client, tmp_path):
     page = logged_in_page
     page.set_viewport_size({"width": 1280, "height": 800})

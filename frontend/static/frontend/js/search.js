@@ -190,9 +190,9 @@
   // The grid is for faces still to review: untouched model faces, unless the search names a source.
   if (reviewLink) reviewLink.href = urlWith({ view: "review", page: null, source: params.get("source") || "model" });
   ({ pages: pagesLink, faces: facesLink, review: reviewLink })[view]?.setAttribute("aria-current", "page");
+  // The statistics take the filters only: no result order or pages.
   const filters = apiQuery();
-  filters.delete("page");
-  filters.delete("ordering");
+  for (const name of ["page", "page_size", "ordering"]) filters.delete(name);
   document.getElementById("stats-link").href = root.dataset.statsUrl + (filters.toString() ? "?" + filters : "");
   load();
 })();

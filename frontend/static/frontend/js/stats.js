@@ -15,8 +15,9 @@
   const number = (value, digits) => value.toLocaleString(LANG, { minimumFractionDigits: digits, maximumFractionDigits: digits });
   const format = (text, values) => interpolate(text, values, true);
   const params = new URLSearchParams(window.location.search);
-  params.delete("ordering");
-  params.delete("page");
+  // A search's URL works here: its own parameters (result order, pages, view) are not filters, and
+  // the statistics API refuses parameters it does not take.
+  for (const name of ["ordering", "page", "page_size", "view"]) params.delete(name);
 
   for (const [name, value] of params) {
     const field = form.elements.namedItem(name);
@@ -37,7 +38,10 @@
   const csv = new URLSearchParams(params);
   csv.set("format", "csv");
   document.getElementById("csv-link").href = root.dataset.statsUrl + "?" + csv;
-  document.getElementById("search-link").href = root.dataset.searchUrl + (query ? "?" + query : "");
+  // The correction is the statistics' own parameter, which the search API refuses.
+  const search = new URLSearchParams(params);
+  search.delete("gender_correction");
+  document.getElementById("search-link").href = root.dataset.searchUrl + (search.toString() ? "?" + search : "");
 
   const percentOf = (share) => (share === null ? null : Math.round(share * 1000) / 10);
   // Charts draw once, at the final size, so tests and screenshots see settled pixels.

@@ -95,6 +95,8 @@ class TrainedModel(models.Model):
 
     # Registry family, e.g. "res10+rescore" or "keras-attributes"; registered as "<name>@v<version>".
     name = models.CharField(max_length=80)
+    # What it learned from: only that corpus's members see it, and it goes with the corpus.
+    corpus = models.ForeignKey("annotations.Corpus", on_delete=models.CASCADE, related_name="trained_models")
     kind = models.CharField(max_length=12, choices=ModelKind.choices)
     version = models.PositiveIntegerField()
     params = models.JSONField(default=dict, blank=True)
@@ -124,9 +126,11 @@ class TrainedModel(models.Model):
             models.UniqueConstraint(fields=["name", "version"], name="trained_model_unique_version"),
             models.CheckConstraint(condition=Q(kind__in=ModelKind.values), name="trained_model_kind_valid"),
             models.CheckConstraint(condition=Q(version__gte=1), name="trained_model_version_positive"),
-            # "The active model" of a family, which a new one must beat, is one model.
+            # "The active model" of a family in a corpus, which a new one must beat, is one model.
             models.UniqueConstraint(
-                fields=["name"], condition=Q(is_active=True), name="trained_model_one_active_per_family"
+                fields=["name", "corpus"],
+                condition=Q(is_active=True),
+                name="trained_model_one_active_per_family_and_corpus",
             ),
         ]
 

@@ -1,5 +1,6 @@
 """Signals: a deleted corpus takes its on-disk similarity index with it; a deleted document has
-its corpus's index checked (and rebuilt when enough of it is gone)."""
+its corpus's index checked (and rebuilt when enough of it is gone); a deleted trained model (its
+corpus deleted) takes its files and leaves this process's registry."""
 
 from functools import partial
 
@@ -9,6 +10,8 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from annotations.models import Corpus, Document
+from detection.model_loop.training import trained_model_files_delete, trained_models_register
+from detection.models import TrainedModel
 from detection.similarity import similarity_cache_forget
 from detection.similarity_index import similarity_index_check_after_delete, similarity_index_delete
 
@@ -26,3 +29,10 @@ def document_similarity_index_check(sender, instance: Document, origin=None, **k
     if (origin.model if isinstance(origin, QuerySet) else type(origin)) is Corpus:
         return
     transaction.on_commit(partial(similarity_index_check_after_delete, corpus_id=instance.corpus_id))
+
+
+@receiver(post_delete, sender=TrainedModel, dispatch_uid="files-of-deleted-trained-model")
+def trained_model_files_delete_after_delete(sender, instance: TrainedModel, **kwargs) -> None:
+    transaction.on_commit(partial(trained_model_files_delete, file=instance.file))
+    # Other processes drop it at their next sync (a worker's before each page detection).
+    transaction.on_commit(trained_models_register)

@@ -5,9 +5,10 @@ LabelMe export of those pages, rejected boxes included as negatives, written bes
 the model can be retrained or audited from exactly what it saw. Pages are split three ways
 (`split_held_out`): training, validation (early stopping) and held-out test pages, by document
 when there are enough documents, else by page, never a page on two sides. A finished job adds a
-`TrainedModel` (a new version of its family), inactive; the job then scores it and the family's
-active model on the same held-out pages (`held_out_comparison`), and the new model becomes active
-only when it scores better there (`trained_model_decide`). A curator may override that decision
+`TrainedModel` (a new version of its family) of the job's corpus, inactive; the job then scores it
+and that corpus's active model of the family on the same held-out pages (`held_out_comparison`), and
+the new model becomes active only when it scores better there (`trained_model_decide`). Each corpus has
+its own active model per family; a model goes with the corpus it learned from. A curator may override that decision
 with a written reason (`trained_model_set_active`). Active models are registered by name
 (`res10+rescore@v3`, `keras-attributes@v2`) so new runs can select them.
 
@@ -92,6 +93,24 @@ DEFAULT_PARAMS: dict[str, dict[str, float | int | str]] = {
         "seed": 0,
     },
 }
+# The range of each numeric parameter, both ends allowed: what a curator may ask for without
+# breaking a job (an input size past what the networks take, a share that leaves no side).
+PARAM_RANGES: dict[str, tuple[float, float]] = {
+    "epochs": (1, 1000),
+    "batch_size": (1, 1024),
+    "patience": (1, 100),
+    "input_size": (16, 256),
+    "margin": (0.0, 1.0),
+    "candidate_threshold": (0.0, 1.0),
+    "score_threshold": (0.0, 1.0),
+    "seed": (0, 2**31 - 1),
+    "gender_threshold": (0.5, 1.0),
+    "child_threshold": (0.0, 1.0),
+    "min_train_width": (0.0, 10_000.0),
+    "folds": (2, 20),
+    "validation_share": (0.01, 0.49),
+    "test_share": (0.01, 0.49),
+}
 # Share of a job's progress bar spent preparing data; epochs fill the rest (an encoding head is
 # nearly all data: encoding the faces).
 DATA_SHARE = {TrainingKind.ATTRIBUTES: 0.2, TrainingKind.RESCORER: 0.5, TrainingKind.ENCODING_HEAD: 0.9}
@@ -117,33 +136,48 @@ class TrainingCancelled(Exception):
 
 
 def training_params(*, kind: str, params: dict | None) -> dict:
-    """The job's parameters: the defaults of its kind, overridden by known keys of the same type."""
+    """The job's parameters: the defaults of its kind, overridden by known keys of the default's type
+    (an integer for an integer, any finite number for a decimal, text for text) within their range."""
     defaults = DEFAULT_PARAMS[kind]
     unknown = sorted(set(params or {}) - set(defaults))
     if unknown:
-        raise TrainingRefused(f"Unknown parameters for {kind} training: {', '.join(unknown)}")
+        raise TrainingRefused(
+            _("Unknown parameters for %(kind)s training: %(names)s") % {"kind": kind, "names": ", ".join(unknown)}
+        )
     merged = dict(defaults)
     for key, value in (params or {}).items():
-        try:
-            merged[key] = type(defaults[key])(value)
-        except (TypeError, ValueError) as exc:
-            raise TrainingRefused(f"Parameter {key} must be a {type(defaults[key]).__name__}") from exc
+        merged[key] = _param_checked(key, value, default=defaults[key])
     if kind == TrainingKind.RESCORER and merged["base"] not in registry.DETECTORS:
-        raise TrainingRefused(f"Unknown base detector {merged['base']!r}")
+        raise TrainingRefused(_("Unknown base detector %(name)r") % {"name": merged["base"]})
     if kind == TrainingKind.ENCODING_HEAD:
         from detection.inference.encoding_head import FEATURE_SETS
 
         known = ["+".join(features) for features in FEATURE_SETS]
         if merged["features"] not in known:
-            raise TrainingRefused(f"Parameter features must be one of {', '.join(known)}")
-        if not 0.5 <= float(merged["gender_threshold"]) <= 1.0:
-            raise TrainingRefused("Parameter gender_threshold must be between 0.5 and 1")
-        if int(merged["folds"]) < 2:
-            raise TrainingRefused("Parameter folds must be at least 2")
-    for share in ("validation_share", "test_share"):
-        if not 0.0 < float(merged[share]) < 0.5:
-            raise TrainingRefused(f"Parameter {share} must be between 0 and 0.5")
+            raise TrainingRefused(
+                _("Parameter %(name)s must be one of %(values)s") % {"name": "features", "values": ", ".join(known)}
+            )
     return merged
+
+
+def _param_checked(key: str, value, *, default: float | int | str) -> float | int | str:
+    """One parameter as its default's type, refused by name when it is of another type or out of range."""
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise TrainingRefused(_("Parameter %(name)s must be text") % {"name": key})
+        return value
+    # JSON's true and false are not numbers, and 2.9 epochs is not 2.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TrainingRefused(_("Parameter %(name)s must be a number") % {"name": key})
+    if isinstance(default, int) and not isinstance(value, int):
+        raise TrainingRefused(_("Parameter %(name)s must be a whole number") % {"name": key})
+    low, high = PARAM_RANGES[key]
+    if not low <= value <= high:
+        # NaN fails both comparisons, so it lands here too.
+        raise TrainingRefused(
+            _("Parameter %(name)s must be between %(low)s and %(high)s") % {"name": key, "low": low, "high": high}
+        )
+    return value if isinstance(default, int) else float(value)
 
 
 def training_job_create(
@@ -545,6 +579,7 @@ def _trained_model_save(*, job: TrainingJob, file: _ModelFile, metrics: dict, sn
             with transaction.atomic():
                 trained = TrainedModel.objects.create(
                     name=family,
+                    corpus_id=job.corpus_id,
                     kind=MODEL_KINDS[job.kind],
                     version=version,
                     params=params,
@@ -561,6 +596,13 @@ def _trained_model_save(*, job: TrainingJob, file: _ModelFile, metrics: dict, sn
     raise TrainingRefused("Could not allocate a model version; try again")
 
 
+def trained_model_files_delete(*, file: str) -> None:
+    """A deleted model's file under MEDIA_ROOT and its JSON sidecar (one file for an encoding head)."""
+    path = Path(settings.MEDIA_ROOT) / file
+    for each in {path, path.with_suffix(".json")}:
+        each.unlink(missing_ok=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # The activation rule: a new model is active only when it beats the active one on held-out pages.
 
@@ -573,16 +615,17 @@ class ActivationConflict(Exception):
         self.model = model
 
 
-def active_model_of(*, family: str, exclude: TrainedModel | None = None) -> TrainedModel | None:
-    """The active trained model of a family (at most one, a constraint says so)."""
-    models = TrainedModel.objects.filter(name=family, is_active=True)
+def active_model_of(*, family: str, corpus_id: int, exclude: TrainedModel | None = None) -> TrainedModel | None:
+    """The active trained model of a family in a corpus (at most one, a constraint says so)."""
+    models = TrainedModel.objects.filter(name=family, corpus_id=corpus_id, is_active=True)
     if exclude is not None:
         models = models.exclude(pk=exclude.pk)
     return models.first()
 
 
 def held_out_comparison(*, model: TrainedModel, test) -> dict:
-    """Score the new model and the family's active one (or the shipped baseline) on the same held-out pages."""
+    """Score the new model and its corpus's active one of the family (or the shipped baseline) on the same
+    held-out pages. Another corpus's model is never the baseline: its curators' pages are not the caller's."""
     from detection.training.heldout import attribute_macro_recall, detector_ap50
 
     kind = TrainingKind.RESCORER if model.kind == ModelKind.DETECTOR else TrainingKind.ATTRIBUTES
@@ -597,7 +640,7 @@ def held_out_comparison(*, model: TrainedModel, test) -> dict:
         "new": None,
         "active": None,
     }
-    active = active_model_of(family=model.name, exclude=model)
+    active = active_model_of(family=model.name, corpus_id=model.corpus_id, exclude=model)
     if kind == TrainingKind.RESCORER:
         comparison["new"] = detector_ap50(_trained_detector(model).detect, test)
         comparison["active_model"] = active.registry_name if active is not None else str(model.params.get("base"))
@@ -720,7 +763,8 @@ def trained_model_decide(*, model: TrainedModel, comparison: dict) -> TrainedMod
 
 
 def _deactivate_family(*, model: TrainedModel, reason: str) -> None:
-    TrainedModel.objects.filter(name=model.name, is_active=True).exclude(pk=model.pk).update(
+    """The other active model of the family in the model's corpus steps down; other corpora keep theirs."""
+    TrainedModel.objects.filter(name=model.name, corpus_id=model.corpus_id, is_active=True).exclude(pk=model.pk).update(
         is_active=False, activation_reason=reason, updated_at=timezone.now()
     )
 
@@ -728,7 +772,7 @@ def _deactivate_family(*, model: TrainedModel, reason: str) -> None:
 def trained_model_set_active(*, model: TrainedModel, user, is_active: bool, reason: str, updated_at) -> TrainedModel:
     """A curator's override of the activation rule, with a written reason; refused when `updated_at` is stale.
 
-    Activating a model deactivates the other active version of its family.
+    Activating a model deactivates the other active version of its family in the same corpus.
     """
     reason = reason.strip()
     if not reason:

@@ -94,6 +94,7 @@ def test_a_curator_runs_detection_with_a_retrained_age_gender_model(
     for version, active in ((2, True), (3, False)):
         model = TrainedModel.objects.create(
             name="keras-attributes",
+            corpus=scanned_document.corpus,
             kind="attributes",
             version=version,
             params={"sha256_12": f"v{version}"},

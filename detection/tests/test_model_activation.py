@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 from rest_framework.test import APIClient
 
+from annotations.models import Corpus
 from detection.inference import registry
 from detection.inference.types import Detection
 from detection.model_loop import training
@@ -51,9 +52,12 @@ def test_a_held_out_split_never_shares_a_page_with_training(tmp_path, documents,
         assert split.unit == "page"
 
 
-def trained_model(version: int, *, active: bool = False, name: str = "res10+rescore") -> TrainedModel:
+def trained_model(
+    version: int, *, active: bool = False, name: str = "res10+rescore", corpus: Corpus | None = None
+) -> TrainedModel:
     return TrainedModel.objects.create(
         name=name,
+        corpus=corpus or Corpus.objects.get_or_create(name="Training pages")[0],
         kind="detector" if name == "res10+rescore" else "attributes",
         version=version,
         params={"sha256_12": f"v{version}", "sidecar": {"base": "res10", "search": {}}},
@@ -184,8 +188,8 @@ def client_for(user=None) -> APIClient:
 
 @pytest.fixture
 def kept_inactive(corpus, restore_registry):
-    active = trained_model(1, active=True)
-    model = trained_model(2)
+    active = trained_model(1, active=True, corpus=corpus)
+    model = trained_model(2, corpus=corpus)
     TrainedModel.objects.filter(pk=model.pk).update(activation_reason="Kept inactive: not better.")
     for each in (active, model):
         TrainingJob.objects.create(kind="rescorer", corpus=corpus, status=JobStatus.DONE, trained_model=each)
@@ -259,3 +263,72 @@ def test_an_active_model_that_cannot_be_scored_keeps_the_new_one_inactive(
     assert "KeyError" in new.comparison["active_error"]
     assert "res10+rescore@v1 could not be scored" in new.activation_reason
     assert TrainedModel.objects.get(version=1).is_active
+
+
+def trained_on(corpus, version: int, *, active: bool = False) -> TrainedModel:
+    """A re-scorer trained by a finished job on `corpus`."""
+    model = trained_model(version, active=active, corpus=corpus)
+    TrainingJob.objects.create(kind="rescorer", corpus=corpus, status=JobStatus.DONE, trained_model=model)
+    return model
+
+
+def test_activating_a_model_leaves_the_active_model_of_another_corpus_alone(
+    corpus, other_corpus, alice, restore_registry
+):
+    theirs = trained_on(other_corpus, 1, active=True)
+    own = trained_on(corpus, 2)
+
+    response = client_for(alice).post(
+        f"/api/models/{own.pk}/activation/",
+        {"is_active": True, "reason": "Better on our pages", "updated_at": own.updated_at},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    theirs.refresh_from_db()
+    assert theirs.is_active and not theirs.activation_reason
+    assert set(TrainedModel.objects.filter(is_active=True).values_list("version", flat=True)) == {1, 2}
+    assert {"res10+rescore@v1", "res10+rescore@v2"} <= set(registry.DETECTORS)
+
+
+def test_a_new_model_is_compared_with_its_own_corpus_active_model_only(
+    tmp_path, settings, corpus, other_corpus, fake_trained_detectors, restore_registry
+):
+    settings.TRAINING_MIN_HELD_OUT_FACES = 10
+    test_pages = labelled_pages(tmp_path, documents=1, pages=2, faces=10)
+    theirs = trained_on(other_corpus, 1, active=True)
+    own_active = trained_on(corpus, 2, active=True)
+    new = trained_on(corpus, 3)
+    fake_trained_detectors.update({1: FixedDetector(PERFECT), 2: FixedDetector(HALF), 3: FixedDetector(PERFECT)})
+
+    new = trained_model_decide(model=new, comparison=held_out_comparison(model=new, test=test_pages))
+
+    # Compared with its corpus's v2 (which it beats), not with the other corpus's v1 (which it would not).
+    assert new.comparison["active_model"] == "res10+rescore@v2"
+    assert new.is_active
+    own_active.refresh_from_db()
+    theirs.refresh_from_db()
+    assert not own_active.is_active and "Replaced by res10+rescore@v3" in own_active.activation_reason
+    assert theirs.is_active
+
+
+def test_a_deleted_corpus_takes_its_trained_models_and_their_files(
+    corpus, other_corpus, settings, tmp_path, django_capture_on_commit_callbacks, restore_registry
+):
+    settings.MEDIA_ROOT = str(tmp_path)
+    doomed, kept = trained_on(corpus, 1, active=True), trained_on(other_corpus, 2, active=True)
+    for model in (doomed, kept):
+        archive = tmp_path / model.file
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        archive.write_bytes(b"weights")
+        archive.with_suffix(".json").write_text("{}")
+    training.trained_models_register()
+    assert "res10+rescore@v1" in registry.DETECTORS
+
+    with django_capture_on_commit_callbacks(execute=True):
+        corpus.delete()
+
+    assert list(TrainedModel.objects.values_list("version", flat=True)) == [2]
+    assert not (tmp_path / doomed.file).exists() and not (tmp_path / doomed.file).with_suffix(".json").exists()
+    assert (tmp_path / kept.file).exists() and (tmp_path / kept.file).with_suffix(".json").exists()
+    assert "res10+rescore@v1" not in registry.DETECTORS and "res10+rescore@v2" in registry.DETECTORS

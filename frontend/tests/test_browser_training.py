@@ -47,6 +47,7 @@ def reviewed_corpus(corpus, alice, settings):
         page.__class__.objects.filter(pk=page.pk).update(review_status=ReviewStatus.REVIEWED)
     active = TrainedModel.objects.create(
         name="keras-attributes",
+        corpus=corpus,
         kind="attributes",
         version=1,
         params={"sha256_12": "v1"},

@@ -132,6 +132,22 @@ def _model_spec(registry: dict[str, ModelSpec], name: str, *, what: str, hidden:
     return registry[name]
 
 
+def requested_model_specs(*, user, detector: str, attribute_model: str) -> tuple[ModelSpec, ModelSpec | None]:
+    """The registry specs of the detector and age/gender model (None when blank) a requester names.
+
+    DetectionRefused for a name the registry does not know, and for a model trained on a corpus
+    `user` may not see, in the same words. `user` None (the command line) may name any model.
+    """
+    hidden = trained_model_names_hidden_from(user) if user is not None else set()
+    detector_spec = _model_spec(DETECTORS, detector, what="detector", hidden=hidden)
+    attribute_spec = (
+        _model_spec(ATTRIBUTE_MODELS, attribute_model, what="age/gender model", hidden=hidden)
+        if attribute_model
+        else None
+    )
+    return detector_spec, attribute_spec
+
+
 def _scope_pages(
     *, corpus: Corpus | None, document: Document | None, page_ids: list[int] | None
 ) -> tuple[Corpus, Document | None, QuerySet[Page]]:
@@ -177,16 +193,9 @@ def run_create(
     """
     if not settings.DETECTION_ENABLED:
         raise DetectionRefused("Face detection is disabled on this server (DETECTION_ENABLED is off)")
-    # The command line (no user) may run any model; a requester only those they may see.
-    hidden = trained_model_names_hidden_from(user) if user is not None else set()
     detector = detector or settings.DETECTION_DEFAULT_DETECTOR
-    detector_spec = _model_spec(DETECTORS, detector, what="detector", hidden=hidden)
     attribute_model = settings.DETECTION_DEFAULT_ATTRIBUTES if attribute_model is None else attribute_model
-    attribute_spec = (
-        _model_spec(ATTRIBUTE_MODELS, attribute_model, what="age/gender model", hidden=hidden)
-        if attribute_model
-        else None
-    )
+    detector_spec, attribute_spec = requested_model_specs(user=user, detector=detector, attribute_model=attribute_model)
     if threshold is None:
         threshold = float(detector_spec.default_params.get("score_threshold", 0.5))
     if not 0.0 <= threshold <= 1.0:

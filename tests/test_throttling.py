@@ -3,6 +3,7 @@
 import pytest
 
 from annotations.models import Document, Export, ExportKind
+from detection.models import InferenceJob
 from webapp.throttling import ScopedWriteThrottle
 
 
@@ -60,3 +61,27 @@ def test_the_web_export_form_counts_against_the_same_limit_as_the_api(
     assert (first, statuses) == (202, [302, 429])
     assert Export.objects.filter(requested_by=alice).count() == 2
     assert client.get("/exports/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_fresh_evaluations_past_the_rate_get_429_while_reading_the_latest_stays_free(
+    client, alice, corpus, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(ScopedWriteThrottle, "THROTTLE_RATES", {"expensive": "2/hour"})
+    document = Document.objects.create(corpus=corpus, source="ark:/12148/bpt6k46000341", label="Excelsior")
+    client.force_login(alice)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        statuses = [
+            client.post(
+                "/api/evaluation/",
+                {"document": document.pk, "detector": "res10", "threshold": threshold},
+                content_type="application/json",
+            ).status_code
+            for threshold in (0.1, 0.2, 0.3)
+        ]
+
+    assert statuses == [202, 202, 429]
+    assert InferenceJob.objects.count() == 2
+    reads = [client.get(f"/api/evaluation/?document={document.pk}").status_code for _ in range(3)]
+    assert reads == [400, 400, 400], "reading is not counted (no run yet to read: 400, not 429)"

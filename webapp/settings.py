@@ -274,7 +274,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # A face write's version conflict answers 409 with the face as it is now, from every view.
     "EXCEPTION_HANDLER": "webapp.exceptions.exception_handler",
-    # Expensive endpoints (imports, detection runs, exports) declare throttle_scope = "expensive".
+    # Expensive endpoints (imports, detection runs, fresh evaluations, exports, training) declare
+    # throttle_scope = "expensive".
     "DEFAULT_THROTTLE_CLASSES": ["webapp.throttling.ScopedWriteThrottle"],
     # Anonymous renders of our IIIF image route (tiles included) count per address in "iiif-anonymous".
     "DEFAULT_THROTTLE_RATES": {
@@ -283,6 +284,9 @@ REST_FRAMEWORK = {
         # Anonymous statistics with the women's share corrected (each reads every curated face of the
         # selected reviewed pages: about a second for a whole corpus of 10 M faces), per address.
         "correction-anonymous": envstr("CORRECTION_ANONYMOUS_RATE_LIMIT", "30/minute"),
+        # Anonymous "more like this" on a face not encoded yet queues an encoding job for the inference
+        # workers, per address; asking again while it is under way is not counted.
+        "encoding-anonymous": envstr("ENCODING_ANONYMOUS_RATE_LIMIT", "60/hour"),
     },
 }
 
@@ -449,7 +453,7 @@ DETECTION_MIN_FACE_SIZE = envint("DETECTION_MIN_FACE_SIZE", 12)
 DETECTION_FETCH_RETRIES = envint("DETECTION_FETCH_RETRIES", 5)
 
 # The model loop: evaluation, retraining from curated faces, face similarity.
-# A fresh evaluation from the web (GET /api/evaluation/?detector=) runs at most this many pages.
+# A fresh evaluation from the web (POST /api/evaluation/) runs at most this many pages.
 EVALUATION_MAX_PAGES = envint("EVALUATION_MAX_PAGES", 30)
 # Hard and soft time limits (seconds) of a training task; a running job older than the hard one is abandoned.
 TRAINING_TIME_LIMIT = envint("TRAINING_TIME_LIMIT", 4 * 3600)

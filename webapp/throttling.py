@@ -1,5 +1,5 @@
-"""Throttles: expensive writes (imports, runs, exports, training) per user, and anonymous image rendering
-and corrected statistics.
+"""Throttles: expensive writes (imports, runs, evaluations, exports, training) per user, and anonymous
+image rendering, corrected statistics and face encodings.
 
 The API views declare `throttle_scope`; plain Django views (web forms, the IIIF image route) count
 against the same scopes through `throttled`, so a form never has a limit of its own.
@@ -40,12 +40,14 @@ def _over_rate(request, scope: str, throttle_class) -> ScopedRateThrottle | None
     return None if throttle.allow_request(request, SimpleNamespace(throttle_scope=scope)) else throttle
 
 
-def anonymous_throttle_check(request, scope: str) -> None:
+def anonymous_throttle_check(request, scope: str, detail: str | None = None) -> None:
     """Count an anonymous visitor's request (by address) against `scope` in an API view: Throttled (a 429
-    with Retry-After) when over its rate; signed-in users are not limited."""
+    with Retry-After; `detail` says why, DRF's words otherwise) when over its rate; signed-in users are
+    not limited."""
     refusing = _over_rate(request, scope, AnonymousRenderThrottle)
     if refusing is not None:
-        raise Throttled(wait=refusing.wait())
+        # A lazy translation is read now, in the request's language (DRF joins the detail as a str).
+        raise Throttled(wait=refusing.wait(), detail=None if detail is None else str(detail))
 
 
 def throttled(request, scope: str, throttle_class=ScopedWriteThrottle) -> HttpResponse | None:

@@ -12,6 +12,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from annotations.access import get_corpus_for_user, get_document_for_user, get_face_for_user
@@ -32,6 +33,7 @@ from detection.model_loop.training import (
 from detection.models import InferenceJob, TrainedModel, TrainingJob, TrainingKind
 from detection.selectors import get_run_for_user, model_listing
 from webapp.ids import IdField, id_param
+from webapp.throttling import anonymous_throttle_check
 
 
 class RunEvaluationApi(APIView):
@@ -84,27 +86,58 @@ class InferenceJobApi(APIView):
 
 
 class EvaluationApi(APIView):
-    """Evaluate on a document's reviewed pages: its latest run, or `detector` run afresh (curators, 202: a job)."""
+    """Evaluate on a document's reviewed pages: GET reads its latest run's evaluation; POST runs a
+    detector afresh on them (curators; 202: a job).
+
+    Running a detector is worker work, so it is a POST (CSRF-checked, throttled as "expensive"):
+    a GET naming a detector answers 400 and starts nothing.
+    """
+
+    throttle_scope = "expensive"
 
     class EvaluationFilterSerializer(serializers.Serializer):
+        """`document` only: a parameter that would start an evaluation (POST's) or that the route does not
+        take answers 400 naming it, never the latest run's evaluation as if it had been read."""
+
         document = IdField()
-        detector = serializers.CharField(required=False, max_length=100)
-        threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+        fresh_evaluation_parameters = ("detector", "threshold", "attribute_model")
+
+        def validate(self, attrs):
+            errors = {}
+            for name in self.initial_data:
+                if name in self.fresh_evaluation_parameters:
+                    errors[name] = [
+                        _("To evaluate a detector afresh, POST to this URL; GET reads the latest run's evaluation.")
+                    ]
+                elif name not in {*self.fields, api_settings.URL_FORMAT_OVERRIDE}:
+                    errors[name] = [_("Unknown parameter; this request takes %(known)s.") % {"known": "document"}]
+            if errors:
+                raise serializers.ValidationError(errors)
+            return attrs
+
+    class EvaluationInputSerializer(StrictInputSerializer):
+        document = IdField()
+        detector = serializers.CharField(max_length=100)
+        threshold = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0.0, max_value=1.0)
         attribute_model = serializers.CharField(required=False, max_length=100, allow_blank=True, default="")
 
-    @extend_schema(
-        parameters=[EvaluationFilterSerializer], responses={200: OpenApiTypes.OBJECT, 202: InferenceJobSerializer}
-    )
+    @extend_schema(parameters=[EvaluationFilterSerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request):
         filters = self.EvaluationFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        data = filters.validated_data
-        if not data.get("detector"):
-            document = get_document_for_user(request.user, data["document"])
-            run = evaluation.latest_run_for_document(document=document)
-            if run is None:
-                raise ValidationError({"document": ["No detection run on this document yet; give a detector."]})
-            return Response(evaluation.evaluation_for_run(run=run, document=document).as_dict())
+        document = get_document_for_user(request.user, filters.validated_data["document"])
+        run = evaluation.latest_run_for_document(document=document)
+        if run is None:
+            raise ValidationError(
+                {"document": [_("No detection run on this document yet; POST a detector to evaluate it afresh.")]}
+            )
+        return Response(evaluation.evaluation_for_run(run=run, document=document).as_dict())
+
+    @extend_schema(request=EvaluationInputSerializer, responses={202: InferenceJobSerializer})
+    def post(self, request):
+        payload = self.EvaluationInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
         # Running a detector costs worker-grade CPU: curators only, a bounded number of pages, on a worker.
         document = get_document_for_user(request.user, data["document"], CorpusRole.CURATOR)
         try:
@@ -112,7 +145,7 @@ class EvaluationApi(APIView):
                 user=request.user,
                 document=document,
                 detector=data["detector"],
-                threshold=data.get("threshold"),
+                threshold=data["threshold"],
                 attribute_model=data["attribute_model"],
             )
         except evaluation.EvaluationRefused as exc:
@@ -190,7 +223,7 @@ class TrainingJobListCreateApi(generics.ListAPIView):
 
     serializer_class = TrainingJobSerializer
 
-    class TrainingJobInputSerializer(serializers.Serializer):
+    class TrainingJobInputSerializer(StrictInputSerializer):
         kind = serializers.ChoiceField(choices=TrainingKind.values)
         corpus = IdField(required=False)
         document = IdField(required=False)
@@ -302,8 +335,13 @@ class SimilarFaceSerializer(serializers.Serializer):
 class SimilarFacesApi(APIView):
     """The faces of the same corpus nearest to this one ("more like this"), and a suggested person.
 
-    A face not encoded yet answers 202 with the job encoding it; ask again once it is done.
+    A face not encoded yet answers 202 with the job encoding it; ask again once it is done. Anonymous
+    visitors start such jobs at ENCODING_ANONYMOUS_RATE_LIMIT per address (then 429).
     """
+
+    encoding_throttled_detail = gettext_lazy(
+        "Too many faces to encode from this address: sign in, or look for similar faces again later."
+    )
 
     class SimilarFilterSerializer(serializers.Serializer):
         limit = serializers.IntegerField(min_value=1, max_value=100, default=12)
@@ -316,7 +354,13 @@ class SimilarFacesApi(APIView):
         filters = self.SimilarFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         try:
-            job = face_encoding_job_request(user=request.user, face=face)
+            job = face_encoding_job_request(
+                user=request.user,
+                face=face,
+                before_new_job=lambda: anonymous_throttle_check(
+                    request, "encoding-anonymous", detail=self.encoding_throttled_detail
+                ),
+            )
             if job is not None:
                 return job_accepted(job)
             neighbours = similarity.similar_faces(face=face, limit=filters.validated_data["limit"])
@@ -398,7 +442,7 @@ class EncodingsApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class EncodingsInputSerializer(serializers.Serializer):
+    class EncodingsInputSerializer(StrictInputSerializer):
         document = IdField()
 
     @extend_schema(request=EncodingsInputSerializer, responses={202: OpenApiTypes.OBJECT})

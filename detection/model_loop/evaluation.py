@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from annotations.iiif_server.imaging import page_derivative
 from annotations.models import Document, Face, FaceRevision, FaceStatus, Page, ReviewStatus
+from detection.errors import DetectionRefused
 from detection.inference.metrics import (
     EVALUATION_FLOOR,
     AttributePair,
@@ -36,7 +37,7 @@ from detection.inference.metrics import (
     attribute_metrics,
     evaluate_detections,
 )
-from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS, get_attribute_model
+from detection.inference.registry import DETECTORS, get_attribute_model
 from detection.inference.types import Detection
 from detection.models import DetectionRun, PageDetection
 from webapp.jobs import JobStatus
@@ -273,14 +274,18 @@ def evaluation_for_run(*, run: DetectionRun, document: Document | None = None) -
     return evaluation
 
 
-def evaluation_check(*, detector: str, attribute_model: str = "") -> None:
-    """Raise EvaluationRefused unless the registry knows these models (no model is loaded)."""
-    if detector not in DETECTORS:
-        raise EvaluationRefused(f"Unknown detector {detector!r}; known: {', '.join(sorted(DETECTORS))}")
-    if attribute_model and attribute_model not in ATTRIBUTE_MODELS:
-        raise EvaluationRefused(
-            f"Unknown age/gender model {attribute_model!r}; known: {', '.join(sorted(ATTRIBUTE_MODELS))}"
-        )
+def evaluation_check(*, detector: str, attribute_model: str = "", user=None) -> None:
+    """Raise EvaluationRefused unless the registry knows these models and `user` may use them (no model is loaded).
+
+    The check of a detection run: a model trained on a corpus `user` may not see is an unknown name.
+    `user` None (the command line, a worker doing a job already checked) may use any model.
+    """
+    from detection.services import requested_model_specs
+
+    try:
+        requested_model_specs(user=user, detector=detector, attribute_model=attribute_model)
+    except DetectionRefused as exc:
+        raise EvaluationRefused(str(exc)) from exc
 
 
 def evaluation_for_detector(

@@ -8,6 +8,7 @@ job. So TensorFlow, dlib or OpenCV never load in the web process.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -38,13 +39,14 @@ def _enqueue(job: InferenceJob) -> InferenceJob:
 def evaluation_job_request(
     *, user, document: Document, detector: str, threshold: float | None, attribute_model: str
 ) -> InferenceJob:
-    """The job evaluating `detector` afresh on the reviewed pages of a document; EvaluationRefused: unknown model.
+    """The job evaluating `detector` afresh on the reviewed pages of a document; EvaluationRefused: a model
+    unknown, or trained on a corpus `user` may not see (the same answer).
 
     The same evaluation still pending or running is answered again, so a page that polls or a
     second click adds no work.
     """
     trained_models_register()
-    evaluation.evaluation_check(detector=detector, attribute_model=attribute_model)
+    evaluation.evaluation_check(detector=detector, attribute_model=attribute_model, user=user)
     params = {"detector": detector, "threshold": threshold, "attribute_model": attribute_model}
     with transaction.atomic():
         under_way = InferenceJob.objects.select_for_update().filter(
@@ -59,10 +61,14 @@ def evaluation_job_request(
         return _enqueue(job)
 
 
-def face_encoding_job_request(*, user, face: Face) -> InferenceJob | None:
+def face_encoding_job_request(
+    *, user, face: Face, before_new_job: Callable[[], None] | None = None
+) -> InferenceJob | None:
     """None when the face's encoding is current; else the job computing it (one under way is answered again).
 
     Raises similarity.NoEncoding when the last job for the face's present box could not encode it.
+    `before_new_job` runs only when a job is to be created, and may raise to refuse it (the API
+    counts anonymous visitors' encodings there).
     """
     if similarity.face_encoding_current(face=face) is not None:
         return None
@@ -77,6 +83,8 @@ def face_encoding_job_request(*, user, face: Face) -> InferenceJob | None:
                 raise similarity.NoEncoding(latest.error)
             if latest.status in ACTIVE_STATUSES:
                 return latest
+        if before_new_job is not None:
+            before_new_job()
         job = InferenceJob.objects.create(
             kind=InferenceKind.FACE_ENCODING, face=face, params={"box": box}, created_by=_creator(user)
         )

@@ -58,7 +58,11 @@ def test_a_curator_reads_the_evaluation_and_compares_a_detector(
     expect(page.locator("#pr-chart")).to_have_attribute("data-drawn", "true")
 
     page.select_option("#compare-form select", "fake")
-    page.click("#compare-form button")
+    # Starting work is a POST (CSRF-checked, throttled), never a GET.
+    with page.expect_request(lambda request: request.url.endswith("/api/evaluation/")) as started:
+        page.click("#compare-form button")
+    assert started.value.method == "POST"
+    assert started.value.post_data_json == {"document": run.document_id, "detector": "fake"}
 
     expect(page.locator("#compare-status")).to_contain_text("fake: AP@0.5")
     expect(page.locator("#pr-chart")).to_have_attribute("data-curves", "2")

@@ -8,7 +8,7 @@ from annotations.services import face_create, face_reject
 from detection.inference import registry
 from detection.inference.types import Detection
 from detection.model_loop.inference_jobs import inference_job_run
-from detection.models import DetectionRun, FaceEncoding, PageDetection, TrainedModel, TrainingJob
+from detection.models import DetectionRun, FaceEncoding, InferenceJob, PageDetection, TrainedModel, TrainingJob
 from detection.similarity import ENCODER_VERSION, similarity_cache_clear
 from detection.tests.factories import add_scan_page
 from tests.support.clients import api_client
@@ -72,7 +72,7 @@ def test_a_curator_evaluates_a_detector_afresh_and_nothing_is_stored(fake_models
     fake_models.detector.boxes = [Detection.from_xywh(300, 300, 80, 80, 0.8)]
     faces_before = list(Face.objects.values_list("pk", "version"))
 
-    accepted = api_client(alice).get(f"/api/evaluation/?document={document.pk}&detector=fake")
+    accepted = api_client(alice).post("/api/evaluation/", {"document": document.pk, "detector": "fake"}, format="json")
     assert accepted.status_code == 202
     assert accepted.json()["status"] == JobStatus.PENDING
     inference_job_run(job_id=accepted.json()["id"])
@@ -87,14 +87,37 @@ def test_a_curator_evaluates_a_detector_afresh_and_nothing_is_stored(fake_models
 
 
 def test_a_viewer_may_not_run_a_detector_to_evaluate(fake_models, evaluated_run, document, bob):
-    assert api_client(bob).get(f"/api/evaluation/?document={document.pk}&detector=fake").status_code == 403
+    response = api_client(bob).post("/api/evaluation/", {"document": document.pk, "detector": "fake"}, format="json")
+
+    assert response.status_code == 403
+    assert not InferenceJob.objects.exists()
 
 
 def test_an_unknown_detector_is_a_bad_request(evaluated_run, document, alice):
-    response = api_client(alice).get(f"/api/evaluation/?document={document.pk}&detector=yolo")
+    response = api_client(alice).post("/api/evaluation/", {"document": document.pk, "detector": "yolo"}, format="json")
 
     assert response.status_code == 400
     assert "Unknown detector" in response.json()["detector"][0]
+
+
+def test_a_get_never_starts_an_evaluation(
+    fake_models, evaluated_run, document, alice, django_capture_on_commit_callbacks
+):
+    """A GET is not CSRF-checked: a curator's browser sent to an <img src=...> must not start detector work."""
+    curator = api_client(alice)
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        answers = [
+            curator.get(f"/api/evaluation/?document={document.pk}&detector=fake&threshold={threshold}")
+            for threshold in ("0.1", "0.2", "0.3")
+        ]
+
+    assert [answer.status_code for answer in answers] == [400, 400, 400]
+    assert "POST" in answers[0].json()["detector"][0], "the refusal says how to start an evaluation"
+    assert not InferenceJob.objects.exists() and not queued
+    misspelt = curator.get(f"/api/evaluation/?document={document.pk}&detectr=fake")
+    assert misspelt.status_code == 400 and "detectr" in misspelt.json(), "never read as the latest run's evaluation"
+    assert curator.get(f"/api/evaluation/?document={document.pk}&format=json").json()["run"] == evaluated_run.pk
 
 
 @pytest.fixture
@@ -152,6 +175,65 @@ def test_unknown_training_parameters_are_refused(reviewed_document, alice):
     assert TrainingJob.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    "params, named",
+    [
+        ({"epochs": 2**64}, "epochs"),
+        ({"epochs": -5}, "epochs"),
+        ({"epochs": 2.9}, "epochs"),
+        ({"epochs": True}, "epochs"),
+        ({"epochs": "30"}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"margin": "NaN"}, "margin"),
+        ({"margin": 5}, "margin"),
+        ({"seed": -1}, "seed"),
+        ({"input_size": 10**6}, "input_size"),
+    ],
+)
+def test_training_parameters_out_of_their_range_are_refused_by_name(reviewed_document, alice, params, named):
+    response = api_client(alice).post(
+        "/api/training-jobs/",
+        {"kind": "attributes", "document": reviewed_document.pk, "params": params},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.content
+    assert named in response.json()["detail"]
+    assert TrainingJob.objects.count() == 0
+
+
+def test_training_parameters_in_range_are_kept_as_given(reviewed_document, alice, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api_client(alice).post(
+            "/api/training-jobs/",
+            {"kind": "attributes", "document": reviewed_document.pk, "params": {"epochs": 3, "margin": 0, "seed": 7}},
+            format="json",
+        )
+
+    assert response.status_code == 202, response.content
+    params = TrainingJob.objects.get().params
+    assert (params["epochs"], params["margin"], params["seed"]) == (3, 0.0, 7)
+    assert isinstance(params["margin"], float)
+
+
+@pytest.mark.parametrize(
+    "url, payload",
+    [
+        ("/api/training-jobs/", {"kind": "attributes", "document": "{doc}", "epochs": 2}),
+        ("/api/encodings/", {"document": "{doc}", "force": True}),
+    ],
+)
+def test_a_job_request_with_a_field_it_does_not_take_is_refused_naming_it(reviewed_document, alice, url, payload):
+    payload = {key: reviewed_document.pk if value == "{doc}" else value for key, value in payload.items()}
+    unknown = ({"epochs", "force"} & set(payload)).pop()
+
+    response = api_client(alice).post(url, payload, format="json")
+
+    assert response.status_code == 400, response.content
+    assert unknown in response.json()
+    assert TrainingJob.objects.count() == 0 and InferenceJob.objects.count() == 0
+
+
 def test_viewers_and_strangers_cannot_start_training(reviewed_document, bob, charlie):
     payload = {"kind": "attributes", "corpus": reviewed_document.corpus_id}
 
@@ -196,6 +278,7 @@ def test_a_running_job_is_asked_to_stop(reviewed_document, alice):
 def trained(reviewed_document):
     model = TrainedModel.objects.create(
         name="res10+rescore",
+        corpus=reviewed_document.corpus,
         kind="detector",
         version=1,
         params={"score_threshold": 0.5, "sha256_12": "abc", "sidecar": {"base": "res10", "search": {}}},
@@ -279,6 +362,38 @@ def test_a_model_trained_on_a_private_corpus_cannot_be_run_or_named_by_those_who
     assert unknown.status_code == 400
     assert "res10+rescore" not in unknown.content.decode(), "the list of known detectors hides it too"
     assert not DetectionRun.objects.filter(document=document).exists()
+
+
+def test_a_model_trained_on_a_private_corpus_cannot_be_evaluated_or_named_by_those_who_cannot_see_it(
+    trained, reviewed_document, charlie, django_capture_on_commit_callbacks
+):
+    """POST /api/runs/ refuses such a model; a fresh evaluation would run it on the outsider's pages all the same."""
+    public = Corpus.objects.create(name="Public", is_public=True)
+    CorpusMembership.objects.create(corpus=public, user=charlie, role=CorpusRole.CURATOR)
+    document = Document.objects.create(
+        corpus=public, source="ark:/12148/bpt6k2", label="Public", import_status=JobStatus.DONE
+    )
+    reviewed(add_scan_page(document, width=400, height=300))
+    curator = api_client(charlie)
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        refused = {
+            field: curator.post(
+                "/api/evaluation/", {"document": document.pk, "detector": "res10", field: "res10+rescore@v1"}, "json"
+            )
+            for field in ("detector", "attribute_model")
+        }
+        unknown = curator.post("/api/evaluation/", {"document": document.pk, "detector": "nope"}, format="json")
+
+    detector_refusal = refused["detector"]
+    assert detector_refusal.status_code == 400, detector_refusal.content
+    assert detector_refusal.json()["detector"][0].startswith("Unknown detector 'res10+rescore@v1'; known: ")
+    assert refused["attribute_model"].status_code == 400, refused["attribute_model"].content
+    assert "Unknown age/gender model 'res10+rescore@v1'" in refused["attribute_model"].content.decode()
+    assert unknown.status_code == 400 and "known: " in unknown.json()["detector"][0]
+    assert "res10+rescore" not in unknown.content.decode(), "the list of known detectors hides it too"
+    assert "res10" in unknown.json()["detector"][0], "shipped detectors stay listed"
+    assert not InferenceJob.objects.exists() and not queued
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 // Run page: the precision–recall curve of the run's evaluation (Chart.js, global `Chart`), and
-// comparisons with detectors evaluated afresh through GET /api/evaluation/ (a column and a curve each).
+// comparisons with detectors evaluated afresh through POST /api/evaluation/ (a column and a curve each).
 // A fresh evaluation runs on a worker: the API answers 202 with a job, polled here until it is done.
+// Starting one is a POST (CSRF token from the form) so that no link or image can start worker work.
 (function () {
   "use strict";
   const section = document.getElementById("evaluation");
@@ -98,19 +99,27 @@
   }
 
   const POLL_MS = 1000;
-  const getJson = async (url) => {
-    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  const sendJson = async (url, options = {}) => {
+    const response = await fetch(url, { ...options, headers: { Accept: "application/json", ...options.headers }, credentials: "same-origin" });
     const body = await response.json();
     if (!response.ok) throw new Error(body.detail || Object.values(body).flat().join(" ") || response.statusText);
     return { response, body };
   };
+  const postJson = (url, payload) =>
+    sendJson(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": form.elements.csrfmiddlewaretoken.value },
+      body: JSON.stringify(payload),
+    });
+
+  const running = (detector) => format(gettext("Running %(detector)s on the reviewed pages…"), { detector });
 
   // Poll an inference job until it is done (its result) or failed (its error).
   async function jobResult(job, detector) {
     while (job.status === "pending" || job.status === "running") {
-      status.textContent = `Running ${detector} on the reviewed pages… ${Math.round(job.progress * 100)} %`;
+      status.textContent = `${running(detector)} ${Math.round(job.progress * 100)} %`;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      job = (await getJson(job.url)).body;
+      job = (await sendJson(job.url)).body;
     }
     if (job.status !== "done") throw new Error(job.error || job.status);
     return job.result;
@@ -119,13 +128,12 @@
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const detector = new FormData(form).get("detector");
-    const query = new URLSearchParams({ document: section.dataset.document, detector: detector });
     const button = form.querySelector("button");
     button.disabled = true;
-    status.textContent = format(gettext("Running %(detector)s on the reviewed pages…"), { detector });
+    status.textContent = running(detector);
     try {
-      const answer = await getJson(`${section.dataset.evaluationUrl}?${query}`);
-      const body = answer.response.status === 202 ? await jobResult(answer.body, detector) : answer.body;
+      const started = await postJson(section.dataset.evaluationUrl, { document: Number(section.dataset.document), detector });
+      const body = await jobResult(started.body, detector);
       const colour = COLOURS[(chart.data.datasets.length / 2) % COLOURS.length];
       chart.data.datasets.push(...datasets(body, format(gettext("%(detector)s (fresh)"), { detector: body.detector }), colour));
       chart.update();

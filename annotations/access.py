@@ -39,17 +39,6 @@ def corpus_role(user, corpus: Corpus) -> str | None:
     return CorpusRole.VIEWER if corpus.is_public else None
 
 
-def require_role(user, corpus: Corpus, role: str) -> None:
-    """Raise 404 when the user cannot see the corpus and 403 when the role is too low."""
-    current = corpus_role(user, corpus)
-    if current is None:
-        raise Http404(_("No such corpus"))
-    if ROLE_RANK[current] < ROLE_RANK[role]:
-        raise PermissionDenied(
-            _("This needs the %(role)s role in corpus %(corpus)r") % {"role": role, "corpus": corpus.name}
-        )
-
-
 # The 404 text of each kind of object `_by_id` looks up.
 NOT_FOUND = {
     "corpus": gettext_lazy("No such corpus"),
@@ -59,6 +48,21 @@ NOT_FOUND = {
     "export": gettext_lazy("No such export"),
     "person": gettext_lazy("No such person"),
 }
+
+
+def require_role(user, corpus: Corpus, role: str, *, not_found: str) -> None:
+    """Raise 404 when the user cannot see the corpus and 403 when the role is too low.
+
+    `not_found` is the 404 text of an unknown id of the object looked up: an object in a corpus the
+    user may not see answers exactly as one that does not exist, so its existence does not leak.
+    """
+    current = corpus_role(user, corpus)
+    if current is None:
+        raise Http404(not_found)
+    if ROLE_RANK[current] < ROLE_RANK[role]:
+        raise PermissionDenied(
+            _("This needs the %(role)s role in corpus %(corpus)r") % {"role": role, "corpus": corpus.name}
+        )
 
 
 def _by_id(queryset: QuerySet, pk: int, name: str):
@@ -76,35 +80,35 @@ def _by_id(queryset: QuerySet, pk: int, name: str):
 def get_corpus_for_user(user, corpus_id: int, role: str = CorpusRole.VIEWER) -> Corpus:
     """A corpus by id, checked for the role."""
     corpus = _by_id(Corpus.objects.all(), corpus_id, "corpus")
-    require_role(user, corpus, role)
+    require_role(user, corpus, role, not_found=NOT_FOUND["corpus"])
     return corpus
 
 
 def get_document_for_user(user, document_id: int, role: str = CorpusRole.VIEWER) -> Document:
     """A document by id, checked for the role."""
     document = _by_id(Document.objects.select_related("corpus"), document_id, "document")
-    require_role(user, document.corpus, role)
+    require_role(user, document.corpus, role, not_found=NOT_FOUND["document"])
     return document
 
 
 def get_page_for_user(user, page_id: int, role: str = CorpusRole.VIEWER) -> Page:
     """A page by id, checked for the role."""
     page = _by_id(Page.objects.select_related("document__corpus"), page_id, "page")
-    require_role(user, page.document.corpus, role)
+    require_role(user, page.document.corpus, role, not_found=NOT_FOUND["page"])
     return page
 
 
 def get_face_for_user(user, face_id: int, role: str = CorpusRole.VIEWER) -> Face:
     """A face by id, checked for the role."""
     face = _by_id(Face.objects.select_related("page__document__corpus", "person"), face_id, "face")
-    require_role(user, face.page.document.corpus, role)
+    require_role(user, face.page.document.corpus, role, not_found=NOT_FOUND["face"])
     return face
 
 
 def get_person_for_user(user, person_id: int, role: str = CorpusRole.VIEWER) -> Person:
     """A person by id, checked for the role in their corpus."""
     person = _by_id(Person.objects.select_related("corpus"), person_id, "person")
-    require_role(user, person.corpus, role)
+    require_role(user, person.corpus, role, not_found=NOT_FOUND["person"])
     return person
 
 

@@ -4,11 +4,9 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
-from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
@@ -24,8 +22,8 @@ from annotations.access import (
 )
 from annotations.ingest.manifests import ImportFailed, document_import_from_input
 from annotations.models import CorpusRole, Face, FaceRevision, FaceStatus, Gender
-from annotations.search.api import schema_parameters
-from annotations.search.params import FACE_ORDERINGS, SearchFilterSet, SearchParams
+from annotations.search.api import SearchPagination, schema_parameters, view_parameters
+from annotations.search.params import FACE_ORDERINGS, SearchFilterSet, SearchParams, filters_clean
 from annotations.serializers import (
     FACE_STATUS_NOT_SETTABLE,
     CorpusSerializer,
@@ -209,12 +207,10 @@ class FaceListFilterSet(SearchFilterSet):
         form = FaceListForm
 
 
-class FacePagination(PageNumberPagination):
+class FacePagination(SearchPagination):
     """`page` is the contract's page filter on /api/faces/, so the result page number is `p`."""
 
     page_query_param = "p"
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class FaceListCreateApi(generics.ListAPIView):
@@ -248,10 +244,7 @@ class FaceListCreateApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        filters = FaceListFilterSet(data=self.request.query_params)
-        if not filters.is_valid():
-            raise translate_validation(filters.errors)
-        data = filters.form.cleaned_data
+        data = filters_clean(self.request.query_params, FaceListFilterSet, view_parameters=view_parameters(self))
         return selectors.face_list(
             user=self.request.user,
             params=_face_list_params(data),
@@ -390,7 +383,7 @@ BULK_MAX_FACES = 1000
 
 @extend_schema_serializer(component_name="PageBulkFace")
 class BulkFaceInputSerializer(StrictInputSerializer):
-    id = serializers.IntegerField(min_value=1)
+    id = IdField()
     version = version_field()
 
 

@@ -51,17 +51,6 @@ class DocumentSerializer(serializers.ModelSerializer):
         ]
 
 
-class DocumentImportInputSerializer(serializers.Serializer):
-    source = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    corpus = serializers.CharField(max_length=200, required=False, default="Default")
-    upload = serializers.FileField(required=False)
-
-    def validate(self, attrs):
-        if not attrs.get("source") and not attrs.get("upload"):
-            raise serializers.ValidationError(_("Give a source (URL, ARK, file or folder) or upload a zip of images"))
-        return attrs
-
-
 class PageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Page
@@ -88,19 +77,26 @@ class PageSerializer(serializers.ModelSerializer):
         ]
 
 
+# Django's CSRF form field travels with every form post (a page's FormData sent to the API too); the CSRF
+# middleware reads it, so it is no input of the write.
+CSRF_FORM_FIELD = "csrfmiddlewaretoken"
+
+
 class StrictInputSerializer(serializers.Serializer):
     """A write's input that refuses every field it does not declare, naming it: never a silent 200.
 
     `not_settable` says, by field name, how to make the change a field names (e.g. `status`).
+    `validated_elsewhere` names the fields the input may also carry that the caller validates itself
+    (an export's search filters).
     """
 
     not_settable: dict[str, str] = {}
+    validated_elsewhere: tuple[str, ...] = ()
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
-            refused = {
-                name: [self.not_settable.get(name) or _refusal(name)] for name in data if name not in self.fields
-            }
+            known = {*self.fields, *self.validated_elsewhere, CSRF_FORM_FIELD}
+            refused = {name: [self.not_settable.get(name) or _refusal(name)] for name in data if name not in known}
             if refused:
                 raise serializers.ValidationError(refused)
         return super().to_internal_value(data)
@@ -108,6 +104,17 @@ class StrictInputSerializer(serializers.Serializer):
 
 def _refusal(name: str) -> str:
     return _("%(field)s cannot be set by this request.") % {"field": name}
+
+
+class DocumentImportInputSerializer(StrictInputSerializer):
+    source = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    corpus = serializers.CharField(max_length=200, required=False, default="Default")
+    upload = serializers.FileField(required=False)
+
+    def validate(self, attrs):
+        if not attrs.get("source") and not attrs.get("upload"):
+            raise serializers.ValidationError(_("Give a source (URL, ARK, file or folder) or upload a zip of images"))
+        return attrs
 
 
 # The status of a face changes through its own endpoints, each recorded and checked against the version.

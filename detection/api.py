@@ -25,6 +25,7 @@ from detection.rendering import page_annotated_jpeg, pages_annotated_zip
 from detection.serializers import PageDetectionSerializer, RunDetailSerializer, RunInputSerializer, RunSerializer
 from detection.services import run_cancel, run_create, run_retry_failed
 from webapp.ids import id_param
+from webapp.jobs import JobStatus
 from webapp.renderers import JSONRenderer
 
 
@@ -65,7 +66,7 @@ class RunListCreateApi(generics.ListAPIView):
             user=self.request.user,
             document_id=id_param(params, "document"),
             corpus_id=id_param(params, "corpus"),
-            status=params.get("status") or None,
+            status=_status_param(params),
         )
 
     def post(self, request):
@@ -88,6 +89,17 @@ class RunListCreateApi(generics.ListAPIView):
         except DetectionRefused as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         return Response(RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+def _status_param(params) -> str | None:
+    """?status=: one of the job statuses, None when absent or empty; a 400 naming it otherwise."""
+    value = params.get("status", "")
+    if value and value not in JobStatus.values:
+        known = ", ".join(JobStatus.values)
+        raise ValidationError(
+            {"status": [_("Unknown status %(unknown)s; use %(known)s.") % {"unknown": value, "known": known}]}
+        )
+    return value or None
 
 
 class RunDetailApi(APIView):

@@ -8,33 +8,47 @@ from django.conf import settings
 from django.db.models import Avg, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from annotations.access import corpora_visible_to, get_corpus_for_user, get_document_for_user, require_role
+from annotations.access import (
+    NOT_FOUND,
+    corpora_visible_to,
+    get_corpus_for_user,
+    get_document_for_user,
+    pages_visible_to,
+    require_role,
+)
 from annotations.models import Corpus, CorpusRole, Face, Page
 from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS, ModelSpec
 from detection.model_loop.selectors import trained_model_names_hidden_from
 from detection.models import DetectionRun, PageDetection
 from webapp.jobs import JobStatus
 
+RUN_NOT_FOUND = gettext_lazy("No such run")
+
 
 def get_run_for_user(user, run_id: int, role: str = CorpusRole.VIEWER) -> DetectionRun:
-    """A run by id, checked for the role in its corpus (404 when the corpus is not visible)."""
+    """A run by id, checked for the role in its corpus (404 when the corpus is not visible, as for an unknown id)."""
     run = DetectionRun.objects.select_related("corpus", "created_by").filter(pk=run_id).first()
     if run is None:
-        raise Http404(_("No such run"))
-    require_role(user, run.corpus, role)
+        raise Http404(RUN_NOT_FOUND)
+    require_role(user, run.corpus, role, not_found=RUN_NOT_FOUND)
     return run
 
 
 def pages_for_user(user, page_ids: list[int], role: str = CorpusRole.VIEWER) -> list[Page]:
-    """Pages by id, each checked for the role in its corpus; 404 when one is missing."""
-    pages = list(Page.objects.select_related("document__corpus").filter(pk__in=set(page_ids)))
-    if len(pages) != len(set(page_ids)):
-        raise Http404(_("No such page"))
+    """Pages by id, each checked for the role in its corpus; 404 when one is missing or not visible.
+
+    A page the user may not see counts as missing, whatever the other pages: its existence does not
+    leak, not even through a 403 that a visible page of too low a role would answer instead.
+    """
+    wanted = set(page_ids)
+    pages = list(pages_visible_to(user).select_related("document__corpus").filter(pk__in=wanted))
+    if len(pages) != len(wanted):
+        raise Http404(NOT_FOUND["page"])
     corpora: dict[int, Corpus] = {page.document.corpus_id: page.document.corpus for page in pages}
     for corpus in corpora.values():
-        require_role(user, corpus, role)
+        require_role(user, corpus, role, not_found=NOT_FOUND["page"])
     return pages
 
 

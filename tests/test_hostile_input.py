@@ -12,7 +12,7 @@ from PIL import Image
 from rest_framework.exceptions import ParseError
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import Document, Export, Face, Page
+from annotations.models import Corpus, Document, Export, Face, Page
 from annotations.tests.factories import scanned_document
 from detection.models import DetectionRun, TrainingJob
 from tests.support.manifests import jpeg_bytes, p2_manifest
@@ -143,6 +143,39 @@ def test_a_viewer_cannot_import_into_a_corpus(client, bob, corpus):
     assert db_state() == (0, 0)
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"source": "https://example.org/iiif/manifest.json", "corpus_name": "Excelsior"}, "corpus_name"),
+        ({"source": "ark:/12148/bpt6k46000341", "corpus": "Excelsior", "is_public": True}, "is_public"),
+    ],
+)
+def test_an_import_with_an_unknown_field_is_refused_naming_it(
+    curator_client, body, field, django_capture_on_commit_callbacks
+):
+    corpora = Corpus.objects.count()
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = curator_client.post("/api/documents/", body, content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert db_state() == (0, 0) and Corpus.objects.count() == corpora and not queued
+
+
+def test_an_upload_with_an_unknown_field_is_refused_naming_it(curator_client):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("p1.jpg", jpeg_bytes(100, 100))
+    upload = SimpleUploadedFile("scans.zip", archive.getvalue(), content_type="application/zip")
+
+    response = curator_client.post("/api/documents/", {"upload": upload, "corpus_name": "Excelsior"})
+
+    assert response.status_code == 400
+    assert "corpus_name" in response.json()
+    assert db_state() == (0, 0) and not Corpus.objects.filter(name="Default").exists()
+
+
 def test_a_reimport_that_fails_keeps_the_pages_already_stored(http_server, db):
     url = http_server.add("/manifest.json", json.dumps(p2_manifest(http_server.base_url, 2)))
     corpus = corpus_get_or_create(name="Press")
@@ -234,6 +267,9 @@ def test_the_largest_id_is_still_an_id(curator_client, scanned):
         ("/api/runs/", {"corpus": int(JUST_PAST)}),
         ("/api/faces/", {"page": int(HUGE), "x": 1, "y": 1, "w": 10, "h": 10}),
         ("/api/faces/{face}/revert/", {"revision": int(HUGE)}),
+        ("/api/pages/{page}/bulk/", {"action": "accept", "faces": [{"id": int(JUST_PAST), "version": 1}]}),
+        ("/api/faces/bulk/", {"action": "accept", "faces": [{"id": int(JUST_PAST), "version": 1}]}),
+        ("/api/faces/bulk/", {"action": "reject", "faces": [{"id": int(HUGE), "version": 1}]}),
         ("/api/faces/{face}/person/", {"person": "X", "version": 1, "matches": [{"id": int(HUGE), "version": 1}]}),
         ("/api/training-jobs/", {"kind": "attributes", "corpus": int(HUGE)}),
         ("/api/training-jobs/", {"kind": "attributes", "document": int(JUST_PAST)}),
@@ -262,6 +298,29 @@ def test_an_annotation_import_into_a_document_past_64_bits_is_a_400(curator_clie
 
     assert response.status_code == 400
     assert "9223372036854775807" in response.json()["document"][0]
+
+
+def test_an_annotation_import_with_an_unknown_field_is_refused_naming_it(curator_client, scanned):
+    upload = annotation_upload("page1.json", LABELME % 10)
+
+    response = curator_client.post(
+        "/api/imports/annotations/", {"file": upload, "document": scanned["document"], "fromat": "coco"}
+    )
+
+    assert response.status_code == 400
+    assert "fromat" in response.json()
+    assert Face.objects.count() == 1
+
+
+def test_an_annotation_import_from_the_browser_form_carries_its_csrf_token(curator_client, scanned):
+    # The page's form posts its FormData, CSRF field included, to the API.
+    upload = annotation_upload("page2.json", (LABELME % 10).replace("page1.jpg", "page2.jpg"))
+    form = {"csrfmiddlewaretoken": "token", "file": upload, "document": scanned["document"], "format": "labelme"}
+
+    response = curator_client.post("/api/imports/annotations/", form)
+
+    assert response.status_code == 200, response.content
+    assert Face.objects.count() == 2
 
 
 def test_a_face_drawn_with_huge_finite_numbers_is_a_400(curator_client, scanned):
@@ -384,4 +443,158 @@ def test_a_deep_annotation_file_is_reported_for_that_file(curator_client, scanne
 
         assert response.status_code == 400, name
         assert response.json()["files_rejected"] == 1, name
+    assert Face.objects.count() == 1
+
+
+BIG = 10**400  # a JSON integer past the float range: json.loads reads it as an int
+
+
+def labelme_page1(shape_extra=None, *, width=1200, height=1600, points=((300, 300), (350, 360))) -> str:
+    shape = {"label": "face", "points": [list(p) for p in points], "shape_type": "rectangle", "flags": {}}
+    data = {"shapes": [{**shape, **(shape_extra or {})}], "imagePath": "page1.jpg", "imageData": None}
+    return json.dumps({**data, "imageWidth": width, "imageHeight": height})
+
+
+def coco_page1(*, image=None, annotation=None, category=None) -> str:
+    return json.dumps(
+        {
+            "images": [{"id": 1, "file_name": "page1.jpg", "width": 1200, "height": 1600, **(image or {})}],
+            "annotations": [
+                {"id": 1, "image_id": 1, "category_id": 1, "bbox": [300, 300, 50, 60], **(annotation or {})}
+            ],
+            "categories": [{"id": 1, "name": "face", **(category or {})}],
+        }
+    )
+
+
+def web_annotation(canvas: str, **overrides) -> str:
+    annotation = {
+        "id": "https://example.org/anno/1",
+        "type": "Annotation",
+        "body": [{"type": "TextualBody", "value": "female", "purpose": "tagging"}],
+        "target": f"{canvas}#xywh=300,300,50,60",
+    }
+    return json.dumps({**annotation, **overrides})
+
+
+def face_tag(text: str) -> list[dict]:
+    return [{"type": "TextualBody", "value": text, "purpose": "tagging"}]
+
+
+# (format, the file's text for the page-1 canvas, what the report says of it)
+MALFORMED_ANNOTATION_FILES = {
+    "labelme confidence past the float range": (
+        "labelme",
+        lambda canvas: labelme_page1({"confidence": BIG}),
+        "shape 1: confidence must be between 0 and 1",
+    ),
+    "labelme age past the float range": (
+        "labelme",
+        lambda canvas: labelme_page1({"age": BIG}),
+        "shape 1: age must be between 0 and 130",
+    ),
+    "labelme point past the float range": (
+        "labelme",
+        lambda canvas: labelme_page1(points=((0.5, 1), (BIG, 2))),
+        "shape 1: a rectangle needs exactly two [x, y] points",
+    ),
+    "labelme imageWidth past the float range": (
+        "labelme",
+        lambda canvas: labelme_page1(width=BIG, height=1),
+        "image: image width and height must be whole numbers from 1 to 1000000",
+    ),
+    "coco score past the float range": (
+        "coco",
+        lambda canvas: coco_page1(annotation={"score": BIG}),
+        "annotation 1: score must be between 0 and 1",
+    ),
+    "coco bbox past the float range": (
+        "coco",
+        lambda canvas: coco_page1(annotation={"bbox": [0.5, 1, BIG, 2]}),
+        "annotation 1: bbox must be [x, y, width, height]",
+    ),
+    "coco category id a list": (
+        "coco",
+        lambda canvas: coco_page1(category={"id": [1]}),
+        "category 1: id must be a number or a string, got [1]",
+    ),
+    "coco image id a list": (
+        "coco",
+        lambda canvas: coco_page1(image={"id": [1]}),
+        "image 1: id must be a number or a string, got [1]",
+    ),
+    "coco image_id a list": (
+        "coco",
+        lambda canvas: coco_page1(annotation={"image_id": [1]}),
+        "annotation 1: unknown image_id [1]",
+    ),
+    "coco category_id an object": (
+        "coco",
+        lambda canvas: coco_page1(annotation={"category_id": {"a": 1}}),
+        "annotation 1: unknown category_id {'a': 1}",
+    ),
+    "w3c tag score 1.2.3": (
+        "w3c",
+        lambda canvas: web_annotation(canvas, body=face_tag("face (1.2.3)")),
+        "annotation 1: the score in the tag 'face (1.2.3)' is not a number",
+    ),
+    "w3c target source a list": (
+        "w3c",
+        lambda canvas: web_annotation(canvas, target={"source": [canvas], "selector": {"value": "xywh=1,1,2,2"}}),
+        "annotation 1: the target's source must be a canvas id, got [",
+    ),
+    "w3c target source a number": (
+        "w3c",
+        lambda canvas: web_annotation(canvas, target={"source": 5, "selector": {"value": "xywh=1,1,2,2"}}),
+        "annotation 1: the target's source must be a canvas id, got 5",
+    ),
+    "w3c target an unparsable URL": (
+        "w3c",
+        lambda canvas: web_annotation(canvas, target="http://[visages#xywh=1,1,2,2"),
+        "annotation 1: no page of document",
+    ),
+    "w3c selector value a number": (
+        "w3c",
+        lambda canvas: web_annotation(canvas, target={"source": canvas, "selector": {"value": 5}}),
+        "annotation 1: the target's selector value must be a string such as xywh=x,y,w,h, got 5",
+    ),
+    "w3c type an object": (
+        "w3c",
+        lambda canvas: json.dumps(
+            {"type": "AnnotationPage", "items": [json.loads(web_annotation(canvas, type={"a": 1}))]}
+        ),
+        "annotation 1: type must be Annotation, got {'a': 1}",
+    ),
+    "w3c AnnotationPage items a number": (
+        "w3c",
+        lambda canvas: json.dumps({"type": "AnnotationPage", "items": 5}),
+        "AnnotationPage items must be a list, got 5",
+    ),
+    "w3c Manifest items a number": (
+        "w3c",
+        lambda canvas: json.dumps({"type": "Manifest", "items": 5}),
+        "Manifest items must be a list, got 5",
+    ),
+    "w3c canvas annotations a number": (
+        "w3c",
+        lambda canvas: json.dumps({"type": "Manifest", "items": [{"id": canvas, "annotations": 5}]}),
+        "Canvas annotations must be a list, got 5",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED_ANNOTATION_FILES))
+def test_a_malformed_annotation_file_is_a_400_naming_the_file_and_the_field(curator_client, scanned, case):
+    fmt, build, message = MALFORMED_ANNOTATION_FILES[case]
+    canvas = Page.objects.get(pk=scanned["page"]).canvas_id
+    upload = annotation_upload("page1.json", build(canvas))
+
+    response = curator_client.post(
+        "/api/imports/annotations/", {"file": upload, "document": scanned["document"], "format": fmt}
+    )
+
+    assert response.status_code == 400
+    report = response.json()
+    assert report["files_rejected"] == 1 and report["files"][0]["name"] == "page1.json"
+    assert any(error.startswith(message) for error in report["files"][0]["errors"]), report["files"][0]["errors"]
     assert Face.objects.count() == 1

@@ -41,7 +41,11 @@ SCAN = "c1.jpg"
 HUGE = "99999999999999999999"
 JUST_PAST = str(2**63)
 LONG = "x" * 3000
-QUERY_KEYS = ["corpus", "document", "page", "id", "version", "limit", "p", "page_size"]
+# Ids, pages and limits, and the search's face counts (integers compared in the database too).
+QUERY_KEYS = [
+    *["corpus", "document", "page", "id", "version", "limit", "p", "page_size"],
+    *["min_faces", "max_faces", "min_density", "max_density"],
+]
 # Each key alone with HUGE; the other values with every key at once.
 QUERY_VALUES = [JUST_PAST, "-1", "0", "1e309", "NaN", LONG]
 # Values each kind of path parameter must answer (a valid one for the other parameters of the path).

@@ -24,9 +24,11 @@ import pytest
 from celery.app.task import Task
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.shortcuts import resolve_url
+from django.test import Client
 from django.urls import resolve
 
 from annotations.models import (
@@ -64,6 +66,9 @@ RANK = {"anonymous": 0, "viewer": 1, "curator": 2, "admin": 3}
 # public: someone else's public corpus, where everyone, even anonymous, is a viewer.
 CORPORA = ["own", "other", "public"]
 DENIED = {401, 403, 404}
+# An id no row holds (every table's), and a scans' key no document holds.
+MISSING_ID = 987_654
+MISSING_KEY = hashlib.sha256(b"missing").hexdigest()[:32]
 YEARS = {"own": 1911, "other": 1912, "public": 1913}
 
 
@@ -98,9 +103,10 @@ def zip_of_scans(objects: dict) -> dict:
 
 
 def model_activation(objects: dict) -> dict:
-    """A curator's override of the activation rule, naming the model's current state."""
-    updated_at = TrainedModel.objects.get(pk=objects["model"]).updated_at
-    return {"is_active": True, "reason": "matrix check", "updated_at": updated_at.isoformat()}
+    """A curator's override of the activation rule, naming the model's current state (any date for a missing id)."""
+    model = TrainedModel.objects.filter(pk=objects["model"]).first()
+    updated_at = model.updated_at.isoformat() if model else "2020-01-01T00:00:00+00:00"
+    return {"is_active": True, "reason": "matrix check", "updated_at": updated_at}
 
 
 def scan_folder(objects: dict) -> dict:
@@ -204,7 +210,7 @@ ENDPOINTS = [
     # Model loop (detection/model_loop_urls.py).
     Endpoint("run evaluation", "get", "/api/runs/{run}/evaluation/", "viewer"),
     Endpoint("evaluation", "get", "/api/evaluation/?document={doc}", "viewer"),
-    Endpoint("evaluate detector", "get", "/api/evaluation/?document={doc}&detector=res10", "curator"),
+    Endpoint("evaluate detector", "post", "/api/evaluation/", "curator", {"document": "{doc}", "detector": "res10"}),
     Endpoint("evaluation job", "get", "/api/inference-jobs/{evaluation_job}/", "curator"),
     Endpoint("encoding job", "get", "/api/inference-jobs/{encoding_job}/", "viewer"),
     Endpoint("train on corpus", "post", "/api/training-jobs/", "curator", {"kind": "attributes", "corpus": "{corpus}"}),
@@ -247,8 +253,8 @@ ENDPOINTS = [
     Endpoint("training jobs", "get", "/api/training-jobs/?corpus={corpus}", "anonymous"),
     Endpoint("people", "get", "/api/people/?corpus={corpus}", "anonymous"),
     Endpoint("models", "get", "/api/models/", "anonymous"),
-    # Shipped and trained detectors by name: the registry is instance-wide, so trained models of every
-    # corpus are listed (and selectable) here for everyone; /api/models/ filters their training records.
+    # Shipped and trained detectors by name: a trained model is listed (and selectable for runs and
+    # evaluations) only to those who may see the corpus it learned from, as /api/models/ lists it.
     Endpoint("detectors", "get", "/api/detectors/", "anonymous"),
 ]
 
@@ -318,6 +324,7 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
     PageDetection.objects.create(run=run, page=pages[1], status=JobStatus.FAILED, error="timeout")
     model = TrainedModel.objects.create(
         name=f"{key}-rescore",
+        corpus=corpus,
         kind="detector",
         version=1,
         params={"score_threshold": 0.5, "sidecar": {"base": "res10", "search": {}}},
@@ -493,6 +500,43 @@ def test_permission_matrix(client, world, corpus_key, role, endpoint, django_cap
     else:
         assert response.status_code in DENIED or refused_login(response), f"must be refused: {what}"
         assert not changed, f"refused but changed something: {what}"
+
+
+def missing_objects(objects: dict) -> dict:
+    """The corpus's objects with every id (and the scans' key) replaced by one no row holds; names stay."""
+    missing = {key: MISSING_ID if isinstance(value, int) else value for key, value in objects.items()}
+    return {**missing, "key": MISSING_KEY}
+
+
+def answer(user, endpoint: Endpoint, objects: dict) -> tuple:
+    """What the user learns from the request (status, redirect, body, messages), sent by a client of its own."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    response = send(client, endpoint, objects)
+    messages = [str(message) for message in get_messages(response.wsgi_request)]
+    return response.status_code, response.get("Location"), head(response), messages
+
+
+# Every (endpoint, role) refused on someone else's private corpus.
+REFUSED_ON_OTHER = [
+    pytest.param(endpoint, role, id=f"{endpoint.name}-{role}")
+    for endpoint in ENDPOINTS
+    for role in ROLES
+    if not expected_allowed(endpoint, role, "other")
+]
+
+
+@pytest.mark.parametrize(("endpoint", "role"), REFUSED_ON_OTHER)
+def test_hidden_objects_answer_like_missing_ones(world, endpoint, role, django_capture_on_commit_callbacks):
+    """An object of someone else's private corpus answers exactly as an id no row holds, so existence does not leak."""
+    user = world["people"].get(role)
+    hidden = {**world["other"], "export": make_export(user or world["people"]["admin"], world["other"]["corpus"])}
+
+    with django_capture_on_commit_callbacks(execute=False):
+        answers = [answer(user, endpoint, objects) for objects in (hidden, missing_objects(hidden))]
+
+    assert answers[0] == answers[1], f"{role} / {endpoint.name}: hidden {answers[0]!r}, missing {answers[1]!r}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ PAYLOADS = [
     {"score": np.float32(0.5), "count": np.int64(7), "values": np.arange(3)},
     {"nested": [[1, 2], (3, 4), {"a": None, "b": True, "c": False}], "empty": [], "none": None},
     {"javascript": "line\u2028separator\u2029paragraph"},
+    # Past orjson's 64-bit integers: a JSON field stored before its numbers were bounded still renders.
+    {"scope": {"min_faces": 2**64, "max_faces": -(2**63) - 1}, "id": 1},
     [{"id": n, "x": n * 2, "gender": "male"} for n in range(100)],
 ]
 

@@ -3,7 +3,9 @@
 A page of search results can hold thousands of face boxes; DRF's renderer (the standard library's
 encoder) spends tens of milliseconds on it. Types orjson does not know (lazy translations,
 decimals, querysets, numpy scalars) go through DRF's own encoder, so the output matches. Indented
-JSON (the browsable API, `Accept: application/json; indent=4`) is left to DRF's renderer.
+JSON (the browsable API, `Accept: application/json; indent=4`) is left to DRF's renderer, and so is
+data orjson refuses to encode, such as an integer past 64 bits held in a stored JSON field: a value
+stored once must not make every later answer that shows it a 500.
 """
 
 import orjson
@@ -23,7 +25,10 @@ class JSONRenderer(renderers.JSONRenderer):
             return b""
         if self.get_indent(accepted_media_type, renderer_context or {}) is not None:
             return super().render(data, accepted_media_type, renderer_context)
-        rendered = orjson.dumps(data, default=_drf_default, option=ORJSON_OPTIONS)
+        try:
+            rendered = orjson.dumps(data, default=_drf_default, option=ORJSON_OPTIONS)
+        except orjson.JSONEncodeError:
+            return super().render(data, accepted_media_type, renderer_context)
         for raw, escaped in _SEPARATORS:
             if raw in rendered:
                 rendered = rendered.replace(raw, escaped)

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from annotations.access import exports_visible_to, get_export_for_user
 from annotations.exports.services import OPTION_KEYS, SCOPE_KEYS, export_create, export_open_member
 from annotations.models import Export, ExportKind
+from annotations.serializers import StrictInputSerializer
 from webapp.jobs import UNCANCELLABLE_STATUS_CHOICES, JobStatus
 
 
@@ -53,8 +54,13 @@ class ExportSerializer(serializers.ModelSerializer):
         return reverse("api-export-download", args=[export.pk])
 
 
-class ExportInputSerializer(serializers.Serializer):
-    """What to export and how; the scope is any search filter (corpus, document, review_status, gender, ...)."""
+class ExportInputSerializer(StrictInputSerializer):
+    """What to export and how; the scope is any search filter (corpus, document, review_status, gender, ...).
+
+    The search filters are validated by the search's own parser when the export is created.
+    """
+
+    validated_elsewhere = SCOPE_KEYS
 
     kind = serializers.ChoiceField(choices=ExportKind.choices)
     include_rejected = serializers.BooleanField(default=False, help_text="Rejected boxes as negatives")

@@ -173,14 +173,43 @@ def test_exports_of_an_invisible_document_or_anonymous_requests_are_refused(char
         ({"kind": "csv", "gender": "dog"}, "gender"),
         ({"kind": "csv", "date_from": "yesterday"}, "date_from"),
         ({"kind": "labelme", "image_size": 5}, "image_size"),
+        ({"kind": "csv", "min_faces": 2**64}, "min_faces"),
+        ({"kind": "csv", "max_density": 2**63}, "max_density"),
+        ({"kind": "csv", "gendre": "female"}, "gendre"),
+        ({"kind": "csv", "include_rejectd": True}, "include_rejectd"),
     ],
 )
-def test_invalid_requests_are_400(alice, document, payload, field):
-    response = api_client(alice).post("/api/exports/", payload, format="json")
+def test_invalid_requests_are_400(alice, document, payload, field, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = api_client(alice).post("/api/exports/", payload, format="json")
 
     assert response.status_code == 400
     assert field in response.json()
-    assert not Export.objects.exists()
+    assert not Export.objects.exists() and not queued
+    assert api_client(alice).get("/api/exports/").status_code == 200
+
+
+def test_the_export_form_refuses_a_misspelt_filter_and_takes_its_csrf_token(client, alice, document):
+    client.force_login(alice)
+    form = {"csrfmiddlewaretoken": "token", "kind": "csv", "document": document.pk, "corpus": "", "gender": ""}
+
+    refused = client.post("/exports/", {**form, "gendre": "female"}, follow=True)
+    assert "gendre" in refused.content.decode() and not Export.objects.exists()
+
+    client.post("/exports/", form)
+    assert Export.objects.get().scope == {"document": document.pk}
+
+
+def test_a_stored_scope_past_64_bits_still_lists_and_its_build_fails_with_a_message(alice, document):
+    # Exports requested before the scope's numbers were bounded may hold one; each must still list.
+    export = Export.objects.create(kind="csv", scope={"min_faces": 2**64}, options={}, requested_by=alice)
+
+    response = api_client(alice).get("/api/exports/")
+
+    assert response.status_code == 200
+    assert response.json()["results"][0]["scope"] == {"min_faces": 2**64}
+    built = export_build(export_id=export.pk)
+    assert built.status == JobStatus.FAILED and "min_faces" in built.error
 
 
 def test_the_list_shows_the_users_own_exports_newest_first(alice, bob, document):

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from annotations.access import corpora_visible_to, require_role
 from annotations.models import CorpusRole
 from detection.models import InferenceJob, InferenceKind, TrainedModel, TrainingJob
 
+# The 404 texts of an unknown id, also those of an object in a corpus the user may not see.
+TRAINING_JOB_NOT_FOUND = gettext_lazy("No such training job")
+INFERENCE_JOB_NOT_FOUND = gettext_lazy("No such job")
+TRAINED_MODEL_NOT_FOUND = gettext_lazy("No such trained model")
+
 
 def get_training_job_for_user(user, job_id: int, role: str = CorpusRole.VIEWER) -> TrainingJob:
-    """A training job by id, checked for the role in its corpus (404 when the corpus is not visible)."""
+    """A training job by id, checked for the role in its corpus (404 as for an unknown id when it is not visible)."""
     job = TrainingJob.objects.select_related("corpus", "trained_model", "created_by").filter(pk=job_id).first()
     if job is None:
-        raise Http404(_("No such training job"))
-    require_role(user, job.corpus, role)
+        raise Http404(TRAINING_JOB_NOT_FOUND)
+    require_role(user, job.corpus, role, not_found=TRAINING_JOB_NOT_FOUND)
     return job
 
 
@@ -25,11 +30,11 @@ def get_inference_job_for_user(user, job_id: int) -> InferenceJob:
     job = InferenceJob.objects.select_related("document__corpus", "face__page__document__corpus").filter(pk=job_id)
     job = job.first()
     if job is None:
-        raise Http404("No such job")
+        raise Http404(INFERENCE_JOB_NOT_FOUND)
     if job.kind == InferenceKind.EVALUATION:
-        require_role(user, job.document.corpus, CorpusRole.CURATOR)
+        require_role(user, job.document.corpus, CorpusRole.CURATOR, not_found=INFERENCE_JOB_NOT_FOUND)
     else:
-        require_role(user, job.face.page.document.corpus, CorpusRole.VIEWER)
+        require_role(user, job.face.page.document.corpus, CorpusRole.VIEWER, not_found=INFERENCE_JOB_NOT_FOUND)
     return job
 
 
@@ -44,7 +49,7 @@ def training_job_list(*, user, corpus_id: int | None = None) -> QuerySet[Trainin
 def trained_model_list(*, user) -> QuerySet[TrainedModel]:
     """Trained models whose training corpus the user may view, by family and newest version first."""
     visible = list(corpora_visible_to(user).values_list("pk", flat=True))
-    return TrainedModel.objects.filter(training_jobs__corpus_id__in=visible).distinct().order_by("name", "-version")
+    return TrainedModel.objects.filter(corpus_id__in=visible).order_by("name", "-version")
 
 
 def trained_model_names_hidden_from(user) -> set[str]:
@@ -55,11 +60,8 @@ def trained_model_names_hidden_from(user) -> set[str]:
 
 def get_trained_model_for_user(user, model_id: int, role: str = CorpusRole.VIEWER) -> TrainedModel:
     """A trained model by id, checked for the role in the corpus it was trained on (404 when not visible)."""
-    # The model by its own key first: a key lookup answers "none" for ids no key can hold, where a
-    # lookup through the job's foreign key would send them to the database.
-    model = TrainedModel.objects.filter(pk=model_id).first()
-    job = TrainingJob.objects.select_related("corpus").filter(trained_model=model).first() if model else None
-    if job is None:
-        raise Http404("No such trained model")
-    require_role(user, job.corpus, role)
+    model = TrainedModel.objects.select_related("corpus").filter(pk=model_id).first()
+    if model is None:
+        raise Http404(TRAINED_MODEL_NOT_FOUND)
+    require_role(user, model.corpus, role, not_found=TRAINED_MODEL_NOT_FOUND)
     return model

@@ -8,11 +8,12 @@ import io
 import pytest
 from PIL import Image
 
-from annotations.models import Face, FaceStatus
+from annotations.models import CorpusMembership, CorpusRole, Document, Face, FaceStatus
 from detection.inference import registry
 from detection.inference.types import Detection
 from detection.models import DetectionRun, PageDetection
 from detection.services import run_create, run_execute
+from detection.tests.factories import add_scan_page
 from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +97,37 @@ def test_only_curators_start_runs(client, request, scanned_document, fake_models
     assert queued.pages == []
 
 
+def test_a_page_of_a_corpus_one_may_not_see_answers_as_a_missing_page(
+    client, charlie, other_corpus, scanned_document, fake_models, queued
+):
+    """Its existence does not leak: the same 404, body included, as for an id no page holds."""
+    CorpusMembership.objects.create(corpus=other_corpus, user=charlie, role=CorpusRole.CURATOR)
+    mine = Document.objects.create(corpus=other_corpus, source="scans/miroir", import_status=JobStatus.DONE)
+    own_page = add_scan_page(mine, width=800, height=1000)
+    hidden_page = scanned_document.pages.first()
+    client.force_login(charlie)
+
+    hidden, missing = (
+        client.post("/api/runs/", {"pages": [own_page.pk, page_id]}, content_type="application/json")
+        for page_id in (hidden_page.pk, 987_654)
+    )
+
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.content == missing.content, (hidden.content, missing.content)
+    assert not DetectionRun.objects.exists()
+
+
+def test_a_viewer_of_the_pages_is_told_a_run_needs_the_curator_role(client, bob, scanned_document, fake_models, queued):
+    client.force_login(bob)
+
+    response = client.post(
+        "/api/runs/", {"pages": [scanned_document.pages.first().pk]}, content_type="application/json"
+    )
+
+    assert response.status_code == 403
+    assert "curator" in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
@@ -147,6 +179,19 @@ def test_runs_are_listed_with_their_progress_for_viewers(
     assert done["status"] == "done" and done["faces_found"] == 2
     assert done["progress"]["pages_done"] == 2 and done["progress"]["eta_seconds"] == 0
     assert done["links"]["faces_csv"] == f"/api/runs/{run.pk}/faces.csv"
+
+
+def test_runs_filtered_by_status_and_an_unknown_status_is_refused(client, alice, bob, scanned_document, fake_models):
+    done = detected(scanned_document, [Detection(10, 10, 60, 70, 0.9)], fake_models)
+    pending = run_create(user=alice, document=scanned_document, enqueue=False)
+    client.force_login(bob)
+
+    listed = {status: client.get(f"/api/runs/?status={status}") for status in ("done", "pending", "finished")}
+
+    assert [run["id"] for run in listed["done"].json()["results"]] == [done.pk]
+    assert [run["id"] for run in listed["pending"].json()["results"]] == [pending.pk]
+    assert listed["finished"].status_code == 400
+    assert "status" in listed["finished"].json()
 
 
 def test_runs_of_a_private_corpus_are_hidden_from_outsiders(client, charlie, scanned_document, fake_models):

@@ -401,6 +401,16 @@ def stats_params_parse(data: Mapping, *, view_parameters: Iterable[str] = ()) ->
     return SearchParams.from_cleaned(cleaned), cleaned.get("gender_correction") == "true"
 
 
+# The lower and upper ends of the filters that make a range: swapped ends would match nothing (a 200
+# with no result where the request is a mistake).
+RANGES = (
+    ("date_from", "date_to"),
+    ("min_density", "max_density"),
+    ("min_size", "max_size"),
+    ("min_faces", "max_faces"),
+)
+
+
 def filters_clean(
     data: Mapping, filterset_class: type[SearchFilterSet], *, view_parameters: Iterable[str] = ()
 ) -> dict:
@@ -409,6 +419,10 @@ def filters_clean(
     page, its size, the format), so that a misspelt filter is never ignored."""
     form = _params_form_class(filterset_class)(data=data)
     errors = {} if form.is_valid() else dict(translate_validation(form.errors).detail)
+    for low, high in RANGES:
+        low_value, high_value = form.cleaned_data.get(low), form.cleaned_data.get(high)
+        if low_value is not None and high_value is not None and high_value < low_value:
+            errors[high] = [_("%(high)s is below %(low)s: nothing can match both.") % {"high": high, "low": low}]
     known = sorted({*form.fields, *view_parameters})
     for name in data:
         if name not in known:

@@ -561,7 +561,7 @@ def test_document_filters_resolved_into_ids_answer_as_the_plain_query_on_a_rando
         "title=excelsior&date_from=1915-03&gender=female&min_confidence=0.3",
         "q=excelsior&date_to=1914&ordering=-date",
         "title=miroir&date_from=1915-12-31&min_faces=2",
-        "title=e&date_from=1916&date_to=1914",
+        "title=e&date_from=1917&date_to=1918",
     ]
 
     def answers():

@@ -131,3 +131,25 @@ def test_a_parameter_of_another_route_is_a_400_naming_it(client, data, route, qu
 )
 def test_every_parameter_a_route_documents_is_taken(client, data, route, query):
     assert client.get(f"{route}?{query}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "upper"),
+    [
+        ("date_from=1920&date_to=1910", "date_to"),
+        ("date_from=1915-06&date_to=1915-05", "date_to"),
+        ("min_faces=3&max_faces=1", "max_faces"),
+        ("min_density=5&max_density=2", "max_density"),
+        ("min_size=10&max_size=5", "max_size"),
+    ],
+)
+@pytest.mark.parametrize("route", FILTERED_ROUTES)
+def test_a_range_whose_ends_are_swapped_is_a_400_naming_its_upper_end(client, data, route, query, upper):
+    assert refused(client.get(f"{route}?{query}")) == {upper}
+
+
+@pytest.mark.parametrize(
+    "query", ["date_from=1915&date_to=1915", "date_from=1915-06&date_to=1915", "min_faces=2&max_faces=2"]
+)
+def test_a_range_of_one_value_is_a_range(client, data, query):
+    assert client.get(f"/api/search/pages/?{query}").status_code == 200

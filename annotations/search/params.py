@@ -37,6 +37,7 @@ from annotations.models import (
 )
 from annotations.search.sql import walk_column
 from webapp.ids import IdFilter, IdFormField
+from webapp.query import unknown_parameters
 
 CHILD = "child"
 GENDER_ALIASES = {
@@ -423,10 +424,7 @@ def filters_clean(
         low_value, high_value = form.cleaned_data.get(low), form.cleaned_data.get(high)
         if low_value is not None and high_value is not None and high_value < low_value:
             errors[high] = [_("%(high)s is below %(low)s: nothing can match both.") % {"high": high, "low": low}]
-    known = sorted({*form.fields, *view_parameters})
-    for name in data:
-        if name not in known:
-            errors[name] = [_("Unknown parameter; this request takes %(known)s.") % {"known": ", ".join(known)}]
+    errors.update(unknown_parameters(data, {*form.fields, *view_parameters}))
     if errors:
         raise ValidationError(errors)
     return form.cleaned_data

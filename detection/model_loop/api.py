@@ -33,6 +33,7 @@ from detection.model_loop.training import (
 from detection.models import InferenceJob, TrainedModel, TrainingJob, TrainingKind
 from detection.selectors import get_run_for_user, model_listing
 from webapp.ids import IdField, id_param
+from webapp.query import unknown_parameters
 from webapp.throttling import anonymous_throttle_check
 
 
@@ -103,14 +104,13 @@ class EvaluationApi(APIView):
         fresh_evaluation_parameters = ("detector", "threshold", "attribute_model")
 
         def validate(self, attrs):
-            errors = {}
-            for name in self.initial_data:
-                if name in self.fresh_evaluation_parameters:
-                    errors[name] = [
-                        _("To evaluate a detector afresh, POST to this URL; GET reads the latest run's evaluation.")
-                    ]
-                elif name not in {*self.fields, api_settings.URL_FORMAT_OVERRIDE}:
-                    errors[name] = [_("Unknown parameter; this request takes %(known)s.") % {"known": "document"}]
+            fresh = [name for name in self.initial_data if name in self.fresh_evaluation_parameters]
+            others = [name for name in self.initial_data if name not in fresh]
+            errors = unknown_parameters(others, {*self.fields, api_settings.URL_FORMAT_OVERRIDE})
+            for name in fresh:
+                errors[name] = [
+                    _("To evaluate a detector afresh, POST to this URL; GET reads the latest run's evaluation.")
+                ]
             if errors:
                 raise serializers.ValidationError(errors)
             return attrs

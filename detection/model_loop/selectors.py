@@ -46,16 +46,19 @@ def training_job_list(*, user, corpus_id: int | None = None) -> QuerySet[Trainin
     return jobs.order_by("-created_at", "-id")
 
 
+def _visible_corpus_ids(user) -> list[int]:
+    return list(corpora_visible_to(user).values_list("pk", flat=True))
+
+
 def trained_model_list(*, user) -> QuerySet[TrainedModel]:
     """Trained models whose training corpus the user may view, by family and newest version first."""
-    visible = list(corpora_visible_to(user).values_list("pk", flat=True))
-    return TrainedModel.objects.filter(corpus_id__in=visible).order_by("name", "-version")
+    return TrainedModel.objects.filter(corpus_id__in=_visible_corpus_ids(user)).order_by("name", "-version")
 
 
 def trained_model_names_hidden_from(user) -> set[str]:
     """Registry names of trained models the user may not see: what they learned from is not visible to them."""
-    visible = list(trained_model_list(user=user).values_list("pk", flat=True))
-    return {model.registry_name for model in TrainedModel.objects.exclude(pk__in=visible).only("name", "version")}
+    hidden = TrainedModel.objects.exclude(corpus_id__in=_visible_corpus_ids(user)).only("name", "version")
+    return {model.registry_name for model in hidden}
 
 
 def get_trained_model_for_user(user, model_id: int, role: str = CorpusRole.VIEWER) -> TrainedModel:

@@ -615,12 +615,10 @@ class ActivationConflict(Exception):
         self.model = model
 
 
-def active_model_of(*, family: str, corpus_id: int, exclude: TrainedModel | None = None) -> TrainedModel | None:
-    """The active trained model of a family in a corpus (at most one, a constraint says so)."""
-    models = TrainedModel.objects.filter(name=family, corpus_id=corpus_id, is_active=True)
-    if exclude is not None:
-        models = models.exclude(pk=exclude.pk)
-    return models.first()
+def _active_beside(model: TrainedModel) -> QuerySet[TrainedModel]:
+    """The active model of `model`'s family in its corpus, other than `model` (at most one, a constraint
+    says so): the one a new model is compared with, and the one that steps down when it is activated."""
+    return TrainedModel.objects.filter(name=model.name, corpus_id=model.corpus_id, is_active=True).exclude(pk=model.pk)
 
 
 def held_out_comparison(*, model: TrainedModel, test) -> dict:
@@ -640,7 +638,7 @@ def held_out_comparison(*, model: TrainedModel, test) -> dict:
         "new": None,
         "active": None,
     }
-    active = active_model_of(family=model.name, corpus_id=model.corpus_id, exclude=model)
+    active = _active_beside(model).first()
     if kind == TrainingKind.RESCORER:
         comparison["new"] = detector_ap50(_trained_detector(model).detect, test)
         comparison["active_model"] = active.registry_name if active is not None else str(model.params.get("base"))
@@ -764,9 +762,7 @@ def trained_model_decide(*, model: TrainedModel, comparison: dict) -> TrainedMod
 
 def _deactivate_family(*, model: TrainedModel, reason: str) -> None:
     """The other active model of the family in the model's corpus steps down; other corpora keep theirs."""
-    TrainedModel.objects.filter(name=model.name, corpus_id=model.corpus_id, is_active=True).exclude(pk=model.pk).update(
-        is_active=False, activation_reason=reason, updated_at=timezone.now()
-    )
+    _active_beside(model).update(is_active=False, activation_reason=reason, updated_at=timezone.now())
 
 
 def trained_model_set_active(*, model: TrainedModel, user, is_active: bool, reason: str, updated_at) -> TrainedModel:

@@ -84,6 +84,17 @@ def get_corpus_for_user(user, corpus_id: int, role: str = CorpusRole.VIEWER) -> 
     return corpus
 
 
+def corpora_named_for_user(user, name: str, role: str = CorpusRole.VIEWER) -> list[Corpus]:
+    """The corpora of exactly that name in which the user has `role` or above.
+
+    Names are unique per owner, not across users: several corpora the user can see may share one,
+    and a corpus the user cannot see is never among them, whatever its name.
+    """
+    named = list(corpora_visible_to(user).filter(name=name).order_by("pk"))
+    roles = corpus_roles(user, [corpus.pk for corpus in named])
+    return [corpus for corpus in named if ROLE_RANK[roles[corpus.pk]] >= ROLE_RANK[role]]
+
+
 def get_document_for_user(user, document_id: int, role: str = CorpusRole.VIEWER) -> Document:
     """A document by id, checked for the role."""
     document = _by_id(Document.objects.select_related("corpus"), document_id, "document")

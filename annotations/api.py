@@ -20,9 +20,9 @@ from annotations.access import (
     get_face_for_user,
     get_page_for_user,
 )
-from annotations.ingest.manifests import ImportFailed, document_import_from_input
+from annotations.ingest.manifests import CorpusNameAmbiguous, ImportFailed, document_import_from_input
 from annotations.models import CorpusRole, Face, FaceRevision, FaceStatus, Gender
-from annotations.search.api import SearchPagination, schema_parameters, view_parameters
+from annotations.search.api import SearchPagination, schema_parameters
 from annotations.search.params import FACE_ORDERINGS, SearchFilterSet, SearchParams, filters_clean
 from annotations.serializers import (
     FACE_STATUS_NOT_SETTABLE,
@@ -52,19 +52,21 @@ from annotations.services import (
 )
 from webapp.ids import IdField, IdFilter, id_param
 from webapp.parsers import JSONParser
+from webapp.query import StrictQueryParameters
 
 
-class CorpusListApi(generics.ListAPIView):
+class CorpusListApi(StrictQueryParameters, generics.ListAPIView):
     serializer_class = CorpusSerializer
 
     def get_queryset(self):
         return corpora_visible_to(self.request.user).order_by("name")
 
 
-class DocumentListCreateApi(generics.ListAPIView):
+class DocumentListCreateApi(StrictQueryParameters, generics.ListAPIView):
     """List documents; POST queues an import (source URL / ARK / path, or a zip upload)."""
 
     throttle_scope = "expensive"
+    query_parameters = ("corpus",)
 
     serializer_class = DocumentSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -78,17 +80,20 @@ class DocumentListCreateApi(generics.ListAPIView):
         try:
             document = document_import_from_input(
                 user=request.user,
-                corpus_name=payload.validated_data["corpus"],
+                corpus_name=payload.validated_data.get("corpus", ""),
+                corpus_id=payload.validated_data.get("corpus_id"),
                 source=payload.validated_data.get("source", ""),
                 upload=payload.validated_data.get("upload"),
             )
+        except CorpusNameAmbiguous as exc:
+            raise ValidationError({"corpus": [str(exc)]}) from exc
         except ImportFailed as exc:
             raise ValidationError({"source": [str(exc)]}) from exc
         document = get_document_for_user(request.user, document.pk)
         return Response(DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 
 
-class DocumentDetailApi(APIView):
+class DocumentDetailApi(StrictQueryParameters, APIView):
     @extend_schema(responses=DocumentSerializer)
     def get(self, request, pk: int):
         document = selectors.document_list(user=request.user).filter(pk=pk).first()
@@ -97,14 +102,15 @@ class DocumentDetailApi(APIView):
         return Response(DocumentSerializer(document).data)
 
 
-class PageListApi(generics.ListAPIView):
+class PageListApi(StrictQueryParameters, generics.ListAPIView):
     serializer_class = PageSerializer
+    query_parameters = ("document",)
 
     def get_queryset(self):
         return selectors.page_list(user=self.request.user, document_id=id_param(self.request.query_params, "document"))
 
 
-class PageDetailApi(APIView):
+class PageDetailApi(StrictQueryParameters, APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
 
     @extend_schema(responses=PageSerializer)
@@ -116,7 +122,12 @@ class PageDetailApi(APIView):
         page = get_page_for_user(request.user, pk, CorpusRole.CURATOR)
         payload = PageReviewInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        page = page_set_review_status(page=page, status=payload.validated_data["review_status"], user=request.user)
+        page = page_set_review_status(
+            page=page,
+            status=payload.validated_data["review_status"],
+            user=request.user,
+            review_version=payload.validated_data["review_version"],
+        )
         return Response(PageSerializer(page).data)
 
 
@@ -213,12 +224,14 @@ class FacePagination(SearchPagination):
     page_query_param = "p"
 
 
-class FaceListCreateApi(generics.ListAPIView):
+class FaceListCreateApi(StrictQueryParameters, generics.ListAPIView):
     """List faces (page, document, status, and every search filter); POST adds a face a curator drew."""
 
     serializer_class = FaceSerializer
     pagination_class = FacePagination
+    # The filterset validates the parameters; selectors.face_list applies them, no filter backend.
     filter_backends: list = []
+    filterset_class = FaceListFilterSet
 
     @extend_schema_serializer(component_name="FaceCreateInput")
     class InputSerializer(StrictInputSerializer):
@@ -244,7 +257,7 @@ class FaceListCreateApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        data = filters_clean(self.request.query_params, FaceListFilterSet, view_parameters=view_parameters(self))
+        data = filters_clean(self.request.query_params, self.filterset_class)
         return selectors.face_list(
             user=self.request.user,
             params=_face_list_params(data),
@@ -267,7 +280,7 @@ class FaceListCreateApi(generics.ListAPIView):
         return _face_written(face, status_code=status.HTTP_201_CREATED if made_now else status.HTTP_200_OK)
 
 
-class FaceDetailApi(APIView):
+class FaceDetailApi(StrictQueryParameters, APIView):
     """Read a face; PATCH changes its box or attributes; DELETE rejects it (soft delete)."""
 
     @extend_schema_serializer(component_name="FaceUpdateInput")
@@ -342,7 +355,7 @@ class FaceRevertApi(APIView):
         return _face_written(face)
 
 
-class FaceHistoryApi(generics.ListAPIView):
+class FaceHistoryApi(StrictQueryParameters, generics.ListAPIView):
     """A face's revisions, newest first."""
 
     class OutputSerializer(serializers.ModelSerializer):

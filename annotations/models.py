@@ -9,12 +9,17 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from webapp.jobs import Job, JobStatus
+from webapp.messages import message_render
 
 
 class Corpus(models.Model):
-    """A named collection of documents, shared by its members."""
+    """A named collection of documents, shared by its members.
 
-    name = models.CharField(max_length=200, unique=True)
+    Names are their owner's: each user (and the shared, ownerless corpora an operator creates) has
+    at most one corpus of a name, so a name someone else chose never blocks or reveals anything.
+    """
+
+    name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -25,6 +30,12 @@ class Corpus(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "corpora"
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="corpus_name_unique_per_owner"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(owner__isnull=True), name="corpus_name_unique_among_shared"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -81,6 +92,11 @@ class Document(models.Model):
     # The import job's fields (webapp.jobs.DOCUMENT_IMPORT): claimed by import_started_at.
     import_status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
     import_error = models.TextField(blank=True)
+    # The same error untranslated, {"message": template, "params": {...}}, shown in the reader's language
+    # (webapp.messages); null when there is none (no error, or one stored before). The text above is its
+    # English, for logs and the CLI. Nullable without a default, so that SQLite adds the column in place
+    # rather than rebuilding the table under its triggers.
+    import_error_message = models.JSONField(null=True, blank=True)
     import_report = models.JSONField(default=dict, blank=True)
     import_started_at = models.DateTimeField(null=True, blank=True)
     import_finished_at = models.DateTimeField(null=True, blank=True)
@@ -117,6 +133,29 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.label or self.source
+
+    def import_error_translated(self) -> str:
+        """The import's error in the active language (the reader's), whatever language the worker had."""
+        return message_render(self.import_error_message, fallback=self.import_error)
+
+    def import_report_translated(self) -> dict:
+        """The import report with its skipped canvases' reasons and its collection members' errors in the
+        active language, as texts (the messages they are rendered from left out)."""
+        report = dict(self.import_report)
+        if "skipped" in report:
+            report["skipped"] = [_translated_row(row, "reason", "reason_message") for row in report["skipped"]]
+        collection = report.get("collection")
+        if isinstance(collection, dict) and "members" in collection:
+            members = [_translated_row(row, "error", "error_message") for row in collection["members"]]
+            report["collection"] = {**collection, "members": members}
+        return report
+
+
+def _translated_row(row: dict, text_key: str, message_key: str) -> dict:
+    """A report row whose text is its message rendered in the active language (its own text, stored before)."""
+    shown = {key: value for key, value in row.items() if key != message_key}
+    shown[text_key] = message_render(row.get(message_key), fallback=row.get(text_key, ""))
+    return shown
 
 
 # What a search by date counts pages by, carried by the date index (page_date_order_idx).
@@ -169,6 +208,8 @@ class Page(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Moves on with every review status change: a change names the one it read (a 409 otherwise).
+    review_version = models.PositiveIntegerField(default=1)
     # Denormalised counts of non-rejected faces, kept current by the face services.
     face_count = models.PositiveIntegerField(default=0)
     female_count = models.PositiveIntegerField(default=0)

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotations.models import FACE_FIELDS, Corpus, Document, Face, Page
+from webapp.ids import ID_MAX, IdField
 from webapp.jobs import UNCANCELLABLE_STATUS_CHOICES
 
 
@@ -21,6 +22,9 @@ class DocumentSerializer(serializers.ModelSerializer):
     corpus_name = serializers.CharField(source="corpus.name", read_only=True)
     page_count = serializers.IntegerField(read_only=True)
     import_status = serializers.ChoiceField(choices=UNCANCELLABLE_STATUS_CHOICES, required=False)
+    # Stored untranslated by the worker, shown in the language of the request.
+    import_error = serializers.CharField(source="import_error_translated", read_only=True)
+    import_report = serializers.JSONField(source="import_report_translated", read_only=True)
 
     class Meta:
         model = Document
@@ -74,6 +78,7 @@ class PageSerializer(serializers.ModelSerializer):
             "review_status",
             "reviewed_by",
             "reviewed_at",
+            "review_version",
         ]
 
 
@@ -108,12 +113,16 @@ def _refusal(name: str) -> str:
 
 class DocumentImportInputSerializer(StrictInputSerializer):
     source = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    corpus = serializers.CharField(max_length=200, required=False, default="Default")
+    # The corpus by name (the importer's own, or the one of that name they curate; "Default") or by id.
+    corpus = serializers.CharField(max_length=200, required=False)
+    corpus_id = IdField(required=False)
     upload = serializers.FileField(required=False)
 
     def validate(self, attrs):
         if not attrs.get("source") and not attrs.get("upload"):
             raise serializers.ValidationError(_("Give a source (URL, ARK, file or folder) or upload a zip of images"))
+        if attrs.get("corpus") and "corpus_id" in attrs:
+            raise serializers.ValidationError({"corpus_id": [_("Name the corpus by its name or by its id, not both.")]})
         return attrs
 
 
@@ -135,6 +144,15 @@ def version_field() -> serializers.IntegerField:
 
 class PageReviewInputSerializer(StrictInputSerializer):
     review_status = serializers.ChoiceField(choices=Page._meta.get_field("review_status").choices)
+    # The page's review version the change was based on (PageSerializer's `review_version`).
+    review_version = serializers.IntegerField(
+        min_value=1,
+        max_value=ID_MAX,
+        error_messages={
+            "required": gettext_lazy("review_version is required: the page's review version you read"),
+            "null": gettext_lazy("review_version is required: the page's review version you read"),
+        },
+    )
 
 
 class FaceSerializer(serializers.ModelSerializer):

@@ -202,15 +202,30 @@ def faces_store_predictions(
     return faces_write(user=None, action=None, new=new_faces, page_ids=[page.pk])
 
 
-def page_set_review_status(*, page: Page, status: str, user) -> Page:
-    """Move a page through unreviewed → in review → reviewed, recording who reviewed it."""
+class PageReviewConflict(Exception):
+    """The page's review status changed since its writer read it; `page` is the page as it is now."""
+
+    def __init__(self, page: Page):
+        super().__init__(f"page {page.pk} is at review version {page.review_version}")
+        self.page = page
+
+
+def page_set_review_status(*, page: Page, status: str, user, review_version: int) -> Page:
+    """Move a page through unreviewed → in review → reviewed, recording who reviewed it.
+
+    A conditional update at the review version its writer read, moving it on: a change made
+    meanwhile by someone else raises PageReviewConflict and nothing is written.
+    """
     reviewed = status == ReviewStatus.REVIEWED
-    Page.objects.filter(pk=page.pk).update(
+    written = Page.objects.filter(pk=page.pk, review_version=review_version).update(
         review_status=status,
         reviewed_by=user if reviewed and user and user.is_authenticated else None,
         reviewed_at=timezone.now() if reviewed else None,
+        review_version=F("review_version") + 1,
     )
     page.refresh_from_db()
+    if not written:
+        raise PageReviewConflict(page)
     return page
 
 

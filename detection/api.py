@@ -26,6 +26,7 @@ from detection.serializers import PageDetectionSerializer, RunDetailSerializer, 
 from detection.services import run_cancel, run_create, run_retry_failed
 from webapp.ids import id_param
 from webapp.jobs import JobStatus
+from webapp.query import StrictQueryParameters
 from webapp.renderers import JSONRenderer
 
 
@@ -53,10 +54,11 @@ class ImageUnavailableError(APIException):
     default_code = "image_unavailable"
 
 
-class RunListCreateApi(generics.ListAPIView):
+class RunListCreateApi(StrictQueryParameters, generics.ListAPIView):
     """List runs (filter by ?document=, ?corpus=, ?status=); POST starts one (curators)."""
 
     throttle_scope = "expensive"
+    query_parameters = ("document", "corpus", "status")
 
     serializer_class = RunSerializer
 
@@ -102,7 +104,7 @@ def _status_param(params) -> str | None:
     return value or None
 
 
-class RunDetailApi(APIView):
+class RunDetailApi(StrictQueryParameters, APIView):
     @extend_schema(responses=RunDetailSerializer)
     def get(self, request, pk: int):
         return Response(RunDetailSerializer(selectors.get_run_for_user(request.user, pk)).data)
@@ -129,7 +131,7 @@ class RunRetryApi(APIView):
         return Response(RunDetailSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
-class RunPagesApi(generics.ListAPIView):
+class RunPagesApi(StrictQueryParameters, generics.ListAPIView):
     """A run's pages with their state, timings and errors."""
 
     serializer_class = PageDetectionSerializer
@@ -140,7 +142,7 @@ class RunPagesApi(generics.ListAPIView):
         return selectors.run_page_tasks(run=selectors.get_run_for_user(self.request.user, self.kwargs["pk"]))
 
 
-class RunFacesCsvApi(APIView):
+class RunFacesCsvApi(StrictQueryParameters, APIView):
     """One CSV row per face the run found (with its current review status)."""
 
     renderer_classes = [JSONRenderer, CsvRenderer]
@@ -154,7 +156,7 @@ class RunFacesCsvApi(APIView):
         return response
 
 
-class PageAnnotatedApi(APIView):
+class PageAnnotatedApi(StrictQueryParameters, APIView):
     """The page as a JPEG with its faces boxed and labelled (gender, age, confidence)."""
 
     renderer_classes = [JSONRenderer, JpegRenderer]
@@ -178,7 +180,7 @@ class ZipRenderer(_FileRenderer):
     format = "zip"
 
 
-class RunAnnotatedZipApi(APIView):
+class RunAnnotatedZipApi(StrictQueryParameters, APIView):
     """Every page of the run as an annotated JPEG, in one zip (up to RUN_ANNOTATED_ZIP_MAX_PAGES pages)."""
 
     renderer_classes = [JSONRenderer, ZipRenderer]
@@ -210,7 +212,7 @@ class RunAnnotatedZipApi(APIView):
         )
 
 
-class DetectorListApi(APIView):
+class DetectorListApi(StrictQueryParameters, APIView):
     """The detectors and age/gender models a run may use, with versions, licenses and defaults."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT)

@@ -3,9 +3,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError
 
 from annotations import selectors
 from annotations.access import (
@@ -16,8 +18,10 @@ from annotations.access import (
     get_page_for_user,
     get_person_for_user,
 )
-from annotations.ingest.manifests import ImportFailed, document_import_from_input
+from annotations.ingest.manifests import CorpusNameAmbiguous, ImportFailed, document_import_from_input
 from annotations.models import CorpusRole
+from annotations.serializers import DocumentImportInputSerializer
+from webapp.exceptions import validation_error_text
 from webapp.throttling import throttle_writes
 
 
@@ -34,14 +38,22 @@ def home(request):
 @require_POST
 @throttle_writes("expensive")
 def document_import(request):
+    fields = request.POST.copy()
+    fields.update(request.FILES)
+    payload = DocumentImportInputSerializer(data=fields)
     try:
+        payload.is_valid(raise_exception=True)
         document = document_import_from_input(
             user=request.user,
-            corpus_name=request.POST.get("corpus", "").strip() or "Default",
-            source=request.POST.get("source", ""),
-            upload=request.FILES.get("upload"),
+            corpus_name=payload.validated_data.get("corpus", "").strip(),
+            corpus_id=payload.validated_data.get("corpus_id"),
+            source=payload.validated_data.get("source", ""),
+            upload=payload.validated_data.get("upload"),
         )
-    except (ImportFailed, PermissionDenied) as exc:
+    except ValidationError as exc:
+        messages.error(request, _("Import refused: %(reason)s") % {"reason": validation_error_text(exc.detail)})
+        return redirect("home")
+    except (ImportFailed, CorpusNameAmbiguous, PermissionDenied, Http404) as exc:
         messages.error(request, _("Import refused: %(reason)s") % {"reason": exc})
         return redirect("home")
     messages.info(request, _("Import queued: this page updates as it runs."))
@@ -88,6 +100,7 @@ def page_detail(request, page_id: int):
                 "imageWidth": page.image_width,
                 "imageHeight": page.image_height,
                 "reviewStatus": page.review_status,
+                "reviewVersion": page.review_version,
                 "canEdit": can_edit,
                 "corpusId": page.document.corpus_id,
                 # Scopes the browser's buffer of unsaved edits (page.js) to this user.

@@ -14,6 +14,7 @@ from annotations.access import corpora_visible_to, exports_visible_to
 from annotations.exports.api import ExportInputSerializer, export_scope_from
 from annotations.exports.services import export_create
 from annotations.models import ExportKind, ReviewStatus
+from webapp.exceptions import validation_error_text
 from webapp.throttling import throttle_writes
 
 # The exports listed on the page; older ones stay reachable through GET /api/exports/.
@@ -51,7 +52,7 @@ def _request_export(request):
             base_url=request.build_absolute_uri("/"),
         )
     except ValidationError as exc:
-        messages.error(request, _("Export refused: %(reason)s") % {"reason": _flatten(exc.detail)})
+        messages.error(request, _("Export refused: %(reason)s") % {"reason": validation_error_text(exc.detail)})
     except DjangoValidationError as exc:
         messages.error(request, _("Export refused: %(reason)s") % {"reason": "; ".join(exc.messages)})
     except (PermissionDenied, Http404) as exc:
@@ -59,11 +60,3 @@ def _request_export(request):
     else:
         messages.info(request, _("Export %(id)s queued: this page follows its progress.") % {"id": export.pk})
     return redirect("exports")
-
-
-def _flatten(detail) -> str:
-    if isinstance(detail, dict):
-        return "; ".join(f"{field}: {_flatten(value)}" for field, value in detail.items())
-    if isinstance(detail, list):
-        return ", ".join(_flatten(item) for item in detail)
-    return str(detail)

@@ -251,6 +251,20 @@ def test_an_id_filter_that_is_no_id_is_a_400_not_ignored(curator_client, scanned
     assert "whole number" in json.dumps(response.json())
 
 
+@pytest.mark.parametrize(
+    ("path", "misspelt", "taken"),
+    [
+        ("/api/documents/?corpuss={corpus}", "corpuss", "corpus, format, page"),
+        ("/api/pages/?documnet={document}", "documnet", "document, format, page"),
+    ],
+)
+def test_a_misspelt_list_filter_is_a_400_naming_it_never_the_whole_list(curator_client, scanned, path, misspelt, taken):
+    response = curator_client.get(path.format(**scanned))
+
+    assert response.status_code == 400
+    assert response.json() == {misspelt: [f"Unknown parameter; this request takes {taken}."]}
+
+
 def test_the_largest_id_is_still_an_id(curator_client, scanned):
     for path in ["/api/pages/?document={v}", "/api/faces/?page={v}", "/api/runs/?corpus={v}"]:
         response = curator_client.get(path.format(v=2**63 - 1))

@@ -6,6 +6,9 @@ and, for writes, hostile bodies: ids past the 64-bit range, zero and negative id
 Every answer must be below 500. The superuser passes every access check, so a parser or a lookup
 that breaks behind one shows; the objects of the world share one id, so a valid id reaches any
 detail route. A route added later is walked too.
+
+Every read of the API and of our IIIF endpoints is walked again with a query parameter it does not
+take: a misspelt filter answers 400 naming it, never a 200 that ignores it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from annotations.models import Corpus, Document, Export, Face, Page
 from annotations.services import face_update
-from detection.models import DetectionRun, PageDetection, TrainingJob
+from detection.models import DetectionRun, InferenceJob, InferenceKind, PageDetection, TrainingJob
 from tests.support.manifests import jpeg_bytes
 from tests.support.routes import HTTP_METHODS, Route, view_methods, walk_routes
 from webapp import health
@@ -145,8 +148,12 @@ def world(db, monkeypatch):
     face = Face.objects.create(pk=ID, page=page, x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test")
     face_update(face=face, user=None, expected_version=1, data={"gender": "male"})
     run = DetectionRun.objects.create(pk=ID, corpus=corpus, document=document, status=JobStatus.RUNNING)
-    PageDetection.objects.create(run=run, page=page)
+    # Done, so that the document has an evaluation to read.
+    PageDetection.objects.create(run=run, page=page, status=JobStatus.DONE)
     TrainingJob.objects.create(pk=ID, kind="attributes", corpus=corpus)
+    InferenceJob.objects.create(
+        pk=ID, kind=InferenceKind.FACE_ENCODING, face=face, params={"box": [10, 10, 50, 60]}, status=JobStatus.RUNNING
+    )
     export = Export.objects.create(
         pk=ID, kind="iiif", scope={"corpus": ID}, requested_by=admin, status=JobStatus.DONE, face_count=1
     )
@@ -239,3 +246,64 @@ def test_the_walk_covers_every_route_and_the_hostile_values_reach_them():
     assert ("get", f"/api/faces/{ID}/?corpus={HUGE}", {}) in sent
     assert ("patch", f"/api/faces/{ID}/", {"data": DEEP, "content_type": "application/json"}) in sent
     assert not any(method == "post" for method, _, _ in sent)
+
+
+# The reads that refuse a query parameter they do not take: the API's and our IIIF endpoints' (the web
+# pages and the admin are not walked).
+STRICT_QUERY_PREFIXES = ("api/", "iiif/")
+UNKNOWN_PARAMETER = "zz_unknown"
+# What a route needs in its query string to answer at all: the document whose evaluation is read.
+QUERY_NEEDED = {"api-evaluation": f"document={ID}"}
+READ_ROUTES = [
+    route
+    for route in ROUTES
+    if route.regex.startswith(STRICT_QUERY_PREFIXES) and view_methods(route.callback) & {"get", "any"}
+]
+
+
+@pytest.mark.parametrize("route", READ_ROUTES, ids=[f"{route.name} {route.regex}" for route in READ_ROUTES])
+def test_every_read_route_refuses_a_query_parameter_it_does_not_take(
+    client, world, route, django_capture_on_commit_callbacks
+):
+    """As the superuser, and anonymously where the route is readable so: the read answers without the
+    parameter, and answers 400 naming it with it (JSON; plain text from the IIIF image route)."""
+    valid, _ = paths(route)
+    query = QUERY_NEEDED.get(route.name, "")
+    answered_path = f"{valid}?{query}" if query else valid
+    refused_path = f"{valid}?{'&'.join(filter(None, [query, f'{UNKNOWN_PARAMETER}=1']))}"
+    failures = []
+    for user in [world, None]:
+        if user is not None:
+            client.force_login(user)
+        else:
+            client.logout()
+        with django_capture_on_commit_callbacks(execute=False):
+            answered = client.get(answered_path)
+            refused = client.get(refused_path)
+        if answered.status_code >= 400:
+            if user is not None:
+                failures.append(f"{answered_path} answers {answered.status_code} to the superuser")
+            # Not readable anonymously: nothing to refuse.
+            continue
+        who = "superuser" if user is not None else "anonymous"
+        if refused.status_code != 400 or UNKNOWN_PARAMETER not in _named(refused):
+            failures.append(f"{who}: {refused_path} answers {refused.status_code} {_body(refused)!s:.200}")
+    assert failures == [], "\n".join(failures)
+
+
+def test_the_read_walk_covers_the_api_and_the_iiif_routes():
+    names = {route.name for route in READ_ROUTES}
+    assert {"api-root", "api-runs", "api-documents", "api-pages", "api-face", "iiif-image", "iiif-manifest"} <= names
+    assert not names & {"api-token", "api-encodings", "document", "admin:index"}, "POST-only, web and admin routes"
+
+
+def _named(response) -> str | dict:
+    """What a 400 names: its JSON object's keys, or its plain text."""
+    if "json" in response["Content-Type"]:
+        body = response.json()
+        return body if isinstance(body, dict) else {}
+    return response.content.decode() if response["Content-Type"].startswith("text/plain") else ""
+
+
+def _body(response) -> bytes:
+    return b"(streamed)" if response.streaming else response.content

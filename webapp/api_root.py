@@ -1,4 +1,5 @@
-"""`/api/`: the list of API endpoints, read from the URL configuration so it never goes stale."""
+"""`/api/`: the list of API endpoints, read from the URL configuration so it never goes stale; the
+OpenAPI schema and its documentation page."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import re
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from webapp.query import StrictQueryParameters
+from webapp.renderers import JSONRenderer
 
 API_PREFIX = "api/"
 # `<int:pk>` in a route reads `{pk}` in the listing, as in the OpenAPI schema.
@@ -36,7 +41,7 @@ def api_endpoints() -> list[dict[str, str]]:
     return endpoints
 
 
-class ApiRootView(APIView):
+class ApiRootView(StrictQueryParameters, APIView):
     """The entry point of the API: where the docs are and which endpoints exist (no corpus data)."""
 
     permission_classes = [AllowAny]
@@ -50,3 +55,25 @@ class ApiRootView(APIView):
                 "endpoints": api_endpoints(),
             }
         )
+
+
+class ErrorsInJson:
+    """A refused request answers JSON, which names what it refuses, whatever the view's own format (the
+    schema's YAML would show DRF's error objects, the docs' HTML page only "400 Bad Request")."""
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+
+class ApiSchemaView(ErrorsInJson, StrictQueryParameters, SpectacularAPIView):
+    """The OpenAPI schema, in YAML or JSON (`?format=json`); `?lang=` translates it."""
+
+    query_parameters = ("lang", "version")
+
+
+class ApiDocsView(ErrorsInJson, StrictQueryParameters, SpectacularSwaggerView):
+    """Swagger UI on the schema; `?lang=` and `?version=` are passed on to the schema."""
+
+    query_parameters = ("lang", "version")

@@ -1,12 +1,13 @@
-"""The API's exception handler: DRF's, plus a face write's version conflict answered as 409."""
+"""The API's exception handler: DRF's, plus the version conflicts of a face write or a page's review status
+answered as 409."""
 
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from annotations.serializers import face_representation
-from annotations.services import FaceConflict
+from annotations.serializers import PageSerializer, face_representation
+from annotations.services import FaceConflict, PageReviewConflict
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -23,4 +24,21 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             },
             status=status.HTTP_409_CONFLICT,
         )
+    if isinstance(exc, PageReviewConflict):
+        return Response(
+            {
+                "detail": _("This page's review status was changed by someone else; it is shown as it is now."),
+                "page": PageSerializer(exc.page).data,
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
     return drf_exception_handler(exc, context)
+
+
+def validation_error_text(detail) -> str:
+    """A DRF ValidationError's detail as one line for a web page's message: "field: message; ..."."""
+    if isinstance(detail, dict):
+        return "; ".join(f"{field}: {validation_error_text(value)}" for field, value in detail.items())
+    if isinstance(detail, list):
+        return ", ".join(validation_error_text(item) for item in detail)
+    return str(detail)

@@ -28,6 +28,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+from webapp.messages import Translatable, message_as_json, message_text
+
 logger = logging.getLogger(__name__)
 
 
@@ -82,6 +84,8 @@ class JobKind:
     claimed_field: str = "started_at"
     finished_field: str = "finished_at"
     error_field: str = "error"
+    # A JSON field beside the error text for kinds whose error is stored untranslated (webapp.messages).
+    error_message_field: str | None = None
 
     @property
     def objects(self) -> models.Manager:
@@ -90,6 +94,14 @@ class JobKind:
     def rows(self, pk: int) -> models.QuerySet:
         rows = self.objects.filter(pk=pk)
         return rows.filter(self.claimable) if self.claimable is not None else rows
+
+    def error_values(self, error: Translatable | str) -> dict[str, Any]:
+        """The fields that store `error`: its English text and, where the kind keeps one, the message to
+        translate when read (none for a plain string)."""
+        values: dict[str, Any] = {self.error_field: message_text(error)}
+        if self.error_message_field is not None:
+            values[self.error_message_field] = None if isinstance(error, str) else message_as_json(error)
+        return values
 
     def stale(self, now: datetime) -> Q:
         """Running claims abandoned as of `now` (none for a kind never reclaimed)."""
@@ -144,6 +156,7 @@ DOCUMENT_IMPORT = JobKind(
     claimed_field="import_started_at",
     finished_field="import_finished_at",
     error_field="import_error",
+    error_message_field="import_error_message",
 )
 # Evaluating a detector, encoding a face: model work a request asked for.
 INFERENCE = JobKind(
@@ -163,7 +176,7 @@ def job_claim(kind: JobKind, pk: int, **fields: Any) -> datetime | None:
     """
     now = timezone.now()
     claimable = Q(**{kind.status_field: JobStatus.PENDING}) | kind.stale(now)
-    values = {kind.error_field: "", **fields}
+    values = {**kind.error_values(""), **fields}
     values.update({kind.status_field: JobStatus.RUNNING, kind.claimed_field: now})
     claimed = kind.rows(pk).filter(claimable).update(**values)
     return now if claimed == 1 else None
@@ -188,9 +201,11 @@ def job_finish(
     return rows.update(**{kind.status_field: status, kind.finished_field: timezone.now(), **fields}) == 1
 
 
-def job_fail(kind: JobKind, pk: int, *, error: str, claimed_at: datetime | None = None, **fields: Any) -> bool:
-    """Mark a running job failed with its error."""
-    return job_finish(kind, pk, status=JobStatus.FAILED, claimed_at=claimed_at, **{kind.error_field: error}, **fields)
+def job_fail(
+    kind: JobKind, pk: int, *, error: Translatable | str, claimed_at: datetime | None = None, **fields: Any
+) -> bool:
+    """Mark a running job failed with its error: a message (translated when read where the kind keeps one), or text."""
+    return job_finish(kind, pk, status=JobStatus.FAILED, claimed_at=claimed_at, **kind.error_values(error), **fields)
 
 
 def job_release(kind: JobKind, pk: int, *, claimed_at: datetime, **fields: Any) -> bool:

@@ -4,10 +4,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from frontend.language import set_language
-from webapp.api_root import ApiRootView
+from webapp.api_root import ApiDocsView, ApiRootView, ApiSchemaView
 from webapp.health import healthz
 from webapp.login import ObtainAuthTokenView
 
@@ -21,8 +20,8 @@ urlpatterns = [
     # The JavaScript strings' catalogue (djangojs domain) for the page's language; base.html loads it first.
     path("jsi18n/", JavaScriptCatalog.as_view(packages=["frontend"]), name="javascript-catalog"),
     path("api/auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", ApiSchemaView.as_view(), name="api-schema"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("annotations.urls")),
     path("api/", include("annotations.search.urls")),
     path("api/", include("annotations.exports.urls")),

@@ -22,6 +22,7 @@ from annotations.exports.services import OPTION_KEYS, SCOPE_KEYS, export_create,
 from annotations.models import Export, ExportKind
 from annotations.serializers import StrictInputSerializer
 from webapp.jobs import UNCANCELLABLE_STATUS_CHOICES, JobStatus
+from webapp.query import StrictQueryParameters
 
 
 class ExportSerializer(serializers.ModelSerializer):
@@ -79,7 +80,7 @@ def export_scope_from(data) -> dict:
     return {key: data.get(key) for key in SCOPE_KEYS if data.get(key) not in (None, "")}
 
 
-class ExportListCreateApi(generics.ListAPIView):
+class ExportListCreateApi(StrictQueryParameters, generics.ListAPIView):
     """The user's exports, newest first; POST requests a new one (202, built in the background)."""
 
     throttle_scope = "expensive"
@@ -107,7 +108,7 @@ class ExportListCreateApi(generics.ListAPIView):
         return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ExportDetailApi(APIView):
+class ExportDetailApi(StrictQueryParameters, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=ExportSerializer)
@@ -115,7 +116,7 @@ class ExportDetailApi(APIView):
         return Response(ExportSerializer(get_export_for_user(request.user, pk)).data)
 
 
-class ExportDownloadApi(APIView):
+class ExportDownloadApi(StrictQueryParameters, APIView):
     """The export's file, once done; 409 while it is still being built."""
 
     permission_classes = [IsAuthenticated]
@@ -132,7 +133,7 @@ class ExportDownloadApi(APIView):
         return FileResponse(export.file.open("rb"), as_attachment=True, filename=name)
 
 
-class ExportFileApi(APIView):
+class ExportFileApi(StrictQueryParameters, APIView):
     """One file inside a zip export: the IIIF manifest copy and the annotation pages it references."""
 
     permission_classes = [IsAuthenticated]

@@ -13,12 +13,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from annotations.access import get_corpus_for_user, get_document_for_user
+from annotations.access import NOT_FOUND, corpora_named_for_user, get_corpus_for_user, get_document_for_user
 from annotations.exports.options import ExportOptions, ExportResult
 from annotations.exports.scope import export_querysets, page_batches
 from annotations.exports.writer import KINDS_WITH_TIMESTAMPS, export_extension, export_write
@@ -61,19 +60,27 @@ def export_create(*, user, kind: str, scope: dict, options: dict, base_url: str 
     if user is None or not user.is_authenticated:
         raise PermissionDenied(_("Log in to export"))
     if kind not in ExportKind.values:
-        raise ValidationError({"kind": [f"unknown export kind {kind!r}"]})
+        raise ValidationError({"kind": [_("Unknown export kind %(kind)r") % {"kind": kind}]})
     params = export_scope_params(scope)
     # Stored as parsed (ints, booleans, ISO days, gender aliases resolved), so it reads the same later.
     scope = _clean({key: getattr(params, key) for key in _clean(scope, SCOPE_KEYS)}, SCOPE_KEYS)
     if params.document is not None:
         get_document_for_user(user, params.document)
-    if params.corpus:
-        corpus = Corpus.objects.filter(
-            Q(pk=int(params.corpus)) if params.corpus.isdigit() else Q(name=params.corpus)
-        ).first()
-        if corpus is None:
-            raise Http404(_("No such corpus"))
-        scope["corpus"] = get_corpus_for_user(user, corpus.pk).pk
+    if params.corpus.isdigit():
+        scope["corpus"] = get_corpus_for_user(user, int(params.corpus)).pk
+    elif params.corpus:
+        named = corpora_named_for_user(user, params.corpus)
+        if not named:
+            raise Http404(NOT_FOUND["corpus"])
+        if len(named) > 1:
+            raise ValidationError(
+                {
+                    "corpus": [
+                        _("Several corpora you can see are named %(name)r: give its id.") % {"name": params.corpus}
+                    ]
+                }
+            )
+        scope["corpus"] = named[0].pk
     options = {**_clean(options, OPTION_KEYS), "base_url": base_url.rstrip("/")}
     with transaction.atomic():
         export = Export(kind=kind, scope=scope, options=options, requested_by=user)

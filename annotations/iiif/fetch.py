@@ -19,16 +19,20 @@ import requests
 
 from annotations.iiif.addresses import is_public_address
 from annotations.iiif.host_budget import HostBudget, HostBudgetUnavailable, MemoryHostBudget
+from annotations.iiif.messages import Message, MessageError, gettext_noop
 from annotations.iiif.pinned import DEFAULT_PORTS, PinnedAddressAdapter
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-class FetchError(Exception):
-    """A fetch that failed for good, with a message a curator can act on."""
+class FetchError(MessageError):
+    """A fetch that failed for good, with a message a curator can act on.
 
-    def __init__(self, message: str, *, status: int | None = None, url: str = "") -> None:
-        super().__init__(message)
+    The URL and the HTTP status (if any) are parameters of the message, whether or not its template shows them.
+    """
+
+    def __init__(self, template: str, /, *, url: str, status: int | None = None, **params: object) -> None:
+        super().__init__(template, url=url, status=status, **params)
         self.status = status
         self.url = url
 
@@ -58,20 +62,29 @@ def resolve_allowed(url: str, *, allow_private_hosts: bool) -> str:
     """
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"}:
-        raise FetchError(f"Refused URL scheme {parts.scheme or '(none)'!r}: only http and https are allowed", url=url)
+        raise FetchError(
+            gettext_noop("Refused URL scheme %(scheme)r: only http and https are allowed"),
+            url=url,
+            scheme=parts.scheme or Message(gettext_noop("(none)")),
+        )
     host = parts.hostname
     if not host:
-        raise FetchError("URL has no host", url=url)
+        raise FetchError(gettext_noop("URL has no host"), url=url)
     try:
         infos = socket.getaddrinfo(host, parts.port or DEFAULT_PORTS[parts.scheme], type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise FetchError(f"Host {host!r} could not be resolved: {exc}", url=url) from exc
+        raise FetchError(
+            gettext_noop("Host %(host)r could not be resolved: %(error)s"), url=url, host=host, error=str(exc)
+        ) from exc
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     if not allow_private_hosts and not all(is_public_address(address) for address in addresses):
         raise FetchError(
-            f"Refused {host!r}: it resolves to an address that is not allowed "
-            "(private, loopback or link-local, or an IPv6 form of one)",
+            gettext_noop(
+                "Refused %(host)r: it resolves to an address that is not allowed "
+                "(private, loopback or link-local, or an IPv6 form of one)"
+            ),
             url=url,
+            host=host,
         )
     return str(addresses[0])
 
@@ -92,24 +105,27 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, parsed.timestamp() - time.time())
 
 
-def _describe_status(status: int, url: str) -> str:
+def _status_error(status: int, url: str) -> FetchError:
+    host = urlsplit(url).hostname
     if status == 403:
-        return f"Access refused (HTTP 403) by {urlsplit(url).hostname}: the server does not allow this download"
-    if status == 404:
-        return f"Not found (HTTP 404): {url}"
-    if status == 429:
-        return f"Rate limited (HTTP 429) by {urlsplit(url).hostname} even after waiting and retrying"
-    return f"HTTP {status} from {url}"
+        template = gettext_noop("Access refused (HTTP 403) by %(host)s: the server does not allow this download")
+    elif status == 404:
+        template = gettext_noop("Not found (HTTP 404): %(url)s")
+    elif status == 429:
+        template = gettext_noop("Rate limited (HTTP 429) by %(host)s even after waiting and retrying")
+    else:
+        template = gettext_noop("HTTP %(status)s from %(url)s")
+    return FetchError(template, url=url, status=status, host=host)
 
 
-def _describe_failure(exc: requests.RequestException) -> str:
+def _describe_failure(exc: requests.RequestException) -> Message | str:
     # Not str(exc): urllib3 names the connection's address in it, and that may be an internal one.
     if isinstance(exc, requests.exceptions.SSLError):
-        return "the TLS handshake or certificate check failed"
+        return Message(gettext_noop("the TLS handshake or certificate check failed"))
     if isinstance(exc, requests.Timeout):
-        return "the connection timed out"
+        return Message(gettext_noop("the connection timed out"))
     if isinstance(exc, requests.ConnectionError):
-        return "the connection failed"
+        return Message(gettext_noop("the connection failed"))
     return exc.__class__.__name__
 
 
@@ -166,18 +182,25 @@ class Fetcher:
             try:
                 self.budget.acquire(host, self._interval_for(host))
             except HostBudgetUnavailable as exc:
-                raise FetchError(f"Did not ask {host}: {exc}", url=url) from exc
+                raise FetchError(
+                    gettext_noop("Did not ask %(host)s: %(reason)s"), url=url, host=host, reason=exc
+                ) from exc
             try:
                 response = adapter.send(request, stream=True, timeout=self.policy.timeout, verify=True)
             except requests.RequestException as exc:
                 if attempt >= self.policy.max_retries:
-                    raise FetchError(f"Could not reach {host}: {_describe_failure(exc)}", url=url) from exc
+                    raise FetchError(
+                        gettext_noop("Could not reach %(host)s: %(reason)s"),
+                        url=url,
+                        host=host,
+                        reason=_describe_failure(exc),
+                    ) from exc
                 time.sleep(self._backoff(attempt))
                 continue
             with response:
                 if response.is_redirect:
                     if redirects_left <= 0:
-                        raise FetchError(f"Too many redirects from {url}", url=url)
+                        raise FetchError(gettext_noop("Too many redirects from %(url)s"), url=url)
                     return self.get_bytes(
                         requests.compat.urljoin(url, response.headers.get("Location", "")),
                         max_bytes=max_bytes,
@@ -195,18 +218,28 @@ class Fetcher:
                     time.sleep(wait)
                     continue
                 if response.status_code >= 400:
-                    raise FetchError(_describe_status(response.status_code, url), status=response.status_code, url=url)
+                    raise _status_error(response.status_code, url)
                 body = self._read_limited(response, max_bytes, url)
                 if use_cache:
                     self._cache_write(url, body, response.headers)
                 return body
-        raise FetchError(f"Gave up on {url} after {self.policy.max_retries + 1} attempts", url=url)
+        raise FetchError(
+            gettext_noop("Gave up on %(url)s after %(attempts)s attempts"),
+            url=url,
+            attempts=self.policy.max_retries + 1,
+        )
 
     def _hold_back(self, host: str, seconds: float, url: str) -> None:
         try:
             self.budget.hold_back(host, seconds)
         except HostBudgetUnavailable as exc:
-            raise FetchError(f"Rate limited (HTTP 429) by {host}, and {exc}", status=429, url=url) from exc
+            raise FetchError(
+                gettext_noop("Rate limited (HTTP 429) by %(host)s, and %(reason)s"),
+                url=url,
+                status=429,
+                host=host,
+                reason=exc,
+            ) from exc
 
     def get_json(self, url: str, *, max_bytes: int) -> object:
         """GET and decode JSON (manifests are cached and revalidated)."""
@@ -214,7 +247,9 @@ class Fetcher:
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise FetchError(f"The response from {url} is not valid JSON ({exc})", url=url) from exc
+            raise FetchError(
+                gettext_noop("The response from %(url)s is not valid JSON (%(error)s)"), url=url, error=str(exc)
+            ) from exc
 
     def _backoff(self, attempt: int) -> float:
         return self.policy.backoff_base * (2**attempt)
@@ -223,13 +258,20 @@ class Fetcher:
     def _read_limited(response: requests.Response, max_bytes: int, url: str) -> bytes:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise FetchError(f"Response too large ({int(declared)} bytes, limit {max_bytes}): {url}", url=url)
+            raise FetchError(
+                gettext_noop("Response too large (%(size)s bytes, limit %(limit)s): %(url)s"),
+                url=url,
+                size=int(declared),
+                limit=max_bytes,
+            )
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_content(chunk_size=65536):
             size += len(chunk)
             if size > max_bytes:
-                raise FetchError(f"Response too large (over {max_bytes} bytes): {url}", url=url)
+                raise FetchError(
+                    gettext_noop("Response too large (over %(limit)s bytes): %(url)s"), url=url, limit=max_bytes
+                )
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -18,8 +18,10 @@ import threading
 import time
 from abc import ABC, abstractmethod
 
+from annotations.iiif.messages import MessageError, gettext_noop
 
-class HostBudgetUnavailable(Exception):
+
+class HostBudgetUnavailable(MessageError):
     """The shared budget could not be reached in time: no request was sent."""
 
 
@@ -124,8 +126,9 @@ class RedisHostBudget(HostBudget):
             except self._redis_errors as exc:
                 if time.monotonic() + pause > deadline:
                     raise HostBudgetUnavailable(
-                        f"the shared request budget (Redis) did not answer for {self.unavailable_timeout:g} s: "
-                        f"{exc.__class__.__name__}"
+                        gettext_noop("the shared request budget (Redis) did not answer for %(seconds)s s: %(error)s"),
+                        seconds=f"{self.unavailable_timeout:g}",
+                        error=exc.__class__.__name__,
                     ) from exc
                 time.sleep(pause)
                 pause = min(pause * 2, 2.0)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from annotations.iiif.dates import parse_date
 from annotations.iiif.image_api import image_request_url
+from annotations.iiif.messages import Message, MessageError, gettext_noop
 
 # Language-map keys we prefer when flattening labels: untagged text, then English.
 _LANGUAGE_PREFERENCE = ("none", "en")
@@ -26,9 +27,13 @@ _IMAGE_API_MARKERS = (
     ("library.stanford.edu/iiif/image-api/1", "1"),
 )
 _IMAGE_SERVICE_TYPES = {"ImageService1": "1", "ImageService2": "2", "ImageService3": "3"}
+# Where a malformed piece was found, as error messages name it.
+_IN_MANIFEST = Message(gettext_noop("manifest"))
+_IN_COLLECTION = Message(gettext_noop("collection"))
+_IN_FIRST_SEQUENCE = Message(gettext_noop("the first sequence"))
 
 
-class IIIFError(ValueError):
+class IIIFError(MessageError, ValueError):
     """Clear, user-facing message of why a JSON is not a usable manifest."""
 
 
@@ -62,7 +67,7 @@ class SkippedCanvas:
 
     canvas_id: str
     label: str
-    reason: str
+    reason: Message
 
 
 @dataclass
@@ -99,16 +104,20 @@ class ParsedCollection:
 def parse_iiif(data: object) -> ParsedManifest | ParsedCollection:
     """Parse decoded JSON as a IIIF Presentation 2 or 3 manifest or collection."""
     if not isinstance(data, dict):
-        raise IIIFError(f"not a IIIF manifest: expected a JSON object, got {_json_kind(data)}")
+        raise IIIFError(
+            gettext_noop("not a IIIF manifest: expected a JSON object, got %(kind)s"), kind=_json_kind(data)
+        )
     version = _presentation_version(data)
     kind = _type(data).split(":")[-1]
     if kind == "Manifest":
         return _parse_manifest(data, version)
     if kind == "Collection":
         return _parse_collection(data)
-    raise IIIFError(
-        f"not a IIIF manifest: this IIIF {kind or 'resource without a type'} is not a Manifest or Collection"
-    )
+    if not kind:
+        raise IIIFError(
+            gettext_noop("not a IIIF manifest: this IIIF resource without a type is not a Manifest or Collection")
+        )
+    raise IIIFError(gettext_noop("not a IIIF manifest: this IIIF %(kind)s is not a Manifest or Collection"), kind=kind)
 
 
 def _presentation_version(data: dict) -> str:
@@ -120,17 +129,21 @@ def _presentation_version(data: dict) -> str:
     if "presentation/2" in contexts:
         return "2"
     if "iiif.io/api/image" in contexts or "image-api" in contexts or kind in _IMAGE_SERVICE_TYPES:
-        raise IIIFError("not a IIIF manifest: this is an Image API info.json (one image), not a Presentation manifest")
+        raise IIIFError(
+            gettext_noop("not a IIIF manifest: this is an Image API info.json (one image), not a Presentation manifest")
+        )
     if kind in ("Manifest", "Collection"):
         return "3"
     if kind in ("sc:Manifest", "sc:Collection"):
         return "2"
-    raise IIIFError("not a IIIF manifest: no IIIF Presentation @context and no Manifest or Collection type")
+    raise IIIFError(
+        gettext_noop("not a IIIF manifest: no IIIF Presentation @context and no Manifest or Collection type")
+    )
 
 
 def _parse_manifest(data: dict, version: str) -> ParsedManifest:
     """Build a ParsedManifest; raise IIIFError when no canvas has an image."""
-    raw_canvases = _p2_canvases(data) if version == "2" else _list_field(data, "items", "manifest")
+    raw_canvases = _p2_canvases(data) if version == "2" else _list_field(data, "items", _IN_MANIFEST)
     canvases: list[ParsedCanvas] = []
     skipped: list[SkippedCanvas] = []
     for position, raw in enumerate(raw_canvases, start=1):
@@ -140,7 +153,7 @@ def _parse_manifest(data: dict, version: str) -> ParsedManifest:
         else:
             canvases.append(canvas)
     if not canvases:
-        raise IIIFError(_no_image_message(len(raw_canvases), skipped))
+        raise _no_image_error(len(raw_canvases), skipped)
 
     metadata = _metadata(data.get("metadata"))
     nav_date = data.get("navDate") if isinstance(data.get("navDate"), str) else ""
@@ -173,43 +186,60 @@ def _parse_manifest(data: dict, version: str) -> ParsedManifest:
     )
 
 
-def _no_image_message(total: int, skipped: list[SkippedCanvas]) -> str:
+def _no_image_error(total: int, skipped: list[SkippedCanvas]) -> IIIFError:
     """Explain why a manifest has no image canvas, with the skip reasons counted."""
     if not total:
-        return "no image canvas: the manifest has no canvases"
-    reasons = Counter(canvas.reason for canvas in skipped)
-    summary = ", ".join(f"{count} × {reason}" for reason, count in reasons.most_common())
-    return f"no image canvas: none of the {total} canvases has an image ({summary})"
+        return IIIFError(gettext_noop("no image canvas: the manifest has no canvases"))
+    # Counted by their text: reasons with the same template and parameters are the same reason.
+    reasons = {str(canvas.reason): canvas.reason for canvas in skipped}
+    counts = Counter(str(canvas.reason) for canvas in skipped)
+    summary = [
+        Message(gettext_noop("%(count)s × %(reason)s"), {"count": count, "reason": reasons[text]})
+        for text, count in counts.most_common()
+    ]
+    return IIIFError(
+        gettext_noop("no image canvas: none of the %(total)s canvases has an image (%(reasons)s)"),
+        total=total,
+        reasons=summary,
+    )
 
 
 def _p2_canvases(data: dict) -> list:
     """Canvases of a Presentation 2 manifest's first sequence."""
-    sequences = _list_field(data, "sequences", "manifest")
+    sequences = _list_field(data, "sequences", _IN_MANIFEST)
     if not sequences:
         return []
     if not isinstance(sequences[0], dict):
-        raise IIIFError("invalid manifest: the first sequence is not a JSON object")
-    return _list_field(sequences[0], "canvases", "the first sequence")
+        raise IIIFError(gettext_noop("invalid manifest: the first sequence is not a JSON object"))
+    return _list_field(sequences[0], "canvases", _IN_FIRST_SEQUENCE)
 
 
 def _parse_canvas(raw: object, *, position: int, order: int, version: str) -> ParsedCanvas | SkippedCanvas:
     """Parse one canvas, or say why it has no usable image."""
     if not isinstance(raw, dict):
-        raise IIIFError(f"invalid canvas {position}: expected a JSON object, got {_json_kind(raw)}")
+        raise IIIFError(
+            gettext_noop("invalid canvas %(position)s: expected a JSON object, got %(kind)s"),
+            position=position,
+            kind=_json_kind(raw),
+        )
     canvas_id = _id(raw)
     label = _text(raw.get("label"))
-    where = f"canvas {position} ({canvas_id})" if canvas_id else f"canvas {position}"
+    where = (
+        Message(gettext_noop("canvas %(position)s (%(id)s)"), {"position": position, "id": canvas_id})
+        if canvas_id
+        else Message(gettext_noop("canvas %(position)s"), {"position": position})
+    )
     kind = _type(raw).split(":")[-1]
     if kind and kind != "Canvas":
-        return SkippedCanvas(canvas_id, label, f"not a Canvas ({kind})")
+        return SkippedCanvas(canvas_id, label, Message(gettext_noop("not a Canvas (%(kind)s)"), {"kind": kind}))
 
     body = _p2_painting_resource(raw, where) if version == "2" else _p3_painting_body(raw, where)
     if body is None:
-        return SkippedCanvas(canvas_id, label, "no painting annotation")
+        return SkippedCanvas(canvas_id, label, Message(gettext_noop("no painting annotation")))
     body = _choice_default(body, where)
     body_kind = _resource_kind(body)
     if body_kind.lower() != "image":
-        return SkippedCanvas(canvas_id, label, f"no image ({body_kind})")
+        return SkippedCanvas(canvas_id, label, Message(gettext_noop("no image (%(kind)s)"), {"kind": body_kind}))
 
     service, service_data = _image_service(body.get("service"))
     image_width, image_height = _size(body)
@@ -220,10 +250,10 @@ def _parse_canvas(raw: object, *, position: int, order: int, version: str) -> Pa
     if width is None:
         width, height = image_width, image_height
     if width is None or height is None:
-        return SkippedCanvas(canvas_id, label, "missing width/height")
+        return SkippedCanvas(canvas_id, label, Message(gettext_noop("missing width/height")))
     image_url = _id(body) or (image_request_url(service.id, service.version) if service else "")
     if not image_url:
-        return SkippedCanvas(canvas_id, label, "image has no URL")
+        return SkippedCanvas(canvas_id, label, Message(gettext_noop("image has no URL")))
     return ParsedCanvas(
         order=order,
         canvas_id=canvas_id,
@@ -237,37 +267,44 @@ def _parse_canvas(raw: object, *, position: int, order: int, version: str) -> Pa
     )
 
 
-def _p2_painting_resource(canvas: dict, where: str) -> dict | None:
+def _p2_painting_resource(canvas: dict, where: Message) -> dict | None:
     """The resource of a Presentation 2 canvas's first sc:painting annotation."""
     for annotation in _list_field(canvas, "images", where):
         if not isinstance(annotation, dict):
-            raise IIIFError(f"invalid {where}: an entry of 'images' is not a JSON object")
+            raise IIIFError(gettext_noop("invalid %(where)s: an entry of 'images' is not a JSON object"), where=where)
         if not _is_painting(annotation):
             continue
         resource = annotation.get("resource")
         if isinstance(resource, str):
             return {"@id": resource}
         if not isinstance(resource, dict):
-            raise IIIFError(f"invalid {where}: its painting annotation has no 'resource' object")
+            raise IIIFError(
+                gettext_noop("invalid %(where)s: its painting annotation has no 'resource' object"), where=where
+            )
         return resource
     return None
 
 
-def _p3_painting_body(canvas: dict, where: str) -> dict | None:
+def _p3_painting_body(canvas: dict, where: Message) -> dict | None:
     """The body of a Presentation 3 canvas's first painting annotation."""
     for page in _list_field(canvas, "items", where):
         if not isinstance(page, dict):
-            raise IIIFError(f"invalid {where}: an annotation page in 'items' is not a JSON object")
-        for annotation in _list_field(page, "items", f"{where} annotation page"):
+            raise IIIFError(
+                gettext_noop("invalid %(where)s: an annotation page in 'items' is not a JSON object"), where=where
+            )
+        page_where = Message(gettext_noop("%(where)s annotation page"), {"where": where})
+        for annotation in _list_field(page, "items", page_where):
             if not isinstance(annotation, dict):
-                raise IIIFError(f"invalid {where}: an annotation is not a JSON object")
+                raise IIIFError(gettext_noop("invalid %(where)s: an annotation is not a JSON object"), where=where)
             if not _is_painting(annotation):
                 continue
             body = annotation.get("body")
             if isinstance(body, list):
                 body = body[0] if body else None
             if not isinstance(body, dict):
-                raise IIIFError(f"invalid {where}: its painting annotation has no 'body' object")
+                raise IIIFError(
+                    gettext_noop("invalid %(where)s: its painting annotation has no 'body' object"), where=where
+                )
             return body
     return None
 
@@ -279,14 +316,14 @@ def _is_painting(annotation: dict) -> bool:
     return any(isinstance(item, str) and item.split(":")[-1] == "painting" for item in motivations)
 
 
-def _choice_default(body: dict, where: str) -> dict:
+def _choice_default(body: dict, where: Message) -> dict:
     """The first option of a Choice body (P3 items, P2 default/item), else the body itself."""
     if _type(body).split(":")[-1] != "Choice":
         return body
     options = body.get("items") or body.get("item") or []
     default = body.get("default") or (options[0] if isinstance(options, list) and options else None)
     if not isinstance(default, dict):
-        raise IIIFError(f"invalid {where}: its Choice of images offers no option")
+        raise IIIFError(gettext_noop("invalid %(where)s: its Choice of images offers no option"), where=where)
     return default
 
 
@@ -344,9 +381,9 @@ def _parse_collection(data: dict) -> ParsedCollection:
     seen: set[str] = set()
     # P2 splits members into manifests/collections (or mixes them in members); P3 uses items.
     for key, default_kind in (("manifests", "Manifest"), ("collections", "Collection"), ("members", ""), ("items", "")):
-        for item in _list_field(data, key, "collection"):
+        for item in _list_field(data, key, _IN_COLLECTION):
             if not isinstance(item, dict):
-                raise IIIFError(f"invalid collection: an entry of '{key}' is not a JSON object")
+                raise IIIFError(gettext_noop("invalid collection: an entry of '%(key)s' is not a JSON object"), key=key)
             kind = _type(item).split(":")[-1] or default_kind
             item_id = _id(item)
             if kind not in ("Manifest", "Collection") or not item_id or item_id in seen:
@@ -416,13 +453,18 @@ def _first_url(value: object) -> str:
     return ""
 
 
-def _list_field(data: dict, key: str, where: str) -> list:
+def _list_field(data: dict, key: str, where: Message) -> list:
     """data[key] as a list ([] when absent); IIIFError when present but not a list."""
     value = data.get(key)
     if value is None:
         return []
     if not isinstance(value, list):
-        raise IIIFError(f"invalid {where}: '{key}' should be a list, got {_json_kind(value)}")
+        raise IIIFError(
+            gettext_noop("invalid %(where)s: '%(key)s' should be a list, got %(kind)s"),
+            where=where,
+            key=key,
+            kind=_json_kind(value),
+        )
     return value
 
 
@@ -468,12 +510,19 @@ def _contexts(data: dict) -> list[str]:
     return [item for item in items if isinstance(item, str)]
 
 
-def _json_kind(value: object) -> str:
+_JSON_KINDS = {
+    dict: Message(gettext_noop("an object")),
+    list: Message(gettext_noop("a list")),
+    str: Message(gettext_noop("a string")),
+    int: Message(gettext_noop("a number")),
+    float: Message(gettext_noop("a number")),
+}
+
+
+def _json_kind(value: object) -> Message | str:
     """A JSON type name for error messages."""
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "a boolean"
-    return {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}.get(
-        type(value), type(value).__name__
-    )
+        return Message(gettext_noop("a boolean"))
+    return _JSON_KINDS.get(type(value), type(value).__name__)

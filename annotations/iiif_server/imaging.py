@@ -19,6 +19,7 @@ from annotations.iiif.image_api import (
     parse_image_request,
     size_within,
 )
+from annotations.ingest.local_scans import page_local_file
 from annotations.models import Page
 
 TILE_SIZE = 512
@@ -121,9 +122,10 @@ class Derivative:
 def page_derivative(page: Page, *, max_size: int, fetcher: Fetcher | None = None) -> Derivative:
     """Fetch or read a page image no larger than max_size on its longer side."""
     if page.local_path:
-        path = Path(settings.LOCAL_IMAGES_DIR) / page.local_path
-        if not path.is_file():
-            raise ImageUnavailable(f"Local image missing: {page.local_path}")
+        try:
+            path = page_local_file(page)
+        except ValueError as exc:
+            raise ImageUnavailable(f"Local image missing: {page.local_path}") from exc
         image = local_image(path).copy()
         image.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
     else:

@@ -1,4 +1,7 @@
-"""Our IIIF endpoints: an Image API (level 1) for local scans and Presentation 3 manifests of documents."""
+"""Our IIIF endpoints: an Image API (level 1) for local scans and Presentation 3 manifests of documents.
+
+They take no query parameter: one answers 400 naming it (plain text from the image route, as its other errors).
+"""
 
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
@@ -9,7 +12,8 @@ from annotations.iiif_server.annotations import page_annotation_page
 from annotations.iiif_server.derivatives import FAILED, READY, derivative_request
 from annotations.iiif_server.imaging import ImageUnavailable, local_info, local_render
 from annotations.iiif_server.manifest import document_manifest
-from annotations.ingest.local_scans import local_file_path
+from annotations.ingest.local_scans import page_local_file
+from webapp.query import takes_query_parameters
 from webapp.throttling import AnonymousRenderThrottle, throttled
 
 IIIF_IMAGE_PROFILE = '<http://iiif.io/api/image/3/level1.json>;rel="profile"'
@@ -17,12 +21,13 @@ IIIF_IMAGE_PROFILE = '<http://iiif.io/api/image/3/level1.json>;rel="profile"'
 
 def _path_or_404(page):
     try:
-        return local_file_path(page.local_path)
+        return page_local_file(page)
     except ValueError as exc:
         raise Http404(_("No such image")) from exc
 
 
 @require_GET
+@takes_query_parameters()
 def image_info(request, key: str, name: str):
     path = _path_or_404(get_local_scan_for_user(request.user, key, name))
     info = local_info(path, request.build_absolute_uri(f"/iiif/local/{key}/{name}"))
@@ -33,6 +38,7 @@ def image_info(request, key: str, name: str):
 
 
 @require_GET
+@takes_query_parameters(plain_text=True)
 def image_request(request, key: str, name: str, region: str, size: str, rotation: str, quality: str, fmt: str):
     if too_many := throttled(request, "iiif-anonymous", AnonymousRenderThrottle):
         return too_many
@@ -56,6 +62,7 @@ def _base_url(request) -> str:
 
 
 @require_GET
+@takes_query_parameters()
 def manifest(request, document_id: int):
     document = get_document_for_user(request.user, document_id)
     # Viewers such as Mirador fetch without cookies: only a public corpus's faces can be listed to them.
@@ -66,6 +73,7 @@ def manifest(request, document_id: int):
 
 
 @require_GET
+@takes_query_parameters()
 def annotations(request, page_id: int):
     page = get_page_for_user(request.user, page_id)
     response = JsonResponse(
@@ -77,6 +85,7 @@ def annotations(request, page_id: int):
 
 
 @require_GET
+@takes_query_parameters()
 def derivative(request, page_id: int):
     """The page image as one bounded JPEG we fetched (for hosts without CORS): 202 while it is fetched."""
     page = get_page_for_user(request.user, page_id)

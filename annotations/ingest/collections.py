@@ -14,12 +14,14 @@ import re
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from annotations.iiif.fetch import Fetcher, FetchError
+from annotations.iiif.messages import Message
 from annotations.iiif.parse import IIIFError, ParsedCollection, parse_iiif
 from annotations.models import Document
-from webapp.jobs import JobStatus
+from webapp.jobs import DOCUMENT_IMPORT, JobStatus
+from webapp.messages import Translatable, message_as_json, message_text
 
 HTTP_URL = re.compile(r"^https?://", re.IGNORECASE)
 MEMBER_PENDING = "pending"
@@ -28,9 +30,10 @@ MEMBER_PENDING = "pending"
 def collection_members(*, collection: ParsedCollection, source_url: str, fetcher: Fetcher) -> list[dict]:
     """The manifests of a collection, nested collections walked depth-first, as report rows.
 
-    Each row is {"id", "label", "status", "document", "error"}; members that cannot be reached (a
-    nested collection that fails to load, an entry that is not an http(s) URL, a collection nested
-    deeper than IIIF_MAX_COLLECTION_DEPTH) come back already failed. A manifest or collection listed
+    Each row is {"id", "label", "status", "document", "error", "error_message"}: the error in English,
+    and as a message shown in the reader's language (Document.import_report_translated). Members that
+    cannot be reached (a nested collection that fails to load, an entry that is not an http(s) URL, a
+    collection nested deeper than IIIF_MAX_COLLECTION_DEPTH) come back already failed. A manifest or collection listed
     twice, or a collection that lists itself or an ancestor, is walked once. Raises ImportFailed
     when the walk meets more than IIIF_MAX_COLLECTION_MANIFESTS entries.
     """
@@ -50,23 +53,24 @@ def collection_members(*, collection: ParsedCollection, source_url: str, fetcher
             walked.append(url)
             if len(walked) > cap:
                 raise ImportFailed(
-                    _(
+                    gettext_noop(
                         "The collection lists more than %(cap)s manifests and collections "
                         "(IIIF_MAX_COLLECTION_MANIFESTS)"
-                    )
-                    % {"cap": cap}
+                    ),
+                    cap=cap,
                 )
             if not HTTP_URL.match(url):
-                rows.append(_row(entry, error=_("not an http(s) URL")))
+                rows.append(_row(entry, error=Message(gettext_noop("not an http(s) URL"))))
             elif entry["type"] != "Collection":
                 rows.append(_row(entry))
             elif depth >= settings.IIIF_MAX_COLLECTION_DEPTH:
-                rows.append(_row(entry, error=_("collection nested deeper than %(depth)s levels") % {"depth": depth}))
+                too_deep = Message(gettext_noop("collection nested deeper than %(depth)s levels"), {"depth": depth})
+                rows.append(_row(entry, error=too_deep))
             else:
                 try:
                     nested = parse_iiif(fetcher.get_json(url, max_bytes=settings.IIIF_MAX_MANIFEST_BYTES))
                 except (FetchError, IIIFError) as exc:
-                    rows.append(_row(entry, error=str(exc)))
+                    rows.append(_row(entry, error=exc))
                     continue
                 if isinstance(nested, ParsedCollection):
                     walk(nested, depth + 1)
@@ -78,14 +82,20 @@ def collection_members(*, collection: ParsedCollection, source_url: str, fetcher
     return rows
 
 
-def _row(entry: dict, *, error: str = "") -> dict:
+def _row(entry: dict, *, error: Translatable | None = None) -> dict:
     return {
         "id": entry["id"],
         "label": entry.get("label", ""),
-        "status": JobStatus.FAILED.value if error else MEMBER_PENDING,
+        "status": MEMBER_PENDING if error is None else JobStatus.FAILED.value,
         "document": None,
-        "error": error,
+        **_member_error_values(error),
     }
+
+
+def _member_error_values(error: Translatable | None) -> dict:
+    if error is None:
+        return {"error": "", "error_message": None}
+    return {"error": message_text(error), "error_message": message_as_json(error)}
 
 
 def collection_import_members(*, document: Document, collection: ParsedCollection, fetcher: Fetcher) -> Document:
@@ -103,26 +113,34 @@ def collection_import_members(*, document: Document, collection: ParsedCollectio
         try:
             member = document_request_import(corpus=document.corpus, source=row["id"], user=document.created_by)
         except ImportFailed as exc:
-            row.update(status=JobStatus.FAILED.value, error=str(exc))
+            row.update(status=JobStatus.FAILED.value, **_member_error_values(exc))
             continue
         # A member that turns out to be a collection itself is refused, never walked again from here.
         result = document_import_run(document_id=member.pk, expand_collections=False)
         if result is None:
-            row.update(status=JobStatus.FAILED.value, document=member.pk, error=_("another import of it is running"))
+            running = Message(gettext_noop("another import of it is running"))
+            row.update(status=JobStatus.FAILED.value, document=member.pk, **_member_error_values(running))
         else:
-            row.update(status=result.import_status, document=result.pk, error=result.import_error)
+            row.update(
+                status=result.import_status,
+                document=result.pk,
+                error=result.import_error,
+                error_message=result.import_error_message,
+            )
         _save_progress(document, report)
     imported = sum(row["status"] == JobStatus.DONE for row in rows)
     error = (
         ""
         if imported
-        else _("None of the %(total)s manifests of the collection could be imported") % {"total": len(rows)}
+        else Message(
+            gettext_noop("None of the %(total)s manifests of the collection could be imported"), {"total": len(rows)}
+        )
     )
     Document.objects.filter(pk=document.pk).update(
         import_status=JobStatus.DONE if imported else JobStatus.FAILED,
-        import_error=error,
         import_report=_counted(report),
         import_finished_at=timezone.now(),
+        **DOCUMENT_IMPORT.error_values(error),
     )
     document.refresh_from_db()
     return document

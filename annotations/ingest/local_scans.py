@@ -53,6 +53,14 @@ def local_file_path(local_path: str) -> Path:
     return path
 
 
+def page_local_file(page) -> Path:
+    """The scan behind a local page, read only from its own document's folder; ValueError otherwise."""
+    folder = page.local_path.partition("/")[0]
+    if not page.document.local_folder or folder != page.document.local_folder:
+        raise ValueError("unknown image")
+    return local_file_path(page.local_path)
+
+
 def points_at_local_scans(url: str) -> bool:
     """Whether a URL from a manifest names this server's local scans, in any spelling.
 

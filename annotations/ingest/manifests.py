@@ -16,16 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 from PIL import Image, UnidentifiedImageError
 
-from annotations.access import NOT_FOUND, require_role
+from annotations.access import NOT_FOUND, corpora_named_for_user, get_corpus_for_user, require_role
 from annotations.iiif.dates import parse_date
 from annotations.iiif.fetch import Fetcher, FetchError, FetchPolicy
 from annotations.iiif.host_budget import HostBudget, RedisHostBudget
+from annotations.iiif.messages import Message, MessageError
 from annotations.iiif.parse import (
     IIIFError,
     ImageService,
@@ -39,6 +41,7 @@ from annotations.ingest.local_scans import document_local_key_ensure, points_at_
 from annotations.models import Corpus, CorpusRole, Document, Page
 from annotations.services import page_counts_refresh
 from webapp.jobs import ACTIVE_STATUSES, DOCUMENT_IMPORT, JobStatus, job_claim, job_fail, job_finish
+from webapp.messages import message_as_json, message_text, message_translated
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +51,22 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"})
 # A page order offset large enough to park existing pages while orders are rewritten.
 ORDER_PARKING_OFFSET = 1_000_000
 FOLDER_METADATA_FILE = "metadata.json"
-# Lazy: shown in the language of whoever reads it (the API, the form, or the worker storing it).
-NO_SOURCE_MESSAGE = gettext_lazy("Give a manifest URL, a Gallica ARK, a manifest file or a folder of images")
+NO_SOURCE_MESSAGE = gettext_noop("Give a manifest URL, a Gallica ARK, a manifest file or a folder of images")
 
 
-class ImportFailed(Exception):
-    """An import that cannot complete; the message is shown to the curator."""
+class ImportFailed(MessageError):
+    """An import that cannot complete: ImportFailed(template, name=value), shown to the curator in their language.
+
+    str() gives it in the active language (the form and the API refuse a request with it); the import
+    task stores the message itself, translated when read.
+    """
+
+    def __str__(self) -> str:
+        return message_translated(self)
+
+
+class CorpusNameAmbiguous(Exception):
+    """Several corpora the importer curates have the name given: the import must name one by id."""
 
 
 @dataclass(frozen=True)
@@ -118,8 +131,8 @@ def source_resolve(source: str) -> ResolvedSource:
     if path.is_file():
         return ResolvedSource("file", str(path.resolve()))
     raise ImportFailed(
-        _("Source not found: %(source)r is neither a URL, a Gallica ARK nor an existing file or folder")
-        % {"source": source}
+        gettext_noop("Source not found: %(source)r is neither a URL, a Gallica ARK nor an existing file or folder"),
+        source=source,
     )
 
 
@@ -139,16 +152,59 @@ def source_check_server_path(*, source: str, user) -> None:
     except (OSError, RuntimeError, ValueError):
         path = None
     if path is None or not any(path.is_relative_to(root) for root in roots):
-        listed = ", ".join(str(root) for root in roots) or _("none configured")
+        listed = ", ".join(str(root) for root in roots) or Message(gettext_noop("none configured"))
         raise ImportFailed(
-            _("Server paths can only be imported from IMPORT_SERVER_ROOTS (%(roots)s)") % {"roots": listed}
+            gettext_noop("Server paths can only be imported from IMPORT_SERVER_ROOTS (%(roots)s)"), roots=listed
         )
 
 
 def corpus_get_or_create(*, name: str, owner=None, is_public: bool = False) -> Corpus:
-    """The corpus of exactly that name, created when missing: owned by `owner`, private unless `is_public`."""
-    corpus, _ = Corpus.objects.get_or_create(name=name, defaults={"owner": owner, "is_public": is_public})
+    """`owner`'s corpus of exactly that name (None: the shared, ownerless one), created private unless `is_public`."""
+    corpus, _ = Corpus.objects.get_or_create(name=name, owner=owner, defaults={"is_public": is_public})
     return corpus
+
+
+def corpus_for_operator(*, name: str, is_public: bool = False) -> Corpus:
+    """The corpus an operator's command names: the shared one of that name, else the only one, else a new shared one."""
+    named = Corpus.objects.filter(name=name).order_by("pk")
+    shared = named.filter(owner=None).first()
+    if shared is not None:
+        return shared
+    owned = list(named[:2])
+    if len(owned) > 1:
+        raise CorpusNameAmbiguous(
+            _("Several users have a corpus named %(name)r: import into it from the web page or the API, by its id.")
+            % {"name": name}
+        )
+    return owned[0] if owned else corpus_get_or_create(name=name, is_public=is_public)
+
+
+def corpus_for_import(*, user, name: str, corpus_id: int | None = None) -> Corpus:
+    """The corpus a user's import goes into, checked for the curator role.
+
+    By id, or by name: the user's own corpus of that name, else the one of that name they curate.
+    A name they can see but not curate is refused. A name no corpus they can see has becomes their
+    own new private corpus, even when someone else's private corpus has it: it neither blocks them
+    nor tells them it exists. That new corpus is returned unsaved: it is created with the document,
+    so a request refused meanwhile (a bad source, an upload too large) leaves no empty corpus.
+    """
+    if not user.is_authenticated:
+        raise PermissionDenied(_("Log in to import"))
+    if corpus_id is not None:
+        return get_corpus_for_user(user, corpus_id, CorpusRole.CURATOR)
+    curated = corpora_named_for_user(user, name, CorpusRole.CURATOR)
+    own = [corpus for corpus in curated if corpus.owner_id == user.pk]
+    if own or len(curated) == 1:
+        return (own or curated)[0]
+    if curated:
+        raise CorpusNameAmbiguous(
+            _("Several corpora you curate are named %(name)r: give the one to import into as corpus_id.")
+            % {"name": name}
+        )
+    visible = corpora_named_for_user(user, name)
+    if visible:
+        require_role(user, visible[0], CorpusRole.CURATOR, not_found=NOT_FOUND["corpus"])
+    return Corpus(name=name, owner=user, is_public=False)
 
 
 def document_request_import(*, corpus: Corpus, source: str, user=None, upload_path: str = "") -> Document:
@@ -165,7 +221,7 @@ def document_request_import(*, corpus: Corpus, source: str, user=None, upload_pa
         )
         if not created:
             Document.objects.filter(pk=document.pk).update(
-                import_status=JobStatus.PENDING, import_error="", import_finished_at=None
+                import_status=JobStatus.PENDING, import_error="", import_error_message=None, import_finished_at=None
             )
             document.refresh_from_db()
     return document
@@ -191,7 +247,7 @@ def document_import_run(*, document_id: int, expand_collections: bool = True) ->
     try:
         parsed = _load_source(document)
         if isinstance(parsed, ParsedCollection) and not expand_collections:
-            raise ImportFailed(_collection_message(document, parsed))
+            raise _collection_refused(document, parsed)
         if isinstance(parsed, ParsedCollection):
             from annotations.ingest.collections import collection_import_members
 
@@ -201,26 +257,36 @@ def document_import_run(*, document_id: int, expand_collections: bool = True) ->
             # Only a folder or zip import has a scan folder: no manifest's pages read local files.
             document_store_parsed(document=document, parsed=parsed, local_folder=document.local_folder)
     except (ImportFailed, FetchError, IIIFError) as exc:
-        _fail(document, str(exc))
+        _fail(document, exc)
     except Exception as exc:
         logger.exception("document %s: import crashed", document_id)
-        _fail(document, _("Unexpected error: %(kind)s: %(error)s") % {"kind": exc.__class__.__name__, "error": exc})
+        _fail(
+            document,
+            Message(
+                gettext_noop("Unexpected error: %(kind)s: %(error)s"),
+                {"kind": exc.__class__.__name__, "error": str(exc)},
+            ),
+        )
     document.refresh_from_db()
     return document
 
 
-def _fail(document: Document, message: str) -> None:
-    job_fail(DOCUMENT_IMPORT, document.pk, claimed_at=document.import_started_at, error=message)
+def _fail(document: Document, error: Message | MessageError) -> None:
+    job_fail(DOCUMENT_IMPORT, document.pk, claimed_at=document.import_started_at, error=error)
 
 
-def _collection_message(document: Document, collection: ParsedCollection) -> str:
+def _collection_refused(document: Document, collection: ParsedCollection) -> ImportFailed:
     Document.objects.filter(pk=document.pk).update(
         label=collection.label,
         import_report={"collection": {"id": collection.id, "manifests": collection.manifests}},
     )
-    return _(
-        "This is a IIIF Collection of %(count)s manifests, not a manifest: pick the manifests to import from the list"
-    ) % {"count": len(collection.manifests)}
+    return ImportFailed(
+        gettext_noop(
+            "This is a IIIF Collection of %(count)s manifests, not a manifest: "
+            "pick the manifests to import from the list"
+        ),
+        count=len(collection.manifests),
+    )
 
 
 def _load_source(document: Document) -> ParsedManifest | ParsedCollection:
@@ -249,19 +315,22 @@ def _load_source(document: Document) -> ParsedManifest | ParsedCollection:
 
 def _read_json_file(path: Path) -> object:
     if path.stat().st_size > settings.IIIF_MAX_MANIFEST_BYTES:
-        raise ImportFailed(_("Manifest file too large: %(name)s") % {"name": path.name})
+        raise ImportFailed(gettext_noop("Manifest file too large: %(name)s"), name=path.name)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ImportFailed(_("%(name)s is not valid JSON (%(error)s)") % {"name": path.name, "error": exc}) from exc
+        raise ImportFailed(
+            gettext_noop("%(name)s is not valid JSON (%(error)s)"), name=path.name, error=str(exc)
+        ) from exc
 
 
 def _parse(data: object) -> ParsedManifest | ParsedCollection:
     parsed = parse_iiif(data)
     if isinstance(parsed, ParsedManifest) and len(parsed.canvases) > settings.IIIF_MAX_CANVASES:
         raise ImportFailed(
-            _("The manifest has %(count)s image canvases, over the limit of %(limit)s")
-            % {"count": len(parsed.canvases), "limit": settings.IIIF_MAX_CANVASES}
+            gettext_noop("The manifest has %(count)s image canvases, over the limit of %(limit)s"),
+            count=len(parsed.canvases),
+            limit=settings.IIIF_MAX_CANVASES,
         )
     if isinstance(parsed, ParsedManifest):
         _refuse_local_scan_urls(parsed)
@@ -274,11 +343,11 @@ def _refuse_local_scan_urls(parsed: ParsedManifest) -> None:
         urls = [canvas.image_url, canvas.service.id if canvas.service else ""]
         if any(url and points_at_local_scans(url) for url in urls):
             raise ImportFailed(
-                _(
+                gettext_noop(
                     "Canvas %(canvas)s points at this server's local scans (/iiif/local/): "
                     "only a folder or zip import may use local scans"
-                )
-                % {"canvas": canvas.label or canvas.order}
+                ),
+                canvas=canvas.label or canvas.order,
             )
 
 
@@ -287,7 +356,7 @@ def zip_extract_images(archive: Path, target: Path) -> Path:
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as exc:
-        raise ImportFailed(_("%(name)s is not a valid zip file") % {"name": archive.name}) from exc
+        raise ImportFailed(gettext_noop("%(name)s is not a valid zip file"), name=archive.name) from exc
     total = 0
     taken: set[str] = set()
     with zf:
@@ -297,11 +366,11 @@ def zip_extract_images(archive: Path, target: Path) -> Path:
             name = Path(member.filename)
             if name.is_absolute() or ".." in name.parts:
                 raise ImportFailed(
-                    _("Refused zip entry %(name)r: it points outside the archive") % {"name": member.filename}
+                    gettext_noop("Refused zip entry %(name)r: it points outside the archive"), name=member.filename
                 )
             total += member.file_size
             if total > settings.UPLOAD_MAX_BYTES:
-                raise ImportFailed(_("The zip expands beyond the upload size limit"))
+                raise ImportFailed(gettext_noop("The zip expands beyond the upload size limit"))
             # a/b/c.jpg and a_b_c.jpg both flatten to a_b_c.jpg: the second becomes a_b_c-2.jpg.
             flat_name = _unique_name("_".join(name.parts), taken)
             with zf.open(member) as source, open(target / flat_name, "wb") as out:
@@ -324,12 +393,13 @@ def zip_extract_metadata(archive: Path, target: Path) -> None:
         if len(sidecars) > 1:
             names = ", ".join(member.filename for member in sidecars)
             raise ImportFailed(
-                _("The zip holds more than one %(file)s (%(names)s): keep one")
-                % {"file": FOLDER_METADATA_FILE, "names": names}
+                gettext_noop("The zip holds more than one %(file)s (%(names)s): keep one"),
+                file=FOLDER_METADATA_FILE,
+                names=names,
             )
         member = sidecars[0]
         if member.file_size > settings.IIIF_MAX_MANIFEST_BYTES:
-            raise ImportFailed(_("%(file)s in the zip is too large") % {"file": FOLDER_METADATA_FILE})
+            raise ImportFailed(gettext_noop("%(file)s in the zip is too large"), file=FOLDER_METADATA_FILE)
         with zf.open(member) as source, open(target / FOLDER_METADATA_FILE, "wb") as out:
             shutil.copyfileobj(source, out)
 
@@ -365,7 +435,9 @@ def folder_to_manifest(folder: Path, *, key: str, local_folder: str, label: str 
         key=lambda p: _natural_key(p.name),
     )
     if not files:
-        raise ImportFailed(_("No images (.jpg, .png, .tif, .webp) in %(folder)s") % {"folder": folder.name or folder})
+        raise ImportFailed(
+            gettext_noop("No images (.jpg, .png, .tif, .webp) in %(folder)s"), folder=folder.name or str(folder)
+        )
     target = Path(settings.LOCAL_IMAGES_DIR) / local_folder
     target.mkdir(parents=True, exist_ok=True)
     canvases: list[ParsedCanvas] = []
@@ -381,11 +453,11 @@ def folder_to_manifest(folder: Path, *, key: str, local_folder: str, label: str 
                 width, height = img.size
         except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
             skipped.append(
-                {
-                    "canvas_id": path.name,
-                    "label": path.name,
-                    "reason": _("unreadable image (%(error)s)") % {"error": exc},
-                }
+                SkippedCanvas(
+                    canvas_id=path.name,
+                    label=path.name,
+                    reason=Message(gettext_noop("unreadable image (%(error)s)"), {"error": str(exc)}),
+                )
             )
             continue
         shutil.copyfile(path, target / name)
@@ -404,7 +476,7 @@ def folder_to_manifest(folder: Path, *, key: str, local_folder: str, label: str 
             )
         )
     if not canvases:
-        raise ImportFailed(_("None of the images in the folder could be read"))
+        raise ImportFailed(gettext_noop("None of the images in the folder could be read"))
     described = _folder_description(folder)
     date_text = str(described.get("date", ""))
     date_start, date_end = parse_date(date_text)
@@ -424,7 +496,7 @@ def folder_to_manifest(folder: Path, *, key: str, local_folder: str, label: str 
         date_end=date_end,
         thumbnail="",
         canvases=canvases,
-        skipped=[SkippedCanvas(**item) for item in skipped],
+        skipped=skipped,
     )
 
 
@@ -441,11 +513,11 @@ def _folder_description(folder: Path) -> dict:
         or not all(isinstance(m, dict) and {"label", "value"} <= m.keys() for m in metadata)
     ):
         raise ImportFailed(
-            _(
+            gettext_noop(
                 "%(file)s must be an object with optional label, date, summary, attribution, "
                 "license and a metadata list of {label, value}"
-            )
-            % {"file": FOLDER_METADATA_FILE}
+            ),
+            file=FOLDER_METADATA_FILE,
         )
     return data
 
@@ -500,7 +572,7 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest, local_f
         "unchanged": len(parsed.canvases) - len(to_create) - len(changes),
         "removed": removed,
         "kept_with_faces": kept,
-        "skipped": [vars(s) for s in parsed.skipped],
+        "skipped": [_skipped_row(canvas) for canvas in parsed.skipped],
     }
     job_finish(
         DOCUMENT_IMPORT,
@@ -509,9 +581,20 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest, local_f
         from_statuses=ACTIVE_STATUSES,
         import_report=report,
         import_error="",
+        import_error_message=None,
     )
     document.refresh_from_db()
     return document
+
+
+def _skipped_row(canvas: SkippedCanvas) -> dict:
+    """A skipped canvas in the import report: its reason in English, and as a message shown in the reader's language."""
+    return {
+        "canvas_id": canvas.canvas_id,
+        "label": canvas.label,
+        "reason": message_text(canvas.reason),
+        "reason_message": message_as_json(canvas.reason),
+    }
 
 
 def _page_fields(canvas: ParsedCanvas, local_folder: str) -> dict:
@@ -558,11 +641,12 @@ def upload_stored(*, upload) -> Iterator[tuple[str, str]]:
     """
     if upload.size > settings.UPLOAD_MAX_BYTES:
         raise ImportFailed(
-            _("Upload too large: %(size)s bytes, limit %(limit)s")
-            % {"size": upload.size, "limit": settings.UPLOAD_MAX_BYTES}
+            gettext_noop("Upload too large: %(size)s bytes, limit %(limit)s"),
+            size=upload.size,
+            limit=settings.UPLOAD_MAX_BYTES,
         )
     if not upload.name.lower().endswith(".zip"):
-        raise ImportFailed(_("Upload a .zip file of images"))
+        raise ImportFailed(gettext_noop("Upload a .zip file of images"))
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
@@ -577,14 +661,18 @@ def upload_stored(*, upload) -> Iterator[tuple[str, str]]:
         yield str(relative), f"{name} (upload {digest.hexdigest()[:12]})"
 
 
-def document_import_from_input(*, user, corpus_name: str, source: str = "", upload=None) -> Document:
-    """The web form and API entry point: store any upload, create or reset the document, queue it."""
+def document_import_from_input(
+    *, user, corpus_name: str = "", corpus_id: int | None = None, source: str = "", upload=None
+) -> Document:
+    """The web form and API entry point: store any upload, create or reset the document, queue it.
+
+    The corpus is named by id or by name (`corpus_for_import`; "Default" when neither is given).
+    """
     if upload is None:
         # The user's own string only: an upload is stored, and its path chosen, by our own code.
         source_check_server_path(source=source, user=user)
-    corpus = corpus_get_or_create(name=corpus_name or "Default", owner=user if user.is_authenticated else None)
     # Checked before the upload is stored: a refused request leaves nothing on disk.
-    require_role(user, corpus, CorpusRole.CURATOR, not_found=NOT_FOUND["corpus"])
+    corpus = corpus_for_import(user=user, name=corpus_name or "Default", corpus_id=corpus_id)
     if upload is None:
         resolved = source_resolve(source)
         if resolved.kind != "url":
@@ -599,8 +687,10 @@ def document_import_from_input(*, user, corpus_name: str, source: str = "", uplo
 
 
 def _document_import_queue(*, corpus: Corpus, source: str, user, upload_path: str = "", label: str = "") -> Document:
-    """Create or reset the document and queue its import, in one committed transaction."""
+    """Create or reset the document and queue its import, in one committed transaction (with its new corpus)."""
     with transaction.atomic():
+        if corpus.pk is None:
+            corpus = corpus_get_or_create(name=corpus.name, owner=corpus.owner)
         document = document_request_import(corpus=corpus, source=source, user=user, upload_path=upload_path)
         if label:
             Document.objects.filter(pk=document.pk).update(label=label)

@@ -15,7 +15,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from annotations.search.gender_correction import CORRECTED_KEYS, women_share_correct
@@ -30,6 +29,7 @@ from annotations.search.planner import (
 )
 from annotations.search.stats import faces_by_year, faces_totals
 from annotations.serializers import FaceSearchSerializer, PageSearchSerializer
+from webapp.query import StrictQueryParameters
 from webapp.renderers import JSONRenderer
 from webapp.throttling import anonymous_throttle_check
 
@@ -80,16 +80,6 @@ class SearchPagination(PageNumberPagination):
         except forms.ValidationError as exc:
             message = _("Give a number of results per page: a whole number from 1 (at most %(max)s are given).")
             raise ValidationError({self.page_size_query_param: [message % {"max": self.max_page_size}]}) from exc
-
-
-def view_parameters(view: APIView) -> tuple[str, ...]:
-    """The query parameters a filtered view reads besides its filters: the format (`?format=csv`),
-    and its paginator's result page and page size."""
-    paginator = getattr(view, "paginator", None)
-    names = [api_settings.URL_FORMAT_OVERRIDE]
-    if paginator is not None:
-        names += [paginator.page_query_param, paginator.page_size_query_param]
-    return tuple(name for name in names if name)
 
 
 def schema_parameters(filterset_class: type[SearchFilterSet]) -> list[OpenApiParameter]:
@@ -164,38 +154,38 @@ class CountedResults:
 
 
 @extend_schema(parameters=schema_parameters(PageSearchFilterSet))
-class PageSearchApi(generics.ListAPIView):
+class PageSearchApi(StrictQueryParameters, generics.ListAPIView):
     """Pages matching the search, with their number of selected faces; `faces` lists those faces."""
 
     serializer_class = PageSearchSerializer
     pagination_class = SearchPagination
+    # The filterset validates the parameters; get_queryset applies them, no filter backend.
     filter_backends: list = []
+    filterset_class = PageSearchFilterSet
 
     def get_queryset(self):
-        params = search_params_parse(
-            self.request.query_params, filterset_class=PageSearchFilterSet, view_parameters=view_parameters(self)
-        )
+        params = search_params_parse(self.request.query_params, filterset_class=self.filterset_class)
         count, pages = page_search_results(user=self.request.user, params=params)
         return CountedResults(pages, count, attach=lambda rows: matching_faces_attach(pages=rows, params=params))
 
 
 @extend_schema(parameters=schema_parameters(FaceSearchFilterSet))
-class FaceSearchApi(generics.ListAPIView):
+class FaceSearchApi(StrictQueryParameters, generics.ListAPIView):
     """Faces the search selects, with an IIIF crop of each."""
 
     serializer_class = FaceSearchSerializer
     pagination_class = SearchPagination
+    # The filterset validates the parameters; get_queryset applies them, no filter backend.
     filter_backends: list = []
+    filterset_class = FaceSearchFilterSet
 
     def get_queryset(self):
-        params = search_params_parse(
-            self.request.query_params, filterset_class=FaceSearchFilterSet, view_parameters=view_parameters(self)
-        )
+        params = search_params_parse(self.request.query_params, filterset_class=self.filterset_class)
         count, faces = face_search_results(user=self.request.user, params=params)
         return CountedResults(faces, count)
 
 
-class FacesByYearApi(APIView):
+class FacesByYearApi(StrictQueryParameters, APIView):
     """Faces per year for the search filters: pages, pages with faces, gender counts and shares.
 
     Each count is also split by source: `curated_*` (faces accepted, edited or added) and
@@ -206,10 +196,12 @@ class FacesByYearApi(APIView):
     """
 
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
+    # The parameters it takes, which stats_params_parse validates.
+    filterset_class = StatsFilterSet
 
     @extend_schema(parameters=schema_parameters(StatsFilterSet), responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        params, gender_correction = stats_params_parse(request.query_params, view_parameters=view_parameters(self))
+        params, gender_correction = stats_params_parse(request.query_params)
         if gender_correction:
             anonymous_throttle_check(request, "correction-anonymous")
         rows = faces_by_year(user=request.user, params=params)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 
@@ -37,7 +37,6 @@ from annotations.models import (
 )
 from annotations.search.sql import walk_column
 from webapp.ids import IdFilter, IdFormField
-from webapp.query import unknown_parameters
 
 CHILD = "child"
 GENDER_ALIASES = {
@@ -389,16 +388,14 @@ def _params_form_class(filterset_class: type[SearchFilterSet]) -> type[forms.For
     return filterset_class().form.__class__
 
 
-def search_params_parse(
-    data: Mapping, *, filterset_class: type[SearchFilterSet] = SearchFilterSet, view_parameters: Iterable[str] = ()
-) -> SearchParams:
+def search_params_parse(data: Mapping, *, filterset_class: type[SearchFilterSet] = SearchFilterSet) -> SearchParams:
     """Validate query parameters into SearchParams; a DRF ValidationError (400) lists the bad ones."""
-    return SearchParams.from_cleaned(filters_clean(data, filterset_class, view_parameters=view_parameters))
+    return SearchParams.from_cleaned(filters_clean(data, filterset_class))
 
 
-def stats_params_parse(data: Mapping, *, view_parameters: Iterable[str] = ()) -> tuple[SearchParams, bool]:
+def stats_params_parse(data: Mapping) -> tuple[SearchParams, bool]:
     """Validate the statistics' query parameters: the search's, and whether to correct the women's share."""
-    cleaned = filters_clean(data, StatsFilterSet, view_parameters=view_parameters)
+    cleaned = filters_clean(data, StatsFilterSet)
     return SearchParams.from_cleaned(cleaned), cleaned.get("gender_correction") == "true"
 
 
@@ -412,19 +409,17 @@ RANGES = (
 )
 
 
-def filters_clean(
-    data: Mapping, filterset_class: type[SearchFilterSet], *, view_parameters: Iterable[str] = ()
-) -> dict:
-    """The filterset's parameters, validated; a DRF ValidationError (400) names each bad one, and each
-    one that is neither a filter nor among `view_parameters` (those the view reads itself: the result
-    page, its size, the format), so that a misspelt filter is never ignored."""
+def filters_clean(data: Mapping, filterset_class: type[SearchFilterSet]) -> dict:
+    """The filterset's parameters, validated; a DRF ValidationError (400) names each bad one.
+
+    A parameter that is no filter is left to the view, which refuses those it does not take
+    (webapp.query.StrictQueryParameters)."""
     form = _params_form_class(filterset_class)(data=data)
     errors = {} if form.is_valid() else dict(translate_validation(form.errors).detail)
     for low, high in RANGES:
         low_value, high_value = form.cleaned_data.get(low), form.cleaned_data.get(high)
         if low_value is not None and high_value is not None and high_value < low_value:
             errors[high] = [_("%(high)s is below %(low)s: nothing can match both.") % {"high": high, "low": low}]
-    errors.update(unknown_parameters(data, {*form.fields, *view_parameters}))
     if errors:
         raise ValidationError(errors)
     return form.cleaned_data

@@ -67,7 +67,15 @@ COLLECT, WALK, GIVEN = "collect", "walk", "given"
 SORT = "sort"
 # What a page result shows of its faces (boxes), and the large document fields it never shows.
 RESULT_FACE_FIELDS = ("id", "x", "y", "w", "h", "confidence", "gender", "child", "status")
-UNUSED_DOCUMENT_FIELDS = ("metadata", "import_report", "summary", "import_error", "attribution", "license")
+UNUSED_DOCUMENT_FIELDS = (
+    "metadata",
+    "import_report",
+    "summary",
+    "import_error",
+    "import_error_message",
+    "attribution",
+    "license",
+)
 # Results per page of the search API (the walk's cost estimate assumes it).
 SEARCH_PAGE_SIZE = 50
 # A page search walks pages in order when it expects to test at most this many pages for a slice.

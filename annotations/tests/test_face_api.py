@@ -555,7 +555,12 @@ def test_a_patch_with_a_field_it_cannot_set_is_refused_naming_it(api_as, alice, 
         ("post", "/api/faces/{face}/revert/", {"version": 1, "revision": 1, "status": "accepted"}, "status"),
         ("post", "/api/faces/", {"page": "{page}", "x": 1, "y": 1, "w": 5, "h": 5, "status": "accepted"}, "status"),
         ("post", "/api/faces/", {"page": "{page}", "x": 1, "y": 1, "w": 5, "h": 5, "confidence": 0.2}, "confidence"),
-        ("patch", "/api/pages/{page}/", {"review_status": "reviewed", "reviewed_by": 1}, "reviewed_by"),
+        (
+            "patch",
+            "/api/pages/{page}/",
+            {"review_status": "reviewed", "review_version": 1, "reviewed_by": 1},
+            "reviewed_by",
+        ),
     ],
 )
 def test_every_write_names_the_fields_it_cannot_set(api_as, alice, predicted, review_page, method, url, body, field):
@@ -672,12 +677,43 @@ def test_anonymous_visitors_read_faces_of_public_corpora_only(api_as, predicted,
 
 
 def test_a_curator_marks_a_page_reviewed(api_as, alice, review_page):
-    response = api_as(alice).patch(f"/api/pages/{review_page.pk}/", {"review_status": "reviewed"}, format="json")
+    response = api_as(alice).patch(
+        f"/api/pages/{review_page.pk}/", {"review_status": "reviewed", "review_version": 1}, format="json"
+    )
 
     assert response.status_code == 200
+    assert response.json()["review_version"] == 2
     review_page.refresh_from_db()
     assert (review_page.review_status, review_page.reviewed_by) == (ReviewStatus.REVIEWED, alice)
     assert review_page.reviewed_at is not None
+
+
+def test_a_review_status_change_names_the_review_version_it_read(api_as, alice, review_page):
+    response = api_as(alice).patch(f"/api/pages/{review_page.pk}/", {"review_status": "reviewed"}, format="json")
+
+    assert response.status_code == 400 and "review_version" in response.json()
+    review_page.refresh_from_db()
+    assert (review_page.review_status, review_page.review_version) == (ReviewStatus.UNREVIEWED, 1)
+
+
+def test_a_review_status_changed_meanwhile_is_a_409_showing_it_and_nothing_is_written(
+    api_as, alice, django_user_model, corpus, review_page
+):
+    other = django_user_model.objects.create_user("dora")
+    CorpusMembership.objects.create(corpus=corpus, user=other, role=CorpusRole.CURATOR)
+    url = f"/api/pages/{review_page.pk}/"
+    first = api_as(other).patch(url, {"review_status": "reviewed", "review_version": 1}, format="json")
+
+    stale = api_as(alice).patch(url, {"review_status": "in_review", "review_version": 1}, format="json")
+
+    assert first.status_code == 200 and stale.status_code == 409
+    assert stale.json()["page"]["review_status"] == "reviewed" and stale.json()["page"]["review_version"] == 2
+    review_page.refresh_from_db()
+    assert (review_page.review_status, review_page.reviewed_by, review_page.review_version) == (
+        ReviewStatus.REVIEWED,
+        other,
+        2,
+    )
 
 
 # The one face write under every endpoint (services.faces_write), its status transitions, the 409 handler.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from annotations.iiif.messages import Message
 from annotations.iiif.parse import (
     IIIFError,
     ImageService,
@@ -191,15 +192,18 @@ def test_it_skips_sound_canvas_with_reason() -> None:
     manifest = parse_manifest(load("p3-excelsior-mixed-canvases.json"))
 
     assert manifest.skipped[0] == SkippedCanvas(
-        canvas_id=f"{EXAMPLE}/canvas/audio", label="Reading of the front page", reason="no image (Sound)"
+        canvas_id=f"{EXAMPLE}/canvas/audio",
+        label="Reading of the front page",
+        reason=Message("no image (%(kind)s)", {"kind": "Sound"}),
     )
+    assert str(manifest.skipped[0].reason) == "no image (Sound)"
 
 
 def test_it_skips_empty_canvas_with_reason() -> None:
     manifest = parse_manifest(load("p3-excelsior-mixed-canvases.json"))
 
     assert manifest.skipped[1] == SkippedCanvas(
-        canvas_id=f"{EXAMPLE}/canvas/blank", label="Blank page, not digitised", reason="no painting annotation"
+        canvas_id=f"{EXAMPLE}/canvas/blank", label="Blank page, not digitised", reason=Message("no painting annotation")
     )
 
 
@@ -207,7 +211,7 @@ def test_it_skips_canvas_with_no_size_on_canvas_or_image() -> None:
     manifest = parse_manifest(load("p3-excelsior-mixed-canvases.json"))
 
     assert manifest.skipped[2] == SkippedCanvas(
-        canvas_id=f"{EXAMPLE}/canvas/p4", label="p. 4", reason="missing width/height"
+        canvas_id=f"{EXAMPLE}/canvas/p4", label="p. 4", reason=Message("missing width/height")
     )
     assert len(manifest.skipped) == 3
 

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image
 
+from annotations.iiif_server.imaging import ImageUnavailable, page_derivative
 from annotations.ingest.manifests import (
     corpus_get_or_create,
     document_import_from_input,
@@ -368,3 +369,26 @@ def test_a_zip_uploaded_again_as_its_last_document_goes_is_kept(tmp_path, alice,
     assert not deleting.is_alive() and not Document.objects.filter(pk=old_id).exists()
     assert new.upload_path == old.upload_path and stored.is_file()
     assert document_import_run(document_id=new.pk).import_status == JobStatus.DONE
+
+
+@pytest.mark.parametrize("stored_path", ["{other}/{name}", "{own}/../{other}/{name}", "/etc/{name}", "{own}"])
+def test_a_page_reads_scans_only_from_its_own_document_s_folder(tmp_path, scanned_document, stored_path):
+    """Derivatives (exports, evaluation) read a local page's file as the image routes do: from its
+    own document's folder, by a plain file name, and nowhere else."""
+    other_folder = tmp_path / "other"
+    write_scans(other_folder, [(40, 50)])
+    other = import_folder(other_folder)
+    page = scanned_document.pages.order_by("order").first()
+    name = other.pages.get().local_path.rpartition("/")[2]
+    page.local_path = stored_path.format(other=other.local_folder, own=scanned_document.local_folder, name=name)
+
+    with pytest.raises(ImageUnavailable):
+        page_derivative(page, max_size=64)
+
+
+def test_a_page_of_a_local_scan_reads_its_derivative_from_its_own_folder(scanned_document):
+    page = scanned_document.pages.order_by("order").first()
+
+    derivative = page_derivative(page, max_size=64)
+
+    assert max(derivative.image.size) == 64

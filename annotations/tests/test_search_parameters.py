@@ -104,6 +104,11 @@ def test_a_misspelt_filter_is_a_400_naming_it(client, data, route):
     assert "gender" in response.json()["gendr"][0]
 
 
+@pytest.mark.parametrize("route", FILTERED_ROUTES)
+def test_a_misspelt_filter_and_a_bad_value_are_named_in_one_answer(client, data, route):
+    assert refused(client.get(f"{route}?gendr=female&min_faces={JUST_PAST}")) == {"gendr", "min_faces"}
+
+
 @pytest.mark.parametrize(
     ("route", "query"),
     [

@@ -159,7 +159,8 @@ def _random_write(rng: random.Random, user, corpora: list[Corpus]) -> None:
     elif action == "front" and page:
         Page.objects.filter(pk=page.pk).update(is_front_page=not page.is_front_page)
     elif action == "review" and page:
-        page_set_review_status(page=page, status=rng.choice(ReviewStatus.values), user=user)
+        status = rng.choice(ReviewStatus.values)
+        page_set_review_status(page=page, status=status, user=user, review_version=page.review_version)
     elif action == "delete_page" and page:
         page.delete()
     elif action == "delete_document" and documents:

@@ -12,7 +12,6 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from annotations.access import get_corpus_for_user, get_document_for_user, get_face_for_user
@@ -33,12 +32,14 @@ from detection.model_loop.training import (
 from detection.models import InferenceJob, TrainedModel, TrainingJob, TrainingKind
 from detection.selectors import get_run_for_user, model_listing
 from webapp.ids import IdField, id_param
-from webapp.query import unknown_parameters
+from webapp.query import StrictQueryParameters
 from webapp.throttling import anonymous_throttle_check
 
 
-class RunEvaluationApi(APIView):
+class RunEvaluationApi(StrictQueryParameters, APIView):
     """A run's stored boxes against the curated faces of its reviewed pages (`?document=` narrows it)."""
+
+    query_parameters = ("document",)
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk: int):
@@ -78,7 +79,7 @@ def job_accepted(job: InferenceJob) -> Response:
     return Response(InferenceJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class InferenceJobApi(APIView):
+class InferenceJobApi(StrictQueryParameters, APIView):
     """An inference job (evaluating a detector, encoding a face): its status, progress and result."""
 
     @extend_schema(responses=InferenceJobSerializer)
@@ -86,7 +87,7 @@ class InferenceJobApi(APIView):
         return Response(InferenceJobSerializer(model_loop_selectors.get_inference_job_for_user(request.user, pk)).data)
 
 
-class EvaluationApi(APIView):
+class EvaluationApi(StrictQueryParameters, APIView):
     """Evaluate on a document's reviewed pages: GET reads its latest run's evaluation; POST runs a
     detector afresh on them (curators; 202: a job).
 
@@ -95,25 +96,16 @@ class EvaluationApi(APIView):
     """
 
     throttle_scope = "expensive"
+    # GET takes `document` only: a parameter that would start an evaluation (POST's) answers 400 saying so,
+    # any other 400 naming it, never the latest run's evaluation as if it had been read.
+    query_parameters = ("document",)
+    refused_query_parameters = dict.fromkeys(
+        ("detector", "threshold", "attribute_model"),
+        gettext_lazy("To evaluate a detector afresh, POST to this URL; GET reads the latest run's evaluation."),
+    )
 
     class EvaluationFilterSerializer(serializers.Serializer):
-        """`document` only: a parameter that would start an evaluation (POST's) or that the route does not
-        take answers 400 naming it, never the latest run's evaluation as if it had been read."""
-
         document = IdField()
-        fresh_evaluation_parameters = ("detector", "threshold", "attribute_model")
-
-        def validate(self, attrs):
-            fresh = [name for name in self.initial_data if name in self.fresh_evaluation_parameters]
-            others = [name for name in self.initial_data if name not in fresh]
-            errors = unknown_parameters(others, {*self.fields, api_settings.URL_FORMAT_OVERRIDE})
-            for name in fresh:
-                errors[name] = [
-                    _("To evaluate a detector afresh, POST to this URL; GET reads the latest run's evaluation.")
-                ]
-            if errors:
-                raise serializers.ValidationError(errors)
-            return attrs
 
     class EvaluationInputSerializer(StrictInputSerializer):
         document = IdField()
@@ -216,10 +208,11 @@ class TrainingJobSerializer(serializers.ModelSerializer):
         ]
 
 
-class TrainingJobListCreateApi(generics.ListAPIView):
+class TrainingJobListCreateApi(StrictQueryParameters, generics.ListAPIView):
     """List training jobs (`?corpus=`); POST starts one on a corpus's (or document's) reviewed pages (curators)."""
 
     throttle_scope = "expensive"
+    query_parameters = ("corpus",)
 
     serializer_class = TrainingJobSerializer
 
@@ -257,7 +250,7 @@ class TrainingJobListCreateApi(generics.ListAPIView):
         return Response(TrainingJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class TrainingJobDetailApi(APIView):
+class TrainingJobDetailApi(StrictQueryParameters, APIView):
     @extend_schema(responses=TrainingJobSerializer)
     def get(self, request, pk: int):
         return Response(TrainingJobSerializer(model_loop_selectors.get_training_job_for_user(request.user, pk)).data)
@@ -270,7 +263,7 @@ class TrainingJobCancelApi(APIView):
         return Response(TrainingJobSerializer(training_job_cancel(job=job)).data)
 
 
-class ModelListApi(APIView):
+class ModelListApi(StrictQueryParameters, APIView):
     """Every model a run may select (shipped and trained here), and the trained models' records."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -332,7 +325,7 @@ class SimilarFaceSerializer(serializers.Serializer):
         return similar.face.page.face_crop_url(similar.face, size=120)
 
 
-class SimilarFacesApi(APIView):
+class SimilarFacesApi(StrictQueryParameters, APIView):
     """The faces of the same corpus nearest to this one ("more like this"), and a suggested person.
 
     A face not encoded yet answers 202 with the job encoding it; ask again once it is done. Anonymous
@@ -342,6 +335,7 @@ class SimilarFacesApi(APIView):
     encoding_throttled_detail = gettext_lazy(
         "Too many faces to encode from this address: sign in, or look for similar faces again later."
     )
+    query_parameters = ("limit",)
 
     class SimilarFilterSerializer(serializers.Serializer):
         limit = serializers.IntegerField(min_value=1, max_value=100, default=12)
@@ -417,7 +411,7 @@ class FacePersonApi(APIView):
         )
 
 
-class PeopleApi(generics.ListAPIView):
+class PeopleApi(StrictQueryParameters, generics.ListAPIView):
     """The people of the corpora one may view (`?q=` substring of the name, `?corpus=`), with their number of
     faces, most first: what the face editor's person field offers. Their faces: /people/<id>/ or search's `person`."""
 
@@ -429,6 +423,7 @@ class PeopleApi(generics.ListAPIView):
         faces = serializers.IntegerField(source="face_count")
 
     serializer_class = PersonSerializer
+    query_parameters = ("corpus", "q")
 
     def get_queryset(self):
         params = self.request.query_params

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings as django_settings
 from PIL import Image
 
+from annotations.ingest.local_scans import document_local_key_ensure
 from annotations.models import Document, Page
 from annotations.tests.factories import make_page
 from detection.inference.registry import ModelSpec
@@ -19,14 +20,16 @@ from tests.support.manifests import jpeg_bytes
 def add_scan_page(document: Document, *, width: int, height: int, order: int | None = None, pixels=None) -> Page:
     """A page of a local scan, its file written under LOCAL_IMAGES_DIR (pixels: an RGB array, optional)."""
     order = order or document.pages.count() + 1
-    name = f"doc{document.pk}/p{order}.jpg"
+    # In the document's own scan folder, as a folder import puts it (derivatives read nothing else).
+    document = document_local_key_ensure(document=document)
+    name = f"{document.local_folder}/p{order}.jpg"
     path = Path(django_settings.LOCAL_IMAGES_DIR) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if pixels is None:
         path.write_bytes(jpeg_bytes(width, height))
     else:
         Image.fromarray(pixels).save(path, "JPEG", quality=90)
-    service = f"/iiif/local/doc{document.pk}/p{order}.jpg"
+    service = f"/iiif/local/{document.local_key}/p{order}.jpg"
     return make_page(
         document=document,
         order=order,

@@ -194,6 +194,18 @@ def test_runs_filtered_by_status_and_an_unknown_status_is_refused(client, alice,
     assert "status" in listed["finished"].json()
 
 
+def test_a_misspelt_run_filter_is_a_400_naming_it_never_every_run(client, bob, scanned_document, fake_models):
+    detected(scanned_document, [Detection(10, 10, 60, 70, 0.9)], fake_models)
+    client.force_login(bob)
+
+    response = client.get("/api/runs/?statuz=done")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "statuz": ["Unknown parameter; this request takes corpus, document, format, page, status."]
+    }
+
+
 def test_runs_of_a_private_corpus_are_hidden_from_outsiders(client, charlie, scanned_document, fake_models):
     run = detected(scanned_document, [], fake_models)
     client.force_login(charlie)

@@ -14,7 +14,13 @@ from rest_framework.response import Response
 from annotations.api import FaceDetailApi
 from annotations.ingest.manifests import document_import_run, document_request_import
 from annotations.models import Corpus, CorpusMembership, CorpusRole, Face, FaceStatus, Gender, ReviewStatus
-from annotations.services import FacePrediction, face_reject, face_update, faces_store_predictions
+from annotations.services import (
+    FacePrediction,
+    face_reject,
+    face_update,
+    faces_store_predictions,
+    page_set_review_status,
+)
 from tests.support.clients import browser_log_in
 from tests.support.manifests import jpeg_bytes
 
@@ -187,6 +193,29 @@ def test_keyboard_review_accepts_rejects_and_marks_the_page_reviewed(page, live_
     assert Face.objects.get(pk=second.pk).status == FaceStatus.REJECTED
     third = Face.objects.get(pk=third.pk)
     assert (third.child, third.age, third.status) == (True, 34, FaceStatus.EDITED)
+    review.pages[0].refresh_from_db()
+    assert (review.pages[0].review_status, review.pages[0].reviewed_by) == (ReviewStatus.REVIEWED, review.user)
+    expect(page.locator("#review-status")).to_have_text("Reviewed")
+
+
+def test_a_review_status_someone_changed_meanwhile_is_shown_not_overwritten(
+    page, live_server, review, django_user_model
+):
+    open_review(page, live_server, review.pages[0])
+    eve = django_user_model.objects.create_user("eve")
+    CorpusMembership.objects.create(corpus=review.corpus, user=eve, role=CorpusRole.CURATOR)
+    page_set_review_status(page=review.pages[0], status=ReviewStatus.IN_REVIEW, user=eve, review_version=1)
+
+    page.click("#mark-reviewed")
+
+    expect(page.locator("#save-state")).to_contain_text("Someone else changed this page's review status", timeout=10000)
+    expect(page.locator("#review-status")).to_have_text("In review")
+    review.pages[0].refresh_from_db()
+    assert (review.pages[0].review_status, review.pages[0].review_version) == (ReviewStatus.IN_REVIEW, 2)
+
+    page.click("#mark-reviewed")
+    wait_saved(page)
+
     review.pages[0].refresh_from_db()
     assert (review.pages[0].review_status, review.pages[0].reviewed_by) == (ReviewStatus.REVIEWED, review.user)
     expect(page.locator("#review-status")).to_have_text("Reviewed")

@@ -9,7 +9,8 @@ How the page check decides what is English (`english_in`), so that a new untrans
 - any text holding two or more words of ENGLISH_ONLY, common English words that are not French
   words: this catches a string that was never marked for translation at all.
 Left out: <script>, <style>, elements in another language (lang="en" on the switcher's
-"English"), and the fixture's own data (document labels, names) listed in `data_values`.
+"English"), the fixture's own data (document labels, names) listed in `data_values`, and URLs and
+paths (a word with a slash: "https://…/manifest.json" is no English).
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ def english_in(texts: list[str], data_values: set[str]) -> list[str]:
     for text in texts:
         for value in sorted(data_values, key=len, reverse=True):
             text = text.replace(value, " ")
+        # URLs and paths (an example manifest address, an ARK) are no prose in either language.
+        text = re.sub(r"\S*/\S*", " ", text)
         words = re.findall(r"[A-Za-z][A-Za-z']*", text)
         english = [w for w in words if w.lower() in ENGLISH_ONLY and w not in SAME_IN_BOTH]
         hits = [msgid for phrase, msgid in phrases.items() if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)]

@@ -21,9 +21,10 @@
         const collection = data.import_report && data.import_report.collection;
         const progress = document.getElementById("collection-progress");
         if (progress && collection && collection.members) {
-          progress.textContent =
-            collection.done + " of " + collection.total + " manifests imported" +
-            (collection.failed ? ", " + collection.failed + " failed" : "");
+          const imported = interpolate(gettext("%(done)s of %(total)s manifests imported"), collection, true);
+          progress.textContent = collection.failed
+            ? imported + ", " + interpolate(gettext("%(failed)s failed"), collection, true)
+            : imported;
         }
         if (data.import_error) {
           errorEl.textContent = data.import_error;

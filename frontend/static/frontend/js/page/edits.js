@@ -240,20 +240,47 @@ export function queueBulk(action, targets, label) {
 // ---- the page's review status ----
 
 
-export function setReviewStatus(status) {
+function showReviewStatus(page) {
+  review.pageData.reviewStatus = page.review_status;
+  review.pageData.reviewVersion = page.review_version;
+  const badge = $("review-status");
+  badge.textContent = REVIEW_STATUS[page.review_status];
+  badge.className = `review-badge review-${page.review_status}`;
+  $("mark-reviewed").textContent = page.review_status === "reviewed" ? gettext("Reopen review") : gettext("Mark reviewed");
+}
+
+// Each change names the review version it is based on: the page's as this page last saw it, when
+// the change's turn comes (after any earlier change of it). A 409 showing exactly this change, one
+// version on, is this very write whose answer was lost; any other is someone else's change, shown.
+export function setReviewStatus(status, basedOn = null) {
   flushNudge();
+  if (basedOn !== null) review.pageData.reviewVersion = basedOn;
+  let sentVersion = null;
   review.queue.push({
     label: gettext("Review status"),
-    journal: () => ({ op: "review", status }),
-    request: () => ({ method: "PATCH", url: review.urls.pageUrl, body: { review_status: status } }),
+    journal: () => ({ op: "review", status, version: sentVersion ?? review.pageData.reviewVersion }),
+    request: () => {
+      sentVersion = review.pageData.reviewVersion;
+      return { method: "PATCH", url: review.urls.pageUrl, body: { review_status: status, review_version: sentVersion } };
+    },
     onSuccess: (data) => {
-      review.pageData.reviewStatus = data.review_status;
-      const badge = $("review-status");
-      badge.textContent = REVIEW_STATUS[data.review_status];
-      badge.className = `review-badge review-${data.review_status}`;
-      $("mark-reviewed").textContent = data.review_status === "reviewed" ? gettext("Reopen review") : gettext("Mark reviewed");
+      review.state.lastError = "";
+      showReviewStatus(data);
+    },
+    onConflict: (data) => {
+      const server = data && data.page;
+      if (!server) return fail(format(gettext("Could not change the review status (%(code)s)"), { code: 409 }));
+      showReviewStatus(server);
+      if (server.review_version === sentVersion + 1 && server.review_status === status) return;
+      review.queue.discard((op) => op.reviewChange);
+      fail(
+        format(gettext("Someone else changed this page's review status meanwhile: it is now “%(status)s”."), {
+          status: REVIEW_STATUS[server.review_status],
+        })
+      );
     },
     onFailure: (code) => fail(format(gettext("Could not change the review status (%(code)s)"), { code })),
+    reviewChange: true,
   });
 }
 

@@ -59,7 +59,7 @@ function replay(records) {
   let count = 0;
   for (const r of records) {
     if (r.op === "bulk") replayBulk(r, based);
-    else if (r.op === "review") setReviewStatus(r.status);
+    else if (r.op === "review") setReviewStatus(r.status, r.version ?? null);
     else if (r.op === "create") created.set(r.tmp, createFace(r.box, { tmp: r.tmp, item: itemFor(r.item), pick: false }));
     else {
       const face = r.face ? faces.find((f) => f.id === r.face) : created.get(r.tmp);

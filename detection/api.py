@@ -26,6 +26,7 @@ from detection.serializers import PageDetectionSerializer, RunDetailSerializer, 
 from detection.services import run_cancel, run_create, run_retry_failed
 from webapp.ids import id_param
 from webapp.jobs import JobStatus
+from webapp.messages import message_translated
 from webapp.query import StrictQueryParameters
 from webapp.renderers import JSONRenderer
 
@@ -169,7 +170,9 @@ class PageAnnotatedApi(StrictQueryParameters, APIView):
                 page=page, faces=selectors.page_faces_drawn(page=page), max_size=settings.DETECTION_MAX_DERIVATIVE
             )
         except ImageUnavailable as exc:
-            raise ImageUnavailableError(f"The page image is unavailable: {exc}") from exc
+            raise ImageUnavailableError(
+                _("The page image is unavailable: %(reason)s") % {"reason": message_translated(exc)}
+            ) from exc
         response = HttpResponse(jpeg, content_type="image/jpeg")
         response["Content-Disposition"] = f'inline; filename="page-{page.pk}-annotated.jpg"'
         return response

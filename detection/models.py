@@ -66,6 +66,8 @@ class PageDetection(Job):
     # evaluation is recomputed from these, whatever ran on the page later. Null for runs made
     # before they were kept.
     predictions = models.JSONField(null=True, blank=True)
+    # The error as a message, translated when read (webapp.messages); `error` keeps its English text.
+    error_message = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "page_id"]

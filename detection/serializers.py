@@ -10,6 +10,7 @@ from annotations.serializers import StrictInputSerializer
 from detection.models import DetectionRun, PageDetection
 from detection.selectors import run_progress, run_timings
 from webapp.ids import IdField
+from webapp.messages import message_render
 
 MAX_PAGES_PER_REQUEST = 10_000
 
@@ -41,6 +42,7 @@ class RunInputSerializer(StrictInputSerializer):
 
 class RunSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
+    error = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
 
@@ -67,6 +69,10 @@ class RunSerializer(serializers.ModelSerializer):
             "progress",
             "links",
         ]
+
+    def get_error(self, run: DetectionRun) -> str:
+        """The run's error in the request's language: it is stored as its msgid (EVERY_PAGE_FAILED), or empty."""
+        return _(run.error) if run.error else ""
 
     def get_progress(self, run: DetectionRun) -> dict:
         return asdict(run_progress(run=run))
@@ -95,6 +101,7 @@ class PageDetectionSerializer(serializers.ModelSerializer):
     page_order = serializers.IntegerField(source="page.order", read_only=True)
     page_label = serializers.CharField(source="page.label", read_only=True)
     annotated_url = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
 
     class Meta:
         model = PageDetection
@@ -117,3 +124,7 @@ class PageDetectionSerializer(serializers.ModelSerializer):
 
     def get_annotated_url(self, task: PageDetection) -> str:
         return reverse("api-page-annotated", args=[task.page_id])
+
+    def get_error(self, task: PageDetection) -> str:
+        """The page's error in the request's language (its text for pages failed before messages were kept)."""
+        return message_render(task.error_message, fallback=task.error)

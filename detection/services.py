@@ -21,9 +21,11 @@ from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from annotations.iiif.fetch import RETRY_STATUSES, FetchError
 from annotations.iiif.host_budget import HostBudgetUnavailable
+from annotations.iiif.messages import Message
 from annotations.iiif_server.imaging import Derivative, ImageUnavailable, page_derivative
 from annotations.models import Corpus, Document, Page
 from annotations.services import FacePrediction, faces_store_predictions
@@ -52,11 +54,14 @@ from webapp.jobs import (
     job_finish,
     job_release,
 )
+from webapp.messages import Translatable
 
 logger = logging.getLogger(__name__)
 
 # Page tasks queued per dispatch step; a bigger run re-queues the dispatcher for the rest.
 DISPATCH_BATCH = 500
+# A run's only error: stored as this msgid, translated when read (RunSerializer).
+EVERY_PAGE_FAILED = gettext_noop("Every page failed; see the page errors")
 
 
 @dataclass(frozen=True)
@@ -398,9 +403,10 @@ def page_detect(
         derivative = page_derivative(task.page, max_size=max_size)
     except ImageUnavailable as exc:
         if _is_transient(exc) and not final_attempt:
-            job_release(PAGE_DETECTION, task.pk, claimed_at=now, error=f"Retrying: {exc}")
+            retrying = Message(gettext_noop("Retrying: %(reason)s"), {"reason": exc})
+            job_release(PAGE_DETECTION, task.pk, claimed_at=now, **PAGE_DETECTION.error_values(retrying))
             raise PageFetchRetry(str(exc)) from exc
-        return _page_fail(task, claimed_at=now, error=str(exc))
+        return _page_fail(task, claimed_at=now, error=exc)
     try:
         found = page_predictions(
             derivative=derivative,
@@ -413,7 +419,10 @@ def page_detect(
         raise
     except Exception as exc:
         logger.exception("page detection %s: the model failed", page_detection_id)
-        return _page_fail(task, claimed_at=now, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
+        unexpected = Message(
+            gettext_noop("Unexpected error: %(kind)s: %(error)s"), {"kind": exc.__class__.__name__, "error": str(exc)}
+        )
+        return _page_fail(task, claimed_at=now, error=unexpected)
     try:
         with transaction.atomic():
             faces = faces_store_predictions(
@@ -445,8 +454,8 @@ def page_detect(
     return task
 
 
-def _page_fail(task: PageDetection, *, claimed_at, error: str) -> PageDetection | None:
-    if not job_fail(PAGE_DETECTION, task.pk, claimed_at=claimed_at, error=error[:2000]):
+def _page_fail(task: PageDetection, *, claimed_at, error: Translatable) -> PageDetection | None:
+    if not job_fail(PAGE_DETECTION, task.pk, claimed_at=claimed_at, error=error):
         return None
     DetectionRun.objects.filter(pk=task.run_id).update(pages_failed=F("pages_failed") + 1)
     _run_finish_if_complete(task.run_id)
@@ -454,7 +463,7 @@ def _page_fail(task: PageDetection, *, claimed_at, error: str) -> PageDetection 
     return task
 
 
-def page_detection_fail(*, page_detection_id: int, error: str) -> None:
+def page_detection_fail(*, page_detection_id: int, error: Translatable) -> None:
     """Mark a running page failed (time limit hit, retries exhausted); its run may then finish."""
     task = PageDetection.objects.filter(pk=page_detection_id, status=JobStatus.RUNNING).first()
     if task is not None:
@@ -468,7 +477,7 @@ def _run_finish_if_complete(run_id: int) -> None:
         run_id,
         condition=Q(pages_total__lte=F("pages_done") + F("pages_failed")),
         status=Case(When(pages_done=0, then=Value(JobStatus.FAILED)), default=Value(JobStatus.DONE)),
-        error=Case(When(pages_done=0, then=Value("Every page failed; see the page errors")), default=Value("")),
+        error=Case(When(pages_done=0, then=Value(EVERY_PAGE_FAILED)), default=Value("")),
     )
 
 

@@ -3,7 +3,9 @@
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from annotations.iiif.messages import Message
 from detection.errors import PageFetchRetry
 
 
@@ -29,9 +31,10 @@ def detect_page_task(self, page_detection_id: int) -> None:
     try:
         page_detect(page_detection_id=page_detection_id, final_attempt=self.request.retries >= self.max_retries)
     except SoftTimeLimitExceeded:
+        too_long = gettext_noop("Time limit exceeded (%(seconds)s s): retry it, or use a faster detector")
         page_detection_fail(
             page_detection_id=page_detection_id,
-            error=f"Time limit exceeded ({settings.CELERY_TASK_SOFT_TIME_LIMIT} s): retry it, or use a faster detector",
+            error=Message(too_long, {"seconds": settings.CELERY_TASK_SOFT_TIME_LIMIT}),
         )
 
 

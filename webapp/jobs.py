@@ -132,6 +132,7 @@ PAGE_DETECTION = JobKind(
     stale_after=_task_time_limit,
     claimable=Q(run__status__in=ACTIVE_STATUSES),
     claimed_field="claimed_at",
+    error_message_field="error_message",
 )
 TRAINING = JobKind(
     name="training",

@@ -19,6 +19,7 @@ from annotations.iiif.image_api import (
     parse_image_request,
     size_within,
 )
+from annotations.iiif.messages import MessageError, gettext_noop
 from annotations.ingest.local_scans import page_local_file
 from annotations.models import Page
 
@@ -27,8 +28,8 @@ SCALE_FACTORS = (1, 2, 4, 8, 16, 32)
 JPEG_QUALITY = 85
 
 
-class ImageUnavailable(Exception):
-    """The page's image cannot be read or fetched; the message says why."""
+class ImageUnavailable(MessageError):
+    """The page's image cannot be read or fetched; the message says why (translated where it is read)."""
 
 
 def _open_checked(data: bytes | Path) -> Image.Image:
@@ -42,13 +43,16 @@ def _open_checked(data: bytes | Path) -> Image.Image:
         if img.width * img.height > settings.IMAGE_MAX_PIXELS:
             img.close()
             raise ImageUnavailable(
-                f"Image refused: too many pixels ({img.width}x{img.height} is more than {settings.IMAGE_MAX_PIXELS})"
+                gettext_noop("Image refused: too many pixels (%(width)sx%(height)s is more than %(limit)s)"),
+                width=img.width,
+                height=img.height,
+                limit=settings.IMAGE_MAX_PIXELS,
             )
         img.load()
     except Image.DecompressionBombError as exc:
-        raise ImageUnavailable(f"Image refused: too many pixels ({exc})") from exc
+        raise ImageUnavailable(gettext_noop("Image refused: too many pixels (%(error)s)"), error=str(exc)) from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ImageUnavailable(f"Image unreadable or truncated: {exc}") from exc
+        raise ImageUnavailable(gettext_noop("Image unreadable or truncated: %(error)s"), error=str(exc)) from exc
     return ImageOps.exif_transpose(img).convert("RGB")
 
 
@@ -125,7 +129,7 @@ def page_derivative(page: Page, *, max_size: int, fetcher: Fetcher | None = None
         try:
             path = page_local_file(page)
         except ValueError as exc:
-            raise ImageUnavailable(f"Local image missing: {page.local_path}") from exc
+            raise ImageUnavailable(gettext_noop("Local image missing: %(path)s"), path=page.local_path) from exc
         image = local_image(path).copy()
         image.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
     else:
@@ -143,7 +147,7 @@ def page_derivative(page: Page, *, max_size: int, fetcher: Fetcher | None = None
         try:
             data = fetcher.get_bytes(url, max_bytes=settings.IIIF_MAX_IMAGE_BYTES, accept="image/*")
         except FetchError as exc:
-            raise ImageUnavailable(str(exc)) from exc
+            raise ImageUnavailable(exc.template, **exc.params) from exc
         image = _open_checked(data)
         if max(image.size) > max_size:
             image.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)

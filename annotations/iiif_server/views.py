@@ -13,6 +13,7 @@ from annotations.iiif_server.derivatives import FAILED, READY, derivative_reques
 from annotations.iiif_server.imaging import ImageUnavailable, local_info, local_render
 from annotations.iiif_server.manifest import document_manifest
 from annotations.ingest.local_scans import page_local_file
+from webapp.messages import message_translated
 from webapp.query import takes_query_parameters
 from webapp.throttling import AnonymousRenderThrottle, throttled
 
@@ -49,7 +50,7 @@ def image_request(request, key: str, name: str, region: str, size: str, rotation
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain")
     except ImageUnavailable as exc:
-        return HttpResponseBadRequest(str(exc), content_type="text/plain")
+        return HttpResponseBadRequest(message_translated(exc), content_type="text/plain")
     response = HttpResponse(body, content_type="image/jpeg")
     response["Access-Control-Allow-Origin"] = "*"
     # Shared caches may keep a public corpus's scans; a private corpus's stay in the viewer's browser.

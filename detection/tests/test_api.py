@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -12,7 +13,7 @@ from annotations.models import CorpusMembership, CorpusRole, Document, Face, Fac
 from detection.inference import registry
 from detection.inference.types import Detection
 from detection.models import DetectionRun, PageDetection
-from detection.services import run_create, run_execute
+from detection.services import page_detect, run_create, run_execute
 from detection.tests.factories import add_scan_page
 from webapp.jobs import JobStatus
 
@@ -364,3 +365,26 @@ def test_the_detector_listing_describes_every_model_without_loading_any(client):
     assert body["attribute_models"][0]["name"] == "onnx-age-gender"
     assert body["default_detector"] == "centerface"
     assert registry._build.cache_info().currsize == 0
+
+
+def test_a_page_s_error_and_the_run_s_read_in_the_reader_s_language(
+    client, bob, scanned_document, fake_models, settings
+):
+    for page in scanned_document.pages.all():
+        (Path(settings.LOCAL_IMAGES_DIR) / page.local_path).unlink()
+    run = run_create(user=None, document=scanned_document, enqueue=False, tiling=False)
+    for task in run.page_tasks.all():
+        page_detect(page_detection_id=task.pk)
+    client.force_login(bob)
+
+    def errors(language: str) -> tuple[str, str]:
+        pages = client.get(f"/api/runs/{run.pk}/pages/", HTTP_ACCEPT_LANGUAGE=language).json()["results"]
+        return pages[0]["error"], client.get(f"/api/runs/{run.pk}/", HTTP_ACCEPT_LANGUAGE=language).json()["error"]
+
+    page_error, run_error = errors("en")
+    assert page_error.startswith("Local image missing: ") and run_error == "Every page failed; see the page errors"
+    french_page_error, french_run_error = errors("fr")
+    assert french_page_error.startswith("Image locale manquante") and french_page_error.endswith(
+        page_error.rpartition(" ")[2]
+    )
+    assert french_run_error.startswith("Toutes les pages ont échoué")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
 from annotations.models import Face
 from detection.inference.types import Detection
 from detection.models import DetectionRun
-from detection.services import run_create
+from detection.services import page_detect, run_create
 from webapp.jobs import JobStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -123,3 +125,22 @@ def test_a_curator_runs_detection_with_a_retrained_age_gender_model(
     finally:
         registry.ATTRIBUTE_MODELS.pop("keras-attributes@v2", None)
         training._registered.clear()
+
+
+def test_a_failed_page_s_error_reads_in_the_curator_s_language(
+    page, live_server, alice, scanned_document, fake_models, settings
+):
+    missing = scanned_document.pages.order_by("order").first()
+    (Path(settings.LOCAL_IMAGES_DIR) / missing.local_path).unlink()
+    run = run_create(user=None, document=scanned_document, enqueue=False, tiling=False)
+    for task in run.page_tasks.order_by("pk"):
+        page_detect(page_detection_id=task.pk)
+    page.context.add_cookies([{"name": "django_language", "value": "fr", "url": live_server.url}])
+    log_in(page, live_server, "alice", "alice-password-123")
+    page.goto(f"{live_server.url}/documents/{scanned_document.pk}/")
+
+    row = page.locator("#runs-table tr.run").first
+    row.get_by_role("button", name="Pages").click()
+
+    failed = page.locator(".run-page-list tbody tr").first
+    expect(failed.locator(".error-text")).to_have_text(f"Image locale manquante\u00a0: {missing.local_path}")

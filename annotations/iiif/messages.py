@@ -8,8 +8,9 @@ A parameter may itself be a message (a nested cause), or a list of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 
 def gettext_noop(message: str) -> str:
@@ -55,18 +56,59 @@ def _restored(cls: type[MessageError], message: Message) -> MessageError:
     return error
 
 
-def english(message: Message) -> str:
-    """The message in English: its template filled with its parameters, nested messages in English too."""
-    if not message.params:
-        return message.template
-    return message.template % {name: _english_value(value) for name, value in message.params.items()}
+@runtime_checkable
+class Translatable(Protocol):
+    """A message: a template (the English text with %(name)s placeholders, marked for the catalogue) and
+    its parameters (values, or messages themselves: a nested cause, or a list of them)."""
+
+    template: str
+    params: Mapping[str, object]
 
 
-def _english_value(value: object) -> object:
-    if isinstance(value, MessageError):
-        return english(value.message)
-    if isinstance(value, Message):
-        return english(value)
+def as_json(message: Translatable) -> dict:
+    """{"message": template, "params": {...}}, nested messages as such dicts, other values as JSON ones."""
+    return {
+        "message": message.template,
+        "params": {name: _param_as_json(value) for name, value in message.params.items()},
+    }
+
+
+def _param_as_json(value: object) -> object:
+    if isinstance(value, Translatable):
+        return as_json(value)
     if isinstance(value, list | tuple):
-        return ", ".join(str(_english_value(item)) for item in value)
+        return [_param_as_json(item) for item in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _same(template: str) -> str:
+    return template
+
+
+def rendered(stored: Mapping, translate: Callable[[str], str] = _same) -> str:
+    """A message stored as JSON (`as_json`), its template and each nested one passed through `translate`
+    (none: English); KeyError, TypeError or ValueError when it does not fit its template."""
+    template = stored["message"]
+    if not isinstance(template, str):
+        raise TypeError(f"a message template is a string, not {type(template).__name__}")
+    # gettext("") is the catalogue's header, not an empty text.
+    text = translate(template) if template else ""
+    params = stored.get("params") or {}
+    if not params:
+        return text
+    return text % {name: _rendered_param(value, translate) for name, value in params.items()}
+
+
+def _rendered_param(value: object, translate: Callable[[str], str]) -> object:
+    if isinstance(value, Mapping):
+        return rendered(value, translate)
+    if isinstance(value, list):
+        return ", ".join(str(_rendered_param(item, translate)) for item in value)
     return value
+
+
+def english(message: Translatable) -> str:
+    """The message in English: its template filled with its parameters, nested messages in English too."""
+    return rendered(as_json(message))

@@ -30,6 +30,7 @@ from annotations.serializers import (
     DocumentImportInputSerializer,
     DocumentSerializer,
     FaceSerializer,
+    PageDetailSerializer,
     PageReviewInputSerializer,
     PageSerializer,
     StrictInputSerializer,
@@ -113,11 +114,11 @@ class PageListApi(StrictQueryParameters, generics.ListAPIView):
 class PageDetailApi(StrictQueryParameters, APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
 
-    @extend_schema(responses=PageSerializer)
+    @extend_schema(responses=PageDetailSerializer)
     def get(self, request, pk: int):
-        return Response(PageSerializer(get_page_for_user(request.user, pk)).data)
+        return Response(PageDetailSerializer(get_page_for_user(request.user, pk)).data)
 
-    @extend_schema(request=PageReviewInputSerializer, responses=PageSerializer)
+    @extend_schema(request=PageReviewInputSerializer, responses=PageDetailSerializer)
     def patch(self, request, pk: int):
         page = get_page_for_user(request.user, pk, CorpusRole.CURATOR)
         payload = PageReviewInputSerializer(data=request.data)
@@ -128,7 +129,7 @@ class PageDetailApi(StrictQueryParameters, APIView):
             user=request.user,
             review_version=payload.validated_data["review_version"],
         )
-        return Response(PageSerializer(page).data)
+        return Response(PageDetailSerializer(page).data)
 
 
 def _face_written(face: Face, *, status_code: int = status.HTTP_200_OK) -> Response:

@@ -696,6 +696,41 @@ class FaceRevision(models.Model):
         return f"{self.action} of face {self.face_id} by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class PageReviewChange(models.Model):
+    """One change of a page's review status by a curator: who, when, from what, to what.
+
+    The page keeps only its last reviewer (reopening clears it); this keeps every change. A curator's
+    first face change of an unreviewed page puts it in review in the same write, and that face change
+    is recorded as the face's revision, not here.
+    """
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="review_changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    before = models.CharField(max_length=10, choices=ReviewStatus.choices)
+    after = models.CharField(max_length=10, choices=ReviewStatus.choices)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(before__in=ReviewStatus.values) & Q(after__in=ReviewStatus.values) & ~Q(before=F("after")),
+                name="page_review_change_valid",
+            ),
+        ]
+        indexes = [
+            # A page's review history, newest first.
+            models.Index(fields=["page", "-created_at"], name="page_review_change_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"page {self.page_id}: {self.before} → {self.after} by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        )
+
+
 class ExportKind(models.TextChoices):
     LABELME = "labelme", _("LabelMe JSON (+ images)")
     COCO = "coco", _("COCO JSON")

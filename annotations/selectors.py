@@ -8,9 +8,22 @@ from dataclasses import replace
 from django.db.models import Count, Max, Q, QuerySet
 
 from annotations.access import documents_visible_to, faces_visible_to, pages_visible_to
-from annotations.models import FACE_FIELDS, Document, Face, FaceRevision, FaceStatus, Page, Person, ReviewStatus
+from annotations.models import (
+    FACE_FIELDS,
+    Document,
+    Face,
+    FaceRevision,
+    FaceStatus,
+    Page,
+    PageReviewChange,
+    Person,
+    ReviewStatus,
+)
 from annotations.search.params import SearchParams
 from annotations.search.planner import face_search, faces_order
+
+# How many of a page's review status changes its detail (and the review canvas) shows.
+PAGE_REVIEW_HISTORY_SHOWN = 20
 
 
 def document_list(*, user, corpus_id: int | None = None) -> QuerySet[Document]:
@@ -85,6 +98,11 @@ def face_list(
 def face_history(*, face: Face) -> QuerySet[FaceRevision]:
     """A face's recorded changes, newest first, with who made them."""
     return face.revisions.select_related("user").order_by("-created_at", "-id")
+
+
+def page_review_history(*, page: Page, limit: int = PAGE_REVIEW_HISTORY_SHOWN) -> list[PageReviewChange]:
+    """The page's latest review status changes, newest first, with their authors."""
+    return list(page.review_changes.select_related("user").order_by("-created_at", "-id")[:limit])
 
 
 def face_latest_revision_id(*, face: Face) -> int | None:

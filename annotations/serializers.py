@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotations.models import FACE_FIELDS, Corpus, Document, Face, Page
+from annotations.models import FACE_FIELDS, Corpus, Document, Face, Page, PageReviewChange
+from annotations.selectors import page_review_history
 from webapp.ids import ID_MAX, IdField
 from webapp.jobs import UNCANCELLABLE_STATUS_CHOICES
 
@@ -80,6 +81,28 @@ class PageSerializer(serializers.ModelSerializer):
             "reviewed_at",
             "review_version",
         ]
+
+
+class PageReviewChangeSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.get_username", read_only=True, default=None)
+    at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = PageReviewChange
+        fields = ["user", "at", "before", "after"]
+
+
+class PageDetailSerializer(PageSerializer):
+    """A page with its latest review status changes (`review_history`, newest first)."""
+
+    review_history = serializers.SerializerMethodField()
+
+    class Meta(PageSerializer.Meta):
+        fields = [*PageSerializer.Meta.fields, "review_history"]
+
+    @extend_schema_field(PageReviewChangeSerializer(many=True))
+    def get_review_history(self, page: Page) -> list[dict]:
+        return PageReviewChangeSerializer(page_review_history(page=page), many=True).data
 
 
 # Django's CSRF form field travels with every form post (a page's FormData sent to the API too); the CSRF

@@ -24,6 +24,7 @@ from annotations.models import (
     FaceStatus,
     Gender,
     Page,
+    PageReviewChange,
     Person,
     ReviewStatus,
     person_name_key,
@@ -211,18 +212,31 @@ class PageReviewConflict(Exception):
 
 
 def page_set_review_status(*, page: Page, status: str, user, review_version: int) -> Page:
-    """Move a page through unreviewed → in review → reviewed, recording who reviewed it.
+    """Move a page through unreviewed → in review → reviewed, recording who reviewed it, and each change
+    in the page's review history (PageReviewChange: who, when, before, after).
 
-    A conditional update at the review version its writer read, moving it on: a change made
-    meanwhile by someone else raises PageReviewConflict and nothing is written.
+    Locked and written at the review version its writer read, moving it on: a change made meanwhile by
+    someone else raises PageReviewConflict and nothing is written. Setting the status a page already has
+    moves the version on and records nothing.
     """
     reviewed = status == ReviewStatus.REVIEWED
-    written = Page.objects.filter(pk=page.pk, review_version=review_version).update(
-        review_status=status,
-        reviewed_by=user if reviewed and user and user.is_authenticated else None,
-        reviewed_at=timezone.now() if reviewed else None,
-        review_version=F("review_version") + 1,
-    )
+    author = user if user is not None and user.is_authenticated else None
+    with transaction.atomic():
+        before = (
+            Page.objects.select_for_update(no_key=True)
+            .filter(pk=page.pk, review_version=review_version)
+            .values_list("review_status", flat=True)
+            .first()
+        )
+        # Still conditional: SQLite takes no row lock, so the version is checked where it is written.
+        written = before is not None and Page.objects.filter(pk=page.pk, review_version=review_version).update(
+            review_status=status,
+            reviewed_by=author if reviewed else None,
+            reviewed_at=timezone.now() if reviewed else None,
+            review_version=F("review_version") + 1,
+        )
+        if written and before != status:
+            PageReviewChange.objects.create(page=page, user=author, before=before, after=status)
     page.refresh_from_db()
     if not written:
         raise PageReviewConflict(page)

@@ -90,7 +90,7 @@ class RunListCreateApi(StrictQueryParameters, generics.ListAPIView):
                 max_face_share=data.get("max_face_share"),
             )
         except DetectionRefused as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
+            raise ValidationError({"detail": message_translated(exc.message)}) from exc
         return Response(RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
@@ -127,7 +127,7 @@ class RunRetryApi(APIView):
         try:
             run_retry_failed(run=run)
         except DetectionRefused as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
+            raise ValidationError({"detail": message_translated(exc.message)}) from exc
         run.refresh_from_db()
         return Response(RunDetailSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 

@@ -1,8 +1,10 @@
 """Errors of the detection services, importable without loading them (the task decorator needs one)."""
 
+from annotations.iiif.messages import MessageError
 
-class DetectionRefused(Exception):
-    """A run that cannot be created or changed; the message is meant for the curator."""
+
+class DetectionRefused(MessageError):
+    """A run that cannot be created or changed; the message is meant for the curator (translated where read)."""
 
 
 class PageFetchRetry(Exception):

@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from webapp.jobs import Job, JobStatus
+from webapp.messages import message_render
 
 
 class DetectionRun(Job):
@@ -66,8 +67,6 @@ class PageDetection(Job):
     # evaluation is recomputed from these, whatever ran on the page later. Null for runs made
     # before they were kept.
     predictions = models.JSONField(null=True, blank=True)
-    # The error as a message, translated when read (webapp.messages); `error` keeps its English text.
-    error_message = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "page_id"]
@@ -116,8 +115,10 @@ class TrainedModel(models.Model):
     # The held-out comparison with the model that was active when this one was trained:
     # {"metric", "new", "active", "active_model", "held_out_faces", "enough_data", "decision"}.
     comparison = models.JSONField(default=dict, blank=True)
-    # Why it is (in)active: the automatic rule's reason, or a curator's written override.
+    # Why it is (in)active: the automatic rule's reason, or a curator's written override, in English;
+    # `activation_reason_message` keeps it untranslated (webapp.messages).
     activation_reason = models.TextField(blank=True)
+    activation_reason_message = models.JSONField(null=True, blank=True)
     activation_overridden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -138,6 +139,10 @@ class TrainedModel(models.Model):
 
     def __str__(self) -> str:
         return self.registry_name
+
+    def activation_reason_translated(self) -> str:
+        """Why it is (in)active, in the active language (the reader's)."""
+        return message_render(self.activation_reason_message, fallback=self.activation_reason)
 
     @property
     def registry_name(self) -> str:
@@ -162,7 +167,9 @@ class TrainingJob(Job):
     params = models.JSONField(default=dict, blank=True)
     # Share of the work done, 0 to 1: data preparation, then epochs.
     progress = models.FloatField(default=0.0)
+    # What it is doing now, in English; `stage_message` keeps it untranslated (webapp.messages).
     stage = models.CharField(max_length=200, blank=True)
+    stage_message = models.JSONField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     cancel_requested = models.BooleanField(default=False)
     trained_model = models.ForeignKey(
@@ -187,6 +194,10 @@ class TrainingJob(Job):
 
     def __str__(self) -> str:
         return f"training {self.id} ({self.kind})"
+
+    def stage_translated(self) -> str:
+        """The stage in the active language (the reader's)."""
+        return message_render(self.stage_message, fallback=self.stage)
 
 
 class FaceEncoding(models.Model):

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop
 
 from annotations.iiif.fetch import RETRY_STATUSES, FetchError
 from annotations.iiif.host_budget import HostBudgetUnavailable
-from annotations.iiif.messages import Message
+from annotations.iiif.messages import Message, unexpected_error
 from annotations.iiif_server.imaging import Derivative, ImageUnavailable, page_derivative
 from annotations.models import Corpus, Document, Page
 from annotations.services import FacePrediction, faces_store_predictions
@@ -124,7 +124,7 @@ def run_evaluation_floor(run: DetectionRun) -> float:
     return min(float(run.params.get("evaluation_floor", threshold)), threshold)
 
 
-def _model_spec(registry: dict[str, ModelSpec], name: str, *, what: str, hidden: set[str]) -> ModelSpec:
+def _model_spec(registry: dict[str, ModelSpec], name: str, *, what: Message, hidden: set[str]) -> ModelSpec:
     """A registry model by name; models trained on corpora the requester may not see do not exist for them."""
     if name not in registry:
         # A model trained since this process started is in the database, not yet in the registry.
@@ -133,7 +133,8 @@ def _model_spec(registry: dict[str, ModelSpec], name: str, *, what: str, hidden:
         trained_models_register()
     if name not in registry or name in hidden:
         known = ", ".join(sorted(set(registry) - hidden))
-        raise DetectionRefused(f"Unknown {what} {name!r}; known: {known}")
+        unknown = gettext_noop("Unknown %(what)s %(name)r; known: %(known)s")
+        raise DetectionRefused(unknown, what=what, name=name, known=known)
     return registry[name]
 
 
@@ -144,9 +145,9 @@ def requested_model_specs(*, user, detector: str, attribute_model: str) -> tuple
     `user` may not see, in the same words. `user` None (the command line) may name any model.
     """
     hidden = trained_model_names_hidden_from(user) if user is not None else set()
-    detector_spec = _model_spec(DETECTORS, detector, what="detector", hidden=hidden)
+    detector_spec = _model_spec(DETECTORS, detector, what=Message(gettext_noop("detector")), hidden=hidden)
     attribute_spec = (
-        _model_spec(ATTRIBUTE_MODELS, attribute_model, what="age/gender model", hidden=hidden)
+        _model_spec(ATTRIBUTE_MODELS, attribute_model, what=Message(gettext_noop("age/gender model")), hidden=hidden)
         if attribute_model
         else None
     )
@@ -158,20 +159,20 @@ def _scope_pages(
 ) -> tuple[Corpus, Document | None, QuerySet[Page]]:
     """The corpus, document (if one) and pages a run covers; exactly one scope must be given."""
     if sum(scope is not None for scope in (corpus, document, page_ids)) != 1:
-        raise DetectionRefused("Choose exactly one of a corpus, a document or a list of pages")
+        raise DetectionRefused(gettext_noop("Choose exactly one of a corpus, a document or a list of pages"))
     if document is not None:
         if document.import_status != JobStatus.DONE:
-            raise DetectionRefused(f"Document {document.pk} is not imported yet ({document.import_status})")
+            raise DetectionRefused(gettext_noop("Document %(document)s is not imported yet"), document=document.pk)
         return document.corpus, document, Page.objects.filter(document=document)
     if corpus is not None:
         return corpus, None, Page.objects.filter(document__corpus=corpus)
     pages = Page.objects.filter(pk__in=set(page_ids or []))
     found = list(pages.values_list("document_id", "document__corpus_id").distinct())
     if not found or pages.count() != len(set(page_ids or [])):
-        raise DetectionRefused("Some of the pages do not exist")
+        raise DetectionRefused(gettext_noop("Some of the pages do not exist"))
     corpora = {corpus_id for _doc, corpus_id in found}
     if len(corpora) != 1:
-        raise DetectionRefused("The pages of one run must belong to one corpus")
+        raise DetectionRefused(gettext_noop("The pages of one run must belong to one corpus"))
     documents = {doc for doc, _corpus in found}
     document = Document.objects.get(pk=documents.pop()) if len(documents) == 1 else None
     return Corpus.objects.get(pk=corpora.pop()), document, pages
@@ -197,18 +198,22 @@ def run_create(
     (the setting's default). `enqueue=False` leaves the pages for a foreground runner.
     """
     if not settings.DETECTION_ENABLED:
-        raise DetectionRefused("Face detection is disabled on this server (DETECTION_ENABLED is off)")
+        raise DetectionRefused(gettext_noop("Face detection is disabled on this server (DETECTION_ENABLED is off)"))
     detector = detector or settings.DETECTION_DEFAULT_DETECTOR
     attribute_model = settings.DETECTION_DEFAULT_ATTRIBUTES if attribute_model is None else attribute_model
     detector_spec, attribute_spec = requested_model_specs(user=user, detector=detector, attribute_model=attribute_model)
     if threshold is None:
         threshold = float(detector_spec.default_params.get("score_threshold", 0.5))
     if not 0.0 <= threshold <= 1.0:
-        raise DetectionRefused(f"The threshold must be between 0 and 1, got {threshold}")
+        raise DetectionRefused(
+            gettext_noop("The threshold must be between 0 and 1, got %(threshold)s"), threshold=threshold
+        )
     if max_face_share is None:
         max_face_share = settings.DETECTION_MAX_FACE_SHARE
     if not 0.0 < max_face_share <= 1.0:
-        raise DetectionRefused(f"The largest face share must be above 0 and at most 1, got {max_face_share}")
+        raise DetectionRefused(
+            gettext_noop("The largest face share must be above 0 and at most 1, got %(share)s"), share=max_face_share
+        )
     corpus, document, pages = _scope_pages(corpus=corpus, document=document, page_ids=page_ids)
     params = {
         "threshold": threshold,
@@ -239,7 +244,7 @@ def run_create(
             batch_size=1000,
         )
         if not created:
-            raise DetectionRefused("There are no pages to detect faces on")
+            raise DetectionRefused(gettext_noop("There are no pages to detect faces on"))
         DetectionRun.objects.filter(pk=run.pk).update(pages_total=len(created))
         if enqueue:
             transaction.on_commit(lambda: run_dispatch(run_id=run.pk))
@@ -419,10 +424,7 @@ def page_detect(
         raise
     except Exception as exc:
         logger.exception("page detection %s: the model failed", page_detection_id)
-        unexpected = Message(
-            gettext_noop("Unexpected error: %(kind)s: %(error)s"), {"kind": exc.__class__.__name__, "error": str(exc)}
-        )
-        return _page_fail(task, claimed_at=now, error=unexpected)
+        return _page_fail(task, claimed_at=now, error=unexpected_error(exc))
     try:
         with transaction.atomic():
             faces = faces_store_predictions(
@@ -496,7 +498,7 @@ def run_cancel(*, run: DetectionRun) -> DetectionRun:
 def run_retry_failed(*, run: DetectionRun) -> int:
     """Queue again the failed pages of a run and pages whose worker vanished; returns how many were reset."""
     if run.status == JobStatus.CANCELLED:
-        raise DetectionRefused("A cancelled run cannot be resumed; start a new run")
+        raise DetectionRefused(gettext_noop("A cancelled run cannot be resumed; start a new run"))
     with transaction.atomic():
         failed = PageDetection.objects.filter(run=run, status=JobStatus.FAILED).update(
             status=JobStatus.PENDING, finished_at=None

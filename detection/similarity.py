@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 
 from annotations.access import corpora_visible_to
+from annotations.iiif.messages import MessageError, gettext_noop
 from annotations.iiif_server.imaging import ImageUnavailable, page_derivative
 from annotations.models import Document, Face, FaceStatus, Page, Person
 from annotations.services import face_update
@@ -353,8 +354,11 @@ class SimilarFace:
         return self.distance < FaceEncoder.SAME_PERSON_DISTANCE
 
 
-class NoEncoding(Exception):
-    """The face cannot be encoded (image unavailable or box too small)."""
+NO_ENCODING = gettext_noop("The face cannot be encoded: its image is unavailable or its box is too small")
+
+
+class NoEncoding(MessageError):
+    """The face cannot be encoded (image unavailable or box too small); translated where read."""
 
 
 def similar_faces(*, face: Face, limit: int = 10) -> list[SimilarFace]:
@@ -365,7 +369,7 @@ def similar_faces(*, face: Face, limit: int = 10) -> list[SimilarFace]:
     """
     query = face_encoding_current(face=face)
     if query is None:
-        raise NoEncoding(f"face {face.pk} has no encoding (image unavailable or box too small)")
+        raise NoEncoding(NO_ENCODING)
     # Rejected or deleted faces may still sit in the index: ask for more than needed.
     neighbours = corpus_neighbours(face.page.document.corpus_id, query, limit * 2 + 10, exclude_face_id=face.pk)
     found = Face.objects.filter(pk__in=[n.id for n in neighbours]).visible().select_related("page", "person").in_bulk()

@@ -20,7 +20,7 @@ from annotations.access import (
 )
 from annotations.ingest.manifests import CorpusNameAmbiguous, ImportFailed, document_import_from_input
 from annotations.models import CorpusRole
-from annotations.serializers import DocumentImportInputSerializer
+from annotations.serializers import DocumentImportInputSerializer, PageReviewChangeSerializer
 from webapp.exceptions import validation_error_text
 from webapp.throttling import throttle_writes
 
@@ -101,6 +101,7 @@ def page_detail(request, page_id: int):
                 "imageHeight": page.image_height,
                 "reviewStatus": page.review_status,
                 "reviewVersion": page.review_version,
+                "reviewHistory": PageReviewChangeSerializer(selectors.page_review_history(page=page), many=True).data,
                 "canEdit": can_edit,
                 "corpusId": page.document.corpus_id,
                 # Scopes the browser's buffer of unsaved edits (page.js) to this user.

@@ -6,7 +6,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from annotations.serializers import PageSerializer, face_representation
+from annotations.serializers import PageDetailSerializer, face_representation
 from annotations.services import FaceConflict, PageReviewConflict
 
 
@@ -28,7 +28,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             {
                 "detail": _("This page's review status was changed by someone else; it is shown as it is now."),
-                "page": PageSerializer(exc.page).data,
+                "page": PageDetailSerializer(exc.page).data,
             },
             status=status.HTTP_409_CONFLICT,
         )

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
-from webapp.messages import Translatable, message_as_json, message_text
+from webapp.messages import Translatable, message_as_json, message_render, message_text
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +51,16 @@ REAP_BATCH = 500
 
 
 class Job(models.Model):
-    """The fields every job shares; `started_at` is the time of its current claim unless its kind names another."""
+    """The fields every job shares; `started_at` is the time of its current claim unless its kind names another.
+
+    `error` is the error's English text (logs, the command line); `error_message` the same error kept
+    untranslated (webapp.messages), so that each reader reads it in their own language; rows failed
+    before it was kept, and errors given as plain text, have the text only.
+    """
 
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
     error = models.TextField(blank=True)
+    error_message = models.JSONField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -64,6 +70,10 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    def error_translated(self) -> str:
+        """The error in the active language (the reader's), whatever language the worker had."""
+        return message_render(self.error_message, fallback=self.error)
 
 
 @dataclass(frozen=True)
@@ -84,8 +94,8 @@ class JobKind:
     claimed_field: str = "started_at"
     finished_field: str = "finished_at"
     error_field: str = "error"
-    # A JSON field beside the error text for kinds whose error is stored untranslated (webapp.messages).
-    error_message_field: str | None = None
+    # The JSON field beside the error text that keeps the error untranslated (webapp.messages).
+    error_message_field: str = "error_message"
 
     @property
     def objects(self) -> models.Manager:
@@ -96,12 +106,12 @@ class JobKind:
         return rows.filter(self.claimable) if self.claimable is not None else rows
 
     def error_values(self, error: Translatable | str) -> dict[str, Any]:
-        """The fields that store `error`: its English text and, where the kind keeps one, the message to
-        translate when read (none for a plain string)."""
-        values: dict[str, Any] = {self.error_field: message_text(error)}
-        if self.error_message_field is not None:
-            values[self.error_message_field] = None if isinstance(error, str) else message_as_json(error)
-        return values
+        """The fields that store `error`: its English text and the message to translate when read (none
+        for a plain string)."""
+        return {
+            self.error_field: message_text(error),
+            self.error_message_field: None if isinstance(error, str) else message_as_json(error),
+        }
 
     def stale(self, now: datetime) -> Q:
         """Running claims abandoned as of `now` (none for a kind never reclaimed)."""
@@ -132,7 +142,6 @@ PAGE_DETECTION = JobKind(
     stale_after=_task_time_limit,
     claimable=Q(run__status__in=ACTIVE_STATUSES),
     claimed_field="claimed_at",
-    error_message_field="error_message",
 )
 TRAINING = JobKind(
     name="training",

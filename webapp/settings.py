@@ -308,6 +308,7 @@ SPECTACULAR_SETTINGS = {
     # One name per choice set where several fields share a name ("status", "kind"), instead of hashes.
     "ENUM_NAME_OVERRIDES": {
         "GenderEnum": "annotations.models.Gender",
+        "ReviewStatusEnum": "annotations.models.ReviewStatus",
         "FaceStatusEnum": "annotations.models.FaceStatus",
         "ExportKindEnum": "annotations.models.ExportKind",
         "JobStatusEnum": "webapp.jobs.JobStatus",

@@ -29,6 +29,7 @@ class ExportSerializer(serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField()
     requested_by = serializers.CharField(source="requested_by.get_username", read_only=True, default=None)
     status = serializers.ChoiceField(choices=UNCANCELLABLE_STATUS_CHOICES, required=False)
+    error = serializers.SerializerMethodField()
 
     class Meta:
         model = Export
@@ -48,6 +49,10 @@ class ExportSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
+
+    def get_error(self, export: Export) -> str:
+        """Why it failed, or the pages a finished export skipped, in the request's language."""
+        return export.error_translated()
 
     def get_download_url(self, export: Export) -> str | None:
         if export.status != JobStatus.DONE or not export.file:

@@ -9,9 +9,11 @@ from annotations.exports.fields import absolute_url
 from annotations.exports.options import ExportOptions, ExportResult
 from annotations.exports.scope import AnyFace
 from annotations.iiif.image_api import derivative_scale, image_request_url, size_within
+from annotations.iiif.messages import Message, gettext_noop
 from annotations.models import Page
 
 JPEG_QUALITY = 90
+PAGE_SKIPPED = gettext_noop("page %(page)s (document %(document)s, p%(order)s): %(error)s")
 
 
 @dataclass(frozen=True)
@@ -73,5 +75,6 @@ def export_page_image(
     try:
         return page_image_jpeg(page, options.image_size)
     except ImageUnavailable as exc:
-        result.skipped.append(f"page {page.pk} (document {page.document_id}, p{page.order}): {exc}")
+        reason = {"page": page.pk, "document": page.document_id, "order": page.order, "error": exc.message}
+        result.skipped.append(Message(PAGE_SKIPPED, reason))
         return None, None

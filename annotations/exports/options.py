@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from annotations.iiif.messages import Message
+
 
 @dataclass(frozen=True)
 class ExportOptions:
@@ -36,7 +38,8 @@ class ExportResult:
 
     pages: int = 0
     faces: int = 0
-    skipped: list[str] = field(default_factory=list)
+    # Each skipped page and why, as a message (str() gives its English text).
+    skipped: list[Message] = field(default_factory=list)
     corpora: set[int] = field(default_factory=set)
 
 

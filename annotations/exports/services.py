@@ -21,6 +21,7 @@ from annotations.access import NOT_FOUND, corpora_named_for_user, get_corpus_for
 from annotations.exports.options import ExportOptions, ExportResult
 from annotations.exports.scope import export_querysets, page_batches
 from annotations.exports.writer import KINDS_WITH_TIMESTAMPS, export_extension, export_write
+from annotations.iiif.messages import Message, gettext_noop, unexpected_error
 from annotations.models import Corpus, Export, ExportKind
 from annotations.search.params import SearchFilterSet, SearchParams, search_params_parse
 from webapp.jobs import EXPORT, JobStatus, job_claim, job_fail, job_finish
@@ -37,6 +38,9 @@ OPTION_KEYS = ("include_rejected", "with_images", "image_size", "format")
 PROGRESS_INTERVAL = 1.0
 # How many skipped pages an export lists in its error text before summarising.
 SKIPPED_LISTED = 20
+TOO_LONG = gettext_noop("The export took longer than its time limit: narrow the scope or leave images out")
+CORPUS_DELETED = gettext_noop("A corpus this export holds was deleted while it was built")
+PAGES_SKIPPED = gettext_noop("Pages skipped, their image unavailable (%(count)s): %(pages)s")
 
 
 def _clean(values: dict, keys: tuple[str, ...]) -> dict:
@@ -135,10 +139,10 @@ def export_build(*, export_id: int) -> Export | None:
         )
         partial.replace(final)
     except SoftTimeLimitExceeded:
-        _fail(export, partial, "The export took longer than its time limit: narrow the scope or leave images out")
+        _fail(export, partial, Message(TOO_LONG))
     except Exception as exc:
         logger.exception("export %s failed", export.pk)
-        _fail(export, partial, f"{exc.__class__.__name__}: {exc}")
+        _fail(export, partial, unexpected_error(exc))
     else:
         _finish(export, final, name=name, total=total, result=result)
     export.refresh_from_db()
@@ -161,10 +165,10 @@ def _finish(export: Export, final: Path, *, name: str, total: int, result: Expor
                 progress_total=max(total, result.pages),
                 progress_done=result.pages,
                 face_count=result.faces,
-                error=_skipped_message(result),
+                **EXPORT.error_values(_skipped_message(result)),
             )
             return
-    _fail(export, final, "A corpus this export holds was deleted while it was built")
+    _fail(export, final, Message(CORPUS_DELETED))
 
 
 def _progress_reporter(export_id: int, total: int):
@@ -179,18 +183,20 @@ def _progress_reporter(export_id: int, total: int):
     return report
 
 
-def _fail(export: Export, partial: Path, message: str) -> None:
+def _fail(export: Export, partial: Path, message: Message) -> None:
     partial.unlink(missing_ok=True)
     job_fail(EXPORT, export.pk, claimed_at=export.started_at, error=message)
 
 
-def _skipped_message(result: ExportResult) -> str:
+def _skipped_message(result: ExportResult) -> Message | str:
+    """What a finished export says of the pages it skipped (the first SKIPPED_LISTED, each with its reason)."""
     if not result.skipped:
         return ""
-    listed = "; ".join(result.skipped[:SKIPPED_LISTED])
+    listed: list[Message] = list(result.skipped[:SKIPPED_LISTED])
     more = len(result.skipped) - SKIPPED_LISTED
-    suffix = f"; and {more} more" if more > 0 else ""
-    return f"{len(result.skipped)} pages skipped (image unavailable): {listed}{suffix}"
+    if more > 0:
+        listed.append(Message(gettext_noop("and %(count)s more"), {"count": more}))
+    return Message(PAGES_SKIPPED, {"count": len(result.skipped), "pages": listed})
 
 
 def export_to_path(*, kind: str, scope: dict, out: Path, options: ExportOptions) -> ExportResult:

@@ -73,6 +73,27 @@ def as_json(message: Translatable) -> dict:
     }
 
 
+def unexpected_error(exc: BaseException) -> Message:
+    """What a job that crashed says: the exception's class and its own text (the program's words, not translated)."""
+    return Message(
+        gettext_noop("Unexpected error: %(kind)s: %(error)s"), {"kind": exc.__class__.__name__, "error": str(exc)}
+    )
+
+
+def from_json(stored: Mapping) -> Message:
+    """The message `as_json` stored, nested messages as messages again (to raise it or store it anew)."""
+    params = stored.get("params") or {}
+    return Message(stored["message"], {name: _param_from_json(value) for name, value in params.items()})
+
+
+def _param_from_json(value: object) -> object:
+    if isinstance(value, Mapping):
+        return from_json(value)
+    if isinstance(value, list):
+        return [_param_from_json(item) for item in value]
+    return value
+
+
 def _param_as_json(value: object) -> object:
     if isinstance(value, Translatable):
         return as_json(value)

@@ -27,7 +27,7 @@ from annotations.access import NOT_FOUND, corpora_named_for_user, get_corpus_for
 from annotations.iiif.dates import parse_date
 from annotations.iiif.fetch import Fetcher, FetchError, FetchPolicy
 from annotations.iiif.host_budget import HostBudget, RedisHostBudget
-from annotations.iiif.messages import Message, MessageError
+from annotations.iiif.messages import Message, MessageError, unexpected_error
 from annotations.iiif.parse import (
     IIIFError,
     ImageService,
@@ -260,13 +260,7 @@ def document_import_run(*, document_id: int, expand_collections: bool = True) ->
         _fail(document, exc)
     except Exception as exc:
         logger.exception("document %s: import crashed", document_id)
-        _fail(
-            document,
-            Message(
-                gettext_noop("Unexpected error: %(kind)s: %(error)s"),
-                {"kind": exc.__class__.__name__, "error": str(exc)},
-            ),
-        )
+        _fail(document, unexpected_error(exc))
     document.refresh_from_db()
     return document
 

@@ -113,7 +113,7 @@ def test_a_failing_build_is_recorded_and_leaves_no_partial_file(alice, document,
     monkeypatch.setattr(export_services, "export_write", explode)
     built = export_build(export_id=export.pk)
 
-    assert built.status == JobStatus.FAILED and built.error == "OSError: disk full"
+    assert built.status == JobStatus.FAILED and built.error == "Unexpected error: OSError: disk full"
     assert not list(Path(default_storage.path("exports")).iterdir())
 
 

@@ -12,7 +12,6 @@ import socket
 import pytest
 from django.conf import settings
 from django.utils import translation
-from django.utils.translation import trans_real
 
 from annotations.ingest.manifests import document_import_run, document_request_import
 from annotations.models import Document
@@ -24,19 +23,6 @@ pytestmark = pytest.mark.django_db
 RATE_LIMITED = "Rate limited (HTTP 429) by %(host)s even after waiting and retrying"
 COULD_NOT_REACH = "Could not reach %(host)s: %(reason)s"
 CONNECTION_FAILED = "the connection failed"
-
-
-@pytest.fixture
-def french_catalogue(monkeypatch):
-    """french_catalogue({msgid: msgstr}): French for these messages during the test, whatever the catalogue
-    holds yet (their translations come with makemessages), so a test can tell French from English."""
-
-    def add(translations: dict[str, str]) -> None:
-        catalogue = trans_real.translation("fr")._catalog._catalogs[0]
-        for msgid, msgstr in translations.items():
-            monkeypatch.setitem(catalogue, msgid, msgstr)
-
-    return add
 
 
 def failed_import(corpus, alice, source: str) -> Document:

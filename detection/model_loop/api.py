@@ -32,6 +32,7 @@ from detection.model_loop.training import (
 from detection.models import InferenceJob, TrainedModel, TrainingJob, TrainingKind
 from detection.selectors import get_run_for_user, model_listing
 from webapp.ids import IdField, id_param
+from webapp.messages import message_translated
 from webapp.query import StrictQueryParameters
 from webapp.throttling import anonymous_throttle_check
 
@@ -51,6 +52,7 @@ class RunEvaluationApi(StrictQueryParameters, APIView):
 
 class InferenceJobSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
 
     class Meta:
         model = InferenceJob
@@ -72,6 +74,10 @@ class InferenceJobSerializer(serializers.ModelSerializer):
 
     def get_url(self, job: InferenceJob) -> str:
         return reverse("api-inference-job", args=[job.pk])
+
+    def get_error(self, job: InferenceJob) -> str:
+        """Why it failed, in the request's language."""
+        return job.error_translated()
 
 
 def job_accepted(job: InferenceJob) -> Response:
@@ -141,7 +147,7 @@ class EvaluationApi(StrictQueryParameters, APIView):
                 attribute_model=data["attribute_model"],
             )
         except evaluation.EvaluationRefused as exc:
-            raise ValidationError({"detector": [str(exc)]}) from exc
+            raise ValidationError({"detector": [message_translated(exc.message)]}) from exc
         return job_accepted(job)
 
 
@@ -152,6 +158,7 @@ class TrainedModelSerializer(serializers.ModelSerializer):
         source="activation_overridden_by.get_username", read_only=True, default=None
     )
     data_snapshot = serializers.SerializerMethodField()
+    activation_reason = serializers.SerializerMethodField()
 
     class Meta:
         model = TrainedModel
@@ -174,6 +181,10 @@ class TrainedModelSerializer(serializers.ModelSerializer):
             "activation_overridden_by",
         ]
 
+    def get_activation_reason(self, model: TrainedModel) -> str:
+        """Why it is (in)active, in the request's language."""
+        return model.activation_reason_translated()
+
     def get_data_snapshot(self, model: TrainedModel) -> dict:
         # Page id lists can be long: the API gives their sizes, the database keeps them.
         return {
@@ -185,6 +196,8 @@ class TrainedModelSerializer(serializers.ModelSerializer):
 class TrainingJobSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
     trained_model = TrainedModelSerializer(read_only=True)
+    stage = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
 
     class Meta:
         model = TrainingJob
@@ -206,6 +219,14 @@ class TrainingJobSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
+
+    def get_stage(self, job: TrainingJob) -> str:
+        """What it is doing now, in the request's language."""
+        return job.stage_translated()
+
+    def get_error(self, job: TrainingJob) -> str:
+        """Why it failed, in the request's language."""
+        return job.error_translated()
 
 
 class TrainingJobListCreateApi(StrictQueryParameters, generics.ListAPIView):
@@ -246,7 +267,7 @@ class TrainingJobListCreateApi(StrictQueryParameters, generics.ListAPIView):
                 user=request.user, kind=data["kind"], corpus=corpus, document=document, params=data["params"]
             )
         except TrainingRefused as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
+            raise ValidationError({"detail": message_translated(exc.message)}) from exc
         return Response(TrainingJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -309,7 +330,7 @@ class ModelActivationApi(APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         except TrainingRefused as exc:
-            raise ValidationError({"reason": [str(exc)]}) from exc
+            raise ValidationError({"reason": [message_translated(exc.message)]}) from exc
         return Response(TrainedModelSerializer(model).data)
 
 
@@ -359,7 +380,7 @@ class SimilarFacesApi(StrictQueryParameters, APIView):
                 return job_accepted(job)
             neighbours = similarity.similar_faces(face=face, limit=filters.validated_data["limit"])
         except similarity.NoEncoding as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+            return Response({"detail": message_translated(exc.message)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         return Response(
             {
                 "face": face.pk,

@@ -26,6 +26,7 @@ from django.db.models import Max, QuerySet
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from annotations.iiif.messages import MessageError
 from annotations.iiif_server.imaging import page_derivative
 from annotations.models import Document, Face, FaceRevision, FaceStatus, Page, ReviewStatus
 from detection.errors import DetectionRefused
@@ -48,8 +49,8 @@ PRECISION_TARGETS = (0.8, 0.9, 0.95)
 SCORE_FLOOR = EVALUATION_FLOOR
 
 
-class EvaluationRefused(Exception):
-    """Nothing to evaluate, or an unknown model; the message is meant for the user."""
+class EvaluationRefused(MessageError):
+    """Nothing to evaluate, or an unknown model; the message is meant for the user (translated where read)."""
 
 
 @dataclass(frozen=True)
@@ -259,10 +260,13 @@ def evaluation_for_run(*, run: DetectionRun, document: Document | None = None) -
     if "evaluation_floor" in run.params:
         floor = run_evaluation_floor(run)
         if not pages:
-            evaluation.notes.append("No page of this run is reviewed yet: nothing to compare.")
+            evaluation.notes.append(_("No page of this run is reviewed yet: nothing to compare."))
         evaluation.notes.append(
-            f"Read from the run's kept predictions (scores down to {floor}) against the accepted, edited and "
-            "added faces: later runs on these pages do not change it."
+            _(
+                "Read from the run's kept predictions (scores down to %(floor)s) against the accepted, edited and "
+                "added faces: later runs on these pages do not change it."
+            )
+            % {"floor": number_format(floor)}
         )
         return evaluation
     if not pages:
@@ -285,7 +289,7 @@ def evaluation_check(*, detector: str, attribute_model: str = "", user=None) -> 
     try:
         requested_model_specs(user=user, detector=detector, attribute_model=attribute_model)
     except DetectionRefused as exc:
-        raise EvaluationRefused(str(exc)) from exc
+        raise EvaluationRefused(exc.template, **exc.params) from exc
 
 
 def evaluation_for_detector(

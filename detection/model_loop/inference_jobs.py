@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from annotations.iiif.messages import Message, from_json, unexpected_error
 from annotations.models import Document, Face
 from detection import similarity
 from detection.model_loop import evaluation
@@ -74,13 +75,15 @@ def face_encoding_job_request(
         return None
     if not similarity.faces_missing_encodings(faces=Face.objects.filter(pk=face.pk)).exists():
         # Rejected faces are never encoded.
-        raise similarity.NoEncoding(f"face {face.pk} has no encoding (image unavailable or box too small)")
+        raise similarity.NoEncoding(similarity.NO_ENCODING)
     box = [face.x, face.y, face.w, face.h]
     with transaction.atomic():
         latest = InferenceJob.objects.select_for_update().filter(kind=InferenceKind.FACE_ENCODING, face=face).first()
         if latest is not None and latest.params.get("box") == box:
             if latest.status == JobStatus.FAILED:
-                raise similarity.NoEncoding(latest.error)
+                # Why that job failed; jobs failed before their message was kept say what it means.
+                failure = from_json(latest.error_message) if latest.error_message else Message(similarity.NO_ENCODING)
+                raise similarity.NoEncoding(failure.template, **failure.params)
             if latest.status in ACTIVE_STATUSES:
                 return latest
         if before_new_job is not None:
@@ -101,10 +104,10 @@ def inference_job_run(*, job_id: int) -> InferenceJob | None:
     try:
         result = _evaluate(job) if job.kind == InferenceKind.EVALUATION else _encode(job)
     except (evaluation.EvaluationRefused, similarity.NoEncoding) as exc:
-        job_fail(INFERENCE, job.pk, claimed_at=claimed_at, error=str(exc))
+        job_fail(INFERENCE, job.pk, claimed_at=claimed_at, error=exc)
     except Exception as exc:
         logger.exception("inference job %s failed", job_id)
-        job_fail(INFERENCE, job.pk, claimed_at=claimed_at, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
+        job_fail(INFERENCE, job.pk, claimed_at=claimed_at, error=unexpected_error(exc))
     else:
         job_finish(INFERENCE, job.pk, claimed_at=claimed_at, result=result, progress=1.0)
     job.refresh_from_db()
@@ -138,7 +141,7 @@ def _evaluate(job: InferenceJob) -> dict:
 
 def _encode(job: InferenceJob) -> dict:
     if similarity.face_encoding_ensure(face=job.face) is None:
-        raise similarity.NoEncoding(f"face {job.face_id} has no encoding (image unavailable or box too small)")
+        raise similarity.NoEncoding(similarity.NO_ENCODING)
     return {"face": job.face_id}
 
 

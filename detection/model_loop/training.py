@@ -27,21 +27,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from annotations.exports.options import ExportOptions
 from annotations.exports.scope import page_batches
 from annotations.exports.writer import export_write
+from annotations.iiif.messages import Message, MessageError, gettext_noop, unexpected_error
 from annotations.models import Corpus, Document, ExportKind, Face, Page, ReviewStatus
 from detection.inference import registry
 from detection.inference.registry import ModelSpec
 from detection.models import ModelKind, TrainedModel, TrainingJob, TrainingKind
 from webapp.folders import folders_by_id
-from webapp.jobs import ACTIVE_STATUSES, TRAINING, JobStatus, job_cancel, job_claim, job_fail, job_finish
+from webapp.jobs import ACTIVE_STATUSES, TRAINING, JobStatus, job_cancel, job_claim, job_finish
+from webapp.messages import message_as_json
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +118,14 @@ PARAM_RANGES: dict[str, tuple[float, float]] = {
 DATA_SHARE = {TrainingKind.ATTRIBUTES: 0.2, TrainingKind.RESCORER: 0.5, TrainingKind.ENCODING_HEAD: 0.9}
 # One page each for training, validation and the held-out test.
 MIN_REVIEWED_PAGES = 3
+REPLACED_BY = gettext_noop("Replaced by %(name)s.")
+# The stages a job reports as it goes (the others are said once, where they are reported).
+EXPORTING_PAGE = gettext_noop("exporting page %(done)s/%(total)s")
+ENCODING_PAGE = gettext_noop("encoding faces of page %(done)s/%(total)s")
+BASE_DETECTOR_PAGE = gettext_noop("base detector on page %(done)s/%(total)s")
+EPOCH = gettext_noop("epoch %(epoch)s/%(epochs)s")
+EPOCH_WITH_LOSS = gettext_noop("epoch %(epoch)s/%(epochs)s, validation loss %(loss).4f")
+TOO_LONG = gettext_noop("Training took longer than its time limit (%(seconds)s s): train on fewer pages or epochs")
 # A job exports the pages it trains on to MEDIA_ROOT/training/<prefix><job id>/.
 JOB_DIR_PREFIX = "job-"
 # The held-out metric each kind is compared on, and how the reasons name it.
@@ -124,11 +134,11 @@ HELD_OUT_METRICS = {
     TrainingKind.RESCORER: "ap50",
     TrainingKind.ENCODING_HEAD: "macro_recall",
 }
-METRIC_NAMES = {"macro_recall": "macro per-class recall", "ap50": "AP@0.5"}
+METRIC_NAMES = {"macro_recall": gettext_noop("macro per-class recall"), "ap50": "AP@0.5"}
 
 
-class TrainingRefused(Exception):
-    """A job that cannot be created or run; the message is meant for the curator."""
+class TrainingRefused(MessageError):
+    """A job that cannot be created or run; the message is meant for the curator (translated where read)."""
 
 
 class TrainingCancelled(Exception):
@@ -142,20 +152,20 @@ def training_params(*, kind: str, params: dict | None) -> dict:
     unknown = sorted(set(params or {}) - set(defaults))
     if unknown:
         raise TrainingRefused(
-            _("Unknown parameters for %(kind)s training: %(names)s") % {"kind": kind, "names": ", ".join(unknown)}
+            gettext_noop("Unknown parameters for %(kind)s training: %(names)s"), kind=kind, names=", ".join(unknown)
         )
     merged = dict(defaults)
     for key, value in (params or {}).items():
         merged[key] = _param_checked(key, value, default=defaults[key])
     if kind == TrainingKind.RESCORER and merged["base"] not in registry.DETECTORS:
-        raise TrainingRefused(_("Unknown base detector %(name)r") % {"name": merged["base"]})
+        raise TrainingRefused(gettext_noop("Unknown base detector %(name)r"), name=merged["base"])
     if kind == TrainingKind.ENCODING_HEAD:
         from detection.inference.encoding_head import FEATURE_SETS
 
         known = ["+".join(features) for features in FEATURE_SETS]
         if merged["features"] not in known:
             raise TrainingRefused(
-                _("Parameter %(name)s must be one of %(values)s") % {"name": "features", "values": ", ".join(known)}
+                gettext_noop("Parameter %(name)s must be one of %(values)s"), name="features", values=", ".join(known)
             )
     return merged
 
@@ -164,18 +174,18 @@ def _param_checked(key: str, value, *, default: float | int | str) -> float | in
     """One parameter as its default's type, refused by name when it is of another type or out of range."""
     if isinstance(default, str):
         if not isinstance(value, str):
-            raise TrainingRefused(_("Parameter %(name)s must be text") % {"name": key})
+            raise TrainingRefused(gettext_noop("Parameter %(name)s must be text"), name=key)
         return value
     # JSON's true and false are not numbers, and 2.9 epochs is not 2.
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TrainingRefused(_("Parameter %(name)s must be a number") % {"name": key})
+        raise TrainingRefused(gettext_noop("Parameter %(name)s must be a number"), name=key)
     if isinstance(default, int) and not isinstance(value, int):
-        raise TrainingRefused(_("Parameter %(name)s must be a whole number") % {"name": key})
+        raise TrainingRefused(gettext_noop("Parameter %(name)s must be a whole number"), name=key)
     low, high = PARAM_RANGES[key]
     if not low <= value <= high:
         # NaN fails both comparisons, so it lands here too.
         raise TrainingRefused(
-            _("Parameter %(name)s must be between %(low)s and %(high)s") % {"name": key, "low": low, "high": high}
+            gettext_noop("Parameter %(name)s must be between %(low)s and %(high)s"), name=key, low=low, high=high
         )
     return value if isinstance(default, int) else float(value)
 
@@ -187,12 +197,20 @@ def training_job_create(
     from detection.tasks import train_model_task
 
     if kind not in TrainingKind.values:
-        raise TrainingRefused(f"Unknown training kind {kind!r}; known: {', '.join(TrainingKind.values)}")
+        raise TrainingRefused(
+            gettext_noop("Unknown training kind %(kind)r; known: %(known)s"),
+            kind=kind,
+            known=", ".join(TrainingKind.values),
+        )
     if document is not None and document.corpus_id != corpus.pk:
-        raise TrainingRefused("The document belongs to another corpus")
+        raise TrainingRefused(gettext_noop("The document belongs to another corpus"))
     reviewed = _scope_pages(corpus_id=corpus.pk, document_id=document.pk if document else None).count()
     if reviewed < MIN_REVIEWED_PAGES:
-        raise TrainingRefused(f"Training needs at least {MIN_REVIEWED_PAGES} reviewed pages; this scope has {reviewed}")
+        raise TrainingRefused(
+            gettext_noop("Training needs at least %(minimum)s reviewed pages; this scope has %(count)s"),
+            minimum=MIN_REVIEWED_PAGES,
+            count=reviewed,
+        )
     with transaction.atomic():
         job = TrainingJob.objects.create(
             kind=kind,
@@ -223,24 +241,27 @@ def training_job_cancel(*, job: TrainingJob) -> TrainingJob:
 
 def training_job_run(*, job_id: int) -> TrainingJob | None:
     """Claim a pending (or abandoned) job and train its model; None when there was nothing to claim."""
-    if job_claim(TRAINING, job_id, progress=0.0, stage="starting") is None:
+    if job_claim(TRAINING, job_id, progress=0.0, **_stage_values(Message(gettext_noop("starting")))) is None:
         logger.info("training job %s: nothing to claim (finished, cancelled, running or missing)", job_id)
         return None
     job = TrainingJob.objects.select_related("corpus", "created_by").get(pk=job_id)
     try:
         trained = _train(job)
     except TrainingCancelled:
-        _finish(job, status=JobStatus.CANCELLED, stage="cancelled")
+        _finish(job, status=JobStatus.CANCELLED, **_stage_values(Message(gettext_noop("cancelled"))))
     except TrainingRefused as exc:
-        _finish(job, status=JobStatus.FAILED, error=str(exc))
+        _finish(job, status=JobStatus.FAILED, **TRAINING.error_values(exc))
+    except SoftTimeLimitExceeded:
+        too_long = Message(TOO_LONG, {"seconds": settings.TRAINING_SOFT_TIME_LIMIT})
+        _finish(job, status=JobStatus.FAILED, **TRAINING.error_values(too_long))
     except Exception as exc:
         logger.exception("training job %s failed", job_id)
-        _finish(job, status=JobStatus.FAILED, error=f"Unexpected error: {exc.__class__.__name__}: {exc}")
+        _finish(job, status=JobStatus.FAILED, **TRAINING.error_values(unexpected_error(exc)))
     else:
         _finish(
             job,
             status=JobStatus.DONE,
-            stage="done",
+            **_stage_values(Message(gettext_noop("done"))),
             trained_model=trained,
             metrics={**trained.metrics, "comparison": trained.comparison},
         )
@@ -265,9 +286,13 @@ def training_exports_purge() -> list[int]:
     return ended
 
 
-def training_job_fail(*, job_id: int, error: str) -> None:
-    """Mark a running job failed (time limit hit)."""
-    job_fail(TRAINING, job_id, error=error[:2000])
+def _stage_values(stage: Message) -> dict:
+    """The fields that store a stage: its English text and the message, translated when read."""
+    return {"stage": str(stage)[:200], "stage_message": message_as_json(stage)}
+
+
+def _counted(template: str, done: int, total: int) -> Message:
+    return Message(template, {"done": done, "total": total})
 
 
 def _finish(job: TrainingJob, *, status: str, **fields) -> None:
@@ -283,20 +308,24 @@ class _Reporter:
         self.data_share = DATA_SHARE[job.kind]
         self.history: dict[str, list[float]] = {}
 
-    def report(self, fraction: float, stage: str) -> None:
+    def report(self, fraction: float, stage: Message) -> None:
         TrainingJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
-            progress=min(max(fraction, 0.0), 1.0), stage=stage[:200]
+            progress=min(max(fraction, 0.0), 1.0), **_stage_values(stage)
         )
         if TrainingJob.objects.filter(pk=self.job_id, cancel_requested=True).exists():
             raise TrainingCancelled
 
-    def data(self, done: int, total: int, stage: str) -> None:
+    def data(self, done: int, total: int, stage: Message) -> None:
         self.report(self.data_share * done / max(total, 1), stage)
 
     def epoch(self, epoch: int, epochs: int, logs: dict[str, float]) -> bool:
         """Keras progress hook: records the epoch's losses (the live loss curve); True stops training (cancelled)."""
         loss = logs.get("val_loss")
-        stage = f"epoch {epoch}/{epochs}" + (f", validation loss {loss:.4f}" if loss is not None else "")
+        counted = {"epoch": epoch, "epochs": epochs}
+        if loss is None:
+            stage = Message(EPOCH, counted)
+        else:
+            stage = Message(EPOCH_WITH_LOSS, {**counted, "loss": loss})
         for name in ("loss", "val_loss"):
             if name in logs:
                 self.history.setdefault(name, []).append(float(logs[name]))
@@ -344,7 +373,7 @@ def training_snapshot(*, job: TrainingJob, progress: Callable[[int, int], None] 
         "documents": sorted(set(pages.values_list("document_id", flat=True))),
         "faces": scoped.visible().count(),
         "rejected": scoped.count() - scoped.visible().count(),
-        "skipped_pages": result.skipped,
+        "skipped_pages": [str(skipped) for skipped in result.skipped],
         "taken_at": timezone.now().isoformat(),
     }
     return folder, snapshot
@@ -356,7 +385,7 @@ def _train(job: TrainingJob) -> TrainedModel:
     reporter = _Reporter(job)
     params = job.params
     folder, snapshot = training_snapshot(
-        job=job, progress=lambda done, total: reporter.data(done, total, f"exporting page {done}/{total}")
+        job=job, progress=lambda done, total: reporter.data(done, total, _counted(EXPORTING_PAGE, done, total))
     )
     images = read_labelme_folder(folder)
     split = split_held_out(
@@ -368,8 +397,11 @@ def _train(job: TrainingJob) -> TrainedModel:
     train, validation = split.train, split.validation
     if not train or not validation or not split.test:
         raise TrainingRefused(
-            f"Training needs reviewed pages for training, validation and the held-out test "
-            f"(at least {MIN_REVIEWED_PAGES} pages with their images)"
+            gettext_noop(
+                "Training needs reviewed pages for training, validation and the held-out test "
+                "(at least %(minimum)s pages with their images)"
+            ),
+            minimum=MIN_REVIEWED_PAGES,
         )
     snapshot.update(
         split_unit=split.unit,
@@ -403,7 +435,7 @@ def _train(job: TrainingJob) -> TrainedModel:
         trained = _trained_model_save(
             job=job, file=_keras_file(result.model, sidecar), metrics=metrics, snapshot=snapshot
         )
-    reporter.report(1.0, "comparing with the active model on the held-out pages")
+    reporter.report(1.0, Message(gettext_noop("comparing with the active model on the held-out pages")))
     comparison = held_out_comparison(model=trained, test=split.test)
     return trained_model_decide(model=trained, comparison=comparison)
 
@@ -413,11 +445,11 @@ def _train_attributes(train, validation, params: dict, reporter: _Reporter):
     from detection.training.data import KNOWN_GENDERS
 
     size, margin = int(params["input_size"]), float(params["margin"])
-    reporter.report(reporter.data_share * 0.9, "cropping faces")
+    reporter.report(reporter.data_share * 0.9, Message(gettext_noop("cropping faces")))
     train_samples = attribute_samples(train, size=size, margin=margin)
     validation_samples = attribute_samples(validation, size=size, margin=margin)
     if not train_samples or not validation_samples:
-        raise TrainingRefused("Both the training and the validation pages need curated faces")
+        raise TrainingRefused(gettext_noop("Both the training and the validation pages need curated faces"))
     result = train_attribute_model(
         train_samples,
         validation_samples,
@@ -451,11 +483,13 @@ def _train_encoding_head(train, validation, params: dict, reporter: _Reporter):
     samples = face_samples(
         pages,
         reader,
-        progress=lambda done, total: reporter.data(done, total, f"encoding faces of page {done}/{total}"),
+        progress=lambda done, total: reporter.data(done, total, _counted(ENCODING_PAGE, done, total)),
     )
     if not samples:
-        raise TrainingRefused("The training pages need curated faces the encoder can read (10 px and more)")
-    reporter.report(reporter.data_share, "choosing the regularisation by cross-validation")
+        raise TrainingRefused(
+            gettext_noop("The training pages need curated faces the encoder can read (10 px and more)")
+        )
+    reporter.report(reporter.data_share, Message(gettext_noop("choosing the regularisation by cross-validation")))
     heads, _choices = fit_encoding_heads(
         samples,
         features=features,
@@ -466,8 +500,10 @@ def _train_encoding_head(train, validation, params: dict, reporter: _Reporter):
     )
     if heads.gender is None and heads.child is None:
         raise TrainingRefused(
-            "Neither head could be fitted: the curated faces need at least 3 women and 3 men, or 3 children "
-            "and 3 adults, and a head must rank faces of documents it did not see better than chance"
+            gettext_noop(
+                "Neither head could be fitted: the curated faces need at least 3 women and 3 men, or 3 children "
+                "and 3 adults, and a head must rank faces of documents it did not see better than chance"
+            )
         )
     # The validation pages were in the fit: the cross-validated figures stand for them, and the
     # held-out comparison reads the test pages.
@@ -495,7 +531,7 @@ def _train_rescorer(train, validation, params: dict, reporter: _Reporter):
     total = len(train) + len(validation)
 
     def on_page(offset: int) -> Callable[[int], None]:
-        return lambda done: reporter.data(offset + done, total, f"base detector on page {offset + done}/{total}")
+        return lambda done: reporter.data(offset + done, total, _counted(BASE_DETECTOR_PAGE, offset + done, total))
 
     train_pages = candidate_pages(train, detector, search, on_page=on_page(0))
     validation_pages = candidate_pages(validation, detector, search, on_page=on_page(len(train)))
@@ -593,7 +629,7 @@ def _trained_model_save(*, job: TrainingJob, file: _ModelFile, metrics: dict, sn
             # Another job took this version number meanwhile: take the next one.
             continue
         return trained
-    raise TrainingRefused("Could not allocate a model version; try again")
+    raise TrainingRefused(gettext_noop("Could not allocate a model version; try again"))
 
 
 def trained_model_files_delete(*, file: str) -> None:
@@ -716,53 +752,63 @@ def _predict_many(model):
 def trained_model_decide(*, model: TrainedModel, comparison: dict) -> TrainedModel:
     """Apply the activation rule: active only when strictly better on enough held-out faces; record why."""
     new, active = comparison.get("new"), comparison.get("active")
-    metric = METRIC_NAMES.get(comparison.get("metric", ""), comparison.get("metric", ""))
-    baseline = comparison.get("active_model") or _("no model")
+    metric = Message(METRIC_NAMES.get(comparison.get("metric", ""), comparison.get("metric", "")))
+    baseline = comparison.get("active_model") or Message(gettext_noop("no model"))
     if not comparison.get("enough_data"):
         activate = False
-        reason = _(
-            "Kept inactive: the held-out pages have %(faces)s faces, fewer than the %(min)s needed to compare models."
-        ) % {"faces": comparison.get("held_out_faces", 0), "min": comparison.get("min_faces")}
+        reason = Message(
+            gettext_noop(
+                "Kept inactive: the held-out pages have %(faces)s faces, fewer than the %(min)s needed to compare "
+                "models."
+            ),
+            {"faces": comparison.get("held_out_faces", 0), "min": comparison.get("min_faces")},
+        )
     elif new is None:
         activate = False
-        reason = _("Kept inactive: the new model could not be scored on the held-out pages.")
+        reason = Message(gettext_noop("Kept inactive: the new model could not be scored on the held-out pages."))
     elif comparison.get("active_error"):
         activate = False
-        reason = _("Kept inactive: %(baseline)s could not be scored on the held-out pages (%(error)s).") % {
-            "baseline": baseline,
-            "error": comparison["active_error"],
-        }
+        reason = Message(
+            gettext_noop("Kept inactive: %(baseline)s could not be scored on the held-out pages (%(error)s)."),
+            {"baseline": baseline, "error": comparison["active_error"]},
+        )
     elif active is not None and new <= active:
         activate = False
-        reason = _("Kept inactive: held-out %(metric)s %(new).3f is not better than %(old).3f for %(baseline)s.") % {
-            "metric": metric,
-            "new": new,
-            "old": active,
-            "baseline": baseline,
-        }
+        reason = Message(
+            gettext_noop("Kept inactive: held-out %(metric)s %(new).3f is not better than %(old).3f for %(baseline)s."),
+            {"metric": metric, "new": new, "old": active, "baseline": baseline},
+        )
     else:
         activate = True
-        reason = _("Activated: held-out %(metric)s %(new).3f against %(old)s for %(baseline)s.") % {
-            "metric": metric,
-            "new": new,
-            "old": "n/a" if active is None else f"{active:.3f}",
-            "baseline": baseline,
-        }
+        reason = Message(
+            gettext_noop("Activated: held-out %(metric)s %(new).3f against %(old)s for %(baseline)s."),
+            {
+                "metric": metric,
+                "new": new,
+                "old": Message(gettext_noop("n/a")) if active is None else f"{active:.3f}",
+                "baseline": baseline,
+            },
+        )
     comparison = {**comparison, "decision": "activated" if activate else "kept_inactive"}
     with transaction.atomic():
         if activate:
-            _deactivate_family(model=model, reason=_("Replaced by %(name)s.") % {"name": model.registry_name})
+            _deactivate_family(model=model, reason=Message(REPLACED_BY, {"name": model.registry_name}))
         TrainedModel.objects.filter(pk=model.pk).update(
-            is_active=activate, comparison=comparison, activation_reason=reason, updated_at=timezone.now()
+            is_active=activate, comparison=comparison, **_reason_values(reason), updated_at=timezone.now()
         )
     model.refresh_from_db()
     trained_models_register()
     return model
 
 
-def _deactivate_family(*, model: TrainedModel, reason: str) -> None:
+def _deactivate_family(*, model: TrainedModel, reason: Message) -> None:
     """The other active model of the family in the model's corpus steps down; other corpora keep theirs."""
-    _active_beside(model).update(is_active=False, activation_reason=reason, updated_at=timezone.now())
+    _active_beside(model).update(is_active=False, **_reason_values(reason), updated_at=timezone.now())
+
+
+def _reason_values(reason: Message) -> dict:
+    """The fields that store why a model is (in)active: the English text and the message, translated when read."""
+    return {"activation_reason": str(reason), "activation_reason_message": message_as_json(reason)}
 
 
 def trained_model_set_active(*, model: TrainedModel, user, is_active: bool, reason: str, updated_at) -> TrainedModel:
@@ -772,16 +818,16 @@ def trained_model_set_active(*, model: TrainedModel, user, is_active: bool, reas
     """
     reason = reason.strip()
     if not reason:
-        raise TrainingRefused(_("Give a reason for overriding the activation rule"))
-    note = _("Overridden by %(user)s: %(reason)s") % {"user": user.get_username(), "reason": reason}
+        raise TrainingRefused(gettext_noop("Give a reason for overriding the activation rule"))
+    note = Message(gettext_noop("Overridden by %(user)s: %(reason)s"), {"user": user.get_username(), "reason": reason})
     with transaction.atomic():
         current = TrainedModel.objects.select_for_update().get(pk=model.pk)
         if current.updated_at != updated_at:
             raise ActivationConflict(current)
         if is_active:
-            _deactivate_family(model=current, reason=_("Replaced by %(name)s.") % {"name": current.registry_name})
+            _deactivate_family(model=current, reason=Message(REPLACED_BY, {"name": current.registry_name}))
         TrainedModel.objects.filter(pk=current.pk).update(
-            is_active=is_active, activation_reason=note, activation_overridden_by=user, updated_at=timezone.now()
+            is_active=is_active, **_reason_values(note), activation_overridden_by=user, updated_at=timezone.now()
         )
     model.refresh_from_db()
     trained_models_register()

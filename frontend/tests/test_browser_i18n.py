@@ -6,9 +6,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from annotations.models import Face, FaceStatus, Gender
+from annotations.models import Document, Face, FaceStatus, Gender, ReviewStatus
+from detection.model_loop.training import training_job_create, training_job_run
+from detection.tests.factories import add_scan_page
 from frontend.models import UserPreference
 from frontend.tests.test_browser_review import open_review, review, unavailable_saves  # noqa: F401  (fixtures)
+from tests.support.clients import browser_log_in
+from webapp.jobs import JobStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -69,3 +73,25 @@ def test_choosing_english_keeps_english_for_that_user(page, live_server, review)
     page.wait_for_selector("#review[data-ready='1']", timeout=20000)
     expect(page.locator("#mark-reviewed")).to_have_text("Mark reviewed")
     assert UserPreference.objects.get(user=review.user).language == "en"
+
+
+def test_a_french_curator_reads_why_a_training_job_failed_in_french(page, live_server, corpus, alice, monkeypatch):
+    from detection.tasks import train_model_task
+
+    monkeypatch.setattr(train_model_task, "delay", lambda job_id: None)  # run below, as the worker would
+    document = Document.objects.create(corpus=corpus, source="scans/1915", label="1915", import_status=JobStatus.DONE)
+    for _ in range(3):
+        scan = add_scan_page(document, width=400, height=400)
+        scan.__class__.objects.filter(pk=scan.pk).update(review_status=ReviewStatus.REVIEWED)
+    job = training_job_create(user=alice, kind="attributes", corpus=corpus)
+    training_job_run(job_id=job.pk)  # no curated face to crop: it fails
+    browser_log_in(page, live_server, alice)
+
+    page.goto(f"{live_server.url}/training/?corpus={corpus.pk}")
+    page.locator(f"#jobs-table button[data-job='{job.pk}']").click()
+
+    expect(page.locator("#job-detail")).to_have_attribute("data-status", "failed")
+    expect(page.locator("#job-stage")).to_have_text("échec · découpe des visages")
+    expect(page.locator("#job-error")).to_have_text(
+        "Les pages d’entraînement et de validation ont toutes deux besoin de visages vérifiés"
+    )

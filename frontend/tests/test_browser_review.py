@@ -221,6 +221,32 @@ def test_a_review_status_someone_changed_meanwhile_is_shown_not_overwritten(
     expect(page.locator("#review-status")).to_have_text("Reviewed")
 
 
+def test_the_page_s_review_history_says_who_reviewed_it_after_it_is_reopened(
+    page, live_server, review, django_user_model
+):
+    eve = django_user_model.objects.create_user("eve")
+    CorpusMembership.objects.create(corpus=review.corpus, user=eve, role=CorpusRole.CURATOR)
+    page_set_review_status(page=review.pages[0], status=ReviewStatus.REVIEWED, user=eve, review_version=1)
+    open_review(page, live_server, review.pages[0])
+    history = page.locator("#review-history-list li")
+    expect(history).to_have_count(1)
+    page.click("#review-history summary")
+    expect(history.first).to_contain_text("eve: Unreviewed → Reviewed, ")
+
+    page.click("#mark-reviewed")  # dora reopens the page
+    wait_saved(page)
+
+    expect(page.locator("#review-status")).to_have_text("In review")
+    expect(history).to_have_count(2)
+    expect(history.nth(0)).to_contain_text("dora: Reviewed → In review, ")
+    expect(history.nth(1)).to_contain_text("eve: Unreviewed → Reviewed, ")
+    review.pages[0].refresh_from_db()
+    assert review.pages[0].reviewed_by is None, "the page forgets its reviewer; its history does not"
+    page.reload()
+    page.wait_for_selector("#review[data-ready='1']", timeout=20000)
+    expect(history).to_have_count(2)
+
+
 def test_undo_and_redo_the_last_edit(page, live_server, review):
     open_review(page, live_server, review.pages[0])
     face = review.faces[0]

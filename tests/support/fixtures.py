@@ -8,6 +8,7 @@ import shutil
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import translation
+from django.utils.translation import trans_real
 
 from annotations.models import Corpus, CorpusMembership, CorpusRole
 from tests.support.clients import api_client
@@ -61,6 +62,19 @@ def default_language():
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture
+def french_catalogue(monkeypatch):
+    """french_catalogue({msgid: msgstr}): French for these messages during the test, whatever the catalogue
+    holds yet (their translations come with makemessages), so a test can tell French from English."""
+
+    def add(translations: dict[str, str]) -> None:
+        catalogue = trans_real.translation("fr")._catalog._catalogs[0]
+        for msgid, msgstr in translations.items():
+            monkeypatch.setitem(catalogue, msgid, msgstr)
+
+    return add
 
 
 @pytest.fixture

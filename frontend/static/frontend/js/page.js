@@ -12,7 +12,7 @@ import { SaveQueue } from "./api.js";
 import { VirtualList } from "./facelist.js";
 import { nudgeStep } from "./geometry.js";
 import { $, isShown, review } from "./page/context.js";
-import { bulk, change, createFace, resolveConflict, setStatus, toggleReviewed } from "./page/edits.js";
+import { bulk, change, createFace, resolveConflict, setStatus, showReviewHistory, toggleReviewed } from "./page/edits.js";
 import { loadHistory } from "./page/history.js";
 import { openStore, persist, restoreUnsaved } from "./page/journal.js";
 import { installKeys } from "./page/keys.js";
@@ -148,6 +148,7 @@ $("face-history").addEventListener("toggle", () => $("face-history").open && loa
 $("help-button").addEventListener("click", () => $("help-dialog").showModal());
 $("more-like-this").addEventListener("toggle", () => $("more-like-this").open && loadSimilar());
 $("retry-now").addEventListener("click", () => queue.retryNow());
+showReviewHistory(pageData.reviewHistory);
 if (canEdit) {
   $("draw-box").addEventListener("click", () => setDrawMode(!layer.drawMode));
   $("bulk-accept").addEventListener("click", () => bulk("accept"));

@@ -1,6 +1,7 @@
 // Models and training page: start a job, follow its progress and loss curve (vendored Chart.js,
 // global `Chart`), read the held-out comparison, and activate or deactivate trained models.
 import { csrfToken, getJSON, urlFor } from "./api.js";
+import { RUN_STATUS } from "./locale.js";
 
 const root = document.getElementById("training");
 const POLL_MS = 1000;
@@ -148,7 +149,9 @@ if (root) {
     detail.dataset.jobId = jobId;
     detail.dataset.status = job.status;
     document.getElementById("job-title").textContent = format(gettext("Job #%(id)s · %(kind)s"), { id: job.id, kind: job.kind });
-    document.getElementById("job-stage").textContent = `${job.status}${job.stage && job.stage !== job.status ? ` · ${job.stage}` : ""}`;
+    // The stage says where a job is, or where it stopped when it failed; a finished job's status says the rest.
+    const stage = job.stage && !["done", "cancelled"].includes(job.status) ? ` · ${job.stage}` : "";
+    document.getElementById("job-stage").textContent = `${RUN_STATUS[job.status] || job.status}${stage}`;
     document.getElementById("job-progress").value = job.progress;
     const error = document.getElementById("job-error");
     error.hidden = !job.error;

@@ -6,7 +6,7 @@ import { flushNudge } from "./nudge.js";
 import { refreshFace, refreshList, renderEditor, select, setDrawMode } from "./panel.js";
 import { faceOp, fail, markConflict, merge, send, showSaveState } from "./saving.js";
 import { record } from "./undo.js";
-import { fixed, format, REVIEW_STATUS } from "../locale.js";
+import { dateTime, fixed, format, REVIEW_STATUS } from "../locale.js";
 
 export function applyLocal(face, values) {
   const geometry = ["x", "y", "w", "h"].some((k) => k in values && values[k] !== face[k]);
@@ -247,6 +247,25 @@ function showReviewStatus(page) {
   badge.textContent = REVIEW_STATUS[page.review_status];
   badge.className = `review-badge review-${page.review_status}`;
   $("mark-reviewed").textContent = page.review_status === "reviewed" ? gettext("Reopen review") : gettext("Mark reviewed");
+  if (page.review_history) showReviewHistory(page.review_history);
+}
+
+// Who changed the page's review status, when, from what to what: newest first (the server keeps it;
+// reopening a page clears its reviewer, not this).
+export function showReviewHistory(changes) {
+  $("review-history").hidden = changes.length === 0;
+  $("review-history-list").replaceChildren(
+    ...changes.map((change) => {
+      const item = document.createElement("li");
+      item.textContent = format(gettext("%(user)s: %(before)s → %(after)s, %(when)s"), {
+        user: change.user || gettext("someone"),
+        before: REVIEW_STATUS[change.before],
+        after: REVIEW_STATUS[change.after],
+        when: dateTime(change.at),
+      });
+      return item;
+    })
+  );
 }
 
 // Each change names the review version it is based on: the page's as this page last saw it, when

@@ -229,8 +229,8 @@ class FaceEncoding(models.Model):
 
 
 class InferenceKind(models.TextChoices):
-    EVALUATION = "evaluation", "Evaluate a detector on reviewed pages"
-    FACE_ENCODING = "face_encoding", "Encode a face"
+    EVALUATION = "evaluation", _("Evaluate a detector on reviewed pages")
+    FACE_ENCODING = "face_encoding", _("Encode a face")
 
 
 class InferenceJob(Job):

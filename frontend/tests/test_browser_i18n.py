@@ -88,9 +88,13 @@ def test_a_french_curator_reads_why_a_training_job_failed_in_french(page, live_s
     browser_log_in(page, live_server, alice)
 
     page.goto(f"{live_server.url}/training/?corpus={corpus.pk}")
-    page.locator(f"#jobs-table button[data-job='{job.pk}']").click()
+    row = page.locator(f"#jobs-table tr[data-job-id='{job.pk}']")
+    expect(row).to_contain_text("Classifieur âge / genre / enfant")
+    expect(row.locator(".status")).to_have_text("échec")
+    row.locator("button").click()
 
     expect(page.locator("#job-detail")).to_have_attribute("data-status", "failed")
+    expect(page.locator("#job-title")).to_have_text(f"Tâche n°{job.pk} · Classifieur âge / genre / enfant")
     expect(page.locator("#job-stage")).to_have_text("échec · découpe des visages")
     expect(page.locator("#job-error")).to_have_text(
         "Les pages d’entraînement et de validation ont toutes deux besoin de visages vérifiés"

@@ -12,6 +12,8 @@ if (root) {
   const corpus = document.getElementById("train-corpus");
   const scope = document.getElementById("train-document");
   const kind = document.getElementById("train-kind");
+  // The kinds as the form names them, in the page's language.
+  const KIND_LABELS = Object.fromEntries([...kind.options].map((option) => [option.value, option.textContent]));
   const epochs = document.getElementById("train-epochs");
   const message = document.getElementById("train-message");
   const submit = document.getElementById("train-submit");
@@ -81,8 +83,8 @@ if (root) {
           "tr",
           { "data-job-id": job.id },
           el("td", {}, `#${job.id}`),
-          el("td", {}, job.trained_model ? job.trained_model.registry_name : job.kind),
-          el("td", {}, el("span", { class: `status status-${job.status}` }, job.status)),
+          el("td", {}, job.trained_model ? job.trained_model.registry_name : KIND_LABELS[job.kind] || job.kind),
+          el("td", {}, el("span", { class: `status status-${job.status}` }, RUN_STATUS[job.status] || job.status)),
           el("td", {}, `${Math.round(job.progress * 100)} %`),
           el("td", {}, job.created_by || "–"),
           el("td", {}, show),
@@ -148,7 +150,7 @@ if (root) {
     detail.hidden = false;
     detail.dataset.jobId = jobId;
     detail.dataset.status = job.status;
-    document.getElementById("job-title").textContent = format(gettext("Job #%(id)s · %(kind)s"), { id: job.id, kind: job.kind });
+    document.getElementById("job-title").textContent = format(gettext("Job #%(id)s · %(kind)s"), { id: job.id, kind: KIND_LABELS[job.kind] || job.kind });
     // The stage says where a job is, or where it stopped when it failed; a finished job's status says the rest.
     const stage = job.stage && !["done", "cancelled"].includes(job.status) ? ` · ${job.stage}` : "";
     document.getElementById("job-stage").textContent = `${RUN_STATUS[job.status] || job.status}${stage}`;

@@ -10,7 +10,6 @@ from annotations.serializers import StrictInputSerializer
 from detection.models import DetectionRun, PageDetection
 from detection.selectors import run_progress, run_timings
 from webapp.ids import IdField
-from webapp.messages import message_render
 
 MAX_PAGES_PER_REQUEST = 10_000
 
@@ -127,4 +126,4 @@ class PageDetectionSerializer(serializers.ModelSerializer):
 
     def get_error(self, task: PageDetection) -> str:
         """The page's error in the request's language (its text for pages failed before messages were kept)."""
-        return message_render(task.error_message, fallback=task.error)
+        return task.error_translated()

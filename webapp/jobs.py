@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
-from webapp.messages import Translatable, message_as_json, message_render, message_text
+from webapp.messages import Translatable, message_fields, message_render
 
 logger = logging.getLogger(__name__)
 
@@ -108,10 +108,7 @@ class JobKind:
     def error_values(self, error: Translatable | str) -> dict[str, Any]:
         """The fields that store `error`: its English text and the message to translate when read (none
         for a plain string)."""
-        return {
-            self.error_field: message_text(error),
-            self.error_message_field: None if isinstance(error, str) else message_as_json(error),
-        }
+        return message_fields(error, text=self.error_field, stored=self.error_message_field)
 
     def stale(self, now: datetime) -> Q:
         """Running claims abandoned as of `now` (none for a kind never reclaimed)."""

@@ -4,8 +4,8 @@ shown to each reader in their own language, not in the worker's.
 A message is anything with a `template` (its English text with %(name)s placeholders, marked for the
 catalogue) and `params` (values, or messages themselves: a nested cause, or a list of them), such as
 annotations.iiif.messages' `Message` and `MessageError` (which also stores and renders them, Django-free:
-this adds the request's language). A worker stores `message_as_json(message)`
-beside the English text (`message_text`), which logs, the CLI and the rows stored before keep; the
+this adds the request's language). A worker stores `message_as_json(message)` beside the English text
+(`message_text`), which logs, the CLI and the rows stored before keep (`message_fields` gives both); the
 serializers and templates show `message_render(stored, fallback=text)` in the request's language.
 """
 
@@ -27,6 +27,12 @@ def message_text(message: Translatable | str) -> str:
     if isinstance(message, str):
         return message
     return english(message)
+
+
+def message_fields(message: Translatable | str, *, text: str, stored: str) -> dict[str, object]:
+    """The two fields that keep a message: `text` its English text (logs, the CLI, and what rows stored
+    before messages were kept show), `stored` the message itself, rendered when read (None for plain text)."""
+    return {text: message_text(message), stored: None if isinstance(message, str) else message_as_json(message)}
 
 
 def message_translated(message: Translatable) -> str:

@@ -21,7 +21,7 @@ from annotations.iiif.messages import Message
 from annotations.iiif.parse import IIIFError, ParsedCollection, parse_iiif
 from annotations.models import Document
 from webapp.jobs import DOCUMENT_IMPORT, JobStatus
-from webapp.messages import Translatable, message_as_json, message_text
+from webapp.messages import Translatable, message_fields
 
 HTTP_URL = re.compile(r"^https?://", re.IGNORECASE)
 MEMBER_PENDING = "pending"
@@ -88,14 +88,8 @@ def _row(entry: dict, *, error: Translatable | None = None) -> dict:
         "label": entry.get("label", ""),
         "status": MEMBER_PENDING if error is None else JobStatus.FAILED.value,
         "document": None,
-        **_member_error_values(error),
+        **message_fields("" if error is None else error, text="error", stored="error_message"),
     }
-
-
-def _member_error_values(error: Translatable | None) -> dict:
-    if error is None:
-        return {"error": "", "error_message": None}
-    return {"error": message_text(error), "error_message": message_as_json(error)}
 
 
 def collection_import_members(*, document: Document, collection: ParsedCollection, fetcher: Fetcher) -> Document:
@@ -113,13 +107,14 @@ def collection_import_members(*, document: Document, collection: ParsedCollectio
         try:
             member = document_request_import(corpus=document.corpus, source=row["id"], user=document.created_by)
         except ImportFailed as exc:
-            row.update(status=JobStatus.FAILED.value, **_member_error_values(exc))
+            row.update(status=JobStatus.FAILED.value, **message_fields(exc, text="error", stored="error_message"))
             continue
         # A member that turns out to be a collection itself is refused, never walked again from here.
         result = document_import_run(document_id=member.pk, expand_collections=False)
         if result is None:
             running = Message(gettext_noop("another import of it is running"))
-            row.update(status=JobStatus.FAILED.value, document=member.pk, **_member_error_values(running))
+            failed = message_fields(running, text="error", stored="error_message")
+            row.update(status=JobStatus.FAILED.value, document=member.pk, **failed)
         else:
             row.update(
                 status=result.import_status,

@@ -41,7 +41,7 @@ from annotations.ingest.local_scans import document_local_key_ensure, points_at_
 from annotations.models import Corpus, CorpusRole, Document, Page
 from annotations.services import page_counts_refresh
 from webapp.jobs import ACTIVE_STATUSES, DOCUMENT_IMPORT, JobStatus, job_claim, job_fail, job_finish
-from webapp.messages import message_as_json, message_text, message_translated
+from webapp.messages import message_fields, message_translated
 
 logger = logging.getLogger(__name__)
 
@@ -586,8 +586,7 @@ def _skipped_row(canvas: SkippedCanvas) -> dict:
     return {
         "canvas_id": canvas.canvas_id,
         "label": canvas.label,
-        "reason": message_text(canvas.reason),
-        "reason_message": message_as_json(canvas.reason),
+        **message_fields(canvas.reason, text="reason", stored="reason_message"),
     }
 
 

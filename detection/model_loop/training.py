@@ -43,7 +43,7 @@ from detection.inference.registry import ModelSpec
 from detection.models import ModelKind, TrainedModel, TrainingJob, TrainingKind
 from webapp.folders import folders_by_id
 from webapp.jobs import ACTIVE_STATUSES, TRAINING, JobStatus, job_cancel, job_claim, job_finish
-from webapp.messages import message_as_json
+from webapp.messages import message_fields
 
 logger = logging.getLogger(__name__)
 
@@ -288,7 +288,8 @@ def training_exports_purge() -> list[int]:
 
 def _stage_values(stage: Message) -> dict:
     """The fields that store a stage: its English text and the message, translated when read."""
-    return {"stage": str(stage)[:200], "stage_message": message_as_json(stage)}
+    values = message_fields(stage, text="stage", stored="stage_message")
+    return {**values, "stage": values["stage"][:200]}
 
 
 def _counted(template: str, done: int, total: int) -> Message:
@@ -808,7 +809,7 @@ def _deactivate_family(*, model: TrainedModel, reason: Message) -> None:
 
 def _reason_values(reason: Message) -> dict:
     """The fields that store why a model is (in)active: the English text and the message, translated when read."""
-    return {"activation_reason": str(reason), "activation_reason_message": message_as_json(reason)}
+    return message_fields(reason, text="activation_reason", stored="activation_reason_message")
 
 
 def trained_model_set_active(*, model: TrainedModel, user, is_active: bool, reason: str, updated_at) -> TrainedModel:

@@ -21,11 +21,13 @@ from annotations.access import (
 from annotations.ingest.manifests import CorpusNameAmbiguous, ImportFailed, document_import_from_input
 from annotations.models import CorpusRole
 from annotations.serializers import DocumentImportInputSerializer, PageReviewChangeSerializer
+from frontend.query import PageQuery, page_takes_query
 from webapp.exceptions import validation_error_text
 from webapp.throttling import throttle_writes
 
 
-def home(request):
+@page_takes_query()
+def home(request, query):
     documents = selectors.document_list(user=request.user)
     return render(
         request,
@@ -60,7 +62,8 @@ def document_import(request):
     return redirect("document", document_id=document.pk)
 
 
-def document_detail(request, document_id: int):
+@page_takes_query()
+def document_detail(request, document_id: int, query):
     document = get_document_for_user(request.user, document_id)
     pages = selectors.page_list(user=request.user, document_id=document.pk)
     return render(
@@ -74,7 +77,8 @@ def document_detail(request, document_id: int):
     )
 
 
-def page_detail(request, page_id: int):
+@page_takes_query(PageQuery)
+def page_detail(request, page_id: int, query):
     page = get_page_for_user(request.user, page_id)
     neighbours = selectors.page_neighbours(page=page)
     role = corpus_role(request.user, page.document.corpus)
@@ -112,7 +116,8 @@ def page_detail(request, page_id: int):
     )
 
 
-def person_detail(request, person_id: int):
+@page_takes_query()
+def person_detail(request, person_id: int, query):
     """A person of a corpus: their faces across its documents, each a link into the review canvas."""
     person = get_person_for_user(request.user, person_id)
     return render(request, "frontend/person.html", {"person": person, "faces": selectors.person_faces(person=person)})

@@ -14,6 +14,7 @@ from annotations.access import corpora_visible_to, exports_visible_to
 from annotations.exports.api import ExportInputSerializer, export_scope_from
 from annotations.exports.services import export_create
 from annotations.models import ExportKind, ReviewStatus
+from frontend.query import DocumentQuery, page_takes_query
 from webapp.exceptions import validation_error_text
 from webapp.throttling import throttle_writes
 
@@ -23,7 +24,8 @@ EXPORTS_LISTED = 50
 
 @login_required
 @throttle_writes("expensive")
-def exports(request):
+@page_takes_query(DocumentQuery)
+def exports(request, query):
     if request.method == "POST":
         return _request_export(request)
     return render(
@@ -35,7 +37,7 @@ def exports(request):
             "documents": selectors.document_list(user=request.user),
             "kinds": ExportKind.choices,
             "review_statuses": ReviewStatus.choices,
-            "selected_document": request.GET.get("document", ""),
+            "selected_document": query["document"],
         },
     )
 

@@ -8,9 +8,11 @@ from detection.model_loop.evaluation import evaluation_for_run
 from detection.model_loop.training import trained_models_register
 from detection.models import TrainingKind
 from detection.selectors import get_run_for_user, model_listing
+from frontend.query import CorpusQuery, page_takes_query
 
 
-def run_detail(request, run_id: int):
+@page_takes_query()
+def run_detail(request, run_id: int, query):
     run = get_run_for_user(request.user, run_id)
     role = corpus_role(request.user, run.corpus)
     trained_models_register()
@@ -27,7 +29,8 @@ def run_detail(request, run_id: int):
     )
 
 
-def training(request):
+@page_takes_query(CorpusQuery)
+def training(request, query):
     """Start training jobs, follow their loss curve, read the held-out comparison, (de)activate models (JS)."""
     corpora = list(corpora_visible_to(request.user).order_by("name"))
     curated = [
@@ -35,14 +38,13 @@ def training(request):
         for corpus in corpora
         if ROLE_RANK.get(corpus_role(request.user, corpus), 0) >= ROLE_RANK[CorpusRole.CURATOR]
     ]
-    selected = request.GET.get("corpus", "")
     return render(
         request,
         "frontend/training.html",
         {
             "corpora": corpora,
             "curated_corpora": curated,
-            "selected_corpus": int(selected) if selected.isdigit() else None,
+            "selected_corpus": query["corpus"],
             "kinds": TrainingKind.choices,
         },
     )

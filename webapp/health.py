@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from webapp.celery import app as celery_app
+from webapp.query import takes_query_parameters
 
 BROKER_TIMEOUT_S = 2.0
 
@@ -35,6 +36,7 @@ def _workers() -> list[str]:
 
 
 @require_GET
+@takes_query_parameters()
 def healthz(request):
     database_ok, database = _database_ok()
     broker_ok, broker = _broker_ok()

@@ -480,10 +480,10 @@ def test_opening_at_a_face_selects_it_in_canvas_and_list_and_zooms_to_it(page, l
     assert viewer["y"] < box["y"] and box["y"] + box["h"] < viewer["y"] + viewer["height"]
 
 
-@pytest.mark.parametrize("which", ["rejected", "unknown", "garbage"])
+@pytest.mark.parametrize("which", ["rejected", "unknown"])
 def test_an_unknown_or_rejected_face_id_opens_the_page_as_usual(page, live_server, review, which):
     rejected = face_reject(face=review.faces[2], user=review.user, expected_version=1)
-    query = {"rejected": f"?face={rejected.pk}", "unknown": "?face=999999", "garbage": "?face=abc"}[which]
+    query = {"rejected": f"?face={rejected.pk}", "unknown": "?face=999999"}[which]
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
 
@@ -493,6 +493,22 @@ def test_an_unknown_or_rejected_face_id_opens_the_page_as_usual(page, live_serve
     expect(page.locator(".face-row")).to_have_count(2)
     assert zoom_over_home(page) == pytest.approx(1)
     assert errors == []
+
+
+def test_an_address_with_a_bad_face_id_or_a_misspelt_parameter_names_it_and_links_to_the_page(
+    page, live_server, review
+):
+    response = page.goto(f"{live_server.url}/pages/{review.pages[0].pk}/?face=abc&zoom=2")
+    assert response.status == 400
+    refused = page.locator("#refused-parameters li")
+    expect(refused).to_have_count(2)
+    expect(refused.nth(0)).to_contain_text("face: Give an id")
+    expect(refused.nth(1)).to_contain_text("zoom: Unknown parameter; this request takes face.")
+
+    page.click("text=Open the page without them")
+    page.wait_for_selector("#review[data-ready='1']", timeout=20000)
+    expect(page).to_have_url(f"{live_server.url}/pages/{review.pages[0].pk}/")
+    expect(page.locator(".face-row")).to_have_count(3)
 
 
 def test_unsaved_edits_survive_reloads_while_the_server_is_unreachable(page, live_server, review, unavailable_saves):

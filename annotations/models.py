@@ -699,9 +699,8 @@ class FaceRevision(models.Model):
 class PageReviewChange(models.Model):
     """One change of a page's review status by a curator: who, when, from what, to what.
 
-    The page keeps only its last reviewer (reopening clears it); this keeps every change. A curator's
-    first face change of an unreviewed page puts it in review in the same write, and that face change
-    is recorded as the face's revision, not here.
+    The page keeps only its last reviewer (reopening clears it); this keeps every change, including
+    the one a curator's first face change of an unreviewed page makes (in review, in the same write).
     """
 
     page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="review_changes")

@@ -119,10 +119,11 @@ _PAGE_START_REVIEW_PARAMS = (ReviewStatus.UNREVIEWED, ReviewStatus.IN_REVIEW)
 
 
 @transaction.atomic(savepoint=False)
-def page_counts_refresh(*, page_ids: Iterable[int], start_review: bool = False) -> None:
+def page_counts_refresh(*, page_ids: Iterable[int], start_review: bool = False, user=None) -> None:
     """Recompute the denormalised face counts and extremes of these pages from their non-rejected faces.
 
-    With start_review, an unreviewed page also goes in review (what a curator's change does).
+    With start_review, an unreviewed page also goes in review (what a curator's change does), and the
+    change is recorded in its review history as made by `user`.
     """
     page_ids = sorted(set(page_ids))
     if not page_ids:
@@ -142,10 +143,40 @@ def page_counts_refresh(*, page_ids: Iterable[int], start_review: bool = False) 
         )
     start = _PAGE_START_REVIEW_SET if start_review else ""
     with connection.cursor() as cursor:
+        if start_review:
+            # Recorded before the UPDATE below moves them, under the locks just taken (PostgreSQL) or the
+            # write lock (SQLite's IMMEDIATE transactions): exactly the pages this write puts in review.
+            cursor.execute(
+                _review_start_record_sql(len(page_ids)),
+                [
+                    _user_id(user),
+                    connection.ops.adapt_datetimefield_value(timezone.now()),
+                    *_PAGE_START_REVIEW_PARAMS,
+                    *page_ids,
+                    ReviewStatus.UNREVIEWED,
+                ],
+            )
         cursor.execute(
             f"UPDATE annotations_page SET {start} {_PAGE_COUNTS_SET} WHERE id IN ({', '.join(['%s'] * len(page_ids))})",
             [*(_PAGE_START_REVIEW_PARAMS if start_review else ()), *_PAGE_COUNTS_PARAMS, *page_ids],
         )
+
+
+def _review_start_record_sql(page_count: int) -> str:
+    """INSERT ... SELECT of a review history entry (PageReviewChange) for each of the pages still unreviewed."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(PageReviewChange._meta.get_field(name).column)
+        for name in ("page", "user", "created_at", "before", "after")
+    )
+    return (
+        f"INSERT INTO {quote(PageReviewChange._meta.db_table)} ({columns}) SELECT id, %s, %s, %s, %s"
+        f" FROM annotations_page WHERE id IN ({', '.join(['%s'] * page_count)}) AND review_status = %s"
+    )
+
+
+def _user_id(user) -> int | None:
+    return user.pk if user is not None and user.is_authenticated else None
 
 
 def face_build(*, page: Page, box: tuple[int, int, int, int], **fields) -> Face:
@@ -365,7 +396,7 @@ def faces_write(
             face.recorded_revision_id = revision.pk
     if refresh_counts:
         touched = {*page_ids, *(face.page_id for face in created), *(face.page_id for face, _ in changed)}
-        page_counts_refresh(page_ids=touched, start_review=start_review)
+        page_counts_refresh(page_ids=touched, start_review=start_review, user=user)
     return created
 
 

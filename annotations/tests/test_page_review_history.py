@@ -74,3 +74,32 @@ def test_a_page_s_history_goes_with_its_document(alice, review_page):
     review_page.document.delete()
 
     assert not PageReviewChange.objects.exists()
+
+
+def test_a_curator_s_first_face_change_puts_the_page_in_review_and_the_history_says_who(alice, dora, review_page):
+    created = api_client(alice).post(
+        "/api/faces/", {"page": review_page.pk, "x": 10, "y": 10, "w": 80, "h": 100}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    face = created.json()
+    # A second curator's change of the page, now in review, changes no review status.
+    edited = api_client(dora).patch(
+        f"/api/faces/{face['id']}/", {"gender": "female", "version": face["version"]}, format="json"
+    )
+    assert edited.status_code == 200, edited.content
+
+    review_page.refresh_from_db()
+    assert review_page.review_status == ReviewStatus.IN_REVIEW
+    history = api_client(dora).get(f"/api/pages/{review_page.pk}/").json()["review_history"]
+    assert [(change["user"], change["before"], change["after"]) for change in history] == [
+        ("alice", "unreviewed", "in_review")
+    ]
+
+    # Then marked reviewed: newest first, the two kinds of entries ordered by when they were made.
+    assert set_status(dora, review_page, "reviewed", review_page.review_version).status_code == 200
+    history = api_client(alice).get(f"/api/pages/{review_page.pk}/").json()["review_history"]
+    assert [(change["user"], change["before"], change["after"]) for change in history] == [
+        ("dora", "in_review", "reviewed"),
+        ("alice", "unreviewed", "in_review"),
+    ]
+    assert history[1]["at"] <= history[0]["at"]

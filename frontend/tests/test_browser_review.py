@@ -247,6 +247,23 @@ def test_the_page_s_review_history_says_who_reviewed_it_after_it_is_reopened(
     expect(history).to_have_count(2)
 
 
+def test_a_curator_s_first_face_change_shows_the_page_in_review_and_who_started_it(page, live_server, review):
+    open_review(page, live_server, review.pages[0])
+    expect(page.locator("#review-status")).to_have_text("Unreviewed")
+    expect(page.locator("#review-history")).to_be_hidden()
+
+    page.keyboard.press("j")
+    expect(page.locator("#editor-title")).to_have_text(f"Face {review.faces[0].pk}")
+    page.keyboard.press("a")  # accept: the first change of the page's faces
+    wait_saved(page)
+
+    expect(page.locator("#review-status")).to_have_text("In review")
+    history = page.locator("#review-history-list li")
+    expect(history).to_have_count(1)
+    page.click("#review-history summary")
+    expect(history.first).to_contain_text("dora: Unreviewed → In review, ")
+
+
 def test_undo_and_redo_the_last_edit(page, live_server, review):
     open_review(page, live_server, review.pages[0])
     face = review.faces[0]

@@ -12,7 +12,16 @@ import { SaveQueue } from "./api.js";
 import { VirtualList } from "./facelist.js";
 import { nudgeStep } from "./geometry.js";
 import { $, isShown, review } from "./page/context.js";
-import { bulk, change, createFace, resolveConflict, setStatus, showReviewHistory, toggleReviewed } from "./page/edits.js";
+import {
+  bulk,
+  change,
+  createFace,
+  followReviewStart,
+  resolveConflict,
+  setStatus,
+  showReviewHistory,
+  toggleReviewed,
+} from "./page/edits.js";
 import { loadHistory } from "./page/history.js";
 import { openStore, persist, restoreUnsaved } from "./page/journal.js";
 import { installKeys } from "./page/keys.js";
@@ -130,9 +139,10 @@ const list = new VirtualList($("face-list"), {
 
 const queue = new SaveQueue({
   csrf: review.urls.csrfToken,
-  onState: () => {
+  onState: (saveState) => {
     persist();
     showSaveState();
+    if (saveState.kind === "saved") followReviewStart();
   },
 });
 Object.assign(review, { viewer, layer, list, queue, store: openStore() });

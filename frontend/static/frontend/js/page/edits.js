@@ -1,6 +1,7 @@
 // A curator's edits of the page: box geometry and attributes, accept and reject, a drawn box, a
 // revert from the history, the choice on a conflict, bulk actions and the page's review status.
 // Each is applied here at once, recorded for undo and queued for saving.
+import { getJSON } from "../api.js";
 import { $, isShown, itemRef, local, newFaceKey, review, snapshot } from "./context.js";
 import { flushNudge } from "./nudge.js";
 import { refreshFace, refreshList, renderEditor, select, setDrawMode } from "./panel.js";
@@ -248,6 +249,17 @@ function showReviewStatus(page) {
   badge.className = `review-badge review-${page.review_status}`;
   $("mark-reviewed").textContent = page.review_status === "reviewed" ? gettext("Reopen review") : gettext("Mark reviewed");
   if (page.review_history) showReviewHistory(page.review_history);
+}
+
+// A curator's first saved change of an unreviewed page's faces puts the page in review on the server,
+// which records who did: once the saves are answered, show the status and history the server has.
+export async function followReviewStart() {
+  if (!review.canEdit || review.pageData.reviewStatus !== "unreviewed") return;
+  try {
+    showReviewStatus(await getJSON(review.urls.pageUrl));
+  } catch {
+    // Shown as it is on the next load; nothing of the curator's is at stake.
+  }
 }
 
 // Who changed the page's review status, when, from what to what: newest first (the server keeps it;

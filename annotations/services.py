@@ -144,12 +144,13 @@ def page_counts_refresh(*, page_ids: Iterable[int], start_review: bool = False, 
     start = _PAGE_START_REVIEW_SET if start_review else ""
     with connection.cursor() as cursor:
         if start_review:
+            author = _author(user)
             # Recorded before the UPDATE below moves them, under the locks just taken (PostgreSQL) or the
             # write lock (SQLite's IMMEDIATE transactions): exactly the pages this write puts in review.
             cursor.execute(
                 _review_start_record_sql(len(page_ids)),
                 [
-                    _user_id(user),
+                    author.pk if author is not None else None,
                     connection.ops.adapt_datetimefield_value(timezone.now()),
                     *_PAGE_START_REVIEW_PARAMS,
                     *page_ids,
@@ -175,8 +176,9 @@ def _review_start_record_sql(page_count: int) -> str:
     )
 
 
-def _user_id(user) -> int | None:
-    return user.pk if user is not None and user.is_authenticated else None
+def _author(user):
+    """Who a page's review history names: the user, or nobody for an anonymous or absent one."""
+    return user if user is not None and user.is_authenticated else None
 
 
 def face_build(*, page: Page, box: tuple[int, int, int, int], **fields) -> Face:
@@ -251,7 +253,7 @@ def page_set_review_status(*, page: Page, status: str, user, review_version: int
     moves the version on and records nothing.
     """
     reviewed = status == ReviewStatus.REVIEWED
-    author = user if user is not None and user.is_authenticated else None
+    author = _author(user)
     with transaction.atomic():
         before = (
             Page.objects.select_for_update(no_key=True)

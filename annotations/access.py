@@ -47,6 +47,7 @@ NOT_FOUND = {
     "page": gettext_lazy("No such page"),
     "export": gettext_lazy("No such export"),
     "person": gettext_lazy("No such person"),
+    "member": gettext_lazy("No such member"),
 }
 
 
@@ -82,6 +83,15 @@ def get_corpus_for_user(user, corpus_id: int, role: str = CorpusRole.VIEWER) -> 
     corpus = _by_id(Corpus.objects.all(), corpus_id, "corpus")
     require_role(user, corpus, role, not_found=NOT_FOUND["corpus"])
     return corpus
+
+
+def get_membership_for_user(user, corpus_id: int, member_id: int) -> CorpusMembership:
+    """A member (by user id) of a corpus the user administers: 404 for someone who is not a member."""
+    corpus = get_corpus_for_user(user, corpus_id, CorpusRole.ADMIN)
+    try:
+        return CorpusMembership.objects.select_related("user", "corpus").get(corpus=corpus, user_id=member_id)
+    except CorpusMembership.DoesNotExist:
+        raise Http404(NOT_FOUND["member"]) from None
 
 
 def corpora_named_for_user(user, name: str, role: str = CorpusRole.VIEWER) -> list[Corpus]:

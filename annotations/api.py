@@ -15,18 +15,28 @@ from rest_framework.views import APIView
 from annotations import selectors
 from annotations.access import (
     corpora_visible_to,
+    corpus_role,
     faces_access_for_user,
+    get_corpus_for_user,
     get_document_for_user,
     get_face_for_user,
+    get_membership_for_user,
     get_page_for_user,
 )
 from annotations.ingest.manifests import CorpusNameAmbiguous, ImportFailed, document_import_from_input
-from annotations.models import CorpusRole, Face, FaceRevision, FaceStatus, Gender
+from annotations.models import Corpus, CorpusRole, Face, FaceRevision, FaceStatus, Gender
 from annotations.search.api import SearchPagination, schema_parameters
 from annotations.search.params import FACE_ORDERINGS, SearchFilterSet, SearchParams, filters_clean
 from annotations.serializers import (
     FACE_STATUS_NOT_SETTABLE,
+    AccessVersionInputSerializer,
+    CorpusAccessChangeSerializer,
+    CorpusDetailSerializer,
+    CorpusMemberAddInputSerializer,
+    CorpusMemberRoleInputSerializer,
+    CorpusMemberSerializer,
     CorpusSerializer,
+    CorpusUpdateInputSerializer,
     DocumentImportInputSerializer,
     DocumentSerializer,
     FaceSerializer,
@@ -41,7 +51,11 @@ from annotations.services import (
     BULK_OUTCOME_CHOICES,
     BulkAction,
     BulkOutcome,
+    CorpusAccessRefused,
     FaceBulkResult,
+    corpus_member_remove,
+    corpus_member_set,
+    corpus_update,
     face_accept,
     face_create,
     face_reject,
@@ -61,6 +75,129 @@ class CorpusListApi(StrictQueryParameters, generics.ListAPIView):
 
     def get_queryset(self):
         return corpora_visible_to(self.request.user).order_by("name")
+
+
+def _corpus_detail(user, corpus: Corpus) -> dict:
+    corpus.role = corpus_role(user, corpus)
+    return CorpusDetailSerializer(corpus).data
+
+
+def _access_refused(exc: CorpusAccessRefused) -> ValidationError:
+    return ValidationError({exc.field: [exc.message]})
+
+
+CORPUS_MEMBERS = inline_serializer(
+    "CorpusMembers",
+    {
+        "access_version": serializers.IntegerField(),
+        "owner": serializers.CharField(allow_null=True),
+        "members": CorpusMemberSerializer(many=True),
+    },
+)
+
+
+def _corpus_members(corpus: Corpus) -> dict:
+    """The corpus's owner (always its admin) and members, at the access version they were read."""
+    return {
+        "access_version": corpus.access_version,
+        "owner": corpus.owner.get_username() if corpus.owner is not None else None,
+        "members": CorpusMemberSerializer(selectors.corpus_members(corpus=corpus), many=True).data,
+    }
+
+
+class CorpusDetailApi(StrictQueryParameters, APIView):
+    """Read a corpus, with the reader's role in it; PATCH changes its name, description or visibility (admins).
+
+    A change names the `access_version` its writer read; a change made meanwhile answers 409 with the
+    corpus as it is now. Each change is recorded (`access-history/`).
+    """
+
+    permission_classes = [IsAuthenticatedOrReadOnly]
+
+    @extend_schema(responses=CorpusDetailSerializer)
+    def get(self, request, pk: int):
+        return Response(_corpus_detail(request.user, get_corpus_for_user(request.user, pk)))
+
+    @extend_schema(request=CorpusUpdateInputSerializer, responses=CorpusDetailSerializer)
+    def patch(self, request, pk: int):
+        corpus = get_corpus_for_user(request.user, pk, CorpusRole.ADMIN)
+        payload = CorpusUpdateInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        changes = dict(payload.validated_data)
+        access_version = changes.pop("access_version")
+        try:
+            corpus = corpus_update(corpus=corpus, user=request.user, access_version=access_version, changes=changes)
+        except CorpusAccessRefused as exc:
+            raise _access_refused(exc) from exc
+        return Response(_corpus_detail(request.user, corpus))
+
+
+class CorpusMembersApi(StrictQueryParameters, APIView):
+    """A corpus's owner and members with their roles (admins only); POST gives a user, by name, a role in it."""
+
+    permission_classes = [IsAuthenticatedOrReadOnly]
+
+    @extend_schema(responses=CORPUS_MEMBERS)
+    def get(self, request, pk: int):
+        return Response(_corpus_members(get_corpus_for_user(request.user, pk, CorpusRole.ADMIN)))
+
+    @extend_schema(request=CorpusMemberAddInputSerializer, responses=CORPUS_MEMBERS)
+    def post(self, request, pk: int):
+        corpus = get_corpus_for_user(request.user, pk, CorpusRole.ADMIN)
+        payload = CorpusMemberAddInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        member = selectors.user_named(username=payload.validated_data["username"])
+        if member is None:
+            raise ValidationError({"username": [_("No user of this name.")]})
+        try:
+            corpus_member_set(
+                corpus=corpus,
+                user=request.user,
+                access_version=payload.validated_data["access_version"],
+                member=member,
+                role=payload.validated_data["role"],
+            )
+        except CorpusAccessRefused as exc:
+            raise _access_refused(exc) from exc
+        return Response(_corpus_members(corpus), status=status.HTTP_201_CREATED)
+
+
+class CorpusMemberApi(APIView):
+    """One member of a corpus (admins only): PATCH changes their role, DELETE takes them out of it."""
+
+    @extend_schema(request=CorpusMemberRoleInputSerializer, responses=CORPUS_MEMBERS)
+    def patch(self, request, pk: int, user_id: int):
+        membership = get_membership_for_user(request.user, pk, user_id)
+        payload = CorpusMemberRoleInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        corpus_member_set(
+            corpus=membership.corpus,
+            user=request.user,
+            access_version=payload.validated_data["access_version"],
+            member=membership.user,
+            role=payload.validated_data["role"],
+        )
+        return Response(_corpus_members(membership.corpus))
+
+    @extend_schema(request=AccessVersionInputSerializer, responses=CORPUS_MEMBERS)
+    def delete(self, request, pk: int, user_id: int):
+        membership = get_membership_for_user(request.user, pk, user_id)
+        # DELETE bodies are often dropped by proxies, so the version may also come as ?access_version=.
+        payload = AccessVersionInputSerializer(data=request.data or request.query_params)
+        payload.is_valid(raise_exception=True)
+        corpus_member_remove(
+            membership=membership, user=request.user, access_version=payload.validated_data["access_version"]
+        )
+        return Response(_corpus_members(membership.corpus))
+
+
+class CorpusAccessHistoryApi(StrictQueryParameters, APIView):
+    """A corpus's latest changes of settings and members, newest first (admins only)."""
+
+    @extend_schema(responses=CorpusAccessChangeSerializer(many=True))
+    def get(self, request, pk: int):
+        corpus = get_corpus_for_user(request.user, pk, CorpusRole.ADMIN)
+        return Response(CorpusAccessChangeSerializer(selectors.corpus_access_history(corpus=corpus), many=True).data)
 
 
 class DocumentListCreateApi(StrictQueryParameters, generics.ListAPIView):

@@ -24,8 +24,12 @@ class Corpus(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    is_public = models.BooleanField(default=True, help_text="Anyone, even anonymous, may view and search it.")
+    # Private unless made public: a corpus made anywhere (the admin, a shell, a fixture) shows nothing unasked.
+    is_public = models.BooleanField(default=False, help_text="Anyone, even anonymous, may view and search it.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Moves on with every change of the corpus's settings or members: a change names the version its
+    # writer read, so two admins never overwrite each other's access changes unseen.
+    access_version = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         ordering = ["name"]
@@ -62,6 +66,48 @@ class CorpusMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} of {self.corpus}"
+
+
+class CorpusAccessAction(models.TextChoices):
+    SETTINGS = "settings", _("Settings changed")
+    MEMBER_ADDED = "member_added", _("Member added")
+    ROLE_CHANGED = "role_changed", _("Role changed")
+    MEMBER_REMOVED = "member_removed", _("Member removed")
+
+
+class CorpusAccessChange(models.Model):
+    """One change of who may see or change a corpus: its name, description or visibility, or a member's
+    role. Who made it, when, and the values before and after (the fields changed only)."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="access_changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=20, choices=CorpusAccessAction.choices)
+    # The member whose role changed (None for a change of the settings, or once that user is deleted).
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The member's name at the time, kept when the user is deleted.
+    member_name = models.CharField(max_length=150, blank=True)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=CorpusAccessAction.values), name="corpus_access_change_action_valid"
+            ),
+        ]
+        indexes = [
+            # A corpus's access history, newest first.
+            models.Index(fields=["corpus", "-created_at"], name="corpus_access_change_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"corpus {self.corpus_id}: {self.action} by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class Document(models.Model):

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q, QuerySet
 
 from annotations.access import documents_visible_to, faces_visible_to, pages_visible_to
 from annotations.models import (
     FACE_FIELDS,
+    Corpus,
+    CorpusAccessChange,
+    CorpusMembership,
     Document,
     Face,
     FaceRevision,
@@ -24,6 +28,8 @@ from annotations.search.planner import face_search, faces_order
 
 # How many of a page's review status changes its detail (and the review canvas) shows.
 PAGE_REVIEW_HISTORY_SHOWN = 20
+# How many of a corpus's access changes its settings (API and page) show.
+CORPUS_ACCESS_HISTORY_SHOWN = 50
 
 
 def document_list(*, user, corpus_id: int | None = None) -> QuerySet[Document]:
@@ -103,6 +109,21 @@ def face_history(*, face: Face) -> QuerySet[FaceRevision]:
 def page_review_history(*, page: Page, limit: int = PAGE_REVIEW_HISTORY_SHOWN) -> list[PageReviewChange]:
     """The page's latest review status changes, newest first, with their authors."""
     return list(page.review_changes.select_related("user").order_by("-created_at", "-id")[:limit])
+
+
+def corpus_members(*, corpus: Corpus) -> list[CorpusMembership]:
+    """The corpus's members with their roles, by name (its owner is not one: the owner is always admin)."""
+    return list(corpus.memberships.select_related("user").order_by("user__username"))
+
+
+def corpus_access_history(*, corpus: Corpus, limit: int = CORPUS_ACCESS_HISTORY_SHOWN) -> list[CorpusAccessChange]:
+    """The corpus's latest changes of settings and members, newest first, with their authors."""
+    return list(corpus.access_changes.select_related("user").order_by("-created_at", "-id")[:limit])
+
+
+def user_named(*, username: str):
+    """The user of exactly this name, or None."""
+    return get_user_model().objects.filter(username=username).first()
 
 
 def face_latest_revision_id(*, face: Face) -> int | None:

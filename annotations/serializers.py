@@ -7,7 +7,17 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotations.models import FACE_FIELDS, Corpus, Document, Face, Page, PageReviewChange
+from annotations.models import (
+    FACE_FIELDS,
+    Corpus,
+    CorpusAccessChange,
+    CorpusMembership,
+    CorpusRole,
+    Document,
+    Face,
+    Page,
+    PageReviewChange,
+)
 from annotations.selectors import page_review_history
 from webapp.ids import ID_MAX, IdField
 from webapp.jobs import UNCANCELLABLE_STATUS_CHOICES
@@ -16,7 +26,37 @@ from webapp.jobs import UNCANCELLABLE_STATUS_CHOICES
 class CorpusSerializer(serializers.ModelSerializer):
     class Meta:
         model = Corpus
-        fields = ["id", "name", "description", "is_public", "created_at"]
+        fields = ["id", "name", "description", "is_public", "created_at", "access_version"]
+
+
+class CorpusDetailSerializer(CorpusSerializer):
+    """A corpus with the reader's role in it (`role`: viewer, curator or admin)."""
+
+    role = serializers.ChoiceField(choices=CorpusRole.choices, read_only=True)
+
+    class Meta(CorpusSerializer.Meta):
+        fields = [*CorpusSerializer.Meta.fields, "role"]
+
+
+class CorpusMemberSerializer(serializers.ModelSerializer):
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    username = serializers.CharField(source="user.get_username", read_only=True)
+
+    class Meta:
+        model = CorpusMembership
+        fields = ["user", "username", "role"]
+
+
+class CorpusAccessChangeSerializer(serializers.ModelSerializer):
+    """One change of a corpus's settings or members: who, when, which member, the values before and after."""
+
+    user = serializers.CharField(source="user.get_username", read_only=True, default=None)
+    at = serializers.DateTimeField(source="created_at", read_only=True)
+    member = serializers.CharField(source="member_name", read_only=True)
+
+    class Meta:
+        model = CorpusAccessChange
+        fields = ["user", "at", "action", "member", "before", "after"]
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -132,6 +172,39 @@ class StrictInputSerializer(serializers.Serializer):
 
 def _refusal(name: str) -> str:
     return _("%(field)s cannot be set by this request.") % {"field": name}
+
+
+def access_version_field() -> serializers.IntegerField:
+    """The corpus's access version a change of its settings or members was based on: required."""
+    return serializers.IntegerField(
+        min_value=1,
+        error_messages={
+            "required": gettext_lazy("access_version is required"),
+            "null": gettext_lazy("access_version is required"),
+        },
+    )
+
+
+class CorpusUpdateInputSerializer(StrictInputSerializer):
+    access_version = access_version_field()
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    is_public = serializers.BooleanField(required=False)
+
+
+class CorpusMemberAddInputSerializer(StrictInputSerializer):
+    access_version = access_version_field()
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=CorpusRole.choices)
+
+
+class CorpusMemberRoleInputSerializer(StrictInputSerializer):
+    access_version = access_version_field()
+    role = serializers.ChoiceField(choices=CorpusRole.choices)
+
+
+class AccessVersionInputSerializer(StrictInputSerializer):
+    access_version = access_version_field()
 
 
 class DocumentImportInputSerializer(StrictInputSerializer):

@@ -19,6 +19,10 @@ from annotations.models import (
     CURATOR_SOURCE,
     PAGE_COUNT_CONFIDENCE_STEPS,
     PAGE_COUNT_SELECTORS,
+    Corpus,
+    CorpusAccessAction,
+    CorpusAccessChange,
+    CorpusMembership,
     Face,
     FaceRevision,
     FaceStatus,
@@ -177,7 +181,7 @@ def _review_start_record_sql(page_count: int) -> str:
 
 
 def _author(user):
-    """Who a page's review history names: the user, or nobody for an anonymous or absent one."""
+    """Who a history (a page's review, a corpus's access) names: the user, or nobody for an anonymous or absent one."""
     return user if user is not None and user.is_authenticated else None
 
 
@@ -704,3 +708,104 @@ def face_revert(*, revision: FaceRevision, user, expected_version: int | None = 
         changes = {field: value for field, value in target.items() if _face_value(face, field) != value}
         changes = _changes_stored(face=face, changes=changes)
     return _face_change(face=face, user=user, action="revert", expected_version=expected_version, changes=changes)
+
+
+# Who may see or change a corpus: its settings (name, description, public or private) and its members'
+# roles. Each change is written at the corpus's access version its writer read, moving it on, and
+# recorded (CorpusAccessChange: who, when, before, after), as face and page-review changes are.
+
+CORPUS_SETTINGS = ("name", "description", "is_public")
+
+
+class CorpusAccessConflict(Exception):
+    """The corpus's settings or members changed since its writer read them; `corpus` is as it is now."""
+
+    def __init__(self, corpus: Corpus):
+        super().__init__(f"corpus {corpus.pk} is at access version {corpus.access_version}")
+        self.corpus = corpus
+
+
+class CorpusAccessRefused(Exception):
+    """A change of a corpus's settings or members that cannot be made; `field` is the input it concerns."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _corpus_access_write(*, corpus: Corpus, access_version: int, **settings) -> None:
+    """Move the corpus's access version on (and write `settings`) if it is still the one its writer read.
+
+    Called inside a transaction, before the rest of the change: on PostgreSQL the UPDATE locks the row
+    until the change commits; on SQLite the write lock is the database's. Raises CorpusAccessConflict.
+    """
+    written = Corpus.objects.filter(pk=corpus.pk, access_version=access_version).update(
+        access_version=F("access_version") + 1, **settings
+    )
+    if not written:
+        raise CorpusAccessConflict(Corpus.objects.get(pk=corpus.pk))
+
+
+def corpus_update(*, corpus: Corpus, user, access_version: int, changes: dict) -> Corpus:
+    """Change a corpus's name, description or visibility, recording the fields that changed."""
+    unknown = set(changes) - set(CORPUS_SETTINGS)
+    if unknown:
+        raise ValueError(f"not corpus settings: {sorted(unknown)}")
+    before = {field: getattr(corpus, field) for field in changes if getattr(corpus, field) != changes[field]}
+    after = {field: changes[field] for field in before}
+    try:
+        with transaction.atomic():
+            _corpus_access_write(corpus=corpus, access_version=access_version, **after)
+            if after:
+                CorpusAccessChange.objects.create(
+                    corpus=corpus, user=_author(user), action=CorpusAccessAction.SETTINGS, before=before, after=after
+                )
+    except IntegrityError as exc:
+        raise CorpusAccessRefused("name", _("Its owner already has a corpus of this name.")) from exc
+    corpus.refresh_from_db()
+    return corpus
+
+
+def corpus_member_set(*, corpus: Corpus, user, access_version: int, member, role: str) -> CorpusMembership:
+    """Give `member` this role in the corpus: a new member, or a member's role changed."""
+    if member.pk == corpus.owner_id:
+        raise CorpusAccessRefused("username", _("The owner of a corpus is always its admin."))
+    with transaction.atomic():
+        _corpus_access_write(corpus=corpus, access_version=access_version)
+        membership = CorpusMembership.objects.filter(corpus=corpus, user=member).first()
+        if membership is None:
+            membership = CorpusMembership.objects.create(corpus=corpus, user=member, role=role)
+            _record_member_change(corpus, user, member, CorpusAccessAction.MEMBER_ADDED, {}, {"role": role})
+        elif membership.role != role:
+            change = ({"role": membership.role}, {"role": role})
+            membership.role = role
+            membership.save(update_fields=["role"])
+            _record_member_change(corpus, user, member, CorpusAccessAction.ROLE_CHANGED, *change)
+    corpus.refresh_from_db()
+    return membership
+
+
+def corpus_member_remove(*, membership: CorpusMembership, user, access_version: int) -> None:
+    """Take a member out of the corpus (they keep what a public corpus shows everyone)."""
+    corpus = membership.corpus
+    with transaction.atomic():
+        _corpus_access_write(corpus=corpus, access_version=access_version)
+        deleted, _rows = CorpusMembership.objects.filter(pk=membership.pk).delete()
+        if deleted:
+            _record_member_change(
+                corpus, user, membership.user, CorpusAccessAction.MEMBER_REMOVED, {"role": membership.role}, {}
+            )
+    corpus.refresh_from_db()
+
+
+def _record_member_change(corpus: Corpus, user, member, action: str, before: dict, after: dict) -> None:
+    CorpusAccessChange.objects.create(
+        corpus=corpus,
+        user=_author(user),
+        action=action,
+        member=member,
+        member_name=member.get_username(),
+        before=before,
+        after=after,
+    )

@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from frontend import views, views_exports, views_models, views_search
+from frontend import views, views_corpora, views_exports, views_models, views_search
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("corpora/<int:corpus_id>/", views_corpora.corpus_settings, name="corpus"),
     path("documents/import/", views.document_import, name="document-import"),
     path("documents/<int:document_id>/", views.document_detail, name="document"),
     path("pages/<int:page_id>/", views.page_detail, name="page"),

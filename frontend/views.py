@@ -14,6 +14,7 @@ from annotations.access import (
     ROLE_RANK,
     corpora_visible_to,
     corpus_role,
+    corpus_roles,
     get_document_for_user,
     get_page_for_user,
     get_person_for_user,
@@ -29,10 +30,17 @@ from webapp.throttling import throttle_writes
 @page_takes_query()
 def home(request, query):
     documents = selectors.document_list(user=request.user)
+    corpora = list(corpora_visible_to(request.user).order_by("name"))
+    roles = corpus_roles(request.user, [corpus.pk for corpus in corpora])
     return render(
         request,
         "frontend/home.html",
-        {"corpora": corpora_visible_to(request.user).order_by("name"), "documents": documents},
+        {
+            "corpora": corpora,
+            "documents": documents,
+            # The corpora whose settings page the reader may open (their admins').
+            "administered": {pk for pk, role in roles.items() if role == CorpusRole.ADMIN},
+        },
     )
 
 

@@ -28,7 +28,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
-from annotations.models import Corpus, Document, Export, Face, Page, Person
+from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Export, Face, Page, Person
 from annotations.services import face_update
 from detection.models import DetectionRun, InferenceJob, InferenceKind, PageDetection, TrainingJob
 from tests.support.manifests import jpeg_bytes
@@ -81,7 +81,9 @@ HOSTILE_SEGMENTS = [
 ]
 # Namespaces of routes whose views are not ours (see requests()).
 LIGHT_NAMESPACES = {"admin"}
-ID_FIELDS = ["corpus", "document", "page", "face", "revision", "id", "version", "run", "job", "export"]
+ID_FIELDS = [
+    *["corpus", "document", "page", "face", "revision", "id", "version", "access_version", "run", "job", "export"],
+]
 DEEP = "[" * 100_000 + "]" * 100_000
 # Sent with every write method (as anonymous too).
 BODIES = [
@@ -148,6 +150,9 @@ def world(db, monkeypatch):
     )
     face = Face.objects.create(pk=ID, page=page, x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test")
     face_update(face=face, user=None, expected_version=1, data={"gender": "male"})
+    # A member of the corpus, so that its member routes (/members/<user_id>/) find one.
+    member = get_user_model().objects.create_user("member", pk=ID)
+    CorpusMembership.objects.create(corpus=corpus, user=member, role=CorpusRole.VIEWER)
     Person.objects.create(pk=ID, corpus=corpus, name="Hostile")
     run = DetectionRun.objects.create(pk=ID, corpus=corpus, document=document, status=JobStatus.RUNNING)
     # Done, so that the document has an evaluation to read.

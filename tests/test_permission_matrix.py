@@ -33,6 +33,7 @@ from django.urls import resolve
 
 from annotations.models import (
     Corpus,
+    CorpusAccessChange,
     CorpusMembership,
     CorpusRole,
     Document,
@@ -167,6 +168,54 @@ ENDPOINTS = [
         "/api/faces/bulk/",
         "curator",
         {"action": "set_gender", "value": "male", "faces": [{"id": "{face}", "version": 1}]},
+    ),
+    # A corpus's settings and members (admins decide who may see or change it).
+    Endpoint("corpus api", "get", "/api/corpora/{corpus}/", "viewer"),
+    Endpoint("update corpus", "patch", "/api/corpora/{corpus}/", "admin", {"is_public": True, "access_version": 1}),
+    Endpoint("corpus members", "get", "/api/corpora/{corpus}/members/", "admin"),
+    Endpoint(
+        "add corpus member",
+        "post",
+        "/api/corpora/{corpus}/members/",
+        "admin",
+        {"username": "newcomer", "role": "curator", "access_version": 1},
+    ),
+    Endpoint(
+        "change member role",
+        "patch",
+        "/api/corpora/{corpus}/members/{member}/",
+        "admin",
+        {"role": "admin", "access_version": 1},
+    ),
+    Endpoint("remove member", "delete", "/api/corpora/{corpus}/members/{member}/?access_version=1", "admin"),
+    Endpoint("corpus access history", "get", "/api/corpora/{corpus}/access-history/", "admin"),
+    Endpoint("corpus settings page", "get", "/corpora/{corpus}/", "admin", login=True),
+    Endpoint(
+        "corpus settings form",
+        "post",
+        "/corpora/{corpus}/",
+        "admin",
+        {"action": "settings", "is_public": "true", "access_version": 1},
+        login=True,
+        form=True,
+    ),
+    Endpoint(
+        "add member form",
+        "post",
+        "/corpora/{corpus}/",
+        "admin",
+        {"action": "add", "username": "newcomer", "role": "viewer", "access_version": 1},
+        login=True,
+        form=True,
+    ),
+    Endpoint(
+        "remove member form",
+        "post",
+        "/corpora/{corpus}/",
+        "admin",
+        {"action": "remove", "member": "{member}", "access_version": 1},
+        login=True,
+        form=True,
     ),
     # Imports: a manifest URL, a Gallica ARK, a server folder, a zip upload (API and web form), into a corpus
     # named by id (by name, a corpus the importer cannot see is no corpus to them: test_corpus_names.py).
@@ -347,6 +396,9 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
     encoding_job = InferenceJob.objects.create(
         kind=InferenceKind.FACE_ENCODING, face=face, params={"box": [10, 10, 50, 60]}, status=JobStatus.DONE
     )
+    # A viewer of the corpus whose role its admins may change, or whom they may remove.
+    member = get_user_model().objects.create_user(f"{key}-member")
+    CorpusMembership.objects.create(corpus=corpus, user=member, role=CorpusRole.VIEWER)
     folder = tmp_path / f"{key}-scans"
     folder.mkdir()
     (folder / "page1.jpg").write_bytes(jpeg_bytes(40, 50, label="1"))
@@ -368,6 +420,7 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         "folder": str(folder),
         "person": person.name,
         "person_id": person.pk,
+        "member": member.pk,
     }
 
 
@@ -403,6 +456,8 @@ def world(db, tmp_path, monkeypatch, settings):
     )
     users = get_user_model().objects
     world = {key: make_corpus(key, tmp_path) for key in CORPORA}
+    # A user with no role anywhere, whom an admin may add to a corpus.
+    users.create_user("newcomer")
     people = {}
     for role in ["viewer", "curator", "admin"]:
         user = users.create_user(role)
@@ -442,8 +497,9 @@ def database_state() -> list:
     """Everything a refused request must leave as it was (rows, versions, statuses, stored uploads)."""
     uploads = Path(settings.MEDIA_ROOT) / "uploads"
     return [
-        list(Corpus.objects.order_by("pk").values_list("pk", "name", "is_public", "owner")),
+        list(Corpus.objects.order_by("pk").values_list("pk", "name", "is_public", "owner", "access_version")),
         list(CorpusMembership.objects.order_by("pk").values_list("pk", "role")),
+        CorpusAccessChange.objects.count(),
         list(Document.objects.order_by("pk").values_list("pk", "import_status", "source")),
         list(Page.objects.order_by("pk").values_list("pk", "review_status")),
         list(Face.objects.order_by("pk").values_list("pk", "version", "status", "person")),
@@ -690,7 +746,7 @@ NOT_CORPUS_SCOPED_NAMESPACES = {"admin"}
 SAMPLE = {
     "doc": 1, "page": 1, "face": 1, "face2": 1, "revision": 1, "run": 1, "job": 1, "export": 1, "corpus": 1,
     "corpus_name": "x", "key": "0123456789abcdef0123456789abcdef", "person": "x", "folder": "x", "model": 1,
-    "bare_face": 1, "person_id": 1, "evaluation_job": 1, "encoding_job": 1,
+    "bare_face": 1, "person_id": 1, "evaluation_job": 1, "encoding_job": 1, "member": 1,
 }  # fmt: skip
 
 

@@ -1,13 +1,13 @@
-"""The API's exception handler: DRF's, plus the version conflicts of a face write or a page's review status
-answered as 409."""
+"""The API's exception handler: DRF's, plus the version conflicts of a face write, a page's review status
+or a corpus's settings and members answered as 409."""
 
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from annotations.serializers import PageDetailSerializer, face_representation
-from annotations.services import FaceConflict, PageReviewConflict
+from annotations.serializers import CorpusSerializer, PageDetailSerializer, face_representation
+from annotations.services import CorpusAccessConflict, FaceConflict, PageReviewConflict
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -29,6 +29,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             {
                 "detail": _("This page's review status was changed by someone else; it is shown as it is now."),
                 "page": PageDetailSerializer(exc.page).data,
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, CorpusAccessConflict):
+        return Response(
+            {
+                "detail": _("This corpus's settings or members were changed by someone else; reload them."),
+                "corpus": CorpusSerializer(exc.corpus).data,
             },
             status=status.HTTP_409_CONFLICT,
         )

@@ -29,7 +29,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import translation
 
-from annotations.models import Corpus, Document, Export, Face, Gender, Page, Person, ReviewStatus
+from annotations.models import Corpus, CorpusRole, Document, Export, Face, Gender, Page, Person, ReviewStatus
+from annotations.services import corpus_member_set, corpus_update
 from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS
 from detection.models import DetectionRun, PageDetection
 from frontend.language import SESSION_KEY
@@ -232,11 +233,24 @@ def site(db, tmp_path):
     Export.objects.create(
         kind="csv", scope={"corpus": corpus.pk}, requested_by=admin, status=JobStatus.FAILED, error="x"
     )
+    # The corpus settings page with a member and every kind of recorded change in its history.
+    member = get_user_model().objects.create_user("gabrielle")
+    corpus = corpus_update(corpus=corpus, user=admin, access_version=1, changes={"is_public": False})
+    corpus = corpus_update(corpus=corpus, user=admin, access_version=2, changes={"is_public": True})
+    corpus_member_set(corpus=corpus, user=admin, access_version=3, member=member, role=CorpusRole.VIEWER)
+    corpus_member_set(corpus=corpus, user=admin, access_version=4, member=member, role=CorpusRole.CURATOR)
     return {
         "admin": admin,
-        "objects": {"document_id": document.pk, "page_id": pages[0].pk, "run_id": run.pk, "person_id": person.pk},
+        "objects": {
+            "document_id": document.pk,
+            "page_id": pages[0].pk,
+            "run_id": run.pk,
+            "person_id": person.pk,
+            "corpus_id": corpus.pk,
+        },
         "data": {
             "marianne",
+            "gabrielle",
             person.name,
             corpus.name,
             document.label,
@@ -297,8 +311,8 @@ def test_every_page_shows_no_english_to_a_french_browser(site, persona):
         if name in NOT_PAGES:
             continue
         response = client.get(path)
-        if persona == "anonymous" and response.status_code == 302:
-            continue  # a page behind login: the superuser pass checks it
+        if persona == "anonymous" and response.status_code in (302, 403):
+            continue  # a page behind login, or for a corpus's admins: the superuser pass checks it
         assert response.status_code == (400 if name == "bad request" else 200), (name, path, response.status_code)
         html = response.content.decode()
         assert '<html lang="fr">' in html, name
@@ -308,7 +322,7 @@ def test_every_page_shows_no_english_to_a_french_browser(site, persona):
     assert problems == {}, f"English on French pages: {problems}"
     assert {"home", "document", "page", "search", "stats", "run", "login", "bad request"} <= set(checked)
     if persona == "superuser":
-        assert "exports" in checked
+        assert {"exports", "corpus"} <= set(checked)
 
 
 def test_the_page_check_finds_an_untranslated_string():

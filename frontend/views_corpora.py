@@ -1,0 +1,140 @@
+"""A corpus's settings page: its admins change its name, description and visibility, its members' roles,
+and read the history of those changes (the same services, inputs and versions as the API)."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
+
+from annotations import selectors
+from annotations.access import corpus_role, get_corpus_for_user, get_membership_for_user
+from annotations.models import Corpus, CorpusRole
+from annotations.serializers import (
+    AccessVersionInputSerializer,
+    CorpusMemberAddInputSerializer,
+    CorpusMemberRoleInputSerializer,
+    CorpusUpdateInputSerializer,
+)
+from annotations.services import (
+    CorpusAccessConflict,
+    CorpusAccessRefused,
+    corpus_member_remove,
+    corpus_member_set,
+    corpus_update,
+)
+from frontend.query import page_takes_query
+from webapp.exceptions import validation_error_text
+from webapp.ids import id_param
+
+
+@page_takes_query()
+def corpus_settings(request, corpus_id: int, query):
+    corpus = get_corpus_for_user(request.user, corpus_id, CorpusRole.ADMIN)
+    if request.method == "POST":
+        _change(request, corpus)
+        # An admin who gave up their own admin role (or left) sees the corpus from the home page now.
+        if corpus_role(request.user, corpus) != CorpusRole.ADMIN:
+            return redirect("home")
+        return redirect("corpus", corpus_id=corpus.pk)
+    return render(
+        request,
+        "frontend/corpus.html",
+        {
+            "corpus": corpus,
+            "members": selectors.corpus_members(corpus=corpus),
+            "history": [(change, _change_words(change)) for change in selectors.corpus_access_history(corpus=corpus)],
+            "roles": CorpusRole.choices,
+        },
+    )
+
+
+def _change(request, corpus: Corpus) -> None:
+    """Apply one form of the page (its `action`), and say what happened or why nothing did."""
+    fields = request.POST.copy()
+    action = fields.pop("action", [""])[0]
+    member_id = fields.pop("member", [""])[0]
+    try:
+        if action == "settings":
+            payload = _valid(CorpusUpdateInputSerializer, fields)
+            changes = dict(payload)
+            access_version = changes.pop("access_version")
+            corpus_update(corpus=corpus, user=request.user, access_version=access_version, changes=changes)
+            messages.success(request, _("Settings saved."))
+        elif action == "add":
+            payload = _valid(CorpusMemberAddInputSerializer, fields)
+            member = selectors.user_named(username=payload["username"])
+            if member is None:
+                raise CorpusAccessRefused("username", _("No user of this name."))
+            corpus_member_set(
+                corpus=corpus,
+                user=request.user,
+                access_version=payload["access_version"],
+                member=member,
+                role=payload["role"],
+            )
+            messages.success(request, _("%(user)s is now %(role)s.") % _role_words(member, payload["role"]))
+        elif action in ("role", "remove"):
+            membership = get_membership_for_user(request.user, corpus.pk, id_param({"member": member_id}, "member"))
+            if action == "role":
+                payload = _valid(CorpusMemberRoleInputSerializer, fields)
+                corpus_member_set(
+                    corpus=corpus,
+                    user=request.user,
+                    access_version=payload["access_version"],
+                    member=membership.user,
+                    role=payload["role"],
+                )
+                messages.success(
+                    request, _("%(user)s is now %(role)s.") % _role_words(membership.user, payload["role"])
+                )
+            else:
+                payload = _valid(AccessVersionInputSerializer, fields)
+                corpus_member_remove(membership=membership, user=request.user, access_version=payload["access_version"])
+                messages.success(
+                    request, _("%(user)s is no longer a member.") % {"user": membership.user.get_username()}
+                )
+        else:
+            messages.error(request, _("Unknown change; nothing was saved."))
+    except ValidationError as exc:
+        messages.error(request, _("Not saved: %(reason)s") % {"reason": validation_error_text(exc.detail)})
+    except CorpusAccessRefused as exc:
+        messages.error(request, _("Not saved: %(reason)s") % {"reason": exc.message})
+    except CorpusAccessConflict:
+        messages.error(
+            request,
+            _("Not saved: someone else changed this corpus's settings or members meanwhile. Here they are now."),
+        )
+
+
+def _valid(serializer_class, fields) -> dict:
+    payload = serializer_class(data=fields)
+    payload.is_valid(raise_exception=True)
+    return dict(payload.validated_data)
+
+
+def _role_words(member, role: str) -> dict[str, str]:
+    return {"user": member.get_username(), "role": CorpusRole(role).label}
+
+
+def _change_words(change) -> list[str]:
+    """One recorded change's fields as the reader reads them: "Visibility: private → public"."""
+    labels = {"name": _("Name"), "description": _("Description"), "is_public": _("Visibility"), "role": _("Role")}
+    return [
+        _("%(field)s: %(before)s → %(after)s")
+        % {
+            "field": labels[field],
+            "before": _value_words(field, change.before.get(field)),
+            "after": _value_words(field, change.after.get(field)),
+        }
+        for field in sorted(change.before.keys() | change.after.keys(), key=list(labels).index)
+    ]
+
+
+def _value_words(field: str, value) -> str:
+    if value is None:
+        return "–"
+    if field == "is_public":
+        return _("public") if value else _("private")
+    if field == "role":
+        return CorpusRole(value).label
+    return str(value) or "–"

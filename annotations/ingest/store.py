@@ -34,8 +34,9 @@ def _changes(face: Face, imported: ImportedFace, box: tuple[int, int, int, int] 
     """What a curator import changes on a stored face (attributes it states, status, and the box if moved).
 
     An attribute the file does not state (None) keeps its stored value: a file never erases what it is silent on.
+    An age the file writes as null is cleared.
     """
-    changes = {}
+    changes = {"age": None} if imported.age_cleared and face.age is not None else {}
     for name in _ATTRIBUTE_FIELDS:
         value = getattr(imported, name)
         if value is None:

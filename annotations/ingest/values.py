@@ -49,6 +49,8 @@ class ImportedFace:
     gender: str | None = None
     child: bool | None = None
     age: float | None = None
+    # The file writes the age as null: a stored face's age is cleared (left out, it is kept).
+    age_cleared: bool = False
     age_confidence: float | None = None
     gender_confidence: float | None = None
     confidence: float | None = None
@@ -126,6 +128,7 @@ def read_attributes(values: dict, where: str, errors: list[str]) -> dict:
         "gender": gender,
         "child": child,
         "age": read_number(values.get("age"), located(where, "age"), errors, low=0, high=130),
+        "age_cleared": "age" in values and values["age"] is None,
         "age_confidence": read_number(
             values.get("age_confidence"), located(where, "age_confidence"), errors, low=0, high=1
         ),
@@ -210,6 +213,7 @@ def imported_face(
         gender=gender if gender is not None else attributes.get("gender"),
         child=child if child is not None else attributes.get("child"),
         age=attributes.get("age"),
+        age_cleared=attributes.get("age_cleared", False),
         age_confidence=attributes.get("age_confidence"),
         gender_confidence=attributes.get("gender_confidence"),
         confidence=attributes.get("confidence"),

@@ -440,6 +440,32 @@ def test_an_import_that_states_the_gender_but_not_the_age_keeps_the_stored_age(s
     assert (revision.before["gender"], revision.after["gender"]) == ("male", "female")
 
 
+def test_an_import_that_sets_the_age_to_null_clears_it_and_says_who(source_document, alice):
+    """A key left out keeps the stored value; a key written as null is the curator clearing it."""
+    man = Face.objects.get(gender=Gender.MALE, page__order=1)
+    shape = rectangle([[600, 210], [721, 353]], label="male", age=None)
+
+    report = run_import(source_document, labelme_file(1, [shape], width=1200, height=1600), user=alice).as_dict()
+
+    assert report["ok"] and report["updated"] == 1, report
+    man.refresh_from_db()
+    assert (man.gender, man.age) == (Gender.MALE, None)
+    revision = FaceRevision.objects.get(face=man)
+    assert (revision.user, revision.before["age"], revision.after["age"]) == (alice, 52.5, None)
+
+
+def test_an_exported_file_imported_back_unchanged_clears_nothing(source_document, tmp_path, alice):
+    """Faces without an age export "age": null; reading that back changes no face, with or without an age."""
+    content = export_bytes(ExportKind.LABELME, source_document, tmp_path, "out.zip", image_size=1200)
+    before = {face.pk: face.snapshot() for face in Face.objects.filter(page__document=source_document)}
+    assert any(snapshot["age"] is None for snapshot in before.values()), "the fixture has a face without an age"
+
+    report = run_import(source_document, content, user=alice).as_dict()
+
+    assert report["ok"] and report["updated"] == 0, report
+    assert {face.pk: face.snapshot() for face in Face.objects.filter(page__document=source_document)} == before
+
+
 def test_a_zip_whose_second_file_names_a_stored_face_imports_both_files(source_document, alice):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

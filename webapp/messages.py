@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from annotations.iiif.messages import Translatable, english, rendered
@@ -36,17 +37,17 @@ def message_fields(message: Translatable | str, *, text: str, stored: str) -> di
 
 
 def message_translated(message: Translatable) -> str:
-    """The message in the active language."""
-    return rendered(message_as_json(message), gettext)
+    """The message in the active language, decimal numbers as it writes them (0,1 in French)."""
+    return rendered(message_as_json(message), gettext, number_format)
 
 
 def message_render(stored: Mapping | None, *, fallback: str = "") -> str:
-    """A stored message in the active language (the request's); `fallback`, the stored text, when there
-    is no message (rows written before) or it no longer fits its template."""
+    """A stored message in the active language (the request's), decimal numbers as it writes them;
+    `fallback`, the stored text, when there is no message (rows written before) or it no longer fits its template."""
     if not stored:
         return fallback
     try:
-        return rendered(stored, gettext)
+        return rendered(stored, gettext, number_format)
     except (KeyError, TypeError, ValueError) as exc:
         logger.warning("stored message %r does not render (%s): showing its text", stored, exc)
         return fallback

@@ -108,9 +108,10 @@ def _same(template: str) -> str:
     return template
 
 
-def rendered(stored: Mapping, translate: Callable[[str], str] = _same) -> str:
+def rendered(stored: Mapping, translate: Callable[[str], str] = _same, number: Callable[[float], str] = str) -> str:
     """A message stored as JSON (`as_json`), its template and each nested one passed through `translate`
-    (none: English); KeyError, TypeError or ValueError when it does not fit its template."""
+    (none: English) and its decimal numbers through `number` (none: as Python writes them); KeyError,
+    TypeError or ValueError when it does not fit its template."""
     template = stored["message"]
     if not isinstance(template, str):
         raise TypeError(f"a message template is a string, not {type(template).__name__}")
@@ -119,14 +120,16 @@ def rendered(stored: Mapping, translate: Callable[[str], str] = _same) -> str:
     params = stored.get("params") or {}
     if not params:
         return text
-    return text % {name: _rendered_param(value, translate) for name, value in params.items()}
+    return text % {name: _rendered_param(value, translate, number) for name, value in params.items()}
 
 
-def _rendered_param(value: object, translate: Callable[[str], str]) -> object:
+def _rendered_param(value: object, translate: Callable[[str], str], number: Callable[[float], str]) -> object:
     if isinstance(value, Mapping):
-        return rendered(value, translate)
+        return rendered(value, translate, number)
     if isinstance(value, list):
-        return ", ".join(str(_rendered_param(item, translate)) for item in value)
+        return ", ".join(str(_rendered_param(item, translate, number)) for item in value)
+    if isinstance(value, float):
+        return number(value)
     return value
 
 

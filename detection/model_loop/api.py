@@ -29,7 +29,7 @@ from detection.model_loop.training import (
     training_job_cancel,
     training_job_create,
 )
-from detection.models import InferenceJob, TrainedModel, TrainingJob, TrainingKind
+from detection.models import InferenceJob, InferenceKind, TrainedModel, TrainingJob, TrainingKind
 from detection.selectors import get_run_for_user, model_listing
 from webapp.ids import IdField, id_param
 from webapp.messages import message_translated
@@ -52,6 +52,7 @@ class RunEvaluationApi(StrictQueryParameters, APIView):
 
 class InferenceJobSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
 
     class Meta:
@@ -74,6 +75,12 @@ class InferenceJobSerializer(serializers.ModelSerializer):
 
     def get_url(self, job: InferenceJob) -> str:
         return reverse("api-inference-job", args=[job.pk])
+
+    def get_result(self, job: InferenceJob) -> dict | None:
+        """What the job found; an evaluation's notes in the request's language."""
+        if job.kind == InferenceKind.EVALUATION and isinstance(job.result, dict):
+            return evaluation.result_rendered(job.result)
+        return job.result
 
     def get_error(self, job: InferenceJob) -> str:
         """Why it failed, in the request's language."""

@@ -23,10 +23,8 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 from django.db.models import Max, QuerySet
-from django.utils.formats import number_format
-from django.utils.translation import gettext as _
 
-from annotations.iiif.messages import MessageError
+from annotations.iiif.messages import Message, MessageError, gettext_noop
 from annotations.iiif_server.imaging import page_derivative
 from annotations.models import Document, Face, FaceRevision, FaceStatus, Page, ReviewStatus
 from detection.errors import DetectionRefused
@@ -42,6 +40,7 @@ from detection.inference.registry import DETECTORS, get_attribute_model
 from detection.inference.types import Detection
 from detection.models import DetectionRun, PageDetection
 from webapp.jobs import JobStatus
+from webapp.messages import message_as_json, message_render, message_translated
 
 # Precision targets the threshold suggestions are given for.
 PRECISION_TARGETS = (0.8, 0.9, 0.95)
@@ -79,7 +78,8 @@ class Evaluation:
     document_id: int | None = None
     ignored_truths: int = 0
     attribute_model: str = ""
-    notes: list[str] = field(default_factory=list)
+    # What a reader should know about the figures: messages, rendered in the reader's language.
+    notes: list[Message] = field(default_factory=list)
 
     def suggestions(self) -> list[dict]:
         """For each precision target, the lowest threshold reaching it and the recall there."""
@@ -95,8 +95,9 @@ class Evaluation:
             )
         return rows
 
-    def as_dict(self) -> dict:
-        """A JSON-ready form (the API's and the run page's)."""
+    def as_dict(self, *, stored: bool = False) -> dict:
+        """A JSON-ready form (the API's and the run page's), notes in the active language; `stored`: the
+        notes as messages (`message_as_json`), for a job's result rendered when read (`result_rendered`)."""
         report = self.report
         best = report.best_f1()
         return {
@@ -125,8 +126,20 @@ class Evaluation:
             "suggested_thresholds": self.suggestions(),
             "best_f1": None if best is None else asdict(best),
             "attributes": None if self.attributes is None else asdict(self.attributes),
-            "notes": self.notes,
+            "notes": [message_as_json(note) if stored else message_translated(note) for note in self.notes],
         }
+
+
+def result_rendered(result: dict) -> dict:
+    """A stored evaluation (`as_dict(stored=True)`) with its notes in the active language; notes stored as
+    text by earlier versions stay as they are."""
+    notes = result.get("notes")
+    if not isinstance(notes, list):
+        return result
+    return {
+        **result,
+        "notes": [message_render(note, fallback=str(note)) if isinstance(note, dict) else note for note in notes],
+    }
 
 
 def reviewed_pages(*, document: Document | None = None, corpus_id: int | None = None) -> QuerySet[Page]:
@@ -260,20 +273,26 @@ def evaluation_for_run(*, run: DetectionRun, document: Document | None = None) -
     if "evaluation_floor" in run.params:
         floor = run_evaluation_floor(run)
         if not pages:
-            evaluation.notes.append(_("No page of this run is reviewed yet: nothing to compare."))
+            evaluation.notes.append(Message(gettext_noop("No page of this run is reviewed yet: nothing to compare.")))
         evaluation.notes.append(
-            _(
-                "Read from the run's kept predictions (scores down to %(floor)s) against the accepted, edited and "
-                "added faces: later runs on these pages do not change it."
+            Message(
+                gettext_noop(
+                    "Read from the run's kept predictions (scores down to %(floor)s) against the accepted, edited "
+                    "and added faces: later runs on these pages do not change it."
+                ),
+                {"floor": float(floor)},
             )
-            % {"floor": number_format(floor)}
         )
         return evaluation
     if not pages:
-        evaluation.notes.append(_("No reviewed page has this run as its latest detection: nothing to compare."))
+        evaluation.notes.append(
+            Message(gettext_noop("No reviewed page has this run as its latest detection: nothing to compare."))
+        )
     evaluation.notes.append(
-        _("The sweep starts at the run's threshold (%(threshold)s): lower scores were not stored.")
-        % {"threshold": number_format(threshold)}
+        Message(
+            gettext_noop("The sweep starts at the run's threshold (%(threshold)s): lower scores were not stored."),
+            {"threshold": float(threshold)},
+        )
     )
     return evaluation
 
@@ -345,8 +364,10 @@ def evaluation_for_detector(
         with_attributes=attributes is not None,
     )
     evaluation.notes.append(
-        _("Boxes down to score %(floor)s were kept for the sweep; nothing was stored.")
-        % {"floor": number_format(floor)}
+        Message(
+            gettext_noop("Boxes down to score %(floor)s were kept for the sweep; nothing was stored."),
+            {"floor": float(floor)},
+        )
     )
     return evaluation
 

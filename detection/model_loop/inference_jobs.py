@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from annotations.iiif.messages import Message, from_json, unexpected_error
+from annotations.iiif.messages import Message, from_json, gettext_noop, unexpected_error
 from annotations.models import Document, Face
 from detection import similarity
 from detection.model_loop import evaluation
@@ -133,10 +133,16 @@ def _evaluate(job: InferenceJob) -> dict:
     result.document_id = job.document_id
     if total > settings.EVALUATION_MAX_PAGES:
         result.notes.append(
-            f"Only the first {settings.EVALUATION_MAX_PAGES} of {total} reviewed pages were evaluated; "
-            "use `manage.py evaluate` for all of them."
+            Message(
+                gettext_noop(
+                    "Only the first %(evaluated)s of %(total)s reviewed pages were evaluated; "
+                    "use `manage.py evaluate` for all of them."
+                ),
+                {"evaluated": settings.EVALUATION_MAX_PAGES, "total": total},
+            )
         )
-    return result.as_dict()
+    # Notes as messages: each reader of the job reads them in their own language, not the worker's.
+    return result.as_dict(stored=True)
 
 
 def _encode(job: InferenceJob) -> dict:

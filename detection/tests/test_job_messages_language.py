@@ -13,7 +13,7 @@ from django.utils import translation
 from annotations.services import face_create
 from detection.model_loop.inference_jobs import inference_job_run
 from detection.model_loop.training import trained_model_decide, training_job_create, training_job_run
-from detection.models import DetectionRun, InferenceJob, TrainedModel, TrainingJob
+from detection.models import DetectionRun, InferenceJob, InferenceKind, TrainedModel, TrainingJob
 from detection.tests.factories import add_scan_page
 from tests.support.clients import api_client
 from webapp.jobs import JobStatus
@@ -183,3 +183,27 @@ def test_a_run_s_evaluation_notes_read_in_the_reader_s_language(document, alice)
     french = notes("fr")
     assert french[0] == "Aucune page de cette exécution n’est encore relue\u00a0: rien à comparer."
     assert french[1].startswith("Lu à partir des prédictions conservées de l’exécution (scores jusqu’à 0,1)")
+
+
+def test_a_fresh_evaluation_s_notes_read_in_the_reader_s_language(document, alice, settings):
+    """The worker keeps the notes of a detector evaluated afresh as messages, rendered for each reader."""
+    settings.EVALUATION_MAX_PAGES = 0
+    reviewed_pages(document, 1)
+    job = InferenceJob.objects.create(kind=InferenceKind.EVALUATION, document=document, params={"detector": "haar"})
+    with translation.override("fr"):
+        inference_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE, job.error
+
+    def notes(language: str) -> list[str]:
+        return read(alice, f"/api/inference-jobs/{job.pk}/", language)["result"]["notes"]
+
+    assert notes("en") == [
+        "Boxes down to score 0.1 were kept for the sweep; nothing was stored.",
+        "Only the first 0 of 1 reviewed pages were evaluated; use `manage.py evaluate` for all of them.",
+    ]
+    assert notes("fr") == [
+        "Les cadres jusqu’au score 0,1 ont été gardés pour le balayage\u00a0; rien n’a été enregistré.",
+        "Seules les 0 premières des 1 pages relues ont été évaluées\u00a0; "
+        "utilisez `manage.py evaluate` pour les évaluer toutes.",
+    ]

@@ -133,9 +133,13 @@ class CorpusDetailApi(StrictQueryParameters, APIView):
 
 
 class CorpusMembersApi(StrictQueryParameters, APIView):
-    """A corpus's owner and members with their roles (admins only); POST gives a user, by name, a role in it."""
+    """A corpus's owner and members with their roles (admins only); POST gives a user, by name, a role in it.
+
+    Additions count per user ("members" scope): each names a user, so names cannot be tried one after another.
+    """
 
     permission_classes = [IsAuthenticatedOrReadOnly]
+    throttle_scope = "members"
 
     @extend_schema(responses=CORPUS_MEMBERS)
     def get(self, request, pk: int):

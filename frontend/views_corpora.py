@@ -25,12 +25,17 @@ from annotations.services import (
 from frontend.query import page_takes_query
 from webapp.exceptions import validation_error_text
 from webapp.ids import id_param
+from webapp.throttling import throttled
 
 
 @page_takes_query()
 def corpus_settings(request, corpus_id: int, query):
     corpus = get_corpus_for_user(request.user, corpus_id, CorpusRole.ADMIN)
     if request.method == "POST":
+        # An addition counts with the API's (it names a user: names cannot be tried one after another).
+        refused = throttled(request, "members") if request.POST.get("action") == "add" else None
+        if refused is not None:
+            return refused
         _change(request, corpus)
         # An admin who gave up their own admin role (or left) sees the corpus from the home page now.
         if corpus_role(request.user, corpus) != CorpusRole.ADMIN:

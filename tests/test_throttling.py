@@ -85,3 +85,42 @@ def test_fresh_evaluations_past_the_rate_get_429_while_reading_the_latest_stays_
     assert InferenceJob.objects.count() == 2
     reads = [client.get(f"/api/evaluation/?document={document.pk}").status_code for _ in range(3)]
     assert reads == [400, 400, 400], "reading is not counted (no run yet to read: 400, not 429)"
+
+
+@pytest.mark.django_db
+def test_member_additions_past_the_rate_get_429_through_the_api_and_the_form(client, monkeypatch, django_user_model):
+    """Adding a member names a user: a corpus admin (any signed-in user, once they import) could test names
+    one after another, so additions count per user, the web form's with the API's."""
+    from annotations.models import Corpus, CorpusMembership
+
+    monkeypatch.setattr(ScopedWriteThrottle, "THROTTLE_RATES", {"members": "2/hour"})
+    owner = django_user_model.objects.create_user("eve")
+    corpus = Corpus.objects.create(name="Albums", owner=owner)
+    for name in ("ann", "ben", "cid"):
+        django_user_model.objects.create_user(name)
+    client.force_login(owner)
+
+    api = client.post(
+        f"/api/corpora/{corpus.pk}/members/",
+        {"username": "ann", "role": "viewer", "access_version": 1},
+        content_type="application/json",
+    )
+    form = client.post(
+        f"/corpora/{corpus.pk}/", {"action": "add", "username": "ben", "role": "viewer", "access_version": 2}
+    )
+    refused = client.post(
+        f"/corpora/{corpus.pk}/", {"action": "add", "username": "cid", "role": "viewer", "access_version": 3}
+    )
+    refused_api = client.post(
+        f"/api/corpora/{corpus.pk}/members/",
+        {"username": "cid", "role": "viewer", "access_version": 3},
+        content_type="application/json",
+    )
+
+    assert (api.status_code, form.status_code, refused.status_code, refused_api.status_code) == (201, 302, 429, 429)
+    assert sorted(CorpusMembership.objects.values_list("user__username", flat=True)) == ["ann", "ben"]
+    settings_change = client.post(
+        f"/corpora/{corpus.pk}/", {"action": "settings", "is_public": "true", "access_version": 3}
+    )
+    assert settings_change.status_code == 302, "only additions count"
+    assert client.get(f"/api/corpora/{corpus.pk}/members/").status_code == 200

@@ -287,6 +287,8 @@ REST_FRAMEWORK = {
         # Anonymous "more like this" on a face not encoded yet queues an encoding job for the inference
         # workers, per address; asking again while it is under way is not counted.
         "encoding-anonymous": envstr("ENCODING_ANONYMOUS_RATE_LIMIT", "60/hour"),
+        # Members a corpus admin adds, per user: each names a user, so names cannot be tried one after another.
+        "members": envstr("MEMBER_RATE_LIMIT", "60/hour"),
     },
 }
 

@@ -1,6 +1,9 @@
 """A corpus's settings page: its admins change its name, description and visibility, its members' roles,
 and read the history of those changes (the same services, inputs and versions as the API)."""
 
+import math
+
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -49,6 +52,7 @@ def corpus_settings(request, corpus_id: int, query):
             "members": selectors.corpus_members(corpus=corpus),
             "history": [(change, _change_words(change)) for change in selectors.corpus_access_history(corpus=corpus)],
             "roles": CorpusRole.choices,
+            "image_cache_minutes": math.ceil(settings.IIIF_IMAGE_CACHE_SECONDS / 60),
         },
     )
 

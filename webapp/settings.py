@@ -414,6 +414,9 @@ if IIIF_HOST_BUDGET not in {"redis", "process"}:
 IIIF_HOST_BUDGET_REDIS_TIMEOUT = envfloat("IIIF_HOST_BUDGET_REDIS_TIMEOUT", 30.0)
 IIIF_CACHE_DIR = Path(envstr("IIIF_CACHE_DIR", str(DATA_DIR / "cache" / "iiif")))
 # Longer side of the copy we fetch and serve for a page whose image host sends no CORS headers.
+# How long browsers (and, for a public corpus, shared caches: proxies, CDNs) may keep a page image we serve.
+# A corpus made private, or a member removed, stops reaching images that stay cached for up to this long.
+IIIF_IMAGE_CACHE_SECONDS = envint("IIIF_IMAGE_CACHE_SECONDS", 3600)
 IIIF_DERIVATIVE_MAX_SIZE = envint("IIIF_DERIVATIVE_MAX_SIZE", 2000)
 # Where those copies live: written by the import-queue worker, served by the web, so on the shared media
 # volume when they run on different machines.

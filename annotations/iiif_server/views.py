@@ -3,6 +3,7 @@
 They take no query parameter: one answers 400 naming it (plain text from the image route, as its other errors).
 """
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -53,9 +54,15 @@ def image_request(request, key: str, name: str, region: str, size: str, rotation
         return HttpResponseBadRequest(message_translated(exc), content_type="text/plain")
     response = HttpResponse(body, content_type="image/jpeg")
     response["Access-Control-Allow-Origin"] = "*"
-    # Shared caches may keep a public corpus's scans; a private corpus's stay in the viewer's browser.
-    response["Cache-Control"] = f"{'public' if page.document.corpus.is_public else 'private'}, max-age=86400"
+    response["Cache-Control"] = _image_cache_control(page)
     return response
+
+
+def _image_cache_control(page) -> str:
+    """Shared caches may keep a public corpus's images, a private corpus's stay in the viewer's browser; either
+    only IIIF_IMAGE_CACHE_SECONDS, since an admin may make the corpus private, or remove a member, at any time."""
+    scope = "public" if page.document.corpus.is_public else "private"
+    return f"{scope}, max-age={settings.IIIF_IMAGE_CACHE_SECONDS}"
 
 
 def _base_url(request) -> str:
@@ -100,7 +107,7 @@ def derivative(request, page_id: int):
             state = derivative_request(page=page)
     if image is not None:
         response = FileResponse(image, content_type="image/jpeg")
-        response["Cache-Control"] = f"{'public' if page.document.corpus.is_public else 'private'}, max-age=86400"
+        response["Cache-Control"] = _image_cache_control(page)
     elif state.status == FAILED:
         response = JsonResponse({"detail": _("The page image could not be fetched: %s") % state.error}, status=502)
     else:

@@ -251,3 +251,19 @@ def test_a_rolled_back_delete_keeps_the_files(private_scans, django_capture_on_c
 
     assert folder.is_dir(), "files go only once the delete is committed"
     assert [callback.func for callback in callbacks].count(local_scans_delete) == 1
+
+
+def test_shared_caches_keep_a_public_scan_only_as_long_as_the_setting_says(client, tmp_path, settings, bob, corpus):
+    """An admin may make a public corpus private at any time: proxies and CDNs may keep its scans only
+    IIIF_IMAGE_CACHE_SECONDS; a private corpus's scans are for the viewer's own browser."""
+    settings.IIIF_IMAGE_CACHE_SECONDS = 600
+    Corpus.objects.filter(pk=corpus.pk).update(is_public=True)
+    document = run_import(corpus, str(write_scans(tmp_path / "public")))
+    url = f"/iiif/local/{key_of(document)}/p1.jpg/full/max/0/default.jpg"
+
+    assert client.get(url)["Cache-Control"] == "public, max-age=600"
+
+    Corpus.objects.filter(pk=corpus.pk).update(is_public=False)
+    assert client.get(url).status_code == 404
+    client.force_login(bob)
+    assert client.get(url)["Cache-Control"] == "private, max-age=600"

@@ -734,14 +734,14 @@ class CorpusAccessRefused(Exception):
         self.message = message
 
 
-def _corpus_access_write(*, corpus: Corpus, access_version: int, **settings) -> None:
-    """Move the corpus's access version on (and write `settings`) if it is still the one its writer read.
+def _corpus_access_write(*, corpus: Corpus, access_version: int, **fields) -> None:
+    """Move the corpus's access version on (and write `fields`) if it is still the one its writer read.
 
     Called inside a transaction, before the rest of the change: on PostgreSQL the UPDATE locks the row
     until the change commits; on SQLite the write lock is the database's. Raises CorpusAccessConflict.
     """
     written = Corpus.objects.filter(pk=corpus.pk, access_version=access_version).update(
-        access_version=F("access_version") + 1, **settings
+        access_version=F("access_version") + 1, **fields
     )
     if not written:
         raise CorpusAccessConflict(Corpus.objects.get(pk=corpus.pk))
@@ -762,7 +762,12 @@ def corpus_update(*, corpus: Corpus, user, access_version: int, changes: dict) -
                     corpus=corpus, user=_author(user), action=CorpusAccessAction.SETTINGS, before=before, after=after
                 )
     except IntegrityError as exc:
-        raise CorpusAccessRefused("name", _("Its owner already has a corpus of this name.")) from exc
+        taken = (
+            _("Its owner already has a corpus of this name.")
+            if corpus.owner_id
+            else _("Another shared corpus has this name.")
+        )
+        raise CorpusAccessRefused("name", taken) from exc
     corpus.refresh_from_db()
     return corpus
 

@@ -5,6 +5,7 @@ import math
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
@@ -108,6 +109,9 @@ def _change(request, corpus: Corpus) -> None:
         messages.error(request, _("Not saved: %(reason)s") % {"reason": validation_error_text(exc.detail)})
     except CorpusAccessRefused as exc:
         messages.error(request, _("Not saved: %(reason)s") % {"reason": exc.message})
+    except Http404 as exc:
+        # A member taken out meanwhile (in another tab): the corpus itself was checked above.
+        messages.error(request, _("Not saved: %(reason)s") % {"reason": exc})
     except CorpusAccessConflict:
         messages.error(
             request,

@@ -192,3 +192,28 @@ def test_a_corpus_made_without_saying_is_private():
     """Imports make private corpora; one made anywhere else (Django's admin, a shell) is private too unless told."""
     assert Corpus.objects.create(name="Made in the admin").is_public is False
     assert Corpus._meta.get_field("is_public").default is False
+
+
+def test_a_shared_corpus_renamed_onto_another_shared_corpus_s_name_is_refused(dora, corpus):
+    Corpus.objects.create(name="Miroir", is_public=False)
+
+    response = api_client(dora).patch(
+        f"/api/corpora/{corpus.pk}/", {"name": "Miroir", "access_version": 1}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"name": ["Another shared corpus has this name."]}
+    corpus.refresh_from_db()
+    assert corpus.name == "Excelsior"
+
+
+def test_the_settings_page_says_so_when_a_member_was_taken_out_meanwhile(dora, bob, corpus, client):
+    client.force_login(dora)
+    CorpusMembership.objects.filter(corpus=corpus, user=bob).delete()
+
+    response = client.post(
+        f"/corpora/{corpus.pk}/", {"action": "remove", "member": bob.pk, "access_version": 1}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert [str(message) for message in response.context["messages"]] == ["Not saved: No such member"]

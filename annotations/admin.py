@@ -1,8 +1,22 @@
-"""Admin views, including the audit trail of face revisions."""
+"""Admin views, including the audit trails of face revisions and of corpus access changes."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db import transaction
 
-from annotations.models import Corpus, CorpusMembership, Document, Export, Face, FaceRevision, Page, Person
+from annotations.models import (
+    Corpus,
+    CorpusAccessAction,
+    CorpusAccessChange,
+    CorpusMembership,
+    Document,
+    Export,
+    Face,
+    FaceRevision,
+    Page,
+    Person,
+)
+from annotations.services import CORPUS_SETTINGS, corpus_access_recorded
 
 
 class MembershipInline(admin.TabularInline):
@@ -12,8 +26,76 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Corpus)
 class CorpusAdmin(admin.ModelAdmin):
+    """An operator's changes of a corpus's settings, owner or members are recorded and move its access
+    version on, as an admin's in the app are (CorpusAccessChange)."""
+
     list_display = ["name", "owner", "is_public", "created_at"]
+    readonly_fields = ["access_version"]
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        recorded = [*CORPUS_SETTINGS, "owner"]
+        changed = [field for field in form.changed_data if field in recorded] if change else []
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if changed:
+                before = {field: _plain(field, form.initial.get(field)) for field in changed}
+                after = {field: _plain(field, getattr(obj, field)) for field in changed}
+                corpus_access_recorded(
+                    corpus=obj, user=request.user, action=CorpusAccessAction.SETTINGS, before=before, after=after
+                )
+
+    def save_formset(self, request, form, formset, change):
+        with transaction.atomic():
+            previous = dict(CorpusMembership.objects.filter(corpus=form.instance).values_list("user_id", "role"))
+            super().save_formset(request, form, formset, change)
+            for membership in formset.new_objects:
+                corpus_access_recorded(
+                    corpus=form.instance,
+                    user=request.user,
+                    action=CorpusAccessAction.MEMBER_ADDED,
+                    member=membership.user,
+                    before={},
+                    after={"role": membership.role},
+                )
+            for membership, _fields in formset.changed_objects:
+                corpus_access_recorded(
+                    corpus=form.instance,
+                    user=request.user,
+                    action=CorpusAccessAction.ROLE_CHANGED,
+                    member=membership.user,
+                    before={"role": previous.get(membership.user_id)},
+                    after={"role": membership.role},
+                )
+            for membership in formset.deleted_objects:
+                corpus_access_recorded(
+                    corpus=form.instance,
+                    user=request.user,
+                    action=CorpusAccessAction.MEMBER_REMOVED,
+                    member=membership.user,
+                    before={"role": previous.get(membership.user_id)},
+                    after={},
+                )
+
+
+def _plain(field: str, value):
+    """A value as the history stores it: the owner by user name (the form's initial value is their id)."""
+    if field != "owner" or value is None:
+        return value
+    user = value if hasattr(value, "get_username") else get_user_model().objects.filter(pk=value).first()
+    return user.get_username() if user is not None else None
+
+
+@admin.register(CorpusAccessChange)
+class CorpusAccessChangeAdmin(admin.ModelAdmin):
+    list_display = ["id", "corpus", "user", "action", "member_name", "created_at"]
+    list_filter = ["action"]
+    raw_id_fields = ["corpus", "user", "member"]
+    readonly_fields = ["corpus", "user", "action", "member", "member_name", "before", "after", "created_at"]
+
+    def has_add_permission(self, request):
+        # Changes are recorded by the services and the corpus admin that make them.
+        return False
 
 
 @admin.register(Document)

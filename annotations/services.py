@@ -758,8 +758,8 @@ def corpus_update(*, corpus: Corpus, user, access_version: int, changes: dict) -
         with transaction.atomic():
             _corpus_access_write(corpus=corpus, access_version=access_version, **after)
             if after:
-                CorpusAccessChange.objects.create(
-                    corpus=corpus, user=_author(user), action=CorpusAccessAction.SETTINGS, before=before, after=after
+                _access_change_create(
+                    corpus=corpus, user=user, action=CorpusAccessAction.SETTINGS, before=before, after=after
                 )
     except IntegrityError as exc:
         taken = (
@@ -781,12 +781,26 @@ def corpus_member_set(*, corpus: Corpus, user, access_version: int, member, role
         membership = CorpusMembership.objects.filter(corpus=corpus, user=member).first()
         if membership is None:
             membership = CorpusMembership.objects.create(corpus=corpus, user=member, role=role)
-            _record_member_change(corpus, user, member, CorpusAccessAction.MEMBER_ADDED, {}, {"role": role})
+            _access_change_create(
+                corpus=corpus,
+                user=user,
+                action=CorpusAccessAction.MEMBER_ADDED,
+                member=member,
+                before={},
+                after={"role": role},
+            )
         elif membership.role != role:
-            change = ({"role": membership.role}, {"role": role})
+            before = {"role": membership.role}
             membership.role = role
             membership.save(update_fields=["role"])
-            _record_member_change(corpus, user, member, CorpusAccessAction.ROLE_CHANGED, *change)
+            _access_change_create(
+                corpus=corpus,
+                user=user,
+                action=CorpusAccessAction.ROLE_CHANGED,
+                member=member,
+                before=before,
+                after={"role": role},
+            )
     corpus.refresh_from_db()
     return membership
 
@@ -798,19 +812,31 @@ def corpus_member_remove(*, membership: CorpusMembership, user, access_version: 
         _corpus_access_write(corpus=corpus, access_version=access_version)
         deleted, _rows = CorpusMembership.objects.filter(pk=membership.pk).delete()
         if deleted:
-            _record_member_change(
-                corpus, user, membership.user, CorpusAccessAction.MEMBER_REMOVED, {"role": membership.role}, {}
+            _access_change_create(
+                corpus=corpus,
+                user=user,
+                action=CorpusAccessAction.MEMBER_REMOVED,
+                member=membership.user,
+                before={"role": membership.role},
+                after={},
             )
     corpus.refresh_from_db()
 
 
-def _record_member_change(corpus: Corpus, user, member, action: str, before: dict, after: dict) -> None:
+def _access_change_create(*, corpus: Corpus, user, action: str, before: dict, after: dict, member=None) -> None:
     CorpusAccessChange.objects.create(
         corpus=corpus,
         user=_author(user),
         action=action,
         member=member,
-        member_name=member.get_username(),
+        member_name=member.get_username() if member is not None else "",
         before=before,
         after=after,
     )
+
+
+def corpus_access_recorded(*, corpus: Corpus, user, action: str, before: dict, after: dict, member=None) -> None:
+    """Record a change of a corpus's access made outside these services (an operator in Django's admin),
+    moving its access version on so that a form read before it is refused."""
+    Corpus.objects.filter(pk=corpus.pk).update(access_version=F("access_version") + 1)
+    _access_change_create(corpus=corpus, user=user, action=action, member=member, before=before, after=after)

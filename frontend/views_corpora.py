@@ -131,7 +131,13 @@ def _role_words(member, role: str) -> dict[str, str]:
 
 def _change_words(change) -> list[str]:
     """One recorded change's fields as the reader reads them: "Visibility: private → public"."""
-    labels = {"name": _("Name"), "description": _("Description"), "is_public": _("Visibility"), "role": _("Role")}
+    labels = {
+        "name": _("Name"),
+        "description": _("Description"),
+        "is_public": _("Visibility"),
+        "owner": _("Owner"),
+        "role": _("Role"),
+    }
     return [
         _("%(field)s: %(before)s → %(after)s")
         % {

@@ -217,3 +217,58 @@ def test_the_settings_page_says_so_when_a_member_was_taken_out_meanwhile(dora, b
 
     assert response.status_code == 200
     assert [str(message) for message in response.context["messages"]] == ["Not saved: No such member"]
+
+
+def test_an_operator_s_changes_in_django_s_admin_are_recorded_and_move_the_version_on(corpus, alice, bob, charlie):
+    """Django's admin is the operators' way in: its changes of visibility and members are recorded too,
+    and a settings form read before them is refused."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    operator = get_user_model().objects.create_superuser("root", password="root-password-123")
+    client = Client()
+    client.force_login(operator)
+    alice_membership = CorpusMembership.objects.get(corpus=corpus, user=alice)
+    bob_membership = CorpusMembership.objects.get(corpus=corpus, user=bob)
+    form = {
+        "name": "Excelsior",
+        "description": "",
+        "owner": "",
+        "is_public": "on",
+        "memberships-TOTAL_FORMS": "3",
+        "memberships-INITIAL_FORMS": "2",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+        "memberships-0-id": alice_membership.pk,
+        "memberships-0-corpus": corpus.pk,
+        "memberships-0-user": alice.pk,
+        "memberships-0-role": "admin",
+        "memberships-1-id": bob_membership.pk,
+        "memberships-1-corpus": corpus.pk,
+        "memberships-1-user": bob.pk,
+        "memberships-1-role": "viewer",
+        "memberships-1-DELETE": "on",
+        "memberships-2-corpus": corpus.pk,
+        "memberships-2-user": charlie.pk,
+        "memberships-2-role": "viewer",
+    }
+
+    response = client.post(f"/admin/annotations/corpus/{corpus.pk}/change/", form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    corpus.refresh_from_db()
+    assert corpus.is_public and corpus.access_version > 1
+    changes = {
+        (change.action, change.member_name, str(change.before), str(change.after))
+        for change in CorpusAccessChange.objects.filter(corpus=corpus, user=operator)
+    }
+    assert changes == {
+        ("settings", "", "{'is_public': False}", "{'is_public': True}"),
+        ("role_changed", "alice", "{'role': 'curator'}", "{'role': 'admin'}"),
+        ("member_removed", "bob", "{'role': 'viewer'}", "{}"),
+        ("member_added", "charlie", "{}", "{'role': 'viewer'}"),
+    }
+    stale = api_client(alice).patch(
+        f"/api/corpora/{corpus.pk}/", {"is_public": False, "access_version": 1}, format="json"
+    )
+    assert stale.status_code == 409

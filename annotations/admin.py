@@ -49,32 +49,26 @@ class CorpusAdmin(admin.ModelAdmin):
         with transaction.atomic():
             previous = dict(CorpusMembership.objects.filter(corpus=form.instance).values_list("user_id", "role"))
             super().save_formset(request, form, formset, change)
-            for membership in formset.new_objects:
+            # (action, membership, role before, role after): None where the member was not, or is no more.
+            changes = [
+                *((CorpusAccessAction.MEMBER_ADDED, m, None, m.role) for m in formset.new_objects),
+                *(
+                    (CorpusAccessAction.ROLE_CHANGED, m, previous.get(m.user_id), m.role)
+                    for m, _ in formset.changed_objects
+                ),
+                *(
+                    (CorpusAccessAction.MEMBER_REMOVED, m, previous.get(m.user_id), None)
+                    for m in formset.deleted_objects
+                ),
+            ]
+            for action, membership, before, after in changes:
                 corpus_access_recorded(
                     corpus=form.instance,
                     user=request.user,
-                    action=CorpusAccessAction.MEMBER_ADDED,
+                    action=action,
                     member=membership.user,
-                    before={},
-                    after={"role": membership.role},
-                )
-            for membership, _fields in formset.changed_objects:
-                corpus_access_recorded(
-                    corpus=form.instance,
-                    user=request.user,
-                    action=CorpusAccessAction.ROLE_CHANGED,
-                    member=membership.user,
-                    before={"role": previous.get(membership.user_id)},
-                    after={"role": membership.role},
-                )
-            for membership in formset.deleted_objects:
-                corpus_access_recorded(
-                    corpus=form.instance,
-                    user=request.user,
-                    action=CorpusAccessAction.MEMBER_REMOVED,
-                    member=membership.user,
-                    before={"role": previous.get(membership.user_id)},
-                    after={},
+                    before={} if before is None else {"role": before},
+                    after={} if after is None else {"role": after},
                 )
 
 

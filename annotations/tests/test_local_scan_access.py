@@ -47,7 +47,7 @@ def private_scans(tmp_path, corpus) -> Document:
 
 @pytest.fixture
 def public_corpus(db) -> Corpus:
-    return corpus_get_or_create(name="Attacker's public corpus")
+    return corpus_get_or_create(name="Attacker's public corpus", is_public=True)
 
 
 def manifest_pointing_at(service_id: str, *, manifest_id: str = "https://attacker.example/manifest.json") -> dict:

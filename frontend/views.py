@@ -81,6 +81,7 @@ def document_detail(request, document_id: int, query):
             "document": document,
             "pages": pages,
             "review_progress": selectors.document_review_progress(document=document),
+            "administers_corpus": corpus_role(request.user, document.corpus) == CorpusRole.ADMIN,
         },
     )
 

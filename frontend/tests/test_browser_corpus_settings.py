@@ -87,3 +87,17 @@ def test_an_admin_who_gives_up_their_own_admin_role_is_taken_home(
     posters_section = page.get_by_role("region", name="Corpus Posters")
     expect(posters_section).to_be_visible()
     expect(posters_section.get_by_role("link", name="Settings and members")).to_have_count(0)
+
+
+def test_a_document_page_names_its_corpus_and_leads_its_admin_to_the_settings(logged_in_page, live_server, albums):
+    from annotations.models import Document
+
+    document = Document.objects.create(corpus=albums, source="family-1902", label="Family album, 1902")
+    page = logged_in_page
+    page.goto(f"{live_server.url}/documents/{document.pk}/")
+
+    corpus_line = page.locator(".document-corpus")
+    expect(corpus_line).to_contain_text("Corpus Albums")
+    expect(corpus_line).to_contain_text("Private")
+    corpus_line.get_by_role("link", name="Settings and members").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Settings of Albums")

@@ -97,7 +97,7 @@ def test_a_document_page_names_its_corpus_and_leads_its_admin_to_the_settings(lo
     page.goto(f"{live_server.url}/documents/{document.pk}/")
 
     corpus_line = page.locator(".document-corpus")
-    expect(corpus_line).to_contain_text("Corpus Albums")
+    expect(corpus_line).to_contain_text("Albums")
     expect(corpus_line).to_contain_text("Private")
     corpus_line.get_by_role("link", name="Settings and members").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Settings of Albums")

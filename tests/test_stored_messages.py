@@ -45,6 +45,22 @@ def test_a_list_parameter_renders_each_of_its_messages():
         assert message_render(stored) == "Erreur inattendue\u00a0: IIIFError\u00a0: pas une URL http(s), plain"
 
 
+def test_a_decimal_shown_plainly_follows_the_reader_s_language_and_one_with_a_format_keeps_it():
+    """%(floor)s shows 0.1 as the reader writes it (0,1 in French); %(ap).3f formats the number itself."""
+    stored = {
+        "message": "floor %(floor)s, AP %(ap).3f, %(count)s pages",
+        "params": {"floor": 0.1, "ap": 0.51234, "count": 3},
+    }
+
+    with translation.override("fr"):
+        french = message_render(stored)
+    with translation.override("en"):
+        english = message_render(stored)
+
+    assert french == "floor 0,1, AP 0.512, 3 pages"
+    assert english == "floor 0.1, AP 0.512, 3 pages"
+
+
 @pytest.mark.parametrize(
     "stored",
     [None, {}, {"message": UNEXPECTED, "params": {"kind": "ValueError"}}, {"message": 3, "params": {}}],

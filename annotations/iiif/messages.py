@@ -8,6 +8,7 @@ A parameter may itself be a message (a nested cause), or a list of them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -108,9 +109,14 @@ def _same(template: str) -> str:
     return template
 
 
+# A placeholder and its conversion: %(name)s, %(name).3f, %(name)d ...
+_PLACEHOLDER = re.compile(r"%\((\w+)\)([#0 +-]*\d*(?:\.\d+)?[a-zA-Z])")
+
+
 def rendered(stored: Mapping, translate: Callable[[str], str] = _same, number: Callable[[float], str] = str) -> str:
     """A message stored as JSON (`as_json`), its template and each nested one passed through `translate`
-    (none: English) and its decimal numbers through `number` (none: as Python writes them); KeyError,
+    (none: English), and its decimal numbers shown by a plain %(name)s through `number` (none: as Python
+    writes them; a placeholder with its own format, %(name).3f, formats the number itself); KeyError,
     TypeError or ValueError when it does not fit its template."""
     template = stored["message"]
     if not isinstance(template, str):
@@ -120,7 +126,10 @@ def rendered(stored: Mapping, translate: Callable[[str], str] = _same, number: C
     params = stored.get("params") or {}
     if not params:
         return text
-    return text % {name: _rendered_param(value, translate, number) for name, value in params.items()}
+    formatted = {name for name, conversion in _PLACEHOLDER.findall(text) if conversion != "s"}
+    return text % {
+        name: _rendered_param(value, translate, str if name in formatted else number) for name, value in params.items()
+    }
 
 
 def _rendered_param(value: object, translate: Callable[[str], str], number: Callable[[float], str]) -> object:
@@ -128,7 +137,7 @@ def _rendered_param(value: object, translate: Callable[[str], str], number: Call
         return rendered(value, translate, number)
     if isinstance(value, list):
         return ", ".join(str(_rendered_param(item, translate, number)) for item in value)
-    if isinstance(value, float):
+    if isinstance(value, float) and number is not str:
         return number(value)
     return value
 

@@ -27,6 +27,20 @@ def scanned_issue(tmp_path, name: str, date: str, pages: int = 2) -> Document:
     return document_import_run(document_id=document_request_import(corpus=corpus, source=str(folder)).pk)
 
 
+def loaded(page, root_id: str) -> None:
+    """Waits until the page's script has drawn its results; the element may not exist yet while a
+    navigation replaces the document."""
+    page.wait_for_function(f"document.getElementById('{root_id}')?.dataset.loaded === 'true'")
+
+
+def submitted_and_loaded(page, root_id: str) -> None:
+    """Submits the filter form, which navigates to its query, and waits for the new page's results
+    (not the old page's, which were loaded already)."""
+    with page.expect_navigation():
+        page.click("#search-submit")
+    loaded(page, root_id)
+
+
 @pytest.fixture
 def issues(tmp_path):
     """Front pages 1914-1916 with known faces (page 2 of each issue has none)."""
@@ -117,12 +131,11 @@ def test_bad_parameters_are_named_and_search_and_stats_link_with_only_the_parame
 
     # The review grid's own order and page size stay on the search; the correction stays on the statistics.
     page.goto(f"{live_server.url}/search/?view=review&gender=female")
-    page.wait_for_function("document.getElementById('search-results').dataset.loaded === 'true'")
+    loaded(page, "search-results")
     page.click("#stats-link")
-    page.wait_for_function("document.getElementById('stats').dataset.loaded === 'true'")
+    loaded(page, "stats")
     page.check("#f-gender-correction")
-    page.click("#search-submit")
-    page.wait_for_function("document.getElementById('stats').dataset.loaded === 'true'")
+    submitted_and_loaded(page, "stats")
     expect(page.locator("#stats-error")).to_be_hidden()
     page.click("#search-link")
     expect(page.locator("#result-count")).to_have_text("4 pages")
@@ -136,7 +149,7 @@ def test_the_stats_chart_draws_the_api_numbers(logged_in_page, live_server, issu
     # A curator accepted the man of 1915's front page: the one curated face.
     issues["front"][1915].faces.filter(gender="male").update(status="accepted")
     page.goto(f"{live_server.url}/stats/?{query}")
-    page.wait_for_function("document.getElementById('stats').dataset.loaded === 'true'")
+    loaded(page, "stats")
 
     api = client.get(f"/api/stats/faces-by-year/?{query}").json()
     charts = page.evaluate(
@@ -171,8 +184,7 @@ def test_the_stats_chart_draws_the_api_numbers(logged_in_page, live_server, issu
 
     # Asked for, with no reviewed page to measure the model's errors on: the page says why nothing is corrected.
     page.check("#f-gender-correction")
-    page.click("#search-submit")
-    page.wait_for_function("document.getElementById('stats').dataset.loaded === 'true'")
+    submitted_and_loaded(page, "stats")
     assert "gender_correction=true" in page.url
     expect(page.locator("#stats-correction")).to_contain_text("Too few reviewed faces")
     assert page.locator("#f-gender-correction").is_checked()
@@ -195,7 +207,7 @@ def test_the_stats_correct_the_womens_share_for_the_errors_measured_on_reviewed_
     page = logged_in_page
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live_server.url}/stats/?corpus={corpus.pk}&gender_correction=true")
-    page.wait_for_function("document.getElementById('stats').dataset.loaded === 'true'")
+    loaded(page, "stats")
     assert page.get_attribute("#csv-link", "href").endswith("&gender_correction=true&format=csv")
 
     expect(page.locator("#stats-correction")).to_contain_text("measured on 50 faces curated on 5 reviewed pages")

@@ -13,6 +13,7 @@ from django.utils.translation import trans_real
 from annotations.models import Corpus, CorpusMembership, CorpusRole
 from tests.support.clients import api_client
 from tests.support.http_server import LocalServer
+from tests.support.live_requests import counted
 from tests.support.worker import RedisServer
 
 # Playwright's sync API keeps an event loop in the test thread; Django's ORM guard would
@@ -139,6 +140,17 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
         ],
     }
+
+
+@pytest.fixture
+def page(page, live_server, transactional_db):
+    """Playwright's page, against the live server; the test ends once the page has stopped loading and
+    the server has answered every request it made (the database is flushed after, see live_requests)."""
+    requests = counted(live_server)
+    yield page
+    for open_page in page.context.pages:
+        open_page.goto("about:blank")
+    assert requests.wait_until_idle(timeout=30), "the live server was still answering requests 30 s after the test"
 
 
 @pytest.fixture

@@ -113,7 +113,9 @@ def _same(template: str) -> str:
 _PLACEHOLDER = re.compile(r"%\((\w+)\)([#0 +-]*\d*(?:\.\d+)?[a-zA-Z])")
 
 
-def rendered(stored: Mapping, translate: Callable[[str], str] = _same, number: Callable[[float], str] = str) -> str:
+def rendered(
+    stored: Mapping, translate: Callable[[str], str] = _same, number: Callable[[float], str] | None = None
+) -> str:
     """A message stored as JSON (`as_json`), its template and each nested one passed through `translate`
     (none: English), and its decimal numbers shown by a plain %(name)s through `number` (none: as Python
     writes them; a placeholder with its own format, %(name).3f, formats the number itself); KeyError,
@@ -128,16 +130,16 @@ def rendered(stored: Mapping, translate: Callable[[str], str] = _same, number: C
         return text
     formatted = {name for name, conversion in _PLACEHOLDER.findall(text) if conversion != "s"}
     return text % {
-        name: _rendered_param(value, translate, str if name in formatted else number) for name, value in params.items()
+        name: _rendered_param(value, translate, None if name in formatted else number) for name, value in params.items()
     }
 
 
-def _rendered_param(value: object, translate: Callable[[str], str], number: Callable[[float], str]) -> object:
+def _rendered_param(value: object, translate: Callable[[str], str], number: Callable[[float], str] | None) -> object:
     if isinstance(value, Mapping):
         return rendered(value, translate, number)
     if isinstance(value, list):
         return ", ".join(str(_rendered_param(item, translate, number)) for item in value)
-    if isinstance(value, float) and number is not str:
+    if isinstance(value, float) and number is not None:
         return number(value)
     return value
 

@@ -62,49 +62,13 @@ def _change(request, corpus: Corpus) -> None:
     """Apply one form of the page (its `action`), and say what happened or why nothing did."""
     fields = request.POST.copy()
     action = fields.pop("action", [""])[0]
-    member_id = fields.pop("member", [""])[0]
+    fields.pop("member", None)
+    apply = _CHANGES.get(action)
+    if apply is None:
+        messages.error(request, _("Unknown change; nothing was saved."))
+        return
     try:
-        if action == "settings":
-            payload = _valid(CorpusUpdateInputSerializer, fields)
-            changes = dict(payload)
-            access_version = changes.pop("access_version")
-            corpus_update(corpus=corpus, user=request.user, access_version=access_version, changes=changes)
-            messages.success(request, _("Settings saved."))
-        elif action == "add":
-            payload = _valid(CorpusMemberAddInputSerializer, fields)
-            member = selectors.user_named(username=payload["username"])
-            if member is None:
-                raise CorpusAccessRefused("username", _("No user of this name."))
-            corpus_member_set(
-                corpus=corpus,
-                user=request.user,
-                access_version=payload["access_version"],
-                member=member,
-                role=payload["role"],
-            )
-            messages.success(request, _("%(user)s is now %(role)s.") % _role_words(member, payload["role"]))
-        elif action in ("role", "remove"):
-            membership = get_membership_for_user(request.user, corpus.pk, id_param({"member": member_id}, "member"))
-            if action == "role":
-                payload = _valid(CorpusMemberRoleInputSerializer, fields)
-                corpus_member_set(
-                    corpus=corpus,
-                    user=request.user,
-                    access_version=payload["access_version"],
-                    member=membership.user,
-                    role=payload["role"],
-                )
-                messages.success(
-                    request, _("%(user)s is now %(role)s.") % _role_words(membership.user, payload["role"])
-                )
-            else:
-                payload = _valid(AccessVersionInputSerializer, fields)
-                corpus_member_remove(membership=membership, user=request.user, access_version=payload["access_version"])
-                messages.success(
-                    request, _("%(user)s is no longer a member.") % {"user": membership.user.get_username()}
-                )
-        else:
-            messages.error(request, _("Unknown change; nothing was saved."))
+        messages.success(request, apply(request, corpus, fields))
     except ValidationError as exc:
         messages.error(request, _("Not saved: %(reason)s") % {"reason": validation_error_text(exc.detail)})
     except CorpusAccessRefused as exc:
@@ -119,14 +83,58 @@ def _change(request, corpus: Corpus) -> None:
         )
 
 
+def _settings_saved(request, corpus: Corpus, fields) -> str:
+    changes = _valid(CorpusUpdateInputSerializer, fields)
+    access_version = changes.pop("access_version")
+    corpus_update(corpus=corpus, user=request.user, access_version=access_version, changes=changes)
+    return _("Settings saved.")
+
+
+def _member_added(request, corpus: Corpus, fields) -> str:
+    payload = _valid(CorpusMemberAddInputSerializer, fields)
+    member = selectors.user_named(username=payload["username"])
+    if member is None:
+        raise CorpusAccessRefused("username", _("No user of this name."))
+    return _role_given(request, corpus, member, payload)
+
+
+def _role_changed(request, corpus: Corpus, fields) -> str:
+    member = _membership(request, corpus).user
+    return _role_given(request, corpus, member, _valid(CorpusMemberRoleInputSerializer, fields))
+
+
+def _role_given(request, corpus: Corpus, member, payload: dict) -> str:
+    corpus_member_set(
+        corpus=corpus,
+        user=request.user,
+        access_version=payload["access_version"],
+        member=member,
+        role=payload["role"],
+    )
+    return _("%(user)s is now %(role)s.") % {"user": member.get_username(), "role": CorpusRole(payload["role"]).label}
+
+
+def _member_removed(request, corpus: Corpus, fields) -> str:
+    membership = _membership(request, corpus)
+    payload = _valid(AccessVersionInputSerializer, fields)
+    corpus_member_remove(membership=membership, user=request.user, access_version=payload["access_version"])
+    return _("%(user)s is no longer a member.") % {"user": membership.user.get_username()}
+
+
+def _membership(request, corpus: Corpus):
+    """The member a role or removal form names (404 for one who is not, or no longer, a member)."""
+    return get_membership_for_user(
+        request.user, corpus.pk, id_param({"member": request.POST.get("member", "")}, "member")
+    )
+
+
+_CHANGES = {"settings": _settings_saved, "add": _member_added, "role": _role_changed, "remove": _member_removed}
+
+
 def _valid(serializer_class, fields) -> dict:
     payload = serializer_class(data=fields)
     payload.is_valid(raise_exception=True)
     return dict(payload.validated_data)
-
-
-def _role_words(member, role: str) -> dict[str, str]:
-    return {"user": member.get_username(), "role": CorpusRole(role).label}
 
 
 def _change_words(change) -> list[str]:

@@ -219,6 +219,34 @@ def test_the_settings_page_says_so_when_a_member_was_taken_out_meanwhile(dora, b
     assert [str(message) for message in response.context["messages"]] == ["Not saved: No such member"]
 
 
+@pytest.mark.parametrize(
+    ("form", "said"),
+    [
+        ({"action": "delete", "access_version": 1}, "Unknown change; nothing was saved."),
+        ({"access_version": 1}, "Unknown change; nothing was saved."),
+        (
+            {"action": "role", "member": "{bob}", "role": "owner", "access_version": 1},
+            'Not saved: role: "owner" is not',
+        ),
+        ({"action": "add", "username": "nobody", "role": "viewer", "access_version": 1}, "Not saved: No user of"),
+        ({"action": "remove", "member": "abc", "access_version": 1}, "Not saved: member: Give an id"),
+    ],
+)
+def test_a_settings_form_that_cannot_apply_says_why_and_changes_nothing(dora, bob, corpus, client, form, said):
+    client.force_login(dora)
+    before = (members(dora, corpus), history(dora, corpus))
+    form = {key: str(bob.pk) if value == "{bob}" else value for key, value in form.items()}
+
+    response = client.post(f"/corpora/{corpus.pk}/", form, follow=True)
+
+    assert response.status_code == 200
+    [message] = [str(message) for message in response.context["messages"]]
+    assert message.startswith(said)
+    corpus.refresh_from_db()
+    assert corpus.access_version == 1
+    assert (members(dora, corpus), history(dora, corpus)) == before
+
+
 def test_an_operator_s_changes_in_django_s_admin_are_recorded_and_move_the_version_on(corpus, alice, bob, charlie):
     """Django's admin is the operators' way in: its changes of visibility and members are recorded too,
     and a settings form read before them is refused."""

@@ -94,6 +94,20 @@ def get_membership_for_user(user, corpus_id: int, member_id: int) -> CorpusMembe
         raise Http404(NOT_FOUND["member"]) from None
 
 
+def may_hand_over(user, corpus: Corpus) -> bool:
+    """Whether the user may give the corpus another owner: its owner, or an operator (a superuser)."""
+    return user.is_superuser or (user.is_authenticated and corpus.owner_id == user.pk)
+
+
+def get_corpus_owned_by_user(user, corpus_id: int) -> Corpus:
+    """A corpus the user may hand over (`may_hand_over`): 404 when they cannot see it, 403 when they can
+    but it is not theirs to hand over (an admin member may not make themselves its owner)."""
+    corpus = get_corpus_for_user(user, corpus_id)
+    if not may_hand_over(user, corpus):
+        raise PermissionDenied(_("Only the owner of a corpus can hand it over."))
+    return corpus
+
+
 def corpora_named_for_user(user, name: str, role: str = CorpusRole.VIEWER) -> list[Corpus]:
     """The corpora of exactly that name in which the user has `role` or above.
 

@@ -18,6 +18,7 @@ from annotations.access import (
     corpus_role,
     faces_access_for_user,
     get_corpus_for_user,
+    get_corpus_owned_by_user,
     get_document_for_user,
     get_face_for_user,
     get_membership_for_user,
@@ -35,6 +36,7 @@ from annotations.serializers import (
     CorpusMemberAddInputSerializer,
     CorpusMemberRoleInputSerializer,
     CorpusMemberSerializer,
+    CorpusOwnerInputSerializer,
     CorpusSerializer,
     CorpusUpdateInputSerializer,
     DocumentImportInputSerializer,
@@ -55,6 +57,7 @@ from annotations.services import (
     FaceBulkResult,
     corpus_member_remove,
     corpus_member_set,
+    corpus_owner_set,
     corpus_update,
     face_accept,
     face_create,
@@ -164,6 +167,30 @@ class CorpusMembersApi(StrictQueryParameters, APIView):
         except CorpusAccessRefused as exc:
             raise _access_refused(exc) from exc
         return Response(_corpus_members(corpus), status=status.HTTP_201_CREATED)
+
+
+class CorpusOwnerApi(APIView):
+    """PUT hands the corpus over to one of its admin members (the owner, or an operator: a superuser).
+
+    The new owner is no longer a member and cannot be demoted; the old owner stays an admin member.
+    Recorded in `access-history/` ("owner_changed").
+    """
+
+    @extend_schema(request=CorpusOwnerInputSerializer, responses=CORPUS_MEMBERS)
+    def put(self, request, pk: int):
+        corpus = get_corpus_owned_by_user(request.user, pk)
+        payload = CorpusOwnerInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            corpus = corpus_owner_set(
+                corpus=corpus,
+                user=request.user,
+                access_version=payload.validated_data["access_version"],
+                new_owner_id=payload.validated_data["member"],
+            )
+        except CorpusAccessRefused as exc:
+            raise _access_refused(exc) from exc
+        return Response(_corpus_members(corpus))
 
 
 class CorpusMemberApi(APIView):

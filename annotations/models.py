@@ -73,6 +73,7 @@ class CorpusAccessAction(models.TextChoices):
     MEMBER_ADDED = "member_added", _("Member added")
     ROLE_CHANGED = "role_changed", _("Role changed")
     MEMBER_REMOVED = "member_removed", _("Member removed")
+    OWNER_CHANGED = "owner_changed", _("Owner changed")
 
 
 class CorpusAccessChange(models.Model):

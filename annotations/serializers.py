@@ -207,6 +207,11 @@ class AccessVersionInputSerializer(StrictInputSerializer):
     access_version = access_version_field()
 
 
+class CorpusOwnerInputSerializer(StrictInputSerializer):
+    access_version = access_version_field()
+    member = IdField(help_text="The user id of the admin member who becomes the corpus's owner.")
+
+
 class DocumentImportInputSerializer(StrictInputSerializer):
     source = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     # The corpus by name (the importer's own, or the one of that name they curate; "Default") or by id.

@@ -23,6 +23,7 @@ from annotations.models import (
     CorpusAccessAction,
     CorpusAccessChange,
     CorpusMembership,
+    CorpusRole,
     Face,
     FaceRevision,
     FaceStatus,
@@ -821,6 +822,42 @@ def corpus_member_remove(*, membership: CorpusMembership, user, access_version: 
                 after={},
             )
     corpus.refresh_from_db()
+
+
+def corpus_owner_set(*, corpus: Corpus, user, access_version: int, new_owner_id: int) -> Corpus:
+    """Hand the corpus over to one of its admins: they become its owner (and no longer a member), the old
+    owner, if any, stays an admin member; the effective roles are unchanged, only who cannot be demoted."""
+    if new_owner_id == corpus.owner_id:
+        raise CorpusAccessRefused("member", _("This user already owns the corpus."))
+    old_owner = corpus.owner
+    try:
+        with transaction.atomic():
+            _corpus_access_write(corpus=corpus, access_version=access_version)
+            membership = (
+                CorpusMembership.objects.select_related("user")
+                .filter(corpus=corpus, user_id=new_owner_id, role=CorpusRole.ADMIN)
+                .first()
+            )
+            if membership is None:
+                raise CorpusAccessRefused("member", _("Hand a corpus over to one of its admins."))
+            Corpus.objects.filter(pk=corpus.pk).update(owner=membership.user)
+            membership.delete()
+            if old_owner is not None:
+                CorpusMembership.objects.create(corpus=corpus, user=old_owner, role=CorpusRole.ADMIN)
+            _access_change_create(
+                corpus=corpus,
+                user=user,
+                action=CorpusAccessAction.OWNER_CHANGED,
+                member=membership.user,
+                before={"owner": old_owner.get_username() if old_owner is not None else None},
+                after={"owner": membership.user.get_username()},
+            )
+    except IntegrityError as exc:
+        raise CorpusAccessRefused(
+            "member", _("The new owner already has a corpus of this name: rename one first.")
+        ) from exc
+    corpus.refresh_from_db()
+    return corpus
 
 
 def _access_change_create(*, corpus: Corpus, user, action: str, before: dict, after: dict, member=None) -> None:

@@ -7,6 +7,7 @@ from annotations import api
 urlpatterns = [
     path("corpora/", api.CorpusListApi.as_view(), name="api-corpora"),
     path("corpora/<int:pk>/", api.CorpusDetailApi.as_view(), name="api-corpus"),
+    path("corpora/<int:pk>/owner/", api.CorpusOwnerApi.as_view(), name="api-corpus-owner"),
     path("corpora/<int:pk>/members/", api.CorpusMembersApi.as_view(), name="api-corpus-members"),
     path("corpora/<int:pk>/members/<int:user_id>/", api.CorpusMemberApi.as_view(), name="api-corpus-member"),
     path("corpora/<int:pk>/access-history/", api.CorpusAccessHistoryApi.as_view(), name="api-corpus-access-history"),

@@ -5,18 +5,26 @@ import math
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from annotations import selectors
-from annotations.access import corpus_role, get_corpus_for_user, get_membership_for_user
+from annotations.access import (
+    corpus_role,
+    get_corpus_for_user,
+    get_corpus_owned_by_user,
+    get_membership_for_user,
+    may_hand_over,
+)
 from annotations.models import Corpus, CorpusRole
 from annotations.serializers import (
     AccessVersionInputSerializer,
     CorpusMemberAddInputSerializer,
     CorpusMemberRoleInputSerializer,
+    CorpusOwnerInputSerializer,
     CorpusUpdateInputSerializer,
 )
 from annotations.services import (
@@ -24,6 +32,7 @@ from annotations.services import (
     CorpusAccessRefused,
     corpus_member_remove,
     corpus_member_set,
+    corpus_owner_set,
     corpus_update,
 )
 from frontend.query import page_takes_query
@@ -45,12 +54,15 @@ def corpus_settings(request, corpus_id: int, query):
         if corpus_role(request.user, corpus) != CorpusRole.ADMIN:
             return redirect("home")
         return redirect("corpus", corpus_id=corpus.pk)
+    members = selectors.corpus_members(corpus=corpus)
     return render(
         request,
         "frontend/corpus.html",
         {
             "corpus": corpus,
-            "members": selectors.corpus_members(corpus=corpus),
+            "members": members,
+            "may_hand_over": may_hand_over(request.user, corpus),
+            "heirs": [membership for membership in members if membership.role == CorpusRole.ADMIN],
             "history": [(change, _change_words(change)) for change in selectors.corpus_access_history(corpus=corpus)],
             "roles": CorpusRole.choices,
             "image_cache_minutes": math.ceil(settings.IIIF_IMAGE_CACHE_SECONDS / 60),
@@ -73,8 +85,9 @@ def _change(request, corpus: Corpus) -> None:
         messages.error(request, _("Not saved: %(reason)s") % {"reason": validation_error_text(exc.detail)})
     except CorpusAccessRefused as exc:
         messages.error(request, _("Not saved: %(reason)s") % {"reason": exc.message})
-    except Http404 as exc:
-        # A member taken out meanwhile (in another tab): the corpus itself was checked above.
+    except (Http404, PermissionDenied) as exc:
+        # A member taken out meanwhile (in another tab), or a hand-over by someone who does not own the
+        # corpus: the corpus itself was checked above.
         messages.error(request, _("Not saved: %(reason)s") % {"reason": exc})
     except CorpusAccessConflict:
         messages.error(
@@ -121,6 +134,15 @@ def _member_removed(request, corpus: Corpus, fields) -> str:
     return _("%(user)s is no longer a member.") % {"user": membership.user.get_username()}
 
 
+def _owner_changed(request, corpus: Corpus, fields) -> str:
+    corpus = get_corpus_owned_by_user(request.user, corpus.pk)
+    payload = _valid(CorpusOwnerInputSerializer, {**fields.dict(), "member": request.POST.get("member", "")})
+    corpus = corpus_owner_set(
+        corpus=corpus, user=request.user, access_version=payload["access_version"], new_owner_id=payload["member"]
+    )
+    return _("%(user)s is now the owner of this corpus.") % {"user": corpus.owner.get_username()}
+
+
 def _membership(request, corpus: Corpus):
     """The member a role or removal form names (404 for one who is not, or no longer, a member)."""
     return get_membership_for_user(
@@ -128,7 +150,13 @@ def _membership(request, corpus: Corpus):
     )
 
 
-_CHANGES = {"settings": _settings_saved, "add": _member_added, "role": _role_changed, "remove": _member_removed}
+_CHANGES = {
+    "settings": _settings_saved,
+    "add": _member_added,
+    "role": _role_changed,
+    "remove": _member_removed,
+    "owner": _owner_changed,
+}
 
 
 def _valid(serializer_class, fields) -> dict:

@@ -83,6 +83,7 @@ HOSTILE_SEGMENTS = [
 LIGHT_NAMESPACES = {"admin"}
 ID_FIELDS = [
     *["corpus", "document", "page", "face", "revision", "id", "version", "access_version", "run", "job", "export"],
+    "member",
 ]
 DEEP = "[" * 100_000 + "]" * 100_000
 # Sent with every write method (as anonymous too).

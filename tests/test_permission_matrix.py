@@ -62,7 +62,8 @@ from tests.support.routes import routes, view_methods
 from webapp.jobs import JobStatus
 
 ROLES = ["anonymous", "viewer", "curator", "admin"]
-RANK = {"anonymous": 0, "viewer": 1, "curator": 2, "admin": 3}
+# "owner": the corpus's owner alone (or an operator); none of the roles above is, so all are refused.
+RANK = {"anonymous": 0, "viewer": 1, "curator": 2, "admin": 3, "owner": 4}
 # own: the user's role there (private corpus); other: someone else's private corpus (no role);
 # public: someone else's public corpus, where everyone, even anonymous, is a viewer.
 CORPORA = ["own", "other", "public"]
@@ -188,6 +189,10 @@ ENDPOINTS = [
         {"role": "admin", "access_version": 1},
     ),
     Endpoint("remove member", "delete", "/api/corpora/{corpus}/members/{member}/?access_version=1", "admin"),
+    # An admin member may not make anyone, themselves included, the owner: only the owner hands it over.
+    Endpoint(
+        "hand corpus over", "put", "/api/corpora/{corpus}/owner/", "owner", {"member": "{heir}", "access_version": 1}
+    ),
     Endpoint("corpus access history", "get", "/api/corpora/{corpus}/access-history/", "admin"),
     Endpoint("corpus settings page", "get", "/corpora/{corpus}/", "admin", login=True),
     Endpoint(
@@ -205,6 +210,15 @@ ENDPOINTS = [
         "/corpora/{corpus}/",
         "admin",
         {"action": "add", "username": "newcomer", "role": "viewer", "access_version": 1},
+        login=True,
+        form=True,
+    ),
+    Endpoint(
+        "hand over form",
+        "post",
+        "/corpora/{corpus}/",
+        "owner",
+        {"action": "owner", "member": "{heir}", "access_version": 1},
         login=True,
         form=True,
     ),
@@ -399,6 +413,9 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
     # A viewer of the corpus whose role its admins may change, or whom they may remove.
     member = get_user_model().objects.create_user(f"{key}-member")
     CorpusMembership.objects.create(corpus=corpus, user=member, role=CorpusRole.VIEWER)
+    # An admin member the corpus could be handed over to.
+    heir = get_user_model().objects.create_user(f"{key}-heir")
+    CorpusMembership.objects.create(corpus=corpus, user=heir, role=CorpusRole.ADMIN)
     folder = tmp_path / f"{key}-scans"
     folder.mkdir()
     (folder / "page1.jpg").write_bytes(jpeg_bytes(40, 50, label="1"))
@@ -421,6 +438,7 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         "person": person.name,
         "person_id": person.pk,
         "member": member.pk,
+        "heir": heir.pk,
     }
 
 

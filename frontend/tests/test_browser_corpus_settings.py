@@ -101,3 +101,34 @@ def test_a_document_page_names_its_corpus_and_leads_its_admin_to_the_settings(lo
     expect(corpus_line).to_contain_text("Private")
     corpus_line.get_by_role("link", name="Settings and members").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Settings of Albums")
+
+
+def test_the_owner_hands_the_corpus_over_to_an_admin_and_stays_an_admin(
+    logged_in_page, live_server, albums, django_user_model
+):
+    dora = django_user_model.objects.get(username="dora")
+    page = logged_in_page
+    page.goto(f"{live_server.url}/corpora/{albums.pk}/")
+    expect(page.locator("#no-heir")).to_contain_text("give one the admin role first")
+
+    page.fill("#member-username", "dora")
+    page.select_option("#member-role", "admin")
+    page.click("#add-member-submit")
+    expect(page.locator(".messages")).to_contain_text("dora is now Admin.")
+    page.select_option("#new-owner", str(dora.pk))
+    page.click("#hand-over-submit")
+    # Nothing is sent before the owner ticks that they understand.
+    expect(page.locator("#hand-over-confirm:invalid")).to_have_count(1)
+    page.check("#hand-over-confirm")
+    page.click("#hand-over-submit")
+
+    expect(page.locator(".messages")).to_contain_text("dora is now the owner of this corpus.")
+    expect(page.locator("#members tr.owner")).to_contain_text("dora")
+    expect(page.locator("#members tr[data-member=carol]")).to_have_count(1)
+    expect(page.locator("#hand-over")).to_have_count(0)
+    expect(page.locator("#access-history li").first).to_contain_text(
+        "carol: Owner changed (dora) · Owner: carol → dora"
+    )
+    albums.refresh_from_db()
+    assert albums.owner == dora
+    assert CorpusMembership.objects.get(corpus=albums, user__username="carol").role == "admin"

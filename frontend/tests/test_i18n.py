@@ -30,7 +30,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import translation
 
 from annotations.models import Corpus, CorpusRole, Document, Export, Face, Gender, Page, Person, ReviewStatus
-from annotations.services import corpus_member_set, corpus_update
+from annotations.services import corpus_member_set, corpus_owner_set, corpus_update
 from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS
 from detection.models import DetectionRun, PageDetection
 from frontend.language import SESSION_KEY
@@ -239,6 +239,11 @@ def site(db, tmp_path):
     corpus = corpus_update(corpus=corpus, user=admin, access_version=2, changes={"is_public": True})
     corpus_member_set(corpus=corpus, user=admin, access_version=3, member=member, role=CorpusRole.VIEWER)
     corpus_member_set(corpus=corpus, user=admin, access_version=4, member=member, role=CorpusRole.CURATOR)
+    # Handed over to one admin; another is left to hand it over to (the form shows).
+    heir, other_admin = (get_user_model().objects.create_user(name) for name in ("hortense", "isaure"))
+    corpus_member_set(corpus=corpus, user=admin, access_version=5, member=heir, role=CorpusRole.ADMIN)
+    corpus_member_set(corpus=corpus, user=admin, access_version=6, member=other_admin, role=CorpusRole.ADMIN)
+    corpus = corpus_owner_set(corpus=corpus, user=admin, access_version=7, new_owner_id=heir.pk)
     return {
         "admin": admin,
         "objects": {
@@ -251,6 +256,8 @@ def site(db, tmp_path):
         "data": {
             "marianne",
             "gabrielle",
+            "hortense",
+            "isaure",
             person.name,
             corpus.name,
             document.label,

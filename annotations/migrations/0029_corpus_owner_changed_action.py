@@ -1,0 +1,41 @@
+"""A corpus's owner hands it over in the app: the access history records it as its own action."""
+
+from django.conf import settings
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("annotations", "0028_corpus_access"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.RemoveConstraint(
+            model_name="corpusaccesschange",
+            name="corpus_access_change_action_valid",
+        ),
+        migrations.AlterField(
+            model_name="corpusaccesschange",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("settings", "Settings changed"),
+                    ("member_added", "Member added"),
+                    ("role_changed", "Role changed"),
+                    ("member_removed", "Member removed"),
+                    ("owner_changed", "Owner changed"),
+                ],
+                max_length=20,
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="corpusaccesschange",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("action__in", ["settings", "member_added", "role_changed", "member_removed", "owner_changed"])
+                ),
+                name="corpus_access_change_action_valid",
+            ),
+        ),
+    ]

@@ -70,3 +70,17 @@ def test_a_retention_below_its_minimum_is_refused_by_name(tmp_path):
     assert refused.returncode != 0
     assert "INFERENCE_JOB_RETENTION_DAYS must be at least 1, got 0" in refused.stderr
     assert kept.returncode == 0, kept.stderr
+
+
+def test_a_worker_looks_for_a_dead_worker_s_tasks_every_tenth_of_the_visibility_timeout():
+    """kombu sweeps for them every 10 s but scans only one sweep in ten: a task lost with its worker came
+    back up to 100 s after its visibility timeout."""
+    from webapp.celery import app
+    from webapp.settings import redis_transport_options
+
+    options = app.conf.broker_transport_options
+    assert options["unacked_restore_throttle"] == 1
+    assert options["unacked_restore_interval"] <= max(1, options["visibility_timeout"] / 10)
+    assert redis_transport_options(22)["unacked_restore_interval"] == 2
+    assert redis_transport_options(1440)["unacked_restore_interval"] == 10
+    assert redis_transport_options(5)["unacked_restore_interval"] == 1

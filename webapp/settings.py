@@ -337,11 +337,25 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-max-memory-per-child
 # TensorFlow leaks across calls; a child past this many KiB is replaced after its task.
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 3_000_000)
-# https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
-# Must exceed the hard time limit, or Redis redelivers tasks that are still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT * 4)
-}
+
+
+def redis_transport_options(visibility_timeout: int) -> dict:
+    """https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
+
+    Redis redelivers a task a dead worker had taken once `visibility_timeout` seconds have passed; a
+    worker looks for such tasks every tenth of that, at most every 10 s, and each time (kombu's own sweep,
+    every 10 s but only one in ten, redelivered them up to 100 s late)."""
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": max(1, min(10, visibility_timeout // 10)),
+        "unacked_restore_throttle": 1,
+    }
+
+
+# The visibility timeout must exceed the hard time limit, or Redis redelivers tasks that are still running.
+CELERY_BROKER_TRANSPORT_OPTIONS = redis_transport_options(
+    envint("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT * 4)
+)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # https://docs.celeryq.dev/en/stable/userguide/routing.html
 CELERY_TASK_DEFAULT_QUEUE = "default"

@@ -165,7 +165,11 @@ def english_in(texts: list[str], data_values: set[str]) -> list[str]:
         text = re.sub(r"\S*/\S*", " ", text)
         words = re.findall(r"[A-Za-z][A-Za-z']*", text)
         english = [w for w in words if w.lower() in ENGLISH_ONLY and w not in SAME_IN_BOTH]
-        hits = [msgid for phrase, msgid in phrases.items() if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)]
+        hits = [
+            msgid
+            for phrase, msgid in phrases.items()
+            if phrase in text and re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)
+        ]
         if len(english) >= 2 or hits:
             found.append(f"{text!r} (English words {english}, msgids {hits})")
     return found

@@ -74,7 +74,6 @@ def _change(request, corpus: Corpus) -> None:
     """Apply one form of the page (its `action`), and say what happened or why nothing did."""
     fields = request.POST.copy()
     action = fields.pop("action", [""])[0]
-    fields.pop("member", None)
     apply = _CHANGES.get(action)
     if apply is None:
         messages.error(request, _("Unknown change; nothing was saved."))
@@ -112,7 +111,7 @@ def _member_added(request, corpus: Corpus, fields) -> str:
 
 
 def _role_changed(request, corpus: Corpus, fields) -> str:
-    member = _membership(request, corpus).user
+    member = _membership(request, corpus, fields).user
     return _role_given(request, corpus, member, _valid(CorpusMemberRoleInputSerializer, fields))
 
 
@@ -128,7 +127,7 @@ def _role_given(request, corpus: Corpus, member, payload: dict) -> str:
 
 
 def _member_removed(request, corpus: Corpus, fields) -> str:
-    membership = _membership(request, corpus)
+    membership = _membership(request, corpus, fields)
     payload = _valid(AccessVersionInputSerializer, fields)
     corpus_member_remove(membership=membership, user=request.user, access_version=payload["access_version"])
     return _("%(user)s is no longer a member.") % {"user": membership.user.get_username()}
@@ -136,18 +135,18 @@ def _member_removed(request, corpus: Corpus, fields) -> str:
 
 def _owner_changed(request, corpus: Corpus, fields) -> str:
     corpus = get_corpus_owned_by_user(request.user, corpus.pk)
-    payload = _valid(CorpusOwnerInputSerializer, {**fields.dict(), "member": request.POST.get("member", "")})
+    payload = _valid(CorpusOwnerInputSerializer, fields)
     corpus = corpus_owner_set(
         corpus=corpus, user=request.user, access_version=payload["access_version"], new_owner_id=payload["member"]
     )
     return _("%(user)s is now the owner of this corpus.") % {"user": corpus.owner.get_username()}
 
 
-def _membership(request, corpus: Corpus):
-    """The member a role or removal form names (404 for one who is not, or no longer, a member)."""
-    return get_membership_for_user(
-        request.user, corpus.pk, id_param({"member": request.POST.get("member", "")}, "member")
-    )
+def _membership(request, corpus: Corpus, fields):
+    """The member a role or removal form names, taken out of its fields (404 for one who is not, or no
+    longer, a member)."""
+    member_id = fields.pop("member", [""])[-1]
+    return get_membership_for_user(request.user, corpus.pk, id_param({"member": member_id}, "member"))
 
 
 _CHANGES = {

@@ -230,6 +230,8 @@ def test_the_settings_page_says_so_when_a_member_was_taken_out_meanwhile(dora, b
         ),
         ({"action": "add", "username": "nobody", "role": "viewer", "access_version": 1}, "Not saved: No user of"),
         ({"action": "remove", "member": "abc", "access_version": 1}, "Not saved: member: Give an id"),
+        ({"action": "owner", "member": "{bob}", "access_version": 1}, "Not saved: Only the owner of a corpus"),
+        ({"action": "settings", "member": "{bob}", "is_public": "true", "access_version": 1}, "Not saved: member: "),
     ],
 )
 def test_a_settings_form_that_cannot_apply_says_why_and_changes_nothing(dora, bob, corpus, client, form, said):

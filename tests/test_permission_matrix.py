@@ -27,6 +27,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import resolve
@@ -329,11 +330,15 @@ ENDPOINTS = [
 ]
 
 
-def make_corpus(key: str, tmp_path: Path) -> dict:
+def scan_key(key: str) -> str:
+    """The scans' key and folder of the corpus's document (a folder import makes them random)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def make_corpus(key: str) -> dict:
     """A corpus with a document of three reviewed pages (a local scan), faces, a run and a training job."""
     corpus = Corpus.objects.create(name=f"{key}-corpus", is_public=key == "public")
-    # The scans' key and folder are the document's own (a folder import makes them random).
-    image_key = hashlib.sha256(key.encode()).hexdigest()[:32]
+    image_key = scan_key(key)
     document = Document.objects.create(
         corpus=corpus,
         source=f"https://example.org/{key}/manifest.json",
@@ -344,9 +349,6 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         local_key=image_key,
         local_folder=image_key,
     )
-    scan = Path(settings.LOCAL_IMAGES_DIR) / image_key / "c1.jpg"
-    scan.parent.mkdir(parents=True, exist_ok=True)
-    scan.write_bytes(jpeg_bytes(80, 100, label=key))
     pages = [
         Page.objects.create(
             document=document,
@@ -416,9 +418,6 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
     # An admin member the corpus could be handed over to.
     heir = get_user_model().objects.create_user(f"{key}-heir")
     CorpusMembership.objects.create(corpus=corpus, user=heir, role=CorpusRole.ADMIN)
-    folder = tmp_path / f"{key}-scans"
-    folder.mkdir()
-    (folder / "page1.jpg").write_bytes(jpeg_bytes(40, 50, label="1"))
     return {
         "corpus": corpus.pk,
         "corpus_name": corpus.name,
@@ -434,7 +433,6 @@ def make_corpus(key: str, tmp_path: Path) -> dict:
         "encoding_job": encoding_job.pk,
         "model": model.pk,
         "key": image_key,
-        "folder": str(folder),
         "person": person.name,
         "person_id": person.pk,
         "member": member.pk,
@@ -456,9 +454,44 @@ def make_export(user, corpus_id: int) -> int:
     return export.pk
 
 
+def write_corpus_files(key: str, tmp_path: Path) -> dict:
+    """The corpus's files, in this test's own folders: its document's scan and a folder of scans to import."""
+    scan = Path(settings.LOCAL_IMAGES_DIR) / scan_key(key) / "c1.jpg"
+    scan.parent.mkdir(parents=True, exist_ok=True)
+    scan.write_bytes(jpeg_bytes(80, 100, label=key))
+    folder = tmp_path / f"{key}-scans"
+    folder.mkdir()
+    (folder / "page1.jpg").write_bytes(jpeg_bytes(40, 50, label="1"))
+    return {"folder": str(folder)}
+
+
+@pytest.fixture(scope="module")
+def world_rows(django_db_setup, django_db_blocker):
+    """Three corpora; viewer, curator and admin are members of `own` only.
+
+    Made once for the module, in a transaction rolled back at its end: each test runs in a savepoint
+    inside it (pytest-django's `db`), so what one test writes is gone for the next.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        users = get_user_model().objects
+        rows = {key: make_corpus(key) for key in CORPORA}
+        # A user with no role anywhere, whom an admin may add to a corpus.
+        users.create_user("newcomer")
+        people = {}
+        for role in ["viewer", "curator", "admin"]:
+            user = users.create_user(role)
+            CorpusMembership.objects.create(
+                corpus_id=rows["own"]["corpus"], user=user, role=getattr(CorpusRole, role.upper())
+            )
+            people[role] = user
+        rows["people"] = people
+        yield rows
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def world(db, tmp_path, monkeypatch, settings):
-    """Three corpora; viewer, curator and admin are members of `own` only."""
+def world(world_rows, db, tmp_path, monkeypatch, settings):
+    """The module's corpora with this test's files, and no task sent to a broker."""
     # The corpora's scan folders lie in tmp_path: a server share web users may import from.
     settings.IMPORT_SERVER_ROOTS = [str(tmp_path)]
     similarity.similarity_cache_clear()
@@ -472,18 +505,8 @@ def world(db, tmp_path, monkeypatch, settings):
             run=DetectionRun.objects.get(page_tasks__page=pages[0], page_tasks__status=JobStatus.DONE)
         ),
     )
-    users = get_user_model().objects
-    world = {key: make_corpus(key, tmp_path) for key in CORPORA}
-    # A user with no role anywhere, whom an admin may add to a corpus.
-    users.create_user("newcomer")
-    people = {}
-    for role in ["viewer", "curator", "admin"]:
-        user = users.create_user(role)
-        CorpusMembership.objects.create(
-            corpus_id=world["own"]["corpus"], user=user, role=getattr(CorpusRole, role.upper())
-        )
-        people[role] = user
-    world["people"] = people
+    world = {key: {**world_rows[key], **write_corpus_files(key, tmp_path)} for key in CORPORA}
+    world["people"] = {role: user for role, user in world_rows["people"].items()}
     yield world
     assert queued == [], "a background task was sent to the broker"
     for model in TrainedModel.objects.all():

@@ -16,7 +16,7 @@ from annotations.models import (
     Page,
     Person,
 )
-from annotations.services import CORPUS_SETTINGS, corpus_access_recorded
+from annotations.services import CORPUS_SETTINGS, corpus_access_recorded, corpus_owner_recorded
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,16 +34,22 @@ class CorpusAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def save_model(self, request, obj, form, change):
-        recorded = [*CORPUS_SETTINGS, "owner"]
-        changed = [field for field in form.changed_data if field in recorded] if change else []
+        changed = [field for field in form.changed_data if field in CORPUS_SETTINGS] if change else []
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             if changed:
-                before = {field: _plain(field, form.initial.get(field)) for field in changed}
-                after = {field: _plain(field, getattr(obj, field)) for field in changed}
+                before = {field: form.initial.get(field) for field in changed}
+                after = {field: getattr(obj, field) for field in changed}
                 corpus_access_recorded(
                     corpus=obj, user=request.user, action=CorpusAccessAction.SETTINGS, before=before, after=after
                 )
+
+    def save_related(self, request, form, formsets, change):
+        """A new owner is handed the corpus once its member rows are saved, as a hand-over in the app is."""
+        super().save_related(request, form, formsets, change)
+        if "owner" in form.changed_data:
+            old_owner = get_user_model().objects.filter(pk=form.initial.get("owner")).first() if change else None
+            corpus_owner_recorded(corpus=form.instance, user=request.user, old_owner=old_owner)
 
     def save_formset(self, request, form, formset, change):
         with transaction.atomic():
@@ -70,14 +76,6 @@ class CorpusAdmin(admin.ModelAdmin):
                     before={} if before is None else {"role": before},
                     after={} if after is None else {"role": after},
                 )
-
-
-def _plain(field: str, value):
-    """A value as the history stores it: the owner by user name (the form's initial value is their id)."""
-    if field != "owner" or value is None:
-        return value
-    user = value if hasattr(value, "get_username") else get_user_model().objects.filter(pk=value).first()
-    return user.get_username() if user is not None else None
 
 
 @admin.register(CorpusAccessChange)

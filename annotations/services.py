@@ -841,23 +841,38 @@ def corpus_owner_set(*, corpus: Corpus, user, access_version: int, new_owner_id:
             if membership is None:
                 raise CorpusAccessRefused("member", _("Hand a corpus over to one of its admins."))
             Corpus.objects.filter(pk=corpus.pk).update(owner=membership.user)
-            membership.delete()
-            if old_owner is not None:
-                CorpusMembership.objects.create(corpus=corpus, user=old_owner, role=CorpusRole.ADMIN)
-            _access_change_create(
-                corpus=corpus,
-                user=user,
-                action=CorpusAccessAction.OWNER_CHANGED,
-                member=membership.user,
-                before={"owner": old_owner.get_username() if old_owner is not None else None},
-                after={"owner": membership.user.get_username()},
-            )
+            _owner_replaced(corpus=corpus, user=user, old_owner=old_owner, new_owner=membership.user)
     except IntegrityError as exc:
         raise CorpusAccessRefused(
             "member", _("The new owner already has a corpus of this name: rename one first.")
         ) from exc
     corpus.refresh_from_db()
     return corpus
+
+
+def corpus_owner_recorded(*, corpus: Corpus, user, old_owner) -> None:
+    """Bring the memberships in line with an owner set outside these services (an operator in Django's admin)
+    as a hand-over in the app does, record it and move the corpus's access version on."""
+    with transaction.atomic():
+        Corpus.objects.filter(pk=corpus.pk).update(access_version=F("access_version") + 1)
+        _owner_replaced(corpus=corpus, user=user, old_owner=old_owner, new_owner=corpus.owner)
+
+
+def _owner_replaced(*, corpus: Corpus, user, old_owner, new_owner) -> None:
+    """The new owner is no longer also a member (the owner is always an admin), the old one stays an admin
+    member, so that nobody's access changes by accident; recorded."""
+    if new_owner is not None:
+        CorpusMembership.objects.filter(corpus=corpus, user=new_owner).delete()
+    if old_owner is not None:
+        CorpusMembership.objects.update_or_create(corpus=corpus, user=old_owner, defaults={"role": CorpusRole.ADMIN})
+    _access_change_create(
+        corpus=corpus,
+        user=user,
+        action=CorpusAccessAction.OWNER_CHANGED,
+        member=new_owner,
+        before={"owner": old_owner.get_username() if old_owner is not None else None},
+        after={"owner": new_owner.get_username() if new_owner is not None else None},
+    )
 
 
 def _access_change_create(*, corpus: Corpus, user, action: str, before: dict, after: dict, member=None) -> None:

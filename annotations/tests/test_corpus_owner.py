@@ -147,3 +147,77 @@ def test_a_hand_over_based_on_an_old_access_version_is_refused(erin, owned):
     assert response.status_code == 409
     assert response.json()["corpus"]["access_version"] == 2
     assert state(owned) == before
+
+
+def admin_form(corpus, owner, memberships: list[tuple[CorpusMembership, str]]) -> dict:
+    """Django admin's change form of the corpus: its settings, owner and member rows (with their roles)."""
+    form = {
+        "name": corpus.name,
+        "description": corpus.description,
+        "owner": owner.pk if owner is not None else "",
+        "memberships-TOTAL_FORMS": str(len(memberships)),
+        "memberships-INITIAL_FORMS": str(len(memberships)),
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    for index, (membership, role) in enumerate(memberships):
+        form |= {
+            f"memberships-{index}-id": membership.pk,
+            f"memberships-{index}-corpus": corpus.pk,
+            f"memberships-{index}-user": membership.user_id,
+            f"memberships-{index}-role": role,
+        }
+    return form
+
+
+@pytest.mark.parametrize("new_role_in_the_same_form", ["admin", "viewer"])
+def test_an_operator_s_hand_over_in_django_s_admin_swaps_the_memberships_as_the_app_does(
+    erin, owned, django_user_model, new_role_in_the_same_form
+):
+    """The new owner is no longer also a member (even if the same form changed their row), the old one stays an
+    admin member, and the change is recorded as a hand-over."""
+    from django.test import Client
+
+    operator = django_user_model.objects.create_superuser("root", password="root-password-123")
+    client = Client()
+    client.force_login(operator)
+    rows = list(owned.memberships.select_related("user").order_by("user__username"))
+    frank = next(row.user for row in rows if row.user.username == "frank")
+    roles = [(row, new_role_in_the_same_form if row.user == frank else row.role) for row in rows]
+
+    response = client.post(f"/admin/annotations/corpus/{owned.pk}/change/", admin_form(owned, frank, roles))
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    owner, version, members, _ = state(owned)
+    assert (owner, members) == ("frank", [("alice", "curator"), ("bob", "viewer"), ("erin", "admin")])
+    assert version > 1
+    handed_over = owned.access_changes.get(action="owner_changed")
+    assert (handed_over.user, handed_over.member, handed_over.before, handed_over.after) == (
+        operator,
+        frank,
+        {"owner": "erin"},
+        {"owner": "frank"},
+    )
+    assert hand_over(frank, owned, frank.pk, access_version=version).status_code == 400, "frank already owns it"
+
+
+def test_an_operator_gives_an_ownerless_corpus_an_owner_in_django_s_admin(owned, django_user_model):
+    from django.test import Client
+
+    Corpus.objects.filter(pk=owned.pk).update(owner=None)
+    owned.refresh_from_db()
+    operator = django_user_model.objects.create_superuser("root", password="root-password-123")
+    client = Client()
+    client.force_login(operator)
+    rows = list(owned.memberships.select_related("user").order_by("user__username"))
+    alice = next(row.user for row in rows if row.user.username == "alice")
+
+    response = client.post(
+        f"/admin/annotations/corpus/{owned.pk}/change/", admin_form(owned, alice, [(row, row.role) for row in rows])
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    owner, _, members, _ = state(owned)
+    assert (owner, members) == ("alice", [("bob", "viewer"), ("frank", "admin")])
+    handed_over = owned.access_changes.get(action="owner_changed")
+    assert (handed_over.before, handed_over.after) == ({"owner": None}, {"owner": "alice"})

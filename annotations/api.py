@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -40,6 +40,7 @@ from annotations.serializers import (
     CorpusSerializer,
     CorpusUpdateInputSerializer,
     DocumentImportInputSerializer,
+    DocumentRemoveInputSerializer,
     DocumentSerializer,
     FaceSerializer,
     PageDetailSerializer,
@@ -54,11 +55,14 @@ from annotations.services import (
     BulkAction,
     BulkOutcome,
     CorpusAccessRefused,
+    DocumentConflict,
+    DocumentRemovalRefused,
     FaceBulkResult,
     corpus_member_remove,
     corpus_member_set,
     corpus_owner_set,
     corpus_update,
+    document_remove,
     face_accept,
     face_create,
     face_reject,
@@ -269,6 +273,39 @@ class DocumentDetailApi(StrictQueryParameters, APIView):
         if document is None:
             get_document_for_user(request.user, pk)
         return Response(DocumentSerializer(document).data)
+
+    @extend_schema(
+        request=DocumentRemoveInputSerializer,
+        responses={
+            204: None,
+            409: OpenApiResponse(
+                description="A curator has worked on it (`curated_work`), a job still works on it, or it changed "
+                "since it was read (`document`, as it is now); nothing removed."
+            ),
+        },
+    )
+    def delete(self, request, pk: int):
+        """Remove a document nobody has curated (its corpus's admins): its pages, faces, runs and scans."""
+        document = get_document_for_user(request.user, pk, CorpusRole.ADMIN)
+        # DELETE bodies are often dropped by proxies, so the version may also come as ?updated_at=.
+        payload = DocumentRemoveInputSerializer(data=request.data or request.query_params)
+        payload.is_valid(raise_exception=True)
+        try:
+            document_remove(document=document, user=request.user, updated_at=payload.validated_data["updated_at"])
+        except DocumentConflict:
+            now = selectors.document_list(user=request.user).filter(pk=pk).first()
+            if now is None:
+                get_document_for_user(request.user, pk)
+            return Response(
+                {
+                    "detail": _("This document was changed since you read it; it is shown as it is now."),
+                    "document": DocumentSerializer(now).data,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        except DocumentRemovalRefused as exc:
+            return Response({"detail": exc.message, "curated_work": exc.curated_work}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PageListApi(StrictQueryParameters, generics.ListAPIView):

@@ -74,11 +74,13 @@ class CorpusAccessAction(models.TextChoices):
     ROLE_CHANGED = "role_changed", _("Role changed")
     MEMBER_REMOVED = "member_removed", _("Member removed")
     OWNER_CHANGED = "owner_changed", _("Owner changed")
+    DOCUMENT_REMOVED = "document_removed", _("Document removed")
 
 
 class CorpusAccessChange(models.Model):
     """One change of who may see or change a corpus: its name, description or visibility, or a member's
-    role. Who made it, when, and the values before and after (the fields changed only)."""
+    role, or the removal of one of its documents. Who made it, when, and the values before and after (the
+    fields changed only)."""
 
     corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="access_changes")
     user = models.ForeignKey(

@@ -69,6 +69,15 @@ def document_review_progress(*, document: Document) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in ReviewStatus.values}
 
 
+def document_curated_work(*, document: Document) -> dict[str, int]:
+    """A curator's work on a document: its faces a re-run of detection keeps (`Face.curated`) and the
+    changes of its pages' review status."""
+    return {
+        "curated_faces": Face.objects.filter(page__document=document).curated().count(),
+        "review_changes": PageReviewChange.objects.filter(page__document=document).count(),
+    }
+
+
 # What /api/faces/ lists by default: the review canvas's order.
 FACE_LIST_ORDERING = "page"
 

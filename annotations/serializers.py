@@ -93,6 +93,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "import_finished_at",
             "page_count",
             "created_at",
+            "updated_at",
         ]
 
 
@@ -210,6 +211,12 @@ class AccessVersionInputSerializer(StrictInputSerializer):
 class CorpusOwnerInputSerializer(StrictInputSerializer):
     access_version = access_version_field()
     member = IdField(help_text="The user id of the admin member who becomes the corpus's owner.")
+
+
+class DocumentRemoveInputSerializer(StrictInputSerializer):
+    updated_at = serializers.DateTimeField(
+        help_text="The document's `updated_at` as its remover read it: a re-import meanwhile makes it a 409."
+    )
 
 
 class DocumentImportInputSerializer(StrictInputSerializer):

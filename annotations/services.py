@@ -1,4 +1,4 @@
-"""Write services for pages and faces: every face change is counted and recorded."""
+"""Write services for corpora, documents, pages and faces: every face change is counted and recorded."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from annotations.models import (
     CorpusAccessChange,
     CorpusMembership,
     CorpusRole,
+    Document,
     Face,
     FaceRevision,
     FaceStatus,
@@ -34,6 +35,8 @@ from annotations.models import (
     ReviewStatus,
     person_name_key,
 )
+from annotations.selectors import document_curated_work
+from webapp.jobs import jobs_active_on_document
 
 # A prediction this close to a box a curator already handled is the same face: keep the curator's.
 CURATED_MATCH_IOU = 0.5
@@ -892,3 +895,71 @@ def corpus_access_recorded(*, corpus: Corpus, user, action: str, before: dict, a
     moving its access version on so that a form read before it is refused."""
     Corpus.objects.filter(pk=corpus.pk).update(access_version=F("access_version") + 1)
     _access_change_create(corpus=corpus, user=user, action=action, member=member, before=before, after=after)
+
+
+# PostgreSQL's deadlock_detected: a removal and a curator's change in flight each waited for the other.
+_DEADLOCK_DETECTED = "40P01"
+
+
+class DocumentConflict(Exception):
+    """The document changed (a re-import, say), or went, since its remover read it."""
+
+
+class DocumentRemovalRefused(Exception):
+    """A document that cannot be removed (now); the message says why, `curated_work` what a curator did there."""
+
+    def __init__(self, message: str, curated_work: dict[str, int] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.curated_work = curated_work or {}
+
+
+def document_remove(*, document: Document, user, updated_at) -> None:
+    """Remove a document nobody has curated (a wrong or duplicate import), as its remover read it (`updated_at`).
+
+    Its pages, the faces detection found on them, its runs and jobs go with it (the stored scans and
+    the exports holding it too: `annotations.signals`); the removal is recorded in the corpus's history.
+    Refused, nothing removed, while a job works on it or once a curator has worked on it: curated
+    work leaves only through an operator.
+    """
+    try:
+        with transaction.atomic():
+            current = Document.objects.select_for_update().filter(pk=document.pk).first()
+            if current is None or current.updated_at != updated_at:
+                raise DocumentConflict(f"document {document.pk} is not as it was at {updated_at}")
+            # Every face write ends by locking its pages (page_counts_refresh): one committed before
+            # this lock is counted below, one in flight waits for the removal and then finds nothing.
+            pages = list(Page.objects.select_for_update().filter(document=current).values_list("pk", flat=True))
+            if jobs_active_on_document(current.pk):
+                raise DocumentRemovalRefused(
+                    _(
+                        "A job is still working on this document (its import, detection or an evaluation): "
+                        "wait for it to end, or cancel it, then remove the document."
+                    )
+                )
+            curated_work = document_curated_work(document=current)
+            if any(curated_work.values()):
+                raise DocumentRemovalRefused(
+                    _(
+                        "A curator has worked on this document (faces corrected or pages reviewed): it cannot be "
+                        "removed here. Export it, then ask an operator."
+                    ),
+                    curated_work,
+                )
+            _access_change_create(
+                corpus=current.corpus,
+                user=user,
+                action=CorpusAccessAction.DOCUMENT_REMOVED,
+                before={
+                    "document": current.label or current.source,
+                    "pages": len(pages),
+                    "faces": Face.objects.filter(page__document=current).count(),
+                },
+                after={},
+            )
+            current.delete()
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != _DEADLOCK_DETECTED:
+            raise
+        busy = _("Someone is changing this document right now: reload it and try again.")
+        raise DocumentRemovalRefused(busy) from exc

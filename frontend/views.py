@@ -21,9 +21,15 @@ from annotations.access import (
 )
 from annotations.ingest.manifests import CorpusNameAmbiguous, ImportFailed, document_import_from_input
 from annotations.models import CorpusRole
-from annotations.serializers import DocumentImportInputSerializer, PageReviewChangeSerializer
+from annotations.serializers import (
+    DocumentImportInputSerializer,
+    DocumentRemoveInputSerializer,
+    PageReviewChangeSerializer,
+)
+from annotations.services import DocumentConflict, DocumentRemovalRefused, document_remove
 from frontend.query import PageQuery, page_takes_query
 from webapp.exceptions import validation_error_text
+from webapp.jobs import jobs_active_on_document
 from webapp.throttling import throttle_writes
 
 
@@ -74,6 +80,7 @@ def document_import(request):
 def document_detail(request, document_id: int, query):
     document = get_document_for_user(request.user, document_id)
     pages = selectors.page_list(user=request.user, document_id=document.pk)
+    administers_corpus = corpus_role(request.user, document.corpus) == CorpusRole.ADMIN
     return render(
         request,
         "frontend/document.html",
@@ -81,9 +88,40 @@ def document_detail(request, document_id: int, query):
             "document": document,
             "pages": pages,
             "review_progress": selectors.document_review_progress(document=document),
-            "administers_corpus": corpus_role(request.user, document.corpus) == CorpusRole.ADMIN,
+            "administers_corpus": administers_corpus,
+            # Whether its admins may remove it here, and if not why (document_remove decides again).
+            "removal": _removal(document) if administers_corpus else None,
         },
     )
+
+
+def _removal(document) -> dict:
+    curated_work = selectors.document_curated_work(document=document)
+    return {
+        **curated_work,
+        "curated": any(curated_work.values()),
+        "busy": bool(jobs_active_on_document(document.pk)),
+    }
+
+
+@require_POST
+def document_remove_form(request, document_id: int):
+    """The document page's removal form: home with what was removed, or back to the document saying why not."""
+    document = get_document_for_user(request.user, document_id, CorpusRole.ADMIN)
+    payload = DocumentRemoveInputSerializer(data=request.POST)
+    try:
+        payload.is_valid(raise_exception=True)
+        document_remove(document=document, user=request.user, updated_at=payload.validated_data["updated_at"])
+    except ValidationError as exc:
+        messages.error(request, _("Not removed: %(reason)s") % {"reason": validation_error_text(exc.detail)})
+    except DocumentConflict:
+        messages.error(request, _("Not removed: this document changed since you read it. Here it is now."))
+    except DocumentRemovalRefused as exc:
+        messages.error(request, _("Not removed: %(reason)s") % {"reason": exc.message})
+    else:
+        messages.success(request, _("Document “%(label)s” removed.") % {"label": document.label or document.source})
+        return redirect("home")
+    return redirect("document", document_id=document.pk)
 
 
 @page_takes_query(PageQuery)

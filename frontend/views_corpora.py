@@ -172,6 +172,9 @@ def _change_words(change) -> list[str]:
         "is_public": _("Visibility"),
         "owner": _("Owner"),
         "role": _("Role"),
+        "document": _("Document"),
+        "pages": _("Pages"),
+        "faces": _("Faces"),
     }
     return [
         _("%(field)s: %(before)s → %(after)s")

@@ -129,3 +129,31 @@ def test_celery_beat_sends_the_reaper(settings):
 
     assert "webapp.tasks.jobs_reap_task" in scheduled
     assert "webapp.tasks.jobs_reap_task" in app.tasks
+
+
+def test_the_jobs_at_work_on_a_document_are_its_import_its_pages_detection_and_its_inference(db):
+    from annotations.tests.factories import make_corpus, make_document, make_face, make_page
+
+    corpus = make_corpus()
+    document, other = make_document(corpus=corpus), make_document(corpus=corpus)
+    face = make_face(page=make_page(document=document))
+    run = DetectionRun.objects.create(corpus=corpus, detector="res10", status=JobStatus.RUNNING)
+    assert jobs.jobs_active_on_document(document.pk) == []
+
+    detection = PageDetection.objects.create(run=run, page=face.page, status=JobStatus.PENDING)
+    encoding = InferenceJob.objects.create(kind=InferenceKind.FACE_ENCODING, face=face, params={})
+    evaluation = InferenceJob.objects.create(kind=InferenceKind.EVALUATION, document=document, params={})
+    Document.objects.filter(pk=document.pk).update(import_status=JobStatus.RUNNING)
+    assert jobs.jobs_active_on_document(document.pk) == ["page_detection", "document_import", "inference"]
+    assert jobs.jobs_active_on_document(other.pk) == []
+
+    # A page left pending by a cancelled run, and finished jobs, work on nothing.
+    DetectionRun.objects.filter(pk=run.pk).update(status=JobStatus.CANCELLED)
+    Document.objects.filter(pk=document.pk).update(import_status=JobStatus.FAILED)
+    InferenceJob.objects.filter(pk=evaluation.pk).update(status=JobStatus.DONE)
+    assert detection.status == JobStatus.PENDING
+    assert jobs.jobs_active_on_document(document.pk) == ["inference"], "the face's encoding"
+    InferenceJob.objects.filter(pk=encoding.pk).update(status=JobStatus.DONE)
+    assert jobs.jobs_active_on_document(document.pk) == []
+    InferenceJob.objects.filter(pk=evaluation.pk).update(status=JobStatus.RUNNING)
+    assert jobs.jobs_active_on_document(document.pk) == ["inference"], "the document's evaluation"

@@ -112,6 +112,12 @@ def model_activation(objects: dict) -> dict:
     return {"is_active": True, "reason": "matrix check", "updated_at": updated_at}
 
 
+def spare_document_version(objects: dict) -> dict:
+    """The removable document's version as its remover read it (any date for a missing id)."""
+    document = Document.objects.filter(pk=objects["spare_doc"]).first()
+    return {"updated_at": document.updated_at.isoformat() if document else "2020-01-01T00:00:00+00:00"}
+
+
 def scan_folder(objects: dict) -> dict:
     return {"source": objects["folder"], "corpus_id": objects["corpus"]}
 
@@ -142,6 +148,7 @@ class Endpoint:
 ENDPOINTS = [
     # Documents, pages and faces (annotations/urls.py).
     Endpoint("document api", "get", "/api/documents/{doc}/", "viewer"),
+    Endpoint("remove document", "delete", "/api/documents/{spare_doc}/", "admin", spare_document_version),
     Endpoint("page api", "get", "/api/pages/{page}/", "viewer"),
     Endpoint("face api", "get", "/api/faces/{face}/", "viewer"),
     Endpoint("face history", "get", "/api/faces/{face}/history/", "viewer"),
@@ -247,6 +254,15 @@ ENDPOINTS = [
     Endpoint("import folder", "post", "/api/documents/", "curator", scan_folder),
     Endpoint("import zip", "post", "/api/documents/", "curator", zip_of_scans, multipart=True),
     Endpoint("import folder form", "post", "/documents/import/", "curator", scan_folder, login=True, form=True),
+    Endpoint(
+        "remove document form",
+        "post",
+        "/documents/{spare_doc}/remove/",
+        "admin",
+        spare_document_version,
+        login=True,
+        form=True,
+    ),
     Endpoint(
         "import form",
         "post",
@@ -412,6 +428,17 @@ def make_corpus(key: str) -> dict:
     encoding_job = InferenceJob.objects.create(
         kind=InferenceKind.FACE_ENCODING, face=face, params={"box": [10, 10, 50, 60]}, status=JobStatus.DONE
     )
+    # A document nobody has curated (a wrong import), which its admins may remove.
+    spare = Document.objects.create(
+        corpus=corpus,
+        source=f"https://example.org/{key}/spare.json",
+        label=f"{key}-spare",
+        import_status=JobStatus.DONE,
+        date_start=document.date_start,
+        date_end=document.date_end,
+    )
+    spare_page = Page.objects.create(document=spare, order=1, canvas_id=f"{key}-spare-1", width=800, height=1000)
+    Face.objects.create(page=spare_page, x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test")
     # A viewer of the corpus whose role its admins may change, or whom they may remove.
     member = get_user_model().objects.create_user(f"{key}-member")
     CorpusMembership.objects.create(corpus=corpus, user=member, role=CorpusRole.VIEWER)
@@ -422,6 +449,7 @@ def make_corpus(key: str) -> dict:
         "corpus": corpus.pk,
         "corpus_name": corpus.name,
         "doc": document.pk,
+        "spare_doc": spare.pk,
         "page": pages[0].pk,
         "face": face.pk,
         "face2": face2.pk,
@@ -787,7 +815,7 @@ NOT_CORPUS_SCOPED_NAMESPACES = {"admin"}
 SAMPLE = {
     "doc": 1, "page": 1, "face": 1, "face2": 1, "revision": 1, "run": 1, "job": 1, "export": 1, "corpus": 1,
     "corpus_name": "x", "key": "0123456789abcdef0123456789abcdef", "person": "x", "folder": "x", "model": 1,
-    "bare_face": 1, "person_id": 1, "evaluation_job": 1, "encoding_job": 1, "member": 1,
+    "bare_face": 1, "person_id": 1, "evaluation_job": 1, "encoding_job": 1, "member": 1, "spare_doc": 1,
 }  # fmt: skip
 
 

@@ -13,14 +13,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from tests.support.worker import database_url
-from tests.test_permission_matrix import ENDPOINTS, make_corpus, make_export
+from tests.test_permission_matrix import ENDPOINTS, make_corpus, make_export, write_corpus_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_serving_every_page_and_api_route_imports_no_model_library(tmp_path):
     superuser = get_user_model().objects.create_superuser("root", password="root-password-123")
-    objects = make_corpus("own", tmp_path)
+    objects = {**make_corpus("own"), **write_corpus_files("own", tmp_path)}
     objects.update(export=make_export(superuser, objects["corpus"]), superuser=superuser.username)
     env = {
         **os.environ,

@@ -96,6 +96,8 @@ class JobKind:
     error_field: str = "error"
     # The JSON field beside the error text that keeps the error untranslated (webapp.messages).
     error_message_field: str = "error_message"
+    # Lookups from a row to the document it works on: a document is not removed while one is active.
+    document_lookups: tuple[str, ...] = ()
 
     @property
     def objects(self) -> models.Manager:
@@ -139,6 +141,7 @@ PAGE_DETECTION = JobKind(
     stale_after=_task_time_limit,
     claimable=Q(run__status__in=ACTIVE_STATUSES),
     claimed_field="claimed_at",
+    document_lookups=("page__document",),
 )
 TRAINING = JobKind(
     name="training",
@@ -164,6 +167,7 @@ DOCUMENT_IMPORT = JobKind(
     finished_field="import_finished_at",
     error_field="import_error",
     error_message_field="import_error_message",
+    document_lookups=("pk",),
 )
 # Evaluating a detector, encoding a face: model work a request asked for.
 INFERENCE = JobKind(
@@ -171,8 +175,24 @@ INFERENCE = JobKind(
     model="detection.InferenceJob",
     task="detection.tasks.inference_job_task",
     stale_after=_task_time_limit,
+    document_lookups=("document", "face__page__document"),
 )
 JOB_KINDS = (DETECTION_RUN, PAGE_DETECTION, TRAINING, EXPORT, DOCUMENT_IMPORT, INFERENCE)
+
+
+def jobs_active_on_document(document_id: int) -> list[str]:
+    """The kinds of job still pending or running on the document: its import, its pages' detection, ..."""
+    active = []
+    for kind in JOB_KINDS:
+        if not kind.document_lookups:
+            continue
+        on_document = Q()
+        for lookup in kind.document_lookups:
+            on_document |= Q(**{lookup: document_id})
+        rows = kind.objects.filter(on_document, **{f"{kind.status_field}__in": ACTIVE_STATUSES})
+        if (rows.filter(kind.claimable) if kind.claimable is not None else rows).exists():
+            active.append(kind.name)
+    return active
 
 
 def job_claim(kind: JobKind, pk: int, **fields: Any) -> datetime | None:

@@ -1,0 +1,48 @@
+"""Browser: a corpus's admin removes a wrong import from its document page (after ticking that it cannot be
+undone) and lands home, where it is gone; a document a curator has worked on says why it stays."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from annotations.models import Corpus, Document, FaceStatus
+from annotations.tests.factories import make_document, make_face, make_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def albums(logged_in_page, django_user_model):
+    """carol's private corpus."""
+    return Corpus.objects.create(name="Albums", owner=django_user_model.objects.get(username="carol"), is_public=False)
+
+
+def test_an_admin_removes_a_wrong_import_from_its_page(logged_in_page, live_server, albums):
+    kept = make_document(corpus=albums, label="Family album, 1902")
+    wrong = make_document(corpus=albums, label="Somebody else's album")
+    make_face(page=make_page(document=wrong))
+    page = logged_in_page
+    page.goto(f"{live_server.url}/documents/{wrong.pk}/")
+
+    page.click("#document-remove-submit")
+    # Nothing is sent before the admin ticks that it cannot be undone.
+    expect(page.locator("#document-remove-confirm:invalid")).to_have_count(1)
+    page.check("#document-remove-confirm")
+    page.click("#document-remove-submit")
+
+    page.wait_for_url(f"{live_server.url}/")
+    expect(page.locator(".messages")).to_contain_text("Document “Somebody else's album” removed.")
+    expect(page.get_by_role("link", name="Somebody else's album")).to_have_count(0)
+    expect(page.get_by_role("link", name="Family album, 1902")).to_have_count(1)
+    assert list(Document.objects.filter(corpus=albums)) == [kept]
+
+
+def test_a_document_a_curator_worked_on_says_why_it_cannot_be_removed(logged_in_page, live_server, albums):
+    document = make_document(corpus=albums, label="Family album, 1902")
+    make_face(page=make_page(document=document), status=FaceStatus.ACCEPTED)
+    page = logged_in_page
+    page.goto(f"{live_server.url}/documents/{document.pk}/")
+
+    expect(page.locator("#document-remove-refused")).to_contain_text("curated faces: 1")
+    expect(page.locator("#document-remove-form")).to_have_count(0)

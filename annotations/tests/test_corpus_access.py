@@ -13,14 +13,6 @@ from tests.support.clients import api_client
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def dora(corpus, django_user_model):
-    """An admin of the corpus (not its owner: the `corpus` fixture is an operator's, ownerless)."""
-    user = django_user_model.objects.create_user("dora")
-    CorpusMembership.objects.create(corpus=corpus, user=user, role=CorpusRole.ADMIN)
-    return user
-
-
 def members(user, corpus) -> list[tuple[str, str]]:
     response = api_client(user).get(f"/api/corpora/{corpus.pk}/members/")
     assert response.status_code == 200, response.content
@@ -33,10 +25,10 @@ def history(user, corpus) -> list[tuple]:
     return [(c["user"], c["action"], c["member"], c["before"], c["after"]) for c in response.json()]
 
 
-def test_an_admin_makes_a_private_corpus_public_and_anonymous_visitors_then_see_it(dora, corpus, client):
+def test_an_admin_makes_a_private_corpus_public_and_anonymous_visitors_then_see_it(corpus_admin, corpus, client):
     assert client.get(f"/api/corpora/{corpus.pk}/").status_code == 404
 
-    response = api_client(dora).patch(
+    response = api_client(corpus_admin).patch(
         f"/api/corpora/{corpus.pk}/", {"is_public": True, "access_version": 1}, format="json"
     )
 
@@ -47,11 +39,11 @@ def test_an_admin_makes_a_private_corpus_public_and_anonymous_visitors_then_see_
     anonymous = client.get(f"/api/corpora/{corpus.pk}/")
     assert anonymous.status_code == 200
     assert anonymous.json()["role"] == "viewer"
-    assert history(dora, corpus) == [("dora", "settings", "", {"is_public": False}, {"is_public": True})]
+    assert history(corpus_admin, corpus) == [("dora", "settings", "", {"is_public": False}, {"is_public": True})]
 
 
-def test_an_admin_renames_a_corpus_and_the_history_keeps_the_old_name(dora, corpus):
-    response = api_client(dora).patch(
+def test_an_admin_renames_a_corpus_and_the_history_keeps_the_old_name(corpus_admin, corpus):
+    response = api_client(corpus_admin).patch(
         f"/api/corpora/{corpus.pk}/",
         {"name": "Excelsior 1910-1920", "description": "Front pages", "access_version": 1},
         format="json",
@@ -60,7 +52,7 @@ def test_an_admin_renames_a_corpus_and_the_history_keeps_the_old_name(dora, corp
     assert response.status_code == 200, response.content
     corpus.refresh_from_db()
     assert (corpus.name, corpus.description) == ("Excelsior 1910-1920", "Front pages")
-    [(user, action, _member, before, after)] = history(dora, corpus)
+    [(user, action, _member, before, after)] = history(corpus_admin, corpus)
     assert (user, action) == ("dora", "settings")
     assert before == {"name": "Excelsior", "description": ""}
     assert after == {"name": "Excelsior 1910-1920", "description": "Front pages"}
@@ -82,15 +74,15 @@ def test_a_rename_onto_a_name_its_owner_already_uses_is_refused_and_changes_noth
     assert not CorpusAccessChange.objects.exists()
 
 
-def test_an_admin_adds_a_member_changes_their_role_and_removes_them_each_recorded(dora, charlie, corpus):
-    admin = api_client(dora)
+def test_an_admin_adds_a_member_changes_their_role_and_removes_them_each_recorded(corpus_admin, charlie, corpus):
+    admin = api_client(corpus_admin)
     added = admin.post(
         f"/api/corpora/{corpus.pk}/members/",
         {"username": "charlie", "role": "viewer", "access_version": 1},
         format="json",
     )
     assert added.status_code == 201, added.content
-    assert ("charlie", "viewer") in members(dora, corpus)
+    assert ("charlie", "viewer") in members(corpus_admin, corpus)
     assert api_client(charlie).get(f"/api/corpora/{corpus.pk}/").json()["role"] == "viewer"
 
     changed = admin.patch(
@@ -101,24 +93,24 @@ def test_an_admin_adds_a_member_changes_their_role_and_removes_them_each_recorde
 
     removed = admin.delete(f"/api/corpora/{corpus.pk}/members/{charlie.pk}/?access_version=3")
     assert removed.status_code == 200, removed.content
-    assert "charlie" not in [name for name, _role in members(dora, corpus)]
+    assert "charlie" not in [name for name, _role in members(corpus_admin, corpus)]
     assert api_client(charlie).get(f"/api/corpora/{corpus.pk}/").status_code == 404, "a private corpus hides again"
-    assert history(dora, corpus) == [
+    assert history(corpus_admin, corpus) == [
         ("dora", "member_removed", "charlie", {"role": "curator"}, {}),
         ("dora", "role_changed", "charlie", {"role": "viewer"}, {"role": "curator"}),
         ("dora", "member_added", "charlie", {}, {"role": "viewer"}),
     ]
 
 
-def test_a_change_based_on_an_old_access_version_is_refused_and_writes_nothing(dora, charlie, corpus):
+def test_a_change_based_on_an_old_access_version_is_refused_and_writes_nothing(corpus_admin, charlie, corpus):
     assert (
-        api_client(dora)
+        api_client(corpus_admin)
         .patch(f"/api/corpora/{corpus.pk}/", {"is_public": True, "access_version": 1}, format="json")
         .status_code
         == 200
     )
 
-    stale = api_client(dora).post(
+    stale = api_client(corpus_admin).post(
         f"/api/corpora/{corpus.pk}/members/",
         {"username": "charlie", "role": "admin", "access_version": 1},
         format="json",
@@ -127,7 +119,7 @@ def test_a_change_based_on_an_old_access_version_is_refused_and_writes_nothing(d
     assert stale.status_code == 409
     assert stale.json()["corpus"]["access_version"] == 2
     assert not CorpusMembership.objects.filter(user=charlie).exists()
-    assert len(history(dora, corpus)) == 1
+    assert len(history(corpus_admin, corpus)) == 1
 
 
 @pytest.mark.parametrize(
@@ -139,8 +131,8 @@ def test_a_change_based_on_an_old_access_version_is_refused_and_writes_nothing(d
         ({"username": "charlie", "role": "viewer", "access_version": 1, "is_superuser": True}, "is_superuser"),
     ],
 )
-def test_a_bad_member_request_names_what_is_wrong_and_changes_nothing(dora, charlie, corpus, body, field):
-    response = api_client(dora).post(f"/api/corpora/{corpus.pk}/members/", body, format="json")
+def test_a_bad_member_request_names_what_is_wrong_and_changes_nothing(corpus_admin, charlie, corpus, body, field):
+    response = api_client(corpus_admin).post(f"/api/corpora/{corpus.pk}/members/", body, format="json")
 
     assert response.status_code == 400
     assert field in response.json()
@@ -179,8 +171,8 @@ def test_curators_and_viewers_neither_read_the_members_nor_change_anything(alice
     assert CorpusMembership.objects.filter(corpus=corpus).count() == 2
 
 
-def test_a_user_who_is_not_a_member_answers_404_to_a_role_change(dora, charlie, corpus):
-    response = api_client(dora).patch(
+def test_a_user_who_is_not_a_member_answers_404_to_a_role_change(corpus_admin, charlie, corpus):
+    response = api_client(corpus_admin).patch(
         f"/api/corpora/{corpus.pk}/members/{charlie.pk}/", {"role": "admin", "access_version": 1}, format="json"
     )
 
@@ -194,10 +186,10 @@ def test_a_corpus_made_without_saying_is_private():
     assert Corpus._meta.get_field("is_public").default is False
 
 
-def test_a_shared_corpus_renamed_onto_another_shared_corpus_s_name_is_refused(dora, corpus):
+def test_a_shared_corpus_renamed_onto_another_shared_corpus_s_name_is_refused(corpus_admin, corpus):
     Corpus.objects.create(name="Miroir", is_public=False)
 
-    response = api_client(dora).patch(
+    response = api_client(corpus_admin).patch(
         f"/api/corpora/{corpus.pk}/", {"name": "Miroir", "access_version": 1}, format="json"
     )
 
@@ -207,8 +199,8 @@ def test_a_shared_corpus_renamed_onto_another_shared_corpus_s_name_is_refused(do
     assert corpus.name == "Excelsior"
 
 
-def test_the_settings_page_says_so_when_a_member_was_taken_out_meanwhile(dora, bob, corpus, client):
-    client.force_login(dora)
+def test_the_settings_page_says_so_when_a_member_was_taken_out_meanwhile(corpus_admin, bob, corpus, client):
+    client.force_login(corpus_admin)
     CorpusMembership.objects.filter(corpus=corpus, user=bob).delete()
 
     response = client.post(
@@ -234,9 +226,9 @@ def test_the_settings_page_says_so_when_a_member_was_taken_out_meanwhile(dora, b
         ({"action": "settings", "member": "{bob}", "is_public": "true", "access_version": 1}, "Not saved: member: "),
     ],
 )
-def test_a_settings_form_that_cannot_apply_says_why_and_changes_nothing(dora, bob, corpus, client, form, said):
-    client.force_login(dora)
-    before = (members(dora, corpus), history(dora, corpus))
+def test_a_settings_form_that_cannot_apply_says_why_and_changes_nothing(corpus_admin, bob, corpus, client, form, said):
+    client.force_login(corpus_admin)
+    before = (members(corpus_admin, corpus), history(corpus_admin, corpus))
     form = {key: str(bob.pk) if value == "{bob}" else value for key, value in form.items()}
 
     response = client.post(f"/corpora/{corpus.pk}/", form, follow=True)
@@ -246,7 +238,7 @@ def test_a_settings_form_that_cannot_apply_says_why_and_changes_nothing(dora, bo
     assert message.startswith(said)
     corpus.refresh_from_db()
     assert corpus.access_version == 1
-    assert (members(dora, corpus), history(dora, corpus)) == before
+    assert (members(corpus_admin, corpus), history(corpus_admin, corpus)) == before
 
 
 def test_an_operator_s_changes_in_django_s_admin_are_recorded_and_move_the_version_on(corpus, alice, bob, charlie):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from annotations.models import CorpusMembership, CorpusRole, Document, Face, Page, ReviewStatus
+from annotations.models import Document, Face, Page, ReviewStatus
 from annotations.services import face_accept, page_set_review_status
 from annotations.tests.factories import make_document, make_face, make_page, predicted_faces, scanned_document
 from detection.models import DetectionRun, PageDetection
@@ -20,14 +20,6 @@ from tests.support.clients import api_client
 from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def dora(corpus, django_user_model):
-    """An admin member of the corpus."""
-    user = django_user_model.objects.create_user("dora")
-    CorpusMembership.objects.create(corpus=corpus, user=user, role=CorpusRole.ADMIN)
-    return user
 
 
 @pytest.fixture
@@ -58,7 +50,7 @@ def kept(document) -> tuple:
 
 
 def test_an_admin_removes_a_wrong_import_with_its_pages_faces_runs_and_scans(
-    dora, corpus, wrong_import, django_capture_on_commit_callbacks
+    corpus_admin, corpus, wrong_import, django_capture_on_commit_callbacks
 ):
     other = make_document(corpus=corpus, label="Excelsior 1915")
     other_face = make_face(page=make_page(document=other))
@@ -67,7 +59,7 @@ def test_an_admin_removes_a_wrong_import_with_its_pages_faces_runs_and_scans(
     assert Face.objects.filter(page__document=wrong_import).count() == 2 * pages > 0
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = remove(dora, wrong_import)
+        response = remove(corpus_admin, wrong_import)
 
     assert response.status_code == 204, response.content
     assert not Document.objects.filter(pk=wrong_import.pk).exists()
@@ -75,10 +67,10 @@ def test_an_admin_removes_a_wrong_import_with_its_pages_faces_runs_and_scans(
     assert not DetectionRun.objects.filter(document_id=wrong_import.pk).exists()
     assert Face.objects.filter(page__document__corpus=corpus).get() == other_face
     assert not scans.exists(), "its scans are deleted with it"
-    [recorded] = api_client(dora).get(f"/api/corpora/{corpus.pk}/access-history/").json()
+    [recorded] = api_client(corpus_admin).get(f"/api/corpora/{corpus.pk}/access-history/").json()
     assert (recorded["user"], recorded["action"], recorded["after"]) == ("dora", "document_removed", {})
     assert recorded["before"] == {"document": wrong_import.label, "pages": pages, "faces": 2 * pages}
-    assert api_client(dora).get(f"/api/documents/{wrong_import.pk}/").status_code == 404
+    assert api_client(corpus_admin).get(f"/api/documents/{wrong_import.pk}/").status_code == 404
 
 
 def curator_accepts_a_face(document, user):
@@ -92,46 +84,48 @@ def curator_marks_a_page_reviewed(document, user):
 
 
 @pytest.mark.parametrize("curators_work", [curator_accepts_a_face, curator_marks_a_page_reviewed])
-def test_a_document_holding_a_curator_s_work_is_refused_and_keeps_everything(dora, alice, wrong_import, curators_work):
+def test_a_document_holding_a_curator_s_work_is_refused_and_keeps_everything(
+    corpus_admin, alice, wrong_import, curators_work
+):
     curators_work(wrong_import, alice)
     wrong_import.refresh_from_db()
     before = kept(wrong_import)
 
-    response = remove(dora, wrong_import)
+    response = remove(corpus_admin, wrong_import)
 
     assert response.status_code == 409, response.content
     assert "curator" in response.json()["detail"]
     assert kept(wrong_import) == before
 
 
-def test_a_document_a_job_still_works_on_is_refused(dora, corpus, wrong_import):
+def test_a_document_a_job_still_works_on_is_refused(corpus_admin, corpus, wrong_import):
     run = DetectionRun.objects.create(corpus=corpus, detector="res10", status=JobStatus.RUNNING)
     PageDetection.objects.create(run=run, page=wrong_import.pages.first(), status=JobStatus.PENDING)
     before = kept(wrong_import)
 
-    response = remove(dora, wrong_import)
+    response = remove(corpus_admin, wrong_import)
 
     assert response.status_code == 409, response.content
     assert "job" in response.json()["detail"]
     assert kept(wrong_import) == before
 
 
-def test_a_document_whose_import_is_running_is_refused(dora, wrong_import):
+def test_a_document_whose_import_is_running_is_refused(corpus_admin, wrong_import):
     Document.objects.filter(pk=wrong_import.pk).update(import_status=JobStatus.RUNNING)
     wrong_import.refresh_from_db()
 
-    response = remove(dora, wrong_import)
+    response = remove(corpus_admin, wrong_import)
 
     assert response.status_code == 409, response.content
     assert Document.objects.filter(pk=wrong_import.pk).exists()
 
 
-def test_a_removal_based_on_a_stale_reading_is_refused_with_the_document_as_it_is_now(dora, wrong_import):
+def test_a_removal_based_on_a_stale_reading_is_refused_with_the_document_as_it_is_now(corpus_admin, wrong_import):
     read_at = wrong_import.updated_at
     Document.objects.get(pk=wrong_import.pk).save()  # a re-import meanwhile, say
     before = kept(wrong_import)
 
-    response = remove(dora, wrong_import, updated_at=read_at)
+    response = remove(corpus_admin, wrong_import, updated_at=read_at)
 
     assert response.status_code == 409, response.content
     assert response.json()["document"]["updated_at"] != read_at.isoformat()
@@ -139,8 +133,8 @@ def test_a_removal_based_on_a_stale_reading_is_refused_with_the_document_as_it_i
 
 
 @pytest.mark.parametrize("body", [{}, {"updated_at": "yesterday"}, {"updated_at": "2020-01-01T00:00:00Z", "x": 1}])
-def test_a_removal_must_name_the_document_s_version(dora, wrong_import, body):
-    response = api_client(dora).delete(f"/api/documents/{wrong_import.pk}/", body, format="json")
+def test_a_removal_must_name_the_document_s_version(corpus_admin, wrong_import, body):
+    response = api_client(corpus_admin).delete(f"/api/documents/{wrong_import.pk}/", body, format="json")
 
     assert response.status_code == 400, response.content
     assert Document.objects.filter(pk=wrong_import.pk).exists()
@@ -159,9 +153,9 @@ def test_only_the_corpus_s_admins_remove_its_documents(
 
 
 def test_the_document_page_offers_its_admins_the_removal_and_says_what_it_removed(
-    dora, corpus, wrong_import, client, django_capture_on_commit_callbacks
+    corpus_admin, corpus, wrong_import, client, django_capture_on_commit_callbacks
 ):
-    client.force_login(dora)
+    client.force_login(corpus_admin)
     page = client.get(f"/documents/{wrong_import.pk}/").content.decode()
     assert 'id="document-remove-form"' in page
     assert f'name="updated_at" value="{wrong_import.updated_at.isoformat()}"' in page
@@ -178,9 +172,9 @@ def test_the_document_page_offers_its_admins_the_removal_and_says_what_it_remove
     assert f"dora: Document removed · Document: {wrong_import.label} → –" in history
 
 
-def test_the_document_page_says_why_a_curated_document_cannot_be_removed(dora, alice, wrong_import, client):
+def test_the_document_page_says_why_a_curated_document_cannot_be_removed(corpus_admin, alice, wrong_import, client):
     curator_accepts_a_face(wrong_import, alice)
-    client.force_login(dora)
+    client.force_login(corpus_admin)
 
     page = client.get(f"/documents/{wrong_import.pk}/").content.decode()
 

@@ -112,6 +112,14 @@ def corpus(db, alice, bob):
 
 
 @pytest.fixture
+def corpus_admin(corpus, django_user_model):
+    """dora, an admin member of the `corpus` fixture (not its owner: the fixture is an operator's, ownerless)."""
+    user = django_user_model.objects.create_user("dora")
+    CorpusMembership.objects.create(corpus=corpus, user=user, role=CorpusRole.ADMIN)
+    return user
+
+
+@pytest.fixture
 def curator_client(client, alice, corpus):
     """Django's test client logged in as alice, curator of the `corpus` fixture."""
     client.force_login(alice)

@@ -95,16 +95,16 @@ def get_membership_for_user(user, corpus_id: int, member_id: int) -> CorpusMembe
 
 
 def may_hand_over(user, corpus: Corpus) -> bool:
-    """Whether the user may give the corpus another owner: its owner, or an operator (a superuser)."""
+    """Whether the user may give the corpus another owner, or delete it: its owner, or an operator (a superuser)."""
     return user.is_superuser or (user.is_authenticated and corpus.owner_id == user.pk)
 
 
 def get_corpus_owned_by_user(user, corpus_id: int) -> Corpus:
-    """A corpus the user may hand over (`may_hand_over`): 404 when they cannot see it, 403 when they can
-    but it is not theirs to hand over (an admin member may not make themselves its owner)."""
+    """A corpus the user may hand over or delete (`may_hand_over`): 404 when they cannot see it, 403 when they
+    can but it is not theirs (an admin member may not make themselves its owner, nor delete it)."""
     corpus = get_corpus_for_user(user, corpus_id)
     if not may_hand_over(user, corpus):
-        raise PermissionDenied(_("Only the owner of a corpus can hand it over."))
+        raise PermissionDenied(_("Only the owner of a corpus can hand it over or delete it."))
     return corpus
 
 

@@ -55,9 +55,11 @@ from annotations.services import (
     BulkAction,
     BulkOutcome,
     CorpusAccessRefused,
+    CorpusNotEmpty,
     DocumentConflict,
     DocumentRemovalRefused,
     FaceBulkResult,
+    corpus_delete,
     corpus_member_remove,
     corpus_member_set,
     corpus_owner_set,
@@ -113,7 +115,8 @@ def _corpus_members(corpus: Corpus) -> dict:
 
 
 class CorpusDetailApi(StrictQueryParameters, APIView):
-    """Read a corpus, with the reader's role in it; PATCH changes its name, description or visibility (admins).
+    """Read a corpus, with the reader's role in it; PATCH changes its name, description or visibility (admins);
+    DELETE deletes it once it is empty (its owner).
 
     A change names the `access_version` its writer read; a change made meanwhile answers 409 with the
     corpus as it is now. Each change is recorded (`access-history/`).
@@ -137,6 +140,28 @@ class CorpusDetailApi(StrictQueryParameters, APIView):
         except CorpusAccessRefused as exc:
             raise _access_refused(exc) from exc
         return Response(_corpus_detail(request.user, corpus))
+
+    @extend_schema(
+        request=AccessVersionInputSerializer,
+        responses={
+            204: None,
+            409: OpenApiResponse(
+                description="It still holds documents, trained models or training jobs (`holdings`), or it "
+                "changed since it was read (`corpus`, as it is now); nothing deleted."
+            ),
+        },
+    )
+    def delete(self, request, pk: int):
+        """Delete an empty corpus (its owner, or an operator)."""
+        corpus = get_corpus_owned_by_user(request.user, pk)
+        # DELETE bodies are often dropped by proxies, so the version may also come as ?access_version=.
+        payload = AccessVersionInputSerializer(data=request.data or request.query_params)
+        payload.is_valid(raise_exception=True)
+        try:
+            corpus_delete(corpus=corpus, user=request.user, access_version=payload.validated_data["access_version"])
+        except CorpusNotEmpty as exc:
+            return Response({"detail": exc.message, "holdings": exc.holdings}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CorpusMembersApi(StrictQueryParameters, APIView):

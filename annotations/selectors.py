@@ -69,6 +69,15 @@ def document_review_progress(*, document: Document) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in ReviewStatus.values}
 
 
+def corpus_holdings(*, corpus: Corpus) -> dict[str, int]:
+    """What keeps a corpus from being deleted in the app: its documents, trained models and training jobs."""
+    return {
+        "documents": corpus.documents.count(),
+        "trained_models": corpus.trained_models.count(),
+        "training_jobs": corpus.training_jobs.count(),
+    }
+
+
 def document_curated_work(*, document: Document) -> dict[str, int]:
     """A curator's work on a document: its faces a re-run of detection keeps (`Face.curated`) and the
     changes of its pages' review status."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -10,10 +11,11 @@ from enum import StrEnum
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Max, Q
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from annotations.access import FacesAccess
+from annotations.access import NOT_FOUND, FacesAccess
 from annotations.models import (
     CURATED_STATUSES,
     CURATOR_SOURCE,
@@ -35,8 +37,10 @@ from annotations.models import (
     ReviewStatus,
     person_name_key,
 )
-from annotations.selectors import document_curated_work
+from annotations.selectors import corpus_holdings, document_curated_work
 from webapp.jobs import jobs_active_on_document
+
+logger = logging.getLogger(__name__)
 
 # A prediction this close to a box a curator already handled is the same face: keep the curator's.
 CURATED_MATCH_IOU = 0.5
@@ -859,6 +863,40 @@ def corpus_owner_recorded(*, corpus: Corpus, user, old_owner) -> None:
     with transaction.atomic():
         Corpus.objects.filter(pk=corpus.pk).update(access_version=F("access_version") + 1)
         _owner_replaced(corpus=corpus, user=user, old_owner=old_owner, new_owner=corpus.owner)
+
+
+class CorpusNotEmpty(CorpusAccessRefused):
+    """A corpus that still holds documents, trained models or training jobs (`holdings` counts them)."""
+
+    def __init__(self, holdings: dict[str, int]):
+        super().__init__(
+            "corpus",
+            _(
+                "This corpus still holds documents (%(documents)s), trained models (%(trained_models)s) or "
+                "training jobs (%(training_jobs)s): only an empty corpus is deleted here. Remove its documents "
+                "first; an operator removes the rest."
+            )
+            % holdings,
+        )
+        self.holdings = holdings
+
+
+def corpus_delete(*, corpus: Corpus, user, access_version: int) -> None:
+    """Delete an empty corpus (no document, trained model or training job: nothing a curator made is lost),
+    with its members, people and history, at the access version its owner read."""
+    with transaction.atomic():
+        # FOR UPDATE: an import adding a document to it (its foreign key check) waits for the deletion.
+        current = Corpus.objects.select_for_update().filter(pk=corpus.pk).first()
+        if current is None:
+            raise Http404(NOT_FOUND["corpus"])
+        if current.access_version != access_version:
+            raise CorpusAccessConflict(current)
+        holdings = corpus_holdings(corpus=current)
+        if any(holdings.values()):
+            raise CorpusNotEmpty(holdings)
+        current.delete()
+    # Its history goes with it: the log keeps who deleted what.
+    logger.info("corpus %s (%r) deleted by %s", corpus.pk, corpus.name, user)
 
 
 def _owner_replaced(*, corpus: Corpus, user, old_owner, new_owner) -> None:

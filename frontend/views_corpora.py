@@ -1,5 +1,6 @@
 """A corpus's settings page: its admins change its name, description and visibility, its members' roles,
-and read the history of those changes (the same services, inputs and versions as the API)."""
+and read the history of those changes; its owner hands it over or deletes it once empty (the same
+services, inputs and versions as the API)."""
 
 import math
 
@@ -30,6 +31,7 @@ from annotations.serializers import (
 from annotations.services import (
     CorpusAccessConflict,
     CorpusAccessRefused,
+    corpus_delete,
     corpus_member_remove,
     corpus_member_set,
     corpus_owner_set,
@@ -49,19 +51,22 @@ def corpus_settings(request, corpus_id: int, query):
         refused = throttled(request, "members") if request.POST.get("action") == "add" else None
         if refused is not None:
             return refused
-        _change(request, corpus)
-        # An admin who gave up their own admin role (or left) sees the corpus from the home page now.
-        if corpus_role(request.user, corpus) != CorpusRole.ADMIN:
+        deleted = _change(request, corpus) and request.POST.get("action") == "delete"
+        # A deleted corpus, or one whose admin gave up their own admin role (or left), leads home.
+        if deleted or corpus_role(request.user, corpus) != CorpusRole.ADMIN:
             return redirect("home")
         return redirect("corpus", corpus_id=corpus.pk)
     members = selectors.corpus_members(corpus=corpus)
+    owns = may_hand_over(request.user, corpus)
     return render(
         request,
         "frontend/corpus.html",
         {
             "corpus": corpus,
             "members": members,
-            "may_hand_over": may_hand_over(request.user, corpus),
+            "may_hand_over": owns,
+            # What keeps the owner from deleting it here (nothing: an empty corpus).
+            "holdings": selectors.corpus_holdings(corpus=corpus) if owns else None,
             "heirs": [membership for membership in members if membership.role == CorpusRole.ADMIN],
             "history": [(change, _change_words(change)) for change in selectors.corpus_access_history(corpus=corpus)],
             "roles": CorpusRole.choices,
@@ -70,16 +75,17 @@ def corpus_settings(request, corpus_id: int, query):
     )
 
 
-def _change(request, corpus: Corpus) -> None:
-    """Apply one form of the page (its `action`), and say what happened or why nothing did."""
+def _change(request, corpus: Corpus) -> bool:
+    """Apply one form of the page (its `action`), and say what happened or why nothing did; whether it applied."""
     fields = request.POST.copy()
     action = fields.pop("action", [""])[0]
     apply = _CHANGES.get(action)
     if apply is None:
         messages.error(request, _("Unknown change; nothing was saved."))
-        return
+        return False
     try:
         messages.success(request, apply(request, corpus, fields))
+        return True
     except ValidationError as exc:
         messages.error(request, _("Not saved: %(reason)s") % {"reason": validation_error_text(exc.detail)})
     except CorpusAccessRefused as exc:
@@ -93,6 +99,7 @@ def _change(request, corpus: Corpus) -> None:
             request,
             _("Not saved: someone else changed this corpus's settings or members meanwhile. Here they are now."),
         )
+    return False
 
 
 def _settings_saved(request, corpus: Corpus, fields) -> str:
@@ -142,6 +149,13 @@ def _owner_changed(request, corpus: Corpus, fields) -> str:
     return _("%(user)s is now the owner of this corpus.") % {"user": corpus.owner.get_username()}
 
 
+def _corpus_deleted(request, corpus: Corpus, fields) -> str:
+    corpus = get_corpus_owned_by_user(request.user, corpus.pk)
+    payload = _valid(AccessVersionInputSerializer, fields)
+    corpus_delete(corpus=corpus, user=request.user, access_version=payload["access_version"])
+    return _("Corpus “%(name)s” deleted.") % {"name": corpus.name}
+
+
 def _membership(request, corpus: Corpus, fields):
     """The member a role or removal form names, taken out of its fields (404 for one who is not, or no
     longer, a member)."""
@@ -155,6 +169,7 @@ _CHANGES = {
     "role": _role_changed,
     "remove": _member_removed,
     "owner": _owner_changed,
+    "delete": _corpus_deleted,
 }
 
 

@@ -201,6 +201,17 @@ ENDPOINTS = [
     Endpoint(
         "hand corpus over", "put", "/api/corpora/{corpus}/owner/", "owner", {"member": "{heir}", "access_version": 1}
     ),
+    # An empty corpus (the world's corpora hold documents, which would refuse any deletion).
+    Endpoint("delete corpus", "delete", "/api/corpora/{empty_corpus}/", "owner", {"access_version": 1}),
+    Endpoint(
+        "delete corpus form",
+        "post",
+        "/corpora/{empty_corpus}/",
+        "owner",
+        {"action": "delete", "access_version": 1},
+        login=True,
+        form=True,
+    ),
     Endpoint("corpus access history", "get", "/api/corpora/{corpus}/access-history/", "admin"),
     Endpoint("corpus settings page", "get", "/corpora/{corpus}/", "admin", login=True),
     Endpoint(
@@ -439,6 +450,8 @@ def make_corpus(key: str) -> dict:
     )
     spare_page = Page.objects.create(document=spare, order=1, canvas_id=f"{key}-spare-1", width=800, height=1000)
     Face.objects.create(page=spare_page, x=10, y=10, w=50, h=60, confidence=0.9, source="res10@test")
+    # An empty corpus beside it, as private or public, which only an owner may delete.
+    empty = Corpus.objects.create(name=f"{key}-empty", is_public=key == "public")
     # A viewer of the corpus whose role its admins may change, or whom they may remove.
     member = get_user_model().objects.create_user(f"{key}-member")
     CorpusMembership.objects.create(corpus=corpus, user=member, role=CorpusRole.VIEWER)
@@ -450,6 +463,7 @@ def make_corpus(key: str) -> dict:
         "corpus_name": corpus.name,
         "doc": document.pk,
         "spare_doc": spare.pk,
+        "empty_corpus": empty.pk,
         "page": pages[0].pk,
         "face": face.pk,
         "face2": face2.pk,
@@ -495,7 +509,7 @@ def write_corpus_files(key: str, tmp_path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def world_rows(django_db_setup, django_db_blocker):
-    """Three corpora; viewer, curator and admin are members of `own` only.
+    """Three corpora (each with an empty one beside it); viewer, curator and admin are members of `own` only.
 
     Made once for the module, in a transaction rolled back at its end: each test runs in a savepoint
     inside it (pytest-django's `db`), so what one test writes is gone for the next.
@@ -508,9 +522,8 @@ def world_rows(django_db_setup, django_db_blocker):
         people = {}
         for role in ["viewer", "curator", "admin"]:
             user = users.create_user(role)
-            CorpusMembership.objects.create(
-                corpus_id=rows["own"]["corpus"], user=user, role=getattr(CorpusRole, role.upper())
-            )
+            for corpus_id in (rows["own"]["corpus"], rows["own"]["empty_corpus"]):
+                CorpusMembership.objects.create(corpus_id=corpus_id, user=user, role=getattr(CorpusRole, role.upper()))
             people[role] = user
         rows["people"] = people
         yield rows
@@ -816,6 +829,7 @@ SAMPLE = {
     "doc": 1, "page": 1, "face": 1, "face2": 1, "revision": 1, "run": 1, "job": 1, "export": 1, "corpus": 1,
     "corpus_name": "x", "key": "0123456789abcdef0123456789abcdef", "person": "x", "folder": "x", "model": 1,
     "bare_face": 1, "person_id": 1, "evaluation_job": 1, "encoding_job": 1, "member": 1, "spare_doc": 1,
+    "empty_corpus": 1,
 }  # fmt: skip
 
 

@@ -214,7 +214,8 @@ def test_the_settings_page_says_so_when_a_member_was_taken_out_meanwhile(corpus_
 @pytest.mark.parametrize(
     ("form", "said"),
     [
-        ({"action": "delete", "access_version": 1}, "Unknown change; nothing was saved."),
+        ({"action": "archive", "access_version": 1}, "Unknown change; nothing was saved."),
+        ({"action": "delete", "access_version": 1}, "Not saved: Only the owner of a corpus"),
         ({"access_version": 1}, "Unknown change; nothing was saved."),
         (
             {"action": "role", "member": "{bob}", "role": "owner", "access_version": 1},

@@ -1,5 +1,6 @@
 """Browser: a corpus's admin removes a wrong import from its document page (after ticking that it cannot be
-undone) and lands home, where it is gone; a document a curator has worked on says why it stays."""
+undone) and lands home, where it is gone; a document a curator has worked on says why it stays; the owner
+of a corpus a typo made removes its only document, then deletes the corpus from its settings."""
 
 from __future__ import annotations
 
@@ -46,3 +47,31 @@ def test_a_document_a_curator_worked_on_says_why_it_cannot_be_removed(logged_in_
 
     expect(page.locator("#document-remove-refused")).to_contain_text("curated faces: 1")
     expect(page.locator("#document-remove-form")).to_have_count(0)
+
+
+def test_an_owner_removes_a_typo_corpus_s_only_document_then_deletes_the_corpus(
+    logged_in_page, live_server, django_user_model
+):
+    carol = django_user_model.objects.get(username="carol")
+    typo = Corpus.objects.create(name="Excelsoir", owner=carol, is_public=False)
+    wrong = make_document(corpus=typo, label="Excelsior, 12 mars 1915")
+    page = logged_in_page
+    page.goto(f"{live_server.url}/corpora/{typo.pk}/")
+    expect(page.locator("#corpus-delete-refused")).to_contain_text("It still holds 1 document")
+    expect(page.locator("#corpus-delete-form")).to_have_count(0)
+
+    page.goto(f"{live_server.url}/documents/{wrong.pk}/")
+    page.check("#document-remove-confirm")
+    page.click("#document-remove-submit")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/corpora/{typo.pk}/")
+    page.click("#corpus-delete-submit")
+    # Nothing is sent before the owner ticks that it cannot be undone.
+    expect(page.locator("#corpus-delete-confirm:invalid")).to_have_count(1)
+    page.check("#corpus-delete-confirm")
+    page.click("#corpus-delete-submit")
+
+    page.wait_for_url(f"{live_server.url}/")
+    expect(page.locator(".messages")).to_contain_text("Corpus “Excelsoir” deleted.")
+    expect(page.get_by_text("Excelsoir")).to_have_count(1)  # the message only
+    assert not Corpus.objects.filter(pk=typo.pk).exists()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from annotations.access import documents_visible_to, faces_visible_to, pages_visible_to
 from annotations.models import (
@@ -79,11 +79,12 @@ def corpus_holdings(*, corpus: Corpus) -> dict[str, int]:
 
 
 def document_curated_work(*, document: Document) -> dict[str, int]:
-    """A curator's work on a document: its faces a re-run of detection keeps (`Face.curated`) and the
-    changes of its pages' review status."""
+    """A curator's work on a document: its faces a re-run of detection keeps (`Face.curated`) and its pages
+    in review or reviewed, or whose review status ever changed (a page reopened keeps its history)."""
+    reviewed = ~Q(review_status=ReviewStatus.UNREVIEWED) | Exists(PageReviewChange.objects.filter(page=OuterRef("pk")))
     return {
         "curated_faces": Face.objects.filter(page__document=document).curated().count(),
-        "review_changes": PageReviewChange.objects.filter(page__document=document).count(),
+        "reviewed_pages": Page.objects.filter(reviewed, document=document).count(),
     }
 
 

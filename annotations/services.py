@@ -341,7 +341,15 @@ class FaceConflict(Exception):
 def _version_check(*, face: Face, expected_version: int | None) -> None:
     """Raise FaceConflict, with the face as it is now, when the writer saw another version (None: any)."""
     if expected_version is not None and face.version != expected_version:
-        raise FaceConflict(Face.objects.get(pk=face.pk))
+        raise FaceConflict(_face_now(face.pk))
+
+
+def _face_now(face_id: int) -> Face:
+    """The face as it is now, for a conflict; 404 when it is gone meanwhile (its document removed)."""
+    face = Face.objects.filter(pk=face_id).first()
+    if face is None:
+        raise Http404(NOT_FOUND["face"])
+    return face
 
 
 def _changes_grouped(changed: list[tuple[Face, dict]]) -> dict[tuple, list[Face]]:
@@ -364,7 +372,11 @@ def _update_at_read_versions(*, faces: list[Face], changes: dict, now) -> None:
     updated = Face.objects.filter(unchanged_since_read).update(**changes, version=F("version") + 1, updated_at=now)
     if updated != len(faces):
         # The caller's transaction undoes what this UPDATE wrote; the conflict names a face it missed.
-        raise FaceConflict(Face.objects.filter(pk__in=[face.pk for face in faces]).exclude(written_now).earliest("pk"))
+        missed = Face.objects.filter(pk__in=[face.pk for face in faces]).exclude(written_now).order_by("pk").first()
+        if missed is None:
+            # Gone meanwhile (their document removed): nothing to write to.
+            raise Http404(NOT_FOUND["face"])
+        raise FaceConflict(missed)
     # The conditional update held: the rows are now exactly this, no need to read them back.
     for face in faces:
         for field, value in changes.items():

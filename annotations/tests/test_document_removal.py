@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.http import Http404
 
-from annotations.models import Document, Face, Page, ReviewStatus
-from annotations.services import face_accept, page_set_review_status
+from annotations.models import Document, Face, FaceRevision, Page, ReviewStatus
+from annotations.services import face_accept, face_update, page_set_review_status
 from annotations.tests.factories import make_document, make_face, make_page, predicted_faces, scanned_document
 from detection.models import DetectionRun, PageDetection
 from tests.support.clients import api_client
@@ -204,3 +205,13 @@ def test_the_removal_form_is_shown_to_the_corpus_s_admins_only(alice, wrong_impo
 
     assert 'id="document-remove-title"' not in page
     assert client.post(f"/documents/{wrong_import.pk}/remove/", {}).status_code == 403
+
+
+def test_a_save_of_a_face_read_before_its_document_was_removed_finds_no_face(corpus_admin, alice, wrong_import):
+    """The review canvas had the face open: its save answers 404 (it was a 500), and writes nothing."""
+    face = Face.objects.filter(page__document=wrong_import).first()
+    assert remove(corpus_admin, wrong_import).status_code == 204
+
+    with pytest.raises(Http404):
+        face_update(face=face, user=alice, expected_version=face.version, data={"gender": "female"})
+    assert not FaceRevision.objects.filter(face_id=face.pk).exists()

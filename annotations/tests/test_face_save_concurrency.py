@@ -1,4 +1,5 @@
-"""Two curators saving at the same moment on PostgreSQL: no lost count, no silent overwrite.
+"""Two curators saving at the same moment on PostgreSQL: no lost count, no silent overwrite; a document
+removed while a curator saves one of its faces: the removal refuses or the save finds no face, never both.
 
 SQLite runs one write transaction at a time (BEGIN IMMEDIATE), so only PostgreSQL can interleave
 them; these tests hold one save's transaction open while a second save runs in another thread.
@@ -10,10 +11,22 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+from django.db.models import F
+from django.http import Http404
 
-from annotations.models import Face, FaceRevision, Gender, Page, ReviewStatus
-from annotations.services import FaceConflict, FacePrediction, face_create, face_update, faces_store_predictions
+from annotations.models import Document, Face, FaceRevision, FaceStatus, Gender, Page, ReviewStatus
+from annotations.services import (
+    DocumentRemovalRefused,
+    FaceConflict,
+    FacePrediction,
+    document_remove,
+    face_accept,
+    face_create,
+    face_update,
+    faces_store_predictions,
+)
+from webapp.jobs import JobStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -126,3 +139,74 @@ def test_the_same_create_twice_at_once_makes_one_face(alice, page):
     assert FaceRevision.objects.filter(face=first, action="create").count() == 1
     page.refresh_from_db()
     assert page.face_count == 3
+
+
+def uncurated(page: Page):
+    """The page's document as a finished import nobody has reviewed yet."""
+    Page.objects.filter(pk=page.pk).update(review_status=ReviewStatus.UNREVIEWED)
+    page.document.import_status = JobStatus.DONE
+    page.document.save()
+    return page.document
+
+
+def test_a_document_removal_waits_for_a_save_in_flight_and_then_keeps_the_curated_document(alice, bob, page):
+    """The removal locks the pages every face write ends by locking: it sees the accepted face and refuses."""
+    face = Face.objects.filter(page=page).order_by("y").first()
+    document = uncurated(page)
+
+    with transaction.atomic():
+        face_accept(face=face, user=alice, expected_version=1)
+        thread, outcome = _in_thread(
+            lambda: document_remove(document=document, user=bob, updated_at=document.updated_at)
+        )
+        _wait_until_a_lock_is_awaited()
+    thread.join(10)
+
+    assert not thread.is_alive() and isinstance(outcome[0], DocumentRemovalRefused), outcome
+    face.refresh_from_db()
+    assert face.status == FaceStatus.ACCEPTED
+
+
+def test_a_save_behind_a_document_removal_finds_no_face_and_says_so(alice, bob, page):
+    face = Face.objects.filter(page=page).order_by("y").first()
+    document = uncurated(page)
+
+    with transaction.atomic():
+        document_remove(document=document, user=bob, updated_at=document.updated_at)
+        thread, outcome = _in_thread(_save(face.pk, alice, 1, {"gender": Gender.FEMALE}))
+        _wait_until_a_lock_is_awaited()
+    thread.join(10)
+
+    assert not thread.is_alive() and isinstance(outcome[0], Http404), outcome
+    assert not Face.objects.filter(pk=face.pk).exists()
+
+
+def test_a_removal_deadlocked_with_a_save_in_flight_loses_nothing_committed(bob, page):
+    """A save that wrote its face but not yet its page's counts when the removal locked the pages: each waits for
+    the other. PostgreSQL aborts one; the removal, aborted, says to try again; the save, aborted, writes nothing."""
+    face = Face.objects.filter(page=page).order_by("y").first()
+    document = uncurated(page)
+    save_error = None
+
+    try:
+        with transaction.atomic():
+            # A save's first statement (its face), then the lock its page counts take last (page_counts_refresh).
+            Face.objects.filter(pk=face.pk).update(gender=Gender.FEMALE, version=F("version") + 1)
+            thread, outcome = _in_thread(
+                lambda: document_remove(document=document, user=bob, updated_at=document.updated_at)
+            )
+            _wait_until_a_lock_is_awaited()
+            list(Page.objects.select_for_update(no_key=True).filter(pk=page.pk))
+    except OperationalError as exc:
+        save_error = exc
+    thread.join(10)
+
+    assert not thread.is_alive()
+    if save_error is None:
+        [refused] = outcome
+        assert isinstance(refused, DocumentRemovalRefused) and "right now" in refused.message, outcome
+        face.refresh_from_db()
+        assert face.gender == Gender.FEMALE
+    else:
+        assert outcome == [None], outcome
+        assert not Document.objects.filter(pk=document.pk).exists()

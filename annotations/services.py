@@ -282,7 +282,11 @@ def page_set_review_status(*, page: Page, status: str, user, review_version: int
         )
         if written and before != status:
             PageReviewChange.objects.create(page=page, user=author, before=before, after=status)
-    page.refresh_from_db()
+    try:
+        page.refresh_from_db()
+    except Page.DoesNotExist:
+        # Gone meanwhile (its document removed).
+        raise Http404(NOT_FOUND["page"]) from None
     if not written:
         raise PageReviewConflict(page)
     return page
@@ -764,7 +768,11 @@ def _corpus_access_write(*, corpus: Corpus, access_version: int, **fields) -> No
         access_version=F("access_version") + 1, **fields
     )
     if not written:
-        raise CorpusAccessConflict(Corpus.objects.get(pk=corpus.pk))
+        current = Corpus.objects.filter(pk=corpus.pk).first()
+        if current is None:
+            # Deleted meanwhile (by its owner, in another tab).
+            raise Http404(NOT_FOUND["corpus"])
+        raise CorpusAccessConflict(current)
 
 
 def corpus_update(*, corpus: Corpus, user, access_version: int, changes: dict) -> Corpus:

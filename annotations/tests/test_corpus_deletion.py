@@ -7,8 +7,10 @@ the access version its owner read.
 from __future__ import annotations
 
 import pytest
+from django.http import Http404
 
 from annotations.models import Corpus, CorpusMembership, CorpusRole
+from annotations.services import corpus_delete, corpus_update
 from annotations.tests.factories import make_document
 from detection.models import TrainingJob
 from tests.support.clients import api_client
@@ -111,3 +113,13 @@ def test_the_settings_page_says_what_a_corpus_still_holds(erin, typo, client):
     [message] = [str(m) for m in refused.context["messages"]]
     assert message.startswith("Not saved: This corpus still holds")
     assert Corpus.objects.filter(pk=typo.pk).exists()
+
+
+def test_a_change_of_a_corpus_read_before_it_was_deleted_finds_no_corpus(erin, typo):
+    """Its settings page open in another tab: the change answers 404 (it was a 500), and writes nothing."""
+    assert delete(erin, typo).status_code == 204
+
+    with pytest.raises(Http404):
+        corpus_update(corpus=typo, user=erin, access_version=1, changes={"is_public": True})
+    with pytest.raises(Http404):
+        corpus_delete(corpus=typo, user=erin, access_version=1)

@@ -215,3 +215,13 @@ def test_a_save_of_a_face_read_before_its_document_was_removed_finds_no_face(cor
     with pytest.raises(Http404):
         face_update(face=face, user=alice, expected_version=face.version, data={"gender": "female"})
     assert not FaceRevision.objects.filter(face_id=face.pk).exists()
+
+
+def test_a_review_status_change_of_a_page_read_before_its_document_was_removed_finds_no_page(
+    corpus_admin, alice, wrong_import
+):
+    page = wrong_import.pages.first()
+    assert remove(corpus_admin, wrong_import).status_code == 204
+
+    with pytest.raises(Http404):
+        page_set_review_status(page=page, status=ReviewStatus.REVIEWED, user=alice, review_version=page.review_version)

@@ -502,10 +502,14 @@ def face_create(
         status=FaceStatus.ADDED,
         client_key=client_key,
     )
-    # The key's uniqueness is the database's to enforce: the same request may be in flight twice.
-    face.full_clean(exclude=["client_key"])
+    # The key's uniqueness is the database's to enforce: the same request may be in flight twice. The
+    # page is checked below, under its lock.
+    face.full_clean(exclude=["client_key", "page"])
     try:
         with transaction.atomic():
+            # A removal of its document in flight is waited for; then the page is gone.
+            if not Page.objects.select_for_update(no_key=True).filter(pk=page.pk).exists():
+                raise Http404(NOT_FOUND["page"])
             faces_write(user=user, action="create", new=[face], start_review=True)
     except IntegrityError:
         if not client_key:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import Http404
 
 from annotations.models import Document, Face, FaceRevision, Page, ReviewStatus
-from annotations.services import face_accept, face_update, page_set_review_status
+from annotations.services import face_accept, face_create, face_update, page_set_review_status
 from annotations.tests.factories import make_document, make_face, make_page, predicted_faces, scanned_document
 from detection.models import DetectionRun, PageDetection
 from tests.support.clients import api_client
@@ -225,3 +225,14 @@ def test_a_review_status_change_of_a_page_read_before_its_document_was_removed_f
 
     with pytest.raises(Http404):
         page_set_review_status(page=page, status=ReviewStatus.REVIEWED, user=alice, review_version=page.review_version)
+
+
+def test_a_face_drawn_on_a_page_read_before_its_document_was_removed_finds_no_page(corpus_admin, alice, wrong_import):
+    page = wrong_import.pages.first()
+    assert remove(corpus_admin, wrong_import).status_code == 204
+
+    with pytest.raises(Http404):
+        face_create(page=page, user=alice, x=10, y=10, w=40, h=40)
+    with pytest.raises(Http404):
+        face_create(page=page, user=alice, x=10, y=10, w=40, h=40, client_key="retry-of-one-box")
+    assert not Face.objects.filter(page_id=page.pk).exists()

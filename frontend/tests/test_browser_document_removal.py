@@ -19,6 +19,14 @@ def albums(logged_in_page, django_user_model):
     return Corpus.objects.create(name="Albums", owner=django_user_model.objects.get(username="carol"), is_public=False)
 
 
+def submit_once_confirmed(page, form: str) -> None:
+    """Submit the form: nothing is sent before its "cannot be undone" box is ticked."""
+    page.click(f"#{form}-submit")
+    expect(page.locator(f"#{form}-confirm:invalid")).to_have_count(1)
+    page.check(f"#{form}-confirm")
+    page.click(f"#{form}-submit")
+
+
 def test_an_admin_removes_a_wrong_import_from_its_page(logged_in_page, live_server, albums):
     kept = make_document(corpus=albums, label="Family album, 1902")
     wrong = make_document(corpus=albums, label="Somebody else's album")
@@ -26,11 +34,7 @@ def test_an_admin_removes_a_wrong_import_from_its_page(logged_in_page, live_serv
     page = logged_in_page
     page.goto(f"{live_server.url}/documents/{wrong.pk}/")
 
-    page.click("#document-remove-submit")
-    # Nothing is sent before the admin ticks that it cannot be undone.
-    expect(page.locator("#document-remove-confirm:invalid")).to_have_count(1)
-    page.check("#document-remove-confirm")
-    page.click("#document-remove-submit")
+    submit_once_confirmed(page, "document-remove")
 
     page.wait_for_url(f"{live_server.url}/")
     expect(page.locator(".messages")).to_contain_text("Document “Somebody else's album” removed.")
@@ -65,11 +69,7 @@ def test_an_owner_removes_a_typo_corpus_s_only_document_then_deletes_the_corpus(
     page.click("#document-remove-submit")
     page.wait_for_url(f"{live_server.url}/")
     page.goto(f"{live_server.url}/corpora/{typo.pk}/")
-    page.click("#corpus-delete-submit")
-    # Nothing is sent before the owner ticks that it cannot be undone.
-    expect(page.locator("#corpus-delete-confirm:invalid")).to_have_count(1)
-    page.check("#corpus-delete-confirm")
-    page.click("#corpus-delete-submit")
+    submit_once_confirmed(page, "corpus-delete")
 
     page.wait_for_url(f"{live_server.url}/")
     expect(page.locator(".messages")).to_contain_text("Corpus “Excelsoir” deleted.")

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NoReturn
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -772,11 +773,16 @@ def _corpus_access_write(*, corpus: Corpus, access_version: int, **fields) -> No
         access_version=F("access_version") + 1, **fields
     )
     if not written:
-        current = Corpus.objects.filter(pk=corpus.pk).first()
-        if current is None:
-            # Deleted meanwhile (by its owner, in another tab).
-            raise Http404(NOT_FOUND["corpus"])
-        raise CorpusAccessConflict(current)
+        _corpus_not_as_read(corpus.pk)
+
+
+def _corpus_not_as_read(corpus_id: int) -> NoReturn:
+    """Why a write at the access version its writer read found no corpus: it was deleted meanwhile (by its
+    owner, in another tab: 404), or changed (CorpusAccessConflict, with the corpus as it is now)."""
+    current = Corpus.objects.filter(pk=corpus_id).first()
+    if current is None:
+        raise Http404(NOT_FOUND["corpus"])
+    raise CorpusAccessConflict(current)
 
 
 def corpus_update(*, corpus: Corpus, user, access_version: int, changes: dict) -> Corpus:
@@ -910,11 +916,9 @@ def corpus_delete(*, corpus: Corpus, user, access_version: int) -> None:
     with its members, people and history, at the access version its owner read."""
     with transaction.atomic():
         # FOR UPDATE: an import adding a document to it (its foreign key check) waits for the deletion.
-        current = Corpus.objects.select_for_update().filter(pk=corpus.pk).first()
+        current = Corpus.objects.select_for_update().filter(pk=corpus.pk, access_version=access_version).first()
         if current is None:
-            raise Http404(NOT_FOUND["corpus"])
-        if current.access_version != access_version:
-            raise CorpusAccessConflict(current)
+            _corpus_not_as_read(corpus.pk)
         holdings = corpus_holdings(corpus=current)
         if any(holdings.values()):
             raise CorpusNotEmpty(holdings)

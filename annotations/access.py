@@ -258,3 +258,29 @@ def faces_access_for_user(user, face_ids: Iterable[int], role: str = CorpusRole.
             continue
         (allowed if ROLE_RANK[current] >= ROLE_RANK[role] else forbidden).add(face_id)
     return FacesAccess(allowed=allowed, forbidden=forbidden, not_found=face_ids - allowed - forbidden)
+
+
+class CuratorNames:
+    """Which corpora name their curators (who edited, reviewed, ran or trained what) to one reader: their
+    members, owners and operators read the names; anyone else reading a public corpus reads that a curator
+    did it, unless the corpus shows its curators' names (`Corpus.curator_names_public`). One query per
+    corpus asked about, whatever the number of names shown from it."""
+
+    def __init__(self, user):
+        self.user = user
+        self._shown: dict[int, bool] = {}
+
+    def shown(self, corpus_id: int) -> bool:
+        if corpus_id not in self._shown:
+            self._shown[corpus_id] = self._read(corpus_id)
+        return self._shown[corpus_id]
+
+    def _read(self, corpus_id: int) -> bool:
+        user = self.user
+        authenticated = user is not None and user.is_authenticated
+        if authenticated and user.is_superuser:
+            return True
+        naming = Q(curator_names_public=True)
+        if authenticated:
+            naming |= Q(owner=user) | Q(memberships__user=user)
+        return Corpus.objects.filter(naming, pk=corpus_id).exists()

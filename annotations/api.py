@@ -39,6 +39,8 @@ from annotations.serializers import (
     CorpusOwnerInputSerializer,
     CorpusSerializer,
     CorpusUpdateInputSerializer,
+    CuratorHiddenField,
+    CuratorNameField,
     DocumentImportInputSerializer,
     DocumentRemoveInputSerializer,
     DocumentSerializer,
@@ -47,6 +49,7 @@ from annotations.serializers import (
     PageReviewInputSerializer,
     PageSerializer,
     StrictInputSerializer,
+    curator_names_context,
     face_representation,
     version_field,
 )
@@ -115,8 +118,9 @@ def _corpus_members(corpus: Corpus) -> dict:
 
 
 class CorpusDetailApi(StrictQueryParameters, APIView):
-    """Read a corpus, with the reader's role in it; PATCH changes its name, description or visibility (admins);
-    DELETE deletes it once it is empty (its owner).
+    """Read a corpus, with the reader's role in it; PATCH changes its name, description, visibility or whether
+    it names its curators to readers who are not members (`curator_names_public`) (admins); DELETE deletes it
+    once it is empty (its owner).
 
     A change names the `access_version` its writer read; a change made meanwhile answers 409 with the
     corpus as it is now. Each change is recorded (`access-history/`).
@@ -346,7 +350,9 @@ class PageDetailApi(StrictQueryParameters, APIView):
 
     @extend_schema(responses=PageDetailSerializer)
     def get(self, request, pk: int):
-        return Response(PageDetailSerializer(get_page_for_user(request.user, pk)).data)
+        return Response(
+            PageDetailSerializer(get_page_for_user(request.user, pk), context=curator_names_context(request.user)).data
+        )
 
     @extend_schema(request=PageReviewInputSerializer, responses=PageDetailSerializer)
     def patch(self, request, pk: int):
@@ -359,7 +365,7 @@ class PageDetailApi(StrictQueryParameters, APIView):
             user=request.user,
             review_version=payload.validated_data["review_version"],
         )
-        return Response(PageDetailSerializer(page).data)
+        return Response(PageDetailSerializer(page, context=curator_names_context(request.user)).data)
 
 
 def _face_written(face: Face, *, status_code: int = status.HTTP_200_OK) -> Response:
@@ -590,13 +596,17 @@ class FaceHistoryApi(StrictQueryParameters, generics.ListAPIView):
     """A face's revisions, newest first."""
 
     class OutputSerializer(serializers.ModelSerializer):
-        user = serializers.CharField(source="user.get_username", default=None, read_only=True)
+        user = CuratorNameField(corpus_id="face.page.document.corpus_id")
+        user_hidden = CuratorHiddenField(corpus_id="face.page.document.corpus_id")
 
         class Meta:
             model = FaceRevision
-            fields = ["id", "face", "user", "created_at", "action", "before", "after"]
+            fields = ["id", "face", "user", "user_hidden", "created_at", "action", "before", "after"]
 
     serializer_class = OutputSerializer
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), **curator_names_context(self.request.user)}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -26,6 +26,13 @@ class Corpus(models.Model):
     )
     # Private unless made public: a corpus made anywhere (the admin, a shell, a fixture) shows nothing unasked.
     is_public = models.BooleanField(default=False, help_text="Anyone, even anonymous, may view and search it.")
+    # Who edited, reviewed, ran or trained what is named to the corpus's members and operators; its other
+    # readers (a public corpus's visitors) read "a curator", unless its admins show the names.
+    curator_names_public = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Readers who are not members (a public corpus's visitors) see who edited, reviewed or ran what.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # Moves on with every change of the corpus's settings or members: a change names the version its
     # writer read, so two admins never overwrite each other's access changes unseen.

@@ -1,12 +1,14 @@
 """API representations of corpora, documents, pages and faces."""
 
 from collections.abc import Mapping
+from operator import attrgetter
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotations.access import CuratorNames
 from annotations.models import (
     FACE_FIELDS,
     Corpus,
@@ -22,11 +24,52 @@ from annotations.selectors import page_review_history
 from webapp.ids import ID_MAX, IdField
 from webapp.jobs import UNCANCELLABLE_STATUS_CHOICES
 
+# The serializer context's reader, for the fields that name curators (CuratorNameField).
+CURATOR_NAMES = "curator_names"
+
+
+def curator_names_context(user) -> dict:
+    """A serializer context that names curators as the corpus names them to this reader."""
+    return {CURATOR_NAMES: CuratorNames(user)}
+
+
+class _CuratorField(serializers.Field):
+    """Reads the user at the dotted path `user` of the object, and whether the corpus at `corpus_id` names
+    its curators to the context's reader (access.CuratorNames); without a reader in the context, it does not."""
+
+    def __init__(self, *, corpus_id: str, user: str = "user", **kwargs):
+        self.user_path, self.corpus_id_path = user, corpus_id
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def user_and_shown(self, instance) -> tuple[object, bool]:
+        user = attrgetter(self.user_path)(instance)
+        names = self.context.get(CURATOR_NAMES)
+        shown = user is not None and names is not None and names.shown(attrgetter(self.corpus_id_path)(instance))
+        return user, shown
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class CuratorNameField(_CuratorField):
+    """A curator's user name; None for no user, and for a reader the corpus does not name its curators to."""
+
+    def to_representation(self, instance):
+        user, shown = self.user_and_shown(instance)
+        return user.get_username() if shown else None
+
+
+@extend_schema_field({"type": "boolean"})
+class CuratorHiddenField(_CuratorField):
+    """True when a curator did it but the corpus does not name its curators to the reader."""
+
+    def to_representation(self, instance):
+        user, shown = self.user_and_shown(instance)
+        return user is not None and not shown
+
 
 class CorpusSerializer(serializers.ModelSerializer):
     class Meta:
         model = Corpus
-        fields = ["id", "name", "description", "is_public", "created_at", "access_version"]
+        fields = ["id", "name", "description", "is_public", "curator_names_public", "created_at", "access_version"]
 
 
 class CorpusDetailSerializer(CorpusSerializer):
@@ -125,12 +168,13 @@ class PageSerializer(serializers.ModelSerializer):
 
 
 class PageReviewChangeSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.get_username", read_only=True, default=None)
+    user = CuratorNameField(corpus_id="page.document.corpus_id")
+    user_hidden = CuratorHiddenField(corpus_id="page.document.corpus_id")
     at = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
         model = PageReviewChange
-        fields = ["user", "at", "before", "after"]
+        fields = ["user", "user_hidden", "at", "before", "after"]
 
 
 class PageDetailSerializer(PageSerializer):
@@ -143,7 +187,7 @@ class PageDetailSerializer(PageSerializer):
 
     @extend_schema_field(PageReviewChangeSerializer(many=True))
     def get_review_history(self, page: Page) -> list[dict]:
-        return PageReviewChangeSerializer(page_review_history(page=page), many=True).data
+        return PageReviewChangeSerializer(page_review_history(page=page), many=True, context=self.context).data
 
 
 # Django's CSRF form field travels with every form post (a page's FormData sent to the API too); the CSRF
@@ -191,6 +235,7 @@ class CorpusUpdateInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     is_public = serializers.BooleanField(required=False)
+    curator_names_public = serializers.BooleanField(required=False)
 
 
 class CorpusMemberAddInputSerializer(StrictInputSerializer):

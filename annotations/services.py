@@ -739,11 +739,12 @@ def face_revert(*, revision: FaceRevision, user, expected_version: int | None = 
     return _face_change(face=face, user=user, action="revert", expected_version=expected_version, changes=changes)
 
 
-# Who may see or change a corpus: its settings (name, description, public or private) and its members'
+# Who may see or change a corpus: its settings (name, description, public or private, curators' names
+# shown to its other readers or not) and its members'
 # roles. Each change is written at the corpus's access version its writer read, moving it on, and
 # recorded (CorpusAccessChange: who, when, before, after), as face and page-review changes are.
 
-CORPUS_SETTINGS = ("name", "description", "is_public")
+CORPUS_SETTINGS = ("name", "description", "is_public", "curator_names_public")
 
 
 class CorpusAccessConflict(Exception):
@@ -786,7 +787,8 @@ def _corpus_not_as_read(corpus_id: int) -> NoReturn:
 
 
 def corpus_update(*, corpus: Corpus, user, access_version: int, changes: dict) -> Corpus:
-    """Change a corpus's name, description or visibility, recording the fields that changed."""
+    """Change a corpus's name, description, visibility or whether it names its curators to readers who are not
+    members, recording the fields that changed."""
     unknown = set(changes) - set(CORPUS_SETTINGS)
     if unknown:
         raise ValueError(f"not corpus settings: {sorted(unknown)}")

@@ -18,6 +18,7 @@ from annotations.access import get_page_for_user
 from annotations.exports.face_csv import face_csv_write
 from annotations.iiif_server.imaging import ImageUnavailable
 from annotations.models import CorpusRole
+from annotations.serializers import curator_names_context
 from detection import selectors
 from detection.errors import DetectionRefused
 from detection.models import PageDetection
@@ -63,6 +64,9 @@ class RunListCreateApi(StrictQueryParameters, generics.ListAPIView):
 
     serializer_class = RunSerializer
 
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), **curator_names_context(self.request.user)}
+
     def get_queryset(self):
         params = self.request.query_params
         return selectors.run_list(
@@ -91,7 +95,9 @@ class RunListCreateApi(StrictQueryParameters, generics.ListAPIView):
             )
         except DetectionRefused as exc:
             raise ValidationError({"detail": message_translated(exc.message)}) from exc
-        return Response(RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
+        return Response(
+            RunDetailSerializer(run, context=curator_names_context(request.user)).data, status=status.HTTP_201_CREATED
+        )
 
 
 def _status_param(params) -> str | None:
@@ -108,14 +114,18 @@ def _status_param(params) -> str | None:
 class RunDetailApi(StrictQueryParameters, APIView):
     @extend_schema(responses=RunDetailSerializer)
     def get(self, request, pk: int):
-        return Response(RunDetailSerializer(selectors.get_run_for_user(request.user, pk)).data)
+        return Response(
+            RunDetailSerializer(
+                selectors.get_run_for_user(request.user, pk), context=curator_names_context(request.user)
+            ).data
+        )
 
 
 class RunCancelApi(APIView):
     @extend_schema(request=None, responses=RunDetailSerializer)
     def post(self, request, pk: int):
         run = run_cancel(run=selectors.get_run_for_user(request.user, pk, CorpusRole.CURATOR))
-        return Response(RunDetailSerializer(run).data)
+        return Response(RunDetailSerializer(run, context=curator_names_context(request.user)).data)
 
 
 class RunRetryApi(APIView):
@@ -129,7 +139,9 @@ class RunRetryApi(APIView):
         except DetectionRefused as exc:
             raise ValidationError({"detail": message_translated(exc.message)}) from exc
         run.refresh_from_db()
-        return Response(RunDetailSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            RunDetailSerializer(run, context=curator_names_context(request.user)).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class RunPagesApi(StrictQueryParameters, generics.ListAPIView):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from webapp.jobs import Job, JobStatus
@@ -140,9 +141,18 @@ class TrainedModel(models.Model):
     def __str__(self) -> str:
         return self.registry_name
 
-    def activation_reason_translated(self) -> str:
-        """Why it is (in)active, in the active language (the reader's)."""
-        return message_render(self.activation_reason_message, fallback=self.activation_reason)
+    def activation_reason_translated(self, *, overrider_named: bool = True) -> str:
+        """Why it is (in)active, in the active language (the reader's); with `overrider_named` False, the curator
+        who overrode the activation rule is "a curator" (a reader the corpus does not name its curators to)."""
+        stored = self.activation_reason_message
+        if not overrider_named and self.activation_overridden_by_id is not None:
+            params = (stored or {}).get("params") or {}
+            if "user" in params:
+                return gettext("Overridden by a curator: %(reason)s") % {"reason": params.get("reason", "")}
+            if not stored and self.activation_reason.startswith("Overridden by"):
+                # Written before reasons were stored as messages: its English text names the curator.
+                return gettext("Overridden by a curator.")
+        return message_render(stored, fallback=self.activation_reason)
 
     @property
     def registry_name(self) -> str:

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from annotations.serializers import StrictInputSerializer
+from annotations.serializers import CuratorNameField, StrictInputSerializer
 from detection.models import DetectionRun, PageDetection
 from detection.selectors import run_progress, run_timings
 from webapp.ids import IdField
@@ -40,7 +40,7 @@ class RunInputSerializer(StrictInputSerializer):
 
 
 class RunSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
+    created_by = CuratorNameField(user="created_by", corpus_id="corpus_id")
     error = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()

@@ -25,6 +25,7 @@ from annotations.serializers import (
     DocumentImportInputSerializer,
     DocumentRemoveInputSerializer,
     PageReviewChangeSerializer,
+    curator_names_context,
 )
 from annotations.services import DocumentConflict, DocumentRemovalRefused, document_remove
 from frontend.query import PageQuery, page_takes_query
@@ -152,7 +153,9 @@ def page_detail(request, page_id: int, query):
                 "imageHeight": page.image_height,
                 "reviewStatus": page.review_status,
                 "reviewVersion": page.review_version,
-                "reviewHistory": PageReviewChangeSerializer(selectors.page_review_history(page=page), many=True).data,
+                "reviewHistory": PageReviewChangeSerializer(
+                    selectors.page_review_history(page=page), many=True, context=curator_names_context(request.user)
+                ).data,
                 "canEdit": can_edit,
                 "corpusId": page.document.corpus_id,
                 # Scopes the browser's buffer of unsaved edits (page.js) to this user.

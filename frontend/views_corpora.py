@@ -185,6 +185,7 @@ def _change_words(change) -> list[str]:
         "name": _("Name"),
         "description": _("Description"),
         "is_public": _("Visibility"),
+        "curator_names_public": _("Curators’ names"),
         "owner": _("Owner"),
         "role": _("Role"),
         "document": _("Document"),
@@ -207,6 +208,8 @@ def _value_words(field: str, value) -> str:
         return "–"
     if field == "is_public":
         return _("public") if value else _("private")
+    if field == "curator_names_public":
+        return _("shown to everyone") if value else _("members only")
     if field == "role":
         return CorpusRole(value).label
     return str(value) or "–"

@@ -6,7 +6,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from annotations.serializers import CorpusSerializer, PageDetailSerializer, face_representation
+from annotations.serializers import CorpusSerializer, PageDetailSerializer, curator_names_context, face_representation
 from annotations.services import CorpusAccessConflict, FaceConflict, PageReviewConflict
 
 
@@ -28,7 +28,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             {
                 "detail": _("This page's review status was changed by someone else; it is shown as it is now."),
-                "page": PageDetailSerializer(exc.page).data,
+                "page": PageDetailSerializer(exc.page, context=curator_names_context(context["request"].user)).data,
             },
             status=status.HTTP_409_CONFLICT,
         )

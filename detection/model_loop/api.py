@@ -16,7 +16,14 @@ from rest_framework.views import APIView
 
 from annotations.access import get_corpus_for_user, get_document_for_user, get_face_for_user
 from annotations.models import CorpusRole, Face
-from annotations.serializers import FaceSerializer, StrictInputSerializer, version_field
+from annotations.serializers import (
+    CURATOR_NAMES,
+    CuratorNameField,
+    FaceSerializer,
+    StrictInputSerializer,
+    curator_names_context,
+    version_field,
+)
 from detection import similarity
 from detection.model_loop import evaluation
 from detection.model_loop import selectors as model_loop_selectors
@@ -160,10 +167,8 @@ class EvaluationApi(StrictQueryParameters, APIView):
 
 class TrainedModelSerializer(serializers.ModelSerializer):
     registry_name = serializers.CharField(read_only=True)
-    created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
-    activation_overridden_by = serializers.CharField(
-        source="activation_overridden_by.get_username", read_only=True, default=None
-    )
+    created_by = CuratorNameField(user="created_by", corpus_id="corpus_id")
+    activation_overridden_by = CuratorNameField(user="activation_overridden_by", corpus_id="corpus_id")
     data_snapshot = serializers.SerializerMethodField()
     activation_reason = serializers.SerializerMethodField()
 
@@ -189,8 +194,10 @@ class TrainedModelSerializer(serializers.ModelSerializer):
         ]
 
     def get_activation_reason(self, model: TrainedModel) -> str:
-        """Why it is (in)active, in the request's language."""
-        return model.activation_reason_translated()
+        """Why it is (in)active, in the request's language; naming who overrode the rule as the corpus names its
+        curators to the reader."""
+        names = self.context.get(CURATOR_NAMES)
+        return model.activation_reason_translated(overrider_named=names is not None and names.shown(model.corpus_id))
 
     def get_data_snapshot(self, model: TrainedModel) -> dict:
         # Page id lists can be long: the API gives their sizes, the database keeps them.
@@ -201,7 +208,7 @@ class TrainedModelSerializer(serializers.ModelSerializer):
 
 
 class TrainingJobSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
+    created_by = CuratorNameField(user="created_by", corpus_id="corpus_id")
     trained_model = TrainedModelSerializer(read_only=True)
     stage = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
@@ -255,6 +262,9 @@ class TrainingJobListCreateApi(StrictQueryParameters, generics.ListAPIView):
                 raise serializers.ValidationError(_("Give a corpus or a document"))
             return attrs
 
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), **curator_names_context(self.request.user)}
+
     def get_queryset(self):
         return model_loop_selectors.training_job_list(
             user=self.request.user, corpus_id=id_param(self.request.query_params, "corpus")
@@ -275,20 +285,26 @@ class TrainingJobListCreateApi(StrictQueryParameters, generics.ListAPIView):
             )
         except TrainingRefused as exc:
             raise ValidationError({"detail": message_translated(exc.message)}) from exc
-        return Response(TrainingJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            TrainingJobSerializer(job, context=curator_names_context(request.user)).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class TrainingJobDetailApi(StrictQueryParameters, APIView):
     @extend_schema(responses=TrainingJobSerializer)
     def get(self, request, pk: int):
-        return Response(TrainingJobSerializer(model_loop_selectors.get_training_job_for_user(request.user, pk)).data)
+        job = model_loop_selectors.get_training_job_for_user(request.user, pk)
+        return Response(TrainingJobSerializer(job, context=curator_names_context(request.user)).data)
 
 
 class TrainingJobCancelApi(APIView):
     @extend_schema(request=None, responses=TrainingJobSerializer)
     def post(self, request, pk: int):
         job = model_loop_selectors.get_training_job_for_user(request.user, pk, CorpusRole.CURATOR)
-        return Response(TrainingJobSerializer(training_job_cancel(job=job)).data)
+        return Response(
+            TrainingJobSerializer(training_job_cancel(job=job), context=curator_names_context(request.user)).data
+        )
 
 
 class ModelListApi(StrictQueryParameters, APIView):
@@ -299,7 +315,10 @@ class ModelListApi(StrictQueryParameters, APIView):
         trained_models_register()
         trained = model_loop_selectors.trained_model_list(user=request.user)
         return Response(
-            {**model_listing(user=request.user), "trained": TrainedModelSerializer(trained, many=True).data}
+            {
+                **model_listing(user=request.user),
+                "trained": TrainedModelSerializer(trained, many=True, context=curator_names_context(request.user)).data,
+            }
         )
 
 
@@ -332,13 +351,13 @@ class ModelActivationApi(APIView):
             return Response(
                 {
                     "detail": _("The model was changed by someone else; reload it before deciding."),
-                    "model": TrainedModelSerializer(exc.model).data,
+                    "model": TrainedModelSerializer(exc.model, context=curator_names_context(request.user)).data,
                 },
                 status=status.HTTP_409_CONFLICT,
             )
         except TrainingRefused as exc:
             raise ValidationError({"reason": [message_translated(exc.message)]}) from exc
-        return Response(TrainedModelSerializer(model).data)
+        return Response(TrainedModelSerializer(model, context=curator_names_context(request.user)).data)
 
 
 class SimilarFaceSerializer(serializers.Serializer):

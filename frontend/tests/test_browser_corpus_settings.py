@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from annotations.models import Corpus, CorpusMembership
-from annotations.services import corpus_update
+from annotations.models import Corpus, CorpusMembership, Document, Page, ReviewStatus
+from annotations.services import corpus_update, page_set_review_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -132,3 +132,40 @@ def test_the_owner_hands_the_corpus_over_to_an_admin_and_stays_an_admin(
     albums.refresh_from_db()
     assert albums.owner == dora
     assert CorpusMembership.objects.get(corpus=albums, user__username="carol").role == "admin"
+
+
+def test_a_public_corpus_s_visitors_read_a_curator_until_its_admin_shows_the_names(
+    logged_in_page, live_server, albums, django_user_model
+):
+    carol = django_user_model.objects.get(username="carol")
+    document = Document.objects.create(corpus=albums, source="album-1", label="Album 1")
+    scan = Page.objects.create(document=document, order=1, canvas_id="c1", width=600, height=400)
+    page_set_review_status(page=scan, status=ReviewStatus.REVIEWED, user=carol, review_version=1)
+    page = logged_in_page
+    page.goto(f"{live_server.url}/corpora/{albums.pk}/")
+    page.select_option("#corpus-visibility", "true")
+    page.click("#save-settings")
+    expect(page.locator(".messages")).to_contain_text("Settings saved.")
+
+    visitor_context = page.context.browser.new_context()
+    visitor = visitor_context.new_page()
+    try:
+        visitor.goto(f"{live_server.url}/pages/{scan.pk}/")
+        visitor.click("#review-history summary")
+        history = visitor.locator("#review-history-list li")
+        expect(history.first).to_contain_text("A curator: Unreviewed → Reviewed, ")
+        expect(visitor.locator("body")).not_to_contain_text("carol")
+
+        page.select_option("#corpus-curator-names", "true")
+        page.click("#save-settings")
+        expect(page.locator(".messages")).to_contain_text("Settings saved.")
+        expect(page.locator("#access-history li").first).to_contain_text(
+            "carol: Settings changed · Curators’ names: members only → shown to everyone"
+        )
+
+        visitor.reload()
+        visitor.click("#review-history summary")
+        expect(history.first).to_contain_text("carol: Unreviewed → Reviewed, ")
+    finally:
+        visitor.goto("about:blank")
+        visitor_context.close()

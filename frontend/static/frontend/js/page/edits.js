@@ -270,7 +270,7 @@ export function showReviewHistory(changes) {
     ...changes.map((change) => {
       const item = document.createElement("li");
       item.textContent = format(gettext("%(user)s: %(before)s → %(after)s, %(when)s"), {
-        user: change.user || gettext("someone"),
+        user: change.user || (change.user_hidden ? gettext("A curator") : gettext("someone")),
         before: REVIEW_STATUS[change.before],
         after: REVIEW_STATUS[change.after],
         when: dateTime(change.at),

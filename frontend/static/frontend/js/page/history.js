@@ -23,7 +23,7 @@ export async function loadHistory() {
   for (const revision of data.results) {
     const li = document.createElement("li");
     const when = dateTime(revision.created_at);
-    li.textContent = `${format(gettext("%(action)s by %(user)s, %(when)s: %(changes)s"), { action: REVISION_ACTION[revision.action] || revision.action, user: revision.user || gettext("system"), when, changes: changeSummary(revision) })} `;
+    li.textContent = `${format(gettext("%(action)s by %(user)s, %(when)s: %(changes)s"), { action: REVISION_ACTION[revision.action] || revision.action, user: revision.user || (revision.user_hidden ? gettext("a curator") : gettext("system")), when, changes: changeSummary(revision) })} `;
     if (review.canEdit) {
       const button = document.createElement("button");
       button.type = "button";

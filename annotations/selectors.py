@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
@@ -25,6 +25,7 @@ from annotations.models import (
 )
 from annotations.search.params import SearchParams
 from annotations.search.planner import face_search, faces_order
+from webapp.jobs import jobs_active_on_document
 
 # How many of a page's review status changes its detail (and the review canvas) shows.
 PAGE_REVIEW_HISTORY_SHOWN = 20
@@ -86,6 +87,25 @@ def document_curated_work(*, document: Document) -> dict[str, int]:
         "curated_faces": Face.objects.filter(page__document=document).curated().count(),
         "reviewed_pages": Page.objects.filter(reviewed, document=document).count(),
     }
+
+
+@dataclass(frozen=True)
+class RemovalBlockers:
+    """What keeps a document from being removed in the app: the kinds of job at work on it, and a curator's work
+    on it (`document_curated_work`). `document_remove` refuses on either; the document page shows them."""
+
+    jobs_at_work: list[str]
+    curated_work: dict[str, int]
+
+    @property
+    def curated(self) -> bool:
+        return any(self.curated_work.values())
+
+
+def document_removal_blockers(*, document: Document) -> RemovalBlockers:
+    return RemovalBlockers(
+        jobs_at_work=jobs_active_on_document(document.pk), curated_work=document_curated_work(document=document)
+    )
 
 
 # What /api/faces/ lists by default: the review canvas's order.

@@ -38,8 +38,7 @@ from annotations.models import (
     ReviewStatus,
     person_name_key,
 )
-from annotations.selectors import corpus_holdings, document_curated_work
-from webapp.jobs import jobs_active_on_document
+from annotations.selectors import corpus_holdings, document_removal_blockers
 
 logger = logging.getLogger(__name__)
 
@@ -998,21 +997,21 @@ def document_remove(*, document: Document, user, updated_at) -> None:
             # Every face write ends by locking its pages (page_counts_refresh): one committed before
             # this lock is counted below, one in flight waits for the removal and then finds nothing.
             pages = list(Page.objects.select_for_update().filter(document=current).values_list("pk", flat=True))
-            if jobs_active_on_document(current.pk):
+            blockers = document_removal_blockers(document=current)
+            if blockers.jobs_at_work:
                 raise DocumentRemovalRefused(
                     _(
                         "A job is still working on this document (its import, detection or an evaluation): "
                         "wait for it to end, or cancel it, then remove the document."
                     )
                 )
-            curated_work = document_curated_work(document=current)
-            if any(curated_work.values()):
+            if blockers.curated:
                 raise DocumentRemovalRefused(
                     _(
                         "A curator has worked on this document (faces corrected or pages reviewed): it cannot be "
                         "removed here. Export it, then ask an operator."
                     ),
-                    curated_work,
+                    blockers.curated_work,
                 )
             _access_change_create(
                 corpus=current.corpus,

@@ -30,7 +30,6 @@ from annotations.serializers import (
 from annotations.services import DocumentConflict, DocumentRemovalRefused, document_remove
 from frontend.query import PageQuery, page_takes_query
 from webapp.exceptions import validation_error_text
-from webapp.jobs import jobs_active_on_document
 from webapp.throttling import throttle_writes
 
 
@@ -91,18 +90,9 @@ def document_detail(request, document_id: int, query):
             "review_progress": selectors.document_review_progress(document=document),
             "administers_corpus": administers_corpus,
             # Whether its admins may remove it here, and if not why (document_remove decides again).
-            "removal": _removal(document) if administers_corpus else None,
+            "removal": selectors.document_removal_blockers(document=document) if administers_corpus else None,
         },
     )
-
-
-def _removal(document) -> dict:
-    curated_work = selectors.document_curated_work(document=document)
-    return {
-        **curated_work,
-        "curated": any(curated_work.values()),
-        "busy": bool(jobs_active_on_document(document.pk)),
-    }
 
 
 @require_POST

@@ -3,6 +3,12 @@
 SQLite (the default): a file in a throwaway data dir. When DATABASE_URL names a PostgreSQL
 server: a new database on that server named for the run, dropped when the run ends. Either way
 the bench never touches the app's own database, and every migration is applied first.
+
+Benches run one after another (the suite's smoke runs) may start from a template migrated once
+(`python bench/_django.py template DIR` prints it as BENCH_SQLITE_TEMPLATE=PATH or
+BENCH_POSTGRES_TEMPLATE=NAME; `drop NAME` drops the latter): with that variable set, each fresh
+database is a copy of it (a file copy; PostgreSQL's CREATE DATABASE ... TEMPLATE), which the
+bench still migrates, so a migration the template lacks is applied all the same.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import atexit
 import os
 import re
 import secrets
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -22,24 +29,44 @@ ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
 
 
-def fresh_database_url(prefix: str, sqlite_path: Path) -> str:
-    """A new, empty database for this run: `sqlite_path`, or a new PostgreSQL database when DATABASE_URL names one."""
+SQLITE_TEMPLATE = "BENCH_SQLITE_TEMPLATE"
+POSTGRES_TEMPLATE = "BENCH_POSTGRES_TEMPLATE"
+
+
+def fresh_database_url(prefix: str, sqlite_path: Path, *, sqlite: bool = False) -> str:
+    """A new database for this run: `sqlite_path` (always, with `sqlite`), or a new PostgreSQL database when
+    DATABASE_URL names one; empty, or a copy of the migrated template the environment names (see above)."""
     url = os.environ.get("DATABASE_URL", "")
-    parts = urlsplit(url)
-    if parts.scheme not in POSTGRES_SCHEMES:
+    if sqlite or urlsplit(url).scheme not in POSTGRES_SCHEMES:
+        template = os.environ.get(SQLITE_TEMPLATE)
+        if template:
+            shutil.copyfile(template, sqlite_path)
         return f"sqlite:///{sqlite_path}"
+    name, url = _postgres_database_created(url, prefix, template=os.environ.get(POSTGRES_TEMPLATE))
+    atexit.register(_drop_database, _postgres_admin_url(url), name)
+    return url
+
+
+def _postgres_admin_url(url: str) -> str:
+    # libpq knows postgres:// and postgresql://, not every alias dj-database-url accepts.
+    return urlunsplit(urlsplit(url)._replace(scheme="postgresql", path="/postgres"))
+
+
+def _postgres_database_created(url: str, prefix: str, *, template: str | None = None) -> tuple[str, str]:
+    """A new database on DATABASE_URL's server, named for the run (a copy of `template` when given): (name, URL)."""
     import psycopg
     from psycopg import sql
 
+    parts = urlsplit(url)
     # PostgreSQL names are at most 63 bytes; the pid and a random tail keep concurrent runs apart.
     base = re.sub(r"\W", "_", f"{parts.path.lstrip('/') or 'visages'}_{prefix}")[:40]
     name = f"{base}_{os.getpid()}_{secrets.token_hex(3)}"
-    # libpq knows postgres:// and postgresql://, not every alias dj-database-url accepts.
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    atexit.register(_drop_database, admin, name)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with psycopg.connect(_postgres_admin_url(url), autocommit=True) as connection:
+        connection.execute(create)
+    return name, urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def _drop_database(admin: str, name: str) -> None:
@@ -187,3 +214,51 @@ def session_cookie(user, base_url: str) -> dict:
     client = Client()
     client.force_login(user)
     return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}
+
+
+def template_made(workdir: Path) -> tuple[str, str]:
+    """A database migrated once for benches to copy: (the environment variable naming it, its value).
+
+    SQLite: `workdir`/template.sqlite3; PostgreSQL (DATABASE_URL): a new database on that server, kept
+    until `drop` (the benches copying it each make and drop their own)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if urlsplit(url).scheme in POSTGRES_SCHEMES:
+        name, os.environ["DATABASE_URL"] = _postgres_database_created(url, "template")
+        made = (POSTGRES_TEMPLATE, name)
+    else:
+        path = workdir / "template.sqlite3"
+        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+        made = (SQLITE_TEMPLATE, str(path))
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+    os.environ["VISAGES_DATA_DIR"] = str(workdir / "data")
+    import django
+    from django.core.management import call_command
+    from django.db import connections
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    # A PostgreSQL template may have no session open when it is copied.
+    connections.close_all()
+    return made
+
+
+def _template_dropped(name: str) -> None:
+    if "_template_" not in name:
+        raise SystemExit(f"{name} is not a bench template")
+    _drop_database(_postgres_admin_url(os.environ["DATABASE_URL"]), name)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A migrated template for benches run one after another.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("template", help="migrate one; prints VARIABLE=VALUE").add_argument("workdir", type=Path)
+    commands.add_parser("drop", help="drop a PostgreSQL template (DATABASE_URL's server)").add_argument("name")
+    args = parser.parse_args()
+    if args.command == "template":
+        variable, value = template_made(args.workdir)
+        print(f"{variable}={value}")
+    else:
+        _template_dropped(args.name)

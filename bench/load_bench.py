@@ -203,7 +203,7 @@ def main() -> None:
     try:
         url = args.database_url
         if args.sqlite:
-            url = f"sqlite:///{workdir / 'load-bench.sqlite3'}"
+            url = fresh_database_url("load", workdir / "load-bench.sqlite3", sqlite=True)
         elif not url and os.environ.get("DATABASE_URL"):
             url = fresh_database_url("load", workdir / "load-bench.sqlite3")
         elif not url:

@@ -341,6 +341,9 @@ class PageListApi(StrictQueryParameters, generics.ListAPIView):
     serializer_class = PageSerializer
     query_parameters = ("document",)
 
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), **curator_names_context(self.request.user)}
+
     def get_queryset(self):
         return selectors.page_list(user=self.request.user, document_id=id_param(self.request.query_params, "document"))
 

@@ -46,7 +46,7 @@ def page_list(*, user, document_id: int | None = None) -> QuerySet[Page]:
     pages = pages_visible_to(user)
     if document_id is not None:
         pages = pages.filter(document_id=document_id)
-    return pages.order_by("document_id", "order")
+    return pages.select_related("document").order_by("document_id", "order")
 
 
 def page_neighbours(*, page: Page) -> dict[str, Page | None]:

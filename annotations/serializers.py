@@ -34,8 +34,8 @@ def curator_names_context(user) -> dict:
 
 
 class _CuratorField(serializers.Field):
-    """Reads the user at the dotted path `user` of the object, and whether the corpus at `corpus_id` names
-    its curators to the context's reader (access.CuratorNames); without a reader in the context, it does not."""
+    """Reads the user (or user id) at the dotted path `user` of the object, and whether the corpus at `corpus_id`
+    names its curators to the context's reader (access.CuratorNames); without a reader in the context, it does not."""
 
     def __init__(self, *, corpus_id: str, user: str = "user", **kwargs):
         self.user_path, self.corpus_id_path = user, corpus_id
@@ -55,6 +55,16 @@ class CuratorNameField(_CuratorField):
     def to_representation(self, instance):
         user, shown = self.user_and_shown(instance)
         return user.get_username() if shown else None
+
+
+@extend_schema_field({"type": "integer", "nullable": True})
+class CuratorIdField(_CuratorField):
+    """A curator's user id, as their name (CuratorNameField): an id a reader could match with a name read in
+    another corpus is a name too."""
+
+    def to_representation(self, instance):
+        user_id, shown = self.user_and_shown(instance)
+        return user_id if shown else None
 
 
 @extend_schema_field({"type": "boolean"})
@@ -141,6 +151,8 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 
 class PageSerializer(serializers.ModelSerializer):
+    reviewed_by = CuratorIdField(user="reviewed_by_id", corpus_id="document.corpus_id")
+
     class Meta:
         model = Page
         fields = [
@@ -402,7 +414,7 @@ class PageSearchSerializer(PageSerializer):
         return {
             **{name: getattr(page, name) for name in _PLAIN_PAGE_FIELDS},
             "document": page.document_id,
-            "reviewed_by": page.reviewed_by_id,
+            "reviewed_by": self.fields["reviewed_by"].to_representation(page),
             "reviewed_at": reviewed_at,
             "matching_faces": page.matching_faces,
             "corpus": document.corpus_id,

@@ -28,7 +28,7 @@ from annotations.search.planner import (
     page_search_results,
 )
 from annotations.search.stats import faces_by_year, faces_totals
-from annotations.serializers import FaceSearchSerializer, PageSearchSerializer
+from annotations.serializers import FaceSearchSerializer, PageSearchSerializer, curator_names_context
 from webapp.query import StrictQueryParameters
 from webapp.renderers import JSONRenderer
 from webapp.throttling import anonymous_throttle_check
@@ -162,6 +162,9 @@ class PageSearchApi(StrictQueryParameters, generics.ListAPIView):
     # The filterset validates the parameters; get_queryset applies them, no filter backend.
     filter_backends: list = []
     filterset_class = PageSearchFilterSet
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), **curator_names_context(self.request.user)}
 
     def get_queryset(self):
         params = search_params_parse(self.request.query_params, filterset_class=self.filterset_class)

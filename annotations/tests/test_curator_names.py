@@ -158,3 +158,18 @@ def test_admins_choose_to_show_the_names_and_the_corpus_history_records_it(api_a
         {"curator_names_public": True},
     )
     assert parse_datetime(response.json()["created_at"]) is not None
+
+
+@pytest.mark.parametrize("reader", READERS_WITHOUT_NAMES + READERS_WITH_NAMES)
+def test_who_reviewed_a_page_is_an_id_only_those_who_read_names_get(readers, reader, worked_page, alice):
+    # An id matched with a name read in another corpus (where the reader is a member) is that name.
+    expected = alice.pk if reader in READERS_WITH_NAMES else None
+    client = api_client(readers[reader])
+    document = worked_page.document_id
+
+    detail = client.get(f"/api/pages/{worked_page.pk}/").json()
+    (listed,) = client.get(f"/api/pages/?document={document}").json()["results"]
+    (found,) = client.get(f"/api/search/pages/?document={document}").json()["results"]
+
+    assert detail["review_status"] == listed["review_status"] == found["review_status"] == "reviewed"
+    assert detail["reviewed_by"] == listed["reviewed_by"] == found["reviewed_by"] == expected

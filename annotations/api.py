@@ -25,7 +25,7 @@ from annotations.access import (
     get_page_for_user,
 )
 from annotations.ingest.manifests import CorpusNameAmbiguous, ImportFailed, document_import_from_input
-from annotations.models import Corpus, CorpusRole, Face, FaceRevision, FaceStatus, Gender
+from annotations.models import Corpus, CorpusRole, Face, FaceRevision, FaceStatus, Gender, ReviewStatus
 from annotations.search.api import SearchPagination, schema_parameters
 from annotations.search.params import FACE_ORDERINGS, SearchFilterSet, SearchParams, filters_clean
 from annotations.serializers import (
@@ -702,6 +702,13 @@ FACES_BULK_RESULT = inline_serializer(
         "action": serializers.CharField(),
         "batch": serializers.UUIDField(help_text="This write's id: undo it with action `undo` and this batch."),
         "updated": serializers.IntegerField(help_text="How many faces changed."),
+        "pages": inline_serializer(
+            "FacesBulkPage",
+            {"id": serializers.IntegerField(), "review_status": serializers.ChoiceField(choices=ReviewStatus.choices)},
+            many=True,
+            help_text="The pages of the faces written, where they stand in review now (a curator's first change "
+            "puts an unreviewed page in review).",
+        ),
         "results": inline_serializer(
             "FacesBulkFaceResult",
             {
@@ -783,6 +790,9 @@ class FacesBulkApi(APIView):
                 "action": data["action"],
                 "batch": str(written.batch),
                 "updated": updated,
+                "pages": selectors.page_review_statuses(
+                    page_ids=[r.face.page_id for r in results if r.outcome == BulkOutcome.OK]
+                ),
                 "results": [_bulk_result(result, latest) for result in results],
             },
             status=status.HTTP_200_OK if all_ok else status.HTTP_207_MULTI_STATUS,

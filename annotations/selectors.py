@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from django.contrib.auth import get_user_model
@@ -87,6 +87,11 @@ def document_curated_work(*, document: Document) -> dict[str, int]:
         "curated_faces": Face.objects.filter(page__document=document).curated().count(),
         "reviewed_pages": Page.objects.filter(reviewed, document=document).count(),
     }
+
+
+def page_review_statuses(*, page_ids: Iterable[int]) -> list[dict]:
+    """Where these pages stand in review, by page id: `[{id, review_status}]`."""
+    return list(Page.objects.filter(pk__in=set(page_ids)).order_by("pk").values("id", "review_status"))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from annotations.models import (
     Face,
     Page,
     PageReviewChange,
+    ReviewStatus,
 )
 from annotations.selectors import page_review_history
 from webapp.ids import ID_MAX, IdField
@@ -439,6 +440,9 @@ class FaceSearchSerializer(FaceSerializer):
     document_date = serializers.DateField(source="page.document.date_start", read_only=True)
     page_label = serializers.CharField(source="page.label", read_only=True)
     page_order = serializers.IntegerField(source="page.order", read_only=True)
+    page_review_status = serializers.ChoiceField(
+        choices=ReviewStatus.choices, source="page.review_status", read_only=True
+    )
     size_percent = serializers.SerializerMethodField()
     crop_url = serializers.SerializerMethodField()
 
@@ -450,6 +454,7 @@ class FaceSearchSerializer(FaceSerializer):
             "document_date",
             "page_label",
             "page_order",
+            "page_review_status",
             "size_percent",
             "crop_url",
         ]

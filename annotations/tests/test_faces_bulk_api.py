@@ -226,3 +226,25 @@ def test_undo_refuses_a_face_changed_since_even_named_with_its_current_version(a
     assert [result["status"] for result in response.json()["results"]] == ["conflict", "ok"]
     assert (fresh(faces[0]).gender, fresh(faces[0]).version) == (Gender.UNKNOWN, 3), "dora's change stays"
     assert fresh(faces[1]).gender == Gender.MALE
+
+
+def test_the_answer_gives_the_review_status_of_each_page_written(api_as, alice, faces, pages):
+    # The review grid shows each face's page status; a curator's first change puts an unreviewed page in
+    # review, a reviewed page stays reviewed: the answer says where each page written now stands.
+    Page.objects.filter(pk=pages[1].pk).update(review_status="reviewed")
+    searched = api_as(alice).get("/api/search/faces/", {"status": "predicted", "ordering": "page"}).json()["results"]
+    assert {(face["page"], face["page_review_status"]) for face in searched} == {
+        (pages[0].pk, "unreviewed"),
+        (pages[1].pk, "reviewed"),
+    }
+
+    response = post(api_as(alice), "accept", [(faces[0], 1), (faces[2], 1)])
+
+    assert response.status_code == 200, response.content
+    assert response.json()["pages"] == [
+        {"id": pages[0].pk, "review_status": "in_review"},
+        {"id": pages[1].pk, "review_status": "reviewed"},
+    ]
+    conflicted = post(api_as(alice), "accept", [(faces[1], 9)])
+    assert conflicted.status_code == 207
+    assert conflicted.json()["pages"] == [], "a write that changed no face leaves no page moved"

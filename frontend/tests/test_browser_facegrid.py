@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from annotations.ingest.manifests import document_import_run, document_request_import
-from annotations.models import Corpus, CorpusMembership, CorpusRole, Face, FaceStatus, Gender
+from annotations.models import Corpus, CorpusMembership, CorpusRole, Face, FaceStatus, Gender, ReviewStatus
 from annotations.services import face_update
 from annotations.tests.factories import make_face
 from tests.support.manifests import jpeg_bytes
@@ -140,3 +140,30 @@ def test_keys_set_the_focused_face_move_on_and_enter_accepts_the_untouched_ones(
     expect(page.locator("#grid-status")).to_have_text("Undone on 2 faces.")
     assert Face.objects.get(pk=ids[1]).status == FaceStatus.PREDICTED
     assert Face.objects.get(pk=ids[4]).status == FaceStatus.REJECTED
+
+
+def test_each_tile_says_where_its_page_stands_in_review_and_follows_a_change(
+    logged_in_page, live_server, review_corpus
+):
+    page = logged_in_page
+    scans = list(review_corpus["corpus"].documents.get().pages.order_by("order"))
+    scans[1].__class__.objects.filter(pk=scans[1].pk).update(review_status=ReviewStatus.REVIEWED)
+    open_grid(page, live_server)
+    expect(page.locator('.grid-tile[data-page-status="reviewed"] .tile-page')).to_have_text(
+        ["Page reviewed"] * PER_PAGE
+    )
+    expect(page.locator('.grid-tile[data-page-status="unreviewed"]')).to_have_count(PER_PAGE * 3)
+    first = page.locator(".grid-tile").first
+    assert Face.objects.get(pk=int(first.get_attribute("data-face-id"))).page_id == scans[0].pk, "least confident"
+    expect(first.locator(".tile-page")).to_have_text("Page not reviewed")
+
+    page.keyboard.press("a")  # the first face is right: accepting it is a curator's change of its page
+
+    expect(page.locator("#grid-status")).to_contain_text("Accepted 1 face.")
+    scans[0].refresh_from_db()
+    assert scans[0].review_status == ReviewStatus.IN_REVIEW
+    in_review = page.locator('.grid-tile[data-page-status="in_review"]')
+    expect(in_review.locator(".tile-page")).to_have_text(["Page in review"] * PER_PAGE)
+    shown = {int(face_id) for face_id in in_review.evaluate_all("(tiles) => tiles.map((t) => t.dataset.faceId)")}
+    assert shown == set(Face.objects.filter(page=scans[0]).values_list("pk", flat=True)), "all its tiles follow"
+    expect(page.locator('.grid-tile[data-page-status="reviewed"]')).to_have_count(PER_PAGE)

@@ -26,6 +26,12 @@
     added: gettext("added"),
     rejected: gettext("rejected"),
   };
+  // Where the face's page stands in review: a change to a reviewed page's face is a change to signed-off work.
+  const PAGE_STATUS_LABELS = {
+    unreviewed: gettext("Page not reviewed"),
+    in_review: gettext("Page in review"),
+    reviewed: gettext("Page reviewed"),
+  };
   const OUTCOME_NOTES = {
     conflict: gettext("Changed by someone else: this is the face as it is now."),
     not_found: gettext("This face is gone."),
@@ -101,11 +107,16 @@
           "data-status": face.status,
           "data-outcome": tile.outcome,
           "data-touched": String(tile.touched),
+          "data-page-status": face.page_review_status,
         },
         [
           el("img", { src: face.crop_url, alt: interpolate(gettext("%s face"), [who]), loading: "lazy" }),
           el("span", { class: "tile-gender", text: who + confidence }),
           el("span", { class: "tile-flags", text: flags.join(" · ") }),
+          el("span", {
+            class: "tile-page page-" + face.page_review_status,
+            text: PAGE_STATUS_LABELS[face.page_review_status] || face.page_review_status,
+          }),
           tile.outcome ? el("span", { class: "tile-note", text: OUTCOME_NOTES[tile.outcome] || "" }) : null,
         ]
       );
@@ -271,6 +282,7 @@
           this.batches.push({ batch: data.batch, touched, faces });
         }
         const ok = this.show(data);
+        this.showPages(data.pages);
         this.summarise(action, value, ok, ids.length - ok);
       });
     }
@@ -288,6 +300,7 @@
           return;
         }
         const ok = this.show(data);
+        this.showPages(data.pages);
         for (const result of data.results) {
           if (result.status === "ok") this.byId.get(result.id).touched = last.touched.get(result.id);
         }
@@ -350,6 +363,18 @@
         this.redraw(tile);
       }
       return ok;
+    }
+
+    // The written pages' review status, as the server answered it, on every tile of those pages (a
+    // curator's first change puts an unreviewed page in review).
+    showPages(pages) {
+      const statuses = new Map(pages.map((page) => [page.id, page.review_status]));
+      for (const tile of this.tiles) {
+        const status = statuses.get(tile.face.page);
+        if (status === undefined || status === tile.face.page_review_status) continue;
+        tile.face = { ...tile.face, page_review_status: status };
+        this.redraw(tile);
+      }
     }
 
     summarise(action, value, ok, failed) {

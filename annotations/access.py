@@ -263,24 +263,21 @@ def faces_access_for_user(user, face_ids: Iterable[int], role: str = CorpusRole.
 class CuratorNames:
     """Which corpora name their curators (who edited, reviewed, ran or trained what) to one reader: their
     members, owners and operators read the names; anyone else reading a public corpus reads that a curator
-    did it, unless the corpus shows its curators' names (`Corpus.curator_names_public`). One query per
-    corpus asked about, whatever the number of names shown from it."""
+    did it, unless the corpus shows its curators' names (`Corpus.curator_names_public`). Read in one query,
+    the first time it is asked, whatever the number of corpora and names shown."""
 
     def __init__(self, user):
         self.user = user
-        self._shown: dict[int, bool] = {}
+        self._naming: set[int] | None = None
 
     def shown(self, corpus_id: int) -> bool:
-        if corpus_id not in self._shown:
-            self._shown[corpus_id] = self._read(corpus_id)
-        return self._shown[corpus_id]
-
-    def _read(self, corpus_id: int) -> bool:
         user = self.user
         authenticated = user is not None and user.is_authenticated
         if authenticated and user.is_superuser:
             return True
-        naming = Q(curator_names_public=True)
-        if authenticated:
-            naming |= Q(owner=user) | Q(memberships__user=user)
-        return Corpus.objects.filter(naming, pk=corpus_id).exists()
+        if self._naming is None:
+            naming = Q(curator_names_public=True)
+            if authenticated:
+                naming |= Q(owner=user) | Q(memberships__user=user)
+            self._naming = set(Corpus.objects.filter(naming).values_list("pk", flat=True))
+        return corpus_id in self._naming

@@ -10,9 +10,21 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils.dateparse import parse_datetime
 
-from annotations.models import CorpusAccessChange, Document, Face, FaceRevision, Page, ReviewStatus
+from annotations.models import (
+    Corpus,
+    CorpusAccessChange,
+    CorpusMembership,
+    CorpusRole,
+    Document,
+    Face,
+    FaceRevision,
+    Page,
+    ReviewStatus,
+)
 from annotations.services import face_update, page_set_review_status
 from detection.model_loop.training import trained_model_set_active
 from detection.models import DetectionRun, TrainedModel, TrainingJob
@@ -173,3 +185,20 @@ def test_who_reviewed_a_page_is_an_id_only_those_who_read_names_get(readers, rea
 
     assert detail["review_status"] == listed["review_status"] == found["review_status"] == "reviewed"
     assert detail["reviewed_by"] == listed["reviewed_by"] == found["reviewed_by"] == expected
+
+
+def test_deciding_whose_names_a_reader_gets_costs_one_query_whatever_the_corpora(alice, worked_page):
+    def queries_of_a_page_search(user) -> int:
+        client = api_client(user)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/search/pages/").status_code == 200
+        return len(captured)
+
+    one_corpus = queries_of_a_page_search(alice)
+    for n in range(3):
+        corpus = Corpus.objects.create(name=f"Le Miroir {n}", is_public=True)
+        CorpusMembership.objects.create(corpus=corpus, user=alice, role=CorpusRole.CURATOR)
+        document = Document.objects.create(corpus=corpus, source=f"miroir-{n}", label="Le Miroir")
+        Page.objects.create(document=document, order=1, canvas_id="c1", width=1000, height=1500, reviewed_by=alice)
+
+    assert queries_of_a_page_search(alice) == one_corpus

@@ -9,9 +9,11 @@
 
 The dev set is a folder of LabelMe files (the app's LabelMe export: rectangles labelled `face`
 with `gender`, `age` and a `child` flag, or `not_face`; a `document` key per file). Pages are
-split by document into a tuning half and a reporting half: documents are ordered by the
-SHA-256 of their name and the first half (rounded up) tunes, so the split never depends on the
-order of the files and never puts one document on both sides. Figures are read on the reporting
+split by document into a tuning half and a reporting half: a document the set's SPLIT.csv
+(`document,half`) names keeps its half, so a document added later never moves an earlier one;
+the others are ordered by the SHA-256 of their name and the first half of them (rounded up)
+tunes, so the split never depends on the order of the files and never puts one document on
+both sides. Figures are read on the reporting
 half (`--half tuning` reads the tuning half, to explore a change without looking at the reporting
 half; `--half all` reads every page, for sets too small to split).
 
@@ -40,7 +42,7 @@ import math
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,10 +94,32 @@ class PageResult:
     pairs: list[AttributePair] = field(default_factory=list)
 
 
-def split_by_document(images: Sequence[LabelledImage]) -> tuple[list[LabelledImage], list[LabelledImage]]:
-    """(tuning, reporting): documents ordered by the SHA-256 of their name, the first half (rounded up) tunes."""
-    documents = sorted({_document(image) for image in images}, key=lambda name: hashlib.sha256(name.encode()).digest())
-    tuning = set(documents[: math.ceil(len(documents) / 2)])
+HALVES = ("tuning", "reporting")
+SPLIT_FILE = "SPLIT.csv"
+
+
+def frozen_split(folder: Path) -> dict[str, str]:
+    """The half of each document the dev set's SPLIT.csv (`document,half`) freezes; none without the file."""
+    path = Path(folder) / SPLIT_FILE
+    if not path.exists():
+        return {}
+    with path.open(newline="") as rows:
+        frozen = {row["document"]: row["half"] for row in csv.DictReader(rows)}
+    unknown = sorted({half for half in frozen.values() if half not in HALVES})
+    if unknown:
+        raise ValueError(f"{path}: halves are {' or '.join(HALVES)}, not {', '.join(unknown)}")
+    return frozen
+
+
+def split_by_document(
+    images: Sequence[LabelledImage], frozen: Mapping[str, str] | None = None
+) -> tuple[list[LabelledImage], list[LabelledImage]]:
+    """(tuning, reporting): a document in `frozen` keeps its half; the others are ordered by the SHA-256 of
+    their name and the first half of them (rounded up) tunes."""
+    frozen = frozen or {}
+    documents = {_document(image) for image in images}
+    new = sorted(documents - frozen.keys(), key=lambda name: hashlib.sha256(name.encode()).digest())
+    tuning = {name for name in documents if frozen.get(name) == "tuning"} | set(new[: math.ceil(len(new) / 2)])
     return (
         [image for image in images if _document(image) in tuning],
         [image for image in images if _document(image) not in tuning],
@@ -496,7 +520,7 @@ def main() -> None:
                 flip_average=args.flip_average,
             )
         )
-        tuning, reporting = split_by_document(images)
+        tuning, reporting = split_by_document(images, frozen_split(folder))
         head_lines: list[str] = []
         if args.attributes == ENCODING_HEAD and not args.smoke:
             head_lines = fit_encoding_head(

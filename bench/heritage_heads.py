@@ -105,13 +105,13 @@ class Faces:
 
 def read_faces(folder: Path) -> tuple[Faces, int]:
     """Every curated face's readings (faces the encoder cannot read are left out; their count is returned)."""
-    from heritage_eval import _document, split_by_document
+    from heritage_eval import _document, frozen_split, split_by_document
 
     from detection.inference.encoding_head import FaceFeatures
     from detection.inference.types import AGE_SCALE
     from detection.training.data import read_labelme_folder
 
-    tuning, reporting = split_by_document(read_labelme_folder(folder))
+    tuning, reporting = split_by_document(read_labelme_folder(folder), frozen_split(folder))
     reader = FaceFeatures(("encoding", "age-gender"))
     columns: dict[str, list] = {name: [] for name in Faces.__dataclass_fields__}
     unread = 0

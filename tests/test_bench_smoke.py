@@ -350,6 +350,58 @@ def test_heritage_eval_splits_by_document_whatever_the_file_order():
     assert {i.page for i in again[0]} == {i.page for i in tuning}
 
 
+def test_heritage_eval_keeps_each_document_s_half_when_documents_are_added(tmp_path):
+    # With halves cut from the hash order of every document, adding documents moved the cut and sent
+    # earlier documents to the other half (three did, between the 102- and 126-page sets): SPLIT.csv
+    # freezes each document's half, and only new documents are split, among themselves, by the hash rule.
+    sys.path.insert(0, str(ROOT / "bench"))
+    from heritage_eval import frozen_split, split_by_document
+
+    from detection.training.data import LabelledImage
+
+    def pages(documents):
+        return [LabelledImage(image_path=Path(f"{d}.jpg"), boxes=(), document=d, page=d) for d in documents]
+
+    first = [str(n) for n in range(1, 11)]
+    tuning, reporting = split_by_document(pages(first))
+    split_file = tmp_path / "SPLIT.csv"
+    split_file.write_text(
+        "document,half\n"
+        + "".join(f"{i.document},tuning\n" for i in tuning)
+        + "".join(f"{i.document},reporting\n" for i in reporting)
+    )
+    grown = first + [str(n) for n in range(11, 41)]
+    unfrozen = split_by_document(pages(grown))
+    assert {i.document for i in unfrozen[0]} & {i.document for i in reporting}, "the hash cut moves documents"
+
+    frozen_tuning, frozen_reporting = split_by_document(pages(grown), frozen=frozen_split(tmp_path))
+
+    assert {i.document for i in tuning} <= {i.document for i in frozen_tuning}
+    assert {i.document for i in reporting} <= {i.document for i in frozen_reporting}
+    new = {str(n) for n in range(11, 41)}
+    assert len({i.document for i in frozen_tuning} & new) == len({i.document for i in frozen_reporting} & new) == 15
+    assert frozen_split(tmp_path / "elsewhere") == {}, "a set without SPLIT.csv is split by the hash rule alone"
+    split_file.write_text("document,half\n1,validation\n")
+    with pytest.raises(ValueError, match="validation"):
+        frozen_split(tmp_path)
+
+
+def test_the_dev_set_s_frozen_split_is_the_one_its_figures_were_read_on():
+    # SPLIT.csv was written from the hash rule on the 126-page set; docs/benchmarks.md's figures read these halves.
+    sys.path.insert(0, str(ROOT / "bench"))
+    from heritage_eval import frozen_split, split_by_document
+
+    from detection.training.data import read_labelme_folder
+
+    folder = ROOT / "bench" / "data" / "heritage_dev"
+    images = read_labelme_folder(folder)
+    tuning, reporting = split_by_document(images)
+    frozen = frozen_split(folder)
+
+    assert frozen == {i.document: "tuning" for i in tuning} | {i.document: "reporting" for i in reporting}
+    assert (len(set(frozen)), sum(half == "reporting" for half in frozen.values())) == (72, 36)
+
+
 def test_heritage_heads_smoke(tmp_path):
     # Generated readings (no model): every combination is cross-validated on the tuning half, one is chosen
     # there, then every one is read once on the reporting half; the counts cover every sexed face.

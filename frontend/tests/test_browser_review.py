@@ -649,3 +649,31 @@ def test_a_second_tab_leaves_a_live_tabs_unsaved_edits_alone_and_adopts_a_closed
 
     assert Face.objects.get(pk=face.pk).gender == Gender.FEMALE
     assert unsaved_keys(third) == []
+
+
+def test_a_click_places_a_box_sized_like_the_nearest_faces(page, live_server, review):
+    # A crowd's missed faces: one click each (b then click, or Shift+click), no box to drag.
+    open_review(page, live_server, review.pages[0])
+    anchor = review.faces[0]
+    on_screen = client_box(page, anchor.pk)
+    scale = on_screen["w"] / anchor.w
+
+    def screen(x, y):
+        return (on_screen["x"] + (x - anchor.x) * scale, on_screen["y"] + (y - anchor.y) * scale)
+
+    page.keyboard.press("b")
+    page.mouse.click(*screen(1200, 400))
+    wait_saved(page)
+    page.keyboard.down("Shift")
+    page.mouse.click(*screen(1200, 1000))
+    page.mouse.click(*screen(anchor.x + anchor.w / 2, anchor.y + anchor.h / 2))  # on a face: selects it
+    page.keyboard.up("Shift")
+    wait_saved(page)
+
+    placed = list(Face.objects.filter(status=FaceStatus.ADDED).order_by("pk").values_list("x", "y", "w", "h"))
+    # The three faces' median size is 200 x 240; each box is centred where the click was (to a pixel or two).
+    assert [(w, h) for _x, _y, w, h in placed] == [(200, 240), (200, 240)]
+    centres = [(x + w / 2, y + h / 2) for x, y, w, h in placed]
+    for (cx, cy), (ex, ey) in zip(centres, [(1200, 400), (1200, 1000)], strict=True):
+        assert abs(cx - ex) <= 3 and abs(cy - ey) <= 3
+    assert page.evaluate("window.visagesReview.layer.selected.id") == anchor.pk

@@ -165,3 +165,17 @@ def test_box_outlines_are_written_as_pixels_cut_to_the_buffer(geometry):
     assert rows == ["b.....", ".ooooo", ".o....", ".o...."]
     assert orange == [255, 128, 0, 179], "RGBA bytes as ImageData holds them"
     assert cleared
+
+
+def test_a_placed_box_takes_the_median_size_of_its_nearest_boxes(geometry):
+    boxes = (
+        "[{x: 0, y: 0, w: 20, h: 30}, {x: 40, y: 0, w: 24, h: 28}, {x: 80, y: 0, w: 22, h: 26},"
+        " {x: 1000, y: 1000, w: 300, h: 300}]"
+    )
+    near = geometry(f"g.boxAmongNeighbours({{x: 50, y: 50}}, {boxes}, {{count: 3, side: 40}})")
+    everyone = geometry(f"g.boxAmongNeighbours({{x: 50, y: 50}}, {boxes}, {{count: 4, side: 40}})")
+    alone = geometry("g.boxAmongNeighbours({x: 50, y: 50}, [], {side: 40})")
+
+    assert near == {"x": 39, "y": 36, "w": 22, "h": 28}, "the far large box is not a neighbour"
+    assert everyone == {"x": 39, "y": 36, "w": 23, "h": 29}, "an even count takes the middle two's mean"
+    assert alone == {"x": 30, "y": 30, "w": 40, "h": 40}

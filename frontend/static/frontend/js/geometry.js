@@ -146,6 +146,25 @@ export function hitTest(boxes, point) {
   return best;
 }
 
+// A box centred on a point, sized like the boxes nearest to it (the median width and height of the
+// `count` nearest by centre): a crowd's missed faces are one click each. With no box, a square of `side`.
+export function boxAmongNeighbours(point, boxes, { count = 5, side }) {
+  const centre = (box) => ({ x: box.x + box.w / 2, y: box.y + box.h / 2 });
+  const nearest = boxes
+    .map((box) => ({ box, distance: Math.hypot(centre(box).x - point.x, centre(box).y - point.y) }))
+    .sort((a, b) => a.distance - b.distance)
+    .slice(0, count)
+    .map(({ box }) => box);
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  };
+  const w = Math.round(nearest.length ? median(nearest.map((box) => box.w)) : side);
+  const h = Math.round(nearest.length ? median(nearest.map((box) => box.h)) : side);
+  return { x: Math.round(point.x - w / 2), y: Math.round(point.y - h / 2), w, h };
+}
+
 // Bounds that show a box with room around it (margin = multiples of its size on each side).
 export function paddedBounds(box, margin, width, height) {
   const side = Math.max(box.w, box.h) * (1 + 2 * margin);

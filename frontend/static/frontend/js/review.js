@@ -7,6 +7,7 @@ import { Raster, pixel } from "./boxraster.js";
 import {
   GridIndex,
   HANDLES,
+  boxAmongNeighbours,
   clampBox,
   clipRect,
   contains,
@@ -57,6 +58,7 @@ const DOT_BELOW_PX = 4;
 const MAX_LABELS = 300;
 // A press that moves less than this (screen px) is a click, not a drag.
 const DRAG_THRESHOLD_PX = 3;
+const PLACED_SIDE_PX = 40;
 const MIN_DRAWN_PX = 5;
 
 export class BoxLayer {
@@ -508,7 +510,12 @@ export class BoxLayer {
     const t = this.transform();
     if (!drag) return;
     const box = drag.moved && drag.preview ? clampBox(drag.preview, this.width, this.height) : null;
-    if (box && drag.kind === "draw") {
+    if (drag.kind === "draw" && !drag.moved) {
+      // On a box, the click selects it: a second box on a face is a slip, not a missed face.
+      const face = this._faceAt(drag.start, t);
+      if (face) this.onSelect(face);
+      else this.onDraw(this._placedBox(toCanvas(drag.start, t), t));
+    } else if (box && drag.kind === "draw") {
       if (box.w * t.sx >= MIN_DRAWN_PX && box.h * t.sy >= MIN_DRAWN_PX) this.onDraw(box);
     } else if (box) {
       const face = drag.face;
@@ -516,6 +523,15 @@ export class BoxLayer {
     }
     if (drag.moved) this.redraw();
     else this._scheduleActive();
+  }
+
+  // A click where a drag would draw places a box sized like the faces nearest to it (a crowd's missed
+  // faces are one click each); on a page with none, a square of PLACED_SIDE_PX on screen.
+  _placedBox(centre, t) {
+    const shown = this.index
+      .query({ x: 0, y: 0, w: this.width, h: this.height })
+      .filter((face) => face.status !== "rejected" && this.isShown(face));
+    return clampBox(boxAmongNeighbours(centre, shown, { side: PLACED_SIDE_PX / t.sx }), this.width, this.height);
   }
 
   _hover(event) {

@@ -145,7 +145,8 @@ class TrainedModel(models.Model):
         """Why it is (in)active, in the active language (the reader's); with `overrider_named` False, the curator
         who overrode the activation rule is "a curator" (a reader the corpus does not name its curators to)."""
         stored = self.activation_reason_message
-        if not overrider_named and self.activation_overridden_by_id is not None:
+        if not overrider_named:
+            # The message keeps the name even once the curator's account is gone.
             params = (stored or {}).get("params") or {}
             if "user" in params:
                 return gettext("Overridden by a curator: %(reason)s") % {"reason": params.get("reason", "")}

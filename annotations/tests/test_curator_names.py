@@ -202,3 +202,12 @@ def test_deciding_whose_names_a_reader_gets_costs_one_query_whatever_the_corpora
         Page.objects.create(document=document, order=1, canvas_id="c1", width=1000, height=1500, reviewed_by=alice)
 
     assert queries_of_a_page_search(alice) == one_corpus
+
+
+def test_an_override_reason_hides_its_curator_even_once_their_account_is_gone(model_work, alice):
+    alice.delete()
+
+    (model,) = api_client(None).get("/api/models/").json()["trained"]
+
+    assert model["activation_overridden_by"] is None
+    assert model["activation_reason"] == "Overridden by a curator: checked by hand"

@@ -9,7 +9,14 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
-from annotations.exports.fields import FACE_LABEL, NEGATIVE_LABEL, absolute_url, face_attributes, page_stem
+from annotations.exports.fields import (
+    FACE_LABEL,
+    NEGATIVE_LABEL,
+    DocumentFactsReader,
+    absolute_url,
+    face_attributes,
+    page_stem,
+)
 from annotations.exports.images import ImageSize, export_page_image, image_box, page_image_url
 from annotations.exports.options import ExportOptions, ExportResult
 from annotations.exports.scope import AnyFace, PageBatch
@@ -62,10 +69,13 @@ def _coco_stream(batches, *, stream: IO[str], pending: IO[str], sink: ZipSink | 
     info = {"description": "Visages faces export", "version": "1.0", "date_created": date.today().isoformat()}
     stream.write('{"info":')
     json_dump(stream, info)
-    stream.write(',"licenses":[],"categories":')
+    stream.write(',"categories":')
     json_dump(stream, categories)
     stream.write(',"images":[')
     first_image = first_annotation = True
+    documents = DocumentFactsReader(options.base_url)
+    # Each licence a document states, numbered as met; written after the images that name them.
+    licenses: dict[str, int] = {}
     for batch in batches:
         for page, faces in batch:
             stem = page_stem(page)
@@ -87,6 +97,7 @@ def _coco_stream(batches, *, stream: IO[str], pending: IO[str], sink: ZipSink | 
                 "canvas_id": absolute_url(page.canvas_id, options.base_url),
                 "document_id": page.document_id,
                 "page_order": page.order,
+                **_image_provenance(documents.of(page), licenses),
             }
             stream.write("" if first_image else ",")
             json_dump(stream, image)
@@ -95,7 +106,22 @@ def _coco_stream(batches, *, stream: IO[str], pending: IO[str], sink: ZipSink | 
                 pending.write("" if first_annotation else ",")
                 json_dump_items(pending, [coco_annotation(face, image_id=page.pk, size=size) for face in faces])
                 first_annotation = False
-    stream.write('],"annotations":[')
+    stream.write('],"licenses":')
+    json_dump(stream, [{"id": number, "name": text, "url": _url_or_empty(text)} for text, number in licenses.items()])
+    stream.write(',"annotations":[')
     pending.seek(0)
     shutil.copyfileobj(pending, stream)
     stream.write("]}")
+
+
+def _image_provenance(document, licenses: dict[str, int]) -> dict:
+    """COCO's `license` (an id of the `licenses` list, only when the document states one) and `date_captured`
+    (the document's date), with its attribution and manifest."""
+    fields = {"attribution": document.attribution, "manifest": document.manifest, "date_captured": document.date}
+    if document.license:
+        fields["license"] = licenses.setdefault(document.license, len(licenses) + 1)
+    return fields
+
+
+def _url_or_empty(text: str) -> str:
+    return text if text.startswith(("http://", "https://")) else ""

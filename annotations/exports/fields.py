@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from annotations.exports.scope import AnyFace
-from annotations.models import FaceStatus, Page
+from annotations.models import Document, FaceStatus, Page
 
 FACE_LABEL = "face"
 NEGATIVE_LABEL = "not_face"
@@ -22,6 +24,40 @@ def rounded(value: float | None, digits: int = 4) -> float | None:
 def page_stem(page: Page) -> str:
     """File stem of a page in exports: `d{document}_p{order}` (the importer reads the order back)."""
     return f"d{page.document_id}_p{page.order:04d}"
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    """Where an exported page comes from and under what terms: its document's label, date (ISO, or None),
+    IIIF manifest, licence and attribution, as the document states them (empty when it states none)."""
+
+    label: str
+    date: str | None
+    manifest: str
+    license: str
+    attribution: str
+
+
+class DocumentFactsReader:
+    """Each document's facts, read once per export (pages stream in without their document)."""
+
+    def __init__(self, base_url: str = ""):
+        self.base_url = base_url
+        self._read: dict[int, DocumentFacts] = {}
+
+    def of(self, page: Page) -> DocumentFacts:
+        if page.document_id not in self._read:
+            row = Document.objects.values("label", "date_start", "manifest_url", "license", "attribution").get(
+                pk=page.document_id
+            )
+            self._read[page.document_id] = DocumentFacts(
+                label=row["label"],
+                date=row["date_start"].isoformat() if row["date_start"] else None,
+                manifest=absolute_url(row["manifest_url"], self.base_url),
+                license=row["license"],
+                attribution=row["attribution"],
+            )
+        return self._read[page.document_id]
 
 
 def face_attributes(face: AnyFace) -> dict:

@@ -10,6 +10,8 @@ from annotations.exports.fields import (
     FACE_LABEL,
     NEGATIVE_LABEL,
     VERIFIED_STATUSES,
+    DocumentFacts,
+    DocumentFactsReader,
     absolute_url,
     face_attributes,
     page_stem,
@@ -65,7 +67,14 @@ def labelme_shape(face: AnyFace, size: ImageSize) -> dict:
 
 
 def labelme_page(
-    page: Page, faces: Sequence[AnyFace], *, image_path: str, size: ImageSize, image_url: str = "", base_url: str = ""
+    page: Page,
+    faces: Sequence[AnyFace],
+    *,
+    image_path: str,
+    size: ImageSize,
+    document: DocumentFacts,
+    image_url: str = "",
+    base_url: str = "",
 ) -> dict:
     """The LabelMe JSON of one page; imageHeight/imageWidth are the exported image's size."""
     return {
@@ -83,11 +92,17 @@ def labelme_page(
         "page": page.pk,
         "pageOrder": page.order,
         "imageUrl": image_url,
+        "documentLabel": document.label,
+        "documentDate": document.date,
+        "manifest": document.manifest,
+        "license": document.license,
+        "attribution": document.attribution,
     }
 
 
 def write_labelme(batches: Iterable[PageBatch], *, out: Path, options: ExportOptions, result: ExportResult) -> None:
     sink = sink_for(out)
+    documents = DocumentFactsReader(options.base_url)
     try:
         for batch in batches:
             for page, faces in batch:
@@ -104,6 +119,7 @@ def write_labelme(batches: Iterable[PageBatch], *, out: Path, options: ExportOpt
                     faces,
                     image_path=f"{stem}.jpg",
                     size=size,
+                    document=documents.of(page),
                     image_url=page_image_url(page, options.image_size, options.base_url),
                     base_url=options.base_url,
                 )

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -295,3 +296,41 @@ def test_csv_cells_that_spreadsheets_would_run_as_formulas_are_neutralised(docum
     assert {row["canvas"] for row in index if row["page"] == "1"} == {"'" + prefix + FORMULA[1:]}
     woman = next(row for row in faces if row["gender"] == "female")
     assert (woman["x"], woman["age"], woman["source"]) == ("100", "34.0", "curator"), "numbers and plain text as-is"
+
+
+def test_each_exported_page_says_where_it_comes_from_and_under_what_terms(document, tmp_path):
+    # A retraining set of heritage images carries each page's record and reuse terms with it.
+    document.label, document.date_start = "Excelsior, 12 mars 1915", date(1915, 3, 12)
+    document.license = "https://creativecommons.org/publicdomain/mark/1.0/"
+    document.attribution = "Source gallica.bnf.fr / Bibliothèque nationale de France"
+    document.manifest_url = "https://gallica.bnf.fr/iiif/ark:/12148/bpt6k46000341/manifest.json"
+    document.save()
+    other = scanned_document(tmp_path / "other", corpus=document.corpus)
+    add_faces(other)
+    for kind in (ExportKind.LABELME, ExportKind.COCO):
+        out = tmp_path / kind
+        export_to_path(
+            kind=kind,
+            scope={"corpus": document.corpus_id},
+            out=out if kind == ExportKind.LABELME else out.with_suffix(".json"),
+            options=ExportOptions(with_images=False),
+        )
+
+    page = json.loads((tmp_path / "labelme" / f"d{document.pk}_p0001.json").read_text())
+    assert {key: page[key] for key in ("documentLabel", "documentDate", "manifest", "license", "attribution")} == {
+        "documentLabel": "Excelsior, 12 mars 1915",
+        "documentDate": "1915-03-12",
+        "manifest": document.manifest_url,
+        "license": document.license,
+        "attribution": document.attribution,
+    }
+    unlicensed = json.loads((tmp_path / "labelme" / f"d{other.pk}_p0001.json").read_text())
+    assert (unlicensed["license"], unlicensed["documentDate"]) == ("", None)
+
+    coco = json.loads((tmp_path / "coco.json").read_text())
+    assert coco["licenses"] == [{"id": 1, "name": document.license, "url": document.license}]
+    by_document = {image["document_id"]: image for image in coco["images"]}
+    assert by_document[document.pk]["license"] == 1
+    assert by_document[document.pk]["attribution"] == document.attribution
+    assert by_document[document.pk]["date_captured"] == "1915-03-12"
+    assert "license" not in by_document[other.pk], "no licence stated, none made up"

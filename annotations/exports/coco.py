@@ -117,7 +117,12 @@ def _coco_stream(batches, *, stream: IO[str], pending: IO[str], sink: ZipSink | 
 def _image_provenance(document, licenses: dict[str, int]) -> dict:
     """COCO's `license` (an id of the `licenses` list, only when the document states one) and `date_captured`
     (the document's date), with its attribution and manifest."""
-    fields = {"attribution": document.attribution, "manifest": document.manifest, "date_captured": document.date}
+    fields = {
+        "attribution": document.attribution,
+        "manifest": document.manifest,
+        "date_captured": document.date,
+        "date_text": document.date_text,
+    }
     if document.license:
         fields["license"] = licenses.setdefault(document.license, len(licenses) + 1)
     return fields

@@ -28,11 +28,13 @@ def page_stem(page: Page) -> str:
 
 @dataclass(frozen=True)
 class DocumentFacts:
-    """Where an exported page comes from and under what terms: its document's label, date (ISO, or None),
-    IIIF manifest, licence and attribution, as the document states them (empty when it states none)."""
+    """Where an exported page comes from and under what terms: its document's label, date (the start of its
+    span, ISO, or None; and as the record words it: "1915" starts on 1915-01-01), IIIF manifest, licence and
+    attribution, as the document states them (empty when it states none)."""
 
     label: str
     date: str | None
+    date_text: str
     manifest: str
     license: str
     attribution: str
@@ -47,12 +49,13 @@ class DocumentFactsReader:
 
     def of(self, page: Page) -> DocumentFacts:
         if page.document_id not in self._read:
-            row = Document.objects.values("label", "date_start", "manifest_url", "license", "attribution").get(
-                pk=page.document_id
-            )
+            row = Document.objects.values(
+                "label", "date_start", "date_text", "manifest_url", "license", "attribution"
+            ).get(pk=page.document_id)
             self._read[page.document_id] = DocumentFacts(
                 label=row["label"],
                 date=row["date_start"].isoformat() if row["date_start"] else None,
+                date_text=row["date_text"],
                 manifest=absolute_url(row["manifest_url"], self.base_url),
                 license=row["license"],
                 attribution=row["attribution"],

@@ -94,6 +94,7 @@ def labelme_page(
         "imageUrl": image_url,
         "documentLabel": document.label,
         "documentDate": document.date,
+        "documentDateText": document.date_text,
         "manifest": document.manifest,
         "license": document.license,
         "attribution": document.attribution,

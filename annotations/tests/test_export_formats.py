@@ -300,7 +300,11 @@ def test_csv_cells_that_spreadsheets_would_run_as_formulas_are_neutralised(docum
 
 def test_each_exported_page_says_where_it_comes_from_and_under_what_terms(document, tmp_path):
     # A retraining set of heritage images carries each page's record and reuse terms with it.
-    document.label, document.date_start = "Excelsior, 12 mars 1915", date(1915, 3, 12)
+    document.label, document.date_start, document.date_text = (
+        "Excelsior, 12 mars 1915",
+        date(1915, 3, 12),
+        "12 mars 1915",
+    )
     document.license = "https://creativecommons.org/publicdomain/mark/1.0/"
     document.attribution = "Source gallica.bnf.fr / Bibliothèque nationale de France"
     document.manifest_url = "https://gallica.bnf.fr/iiif/ark:/12148/bpt6k46000341/manifest.json"
@@ -317,9 +321,11 @@ def test_each_exported_page_says_where_it_comes_from_and_under_what_terms(docume
         )
 
     page = json.loads((tmp_path / "labelme" / f"d{document.pk}_p0001.json").read_text())
-    assert {key: page[key] for key in ("documentLabel", "documentDate", "manifest", "license", "attribution")} == {
+    facts = ("documentLabel", "documentDate", "documentDateText", "manifest", "license", "attribution")
+    assert {key: page[key] for key in facts} == {
         "documentLabel": "Excelsior, 12 mars 1915",
         "documentDate": "1915-03-12",
+        "documentDateText": "12 mars 1915",
         "manifest": document.manifest_url,
         "license": document.license,
         "attribution": document.attribution,
@@ -332,5 +338,8 @@ def test_each_exported_page_says_where_it_comes_from_and_under_what_terms(docume
     by_document = {image["document_id"]: image for image in coco["images"]}
     assert by_document[document.pk]["license"] == 1
     assert by_document[document.pk]["attribution"] == document.attribution
-    assert by_document[document.pk]["date_captured"] == "1915-03-12"
+    assert (by_document[document.pk]["date_captured"], by_document[document.pk]["date_text"]) == (
+        "1915-03-12",
+        "12 mars 1915",
+    )
     assert "license" not in by_document[other.pk], "no licence stated, none made up"

@@ -12,8 +12,9 @@ from typing import IO
 from annotations.exports.fields import (
     FACE_LABEL,
     NEGATIVE_LABEL,
-    DocumentFactsReader,
+    DocumentFacts,
     absolute_url,
+    document_facts,
     face_attributes,
     page_stem,
 )
@@ -73,7 +74,6 @@ def _coco_stream(batches, *, stream: IO[str], pending: IO[str], sink: ZipSink | 
     json_dump(stream, categories)
     stream.write(',"images":[')
     first_image = first_annotation = True
-    documents = DocumentFactsReader(options.base_url)
     # Each licence a document states, numbered as met; written after the images that name them.
     licenses: dict[str, int] = {}
     for batch in batches:
@@ -97,7 +97,7 @@ def _coco_stream(batches, *, stream: IO[str], pending: IO[str], sink: ZipSink | 
                 "canvas_id": absolute_url(page.canvas_id, options.base_url),
                 "document_id": page.document_id,
                 "page_order": page.order,
-                **_image_provenance(documents.of(page), licenses),
+                **_image_provenance(document_facts(page.document, options.base_url), licenses),
             }
             stream.write("" if first_image else ",")
             json_dump(stream, image)
@@ -114,7 +114,7 @@ def _coco_stream(batches, *, stream: IO[str], pending: IO[str], sink: ZipSink | 
     stream.write("]}")
 
 
-def _image_provenance(document, licenses: dict[str, int]) -> dict:
+def _image_provenance(document: DocumentFacts, licenses: dict[str, int]) -> dict:
     """COCO's `license` (an id of the `licenses` list, only when the document states one) and `date_captured`
     (the document's date), with its attribution and manifest."""
     fields = {

@@ -40,27 +40,16 @@ class DocumentFacts:
     attribution: str
 
 
-class DocumentFactsReader:
-    """Each document's facts, read once per export (pages stream in without their document)."""
-
-    def __init__(self, base_url: str = ""):
-        self.base_url = base_url
-        self._read: dict[int, DocumentFacts] = {}
-
-    def of(self, page: Page) -> DocumentFacts:
-        if page.document_id not in self._read:
-            row = Document.objects.values(
-                "label", "date_start", "date_text", "manifest_url", "license", "attribution"
-            ).get(pk=page.document_id)
-            self._read[page.document_id] = DocumentFacts(
-                label=row["label"],
-                date=row["date_start"].isoformat() if row["date_start"] else None,
-                date_text=row["date_text"],
-                manifest=absolute_url(row["manifest_url"], self.base_url),
-                license=row["license"],
-                attribution=row["attribution"],
-            )
-        return self._read[page.document_id]
+def document_facts(document: Document, base_url: str = "") -> DocumentFacts:
+    """The facts of a page's document, which `scope.page_batches` has loaded on the page."""
+    return DocumentFacts(
+        label=document.label,
+        date=document.date_start.isoformat() if document.date_start else None,
+        date_text=document.date_text,
+        manifest=absolute_url(document.manifest_url, base_url),
+        license=document.license,
+        attribution=document.attribution,
+    )
 
 
 def face_attributes(face: AnyFace) -> dict:

@@ -11,8 +11,8 @@ from annotations.exports.fields import (
     NEGATIVE_LABEL,
     VERIFIED_STATUSES,
     DocumentFacts,
-    DocumentFactsReader,
     absolute_url,
+    document_facts,
     face_attributes,
     page_stem,
 )
@@ -103,7 +103,6 @@ def labelme_page(
 
 def write_labelme(batches: Iterable[PageBatch], *, out: Path, options: ExportOptions, result: ExportResult) -> None:
     sink = sink_for(out)
-    documents = DocumentFactsReader(options.base_url)
     try:
         for batch in batches:
             for page, faces in batch:
@@ -120,7 +119,7 @@ def write_labelme(batches: Iterable[PageBatch], *, out: Path, options: ExportOpt
                     faces,
                     image_path=f"{stem}.jpg",
                     size=size,
-                    document=documents.of(page),
+                    document=document_facts(page.document, options.base_url),
                     image_url=page_image_url(page, options.image_size, options.base_url),
                     base_url=options.base_url,
                 )

@@ -41,6 +41,7 @@ from annotations.serializers import (
     CorpusUpdateInputSerializer,
     CuratorHiddenField,
     CuratorNameField,
+    CuratorNamesToReader,
     DocumentImportInputSerializer,
     DocumentRemoveInputSerializer,
     DocumentSerializer,
@@ -337,12 +338,9 @@ class DocumentDetailApi(StrictQueryParameters, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PageListApi(StrictQueryParameters, generics.ListAPIView):
+class PageListApi(CuratorNamesToReader, StrictQueryParameters, generics.ListAPIView):
     serializer_class = PageSerializer
     query_parameters = ("document",)
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), **curator_names_context(self.request.user)}
 
     def get_queryset(self):
         return selectors.page_list(user=self.request.user, document_id=id_param(self.request.query_params, "document"))
@@ -595,7 +593,7 @@ class FaceRevertApi(APIView):
         return _face_written(face)
 
 
-class FaceHistoryApi(StrictQueryParameters, generics.ListAPIView):
+class FaceHistoryApi(CuratorNamesToReader, StrictQueryParameters, generics.ListAPIView):
     """A face's revisions, newest first."""
 
     class OutputSerializer(serializers.ModelSerializer):
@@ -607,9 +605,6 @@ class FaceHistoryApi(StrictQueryParameters, generics.ListAPIView):
             fields = ["id", "face", "user", "user_hidden", "created_at", "action", "before", "after"]
 
     serializer_class = OutputSerializer
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), **curator_names_context(self.request.user)}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -34,6 +34,13 @@ def curator_names_context(user) -> dict:
     return {CURATOR_NAMES: CuratorNames(user)}
 
 
+class CuratorNamesToReader:
+    """A generic view whose serializers name curators as each corpus names them to the request's user."""
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), **curator_names_context(self.request.user)}
+
+
 class _CuratorField(serializers.Field):
     """Reads the user (or user id) at the dotted path `user` of the object, and whether the corpus at `corpus_id`
     names its curators to the context's reader (access.CuratorNames); without a reader in the context, it does not."""

@@ -18,7 +18,7 @@ from annotations.access import get_page_for_user
 from annotations.exports.face_csv import face_csv_write
 from annotations.iiif_server.imaging import ImageUnavailable
 from annotations.models import CorpusRole
-from annotations.serializers import curator_names_context
+from annotations.serializers import CuratorNamesToReader, curator_names_context
 from detection import selectors
 from detection.errors import DetectionRefused
 from detection.models import PageDetection
@@ -56,16 +56,13 @@ class ImageUnavailableError(APIException):
     default_code = "image_unavailable"
 
 
-class RunListCreateApi(StrictQueryParameters, generics.ListAPIView):
+class RunListCreateApi(CuratorNamesToReader, StrictQueryParameters, generics.ListAPIView):
     """List runs (filter by ?document=, ?corpus=, ?status=); POST starts one (curators)."""
 
     throttle_scope = "expensive"
     query_parameters = ("document", "corpus", "status")
 
     serializer_class = RunSerializer
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), **curator_names_context(self.request.user)}
 
     def get_queryset(self):
         params = self.request.query_params

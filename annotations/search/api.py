@@ -28,7 +28,7 @@ from annotations.search.planner import (
     page_search_results,
 )
 from annotations.search.stats import faces_by_year, faces_totals
-from annotations.serializers import FaceSearchSerializer, PageSearchSerializer, curator_names_context
+from annotations.serializers import CuratorNamesToReader, FaceSearchSerializer, PageSearchSerializer
 from webapp.query import StrictQueryParameters
 from webapp.renderers import JSONRenderer
 from webapp.throttling import anonymous_throttle_check
@@ -154,7 +154,7 @@ class CountedResults:
 
 
 @extend_schema(parameters=schema_parameters(PageSearchFilterSet))
-class PageSearchApi(StrictQueryParameters, generics.ListAPIView):
+class PageSearchApi(CuratorNamesToReader, StrictQueryParameters, generics.ListAPIView):
     """Pages matching the search, with their number of selected faces; `faces` lists those faces."""
 
     serializer_class = PageSearchSerializer
@@ -162,9 +162,6 @@ class PageSearchApi(StrictQueryParameters, generics.ListAPIView):
     # The filterset validates the parameters; get_queryset applies them, no filter backend.
     filter_backends: list = []
     filterset_class = PageSearchFilterSet
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), **curator_names_context(self.request.user)}
 
     def get_queryset(self):
         params = search_params_parse(self.request.query_params, filterset_class=self.filterset_class)

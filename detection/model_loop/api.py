@@ -19,6 +19,7 @@ from annotations.models import CorpusRole, Face
 from annotations.serializers import (
     CURATOR_NAMES,
     CuratorNameField,
+    CuratorNamesToReader,
     FaceSerializer,
     StrictInputSerializer,
     curator_names_context,
@@ -243,7 +244,7 @@ class TrainingJobSerializer(serializers.ModelSerializer):
         return job.error_translated()
 
 
-class TrainingJobListCreateApi(StrictQueryParameters, generics.ListAPIView):
+class TrainingJobListCreateApi(CuratorNamesToReader, StrictQueryParameters, generics.ListAPIView):
     """List training jobs (`?corpus=`); POST starts one on a corpus's (or document's) reviewed pages (curators)."""
 
     throttle_scope = "expensive"
@@ -261,9 +262,6 @@ class TrainingJobListCreateApi(StrictQueryParameters, generics.ListAPIView):
             if not attrs.get("corpus") and not attrs.get("document"):
                 raise serializers.ValidationError(_("Give a corpus or a document"))
             return attrs
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), **curator_names_context(self.request.user)}
 
     def get_queryset(self):
         return model_loop_selectors.training_job_list(

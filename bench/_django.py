@@ -173,19 +173,24 @@ def column_defaults(model, columns: tuple[str, ...], *, now: datetime | None = N
 
 def setup(prefix: str) -> Path:
     """Configure Django on a fresh database (see fresh_database_url) and migrate it; returns the data dir."""
-    sys.path.insert(0, str(ROOT))
     data_dir = Path(tempfile.mkdtemp(prefix=f"visages-{prefix}-"))
     os.environ["VISAGES_DATA_DIR"] = str(data_dir)
     os.environ["DATABASE_URL"] = fresh_database_url(prefix, data_dir / "visages.sqlite3")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
     os.environ.setdefault("IIIF_ALLOW_PRIVATE_HOSTS", "1")
     os.environ.setdefault("IIIF_DEFAULT_MIN_INTERVAL", "0")
+    _django_migrated()
+    return data_dir
+
+
+def _django_migrated() -> None:
+    """Django configured on the environment's DATABASE_URL, every migration applied."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
     import django
     from django.core.management import call_command
 
     django.setup()
     call_command("migrate", verbosity=0)
-    return data_dir
 
 
 def start_server(*, static_handler: bool = False):
@@ -229,15 +234,10 @@ def template_made(workdir: Path) -> tuple[str, str]:
         path = workdir / "template.sqlite3"
         os.environ["DATABASE_URL"] = f"sqlite:///{path}"
         made = (SQLITE_TEMPLATE, str(path))
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
     os.environ["VISAGES_DATA_DIR"] = str(workdir / "data")
-    import django
-    from django.core.management import call_command
+    _django_migrated()
     from django.db import connections
 
-    django.setup()
-    call_command("migrate", verbosity=0)
     # A PostgreSQL template may have no session open when it is copied.
     connections.close_all()
     return made

@@ -13,10 +13,10 @@ from annotations.exports.fields import (
     FACE_LABEL,
     NEGATIVE_LABEL,
     DocumentFacts,
+    PageStems,
     absolute_url,
     document_facts,
     face_attributes,
-    page_stem,
 )
 from annotations.exports.images import ImageSize, export_page_image, image_box, page_image_url
 from annotations.exports.options import ExportOptions, ExportResult
@@ -76,9 +76,10 @@ def _coco_stream(batches, *, stream: IO[str], pending: IO[str], sink: ZipSink | 
     first_image = first_annotation = True
     # Each licence a document states, numbered as met; written after the images that name them.
     licenses: dict[str, int] = {}
+    stems = PageStems(options.page_names)
     for batch in batches:
         for page, faces in batch:
-            stem = page_stem(page)
+            stem = stems(page)
             if sink is not None:
                 data, size = export_page_image(page, options, result)
                 if data is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from annotations.exports.scope import AnyFace
@@ -21,9 +22,37 @@ def rounded(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
+PAGE_NAMES = ("ids", "labels")
+# A page label that may name an exported file as it is: no separator, no leading dot, no space.
+_FILE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,149}")
+
+
 def page_stem(page: Page) -> str:
     """File stem of a page in exports: `d{document}_p{order}` (the importer reads the order back)."""
     return f"d{page.document_id}_p{page.order:04d}"
+
+
+class PageStems:
+    """The file stem of each page of one export, none written twice.
+
+    `ids` names every page `d{document}_p{order}`. `labels` names a page by its label when the label is
+    a safe file name (an imported dataset's pages keep the names they came with: `import_labelme_dataset`),
+    else, or when an earlier page of the export took that name, by `d{document}_p{order}`, and by
+    `d{document}_p{order}-page{id}` when a label took that too.
+    """
+
+    def __init__(self, names: str = "ids"):
+        if names not in PAGE_NAMES:
+            raise ValueError(f"page names are {' or '.join(PAGE_NAMES)}, not {names!r}")
+        self.by_label = names == "labels"
+        self.taken: set[str] = set()
+
+    def __call__(self, page: Page) -> str:
+        candidates = [page.label] if self.by_label and _FILE_STEM.fullmatch(page.label or "") else []
+        candidates += [page_stem(page), f"{page_stem(page)}-page{page.pk}"]
+        stem = next(name for name in candidates if name.lower() not in self.taken)
+        self.taken.add(stem.lower())
+        return stem
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from annotations.exports.fields import (
     NEGATIVE_LABEL,
     VERIFIED_STATUSES,
     DocumentFacts,
+    PageStems,
     absolute_url,
     document_facts,
     face_attributes,
-    page_stem,
 )
 from annotations.exports.images import ImageSize, export_page_image, image_box, nominal_image_size, page_image_url
 from annotations.exports.options import ExportOptions, ExportResult
@@ -103,10 +103,11 @@ def labelme_page(
 
 def write_labelme(batches: Iterable[PageBatch], *, out: Path, options: ExportOptions, result: ExportResult) -> None:
     sink = sink_for(out)
+    stems = PageStems(options.page_names)
     try:
         for batch in batches:
             for page, faces in batch:
-                stem = page_stem(page)
+                stem = stems(page)
                 if options.with_images:
                     data, size = export_page_image(page, options, result)
                     if data is None:

@@ -19,6 +19,8 @@ class ExportOptions:
     base_url: str = ""
     # Where the IIIF manifest copy and annotation pages are served from once exported.
     files_url: str = ""
+    # How exported files are named: `ids` (d{document}_p{order}) or `labels` (fields.PageStems).
+    page_names: str = "ids"
 
     @classmethod
     def from_dict(cls, options: dict) -> ExportOptions:

@@ -234,18 +234,22 @@ def document_enqueue_import(*, document: Document) -> None:
     document_import_task.delay_on_commit(document.pk)
 
 
-def document_import_run(*, document_id: int, expand_collections: bool = True) -> Document | None:
+def document_import_run(
+    *, document_id: int, expand_collections: bool = True, staged_folder: Path | None = None
+) -> Document | None:
     """Claim a pending (or abandoned) import and run it to completion; failures are stored, not raised.
 
     A IIIF Collection imports all its manifests (annotations/ingest/collections.py); with
     `expand_collections` off (a collection's own members) it is refused with its list instead.
+    `staged_folder`: a folder of scans to import in place of the source, which then only says where
+    they came from (a LabelMe dataset's document: annotations/ingest/datasets.py).
     """
     if job_claim(DOCUMENT_IMPORT, document_id) is None:
         logger.info("document %s: no pending (or abandoned) import to claim", document_id)
         return None
     document = Document.objects.get(pk=document_id)
     try:
-        parsed = _load_source(document)
+        parsed = _load_source(document) if staged_folder is None else _load_folder(document, staged_folder)
         if isinstance(parsed, ParsedCollection) and not expand_collections:
             raise _collection_refused(document, parsed)
         if isinstance(parsed, ParsedCollection):
@@ -305,6 +309,11 @@ def _load_source(document: Document) -> ParsedManifest | ParsedCollection:
                 folder, key=document.local_key, local_folder=document.local_folder, label=document.label or archive.stem
             )
     return folder_to_manifest(Path(resolved.location), key=document.local_key, local_folder=document.local_folder)
+
+
+def _load_folder(document: Document, folder: Path) -> ParsedManifest:
+    document = document_local_key_ensure(document=document)
+    return folder_to_manifest(folder, key=document.local_key, local_folder=document.local_folder)
 
 
 def _read_json_file(path: Path) -> object:

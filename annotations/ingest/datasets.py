@@ -1,0 +1,189 @@
+"""A LabelMe dataset imported as documents to review: a Visages LabelMe export, or any folder of LabelMe files
+beside their images.
+
+Files named as Visages exports them, `d<document>_p<order>.json`, make one document per `d<document>`; the
+others make one document together. Each page is labelled with its file's stem, so that `export_labelme --names
+labels` writes the dataset back under the names it came with (what keys on them, a frozen split or a sources
+table, still holds). A document's label, date, licence, attribution and manifest come from the export's
+`documentLabel`, `documentDateText`, `license`, `attribution` and `manifest` keys where its files have them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+
+from annotations.ingest.annotation_files import annotations_import
+from annotations.ingest.manifests import (
+    FOLDER_METADATA_FILE,
+    IMAGE_SUFFIXES,
+    document_import_run,
+    document_request_import,
+)
+from annotations.ingest.reports import FileReport
+from annotations.models import CURATOR_SOURCE, Corpus
+from webapp.jobs import JobStatus
+from webapp.parsers import json_loads_untrusted
+
+# The metadata entries that say where an imported dataset document comes from.
+DATASET_DOCUMENT = "Dataset document"
+SOURCE_MANIFEST = "Source manifest"
+_GROUPED_STEM = re.compile(r"d(\d{1,12})_p\d{1,6}")
+_COUNTS = ("created", "updated", "unchanged", "skipped")
+
+
+@dataclass(frozen=True)
+class DatasetPage:
+    """One LabelMe file of the dataset, checked, with its image."""
+
+    path: Path
+    content: bytes
+    record: dict
+    image: Path
+
+    @property
+    def group(self) -> str:
+        grouped = _GROUPED_STEM.fullmatch(self.path.stem)
+        return f"d{grouped.group(1)}" if grouped else ""
+
+
+@dataclass
+class DatasetDocumentReport:
+    """One document of the dataset: the document it became (None when its import failed) and its faces."""
+
+    key: str
+    label: str
+    document: int | None
+    pages: int
+    error: str = ""
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class DatasetImportReport:
+    folder: str
+    source: str
+    documents: list[DatasetDocumentReport] = field(default_factory=list)
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(file.ok for file in self.files) and all(not document.error for document in self.documents)
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "folder": self.folder,
+            "source": self.source,
+            "documents": [asdict(document) for document in self.documents],
+            "files_imported": sum(1 for file in self.files if file.ok),
+            "files_rejected": sum(1 for file in self.files if not file.ok),
+            "files": [{**asdict(file), "ok": file.ok} for file in self.files],
+        }
+
+
+def dataset_files(folder: Path) -> list[Path]:
+    """The LabelMe files of a dataset folder (its top level), in natural name order."""
+    return sorted(
+        (path for path in folder.glob("*.json") if path.name != FOLDER_METADATA_FILE),
+        key=lambda path: [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)],
+    )
+
+
+def labelme_dataset_import(*, folder: Path, corpus: Corpus, user, source: str = CURATOR_SOURCE) -> DatasetImportReport:
+    """Import a dataset folder into a corpus: its documents, their pages, and the faces of each file.
+
+    A file that cannot be read, or whose image is missing or outside the folder, is reported and adds nothing;
+    a file the annotation import refuses leaves its page without faces, and says why. A machine `source` makes
+    the faces proposals for a curator to review (and leaves out the rejected boxes, as any machine import does).
+    Importing the same folder into the same corpus again updates its documents in place and adds no face twice.
+    """
+    folder = folder.resolve()
+    report = DatasetImportReport(folder=str(folder), source=source)
+    groups: dict[str, list[DatasetPage]] = {}
+    for path in dataset_files(folder):
+        page, error = _dataset_page(path, folder)
+        if page is None:
+            report.files.append(FileReport(name=path.name, format="labelme", errors=[error]))
+            continue
+        groups.setdefault(page.group, []).append(page)
+    for key, pages in groups.items():
+        report.documents.append(
+            _dataset_document_import(folder, key, pages, corpus=corpus, user=user, source=source, files=report.files)
+        )
+    return report
+
+
+def _dataset_page(path: Path, folder: Path) -> tuple[DatasetPage | None, str]:
+    content = path.read_bytes()
+    try:
+        record = json_loads_untrusted(content.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        return None, _("not UTF-8 text")
+    except ValueError as exc:
+        return None, _("not valid JSON: %(error)s") % {"error": exc}
+    image_path = record.get("imagePath") if isinstance(record, dict) else None
+    if not isinstance(image_path, str) or not image_path:
+        return None, _("not a LabelMe file: it names no imagePath")
+    image = (folder / image_path).resolve()
+    if not image.is_relative_to(folder):
+        return None, _("its image %(path)s is outside the folder") % {"path": image_path}
+    if image.suffix.lower() not in IMAGE_SUFFIXES:
+        return None, _("its image %(path)s is not a .jpg, .png, .tif or .webp file") % {"path": image_path}
+    if not image.is_file():
+        return None, _("its image %(path)s is not in the folder") % {"path": image_path}
+    return DatasetPage(path=path, content=content, record=record, image=image), ""
+
+
+def _dataset_document_import(
+    folder: Path, key: str, pages: list[DatasetPage], *, corpus: Corpus, user, source: str, files: list[FileReport]
+) -> DatasetDocumentReport:
+    description = _document_description(folder, key, pages)
+    with tempfile.TemporaryDirectory() as staging:
+        staged = Path(staging)
+        for page in pages:
+            shutil.copyfile(page.image, staged / f"{page.path.stem}{page.image.suffix.lower()}")
+        (staged / FOLDER_METADATA_FILE).write_text(json.dumps(description), encoding="utf-8")
+        requested = document_request_import(corpus=corpus, source=f"{folder}#{key or 'pages'}", user=user)
+        document = document_import_run(document_id=requested.pk, staged_folder=staged)
+    report = DatasetDocumentReport(key=key, label=description["label"], document=requested.pk, pages=len(pages))
+    if document is None or document.import_status != JobStatus.DONE:
+        report.error = document.import_error if document else _("another import of this document is running")
+        return report
+    report.pages = document.pages.count()
+    for page in pages:
+        imported = annotations_import(
+            document=document, user=user, name=page.path.name, content=page.content, fmt="labelme", source=source
+        )
+        files.extend(imported.files)
+        for file in imported.files:
+            for count in _COUNTS:
+                setattr(report, count, getattr(report, count) + getattr(file, count))
+    return report
+
+
+def _document_description(folder: Path, key: str, pages: list[DatasetPage]) -> dict:
+    """The scan folder's metadata.json for a dataset document: what its files say of it, and its dataset key."""
+
+    def stated(name: str) -> str:
+        return next((value for page in pages if isinstance(value := page.record.get(name), str) and value), "")
+
+    metadata = [{"label": DATASET_DOCUMENT, "value": key}] if key else []
+    if stated("manifest"):
+        metadata.append({"label": SOURCE_MANIFEST, "value": stated("manifest")})
+    return {
+        "label": stated("documentLabel") or (f"{folder.name} {key}" if key else folder.name),
+        "date": stated("documentDateText"),
+        "license": stated("license"),
+        "attribution": stated("attribution"),
+        "metadata": metadata,
+    }

@@ -1,0 +1,229 @@
+"""A LabelMe dataset folder imported as documents to review, and exported back under the names it came with."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from annotations.exports.options import ExportOptions
+from annotations.exports.services import export_to_path
+from annotations.ingest.datasets import labelme_dataset_import
+from annotations.ingest.manifests import corpus_get_or_create
+from annotations.models import CURATOR_SOURCE, Document, ExportKind, Face, FaceStatus, Gender
+from annotations.tests.factories import add_faces, scanned_document
+from tests.support.manifests import jpeg_bytes
+
+
+def shape(x0, y0, x1, y1, *, label="face", gender=None, child=False):
+    flags = {"female": gender == "female", "male": gender == "male", "child": child}
+    return {"label": label, "points": [[x0, y0], [x1, y1]], "shape_type": "rectangle", "flags": flags}
+
+
+def write_page(folder: Path, stem: str, shapes: list, *, size=(400, 300), image: bool = True, **record) -> None:
+    if image:
+        (folder / f"{stem}.jpg").write_bytes(jpeg_bytes(*size))
+    content = {
+        "version": "5.5.0",
+        "flags": {},
+        "shapes": shapes,
+        "imagePath": f"{stem}.jpg",
+        "imageData": None,
+        "imageWidth": size[0],
+        "imageHeight": size[1],
+        **record,
+    }
+    (folder / f"{stem}.json").write_text(json.dumps(content))
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """Two documents of a Visages-style export: d3 (two pages, its provenance in the files) and d7 (one page)."""
+    folder = tmp_path / "faces-set"
+    folder.mkdir()
+    provenance = {
+        "documentLabel": "Le Petit Journal",
+        "documentDateText": "1910-05-02",
+        "license": "https://creativecommons.org/publicdomain/mark/1.0/",
+        "attribution": "Source gallica.bnf.fr / BnF",
+        "manifest": "https://gallica.bnf.fr/iiif/ark:/12148/bpt6k1/manifest.json",
+    }
+    write_page(
+        folder,
+        "d3_p0001",
+        [shape(10, 20, 60, 80, gender="female"), shape(200, 30, 240, 90, gender="male", child=True)],
+        **provenance,
+    )
+    write_page(folder, "d3_p0002", [shape(50, 50, 100, 110, gender="male")], **provenance)
+    write_page(folder, "d7_p0001", [shape(5, 5, 45, 55), shape(300, 200, 340, 250, label="not_face")])
+    return folder
+
+
+def faces_by_page(corpus) -> dict[str, list[tuple]]:
+    faces: dict[str, list[tuple]] = {}
+    for face in Face.objects.filter(page__document__corpus=corpus).select_related("page").order_by("x"):
+        faces.setdefault(face.page.label, []).append(
+            (face.x, face.y, face.w, face.h, face.gender, face.child, face.status, face.source)
+        )
+    return faces
+
+
+def test_each_document_of_a_dataset_becomes_a_document_with_its_pages_in_order_and_their_faces(dataset, db):
+    corpus = corpus_get_or_create(name="Dev set")
+
+    report = labelme_dataset_import(folder=dataset, corpus=corpus, user=None, source="ai-agent")
+
+    assert report.ok, report.as_dict()
+    d3, d7 = Document.objects.filter(corpus=corpus).order_by("pk")
+    assert [page.label for page in d3.pages.order_by("order")] == ["d3_p0001", "d3_p0002"]
+    assert [page.label for page in d7.pages.order_by("order")] == ["d7_p0001"]
+    assert (d3.label, d3.date_text, d3.date_start.isoformat()) == ("Le Petit Journal", "1910-05-02", "1910-05-02")
+    assert d3.license == "https://creativecommons.org/publicdomain/mark/1.0/"
+    assert d3.attribution == "Source gallica.bnf.fr / BnF"
+    assert {"label": "Dataset document", "value": "d3"} in d3.metadata
+    assert {"label": "Source manifest", "value": "https://gallica.bnf.fr/iiif/ark:/12148/bpt6k1/manifest.json"} in (
+        d3.metadata
+    )
+    assert d7.label == "faces-set d7", "without a documentLabel the document is named after the folder and its key"
+    # A machine source's faces wait for a curator's review; its rejected boxes are not proposals.
+    assert faces_by_page(corpus) == {
+        "d3_p0001": [
+            (10, 20, 50, 60, Gender.FEMALE, False, FaceStatus.PREDICTED, "ai-agent"),
+            (200, 30, 40, 60, Gender.MALE, True, FaceStatus.PREDICTED, "ai-agent"),
+        ],
+        "d3_p0002": [(50, 50, 50, 60, Gender.MALE, False, FaceStatus.PREDICTED, "ai-agent")],
+        "d7_p0001": [(5, 5, 40, 50, Gender.UNKNOWN, False, FaceStatus.PREDICTED, "ai-agent")],
+    }
+    assert [(d["label"], d["pages"], d["created"]) for d in report.as_dict()["documents"]] == [
+        ("Le Petit Journal", 2, 3),
+        ("faces-set d7", 1, 1),
+    ]
+
+
+def test_importing_a_dataset_again_changes_nothing(dataset, db):
+    corpus = corpus_get_or_create(name="Dev set")
+    labelme_dataset_import(folder=dataset, corpus=corpus, user=None, source="ai-agent")
+    before = faces_by_page(corpus)
+
+    again = labelme_dataset_import(folder=dataset, corpus=corpus, user=None, source="ai-agent")
+
+    assert again.ok
+    assert Document.objects.filter(corpus=corpus).count() == 2
+    assert faces_by_page(corpus) == before
+    assert [(d["created"], d["unchanged"]) for d in again.as_dict()["documents"]] == [(0, 3), (0, 1)]
+
+
+def test_bad_files_of_a_dataset_are_reported_and_the_good_ones_imported(dataset, tmp_path, db):
+    (dataset / "d9_p0001.json").write_text("{not json")
+    write_page(dataset, "d9_p0002", [shape(1, 1, 30, 30)], image=False)
+    write_page(dataset, "d9_p0003", [shape(1, 1, 30, 30)])
+    outside = json.loads((dataset / "d9_p0003.json").read_text())
+    (tmp_path / "secret.jpg").write_bytes(jpeg_bytes(400, 300))
+    outside["imagePath"] = "../secret.jpg"
+    (dataset / "d9_p0003.json").write_text(json.dumps(outside))
+    write_page(dataset, "d9_p0004", [shape(1, 1, 30, 30, label="dog")])
+    corpus = corpus_get_or_create(name="Dev set")
+
+    report = labelme_dataset_import(folder=dataset, corpus=corpus, user=None, source=CURATOR_SOURCE)
+
+    assert not report.ok
+    errors = {file["name"]: file["errors"] for file in report.as_dict()["files"] if file["errors"]}
+    assert set(errors) == {"d9_p0001.json", "d9_p0002.json", "d9_p0003.json", "d9_p0004.json"}
+    assert "not valid JSON" in errors["d9_p0001.json"][0]
+    assert errors["d9_p0002.json"] == ["its image d9_p0002.jpg is not in the folder"]
+    assert errors["d9_p0003.json"] == ["its image ../secret.jpg is outside the folder"]
+    assert "unknown label 'dog'" in errors["d9_p0004.json"][0]
+    d9 = Document.objects.get(corpus=corpus, source__endswith="#d9")
+    # The page whose shapes were refused is there to review, without faces; the others never came in.
+    assert [page.label for page in d9.pages.all()] == ["d9_p0004"]
+    assert not Face.objects.filter(page__document=d9).exists()
+    assert set(faces_by_page(corpus)) == {"d3_p0001", "d3_p0002", "d7_p0001"}
+
+
+def test_a_folder_without_labelme_files_is_refused(tmp_path, db):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CommandError, match="No LabelMe JSON file in"):
+        call_command("import_labelme_dataset", str(tmp_path / "empty"), "--corpus", "Dev set")
+    with pytest.raises(CommandError, match="No such folder"):
+        call_command("import_labelme_dataset", str(tmp_path / "nowhere"), "--corpus", "Dev set")
+
+
+def test_files_not_named_as_visages_names_them_make_one_document(tmp_path, db):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    write_page(folder, "IMG_0002", [shape(10, 10, 50, 50)])
+    write_page(folder, "IMG_0010", [shape(10, 10, 50, 50)])
+    corpus = corpus_get_or_create(name="Dev set")
+
+    labelme_dataset_import(folder=folder, corpus=corpus, user=None, source=CURATOR_SOURCE)
+
+    document = Document.objects.get(corpus=corpus)
+    assert document.label == "scans"
+    assert [page.label for page in document.pages.order_by("order")] == ["IMG_0002", "IMG_0010"]
+    assert set(Face.objects.filter(page__document=document).values_list("status", flat=True)) == {FaceStatus.ADDED}
+
+
+def test_a_dataset_goes_out_under_the_names_it_came_in_with(tmp_path, db, capsys):
+    # The round trip a curator's check of a dev set needs: export, import elsewhere, review, export again
+    # under the same file names, so that what keys on them (a frozen split, a sources table) still holds.
+    source = scanned_document(tmp_path / "scans")
+    add_faces(source)
+    first = tmp_path / "first"
+    export_to_path(
+        kind=ExportKind.LABELME,
+        scope={"document": source.pk},
+        out=first,
+        options=ExportOptions(include_rejected=True),
+    )
+    call_command("import_labelme_dataset", str(first), "--corpus", "Check")
+    corpus = corpus_get_or_create(name="Check")
+    (copy,) = Document.objects.filter(corpus=corpus)
+
+    second = tmp_path / "second"
+    call_command(
+        "export_labelme",
+        "--corpus",
+        str(corpus.pk),
+        "--out",
+        str(second),
+        "--include-rejected",
+        "--names",
+        "labels",
+    )
+
+    assert copy.pk != source.pk
+    assert sorted(p.name for p in second.iterdir()) == sorted(p.name for p in first.iterdir())
+    for path in sorted(first.glob("*.json")):
+        before, after = json.loads(path.read_text()), json.loads((second / path.name).read_text())
+        assert after["imagePath"] == before["imagePath"]
+        # Imported as a curator's, every face is verified now; boxes, labels and attributes are as they were.
+        assert [(s["label"], s["points"], s["gender"], s["flags"]["child"]) for s in after["shapes"]] == [
+            (s["label"], s["points"], s["gender"], s["flags"]["child"]) for s in before["shapes"]
+        ]
+
+
+def test_pages_whose_labels_cannot_name_a_file_keep_the_id_name(tmp_path, db):
+    document = scanned_document(tmp_path / "scans")
+    first, second = document.pages.order_by("order")
+    other = scanned_document(tmp_path / "more", corpus=document.corpus)
+    third, fourth = other.pages.order_by("order")
+    for page, label in [(first, "f. 1 / recto"), (second, "same"), (third, f"d{other.pk}_p0002"), (fourth, "same")]:
+        type(page).objects.filter(pk=page.pk).update(label=label)
+    out = tmp_path / "out"
+
+    call_command("export_labelme", "--corpus", str(document.corpus.pk), "--out", str(out), "--names", "labels")
+
+    # An unsafe label, and a repeat of a name already written, fall back to d<document>_p<order>, and that
+    # to d<document>_p<order>-page<id> when a label took it.
+    assert sorted(p.stem for p in out.glob("*.json")) == sorted(
+        [f"d{document.pk}_p0001", "same", f"d{other.pk}_p0002", f"d{other.pk}_p0002-page{fourth.pk}"]
+    )
+
+
+def test_export_labelme_takes_a_document_or_a_corpus(db, tmp_path):
+    with pytest.raises(CommandError, match="one of the arguments --document --corpus is required"):
+        call_command("export_labelme", "--out", str(tmp_path / "x"))
+    with pytest.raises(CommandError, match="No corpus with id 999"):
+        call_command("export_labelme", "--corpus", "999", "--out", str(tmp_path / "x"))

@@ -39,6 +39,7 @@ import csv
 import hashlib
 import json
 import math
+import re
 import sys
 import tempfile
 import time
@@ -95,6 +96,7 @@ class PageResult:
 
 
 HALVES = ("tuning", "reporting")
+DEV_SET_STEM = re.compile(r"d(\d+)_p\d+")
 SPLIT_FILE = "SPLIT.csv"
 
 
@@ -127,8 +129,11 @@ def split_by_document(
 
 
 def _document(image: LabelledImage) -> str:
-    # A LabelMe file without a document is a document of its own.
-    return image.document or image.page
+    """The dev set's document of a page: the N of its file name d<N>_p<order>, which survives a curator's round
+    trip through another instance (`import_labelme_dataset`, `export_labelme --names labels`) where the ids in
+    the file do not; else the file's document, and a file without one is a document of its own."""
+    named = DEV_SET_STEM.fullmatch(image.image_path.stem)
+    return named.group(1) if named else image.document or image.page
 
 
 class Pipeline:

@@ -85,15 +85,24 @@ _RANGE_SEPARATOR = re.compile(r"\s*(?:/|-|–|—|\bto\b|\ba\b|\bau\b)\s*")
 _APPROXIMATE = re.compile(r"\b(?:circa|ca|c|vers|env|environ|about|approx)\b\.?")
 
 
+# Cataloguers' notes after the date: parentheses with no digit in them, at the end.
+_TRAILING_NOTE = re.compile(r"(?:\s*\([^()\d]*\))+\s*$")
+
+
 def parse_date(text: str) -> DateRange:
-    """Return the first and last day that a free-text catalogue date covers, or (None, None)."""
-    cleaned = _normalise(text)
-    if not cleaned:
-        return _NO_DATE
-    for parse in (_parse_single, _parse_range):
-        start, end = parse(cleaned)
-        if start is not None and end is not None:
-            return start, end
+    """Return the first and last day that a free-text catalogue date covers, or (None, None).
+
+    A note in parentheses after the date ("1916 (date from the mount)") is set aside when the whole text
+    cannot be read; a note with digits in it ("1915 (or 1916?)") may change the date and is not.
+    """
+    for candidate in (text, _TRAILING_NOTE.sub("", text) if isinstance(text, str) else ""):
+        cleaned = _normalise(candidate)
+        if not cleaned:
+            continue
+        for parse in (_parse_single, _parse_range):
+            start, end = parse(cleaned)
+            if start is not None and end is not None:
+                return start, end
     return _NO_DATE
 
 

@@ -51,6 +51,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"})
 # A page order offset large enough to park existing pages while orders are rewritten.
 ORDER_PARKING_OFFSET = 1_000_000
 FOLDER_METADATA_FILE = "metadata.json"
+# A date as the record words it is stored up to this long (a longer note stays whole in the metadata).
+DATE_TEXT_MAX = Document._meta.get_field("date_text").max_length
 NO_SOURCE_MESSAGE = gettext_noop("Give a manifest URL, a Gallica ARK, a manifest file or a folder of images")
 
 
@@ -538,7 +540,7 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest, local_f
         label=parsed.label or document.source,
         summary=parsed.summary,
         metadata=parsed.metadata,
-        date_text=parsed.date_text,
+        date_text=_cut(parsed.date_text, DATE_TEXT_MAX),
         date_start=parsed.date_start,
         date_end=parsed.date_end,
         attribution=parsed.attribution,
@@ -588,6 +590,11 @@ def document_store_parsed(*, document: Document, parsed: ParsedManifest, local_f
     )
     document.refresh_from_db()
     return document
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text`, or its first characters and an ellipsis, within `limit` characters."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def _skipped_row(canvas: SkippedCanvas) -> dict:

@@ -118,3 +118,25 @@ def test_it_gives_no_dates_for_missing_invalid_or_unreadable_text(text: str) -> 
 
 def test_it_gives_no_dates_for_non_text() -> None:
     assert parse_date(None) == (None, None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1916 (date in the source repository's metadata)", (date(1916, 1, 1), date(1916, 12, 31))),
+        ("1915-03-12 (printed on the front page)", (date(1915, 3, 12), date(1915, 3, 12))),
+        (
+            "c. 1860-1900 (estimated from the studio mount; not in the source repository)",
+            (date(1860, 1, 1), date(1900, 12, 31)),
+        ),
+        ("12 mars 1915 (d'après le registre)", (date(1915, 3, 12), date(1915, 3, 12))),
+    ],
+)
+def test_it_reads_a_date_followed_by_a_cataloguer_s_note_in_parentheses(text: str, expected) -> None:
+    # A note was read as part of the date, so the whole text was unreadable and the document undated.
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["(printed) 1915", "Paris (1915)", "1915 (or 1916?)", "1920-1910 (sic)"])
+def test_a_note_does_not_make_unreadable_text_a_date(text: str) -> None:
+    assert parse_date(text) == (None, None)

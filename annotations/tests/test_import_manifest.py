@@ -50,6 +50,25 @@ def test_it_imports_a_p2_manifest_from_a_url_into_pages(http_server):
 
 
 @pytest.mark.django_db
+def test_a_date_longer_than_the_date_field_is_cut_and_still_read(http_server):
+    # A cataloguer's note in the Date metadata (300 characters) crashed the import on PostgreSQL, whose
+    # date_text holds 200: the import stored nothing and said "unexpected error". The full text stays in
+    # the document's metadata; the date span is read from it as before.
+    note = "1915-03-12" + " (printed on the front page; the issue number is missing from the record)" * 4
+    manifest = p2_manifest(http_server.base_url, 1)
+    manifest["metadata"] = [{"label": "Date", "value": note}]
+    url = http_server.add("/manifest.json", json.dumps(manifest))
+
+    document = import_source(url)
+
+    assert document.import_status == JobStatus.DONE, document.import_error
+    assert len(note) > 200 and len(document.date_text) == 200
+    assert document.date_text == note[:199] + "…"
+    assert (document.date_start, document.date_end) == (date(1915, 3, 12), date(1915, 3, 12))
+    assert {"label": "Date", "value": note} in document.metadata
+
+
+@pytest.mark.django_db
 def test_it_imports_the_gallica_like_fixture_with_image_api_1_1_and_canvas_scaling():
     document = import_source(str(FIXTURES / "gallica-p2-excelsior-1915.json"))
 

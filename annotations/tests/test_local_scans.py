@@ -182,6 +182,16 @@ def test_a_metadata_sidecar_gives_the_folder_a_label_and_date(tmp_path, db):
     assert document.metadata == [{"label": "Title", "value": "Excelsior"}]
 
 
+def test_a_sidecar_date_longer_than_the_date_field_is_cut(tmp_path, db):
+    folder = write_scans(tmp_path / "long-date", [(300, 400)])
+    (folder / "metadata.json").write_text(json.dumps({"date": "c. 1890 " + "x" * 300}))
+
+    document = import_folder(folder)
+
+    assert document.import_status == JobStatus.DONE, document.import_error
+    assert document.date_text == ("c. 1890 " + "x" * 300)[:199] + "…"
+
+
 def test_a_malformed_metadata_sidecar_fails_the_import_clearly(tmp_path, db):
     folder = write_scans(tmp_path / "bad", [(300, 400)])
     (folder / "metadata.json").write_text('{"metadata": "not a list"}')

@@ -22,6 +22,9 @@ from annotations.models import CURATOR_SOURCE, Document
 from webapp.parsers import json_loads_untrusted
 
 IMPORT_FORMATS = ("auto", "labelme", "coco", "w3c", "iiif")
+# Who made imported faces (Face.source, 100 characters): `curator` or a model's or a person's name.
+FACE_SOURCE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,99}"
+FACE_SOURCE_RULE = "a name of up to 100 letters, digits and . _ @ : + -, starting with a letter or digit"
 # Largest JSON file we parse (a COCO file of a whole corpus stays well below).
 MAX_JSON_BYTES = 100 * 1024 * 1024
 

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.access import get_document_for_user
-from annotations.ingest.annotation_files import IMPORT_FORMATS, annotations_import
+from annotations.ingest.annotation_files import FACE_SOURCE_PATTERN, IMPORT_FORMATS, annotations_import
 from annotations.models import CURATOR_SOURCE, CorpusRole
 from annotations.serializers import StrictInputSerializer
 from webapp.ids import IdField
@@ -26,7 +26,7 @@ class AnnotationImportInputSerializer(StrictInputSerializer):
     document = IdField()
     format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto")
     source = serializers.RegexField(
-        r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,99}$",
+        rf"^{FACE_SOURCE_PATTERN}$",
         default=CURATOR_SOURCE,
         help_text="`curator` (corrections) or the name of the model that produced the faces",
     )

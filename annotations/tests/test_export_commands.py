@@ -74,3 +74,24 @@ def test_import_annotations_fails_on_rejected_files(document, tmp_path):
 
     with pytest.raises(CommandError, match="Some files were rejected"):
         call_command("import_annotations", str(broken), "--document", str(document.pk))
+
+
+@pytest.mark.parametrize("source", ["x" * 101, "two words", ""])
+def test_import_commands_refuse_a_source_the_faces_cannot_carry(document, tmp_path, source):
+    # The API refused these; the commands passed them on, and a source over 100 characters failed the
+    # import on PostgreSQL (Face.source holds 100) with a database error instead of saying why.
+    out = tmp_path / "faces"
+    call_command("export_labelme", "--document", str(document.pk), "--out", str(out))
+
+    with pytest.raises(CommandError, match="--source must be"):
+        call_command(
+            "import_annotations",
+            str(out / f"d{document.pk}_p0001.json"),
+            "--document",
+            str(document.pk),
+            "--source",
+            source,
+        )
+    with pytest.raises(CommandError, match="--source must be"):
+        call_command("import_labelme_dataset", str(out), "--corpus", "Copy", "--source", source)
+    assert Face.objects.count() == 5

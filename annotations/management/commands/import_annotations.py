@@ -1,12 +1,18 @@
 """`manage.py import_annotations FILE --document ID [--format F] [--source S]`: faces from LabelMe/COCO/W3C/IIIF."""
 
 import json
+import re
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from annotations.ingest.annotation_files import IMPORT_FORMATS, annotations_import
+from annotations.ingest.annotation_files import (
+    FACE_SOURCE_PATTERN,
+    FACE_SOURCE_RULE,
+    IMPORT_FORMATS,
+    annotations_import,
+)
 from annotations.models import CURATOR_SOURCE, Document
 
 
@@ -21,6 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--user", default=None, help="Username recorded in the face revisions")
 
     def handle(self, *args, file: str, document: int, format: str, source: str, user: str | None, **options):
+        if not re.fullmatch(FACE_SOURCE_PATTERN, source):
+            raise CommandError(f"--source must be {FACE_SOURCE_RULE}, not {source!r}")
         target = Document.objects.filter(pk=document).first()
         if target is None:
             raise CommandError(f"No document with id {document}")

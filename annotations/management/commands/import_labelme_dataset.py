@@ -2,11 +2,13 @@
 documents to review (annotations/ingest/datasets.py)."""
 
 import json
+import re
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from annotations.ingest.annotation_files import FACE_SOURCE_PATTERN, FACE_SOURCE_RULE
 from annotations.ingest.datasets import dataset_files, labelme_dataset_import
 from annotations.ingest.manifests import CorpusNameAmbiguous, corpus_for_operator
 from annotations.models import CURATOR_SOURCE
@@ -34,6 +36,8 @@ class Command(BaseCommand):
         parser.add_argument("--user", default=None, help="Username recorded as the importer and in face revisions")
 
     def handle(self, *args, folder: str, corpus: str, public: bool, source: str, user: str | None, **options):
+        if not re.fullmatch(FACE_SOURCE_PATTERN, source):
+            raise CommandError(f"--source must be {FACE_SOURCE_RULE}, not {source!r}")
         path = Path(folder)
         if not path.is_dir():
             raise CommandError(f"No such folder: {folder}")
@@ -48,7 +52,7 @@ class Command(BaseCommand):
             target = corpus_for_operator(name=corpus, is_public=public)
         except CorpusNameAmbiguous as exc:
             raise CommandError(str(exc)) from exc
-        report = labelme_dataset_import(folder=path, corpus=target, user=actor, source=source.strip() or CURATOR_SOURCE)
+        report = labelme_dataset_import(folder=path, corpus=target, user=actor, source=source)
         self.stdout.write(json.dumps(report.as_dict(), indent=2))
         if not report.ok:
             raise CommandError("Some files or documents were not imported: see the report above")

@@ -509,6 +509,9 @@ class FaceStatus(models.TextChoices):
 
 
 CURATOR_SOURCE = "curator"
+# The metadata entry naming the IIIF manifest a document's scans were reproduced from, when they came in as
+# files (a LabelMe dataset: annotations/ingest/datasets.py); exports name it as the document's manifest.
+SOURCE_MANIFEST = "Source manifest"
 # The revision action of a face written by an annotation import (every other action is a curator's).
 REVISION_IMPORT = "import"
 # Statuses whose box and attributes a curator has confirmed: they pass any confidence threshold.

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from annotations.exports.scope import AnyFace
-from annotations.models import Document, FaceStatus, Page
+from annotations.models import SOURCE_MANIFEST, Document, FaceStatus, Page
 
 FACE_LABEL = "face"
 NEGATIVE_LABEL = "not_face"
@@ -75,9 +75,18 @@ def document_facts(document: Document, base_url: str = "") -> DocumentFacts:
         label=document.label,
         date=document.date_start.isoformat() if document.date_start else None,
         date_text=document.date_text,
-        manifest=absolute_url(document.manifest_url, base_url),
+        manifest=absolute_url(document.manifest_url, base_url) or _source_manifest(document),
         license=document.license,
         attribution=document.attribution,
+    )
+
+
+def _source_manifest(document: Document) -> str:
+    """The manifest a document made of files names as its scans' source (its metadata), or ""."""
+    entries = document.metadata if isinstance(document.metadata, list) else []
+    return next(
+        (entry["value"] for entry in entries if isinstance(entry, dict) and entry.get("label") == SOURCE_MANIFEST),
+        "",
     )
 
 

@@ -27,13 +27,12 @@ from annotations.ingest.manifests import (
     document_request_import,
 )
 from annotations.ingest.reports import FileReport
-from annotations.models import CURATOR_SOURCE, Corpus
+from annotations.models import CURATOR_SOURCE, SOURCE_MANIFEST, Corpus
 from webapp.jobs import JobStatus
 from webapp.parsers import json_loads_untrusted
 
 # The metadata entries that say where an imported dataset document comes from.
 DATASET_DOCUMENT = "Dataset document"
-SOURCE_MANIFEST = "Source manifest"
 _GROUPED_STEM = re.compile(r"d(\d{1,12})_p\d{1,6}")
 _COUNTS = ("created", "updated", "unchanged", "skipped")
 

@@ -227,3 +227,16 @@ def test_export_labelme_takes_a_document_or_a_corpus(db, tmp_path):
         call_command("export_labelme", "--out", str(tmp_path / "x"))
     with pytest.raises(CommandError, match="No corpus with id 999"):
         call_command("export_labelme", "--corpus", "999", "--out", str(tmp_path / "x"))
+
+
+def test_a_dataset_document_s_export_names_the_manifest_its_files_named(dataset, tmp_path, db):
+    corpus = corpus_get_or_create(name="Dev set")
+    labelme_dataset_import(folder=dataset, corpus=corpus, user=None, source=CURATOR_SOURCE)
+    out = tmp_path / "out"
+
+    call_command("export_labelme", "--corpus", str(corpus.pk), "--out", str(out), "--names", "labels")
+
+    for name in ("d3_p0001", "d3_p0002", "d7_p0001"):
+        before, after = (json.loads((folder / f"{name}.json").read_text()) for folder in (dataset, out))
+        for key in ("documentLabel", "documentDateText", "license", "attribution", "manifest"):
+            assert after[key] == before.get(key, after[key] if key == "documentLabel" else ""), (name, key)

@@ -98,6 +98,22 @@ def coco_file(objects: dict) -> dict:
     return {"file": upload, "document": objects["doc"], "format": "coco"}
 
 
+def labelme_dataset(objects: dict) -> dict:
+    """A LabelMe dataset zip (one page, one box) that comes into the corpus as a new document."""
+    record = {
+        "shapes": [{"label": "face", "points": [[4, 4], [30, 36]], "shape_type": "rectangle", "flags": {}}],
+        "imagePath": "d1_p0001.jpg",
+        "imageData": None,
+        "imageWidth": 40,
+        "imageHeight": 50,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("d1_p0001.jpg", jpeg_bytes(40, 50, label="1"))
+        archive.writestr("d1_p0001.json", json.dumps(record))
+    return {"file": SimpleUploadedFile("dataset.zip", buffer.getvalue()), "corpus": objects["corpus"]}
+
+
 def zip_of_scans(objects: dict) -> dict:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -286,6 +302,7 @@ ENDPOINTS = [
     # Annotation imports.
     Endpoint("import labelme", "post", "/api/imports/annotations/", "curator", labelme_file, multipart=True),
     Endpoint("import coco", "post", "/api/imports/annotations/", "curator", coco_file, multipart=True),
+    Endpoint("import labelme dataset", "post", "/api/imports/annotations/", "curator", labelme_dataset, multipart=True),
     # Exports: {export} is one the requesting user asked for on this corpus (the admin's for anonymous).
     Endpoint("request export", "post", "/api/exports/", "viewer", {"kind": "csv", "corpus": "{corpus}"}, login=True),
     Endpoint(

@@ -1,4 +1,5 @@
-"""Annotation import API: LabelMe, COCO, W3C or IIIF annotation files onto a document's pages."""
+"""Annotation import API: LabelMe, COCO, W3C or IIIF annotation files onto a document's pages, or a LabelMe
+dataset (a zip of LabelMe files and their images) as new documents of a corpus."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.access import get_document_for_user
+from annotations.access import get_corpus_for_user, get_document_for_user
 from annotations.ingest.annotation_files import FACE_SOURCE_PATTERN, IMPORT_FORMATS, annotations_import
+from annotations.ingest.datasets import labelme_dataset_import_upload
 from annotations.models import CURATOR_SOURCE, CorpusRole
 from annotations.serializers import StrictInputSerializer
 from webapp.ids import IdField
@@ -23,7 +25,12 @@ IMPORT_MAX_BYTES = 512 * 1024 * 1024
 
 class AnnotationImportInputSerializer(StrictInputSerializer):
     file = serializers.FileField()
-    document = IdField()
+    document = IdField(required=False, help_text="The document whose pages the files annotate")
+    corpus = IdField(
+        required=False,
+        help_text="Instead of a document: the corpus a LabelMe dataset (a zip of LabelMe files and their images) "
+        "comes into as new documents",
+    )
     format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto")
     source = serializers.RegexField(
         rf"^{FACE_SOURCE_PATTERN}$",
@@ -38,9 +45,26 @@ class AnnotationImportInputSerializer(StrictInputSerializer):
             )
         return upload
 
+    def validate(self, data):
+        if ("document" in data) == ("corpus" in data):
+            raise serializers.ValidationError(
+                {"document": [_("Name a document or a corpus to import into (one of them).")]}
+            )
+        if "corpus" in data:
+            if data["format"] not in ("auto", "labelme"):
+                raise serializers.ValidationError(
+                    {"format": [_("New documents come from a LabelMe dataset: the format is LabelMe.")]}
+                )
+            if not data["file"].name.lower().endswith(".zip"):
+                raise serializers.ValidationError(
+                    {"file": [_("New documents come from a zip of LabelMe files and their images.")]}
+                )
+        return data
+
 
 class AnnotationImportApi(APIView):
-    """Import faces from LabelMe / COCO / W3C / IIIF files; 200 when every file went in, 400 with the report if not."""
+    """Import faces from LabelMe / COCO / W3C / IIIF files into a document, or a LabelMe dataset zip as new
+    documents of a corpus; 200 when every file went in, 400 with the report if not."""
 
     throttle_scope = "expensive"
 
@@ -55,6 +79,15 @@ class AnnotationImportApi(APIView):
         payload = AnnotationImportInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         upload = payload.validated_data["file"]
+        if "corpus" in payload.validated_data:
+            report = labelme_dataset_import_upload(
+                corpus=get_corpus_for_user(request.user, payload.validated_data["corpus"], CorpusRole.CURATOR),
+                user=request.user,
+                name=upload.name,
+                content=upload.read(),
+                source=payload.validated_data["source"],
+            )
+            return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)
         report = annotations_import(
             document=get_document_for_user(request.user, payload.validated_data["document"], CorpusRole.CURATOR),
             user=request.user,

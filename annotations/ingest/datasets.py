@@ -10,13 +10,16 @@ table, still holds). A document's label, date, licence, attribution and manifest
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import tempfile
+import zipfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from annotations.ingest.annotation_files import annotations_import
@@ -98,16 +101,22 @@ def dataset_files(folder: Path) -> list[Path]:
     )
 
 
-def labelme_dataset_import(*, folder: Path, corpus: Corpus, user, source: str = CURATOR_SOURCE) -> DatasetImportReport:
+def labelme_dataset_import(
+    *, folder: Path, corpus: Corpus, user, source: str = CURATOR_SOURCE, origin: str = "", title: str = ""
+) -> DatasetImportReport:
     """Import a dataset folder into a corpus: its documents, their pages, and the faces of each file.
 
     A file that cannot be read, or whose image is missing or outside the folder, is reported and adds nothing;
     a file the annotation import refuses leaves its page without faces, and says why. A machine `source` makes
     the faces proposals for a curator to review (and leaves out the rejected boxes, as any machine import does).
     Importing the same folder into the same corpus again updates its documents in place and adds no face twice.
+    `origin` names where the dataset came from (the folder's path by default; each document's source is
+    `<origin>#<d{document}>`), `title` the document of the files not named `d{document}_p{order}` (the
+    folder's name by default).
     """
     folder = folder.resolve()
-    report = DatasetImportReport(folder=str(folder), source=source)
+    origin = origin or str(folder)
+    report = DatasetImportReport(folder=origin, source=source)
     groups: dict[str, list[DatasetPage]] = {}
     for path in dataset_files(folder):
         page, error = _dataset_page(path, folder)
@@ -117,9 +126,80 @@ def labelme_dataset_import(*, folder: Path, corpus: Corpus, user, source: str = 
         groups.setdefault(page.group, []).append(page)
     for key, pages in groups.items():
         report.documents.append(
-            _dataset_document_import(folder, key, pages, corpus=corpus, user=user, source=source, files=report.files)
+            _dataset_document_import(
+                key,
+                pages,
+                description=_document_description(title or folder.name, key, pages),
+                source=f"{origin}#{key or 'pages'}",
+                corpus=corpus,
+                user=user,
+                face_source=source,
+                files=report.files,
+            )
         )
     return report
+
+
+def labelme_dataset_import_upload(
+    *, name: str, content: bytes, corpus: Corpus, user, source: str = CURATOR_SOURCE
+) -> DatasetImportReport:
+    """A dataset uploaded as a zip (its files at its root or in its one top folder), imported as a folder is.
+
+    Its documents' sources are `upload:<name>#<d{document}>`: uploading the zip again under its name updates
+    them in place. A file that is not a zip, or an entry pointing outside it, is refused and nothing imported.
+    """
+    origin = f"upload:{name}"
+    with tempfile.TemporaryDirectory() as extracted:
+        try:
+            folder = _dataset_zip_extract(content, Path(extracted))
+        except DatasetRefused as exc:
+            report = DatasetImportReport(folder=origin, source=source)
+            report.files.append(FileReport(name=name, errors=[str(exc)]))
+            return report
+        return labelme_dataset_import(
+            folder=folder, corpus=corpus, user=user, source=source, origin=origin, title=PurePosixPath(name).stem
+        )
+
+
+class DatasetRefused(Exception):
+    """An uploaded dataset that cannot be read at all; the message says why."""
+
+
+def _zip_entry_parts(name: str) -> tuple[str, ...]:
+    return PurePosixPath(name.replace("\\", "/")).parts
+
+
+def _dataset_zip_extract(content: bytes, target: Path) -> Path:
+    """Extract a dataset zip's LabelMe files and images under `target`; the folder holding them."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile as exc:
+        raise DatasetRefused(_("not a valid zip file (%(error)s)") % {"error": exc}) from exc
+    with archive:
+        members = [member for member in archive.infolist() if not member.is_dir()]
+        for member in members:
+            if member.filename.startswith(("/", "\\")) or ".." in _zip_entry_parts(member.filename):
+                raise DatasetRefused(
+                    _("Refused zip entry %(name)r: it points outside the archive") % {"name": member.filename}
+                )
+        wanted = [
+            member
+            for member in members
+            if PurePosixPath(member.filename).suffix.lower() in {".json", *IMAGE_SUFFIXES}
+            and not any(part.startswith(".") or part == "__MACOSX" for part in _zip_entry_parts(member.filename))
+        ]
+        if sum(member.file_size for member in wanted) > settings.UPLOAD_MAX_BYTES:
+            raise DatasetRefused(_("the zip expands beyond the upload size limit"))
+        for member in wanted:
+            path = target.joinpath(*_zip_entry_parts(member.filename))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(member) as source, open(path, "wb") as out:
+                shutil.copyfileobj(source, out)
+    entries = list(target.iterdir())
+    # A zip of one folder (what zipping a folder makes): the dataset is that folder.
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return target
 
 
 def _dataset_page(path: Path, folder: Path) -> tuple[DatasetPage | None, str]:
@@ -144,15 +224,22 @@ def _dataset_page(path: Path, folder: Path) -> tuple[DatasetPage | None, str]:
 
 
 def _dataset_document_import(
-    folder: Path, key: str, pages: list[DatasetPage], *, corpus: Corpus, user, source: str, files: list[FileReport]
+    key: str,
+    pages: list[DatasetPage],
+    *,
+    description: dict,
+    source: str,
+    corpus: Corpus,
+    user,
+    face_source: str,
+    files: list[FileReport],
 ) -> DatasetDocumentReport:
-    description = _document_description(folder, key, pages)
     with tempfile.TemporaryDirectory() as staging:
         staged = Path(staging)
         for page in pages:
             shutil.copyfile(page.image, staged / f"{page.path.stem}{page.image.suffix.lower()}")
         (staged / FOLDER_METADATA_FILE).write_text(json.dumps(description), encoding="utf-8")
-        requested = document_request_import(corpus=corpus, source=f"{folder}#{key or 'pages'}", user=user)
+        requested = document_request_import(corpus=corpus, source=source, user=user)
         document = document_import_run(document_id=requested.pk, staged_folder=staged)
     report = DatasetDocumentReport(key=key, label=description["label"], document=requested.pk, pages=len(pages))
     if document is None or document.import_status != JobStatus.DONE:
@@ -161,7 +248,12 @@ def _dataset_document_import(
     report.pages = document.pages.count()
     for page in pages:
         imported = annotations_import(
-            document=document, user=user, name=page.path.name, content=page.content, fmt="labelme", source=source
+            document=document,
+            user=user,
+            name=page.path.name,
+            content=page.content,
+            fmt="labelme",
+            source=face_source,
         )
         files.extend(imported.files)
         for file in imported.files:
@@ -170,7 +262,7 @@ def _dataset_document_import(
     return report
 
 
-def _document_description(folder: Path, key: str, pages: list[DatasetPage]) -> dict:
+def _document_description(title: str, key: str, pages: list[DatasetPage]) -> dict:
     """The scan folder's metadata.json for a dataset document: what its files say of it, and its dataset key."""
 
     def stated(name: str) -> str:
@@ -180,7 +272,7 @@ def _document_description(folder: Path, key: str, pages: list[DatasetPage]) -> d
     if stated("manifest"):
         metadata.append({"label": SOURCE_MANIFEST, "value": stated("manifest")})
     return {
-        "label": stated("documentLabel") or (f"{folder.name} {key}" if key else folder.name),
+        "label": stated("documentLabel") or (f"{title} {key}" if key else title),
         "date": stated("documentDateText"),
         "license": stated("license"),
         "attribution": stated("attribution"),

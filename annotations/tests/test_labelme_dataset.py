@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
 
 from annotations.exports.options import ExportOptions
 from annotations.exports.services import export_to_path
@@ -240,3 +244,82 @@ def test_a_dataset_document_s_export_names_the_manifest_its_files_named(dataset,
         before, after = (json.loads((folder / f"{name}.json").read_text()) for folder in (dataset, out))
         for key in ("documentLabel", "documentDateText", "license", "attribution", "manifest"):
             assert after[key] == before.get(key, after[key] if key == "documentLabel" else ""), (name, key)
+
+
+def zipped(folder: Path, *, prefix: str = "") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, f"{prefix}{path.name}")
+    return buffer.getvalue()
+
+
+def post_dataset(user, content: bytes, name: str = "faces-set.zip", **fields):
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client.post("/api/imports/annotations/", {"file": SimpleUploadedFile(name, content), **fields})
+
+
+@pytest.mark.parametrize("prefix", ["", "faces-set/"])
+def test_a_curator_uploads_a_dataset_zip_into_a_corpus(dataset, alice, corpus, prefix):
+    response = post_dataset(alice, zipped(dataset, prefix=prefix), corpus=corpus.pk, source="ai-agent")
+
+    assert response.status_code == 200, response.content
+    report = response.json()
+    assert [(d["key"], d["label"], d["pages"], d["created"]) for d in report["documents"]] == [
+        ("d3", "Le Petit Journal", 2, 3),
+        ("d7", "faces-set d7", 1, 1),
+    ]
+    assert report["folder"] == "upload:faces-set.zip"
+    assert set(Document.objects.filter(corpus=corpus).values_list("source", flat=True)) == {
+        "upload:faces-set.zip#d3",
+        "upload:faces-set.zip#d7",
+    }
+    assert Document.objects.get(source="upload:faces-set.zip#d3").created_by == alice
+    assert set(Face.objects.values_list("status", "source")) == {(FaceStatus.PREDICTED, "ai-agent")}
+
+    again = post_dataset(alice, zipped(dataset, prefix=prefix), corpus=corpus.pk, source="ai-agent")
+
+    assert again.status_code == 200
+    assert Document.objects.filter(corpus=corpus).count() == 2 and Face.objects.count() == 4
+
+
+def test_a_dataset_upload_needs_a_curator_of_the_corpus(dataset, bob, charlie, corpus):
+    content = zipped(dataset)
+
+    assert post_dataset(bob, content, corpus=corpus.pk).status_code == 403
+    assert post_dataset(charlie, content, corpus=corpus.pk).status_code == 404
+    assert post_dataset(None, content, corpus=corpus.pk).status_code in (401, 403)
+    assert not Document.objects.exists() and not Face.objects.exists()
+
+
+def test_a_dataset_upload_names_one_target_and_is_a_zip(dataset, alice, corpus, tmp_path):
+    document = scanned_document(tmp_path / "scans", corpus=corpus)
+    content = zipped(dataset)
+
+    both = post_dataset(alice, content, corpus=corpus.pk, document=document.pk)
+    neither = post_dataset(alice, content)
+    coco = post_dataset(alice, content, corpus=corpus.pk, format="coco")
+    one_json = post_dataset(alice, (dataset / "d7_p0001.json").read_bytes(), name="d7_p0001.json", corpus=corpus.pk)
+    broken = post_dataset(alice, b"PK\x03\x04 not really", corpus=corpus.pk)
+
+    assert (both.status_code, neither.status_code, coco.status_code) == (400, 400, 400)
+    assert "document or a corpus" in str(both.json()) and "document or a corpus" in str(neither.json())
+    assert "LabelMe" in str(coco.json())
+    assert one_json.status_code == 400 and "zip of LabelMe files and their images" in str(one_json.json())
+    assert broken.status_code == 400 and "not a valid zip file" in str(broken.json())
+    assert Document.objects.filter(corpus=corpus).count() == 1 and not Face.objects.exists()
+
+
+@pytest.mark.parametrize("entry", ["../evil.json", "/abs/evil.json", "a/../../evil.json"])
+def test_a_dataset_zip_entry_pointing_outside_is_refused_and_nothing_imported(dataset, alice, corpus, entry):
+    buffer = io.BytesIO(zipped(dataset))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr(entry, "{}")
+
+    response = post_dataset(alice, buffer.getvalue(), corpus=corpus.pk)
+
+    assert response.status_code == 400
+    assert "points outside the archive" in str(response.json())
+    assert not Document.objects.exists()

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from annotations.exports.services import export_build
-from annotations.models import Export
+from annotations.exports.options import ExportOptions
+from annotations.exports.services import export_build, export_to_path
+from annotations.ingest.manifests import corpus_get_or_create
+from annotations.models import Document, Export, ExportKind, Face, FaceStatus
 from annotations.tests.factories import add_faces, scanned_document
 from webapp.jobs import JobStatus
 
@@ -113,3 +115,30 @@ def test_a_curator_imports_a_labelme_file_and_sees_the_report(curator_page, live
     expect(report).to_contain_text("0 files imported, 1 rejected", timeout=10000)
     expect(report).to_contain_text("shape 2: unknown label 'cat'")
     assert document.pages.get(order=2).faces.count() == 1, "the rejected file added nothing"
+
+
+def test_a_curator_brings_a_labelme_dataset_in_as_new_documents(curator_page, live_server, corpus, tmp_path):
+    # A LabelMe export of another instance (two documents, their provenance in the files) comes in as new
+    # documents of the corpus, its faces as proposals (source ai-agent) that await the curator's review.
+    page = curator_page
+    source = scanned_document(tmp_path / "elsewhere", corpus=corpus_get_or_create(name="Elsewhere"))
+    add_faces(source)
+    Document.objects.filter(pk=source.pk).update(label="Le Petit Journal", date_text="1910")
+    exported = tmp_path / "dataset.zip"
+    export_to_path(kind=ExportKind.LABELME, scope={"document": source.pk}, out=exported, options=ExportOptions())
+    page.goto(f"{live_server.url}/exports/")
+
+    page.check("#annotation-import-into-corpus")
+    page.select_option("#annotation-import-corpus", str(corpus.pk))
+    page.fill("input[name=source]", "ai-agent")
+    page.set_input_files("#annotation-import-file", str(exported))
+    page.click("#annotation-import-submit")
+
+    report = page.locator("#annotation-import-report")
+    expect(report).to_contain_text("1 document imported; 2 files imported, 0 rejected", timeout=10000)
+    expect(report).to_contain_text("Le Petit Journal: 2 pages, 4 faces created, 0 unchanged")
+    (imported,) = Document.objects.filter(corpus=corpus, source__startswith="upload:dataset.zip#")
+    assert (imported.label, imported.date_text, imported.created_by.username) == ("Le Petit Journal", "1910", "alice")
+    assert set(Face.objects.filter(page__document=imported).values_list("status", "source")) == {
+        (FaceStatus.PREDICTED, "ai-agent")
+    }

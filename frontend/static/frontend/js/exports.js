@@ -54,7 +54,17 @@
   function renderReport(report) {
     reportBox.replaceChildren();
     const summary = document.createElement("p");
-    if (report.files) {
+    if (report.documents) {
+      const imported = report.documents.filter((item) => !item.error).length;
+      summary.textContent = format(
+        ngettext(
+          "%(documents)s document imported; %(files_imported)s files imported, %(files_rejected)s rejected.",
+          "%(documents)s documents imported; %(files_imported)s files imported, %(files_rejected)s rejected.",
+          imported
+        ),
+        { ...report, documents: imported }
+      );
+    } else if (report.files) {
       summary.textContent = format(
         gettext(
           "%(created)s faces created, %(updated)s updated, %(unchanged)s unchanged, %(skipped)s skipped; %(files_imported)s files imported, %(files_rejected)s rejected."
@@ -65,6 +75,19 @@
       summary.textContent = format(gettext("Import refused: %(reason)s"), { reason: JSON.stringify(report) });
     }
     reportBox.append(summary);
+    if (report.documents) {
+      const documents = document.createElement("ul");
+      documents.className = "import-documents";
+      report.documents.forEach((item) => {
+        const line = document.createElement("li");
+        line.className = item.error ? "file-rejected" : "file-ok";
+        line.textContent = item.error
+          ? `${item.label}: ${item.error}`
+          : format(gettext("%(label)s: %(pages)s pages, %(created)s faces created, %(unchanged)s unchanged"), item);
+        documents.append(line);
+      });
+      reportBox.append(documents);
+    }
     const list = document.createElement("ul");
     (report.files || []).forEach((file) => {
       const item = document.createElement("li");
@@ -86,14 +109,29 @@
     reportBox.hidden = false;
   }
 
+  // Choosing a document or a corpus picks that target.
+  [
+    ["annotation-import-document", "annotation-import-into-document"],
+    ["annotation-import-corpus", "annotation-import-into-corpus"],
+  ].forEach(([select, radio]) => {
+    document.getElementById(select).addEventListener("focus", () => {
+      document.getElementById(radio).checked = true;
+    });
+  });
+
   importForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = importForm.querySelector("button[type=submit]");
     button.disabled = true;
     try {
+      // Into a document, or new documents of a corpus: the request names the one target chosen.
+      const body = new FormData(importForm);
+      const target = body.get("target");
+      body.delete("target");
+      body.delete(target === "corpus" ? "document" : "corpus");
       const response = await fetch(importForm.dataset.url, {
         method: "POST",
-        body: new FormData(importForm),
+        body,
         headers: { "X-CSRFToken": csrfToken(importForm), Accept: "application/json" },
       });
       renderReport(await response.json());

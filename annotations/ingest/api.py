@@ -79,21 +79,13 @@ class AnnotationImportApi(APIView):
         payload = AnnotationImportInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         upload = payload.validated_data["file"]
+        given = {"user": request.user, "name": upload.name, "source": payload.validated_data["source"]}
         if "corpus" in payload.validated_data:
-            report = labelme_dataset_import_upload(
-                corpus=get_corpus_for_user(request.user, payload.validated_data["corpus"], CorpusRole.CURATOR),
-                user=request.user,
-                name=upload.name,
-                content=upload.read(),
-                source=payload.validated_data["source"],
+            corpus = get_corpus_for_user(request.user, payload.validated_data["corpus"], CorpusRole.CURATOR)
+            report = labelme_dataset_import_upload(corpus=corpus, content=upload.read(), **given)
+        else:
+            document = get_document_for_user(request.user, payload.validated_data["document"], CorpusRole.CURATOR)
+            report = annotations_import(
+                document=document, content=upload.read(), fmt=payload.validated_data["format"], **given
             )
-            return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)
-        report = annotations_import(
-            document=get_document_for_user(request.user, payload.validated_data["document"], CorpusRole.CURATOR),
-            user=request.user,
-            name=upload.name,
-            content=upload.read(),
-            fmt=payload.validated_data["format"],
-            source=payload.validated_data["source"],
-        )
         return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)

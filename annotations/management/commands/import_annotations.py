@@ -1,18 +1,12 @@
 """`manage.py import_annotations FILE --document ID [--format F] [--source S]`: faces from LabelMe/COCO/W3C/IIIF."""
 
 import json
-import re
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from annotations.ingest.annotation_files import (
-    FACE_SOURCE_PATTERN,
-    FACE_SOURCE_RULE,
-    IMPORT_FORMATS,
-    annotations_import,
-)
+from annotations.ingest.annotation_files import IMPORT_FORMATS, annotations_import
+from annotations.management.import_options import face_source_checked, importing_user
 from annotations.models import CURATOR_SOURCE, Document
 
 
@@ -27,19 +21,14 @@ class Command(BaseCommand):
         parser.add_argument("--user", default=None, help="Username recorded in the face revisions")
 
     def handle(self, *args, file: str, document: int, format: str, source: str, user: str | None, **options):
-        if not re.fullmatch(FACE_SOURCE_PATTERN, source):
-            raise CommandError(f"--source must be {FACE_SOURCE_RULE}, not {source!r}")
+        source = face_source_checked(source)
         target = Document.objects.filter(pk=document).first()
         if target is None:
             raise CommandError(f"No document with id {document}")
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"No such file: {file}")
-        actor = None
-        if user:
-            actor = get_user_model().objects.filter(username=user).first()
-            if actor is None:
-                raise CommandError(f"No user named {user!r}")
+        actor = importing_user(user)
         report = annotations_import(
             document=target, user=actor, name=path.name, content=path.read_bytes(), fmt=format, source=source
         )

@@ -8,12 +8,11 @@ the failed members go to stderr, and the command fails when none could be import
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.ingest.manifests import (
-    CorpusNameAmbiguous,
     ImportFailed,
-    corpus_for_operator,
     document_import_run,
     document_request_import,
 )
+from annotations.management.import_options import add_corpus_arguments, corpus_named
 from webapp.jobs import JobStatus
 
 
@@ -25,21 +24,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("source", help="Manifest or collection URL, manifest file, ark:/12148/..., folder or zip")
-        parser.add_argument(
-            "--corpus",
-            default="Default",
-            help=(
-                "Corpus name, exact: the shared corpus of that name, else the only corpus of that name "
-                "(whoever owns it), else a new shared corpus (private)"
-            ),
-        )
-        parser.add_argument("--public", action="store_true", help="Make a corpus this import creates public")
+        add_corpus_arguments(parser)
 
     def handle(self, *args, source: str, corpus: str, public: bool, **options):
         try:
-            corpus_found = corpus_for_operator(name=corpus, is_public=public)
-            document = document_request_import(corpus=corpus_found, source=source)
-        except (ImportFailed, CorpusNameAmbiguous) as exc:
+            document = document_request_import(corpus=corpus_named(corpus, public=public), source=source)
+        except ImportFailed as exc:
             raise CommandError(str(exc)) from exc
         document = document_import_run(document_id=document.pk)
         if document is None:

@@ -96,6 +96,8 @@ class PageResult:
 
 
 HALVES = ("tuning", "reporting")
+# The source the agent's labels take when a curator checks them in Visages (bench/data/heritage_dev/README.md).
+AGENT_SOURCE = "ai-agent"
 DEV_SET_STEM = re.compile(r"d(\d+)_p\d+")
 SPLIT_FILE = "SPLIT.csv"
 
@@ -126,6 +128,28 @@ def split_by_document(
         [image for image in images if _document(image) in tuning],
         [image for image in images if _document(image) not in tuning],
     )
+
+
+def label_provenance(images: Sequence[LabelledImage]) -> dict[str, int]:
+    """How many faces a curator checked, left as the agent proposed, or never saw.
+
+    A curator checks the dev set in Visages with the agent's labels as `AGENT_SOURCE` proposals (its
+    README.md): on a page of that check (one holding a box of that source), a face reads `checked` unless it
+    is still a proposal; on another page every face is the agent's own, `unchecked`.
+    """
+    counts = {"checked": 0, "proposed": 0, "unchecked": 0}
+    for image in images:
+        in_check = any(labelled.source == AGENT_SOURCE for labelled in image.boxes)
+        for labelled in image.boxes:
+            if not labelled.is_face:
+                continue
+            if not in_check:
+                counts["unchecked"] += 1
+            elif labelled.source == AGENT_SOURCE and labelled.status == "predicted":
+                counts["proposed"] += 1
+            else:
+                counts["checked"] += 1
+    return counts
 
 
 def _document(image: LabelledImage) -> str:
@@ -559,6 +583,11 @@ def main() -> None:
             f"reading {len(pages)} pages ({args.half} half) of {len({p.document for p in pages})} documents, "
             f"{faces} faces, {sum(len(p.pairs) for p in pages)} matched faces read; "
             f"{args.bootstrap} bootstrap resamples of pages, seed {SEED}"
+        )
+        read = label_provenance(reporting)
+        print(
+            f"labels of these faces: {read['checked']} checked by a curator, {read['proposed']} left as the agent "
+            f"proposed on pages a curator reviewed, {read['unchecked']} as the AI agent made them (unchecked)"
         )
         print()
         point = figures(pages, threshold)

@@ -296,6 +296,9 @@ def test_heritage_eval_smoke(tmp_path):
     assert re.search(
         r"^12 pages of 6 documents .* reading 6 pages \(reporting half\) of 3 documents, 30 faces", output, re.M
     )
+    assert re.search(
+        r"^labels of these faces: 0 checked by a curator, 0 left .*, 30 as the AI agent made", output, re.M
+    )
     rows = {cells(row)[0]: cells(row)[1:] for row in table(output, "| figure |")}
     assert rows["precision"] == ["0.556", "0.556 – 0.556"]
     assert rows["recall"][0] == "1.000" and rows["AP@0.5"][0] == "1.000"
@@ -405,6 +408,37 @@ def test_heritage_eval_keys_a_page_on_the_document_its_file_name_gives():
 
     assert [image.page for image in reporting] == ["d12_p0003", "d12_p0004"]
     assert [image.page for image in tuning] == ["d5_p0001", "scan"]
+
+
+def test_heritage_eval_says_how_many_of_the_faces_it_reads_a_curator_checked():
+    # The dev set's labels are an AI agent's until a curator checks them in Visages, where they come in as the
+    # `ai-agent`'s proposals: a face the curator confirmed or corrected reads accepted or edited, one drawn
+    # on a page of the check reads curator/added, one left as proposed reads ai-agent/predicted; on a page
+    # no check touched, every face is the agent's as exported from its own instance (curator/added).
+    sys.path.insert(0, str(ROOT / "bench"))
+    from heritage_eval import label_provenance
+
+    from detection.inference.types import Detection
+    from detection.training.data import LabelledBox, LabelledImage
+
+    def box(source, status, is_face=True):
+        return LabelledBox(Detection(0, 0, 10, 10, 1.0), is_face, source=source, status=status)
+
+    def page(name, *boxes):
+        return LabelledImage(image_path=Path(f"{name}.jpg"), boxes=boxes, document="1", page=name)
+
+    checked = page(
+        "d1_p0001",
+        box("ai-agent", "accepted"),
+        box("ai-agent", "edited"),
+        box("curator", "added"),
+        box("ai-agent", "predicted"),
+        box("ai-agent", "rejected", is_face=False),
+    )
+    unchecked = page("d2_p0001", box("curator", "added"), box("curator", "added"))
+
+    assert label_provenance([checked, unchecked]) == {"checked": 3, "proposed": 1, "unchecked": 2}
+    assert label_provenance([unchecked]) == {"checked": 0, "proposed": 0, "unchecked": 2}
 
 
 def test_the_dev_set_s_frozen_split_is_the_one_its_figures_were_read_on():

@@ -29,6 +29,9 @@ class LabelledBox:
     gender: str = "unknown"
     age: float | None = None
     child: bool = False
+    # Who made the box and where its review stands, as exported (`source`, `status`; empty when not said).
+    source: str = ""
+    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ def read_labelme_folder(folder: Path) -> list[LabelledImage]:
                     gender=shape.get("gender") or "unknown",
                     age=float(age) if age is not None else None,
                     child=bool(flags.get("child", False)),
+                    source=str(shape.get("source") or ""),
+                    status=str(shape.get("status") or ""),
                 )
             )
         images.append(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from PIL import Image
+
 from annotations.exports.fields import absolute_url
 from annotations.exports.options import ExportOptions, ExportResult
 from annotations.exports.scope import AnyFace
@@ -13,6 +15,7 @@ from annotations.iiif.messages import Message, gettext_noop
 from annotations.models import Page
 
 JPEG_QUALITY = 90
+EXIF_ORIENTATION = 0x0112
 PAGE_SKIPPED = gettext_noop("page %(page)s (document %(document)s, p%(order)s): %(error)s")
 
 
@@ -46,15 +49,44 @@ def page_image_url(page: Page, max_size: int | None, base_url: str = "") -> str:
 
 
 def page_image_jpeg(page: Page, max_size: int | None) -> tuple[bytes, ImageSize]:
-    """The page image as a JPEG within max_size (full size when None), read locally or fetched through IIIF."""
+    """The page image as a JPEG within max_size (full size when None), read locally or fetched through IIIF.
+
+    A stored scan that is a JPEG already, exported at its own size, goes out as stored: a second compression
+    would change its pixels (and what a model reads from a retraining set).
+    """
     from annotations.iiif_server.imaging import page_derivative
 
     bound = max_size or max(page.width, page.height, page.image_width or 0, page.image_height or 0)
     derivative = page_derivative(page, max_size=bound)
+    width, height = derivative.image.size
+    size = ImageSize(width, height, derivative.scale_x, derivative.scale_y)
+    stored = _stored_jpeg(page, width, height)
+    if stored is not None:
+        return stored, size
     buffer = io.BytesIO()
     derivative.image.save(buffer, "JPEG", quality=JPEG_QUALITY)
-    width, height = derivative.image.size
-    return buffer.getvalue(), ImageSize(width, height, derivative.scale_x, derivative.scale_y)
+    return buffer.getvalue(), size
+
+
+def _stored_jpeg(page: Page, width: int, height: int) -> bytes | None:
+    """The stored scan's bytes when they are the exported image already: a plain JPEG (RGB or grey, shown as
+    stored: no EXIF turn) of this size; else None."""
+    from annotations.ingest.local_scans import page_local_file
+
+    if not page.local_path:
+        return None
+    try:
+        path = page_local_file(page)
+        with Image.open(path) as image:
+            plain = (
+                image.format == "JPEG"
+                and image.size == (width, height)
+                and image.mode in ("RGB", "L")
+                and image.getexif().get(EXIF_ORIENTATION, 1) == 1
+            )
+        return path.read_bytes() if plain else None
+    except (ValueError, OSError):
+        return None
 
 
 def image_box(face: AnyFace, size: ImageSize) -> tuple[float, float, float, float]:

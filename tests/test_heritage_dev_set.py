@@ -70,6 +70,24 @@ def test_every_image_has_a_source_and_a_licence_and_every_source_its_image():
         assert len(row["commit"]) == 40, name
 
 
+def test_every_file_names_its_document_s_title_date_licence_and_manifest_as_its_source_row_does():
+    # What a curator's check imports them with (import_labelme_dataset: the document's label, date, licence,
+    # attribution and source manifest), as the app's exports write them.
+    rows = sources()
+    for path in sorted(DEV_SET.glob("*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        row = rows[record["imagePath"]]
+        assert (record["documentLabel"], record["documentDateText"], record["license"]) == (
+            row["title"],
+            row["date"],
+            row["licence"],
+        ), path.name
+        assert record["attribution"].strip(), path.name
+        gallica = row["original_url"].startswith("https://gallica.bnf.fr/")
+        expected = f"https://gallica.bnf.fr/iiif/ark:/12148/{row['gallica_ark']}/manifest.json" if gallica else ""
+        assert record["manifest"] == expected, path.name
+
+
 def test_the_split_keeps_each_document_and_each_gallica_record_on_one_side():
     sys.path.insert(0, str(ROOT / "bench"))
     from heritage_eval import _document, split_by_document

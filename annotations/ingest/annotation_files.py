@@ -70,7 +70,14 @@ def _read_upload(name: str, content: bytes) -> tuple[list[tuple[str, bytes]], di
 
 
 def annotations_import(
-    *, document: Document, user, name: str, content: bytes, fmt: str = "auto", source: str = CURATOR_SOURCE
+    *,
+    document: Document,
+    user,
+    name: str,
+    content: bytes,
+    fmt: str = "auto",
+    source: str = CURATOR_SOURCE,
+    keep_rejected: bool = False,
 ) -> ImportReport:
     """Import faces from a JSON file or a zip of them into a document; one report per file.
 
@@ -101,7 +108,7 @@ def annotations_import(
     with transaction.atomic():
         for file_report, faces in checked:
             if file_report.ok:
-                imported_faces_store(faces, source=source, user=user, report=file_report)
+                imported_faces_store(faces, source=source, user=user, report=file_report, keep_rejected=keep_rejected)
     return report
 
 

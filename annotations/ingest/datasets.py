@@ -108,7 +108,8 @@ def labelme_dataset_import(
 
     A file that cannot be read, or whose image is missing or outside the folder, is reported and adds nothing;
     a file the annotation import refuses leaves its page without faces, and says why. A machine `source` makes
-    the faces proposals for a curator to review (and leaves out the rejected boxes, as any machine import does).
+    the faces proposals for a curator to review, and its rejected boxes (`not_face`) rejected faces of that
+    source, for the curator to restore where it was wrong: the set goes out again with its negatives.
     Importing the same folder into the same corpus again updates its documents in place and adds no face twice.
     `origin` names where the dataset came from (the folder's path by default; each document's source is
     `<origin>#<d{document}>`), `title` the document of the files not named `d{document}_p{order}` (the
@@ -258,6 +259,7 @@ def _dataset_document_import(
         content=bundle.getvalue(),
         fmt="labelme",
         source=face_source,
+        keep_rejected=True,
     )
     files.extend(imported.files)
     for file in imported.files:

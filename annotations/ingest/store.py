@@ -55,8 +55,14 @@ def _changes(face: Face, imported: ImportedFace, box: tuple[int, int, int, int] 
     return face_edit_changes(face=face, changes=changes)
 
 
-def imported_faces_store(faces: list[ImportedFace], *, source: str, user, report: FileReport) -> None:
-    """Create or update faces from one validated file (inside the import's transaction)."""
+def imported_faces_store(
+    faces: list[ImportedFace], *, source: str, user, report: FileReport, keep_rejected: bool = False
+) -> None:
+    """Create or update faces from one validated file (inside the import's transaction).
+
+    A machine source's rejected boxes are no proposals and are skipped, unless `keep_rejected` (a dataset
+    whose negatives are labels too: annotations/ingest/datasets.py) stores them rejected.
+    """
     curator = source == CURATOR_SOURCE
     by_page: dict[int, list[ImportedFace]] = defaultdict(list)
     for face in faces:
@@ -87,7 +93,7 @@ def imported_faces_store(faces: list[ImportedFace], *, source: str, user, report
             elif curator and overlapping is not None:
                 matched.add(overlapping.pk)
                 _update(overlapping, _changes(overlapping, imported, box), user=user, report=report)
-            elif not curator and (imported.negative or overlapping is not None):
+            elif not curator and ((imported.negative and not keep_rejected) or overlapping is not None):
                 report.skipped += 1
             else:
                 created = _create(page, box, imported, source=source, user=user)

@@ -91,18 +91,22 @@ def test_each_document_of_a_dataset_becomes_a_document_with_its_pages_in_order_a
         d3.metadata
     )
     assert d7.label == "faces-set d7", "without a documentLabel the document is named after the folder and its key"
-    # A machine source's faces wait for a curator's review; its rejected boxes are not proposals.
+    # A machine source's faces wait for a curator's review; its rejected boxes come in rejected, for the
+    # curator to restore where the machine was wrong (and so that the set goes out with its negatives).
     assert faces_by_page(corpus) == {
         "d3_p0001": [
             (10, 20, 50, 60, Gender.FEMALE, False, FaceStatus.PREDICTED, "ai-agent"),
             (200, 30, 40, 60, Gender.MALE, True, FaceStatus.PREDICTED, "ai-agent"),
         ],
         "d3_p0002": [(50, 50, 50, 60, Gender.MALE, False, FaceStatus.PREDICTED, "ai-agent")],
-        "d7_p0001": [(5, 5, 40, 50, Gender.UNKNOWN, False, FaceStatus.PREDICTED, "ai-agent")],
+        "d7_p0001": [
+            (5, 5, 40, 50, Gender.UNKNOWN, False, FaceStatus.PREDICTED, "ai-agent"),
+            (300, 200, 40, 50, Gender.UNKNOWN, False, FaceStatus.REJECTED, "ai-agent"),
+        ],
     }
     assert [(d["label"], d["pages"], d["created"]) for d in report.as_dict()["documents"]] == [
         ("Le Petit Journal", 2, 3),
-        ("faces-set d7", 1, 1),
+        ("faces-set d7", 1, 2),
     ]
 
 
@@ -116,7 +120,7 @@ def test_importing_a_dataset_again_changes_nothing(dataset, db):
     assert again.ok
     assert Document.objects.filter(corpus=corpus).count() == 2
     assert faces_by_page(corpus) == before
-    assert [(d["created"], d["unchanged"]) for d in again.as_dict()["documents"]] == [(0, 3), (0, 1)]
+    assert [(d["created"], d["unchanged"]) for d in again.as_dict()["documents"]] == [(0, 3), (0, 2)]
 
 
 def test_bad_files_of_a_dataset_are_reported_and_the_good_ones_imported(dataset, tmp_path, db):
@@ -269,7 +273,7 @@ def test_a_curator_uploads_a_dataset_zip_into_a_corpus(dataset, alice, corpus, p
     report = response.json()
     assert [(d["key"], d["label"], d["pages"], d["created"]) for d in report["documents"]] == [
         ("d3", "Le Petit Journal", 2, 3),
-        ("d7", "faces-set d7", 1, 1),
+        ("d7", "faces-set d7", 1, 2),
     ]
     assert report["folder"] == "upload:faces-set.zip"
     assert set(Document.objects.filter(corpus=corpus).values_list("source", flat=True)) == {
@@ -277,12 +281,14 @@ def test_a_curator_uploads_a_dataset_zip_into_a_corpus(dataset, alice, corpus, p
         "upload:faces-set.zip#d7",
     }
     assert Document.objects.get(source="upload:faces-set.zip#d3").created_by == alice
-    assert set(Face.objects.values_list("status", "source")) == {(FaceStatus.PREDICTED, "ai-agent")}
+    assert sorted(Face.objects.values_list("status", "source")) == [(FaceStatus.PREDICTED, "ai-agent")] * 4 + [
+        (FaceStatus.REJECTED, "ai-agent")
+    ]
 
     again = post_dataset(alice, zipped(dataset, prefix=prefix), corpus=corpus.pk, source="ai-agent")
 
     assert again.status_code == 200
-    assert Document.objects.filter(corpus=corpus).count() == 2 and Face.objects.count() == 4
+    assert Document.objects.filter(corpus=corpus).count() == 2 and Face.objects.count() == 5
 
 
 def test_a_dataset_upload_needs_a_curator_of_the_corpus(dataset, bob, charlie, corpus):

@@ -611,3 +611,24 @@ def test_heritage_eval_tiles_pages_as_a_run_does(tmp_path, settings):
     size = settings.DETECTION_TILE_SIZE
     step = round(size * (1 - settings.DETECTION_TILE_OVERLAP))
     assert len(tiles) == len(tile_origins(1000, size, step)) * len(tile_origins(800, size, step))
+
+
+def test_label_agreement_smoke(tmp_path):
+    # B misses one of A's 10 faces and adds one; of the 9 both drew, B calls 2 of A's 5 women men and 1 of
+    # A's 2 children an adult. Kappa by hand: gender (7/9 - 39/81) / (1 - 39/81), child (8/9 - 58/81) / (1 - 58/81).
+    output = run_bench("label_agreement.py", "--smoke", tmp_path=tmp_path)
+
+    assert re.search(r"^2 pages in both \(0 in A only, 0 in B only\)", output, re.M)
+    rows = {cells(row)[0]: cells(row)[1] for row in table(output, "| figure |")}
+    assert (rows["faces A drew"], rows["faces B drew"], rows["faces both drew"]) == ("10", "10", "9")
+    assert rows["share of A's faces B drew"] == "0.900"
+    assert (rows["gender: same label"], rows["gender: Cohen's kappa"]) == (
+        "0.778",
+        f"{(7 / 9 - 39 / 81) / (1 - 39 / 81):.3f}",
+    )
+    assert (rows["child: same label"], rows["child: Cohen's kappa"]) == (
+        "0.889",
+        f"{(8 / 9 - 58 / 81) / (1 - 58 / 81):.3f}",
+    )
+    gender = {cells(row)[0]: cells(row)[1:] for row in table(output, "| gender (rows A, columns B) |")}
+    assert gender["female"] == ["3", "2", "0"] and gender["male"] == ["0", "4", "0"]

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from annotations.exports.fields import FACE_LABEL, NEGATIVE_LABEL
 from annotations.ingest.annotation_files import annotations_import
 from annotations.ingest.manifests import (
     FOLDER_METADATA_FILE,
@@ -30,6 +31,7 @@ from annotations.ingest.manifests import (
     document_request_import,
 )
 from annotations.ingest.reports import FileReport
+from annotations.ingest.values import NEGATIVE_LABELS
 from annotations.models import CURATOR_SOURCE, SOURCE_MANIFEST, Corpus
 from webapp.jobs import JobStatus
 from webapp.parsers import json_loads_untrusted
@@ -102,7 +104,14 @@ def dataset_files(folder: Path) -> list[Path]:
 
 
 def labelme_dataset_import(
-    *, folder: Path, corpus: Corpus, user, source: str = CURATOR_SOURCE, origin: str = "", title: str = ""
+    *,
+    folder: Path,
+    corpus: Corpus,
+    user,
+    source: str = CURATOR_SOURCE,
+    origin: str = "",
+    title: str = "",
+    boxes_only: bool = False,
 ) -> DatasetImportReport:
     """Import a dataset folder into a corpus: its documents, their pages, and the faces of each file.
 
@@ -113,7 +122,8 @@ def labelme_dataset_import(
     Importing the same folder into the same corpus again updates its documents in place and adds no face twice.
     `origin` names where the dataset came from (the folder's path by default; each document's source is
     `<origin>#<d{document}>`), `title` the document of the files not named `d{document}_p{order}` (the
-    folder's name by default).
+    folder's name by default). `boxes_only` leaves out every attribute the files give (gender, child, age and
+    their confidences): a blind check, where the curator labels each face afresh.
     """
     folder = folder.resolve()
     origin = origin or str(folder)
@@ -136,6 +146,7 @@ def labelme_dataset_import(
                 user=user,
                 face_source=source,
                 files=report.files,
+                boxes_only=boxes_only,
             )
         )
     return report
@@ -234,6 +245,7 @@ def _dataset_document_import(
     user,
     face_source: str,
     files: list[FileReport],
+    boxes_only: bool,
 ) -> DatasetDocumentReport:
     with tempfile.TemporaryDirectory() as staging:
         staged = Path(staging)
@@ -251,7 +263,7 @@ def _dataset_document_import(
     bundle = io.BytesIO()
     with zipfile.ZipFile(bundle, "w") as archive:
         for page in pages:
-            archive.writestr(page.path.name, page.content)
+            archive.writestr(page.path.name, json.dumps(_boxes_only(page.record)) if boxes_only else page.content)
     imported = annotations_import(
         document=document,
         user=user,
@@ -266,6 +278,21 @@ def _dataset_document_import(
         for count in _COUNTS:
             setattr(report, count, getattr(report, count) + getattr(file, count))
     return report
+
+
+def _boxes_only(record: dict) -> dict:
+    """A LabelMe record whose shapes say only where the faces (and rejected boxes) are."""
+    shapes = record.get("shapes")
+    if not isinstance(shapes, list):
+        return record
+    kept = []
+    for shape in shapes:
+        if isinstance(shape, dict):
+            negative = isinstance(shape.get("label"), str) and shape["label"].strip().lower() in NEGATIVE_LABELS
+            shape = {key: value for key, value in shape.items() if key in ("label", "points", "shape_type", "group_id")}
+            shape["label"] = NEGATIVE_LABEL if negative else FACE_LABEL
+        kept.append(shape)
+    return {**record, "shapes": kept}
 
 
 def _document_description(title: str, key: str, pages: list[DatasetPage]) -> dict:

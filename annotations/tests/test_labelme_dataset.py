@@ -329,3 +329,28 @@ def test_a_dataset_zip_entry_pointing_outside_is_refused_and_nothing_imported(da
     assert response.status_code == 400
     assert "points outside the archive" in str(response.json())
     assert not Document.objects.exists()
+
+
+def test_a_dataset_imported_boxes_only_leaves_every_attribute_to_the_curator(dataset, tmp_path, db):
+    # A blind check: a curator who sees a machine's "male" on a halftone woman tends to accept it; with the
+    # boxes only, the curator labels each face afresh, and comparing the two (bench/label_agreement.py)
+    # measures the machine's labels.
+    record = json.loads((dataset / "d3_p0001.json").read_text())
+    record["shapes"][0].update({"label": "female", "gender": "female", "gender_confidence": 0.9, "age": 30})
+    record["shapes"][0]["description"] = json.dumps({"age": 30, "gender_conf": 0.9})
+    (dataset / "d3_p0001.json").write_text(json.dumps(record))
+    corpus = corpus_get_or_create(name="Blind")
+
+    call_command("import_labelme_dataset", str(dataset), "--corpus", "Blind", "--source", "ai-agent", "--boxes-only")
+
+    faces = Face.objects.filter(page__document__corpus=corpus).order_by("page__label", "x")
+    assert [(f.page.label, f.x, f.y, f.w, f.h, f.status) for f in faces] == [
+        ("d3_p0001", 10, 20, 50, 60, FaceStatus.PREDICTED),
+        ("d3_p0001", 200, 30, 40, 60, FaceStatus.PREDICTED),
+        ("d3_p0002", 50, 50, 50, 60, FaceStatus.PREDICTED),
+        ("d7_p0001", 5, 5, 40, 50, FaceStatus.PREDICTED),
+        ("d7_p0001", 300, 200, 40, 50, FaceStatus.REJECTED),
+    ]
+    assert {(f.gender, f.child, f.age, f.gender_confidence, f.age_confidence) for f in faces} == {
+        (Gender.UNKNOWN, False, None, None, None)
+    }

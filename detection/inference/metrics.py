@@ -400,6 +400,21 @@ class AttributeConfusion:
     child: ConfusionMatrix
 
 
+def cohen_kappa(matrix: ConfusionMatrix) -> float | None:
+    """Cohen's kappa of two labellings (the matrix's rows and columns): their agreement beyond what each one's
+    own class shares would give by chance, 1 for full agreement, 0 for chance; None when undefined (no pairs,
+    or chance alone agrees fully: both labellings put everything in one class)."""
+    counts = matrix.counts
+    total = sum(map(sum, counts))
+    if not total:
+        return None
+    observed = sum(counts[index][index] for index in range(len(counts))) / total
+    chance = sum(
+        (sum(counts[index]) / total) * (sum(row[index] for row in counts) / total) for index in range(len(counts))
+    )
+    return None if chance >= 1 else (observed - chance) / (1 - chance)
+
+
 def attribute_confusion(pairs: Sequence[AttributePair]) -> AttributeConfusion:
     """Gender (female, male, unknown) and child (adult, child) confusion matrices of matched faces."""
     gender = confusion_matrix([(pair.truth_gender, pair.predicted_gender) for pair in pairs], GENDER_CLASSES)

@@ -7,6 +7,7 @@ from detection.inference.metrics import (
     attribute_confusion,
     attribute_metrics,
     average_precision,
+    cohen_kappa,
     confusion_matrix,
     evaluate_detections,
     match,
@@ -264,3 +265,16 @@ def test_attribute_metrics_carry_the_confusion_matrices():
 
     assert report.confusion == attribute_confusion(hand_made_pairs())
     assert report.gender_accuracy == pytest.approx(5 / 8)
+
+
+def test_cohen_kappa_discounts_the_agreement_chance_alone_gives():
+    # Two labellers who both say "male" 90 % of the time agree 82 % of the time by chance alone: 90 % raw
+    # agreement is then a kappa of 0.44, not a trustworthy labelling.
+    pairs = [("male", "male")] * 85 + [("male", "female")] * 5 + [("female", "male")] * 5 + [("female", "female")] * 5
+    matrix = confusion_matrix(pairs, ("female", "male"))
+
+    assert cohen_kappa(matrix) == pytest.approx((0.9 - 0.82) / (1 - 0.82))
+    assert cohen_kappa(confusion_matrix([("male", "male")] * 3, ("female", "male"))) is None, "one class: undefined"
+    assert cohen_kappa(confusion_matrix([], ("female", "male"))) is None
+    perfect = confusion_matrix([("male", "male"), ("female", "female")], ("female", "male"))
+    assert cohen_kappa(perfect) == 1.0

@@ -31,8 +31,15 @@ class Command(BaseCommand):
             help="`curator` (the faces stand as curated) or who made them (they await a curator's review)",
         )
         parser.add_argument("--user", default=None, help="Username recorded as the importer and in face revisions")
+        parser.add_argument(
+            "--boxes-only",
+            action="store_true",
+            help="Leave out the files' gender, child and age: a blind check, where the curator labels every face",
+        )
 
-    def handle(self, *args, folder: str, corpus: str, public: bool, source: str, user: str | None, **options):
+    def handle(
+        self, *args, folder: str, corpus: str, public: bool, source: str, user: str | None, boxes_only: bool, **options
+    ):
         source = face_source_checked(source)
         path = Path(folder)
         if not path.is_dir():
@@ -41,7 +48,7 @@ class Command(BaseCommand):
             raise CommandError(f"No LabelMe JSON file in {folder}")
         actor = importing_user(user)
         report = labelme_dataset_import(
-            folder=path, corpus=corpus_named(corpus, public=public), user=actor, source=source
+            folder=path, corpus=corpus_named(corpus, public=public), user=actor, source=source, boxes_only=boxes_only
         )
         self.stdout.write(json.dumps(report.as_dict(), indent=2))
         if not report.ok:

@@ -31,6 +31,10 @@ class AnnotationImportInputSerializer(StrictInputSerializer):
         help_text="Instead of a document: the corpus a LabelMe dataset (a zip of LabelMe files and their images) "
         "comes into as new documents",
     )
+    boxes_only = serializers.BooleanField(
+        required=False,
+        help_text="With corpus: leave out the dataset's gender, child and age (a blind check)",
+    )
     format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto")
     source = serializers.RegexField(
         rf"^{FACE_SOURCE_PATTERN}$",
@@ -49,6 +53,10 @@ class AnnotationImportInputSerializer(StrictInputSerializer):
         if ("document" in data) == ("corpus" in data):
             raise serializers.ValidationError(
                 {"document": [_("Name a document or a corpus to import into (one of them).")]}
+            )
+        if data.get("boxes_only") and "corpus" not in data:
+            raise serializers.ValidationError(
+                {"boxes_only": [_("Only new documents from a LabelMe dataset come in without their labels.")]}
             )
         if "corpus" in data:
             if data["format"] not in ("auto", "labelme"):
@@ -82,7 +90,12 @@ class AnnotationImportApi(APIView):
         given = {"user": request.user, "name": upload.name, "source": payload.validated_data["source"]}
         if "corpus" in payload.validated_data:
             corpus = get_corpus_for_user(request.user, payload.validated_data["corpus"], CorpusRole.CURATOR)
-            report = labelme_dataset_import_upload(corpus=corpus, content=upload.read(), **given)
+            report = labelme_dataset_import_upload(
+                corpus=corpus,
+                content=upload.read(),
+                boxes_only=payload.validated_data.get("boxes_only", False),
+                **given,
+            )
         else:
             document = get_document_for_user(request.user, payload.validated_data["document"], CorpusRole.CURATOR)
             report = annotations_import(

@@ -153,7 +153,7 @@ def labelme_dataset_import(
 
 
 def labelme_dataset_import_upload(
-    *, name: str, content: bytes, corpus: Corpus, user, source: str = CURATOR_SOURCE
+    *, name: str, content: bytes, corpus: Corpus, user, source: str = CURATOR_SOURCE, boxes_only: bool = False
 ) -> DatasetImportReport:
     """A dataset uploaded as a zip (its files at its root or in its one top folder), imported as a folder is.
 
@@ -169,7 +169,13 @@ def labelme_dataset_import_upload(
             report.files.append(FileReport(name=name, errors=[str(exc)]))
             return report
         return labelme_dataset_import(
-            folder=folder, corpus=corpus, user=user, source=source, origin=origin, title=PurePosixPath(name).stem
+            folder=folder,
+            corpus=corpus,
+            user=user,
+            source=source,
+            origin=origin,
+            title=PurePosixPath(name).stem,
+            boxes_only=boxes_only,
         )
 
 

@@ -354,3 +354,13 @@ def test_a_dataset_imported_boxes_only_leaves_every_attribute_to_the_curator(dat
     assert {(f.gender, f.child, f.age, f.gender_confidence, f.age_confidence) for f in faces} == {
         (Gender.UNKNOWN, False, None, None, None)
     }
+
+
+def test_a_dataset_upload_can_leave_the_labels_out(dataset, alice, corpus, tmp_path):
+    response = post_dataset(alice, zipped(dataset), corpus=corpus.pk, source="ai-agent", boxes_only="true")
+
+    assert response.status_code == 200, response.content
+    assert set(Face.objects.values_list("gender", "child")) == {(Gender.UNKNOWN, False)}
+    document = scanned_document(tmp_path / "scans", corpus=corpus)
+    into_document = post_dataset(alice, zipped(dataset), document=document.pk, boxes_only="true")
+    assert into_document.status_code == 400 and "boxes_only" in into_document.json()

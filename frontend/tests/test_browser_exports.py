@@ -142,3 +142,25 @@ def test_a_curator_brings_a_labelme_dataset_in_as_new_documents(curator_page, li
     assert set(Face.objects.filter(page__document=imported).values_list("status", "source")) == {
         (FaceStatus.PREDICTED, "ai-agent")
     }
+
+
+def test_a_curator_brings_a_dataset_in_without_its_labels_for_a_blind_check(
+    curator_page, live_server, corpus, tmp_path
+):
+    page = curator_page
+    source = scanned_document(tmp_path / "elsewhere", corpus=corpus_get_or_create(name="Elsewhere"))
+    add_faces(source)
+    exported = tmp_path / "dataset.zip"
+    export_to_path(kind=ExportKind.LABELME, scope={"document": source.pk}, out=exported, options=ExportOptions())
+    page.goto(f"{live_server.url}/exports/")
+
+    page.select_option("#annotation-import-corpus", str(corpus.pk))
+    page.check("#annotation-import-boxes-only")
+    page.set_input_files("#annotation-import-file", str(exported))
+    page.click("#annotation-import-submit")
+
+    expect(page.locator("#annotation-import-report")).to_contain_text("1 document imported", timeout=10000)
+    (imported,) = Document.objects.filter(corpus=corpus, source__startswith="upload:dataset.zip#")
+    faces = Face.objects.filter(page__document=imported)
+    assert faces.count() == 4, "choosing the corpus picked it as the target"
+    assert set(faces.values_list("gender", "child", "age")) == {("unknown", False, None)}

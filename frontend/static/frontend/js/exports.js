@@ -109,14 +109,19 @@
     reportBox.hidden = false;
   }
 
-  // Choosing a document or a corpus picks that target.
+  // Choosing a document or a corpus picks that target; "boxes only" is for new documents, so it picks the corpus.
   [
     ["annotation-import-document", "annotation-import-into-document"],
     ["annotation-import-corpus", "annotation-import-into-corpus"],
   ].forEach(([select, radio]) => {
-    document.getElementById(select).addEventListener("focus", () => {
-      document.getElementById(radio).checked = true;
-    });
+    ["focus", "change"].forEach((type) =>
+      document.getElementById(select).addEventListener(type, () => {
+        document.getElementById(radio).checked = true;
+      })
+    );
+  });
+  document.getElementById("annotation-import-boxes-only").addEventListener("change", (event) => {
+    if (event.target.checked) document.getElementById("annotation-import-into-corpus").checked = true;
   });
 
   importForm.addEventListener("submit", async (event) => {
@@ -129,6 +134,7 @@
       const target = body.get("target");
       body.delete("target");
       body.delete(target === "corpus" ? "document" : "corpus");
+      if (target !== "corpus") body.delete("boxes_only");
       const response = await fetch(importForm.dataset.url, {
         method: "POST",
         body,

@@ -31,7 +31,7 @@ from annotations.ingest.manifests import (
     document_request_import,
 )
 from annotations.ingest.reports import FileReport
-from annotations.ingest.values import NEGATIVE_LABELS
+from annotations.ingest.values import FACE_LABELS, NEGATIVE_LABELS
 from annotations.models import CURATOR_SOURCE, SOURCE_MANIFEST, Corpus
 from webapp.jobs import JobStatus
 from webapp.parsers import json_loads_untrusted
@@ -98,7 +98,7 @@ class DatasetImportReport:
 def dataset_files(folder: Path) -> list[Path]:
     """The LabelMe files of a dataset folder (its top level), in natural name order."""
     return sorted(
-        (path for path in folder.glob("*.json") if path.name != FOLDER_METADATA_FILE),
+        (path for path in folder.glob("*.json") if path.name != FOLDER_METADATA_FILE and path.is_file()),
         key=lambda path: [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)],
     )
 
@@ -210,9 +210,16 @@ def _dataset_zip_extract(content: bytes, target: Path) -> Path:
             raise DatasetRefused(_("the zip expands beyond the upload size limit"))
         for member in wanted:
             path = target.joinpath(*_zip_entry_parts(member.filename))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(member) as source, open(path, "wb") as out:
-                shutil.copyfileobj(source, out)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, open(path, "wb") as out:
+                    shutil.copyfileobj(source, out)
+            except OSError as exc:
+                # A name too long for the disk, a file where a folder of that name is needed: nothing imported.
+                raise DatasetRefused(
+                    _("zip entry %(name)r cannot be written here (%(error)s)")
+                    % {"name": member.filename[:80], "error": exc.strerror or exc}
+                ) from exc
     entries = list(target.iterdir())
     # A zip of one folder (what zipping a folder makes): the dataset is that folder.
     if len(entries) == 1 and entries[0].is_dir():
@@ -221,7 +228,10 @@ def _dataset_zip_extract(content: bytes, target: Path) -> Path:
 
 
 def _dataset_page(path: Path, folder: Path) -> tuple[DatasetPage | None, str]:
-    content = path.read_bytes()
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        return None, _("cannot be read (%(error)s)") % {"error": exc.strerror or exc}
     try:
         record = json_loads_untrusted(content.decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -231,13 +241,18 @@ def _dataset_page(path: Path, folder: Path) -> tuple[DatasetPage | None, str]:
     image_path = record.get("imagePath") if isinstance(record, dict) else None
     if not isinstance(image_path, str) or not image_path:
         return None, _("not a LabelMe file: it names no imagePath")
-    image = (folder / image_path).resolve()
-    if not image.is_relative_to(folder):
-        return None, _("its image %(path)s is outside the folder") % {"path": image_path}
-    if image.suffix.lower() not in IMAGE_SUFFIXES:
-        return None, _("its image %(path)s is not a .jpg, .png, .tif or .webp file") % {"path": image_path}
-    if not image.is_file():
-        return None, _("its image %(path)s is not in the folder") % {"path": image_path}
+    shown_path = image_path if len(image_path) <= 80 else f"{image_path[:79]}…"
+    try:
+        image = (folder / image_path).resolve()
+        if not image.is_relative_to(folder):
+            return None, _("its image %(path)s is outside the folder") % {"path": shown_path}
+        if image.suffix.lower() not in IMAGE_SUFFIXES:
+            return None, _("its image %(path)s is not a .jpg, .png, .tif or .webp file") % {"path": shown_path}
+        if not image.is_file():
+            return None, _("its image %(path)s is not in the folder") % {"path": shown_path}
+    except (OSError, ValueError):
+        # A NUL in the name, a name too long for the disk: no such file can be in the folder.
+        return None, _("its image %(path)s is not in the folder") % {"path": repr(shown_path)}
     return DatasetPage(path=path, content=content, record=record, image=image), ""
 
 
@@ -294,9 +309,13 @@ def _boxes_only(record: dict) -> dict:
     kept = []
     for shape in shapes:
         if isinstance(shape, dict):
-            negative = isinstance(shape.get("label"), str) and shape["label"].strip().lower() in NEGATIVE_LABELS
+            label = shape.get("label").strip().lower() if isinstance(shape.get("label"), str) else None
             shape = {key: value for key, value in shape.items() if key in ("label", "points", "shape_type", "group_id")}
-            shape["label"] = NEGATIVE_LABEL if negative else FACE_LABEL
+            # A label we do not know stays, for the import to refuse as it would have.
+            if label in NEGATIVE_LABELS:
+                shape["label"] = NEGATIVE_LABEL
+            elif label in FACE_LABELS:
+                shape["label"] = FACE_LABEL
         kept.append(shape)
     return {**record, "shapes": kept}
 

@@ -364,3 +364,45 @@ def test_a_dataset_upload_can_leave_the_labels_out(dataset, alice, corpus, tmp_p
     document = scanned_document(tmp_path / "scans", corpus=corpus)
     into_document = post_dataset(alice, zipped(dataset), document=document.pk, boxes_only="true")
     assert into_document.status_code == 400 and "boxes_only" in into_document.json()
+
+
+@pytest.mark.parametrize("image_path", ["a\u0000.jpg", "x" * 5000 + ".jpg", "dir.json"])
+def test_a_dataset_file_naming_an_impossible_image_is_reported(dataset, alice, corpus, image_path):
+    buffer = io.BytesIO(zipped(dataset))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr(
+            "d9_p0001.json", json.dumps({"shapes": [], "imagePath": image_path, "imageWidth": 4, "imageHeight": 4})
+        )
+        archive.writestr("dir.json/inside.jpg", jpeg_bytes(4, 4))
+
+    response = post_dataset(alice, buffer.getvalue(), corpus=corpus.pk, source="ai-agent")
+
+    assert response.status_code == 400
+    errors = {file["name"]: file["errors"] for file in response.json()["files"] if file["errors"]}
+    assert list(errors) == ["d9_p0001.json"] and "its image" in errors["d9_p0001.json"][0]
+    assert Document.objects.filter(corpus=corpus).count() == 2, "the good documents came in"
+
+
+def test_a_dataset_zip_entry_whose_name_the_disk_refuses_is_refused(dataset, alice, corpus):
+    buffer = io.BytesIO(zipped(dataset))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("n" * 300 + ".json", "{}")
+
+    response = post_dataset(alice, buffer.getvalue(), corpus=corpus.pk)
+
+    assert response.status_code == 400
+    assert "cannot be written" in str(response.json())
+    assert not Document.objects.exists()
+
+
+def test_boxes_only_keeps_a_label_it_does_not_know_for_the_import_to_refuse(dataset, db):
+    record = json.loads((dataset / "d7_p0001.json").read_text())
+    record["shapes"][0]["label"] = "dog"
+    (dataset / "d7_p0001.json").write_text(json.dumps(record))
+
+    report = labelme_dataset_import(
+        folder=dataset, corpus=corpus_get_or_create(name="Blind"), user=None, source="ai-agent", boxes_only=True
+    )
+
+    (rejected,) = [file for file in report.as_dict()["files"] if file["errors"]]
+    assert rejected["name"] == "d7_p0001.json" and "unknown label 'dog'" in rejected["errors"][0]

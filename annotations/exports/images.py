@@ -15,7 +15,8 @@ from annotations.iiif.messages import Message, gettext_noop
 from annotations.models import Page
 
 JPEG_QUALITY = 90
-EXIF_ORIENTATION = 0x0112
+# What Pillow reads of a JPEG's metadata segments (an EXIF turn among them).
+METADATA_KEYS = frozenset({"exif", "xmp", "photoshop", "comment"})
 PAGE_SKIPPED = gettext_noop("page %(page)s (document %(document)s, p%(order)s): %(error)s")
 
 
@@ -69,8 +70,9 @@ def page_image_jpeg(page: Page, max_size: int | None) -> tuple[bytes, ImageSize]
 
 
 def _stored_jpeg(page: Page, width: int, height: int) -> bytes | None:
-    """The stored scan's bytes when they are the exported image already: a plain JPEG (RGB or grey, shown as
-    stored: no EXIF turn) of this size; else None."""
+    """The stored scan's bytes when they are the exported image already: a plain JPEG of this size, RGB or
+    grey, carrying no metadata (EXIF, XMP, IPTC or a comment: a camera, a place, a name that exports, encoding
+    the image again, never gave out; a colour profile is no such thing); else None."""
     from annotations.ingest.local_scans import page_local_file
 
     if not page.local_path:
@@ -82,7 +84,7 @@ def _stored_jpeg(page: Page, width: int, height: int) -> bytes | None:
                 image.format == "JPEG"
                 and image.size == (width, height)
                 and image.mode in ("RGB", "L")
-                and image.getexif().get(EXIF_ORIENTATION, 1) == 1
+                and not METADATA_KEYS & image.info.keys()
             )
         return path.read_bytes() if plain else None
     except (ValueError, OSError):

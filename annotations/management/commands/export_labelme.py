@@ -12,7 +12,7 @@ from annotations.models import Corpus, Document, ExportKind, ReviewStatus
 
 
 class Command(BaseCommand):
-    help = "Export a document's or a corpus's faces as LabelMe JSON (+ JPEGs at the exported size) to a folder or a .zip."
+    help = "Export a document's or a corpus's faces as LabelMe JSON (+ JPEGs at the exported size) to a folder or zip."
 
     def add_arguments(self, parser):
         scope = parser.add_mutually_exclusive_group(required=True)

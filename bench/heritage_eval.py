@@ -154,7 +154,7 @@ def label_provenance(images: Sequence[LabelledImage]) -> dict[str, int]:
 
 def _document(image: LabelledImage) -> str:
     """The dev set's document of a page: the N of its file name d<N>_p<order>, which survives a curator's round
-    trip through another instance (`import_labelme_dataset`, `export_labelme --names labels`) where the ids in
+    trip through another instance (`import_dataset`, `export_labelme --names labels`) where the ids in
     the file do not; else the file's document, and a file without one is a document of its own."""
     named = DEV_SET_STEM.fullmatch(image.image_path.stem)
     return named.group(1) if named else image.document or image.page

@@ -1,5 +1,5 @@
 """Agreement between two labellings of the same pages (#14): the AI agent's dev-set labels and a curator's blind
-check of them (`import_labelme_dataset --boxes-only`, reviewed, then `export_labelme --names labels`), or two
+check of them (`import_dataset --boxes-only`, reviewed, then `export_labelme --names labels`), or two
 curators' exports of one set.
 
     .venv/bin/python bench/label_agreement.py bench/data/heritage_dev checked/

@@ -390,7 +390,7 @@ def test_heritage_eval_keeps_each_document_s_half_when_documents_are_added(tmp_p
 
 
 def test_heritage_eval_keys_a_page_on_the_document_its_file_name_gives():
-    # A curator's check of the dev set imports it into another Visages instance (import_labelme_dataset) and
+    # A curator's check of the dev set imports it into another Visages instance (import_dataset) and
     # exports it back under the same file names (export_labelme --names labels): the documents' ids in the
     # files are that instance's then, so SPLIT.csv and SOURCES.csv key on the d<document> of the file name.
     sys.path.insert(0, str(ROOT / "bench"))

@@ -71,7 +71,7 @@ def test_every_image_has_a_source_and_a_licence_and_every_source_its_image():
 
 
 def test_every_file_names_its_document_s_title_date_licence_and_manifest_as_its_source_row_does():
-    # What a curator's check imports them with (import_labelme_dataset: the document's label, date, licence,
+    # What a curator's check imports them with (import_dataset: the document's label, date, licence,
     # attribution and source manifest), as the app's exports write them.
     rows = sources()
     for path in sorted(DEV_SET.glob("*.json")):

@@ -117,8 +117,9 @@ def _coco_stream(batches, *, stream: IO[str], pending: IO[str], sink: ZipSink | 
 
 def _image_provenance(document: DocumentFacts, licenses: dict[str, int]) -> dict:
     """COCO's `license` (an id of the `licenses` list, only when the document states one) and `date_captured`
-    (the document's date), with its attribution and manifest."""
+    (the document's date), with its label, attribution and manifest."""
     fields = {
+        "document_label": document.label,
         "attribution": document.attribution,
         "manifest": document.manifest,
         "date_captured": document.date,

@@ -36,7 +36,7 @@ class PageStems:
     """The file stem of each page of one export, none written twice.
 
     `ids` names every page `d{document}_p{order}`. `labels` names a page by its label when the label is
-    a safe file name (an imported dataset's pages keep the names they came with: `import_labelme_dataset`),
+    a safe file name (an imported dataset's pages keep the names they came with: `import_dataset`),
     else, or when an earlier page of the export took that name, by `d{document}_p{order}`, and by
     `d{document}_p{order}-page{id}` when a label took that too.
     """

@@ -1,5 +1,5 @@
-"""Annotation import API: LabelMe, COCO, W3C or IIIF annotation files onto a document's pages, or a LabelMe
-dataset (a zip of LabelMe files and their images) as new documents of a corpus."""
+"""Annotation import API: LabelMe, COCO, W3C or IIIF annotation files onto a document's pages, or a dataset
+(a zip of LabelMe or COCO files and their images) as new documents of a corpus."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from annotations.access import get_corpus_for_user, get_document_for_user
 from annotations.ingest.annotation_files import FACE_SOURCE_PATTERN, IMPORT_FORMATS, annotations_import
-from annotations.ingest.datasets import labelme_dataset_import_upload
+from annotations.ingest.datasets import dataset_import_upload
 from annotations.models import CURATOR_SOURCE, CorpusRole
 from annotations.serializers import StrictInputSerializer
 from webapp.ids import IdField
@@ -28,7 +28,7 @@ class AnnotationImportInputSerializer(StrictInputSerializer):
     document = IdField(required=False, help_text="The document whose pages the files annotate")
     corpus = IdField(
         required=False,
-        help_text="Instead of a document: the corpus a LabelMe dataset (a zip of LabelMe files and their images) "
+        help_text="Instead of a document: the corpus a dataset (a zip of LabelMe files or COCO files and their images) "
         "comes into as new documents",
     )
     boxes_only = serializers.BooleanField(
@@ -56,23 +56,23 @@ class AnnotationImportInputSerializer(StrictInputSerializer):
             )
         if data.get("boxes_only") and "corpus" not in data:
             raise serializers.ValidationError(
-                {"boxes_only": [_("Only new documents from a LabelMe dataset come in without their labels.")]}
+                {"boxes_only": [_("Only new documents from a dataset come in without their labels.")]}
             )
         if "corpus" in data:
-            if data["format"] not in ("auto", "labelme"):
+            if data["format"] not in ("auto", "labelme", "coco"):
                 raise serializers.ValidationError(
-                    {"format": [_("New documents come from a LabelMe dataset: the format is LabelMe.")]}
+                    {"format": [_("New documents come from a dataset of LabelMe or COCO files.")]}
                 )
             if not data["file"].name.lower().endswith(".zip"):
                 raise serializers.ValidationError(
-                    {"file": [_("New documents come from a zip of LabelMe files and their images.")]}
+                    {"file": [_("New documents come from a zip of LabelMe or COCO files and their images.")]}
                 )
         return data
 
 
 class AnnotationImportApi(APIView):
-    """Import faces from LabelMe / COCO / W3C / IIIF files into a document, or a LabelMe dataset zip as new
-    documents of a corpus; 200 when every file went in, 400 with the report if not."""
+    """Import faces from LabelMe / COCO / W3C / IIIF files into a document, or a dataset zip (LabelMe or COCO files
+    and their images) as new documents of a corpus; 200 when every file went in, 400 with the report if not."""
 
     throttle_scope = "expensive"
 
@@ -90,7 +90,7 @@ class AnnotationImportApi(APIView):
         given = {"user": request.user, "name": upload.name, "source": payload.validated_data["source"]}
         if "corpus" in payload.validated_data:
             corpus = get_corpus_for_user(request.user, payload.validated_data["corpus"], CorpusRole.CURATOR)
-            report = labelme_dataset_import_upload(
+            report = dataset_import_upload(
                 corpus=corpus,
                 content=upload.read(),
                 boxes_only=payload.validated_data.get("boxes_only", False),

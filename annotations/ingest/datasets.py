@@ -1,11 +1,13 @@
-"""A LabelMe dataset imported as documents to review: a Visages LabelMe export, or any folder of LabelMe files
-beside their images.
+"""A dataset imported as documents to review: a Visages LabelMe or COCO export, or any folder of LabelMe files
+or COCO files beside their images.
 
-Files named as Visages exports them, `d<document>_p<order>.json`, make one document per `d<document>`; the
-others make one document together. Each page is labelled with its file's stem, so that `export_labelme --names
+Pages named as Visages exports them, `d<document>_p<order>`, make one document per `d<document>`; the others
+make one document together. Each page is labelled with its file's stem, so that `export_labelme --names
 labels` writes the dataset back under the names it came with (what keys on them, a frozen split or a sources
-table, still holds). A document's label, date, licence, attribution and manifest come from the export's
-`documentLabel`, `documentDateText`, `license`, `attribution` and `manifest` keys where its files have them.
+table, still holds). A document's label, date, licence, attribution and manifest come from what the files say
+of it: a LabelMe export's `documentLabel`, `documentDateText`, `license`, `attribution` and `manifest`, a COCO
+export's images' `document_label`, `date_text`, `license` (an id of its `licenses`), `attribution` and
+`manifest`.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from annotations.ingest.manifests import (
     document_import_run,
     document_request_import,
 )
-from annotations.ingest.reports import FileReport
+from annotations.ingest.reports import MAX_MESSAGES, FileReport
 from annotations.ingest.values import FACE_LABELS, NEGATIVE_LABELS
 from annotations.models import CURATOR_SOURCE, SOURCE_MANIFEST, Corpus
 from webapp.jobs import JobStatus
@@ -40,21 +42,49 @@ from webapp.parsers import json_loads_untrusted
 DATASET_DOCUMENT = "Dataset document"
 _GROUPED_STEM = re.compile(r"d(\d{1,12})_p\d{1,6}")
 _COUNTS = ("created", "updated", "unchanged", "skipped")
+# Where each export states a document's facts.
+_LABELME_FACTS = {
+    "label": "documentLabel",
+    "date": "documentDateText",
+    "license": "license",
+    "attribution": "attribution",
+    "manifest": "manifest",
+}
+_COCO_FACTS = {"label": "document_label", "date": "date_text", "attribution": "attribution", "manifest": "manifest"}
 
 
 @dataclass(frozen=True)
 class DatasetPage:
-    """One LabelMe file of the dataset, checked, with its image."""
+    """One page of the dataset, checked, with its image: a LabelMe file, or an image of a COCO file."""
 
-    path: Path
-    content: bytes
-    record: dict
+    # The page's name: its image's stem in the staged folder, and so the page's label.
+    name: str
     image: Path
+    # The LabelMe record, or the COCO image entry.
+    record: dict
+    # The LabelMe file's bytes; for a COCO image, empty.
+    content: bytes = b""
+    # For a COCO image: the file it comes from, and that file's data.
+    coco_file: Path | None = None
+    coco: dict | None = field(default=None, compare=False)
 
     @property
     def group(self) -> str:
-        grouped = _GROUPED_STEM.fullmatch(self.path.stem)
+        grouped = _GROUPED_STEM.fullmatch(self.name)
         return f"d{grouped.group(1)}" if grouped else ""
+
+    def stated(self, fact: str) -> str:
+        """What the page's file says of its document: label, date, license, attribution or manifest."""
+        if self.coco is None:
+            value = self.record.get(_LABELME_FACTS[fact])
+        elif fact == "license":
+            licenses = {
+                item.get("id"): item.get("name") for item in self.coco.get("licenses") or [] if isinstance(item, dict)
+            }
+            value = licenses.get(self.record.get("license")) if isinstance(self.record.get("license"), int) else None
+        else:
+            value = self.record.get(_COCO_FACTS[fact])
+        return value if isinstance(value, str) else ""
 
 
 @dataclass
@@ -96,14 +126,14 @@ class DatasetImportReport:
 
 
 def dataset_files(folder: Path) -> list[Path]:
-    """The LabelMe files of a dataset folder (its top level), in natural name order."""
+    """The JSON files of a dataset folder (its top level: LabelMe or COCO files), in natural name order."""
     return sorted(
         (path for path in folder.glob("*.json") if path.name != FOLDER_METADATA_FILE and path.is_file()),
         key=lambda path: [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)],
     )
 
 
-def labelme_dataset_import(
+def dataset_import(
     *,
     folder: Path,
     corpus: Corpus,
@@ -129,12 +159,20 @@ def labelme_dataset_import(
     origin = origin or str(folder)
     report = DatasetImportReport(folder=origin, source=source)
     groups: dict[str, list[DatasetPage]] = {}
+    named: dict[str, str] = {}
     for path in dataset_files(folder):
-        page, error = _dataset_page(path, folder)
-        if page is None:
-            report.files.append(FileReport(name=path.name, format="labelme", errors=[error]))
-            continue
-        groups.setdefault(page.group, []).append(page)
+        pages, errors = _dataset_pages(path, folder)
+        for page in pages:
+            if page.name.lower() in named:
+                errors.append(
+                    _("the page %(name)s is in %(file)s already")
+                    % {"name": page.name, "file": named[page.name.lower()]}
+                )
+                continue
+            named[page.name.lower()] = path.name
+            groups.setdefault(page.group, []).append(page)
+        if errors:
+            report.files.append(FileReport(name=path.name, errors=errors[:MAX_MESSAGES]))
     for key, pages in groups.items():
         report.documents.append(
             _dataset_document_import(
@@ -152,7 +190,7 @@ def labelme_dataset_import(
     return report
 
 
-def labelme_dataset_import_upload(
+def dataset_import_upload(
     *, name: str, content: bytes, corpus: Corpus, user, source: str = CURATOR_SOURCE, boxes_only: bool = False
 ) -> DatasetImportReport:
     """A dataset uploaded as a zip (its files at its root or in its one top folder), imported as a folder is.
@@ -168,7 +206,7 @@ def labelme_dataset_import_upload(
             report = DatasetImportReport(folder=origin, source=source)
             report.files.append(FileReport(name=name, errors=[str(exc)]))
             return report
-        return labelme_dataset_import(
+        return dataset_import(
             folder=folder,
             corpus=corpus,
             user=user,
@@ -227,20 +265,50 @@ def _dataset_zip_extract(content: bytes, target: Path) -> Path:
     return target
 
 
-def _dataset_page(path: Path, folder: Path) -> tuple[DatasetPage | None, str]:
+def _dataset_pages(path: Path, folder: Path) -> tuple[list[DatasetPage], list[str]]:
+    """The pages a JSON file of the dataset gives (a LabelMe file one, a COCO file one per image), and what is
+    wrong with it or with some of its images (those give no page)."""
     try:
         content = path.read_bytes()
     except OSError as exc:
-        return None, _("cannot be read (%(error)s)") % {"error": exc.strerror or exc}
+        return [], [_("cannot be read (%(error)s)") % {"error": exc.strerror or exc}]
     try:
         record = json_loads_untrusted(content.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        return None, _("not UTF-8 text")
+        return [], [_("not UTF-8 text")]
     except ValueError as exc:
-        return None, _("not valid JSON: %(error)s") % {"error": exc}
+        return [], [_("not valid JSON: %(error)s") % {"error": exc}]
+    if isinstance(record, dict) and isinstance(record.get("images"), list) and "imagePath" not in record:
+        return _coco_pages(path, record, folder)
     image_path = record.get("imagePath") if isinstance(record, dict) else None
     if not isinstance(image_path, str) or not image_path:
-        return None, _("not a LabelMe file: it names no imagePath")
+        return [], [_("not a LabelMe file (it names no imagePath) nor a COCO file (it has no images list)")]
+    image, error = _image_in(folder, image_path)
+    if image is None:
+        return [], [error]
+    return [DatasetPage(name=path.stem, image=image, record=record, content=content)], []
+
+
+def _coco_pages(path: Path, data: dict, folder: Path) -> tuple[list[DatasetPage], list[str]]:
+    pages, errors = [], []
+    for index, entry in enumerate(data["images"], start=1):
+        where = _("image %(number)s") % {"number": index}
+        file_name = entry.get("file_name") if isinstance(entry, dict) else None
+        if not isinstance(file_name, str) or not file_name:
+            errors.append(_("%(where)s: it names no file_name") % {"where": where})
+            continue
+        image, error = _image_in(folder, file_name)
+        if image is None:
+            errors.append(f"{where}: {error}")
+            continue
+        pages.append(
+            DatasetPage(name=PurePosixPath(file_name).stem, image=image, record=entry, coco_file=path, coco=data)
+        )
+    return pages, errors
+
+
+def _image_in(folder: Path, image_path: str) -> tuple[Path | None, str]:
+    """The image a file names, when it is an image file inside the folder; else why not."""
     shown_path = image_path if len(image_path) <= 80 else f"{image_path[:79]}…"
     try:
         image = (folder / image_path).resolve()
@@ -253,7 +321,7 @@ def _dataset_page(path: Path, folder: Path) -> tuple[DatasetPage | None, str]:
     except (OSError, ValueError):
         # A NUL in the name, a name too long for the disk: no such file can be in the folder.
         return None, _("its image %(path)s is not in the folder") % {"path": repr(shown_path)}
-    return DatasetPage(path=path, content=content, record=record, image=image), ""
+    return image, ""
 
 
 def _dataset_document_import(
@@ -271,7 +339,7 @@ def _dataset_document_import(
     with tempfile.TemporaryDirectory() as staging:
         staged = Path(staging)
         for page in pages:
-            shutil.copyfile(page.image, staged / f"{page.path.stem}{page.image.suffix.lower()}")
+            shutil.copyfile(page.image, staged / f"{page.name}{page.image.suffix.lower()}")
         (staged / FOLDER_METADATA_FILE).write_text(json.dumps(description), encoding="utf-8")
         requested = document_request_import(corpus=corpus, source=source, user=user)
         document = document_import_run(document_id=requested.pk, staged_folder=staged)
@@ -280,17 +348,11 @@ def _dataset_document_import(
         report.error = document.import_error if document else _("another import of this document is running")
         return report
     report.pages = document.pages.count()
-    # The document's files go in as one zip: their pages are matched once, their faces stored together.
-    bundle = io.BytesIO()
-    with zipfile.ZipFile(bundle, "w") as archive:
-        for page in pages:
-            archive.writestr(page.path.name, json.dumps(_boxes_only(page.record)) if boxes_only else page.content)
     imported = annotations_import(
         document=document,
         user=user,
         name=f"{key or 'pages'}.zip",
-        content=bundle.getvalue(),
-        fmt="labelme",
+        content=_annotation_bundle(pages, boxes_only=boxes_only),
         source=face_source,
         keep_rejected=True,
     )
@@ -299,6 +361,47 @@ def _dataset_document_import(
         for count in _COUNTS:
             setattr(report, count, getattr(report, count) + getattr(file, count))
     return report
+
+
+def _annotation_bundle(pages: list[DatasetPage], *, boxes_only: bool) -> bytes:
+    """A document's annotation files as one zip, so that its pages are matched once and its faces stored
+    together: each LabelMe file, and of each COCO file the images of these pages and their annotations."""
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        for page in pages:
+            if page.coco is None:
+                archive.writestr(
+                    f"{page.name}.json", json.dumps(_boxes_only(page.record)) if boxes_only else page.content
+                )
+        for coco_file in dict.fromkeys(page.coco_file for page in pages if page.coco is not None):
+            images = [page.record for page in pages if page.coco_file == coco_file]
+            data = next(page.coco for page in pages if page.coco_file == coco_file)
+            ids = {image.get("id") for image in images}
+            annotations = [
+                item for item in data.get("annotations") or [] if isinstance(item, dict) and item.get("image_id") in ids
+            ]
+            part = {**data, "images": images, "annotations": annotations}
+            archive.writestr(coco_file.name, json.dumps(_coco_boxes_only(part) if boxes_only else part))
+    return bundle.getvalue()
+
+
+def _coco_boxes_only(data: dict) -> dict:
+    """A COCO file whose annotations say only where the faces (and rejected boxes) are."""
+    categories = []
+    for category in data.get("categories") or []:
+        if isinstance(category, dict) and isinstance(category.get("name"), str):
+            label = category["name"].strip().lower()
+            if label in NEGATIVE_LABELS:
+                category = {**category, "name": NEGATIVE_LABEL}
+            elif label in FACE_LABELS:
+                category = {**category, "name": FACE_LABEL}
+        categories.append(category)
+    kept = ("id", "image_id", "category_id", "bbox", "iscrowd")
+    annotations = [
+        {key: value for key, value in item.items() if key in kept} if isinstance(item, dict) else item
+        for item in data.get("annotations") or []
+    ]
+    return {**data, "categories": categories, "annotations": annotations}
 
 
 def _boxes_only(record: dict) -> dict:
@@ -323,15 +426,15 @@ def _boxes_only(record: dict) -> dict:
 def _document_description(title: str, key: str, pages: list[DatasetPage]) -> dict:
     """The scan folder's metadata.json for a dataset document: what its files say of it, and its dataset key."""
 
-    def stated(name: str) -> str:
-        return next((value for page in pages if isinstance(value := page.record.get(name), str) and value), "")
+    def stated(fact: str) -> str:
+        return next((value for page in pages if (value := page.stated(fact))), "")
 
     metadata = [{"label": DATASET_DOCUMENT, "value": key}] if key else []
     if stated("manifest"):
         metadata.append({"label": SOURCE_MANIFEST, "value": stated("manifest")})
     return {
-        "label": stated("documentLabel") or (f"{title} {key}" if key else title),
-        "date": stated("documentDateText"),
+        "label": stated("label") or (f"{title} {key}" if key else title),
+        "date": stated("date"),
         "license": stated("license"),
         "attribution": stated("attribution"),
         "metadata": metadata,

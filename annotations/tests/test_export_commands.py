@@ -93,5 +93,5 @@ def test_import_commands_refuse_a_source_the_faces_cannot_carry(document, tmp_pa
             source,
         )
     with pytest.raises(CommandError, match="--source must be"):
-        call_command("import_labelme_dataset", str(out), "--corpus", "Copy", "--source", source)
+        call_command("import_dataset", str(out), "--corpus", "Copy", "--source", source)
     assert Face.objects.count() == 5

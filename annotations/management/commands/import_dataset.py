@@ -1,12 +1,12 @@
-"""`manage.py import_labelme_dataset FOLDER --corpus NAME [--source S] [--user NAME]`: a LabelMe dataset as
-documents to review (annotations/ingest/datasets.py)."""
+"""`manage.py import_dataset FOLDER --corpus NAME [--source S] [--user NAME] [--boxes-only]`: a dataset (LabelMe
+or COCO files and their images) as documents to review (annotations/ingest/datasets.py)."""
 
 import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotations.ingest.datasets import dataset_files, labelme_dataset_import
+from annotations.ingest.datasets import dataset_files, dataset_import
 from annotations.management.import_options import (
     add_corpus_arguments,
     corpus_named,
@@ -18,8 +18,8 @@ from annotations.models import CURATOR_SOURCE
 
 class Command(BaseCommand):
     help = (
-        "Import a folder of LabelMe files and their images (a Visages LabelMe export, say) as documents to "
-        "review: one per d<document> of files named d<document>_p<order>, one for the other files."
+        "Import a folder of LabelMe files or COCO files and their images (a Visages export, say) as documents "
+        "to review: one per d<document> of pages named d<document>_p<order>, one for the other pages."
     )
 
     def add_arguments(self, parser):
@@ -45,9 +45,9 @@ class Command(BaseCommand):
         if not path.is_dir():
             raise CommandError(f"No such folder: {folder}")
         if not dataset_files(path):
-            raise CommandError(f"No LabelMe JSON file in {folder}")
+            raise CommandError(f"No LabelMe or COCO JSON file in {folder}")
         actor = importing_user(user)
-        report = labelme_dataset_import(
+        report = dataset_import(
             folder=path, corpus=corpus_named(corpus, public=public), user=actor, source=source, boxes_only=boxes_only
         )
         self.stdout.write(json.dumps(report.as_dict(), indent=2))

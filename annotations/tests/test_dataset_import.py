@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from annotations.exports.options import ExportOptions
 from annotations.exports.services import export_to_path
-from annotations.ingest.datasets import labelme_dataset_import
+from annotations.ingest.datasets import dataset_import
 from annotations.ingest.manifests import corpus_get_or_create
 from annotations.models import CURATOR_SOURCE, Document, ExportKind, Face, FaceStatus, Gender
 from annotations.tests.factories import add_faces, scanned_document
@@ -77,7 +77,7 @@ def faces_by_page(corpus) -> dict[str, list[tuple]]:
 def test_each_document_of_a_dataset_becomes_a_document_with_its_pages_in_order_and_their_faces(dataset, db):
     corpus = corpus_get_or_create(name="Dev set")
 
-    report = labelme_dataset_import(folder=dataset, corpus=corpus, user=None, source="ai-agent")
+    report = dataset_import(folder=dataset, corpus=corpus, user=None, source="ai-agent")
 
     assert report.ok, report.as_dict()
     d3, d7 = Document.objects.filter(corpus=corpus).order_by("pk")
@@ -112,10 +112,10 @@ def test_each_document_of_a_dataset_becomes_a_document_with_its_pages_in_order_a
 
 def test_importing_a_dataset_again_changes_nothing(dataset, db):
     corpus = corpus_get_or_create(name="Dev set")
-    labelme_dataset_import(folder=dataset, corpus=corpus, user=None, source="ai-agent")
+    dataset_import(folder=dataset, corpus=corpus, user=None, source="ai-agent")
     before = faces_by_page(corpus)
 
-    again = labelme_dataset_import(folder=dataset, corpus=corpus, user=None, source="ai-agent")
+    again = dataset_import(folder=dataset, corpus=corpus, user=None, source="ai-agent")
 
     assert again.ok
     assert Document.objects.filter(corpus=corpus).count() == 2
@@ -134,7 +134,7 @@ def test_bad_files_of_a_dataset_are_reported_and_the_good_ones_imported(dataset,
     write_page(dataset, "d9_p0004", [shape(1, 1, 30, 30, label="dog")])
     corpus = corpus_get_or_create(name="Dev set")
 
-    report = labelme_dataset_import(folder=dataset, corpus=corpus, user=None, source=CURATOR_SOURCE)
+    report = dataset_import(folder=dataset, corpus=corpus, user=None, source=CURATOR_SOURCE)
 
     assert not report.ok
     errors = {file["name"]: file["errors"] for file in report.as_dict()["files"] if file["errors"]}
@@ -152,10 +152,10 @@ def test_bad_files_of_a_dataset_are_reported_and_the_good_ones_imported(dataset,
 
 def test_a_folder_without_labelme_files_is_refused(tmp_path, db):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CommandError, match="No LabelMe JSON file in"):
-        call_command("import_labelme_dataset", str(tmp_path / "empty"), "--corpus", "Dev set")
+    with pytest.raises(CommandError, match="No LabelMe or COCO JSON file in"):
+        call_command("import_dataset", str(tmp_path / "empty"), "--corpus", "Dev set")
     with pytest.raises(CommandError, match="No such folder"):
-        call_command("import_labelme_dataset", str(tmp_path / "nowhere"), "--corpus", "Dev set")
+        call_command("import_dataset", str(tmp_path / "nowhere"), "--corpus", "Dev set")
 
 
 def test_files_not_named_as_visages_names_them_make_one_document(tmp_path, db):
@@ -165,7 +165,7 @@ def test_files_not_named_as_visages_names_them_make_one_document(tmp_path, db):
     write_page(folder, "IMG_0010", [shape(10, 10, 50, 50)])
     corpus = corpus_get_or_create(name="Dev set")
 
-    labelme_dataset_import(folder=folder, corpus=corpus, user=None, source=CURATOR_SOURCE)
+    dataset_import(folder=folder, corpus=corpus, user=None, source=CURATOR_SOURCE)
 
     document = Document.objects.get(corpus=corpus)
     assert document.label == "scans"
@@ -185,7 +185,7 @@ def test_a_dataset_goes_out_under_the_names_it_came_in_with(tmp_path, db, capsys
         out=first,
         options=ExportOptions(include_rejected=True),
     )
-    call_command("import_labelme_dataset", str(first), "--corpus", "Check")
+    call_command("import_dataset", str(first), "--corpus", "Check")
     corpus = corpus_get_or_create(name="Check")
     (copy,) = Document.objects.filter(corpus=corpus)
 
@@ -239,7 +239,7 @@ def test_export_labelme_takes_a_document_or_a_corpus(db, tmp_path):
 
 def test_a_dataset_document_s_export_names_the_manifest_its_files_named(dataset, tmp_path, db):
     corpus = corpus_get_or_create(name="Dev set")
-    labelme_dataset_import(folder=dataset, corpus=corpus, user=None, source=CURATOR_SOURCE)
+    dataset_import(folder=dataset, corpus=corpus, user=None, source=CURATOR_SOURCE)
     out = tmp_path / "out"
 
     call_command("export_labelme", "--corpus", str(corpus.pk), "--out", str(out), "--names", "labels")
@@ -306,14 +306,14 @@ def test_a_dataset_upload_names_one_target_and_is_a_zip(dataset, alice, corpus, 
 
     both = post_dataset(alice, content, corpus=corpus.pk, document=document.pk)
     neither = post_dataset(alice, content)
-    coco = post_dataset(alice, content, corpus=corpus.pk, format="coco")
+    w3c = post_dataset(alice, content, corpus=corpus.pk, format="w3c")
     one_json = post_dataset(alice, (dataset / "d7_p0001.json").read_bytes(), name="d7_p0001.json", corpus=corpus.pk)
     broken = post_dataset(alice, b"PK\x03\x04 not really", corpus=corpus.pk)
 
-    assert (both.status_code, neither.status_code, coco.status_code) == (400, 400, 400)
+    assert (both.status_code, neither.status_code, w3c.status_code) == (400, 400, 400)
     assert "document or a corpus" in str(both.json()) and "document or a corpus" in str(neither.json())
-    assert "LabelMe" in str(coco.json())
-    assert one_json.status_code == 400 and "zip of LabelMe files and their images" in str(one_json.json())
+    assert "LabelMe or COCO" in str(w3c.json())
+    assert one_json.status_code == 400 and "zip of LabelMe or COCO files and their images" in str(one_json.json())
     assert broken.status_code == 400 and "not a valid zip file" in str(broken.json())
     assert Document.objects.filter(corpus=corpus).count() == 1 and not Face.objects.exists()
 
@@ -341,7 +341,7 @@ def test_a_dataset_imported_boxes_only_leaves_every_attribute_to_the_curator(dat
     (dataset / "d3_p0001.json").write_text(json.dumps(record))
     corpus = corpus_get_or_create(name="Blind")
 
-    call_command("import_labelme_dataset", str(dataset), "--corpus", "Blind", "--source", "ai-agent", "--boxes-only")
+    call_command("import_dataset", str(dataset), "--corpus", "Blind", "--source", "ai-agent", "--boxes-only")
 
     faces = Face.objects.filter(page__document__corpus=corpus).order_by("page__label", "x")
     assert [(f.page.label, f.x, f.y, f.w, f.h, f.status) for f in faces] == [
@@ -400,9 +400,104 @@ def test_boxes_only_keeps_a_label_it_does_not_know_for_the_import_to_refuse(data
     record["shapes"][0]["label"] = "dog"
     (dataset / "d7_p0001.json").write_text(json.dumps(record))
 
-    report = labelme_dataset_import(
+    report = dataset_import(
         folder=dataset, corpus=corpus_get_or_create(name="Blind"), user=None, source="ai-agent", boxes_only=True
     )
 
     (rejected,) = [file for file in report.as_dict()["files"] if file["errors"]]
     assert rejected["name"] == "d7_p0001.json" and "unknown label 'dog'" in rejected["errors"][0]
+
+
+def test_a_coco_export_comes_in_as_new_documents_too(tmp_path, alice, corpus):
+    # A COCO dataset (Visages' COCO export: images/ and annotations.json) as a LabelMe one: a document per
+    # d<document>, pages named by their files, the faces and rejected boxes with their attributes.
+    source = scanned_document(tmp_path / "scans", corpus=corpus_get_or_create(name="Elsewhere"))
+    faces = add_faces(source)
+    Document.objects.filter(pk=source.pk).update(label="Le Matin", date_text="1912", attribution="BnF", license="CC0")
+    exported = tmp_path / "coco.zip"
+    export_to_path(
+        kind=ExportKind.COCO,
+        scope={"document": source.pk},
+        out=exported,
+        options=ExportOptions(include_rejected=True),
+    )
+
+    response = post_dataset(alice, exported.read_bytes(), name="coco.zip", corpus=corpus.pk, source="ai-agent")
+
+    assert response.status_code == 200, response.content
+    (document,) = Document.objects.filter(corpus=corpus)
+    assert (document.label, document.date_text, document.attribution, document.license) == (
+        "Le Matin",
+        "1912",
+        "BnF",
+        "CC0",
+    )
+    assert [page.label for page in document.pages.order_by("order")] == [f"d{source.pk}_p0001", f"d{source.pk}_p0002"]
+    came = sorted(
+        (f.page.order, f.x, f.y, f.w, f.h, f.gender, f.child, f.status)
+        for f in Face.objects.filter(page__document=document).select_related("page")
+    )
+    expected = sorted(
+        (
+            f.page.order,
+            f.x,
+            f.y,
+            f.w,
+            f.h,
+            f.gender,
+            f.child,
+            FaceStatus.REJECTED if f.status == FaceStatus.REJECTED else FaceStatus.PREDICTED,
+        )
+        for f in faces.values()
+    )
+    assert came == expected
+
+
+def test_a_coco_file_whose_images_are_missing_says_which(tmp_path, db):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "d1_p0001.jpg").write_bytes(jpeg_bytes(400, 300))
+    coco = {
+        "images": [
+            {"id": 1, "file_name": "d1_p0001.jpg", "width": 400, "height": 300},
+            {"id": 2, "file_name": "d1_p0002.jpg", "width": 400, "height": 300},
+        ],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 20, 50, 60]},
+            {"id": 2, "image_id": 2, "category_id": 1, "bbox": [10, 20, 50, 60]},
+        ],
+        "categories": [{"id": 1, "name": "face"}],
+    }
+    (folder / "faces.json").write_text(json.dumps(coco))
+
+    report = dataset_import(folder=folder, corpus=corpus_get_or_create(name="Set"), user=None).as_dict()
+
+    errors = {file["name"]: file["errors"] for file in report["files"] if file["errors"]}
+    assert errors == {"faces.json": ["image 2: its image d1_p0002.jpg is not in the folder"]}
+    assert [(d["key"], d["pages"], d["created"]) for d in report["documents"]] == [("d1", 1, 1)]
+
+
+def test_a_coco_dataset_comes_in_boxes_only_too(tmp_path, db):
+    source = scanned_document(tmp_path / "scans", corpus=corpus_get_or_create(name="Elsewhere"))
+    add_faces(source)
+    exported = tmp_path / "coco.zip"
+    export_to_path(kind=ExportKind.COCO, scope={"document": source.pk}, out=exported, options=ExportOptions())
+    folder = tmp_path / "coco"
+    with zipfile.ZipFile(exported) as archive:
+        archive.extractall(folder)
+    duplicate = json.loads((folder / "annotations.json").read_text())
+    (folder / "again.json").write_text(json.dumps(duplicate))
+
+    report = dataset_import(
+        folder=folder, corpus=corpus_get_or_create(name="Blind"), user=None, source="ai-agent", boxes_only=True
+    ).as_dict()
+
+    faces = Face.objects.filter(page__document__corpus__name="Blind")
+    assert faces.count() == 4 and set(faces.values_list("gender", "child", "age")) == {("unknown", False, None)}
+    errors = {file["name"]: file["errors"] for file in report["files"] if file["errors"]}
+    assert errors == {
+        "annotations.json": [
+            f"the page d{source.pk}_p0001 is in again.json already",
+            f"the page d{source.pk}_p0002 is in again.json already",
+        ]
+    }

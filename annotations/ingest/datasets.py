@@ -78,10 +78,15 @@ class DatasetPage:
         if self.coco is None:
             value = self.record.get(_LABELME_FACTS[fact])
         elif fact == "license":
-            licenses = {
-                item.get("id"): item.get("name") for item in self.coco.get("licenses") or [] if isinstance(item, dict)
-            }
-            value = licenses.get(self.record.get("license")) if isinstance(self.record.get("license"), int) else None
+            listed = self.coco.get("licenses") if isinstance(self.coco.get("licenses"), list) else []
+            value = next(
+                (
+                    item.get("name")
+                    for item in listed
+                    if isinstance(item, dict) and _is_id(item.get("id")) and item["id"] == self.record.get("license")
+                ),
+                None,
+            )
         else:
             value = self.record.get(_COCO_FACTS[fact])
         return value if isinstance(value, str) else ""
@@ -376,19 +381,27 @@ def _annotation_bundle(pages: list[DatasetPage], *, boxes_only: bool) -> bytes:
         for coco_file in dict.fromkeys(page.coco_file for page in pages if page.coco is not None):
             images = [page.record for page in pages if page.coco_file == coco_file]
             data = next(page.coco for page in pages if page.coco_file == coco_file)
-            ids = {image.get("id") for image in images}
+            ids = {image.get("id") for image in images if _is_id(image.get("id"))}
+            listed = data.get("annotations") if isinstance(data.get("annotations"), list) else []
             annotations = [
-                item for item in data.get("annotations") or [] if isinstance(item, dict) and item.get("image_id") in ids
+                item
+                for item in listed
+                if isinstance(item, dict) and _is_id(item.get("image_id")) and item["image_id"] in ids
             ]
             part = {**data, "images": images, "annotations": annotations}
             archive.writestr(coco_file.name, json.dumps(_coco_boxes_only(part) if boxes_only else part))
     return bundle.getvalue()
 
 
+def _is_id(value: object) -> bool:
+    """A COCO id we may look up (the annotation import reports any other)."""
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
 def _coco_boxes_only(data: dict) -> dict:
     """A COCO file whose annotations say only where the faces (and rejected boxes) are."""
     categories = []
-    for category in data.get("categories") or []:
+    for category in data.get("categories") if isinstance(data.get("categories"), list) else []:
         if isinstance(category, dict) and isinstance(category.get("name"), str):
             label = category["name"].strip().lower()
             if label in NEGATIVE_LABELS:
@@ -399,7 +412,7 @@ def _coco_boxes_only(data: dict) -> dict:
     kept = ("id", "image_id", "category_id", "bbox", "iscrowd")
     annotations = [
         {key: value for key, value in item.items() if key in kept} if isinstance(item, dict) else item
-        for item in data.get("annotations") or []
+        for item in (data.get("annotations") if isinstance(data.get("annotations"), list) else [])
     ]
     return {**data, "categories": categories, "annotations": annotations}
 

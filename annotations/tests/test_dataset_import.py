@@ -501,3 +501,23 @@ def test_a_coco_dataset_comes_in_boxes_only_too(tmp_path, db):
             f"the page d{source.pk}_p0002 is in again.json already",
         ]
     }
+
+
+@pytest.mark.parametrize("boxes_only", [False, True])
+def test_a_coco_file_with_odd_ids_and_lists_is_reported_not_a_crash(tmp_path, db, boxes_only):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "d1_p0001.jpg").write_bytes(jpeg_bytes(400, 300))
+    coco = {
+        "images": [{"id": [1], "file_name": "d1_p0001.jpg", "width": 400, "height": 300, "license": [2]}],
+        "annotations": [{"id": 1, "image_id": {"x": 1}, "category_id": 1, "bbox": [10, 20, 50, 60]}, "junk"],
+        "categories": "face",
+        "licenses": [{"id": [2], "name": "CC0"}, "junk"],
+    }
+    (folder / "faces.json").write_text(json.dumps(coco))
+
+    report = dataset_import(folder=folder, corpus=corpus_get_or_create(name="Set"), user=None, boxes_only=boxes_only)
+
+    assert not report.ok
+    assert [file["name"] for file in report.as_dict()["files"] if file["errors"]] == ["faces.json"]
+    assert not Face.objects.exists()

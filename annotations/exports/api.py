@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.access import exports_visible_to, get_export_for_user
+from annotations.exports.fields import PAGE_NAMES
 from annotations.exports.services import OPTION_KEYS, SCOPE_KEYS, export_create, export_open_member
 from annotations.models import Export, ExportKind
 from annotations.serializers import StrictInputSerializer
@@ -75,6 +76,12 @@ class ExportInputSerializer(StrictInputSerializer):
         required=False, allow_null=True, min_value=64, max_value=10_000, help_text="Longest image side; empty: full"
     )
     format = serializers.ChoiceField(choices=["json", "csv"], default="json", help_text="Index format")
+    page_names = serializers.ChoiceField(
+        choices=PAGE_NAMES,
+        default="ids",
+        help_text="LabelMe/COCO file names: d<document>_p<order> (ids), or each page's label where it is a safe, "
+        "unrepeated file name, as an imported dataset's pages are (labels)",
+    )
 
     def options(self) -> dict:
         return {key: self.validated_data.get(key) for key in OPTION_KEYS}

@@ -31,6 +31,7 @@ class ExportOptions:
             index_format=options.get("format") or "json",
             base_url=options.get("base_url", ""),
             files_url=options.get("files_url", ""),
+            page_names=options.get("page_names") or "ids",
         )
 
 

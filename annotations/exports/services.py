@@ -33,7 +33,7 @@ EXPORT_STALE_AFTER = timedelta(hours=7)
 
 # An export's scope is a search: any search filter but the ordering (annotations.search).
 SCOPE_KEYS = tuple(name for name in SearchFilterSet.base_filters if name != "ordering")
-OPTION_KEYS = ("include_rejected", "with_images", "image_size", "format")
+OPTION_KEYS = ("include_rejected", "with_images", "image_size", "format", "page_names")
 # Progress is written at most this often (seconds), so exports of many small pages stay cheap.
 PROGRESS_INTERVAL = 1.0
 # How many skipped pages an export lists in its error text before summarising.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -177,6 +178,7 @@ def test_exports_of_an_invisible_document_or_anonymous_requests_are_refused(char
         ({"kind": "csv", "max_density": 2**63}, "max_density"),
         ({"kind": "csv", "gendre": "female"}, "gendre"),
         ({"kind": "csv", "include_rejectd": True}, "include_rejectd"),
+        ({"kind": "labelme", "page_names": "titles"}, "page_names"),
     ],
 )
 def test_invalid_requests_are_400(alice, document, payload, field, django_capture_on_commit_callbacks):
@@ -239,3 +241,23 @@ def test_the_iiif_export_serves_its_manifest_and_annotation_pages(alice, documen
     assert manifest["id"] == f"http://testserver/api/exports/{export.pk}/files/documents/{document.pk}/manifest.json"
     assert page_response.status_code == 200 and len(page_response.json()["items"]) == 3
     assert client.get(f"/api/exports/{export.pk}/files/nothing.json").status_code == 404
+
+
+def test_a_labelme_export_names_its_files_by_page_label_when_asked(alice, document):
+    # A dataset brought in from elsewhere (pages labelled by their file names) goes back out under those names
+    # from the web as well as from the command.
+    first, second = document.pages.order_by("order")
+    type(first).objects.filter(pk=first.pk).update(label="d7_p0001")
+    response = api_client(alice).post(
+        "/api/exports/", {"kind": "labelme", "document": document.pk, "page_names": "labels"}, format="json"
+    )
+    assert response.status_code == 202, response.content
+
+    built = export_build(export_id=response.json()["id"])
+
+    assert built.status == JobStatus.DONE, built.error
+    with zipfile.ZipFile(default_storage.path(built.file.name)) as archive:
+        names = sorted(name for name in archive.namelist() if name.endswith(".json"))
+    # The second page's label ("page2", its scan's name) is a safe file name too.
+    assert names == ["d7_p0001.json", "page2.json"]
+    assert built.options["page_names"] == "labels"

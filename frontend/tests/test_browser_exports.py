@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,27 @@ def test_a_curator_brings_a_dataset_in_without_its_labels_for_a_blind_check(
     faces = Face.objects.filter(page__document=imported)
     assert faces.count() == 4, "choosing the corpus picked it as the target"
     assert set(faces.values_list("gender", "child", "age")) == {("unknown", False, None)}
+
+
+def test_a_curator_exports_a_dataset_back_under_its_page_names(curator_page, live_server, eager_celery):
+    page = curator_page
+    document = page.document
+    first = document.pages.get(order=1)
+    type(first).objects.filter(pk=first.pk).update(label="d7_p0001")
+    page.goto(f"{live_server.url}/exports/")
+    page.select_option("#export-kind", "labelme")
+    page.select_option("#export-document", str(document.pk))
+    page.select_option("#export-image-size", "")
+    page.check("#export-page-names")
+    page.click("#export-submit")
+
+    export = Export.objects.get()
+    row = page.locator(f"#export-{export.pk}")
+    expect(row.locator("[data-role=status]")).to_have_text("Done", timeout=20000)
+    with page.expect_download() as download_info:
+        row.locator("[data-role=download]").click()
+
+    with zipfile.ZipFile(download_info.value.path()) as archive:
+        names = sorted(archive.namelist())
+    assert names == ["d7_p0001.jpg", "d7_p0001.json", "page2.jpg", "page2.json"]
+    assert export.options["page_names"] == "labels"

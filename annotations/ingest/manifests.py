@@ -51,6 +51,10 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"})
 # A page order offset large enough to park existing pages while orders are rewritten.
 ORDER_PARKING_OFFSET = 1_000_000
 FOLDER_METADATA_FILE = "metadata.json"
+# A zip entry's flattened name is cut to this many bytes (its suffix, up to ZIP_SUFFIX_MAX_BYTES, kept): disks
+# refuse names over 255 bytes, and a number may still be added to make it unique.
+ZIP_NAME_MAX_BYTES = 200
+ZIP_SUFFIX_MAX_BYTES = 16
 # A date as the record words it is stored up to this long (a longer note stays whole in the metadata).
 DATE_TEXT_MAX = Document._meta.get_field("date_text").max_length
 NO_SOURCE_MESSAGE = gettext_noop("Give a manifest URL, a Gallica ARK, a manifest file or a folder of images")
@@ -377,7 +381,7 @@ def zip_extract_images(archive: Path, target: Path) -> Path:
             if total > settings.UPLOAD_MAX_BYTES:
                 raise ImportFailed(gettext_noop("The zip expands beyond the upload size limit"))
             # a/b/c.jpg and a_b_c.jpg both flatten to a_b_c.jpg: the second becomes a_b_c-2.jpg.
-            flat_name = _unique_name("_".join(name.parts), taken)
+            flat_name = _unique_name(_within_bytes("_".join(name.parts), ZIP_NAME_MAX_BYTES), taken)
             with zf.open(member) as source, open(target / flat_name, "wb") as out:
                 shutil.copyfileobj(source, out)
     return target
@@ -416,6 +420,16 @@ def _natural_key(name: str) -> list:
 def _safe_name(name: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip("._-") or "image"
     return cleaned[:200]
+
+
+def _within_bytes(name: str, limit: int) -> str:
+    """`name`, its stem cut (whole characters) so that it takes at most `limit` bytes on disk, its suffix kept."""
+    if len(name.encode()) <= limit:
+        return name
+    path = Path(name)
+    suffix = path.suffix if len(path.suffix.encode()) <= ZIP_SUFFIX_MAX_BYTES else ""
+    stem = path.stem if suffix else name
+    return stem.encode()[: limit - len(suffix.encode())].decode("utf-8", "ignore") + suffix
 
 
 def _unique_name(name: str, taken: set[str]) -> str:

@@ -142,6 +142,21 @@ def test_a_zip_slip_entry_fails_the_import_and_writes_nothing_outside(tmp_path, 
     assert not (tmp_path.parent / "escaped.jpg").exists()
 
 
+def test_a_zip_entry_named_too_long_for_the_disk_still_becomes_a_page(tmp_path, db):
+    # The import failed with "Unexpected error: OSError [Errno 36] File name too long", naming nothing and
+    # importing nothing; the name is shortened instead, its suffix kept.
+    archive = tmp_path / "long.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("page1.jpg", jpeg_bytes(10, 10))
+        zf.writestr("é" * 200 + ".jpg", jpeg_bytes(10, 10))
+
+    document = import_folder(archive)
+
+    assert document.import_status == JobStatus.DONE, document.import_error
+    labels = [page.label for page in document.pages.order_by("order")]
+    assert labels[0] == "page1" and labels[1].startswith("éé") and len(labels[1].encode()) <= 200
+
+
 def test_corrupt_images_are_skipped_and_reported(tmp_path, db):
     folder = write_scans(tmp_path / "mixed", [(300, 400)])
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")

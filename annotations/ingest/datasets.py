@@ -31,8 +31,9 @@ from annotations.ingest.manifests import (
     IMAGE_SUFFIXES,
     document_import_run,
     document_request_import,
+    natural_key,
 )
-from annotations.ingest.reports import MAX_MESSAGES, FileReport
+from annotations.ingest.reports import MAX_MESSAGES, FileReport, face_totals, files_summary
 from annotations.ingest.values import FACE_LABELS, NEGATIVE_LABELS
 from annotations.models import CURATOR_SOURCE, SOURCE_MANIFEST, Corpus
 from webapp.jobs import JobStatus
@@ -41,7 +42,6 @@ from webapp.parsers import json_loads_untrusted
 # The metadata entries that say where an imported dataset document comes from.
 DATASET_DOCUMENT = "Dataset document"
 _GROUPED_STEM = re.compile(r"d(\d{1,12})_p\d{1,6}")
-_COUNTS = ("created", "updated", "unchanged", "skipped")
 # Where each export states a document's facts.
 _LABELME_FACTS = {
     "label": "documentLabel",
@@ -124,9 +124,7 @@ class DatasetImportReport:
             "folder": self.folder,
             "source": self.source,
             "documents": [asdict(document) for document in self.documents],
-            "files_imported": sum(1 for file in self.files if file.ok),
-            "files_rejected": sum(1 for file in self.files if not file.ok),
-            "files": [{**asdict(file), "ok": file.ok} for file in self.files],
+            **files_summary(self.files),
         }
 
 
@@ -134,7 +132,7 @@ def dataset_files(folder: Path) -> list[Path]:
     """The JSON files of a dataset folder (its top level: LabelMe or COCO files), in natural name order."""
     return sorted(
         (path for path in folder.glob("*.json") if path.name != FOLDER_METADATA_FILE and path.is_file()),
-        key=lambda path: [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)],
+        key=lambda path: natural_key(path.name),
     )
 
 
@@ -362,9 +360,8 @@ def _dataset_document_import(
         keep_rejected=True,
     )
     files.extend(imported.files)
-    for file in imported.files:
-        for count in _COUNTS:
-            setattr(report, count, getattr(report, count) + getattr(file, count))
+    for count, total in face_totals(imported.files).items():
+        setattr(report, count, total)
     return report
 
 
@@ -400,15 +397,12 @@ def _is_id(value: object) -> bool:
 
 def _coco_boxes_only(data: dict) -> dict:
     """A COCO file whose annotations say only where the faces (and rejected boxes) are."""
-    categories = []
-    for category in data.get("categories") if isinstance(data.get("categories"), list) else []:
-        if isinstance(category, dict) and isinstance(category.get("name"), str):
-            label = category["name"].strip().lower()
-            if label in NEGATIVE_LABELS:
-                category = {**category, "name": NEGATIVE_LABEL}
-            elif label in FACE_LABELS:
-                category = {**category, "name": FACE_LABEL}
-        categories.append(category)
+    categories = [
+        {**category, "name": _plain_label(category["name"])}
+        if isinstance(category, dict) and "name" in category
+        else category
+        for category in (data.get("categories") if isinstance(data.get("categories"), list) else [])
+    ]
     kept = ("id", "image_id", "category_id", "bbox", "iscrowd")
     annotations = [
         {key: value for key, value in item.items() if key in kept} if isinstance(item, dict) else item
@@ -422,18 +416,23 @@ def _boxes_only(record: dict) -> dict:
     shapes = record.get("shapes")
     if not isinstance(shapes, list):
         return record
-    kept = []
-    for shape in shapes:
-        if isinstance(shape, dict):
-            label = shape.get("label").strip().lower() if isinstance(shape.get("label"), str) else None
-            shape = {key: value for key, value in shape.items() if key in ("label", "points", "shape_type", "group_id")}
-            # A label we do not know stays, for the import to refuse as it would have.
-            if label in NEGATIVE_LABELS:
-                shape["label"] = NEGATIVE_LABEL
-            elif label in FACE_LABELS:
-                shape["label"] = FACE_LABEL
-        kept.append(shape)
-    return {**record, "shapes": kept}
+    kept = ("label", "points", "shape_type", "group_id")
+    plain = [
+        {key: _plain_label(value) if key == "label" else value for key, value in shape.items() if key in kept}
+        if isinstance(shape, dict)
+        else shape
+        for shape in shapes
+    ]
+    return {**record, "shapes": plain}
+
+
+def _plain_label(label: object) -> object:
+    """A face label without what it says of gender or age (`face`), a negative one as `not_face`; a label we do
+    not know stays, for the import to refuse as it would have."""
+    key = label.strip().lower() if isinstance(label, str) else None
+    if key in NEGATIVE_LABELS:
+        return NEGATIVE_LABEL
+    return FACE_LABEL if key in FACE_LABELS else label
 
 
 def _document_description(title: str, key: str, pages: list[DatasetPage]) -> dict:
@@ -443,8 +442,8 @@ def _document_description(title: str, key: str, pages: list[DatasetPage]) -> dic
         return next((value for page in pages if (value := page.stated(fact))), "")
 
     metadata = [{"label": DATASET_DOCUMENT, "value": key}] if key else []
-    if stated("manifest"):
-        metadata.append({"label": SOURCE_MANIFEST, "value": stated("manifest")})
+    if manifest := stated("manifest"):
+        metadata.append({"label": SOURCE_MANIFEST, "value": manifest})
     return {
         "label": stated("label") or (f"{title} {key}" if key else title),
         "date": stated("date"),

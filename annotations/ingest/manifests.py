@@ -304,8 +304,8 @@ def _load_source(document: Document) -> ParsedManifest | ParsedCollection:
         return _parse(data)
     if resolved.kind == "file":
         return _parse(_read_json_file(Path(resolved.location)))
-    document = document_local_key_ensure(document=document)
     if resolved.kind == "zip":
+        document = document_local_key_ensure(document=document)
         archive = Path(resolved.location)
         with tempfile.TemporaryDirectory() as tmp:
             folder = zip_extract_images(archive, Path(tmp))
@@ -314,10 +314,11 @@ def _load_source(document: Document) -> ParsedManifest | ParsedCollection:
             return folder_to_manifest(
                 folder, key=document.local_key, local_folder=document.local_folder, label=document.label or archive.stem
             )
-    return folder_to_manifest(Path(resolved.location), key=document.local_key, local_folder=document.local_folder)
+    return _load_folder(document, Path(resolved.location))
 
 
 def _load_folder(document: Document, folder: Path) -> ParsedManifest:
+    """A folder of scans copied into the document's own scan folder (given its key and folder once)."""
     document = document_local_key_ensure(document=document)
     return folder_to_manifest(folder, key=document.local_key, local_folder=document.local_folder)
 
@@ -413,7 +414,7 @@ def zip_extract_metadata(archive: Path, target: Path) -> None:
             shutil.copyfileobj(source, out)
 
 
-def _natural_key(name: str) -> list:
+def natural_key(name: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
@@ -451,7 +452,7 @@ def folder_to_manifest(folder: Path, *, key: str, local_folder: str, label: str 
     """
     files = sorted(
         (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
-        key=lambda p: _natural_key(p.name),
+        key=lambda p: natural_key(p.name),
     )
     if not files:
         raise ImportFailed(

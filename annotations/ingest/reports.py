@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 # Each message list in a report stops here, so a broken file cannot produce a huge response.
 MAX_MESSAGES = 50
+# What a file's faces did, counted per file and in totals.
+FACE_COUNTS = ("created", "updated", "unchanged", "skipped")
 
 
 class ImportRejected(Exception):
@@ -47,14 +49,24 @@ class ImportReport:
         return bool(self.files) and all(f.ok for f in self.files)
 
     def as_dict(self) -> dict:
-        files = [{**asdict(f), "ok": f.ok} for f in self.files]
-        totals = {key: sum(f[key] for f in files) for key in ("created", "updated", "unchanged", "skipped")}
         return {
             "ok": self.ok,
             "document": self.document,
             "source": self.source,
-            **totals,
-            "files_imported": sum(1 for f in self.files if f.ok),
-            "files_rejected": sum(1 for f in self.files if not f.ok),
-            "files": files,
+            **face_totals(self.files),
+            **files_summary(self.files),
         }
+
+
+def face_totals(files: list[FileReport]) -> dict[str, int]:
+    """Each of FACE_COUNTS summed over the files."""
+    return {key: sum(getattr(file, key) for file in files) for key in FACE_COUNTS}
+
+
+def files_summary(files: list[FileReport]) -> dict:
+    """How many files went in, how many were refused, and each file's report, as an import answers them."""
+    return {
+        "files_imported": sum(1 for file in files if file.ok),
+        "files_rejected": sum(1 for file in files if not file.ok),
+        "files": [{**asdict(file), "ok": file.ok} for file in files],
+    }

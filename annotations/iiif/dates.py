@@ -95,7 +95,11 @@ def parse_date(text: str) -> DateRange:
     A note in parentheses after the date ("1916 (date from the mount)") is set aside when the whole text
     cannot be read; a note with digits in it ("1915 (or 1916?)") may change the date and is not.
     """
-    for candidate in (text, _TRAILING_NOTE.sub("", text) if isinstance(text, str) else ""):
+    candidates = [text]
+    # The text without its note is read only when there was a note to set aside.
+    if isinstance(text, str) and (without_note := _TRAILING_NOTE.sub("", text)) != text:
+        candidates.append(without_note)
+    for candidate in candidates:
         cleaned = _normalise(candidate)
         if not cleaned:
             continue

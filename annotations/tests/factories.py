@@ -181,6 +181,14 @@ def scanned_document(folder: Path, *, corpus: Corpus | None = None, sizes=SCAN_S
     return document
 
 
+def export_document(kind: str, document: Document, out: Path, **options):
+    """Export one document's pages to `out` (a file, folder or zip) as the export commands do; the result."""
+    from annotations.exports.options import ExportOptions
+    from annotations.exports.services import export_to_path
+
+    return export_to_path(kind=kind, scope={"document": document.pk}, out=out, options=ExportOptions(**options))
+
+
 def add_faces(document: Document) -> dict[str, Face]:
     """A curated woman, a predicted man, a child and a rejected box on page 1; an accepted face on page 2."""
     page1, page2 = document.pages.order_by("order")[:2]

@@ -11,14 +11,19 @@ import pytest
 from django.db.models import F
 from PIL import Image
 
-from annotations.exports.options import ExportOptions
-from annotations.exports.services import export_to_path
 from annotations.ingest import store
 from annotations.ingest.annotation_files import annotations_import
 from annotations.ingest.manifests import corpus_get_or_create
 from annotations.models import CURATOR_SOURCE, Document, ExportKind, Face, FaceRevision, FaceStatus, Gender
 from annotations.services import FaceConflict
-from annotations.tests.factories import add_faces, make_corpus, make_document, make_page, scanned_document
+from annotations.tests.factories import (
+    add_faces,
+    export_document,
+    make_corpus,
+    make_document,
+    make_page,
+    scanned_document,
+)
 from tests.support.manifests import jpeg_bytes
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "annotations"
@@ -40,7 +45,7 @@ def empty_document(tmp_path, source_document, alice):
 
 def export_bytes(kind, document, tmp_path, name, **options) -> bytes:
     out = tmp_path / name
-    export_to_path(kind=kind, scope={"document": document.pk}, out=out, options=ExportOptions(**options))
+    export_document(kind, document, out, **options)
     return out.read_bytes()
 
 
@@ -237,9 +242,7 @@ def test_one_bad_file_in_a_zip_does_not_block_the_good_ones(empty_document):
 
 def test_a_curator_correction_updates_the_matching_face(source_document, tmp_path, alice):
     out = tmp_path / "labelme"
-    export_to_path(
-        kind=ExportKind.LABELME, scope={"document": source_document.pk}, out=out, options=ExportOptions(image_size=400)
-    )
+    export_document(ExportKind.LABELME, source_document, out, image_size=400)
     path = out / f"d{source_document.pk}_p0001.json"
     data = json.loads(path.read_text())
     man = next(shape for shape in data["shapes"] if shape["flags"]["male"])

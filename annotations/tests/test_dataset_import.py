@@ -12,12 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from annotations.exports.options import ExportOptions
-from annotations.exports.services import export_to_path
 from annotations.ingest.datasets import dataset_import
 from annotations.ingest.manifests import corpus_get_or_create
 from annotations.models import CURATOR_SOURCE, Document, ExportKind, Face, FaceStatus, Gender
-from annotations.tests.factories import add_faces, scanned_document
+from annotations.tests.factories import add_faces, export_document, scanned_document
 from tests.support.manifests import jpeg_bytes
 
 
@@ -179,12 +177,7 @@ def test_a_dataset_goes_out_under_the_names_it_came_in_with(tmp_path, db, capsys
     source = scanned_document(tmp_path / "scans")
     add_faces(source)
     first = tmp_path / "first"
-    export_to_path(
-        kind=ExportKind.LABELME,
-        scope={"document": source.pk},
-        out=first,
-        options=ExportOptions(include_rejected=True),
-    )
+    export_document(ExportKind.LABELME, source, first, include_rejected=True)
     call_command("import_dataset", str(first), "--corpus", "Check")
     corpus = corpus_get_or_create(name="Check")
     (copy,) = Document.objects.filter(corpus=corpus)
@@ -415,12 +408,7 @@ def test_a_coco_export_comes_in_as_new_documents_too(tmp_path, alice, corpus):
     faces = add_faces(source)
     Document.objects.filter(pk=source.pk).update(label="Le Matin", date_text="1912", attribution="BnF", license="CC0")
     exported = tmp_path / "coco.zip"
-    export_to_path(
-        kind=ExportKind.COCO,
-        scope={"document": source.pk},
-        out=exported,
-        options=ExportOptions(include_rejected=True),
-    )
+    export_document(ExportKind.COCO, source, exported, include_rejected=True)
 
     response = post_dataset(alice, exported.read_bytes(), name="coco.zip", corpus=corpus.pk, source="ai-agent")
 
@@ -481,7 +469,7 @@ def test_a_coco_dataset_comes_in_boxes_only_too(tmp_path, db):
     source = scanned_document(tmp_path / "scans", corpus=corpus_get_or_create(name="Elsewhere"))
     add_faces(source)
     exported = tmp_path / "coco.zip"
-    export_to_path(kind=ExportKind.COCO, scope={"document": source.pk}, out=exported, options=ExportOptions())
+    export_document(ExportKind.COCO, source, exported)
     folder = tmp_path / "coco"
     with zipfile.ZipFile(exported) as archive:
         archive.extractall(folder)

@@ -8,11 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotations.exports.options import ExportOptions
 from annotations.exports.scope import EXPORT_FACE_COLUMNS, export_querysets, page_batches
-from annotations.exports.services import export_scope_params, export_to_path
+from annotations.exports.services import export_scope_params
 from annotations.models import ExportKind, Face
-from annotations.tests.factories import add_faces, make_face, scanned_document
+from annotations.tests.factories import add_faces, export_document, make_face, scanned_document
 
 
 @pytest.fixture
@@ -60,7 +59,7 @@ def test_timestamps_are_read_when_asked(document):
 
 def test_web_annotations_say_when_each_face_was_made_and_changed(document, tmp_path):
     out = tmp_path / "faces.jsonld"
-    export_to_path(kind=ExportKind.W3C, scope={"document": document.pk}, out=out, options=ExportOptions())
+    export_document(ExportKind.W3C, document, out)
 
     items = json.loads(out.read_text())["first"]["items"]
     faces = {f"urn:visages:face:{face.pk}": face for face in Face.objects.filter(page__document=document)}

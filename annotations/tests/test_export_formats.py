@@ -18,7 +18,7 @@ from annotations.exports.options import ExportOptions
 from annotations.exports.services import export_to_path
 from annotations.ingest.web_annotations import web_annotation_errors
 from annotations.models import ExportKind, Face, ReviewStatus
-from annotations.tests.factories import add_faces, scanned_document
+from annotations.tests.factories import add_faces, export_document, scanned_document
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -30,15 +30,11 @@ def document(tmp_path, db):
     return document
 
 
-def export(kind, document, out, **options):
-    return export_to_path(kind=kind, scope={"document": document.pk}, out=out, options=ExportOptions(**options))
-
-
 def test_labelme_export_loads_in_labelme_with_its_image(document, tmp_path):
     from labelme import LabelFile
 
     out = tmp_path / "labelme"
-    result = export(ExportKind.LABELME, document, out, image_size=400)
+    result = export_document(ExportKind.LABELME, document, out, image_size=400)
 
     assert result.pages == 2 and result.faces == 4, "the rejected box is left out by default"
     files = sorted(out.glob("*.json"))
@@ -55,7 +51,7 @@ def test_labelme_export_loads_in_labelme_with_its_image(document, tmp_path):
 
 def test_labelme_boxes_are_scaled_sorted_and_carry_attributes(document, tmp_path):
     out = tmp_path / "labelme"
-    export(ExportKind.LABELME, document, out, image_size=400)
+    export_document(ExportKind.LABELME, document, out, image_size=400)
 
     data = json.loads((out / f"d{document.pk}_p0001.json").read_text())
     assert (data["imageWidth"], data["imageHeight"]) == (300, 400), "1200x1600 page within 400 px"
@@ -82,7 +78,7 @@ def test_labelme_boxes_are_scaled_sorted_and_carry_attributes(document, tmp_path
 
 def test_labelme_zip_holds_json_and_jpegs_and_negatives_on_request(document, tmp_path):
     out = tmp_path / "export.zip"
-    export(ExportKind.LABELME, document, out, include_rejected=True, image_size=500)
+    export_document(ExportKind.LABELME, document, out, include_rejected=True, image_size=500)
 
     with zipfile.ZipFile(out) as archive:
         names = sorted(archive.namelist())
@@ -95,7 +91,7 @@ def test_labelme_zip_holds_json_and_jpegs_and_negatives_on_request(document, tmp
 
 def test_labelme_without_images_states_the_size_images_would_have(document, tmp_path):
     out = tmp_path / "labelme"
-    export(ExportKind.LABELME, document, out, with_images=False, image_size=800)
+    export_document(ExportKind.LABELME, document, out, with_images=False, image_size=800)
 
     assert not list(out.glob("*.jpg"))
     data = json.loads((out / f"d{document.pk}_p0001.json").read_text())
@@ -107,7 +103,7 @@ def test_coco_export_loads_in_pycocotools(document, tmp_path):
     from pycocotools.coco import COCO
 
     out = tmp_path / "coco.json"
-    export(ExportKind.COCO, document, out, with_images=False, include_rejected=True)
+    export_document(ExportKind.COCO, document, out, with_images=False, include_rejected=True)
 
     coco = COCO(str(out))
     assert len(coco.getImgIds()) == 2
@@ -126,7 +122,7 @@ def test_coco_with_images_scales_boxes_to_the_jpegs(document, tmp_path):
     from pycocotools.coco import COCO
 
     out = tmp_path / "coco.zip"
-    export(ExportKind.COCO, document, out, image_size=600)
+    export_document(ExportKind.COCO, document, out, image_size=600)
 
     with zipfile.ZipFile(out) as archive:
         (tmp_path / "annotations.json").write_bytes(archive.read("annotations.json"))
@@ -144,7 +140,7 @@ def test_coco_with_images_scales_boxes_to_the_jpegs(document, tmp_path):
 
 def test_csv_has_one_row_per_face_with_the_detection_columns(document, tmp_path):
     out = tmp_path / "faces.csv"
-    export(ExportKind.CSV, document, out, base_url="http://visages.test")
+    export_document(ExportKind.CSV, document, out, base_url="http://visages.test")
 
     rows = list(csv.DictReader(out.open()))
     assert tuple(rows[0].keys()) == FACE_CSV_COLUMNS
@@ -171,7 +167,7 @@ def test_face_csv_rows_serves_any_face_list(document):
 
 def test_w3c_annotations_have_the_required_fields_and_xywh_targets(document, tmp_path):
     out = tmp_path / "faces.jsonld"
-    export(ExportKind.W3C, document, out, base_url="http://visages.test")
+    export_document(ExportKind.W3C, document, out, base_url="http://visages.test")
 
     collection = json.loads(out.read_text())
     assert collection["@context"] == "http://www.w3.org/ns/anno.jsonld"
@@ -194,7 +190,7 @@ def test_w3c_annotations_have_the_required_fields_and_xywh_targets(document, tmp
 def test_iiif_export_has_annotation_pages_per_canvas_and_a_manifest_that_references_them(document, tmp_path):
     out = tmp_path / "iiif.zip"
     files_url = "http://visages.test/api/exports/9/files"
-    export(ExportKind.IIIF, document, out, base_url="http://visages.test", files_url=files_url)
+    export_document(ExportKind.IIIF, document, out, base_url="http://visages.test", files_url=files_url)
 
     with zipfile.ZipFile(out) as archive:
         manifest = json.loads(archive.read(f"documents/{document.pk}/manifest.json"))
@@ -211,7 +207,7 @@ def test_iiif_export_has_annotation_pages_per_canvas_and_a_manifest_that_referen
 
 def test_gallicapix_index_maps_faces_field_by_field(document, tmp_path):
     out = tmp_path / "index.json"
-    export(ExportKind.INDEX, document, out, index_format="json")
+    export_document(ExportKind.INDEX, document, out, index_format="json")
 
     records = json.loads(out.read_text())
     assert [r["page"] for r in records] == [1, 2]
@@ -228,7 +224,7 @@ def test_gallicapix_index_maps_faces_field_by_field(document, tmp_path):
 
 def test_gallicapix_index_as_csv_has_one_row_per_page(document, tmp_path):
     out = tmp_path / "index.csv"
-    export(ExportKind.INDEX, document, out, index_format="csv")
+    export_document(ExportKind.INDEX, document, out, index_format="csv")
 
     rows = list(csv.DictReader(out.open()))
     assert [row["nVisages"] for row in rows] == ["3", "1"]
@@ -268,7 +264,7 @@ def test_index_records_carry_gallicapix_face_attributes_and_metadata_names(docum
     ns = {"a": "https://altomator.github.io/Image_Retrieval/analyseAlto#"}
     gallicapix_faces = [e for e in record_xml.iterfind(".//a:contenuImg", ns) if e.text == "face"]
     out = tmp_path / "index.json"
-    export(ExportKind.INDEX, document, out)
+    export_document(ExportKind.INDEX, document, out)
 
     ours = json.loads(out.read_text())[0]
     assert gallicapix_faces and all(set(face.attrib) <= set(ours["visages"][0]) for face in gallicapix_faces)
@@ -285,8 +281,8 @@ def test_csv_cells_that_spreadsheets_would_run_as_formulas_are_neutralised(docum
     page = document.pages.get(order=1)
     page.__class__.objects.filter(pk=page.pk).update(canvas_id=prefix + FORMULA[1:])
     document.__class__.objects.filter(pk=document.pk).update(label=prefix + FORMULA[1:])
-    export(ExportKind.CSV, document, tmp_path / "faces.csv")
-    export(ExportKind.INDEX, document, tmp_path / "index.csv", index_format="csv")
+    export_document(ExportKind.CSV, document, tmp_path / "faces.csv")
+    export_document(ExportKind.INDEX, document, tmp_path / "index.csv", index_format="csv")
 
     faces = list(csv.DictReader((tmp_path / "faces.csv").open(newline="")))
     index = list(csv.DictReader((tmp_path / "index.csv").open(newline="")))

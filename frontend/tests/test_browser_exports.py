@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from annotations.exports.options import ExportOptions
-from annotations.exports.services import export_build, export_to_path
+from annotations.exports.services import export_build
 from annotations.ingest.manifests import corpus_get_or_create
 from annotations.models import Document, Export, ExportKind, Face, FaceStatus
-from annotations.tests.factories import add_faces, scanned_document
+from annotations.tests.factories import add_faces, export_document, scanned_document
 from webapp.jobs import JobStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -126,7 +125,7 @@ def test_a_curator_brings_a_labelme_dataset_in_as_new_documents(curator_page, li
     add_faces(source)
     Document.objects.filter(pk=source.pk).update(label="Le Petit Journal", date_text="1910")
     exported = tmp_path / "dataset.zip"
-    export_to_path(kind=ExportKind.LABELME, scope={"document": source.pk}, out=exported, options=ExportOptions())
+    export_document(ExportKind.LABELME, source, exported)
     page.goto(f"{live_server.url}/exports/")
 
     page.check("#annotation-import-into-corpus")
@@ -152,7 +151,7 @@ def test_a_curator_brings_a_dataset_in_without_its_labels_for_a_blind_check(
     source = scanned_document(tmp_path / "elsewhere", corpus=corpus_get_or_create(name="Elsewhere"))
     add_faces(source)
     exported = tmp_path / "dataset.zip"
-    export_to_path(kind=ExportKind.LABELME, scope={"document": source.pk}, out=exported, options=ExportOptions())
+    export_document(ExportKind.LABELME, source, exported)
     page.goto(f"{live_server.url}/exports/")
 
     page.select_option("#annotation-import-corpus", str(corpus.pk))

@@ -5,6 +5,7 @@
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --target-precision 0.9   # threshold from the tuning half
     .venv/bin/python bench/heritage_eval.py --fixtures ../shared/fixtures/faces/detection-gt   # dlib's photos
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --attributes encoding-head   # fitted on the tuning half
+    .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --turned-faces   # a run reading turned faces too
     .venv/bin/python bench/heritage_eval.py --smoke            # generated pages, stand-in models: checks the harness
 
 The dev set is a folder of LabelMe files (the app's LabelMe export: rectangles labelled `face`
@@ -171,6 +172,7 @@ class Pipeline:
         tiling: bool | None,
         max_face_share: float,
         flip_average: bool | None = None,
+        turned_faces: bool = False,
     ) -> None:
         from detection.inference.registry import ATTRIBUTE_MODELS, DETECTORS, get_attribute_model, get_detector
 
@@ -189,14 +191,25 @@ class Pipeline:
         )
         self.tiling = DETECTORS[detector].tiling_default if tiling is None else tiling
         self.max_face_share = max_face_share
+        self.turned_faces = turned_faces
+        # Where each face of the page last detected stands upright (the page turned, for a turned face).
+        self._upright: dict[int, tuple[int, Detection]] = {}
         self.default_threshold = float(DETECTORS[detector].default_params.get("score_threshold", 0.5))
         flipped = {True: " (flip-averaged)", False: " (one reading)"}.get(read_params.get("flip_average"), "")
-        self.name = f"{detector}{' (tiled)' if self.tiling else ''} + {attributes or 'no attributes'}{flipped}"
+        turned = ", turned faces too" if turned_faces else ""
+        self.name = f"{detector}{' (tiled)' if self.tiling else ''}{turned} + {attributes or 'no attributes'}{flipped}"
 
     def detect(self, image: LabelledImage) -> tuple[np.ndarray, list[Detection]]:
-        from detection.inference.tiling import detect_tiled, filter_implausible
+        from detection.inference.turned import detect_turned, upright
 
         pixels = image.load()
+        faces = detect_turned(self._plausible, pixels) if self.turned_faces else upright(self._plausible(pixels))
+        self._upright = {id(face.box): (face.turns, face.upright) for face in faces}
+        return pixels, [face.box for face in faces]
+
+    def _plausible(self, pixels: np.ndarray) -> list[Detection]:
+        from detection.inference.tiling import detect_tiled, filter_implausible
+
         found = (
             detect_tiled(self.detector, pixels, tile_size=TILE_SIZE, overlap=TILE_OVERLAP)
             if self.tiling
@@ -209,12 +222,16 @@ class Pipeline:
             max_area_share=self.max_face_share,
             min_size=MIN_FACE_SIZE,
         )
-        return pixels, [box for box in kept if box.score >= FLOOR]
+        return [box for box in kept if box.score >= FLOOR]
 
     def read(self, pixels: np.ndarray, box: Detection) -> tuple[str, bool] | None:
+        """The gender and child flag of a face of the page last detected, read where it stands upright."""
+        from detection.inference.turned import turned_page
+
         if self.attributes is None:
             return None
-        estimate = self.attributes.predict(pixels, box)
+        turns, upright_box = self._upright.get(id(box), (0, box))
+        estimate = self.attributes.predict(turned_page(pixels, turns) if turns else pixels, upright_box)
         return estimate.gender, estimate.child
 
 
@@ -507,6 +524,11 @@ def main() -> None:
     parser.add_argument("--tiling", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--max-face-share", type=float, default=MAX_FACE_SHARE)
     parser.add_argument(
+        "--turned-faces",
+        action="store_true",
+        help="also read each page turned a quarter turn each way, as a run with turned faces does",
+    )
+    parser.add_argument(
         "--flip-average",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -547,6 +569,7 @@ def main() -> None:
                 tiling=args.tiling,
                 max_face_share=args.max_face_share,
                 flip_average=args.flip_average,
+                turned_faces=args.turned_faces,
             )
         )
         tuning, reporting = split_by_document(images, frozen_split(folder))

@@ -89,6 +89,7 @@ class RunListCreateApi(CuratorNamesToReader, StrictQueryParameters, generics.Lis
                 tiling=data.get("tiling"),
                 attribute_model=data.get("attribute_model"),
                 max_face_share=data.get("max_face_share"),
+                turned_faces=data["turned_faces"],
             )
         except DetectionRefused as exc:
             raise ValidationError({"detail": message_translated(exc.message)}) from exc

@@ -26,6 +26,8 @@ class RunInputSerializer(StrictInputSerializer):
     attribute_model = serializers.CharField(required=False, allow_blank=True, max_length=100)
     # The largest share of a page a face box may cover; boxes above it are taken for a photo or a headline.
     max_face_share = serializers.FloatField(required=False, allow_null=True, max_value=1.0)
+    # Also read each page turned a quarter turn each way, for faces lying on their side (album pages).
+    turned_faces = serializers.BooleanField(required=False, default=False)
 
     def validate_max_face_share(self, value):
         if value is not None and value <= 0.0:

@@ -41,7 +41,8 @@ from detection.inference.registry import (
     get_detector,
 )
 from detection.inference.tiling import detect_tiled, filter_implausible
-from detection.inference.types import Detection
+from detection.inference.turned import detect_turned, turned_page, upright
+from detection.inference.types import AgeGender, Detection
 from detection.model_loop.selectors import trained_model_names_hidden_from
 from detection.models import DetectionRun, PageDetection
 from webapp.jobs import (
@@ -78,6 +79,8 @@ class PipelineParams:
     max_face_share: float
     min_face_size: int
     floor: float | None = None
+    # Also read the page turned a quarter turn each way, for faces lying on their side (album pages).
+    turned_faces: bool = False
 
     @classmethod
     def from_run(cls, run: DetectionRun) -> PipelineParams:
@@ -90,6 +93,7 @@ class PipelineParams:
             max_face_share=float(params.get("max_face_share", settings.DETECTION_MAX_FACE_SHARE)),
             min_face_size=int(params.get("min_face_size", settings.DETECTION_MIN_FACE_SIZE)),
             floor=run_evaluation_floor(run),
+            turned_faces=bool(params.get("turned_faces", False)),
         )
 
     @property
@@ -189,13 +193,15 @@ def run_create(
     tiling: bool | None = None,
     attribute_model: str | None = None,
     max_face_share: float | None = None,
+    turned_faces: bool = False,
     enqueue: bool = True,
 ) -> DetectionRun:
     """Create a run over a corpus, a document or chosen pages, and queue its pages after commit.
 
     Access is the caller's business (the API checks the curator role); this checks the scope
     and the parameters. `max_face_share` is the largest share of a page a face box may cover
-    (the setting's default). `enqueue=False` leaves the pages for a foreground runner.
+    (the setting's default); `turned_faces` also reads each page turned a quarter turn each way, for faces
+    lying on their side (three detector passes a page). `enqueue=False` leaves the pages for a foreground runner.
     """
     if not settings.DETECTION_ENABLED:
         raise DetectionRefused(gettext_noop("Face detection is disabled on this server (DETECTION_ENABLED is off)"))
@@ -221,6 +227,7 @@ def run_create(
         "tile_size": settings.DETECTION_TILE_SIZE,
         "overlap": settings.DETECTION_TILE_OVERLAP,
         "max_face_share": max_face_share,
+        "turned_faces": turned_faces,
         "min_face_size": settings.DETECTION_MIN_FACE_SIZE,
         "max_derivative": settings.DETECTION_MAX_DERIVATIVE,
         # Raw boxes down to this score are kept per page, so the run can be evaluated at any time.
@@ -280,14 +287,51 @@ def page_predictions(
     """Detect faces on a page derivative, drop implausible boxes, read age/gender, map to canvas."""
     image = derivative.image
     rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-    height, width = rgb.shape[:2]
     started = time.perf_counter()
+    if params.turned_faces:
+        found = detect_turned(lambda page: _plausible_faces(detector, page, params), rgb)
+    else:
+        found = upright(_plausible_faces(detector, rgb, params))
+    detect_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    predictions, raw = [], []
+    # A face found on the page turned is read where it stands upright.
+    readings = {0: rgb}
+    for face in found:
+        # Age and gender are read only for the boxes the run stores as faces.
+        kept = face.box.score >= params.threshold
+        reading = None
+        if kept and attribute_model is not None:
+            if face.turns not in readings:
+                readings[face.turns] = turned_page(rgb, face.turns)
+            reading = attribute_model.predict(readings[face.turns], face.upright)
+        prediction = _prediction(face.box, derivative, reading)
+        if kept:
+            predictions.append(prediction)
+        raw.append(
+            {
+                "x": prediction.x,
+                "y": prediction.y,
+                "w": prediction.w,
+                "h": prediction.h,
+                "score": round(float(face.box.score), 6),
+                "gender": prediction.gender,
+                "age": prediction.age,
+                "child": prediction.child,
+            }
+        )
+    return PagePredictions(predictions, detect_seconds, time.perf_counter() - started, raw=raw)
+
+
+def _plausible_faces(detector: FaceDetector, rgb: np.ndarray, params: PipelineParams) -> list[Detection]:
+    """The detector's boxes on an image (tiled if the run tiles), those the plausibility filter keeps, from the
+    lowest score the run keeps."""
+    height, width = rgb.shape[:2]
     if params.tiling:
         found = detect_tiled(detector, rgb, tile_size=params.tile_size, overlap=params.overlap)
     else:
         found = detector.detect(rgb)
-    detect_seconds = time.perf_counter() - started
-    found = [
+    return [
         det
         for det in filter_implausible(
             found,
@@ -298,37 +342,12 @@ def page_predictions(
         )
         if det.score >= params.lowest_score
     ]
-    started = time.perf_counter()
-    predictions, raw = [], []
-    for det in found:
-        # Age and gender are read only for the boxes the run stores as faces.
-        kept = det.score >= params.threshold
-        prediction = _prediction(det, derivative, attribute_model if kept else None, rgb)
-        if kept:
-            predictions.append(prediction)
-        raw.append(
-            {
-                "x": prediction.x,
-                "y": prediction.y,
-                "w": prediction.w,
-                "h": prediction.h,
-                "score": round(float(det.score), 6),
-                "gender": prediction.gender,
-                "age": prediction.age,
-                "child": prediction.child,
-            }
-        )
-    return PagePredictions(predictions, detect_seconds, time.perf_counter() - started, raw=raw)
 
 
-def _prediction(
-    det: Detection, derivative: Derivative, attribute_model: AgeGenderModel | None, rgb: np.ndarray
-) -> FacePrediction:
+def _prediction(det: Detection, derivative: Derivative, attributes: AgeGender | None) -> FacePrediction:
     x, y, w, h = det.scaled(derivative.scale_x, derivative.scale_y).to_xywh()
-    if attribute_model is None:
+    if attributes is None:
         return FacePrediction(x=x, y=y, w=w, h=h, confidence=det.score)
-    # Age and gender read the derivative, where the detector saw the face.
-    attributes = attribute_model.predict(rgb, det)
     return FacePrediction(
         x=x,
         y=y,

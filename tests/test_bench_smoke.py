@@ -602,7 +602,7 @@ def test_heritage_eval_tiles_pages_as_a_run_does(tmp_path, settings):
     path = tmp_path / "page.jpg"
     Image.new("RGB", (1000, 800), "white").save(path)
     pipeline = Pipeline.__new__(Pipeline)
-    pipeline.detector, pipeline.tiling, pipeline.max_face_share = Recorder(), True, 0.8
+    pipeline.detector, pipeline.tiling, pipeline.max_face_share, pipeline.turned_faces = Recorder(), True, 0.8, False
 
     pipeline.detect(LabelledImage(image_path=path, boxes=(), document="d", page="p"))
 
@@ -611,6 +611,42 @@ def test_heritage_eval_tiles_pages_as_a_run_does(tmp_path, settings):
     size = settings.DETECTION_TILE_SIZE
     step = round(size * (1 - settings.DETECTION_TILE_OVERLAP))
     assert len(tiles) == len(tile_origins(1000, size, step)) * len(tile_origins(800, size, step))
+
+
+def test_heritage_eval_reads_turned_faces_as_a_run_does(tmp_path):
+    from PIL import Image
+
+    from bench.heritage_eval import Pipeline
+    from detection.inference.types import AgeGender, Detection
+    from detection.training.data import LabelledImage
+
+    class SidewaysOnly:
+        """Finds one face, only on the page turned (its height above its width)."""
+
+        def detect(self, image):
+            return [Detection(100, 200, 160, 280, 0.9)] if image.shape[0] > image.shape[1] else []
+
+    class ReadsWhereShown:
+        def __init__(self):
+            self.shown = []
+
+        def predict(self, image, box):
+            self.shown.append((image.shape[:2], box.width, box.height))
+            return AgeGender(age=40.0, age_confidence=0.5, gender="male", gender_confidence=0.9, child=False)
+
+    path = tmp_path / "page.jpg"
+    Image.new("RGB", (1000, 800), "white").save(path)
+    pipeline = Pipeline.__new__(Pipeline)
+    pipeline.detector, pipeline.tiling, pipeline.max_face_share = SidewaysOnly(), False, 0.8
+    pipeline.attributes, pipeline.turned_faces = ReadsWhereShown(), True
+
+    pixels, boxes = pipeline.detect(LabelledImage(image_path=path, boxes=(), document="d", page="p"))
+
+    # Found on the page turned each way, at two places of the page, lying on their side; read standing upright.
+    assert pixels.shape[:2] == (800, 1000)
+    assert sorted((box.width, box.height) for box in boxes) == [(80, 60), (80, 60)]
+    assert pipeline.read(pixels, boxes[0]) == ("male", False)
+    assert pipeline.attributes.shown == [((1000, 800), 60, 80)]
 
 
 def test_label_agreement_smoke(tmp_path):

@@ -64,6 +64,22 @@ def test_a_run_takes_its_own_largest_face_share_or_the_setting(client, alice, sc
     assert default.json()["params"]["max_face_share"] == 0.7
 
 
+def test_a_run_reads_turned_faces_only_when_asked(client, alice, scanned_document, fake_models):
+    client.force_login(alice)
+
+    asked = client.post(
+        "/api/runs/", {"document": scanned_document.pk, "turned_faces": True}, content_type="application/json"
+    )
+    default = client.post("/api/runs/", {"document": scanned_document.pk}, content_type="application/json")
+    nonsense = client.post(
+        "/api/runs/", {"document": scanned_document.pk, "turned_faces": "sideways"}, content_type="application/json"
+    )
+
+    assert (asked.status_code, default.status_code, nonsense.status_code) == (201, 201, 400)
+    assert (asked.json()["params"]["turned_faces"], default.json()["params"]["turned_faces"]) == (True, False)
+    assert "turned_faces" in nonsense.json()
+
+
 def test_a_curator_starts_a_run_on_chosen_pages(client, alice, scanned_document, fake_models, queued):
     page = scanned_document.pages.order_by("order").first()
     client.force_login(alice)

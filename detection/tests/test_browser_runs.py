@@ -63,6 +63,32 @@ def test_a_curator_detects_faces_and_sees_the_run_finish(
     page.screenshot(path=tmp_path / "detection-panel.png", full_page=False)
 
 
+def test_a_curator_asks_for_faces_turned_sideways(
+    page, live_server, alice, scanned_document, fake_models, eager_celery, tmp_path
+):
+    # Found in whatever the detector is shown: upright, and on each side once the page is turned.
+    fake_models.detector.boxes = [Detection(10, 10, 60, 80, 0.9)]
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, live_server, "alice", "alice-password-123")
+    page.goto(f"{live_server.url}/documents/{scanned_document.pk}/")
+
+    expect(page.locator("#detect-turned-faces")).not_to_be_checked()
+    page.uncheck("#detect-tiling")
+    page.check("#detect-turned-faces")
+    page.click("#detect-submit")
+
+    row = page.locator("#runs-table tr.run").first
+    expect(row.locator(".run-status")).to_have_text("done", timeout=20000)
+    expect(row).to_contain_text("turned faces too")
+    expect(row.locator(".run-faces")).to_have_text("6")
+    assert DetectionRun.objects.get().params["turned_faces"] is True
+    page.locator("#detection-panel").screenshot(path=tmp_path / "detection-turned-faces.png")
+    # Each page (its derivative at most 2,000 px) as it is, then turned each way.
+    assert sorted(fake_models.detector.shapes) == sorted(
+        [(1333, 2000), (2000, 1333), (2000, 1333), (1600, 1200), (1200, 1600), (1200, 1600)]
+    )
+
+
 def test_a_viewer_follows_runs_but_cannot_start_or_cancel_them(page, live_server, bob, scanned_document, fake_models):
     run = run_create(user=None, document=scanned_document, enqueue=False)
     log_in(page, live_server, "bob", "bob-password-123")

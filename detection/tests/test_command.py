@@ -50,6 +50,15 @@ def test_without_wait_the_run_is_queued_and_its_id_printed(
     assert sorted(queued.pages) == sorted(run.page_tasks.values_list("pk", flat=True))
 
 
+def test_turned_faces_are_a_run_option(scanned_document, fake_models):
+    fake_models.detector.boxes = [Detection(10, 10, 60, 80, 0.9)]
+
+    lines = detect("--document", str(scanned_document.pk), "--wait", "--no-tiling", "--turned-faces")
+
+    assert DetectionRun.objects.get().params["turned_faces"] is True
+    assert lines[-1] == "6", "the face upright and on each side, on each of the two pages"
+
+
 def test_the_largest_face_share_is_a_run_option(scanned_document, fake_models):
     fake_models.detector.boxes = [Detection(0, 0, 300, 300, 0.99), Detection(10, 10, 60, 70, 0.9)]
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from annotations.models import Document, Face, FaceRevision, FaceStatus, Page
 from annotations.services import face_accept, face_revert
 from detection.errors import DetectionRefused, PageFetchRetry
+from detection.inference.turned import TURNED_SCORE_FACTOR
 from detection.inference.types import Detection
 from detection.models import DetectionRun, PageDetection
 from detection.selectors import run_progress
@@ -259,6 +260,36 @@ def test_a_largest_face_share_outside_zero_to_one_is_refused(document, fake_mode
     with pytest.raises(DetectionRefused, match="largest face share"):
         detect(document=document, max_face_share=share)
     assert not DetectionRun.objects.exists()
+
+
+def test_a_run_reading_turned_faces_finds_them_on_the_page_turned_and_reads_them_upright(document, fake_models):
+    page = add_scan_page(document, width=1200, height=1600)
+    # The fake detector finds this box, standing upright, in whatever it is shown: the page as it is and the
+    # page turned a quarter turn each way.
+    fake_models.detector.boxes = [Detection(100, 100, 200, 300, 0.95)]
+
+    run = detect(document=document, threshold=0.6, turned_faces=True)
+
+    assert run.params["turned_faces"] is True
+    assert fake_models.detector.shapes == [(1600, 1200), (1200, 1600), (1200, 1600)]
+    stored = Face.objects.filter(page=page).order_by("x", "y")
+    assert [(face.as_box(), round(face.confidence, 3)) for face in stored] == [
+        ((100, 100, 100, 200), 0.95),
+        ((100, 1400, 200, 100), round(0.95 * TURNED_SCORE_FACTOR, 3)),
+        ((900, 100, 200, 100), round(0.95 * TURNED_SCORE_FACTOR, 3)),
+    ]
+    assert [(box.width, box.height) for box in fake_models.attributes.boxes] == [(100, 200)] * 3
+
+
+def test_a_run_reads_the_page_only_as_it_is_unless_asked_for_turned_faces(document, fake_models):
+    page = add_scan_page(document, width=1200, height=1600)
+    fake_models.detector.boxes = [Detection(100, 100, 200, 300, 0.95)]
+
+    run = detect(document=document, threshold=0.6)
+
+    assert run.params["turned_faces"] is False
+    assert fake_models.detector.shapes == [(1600, 1200)]
+    assert boxes(page) == [(100, 100, 100, 200)]
 
 
 def test_boxes_under_the_run_threshold_are_dropped(document, fake_models):

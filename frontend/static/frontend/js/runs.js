@@ -50,6 +50,7 @@ function init(panel) {
     if (run.params.max_face_share != null) {
       params.push(format(gettext("faces ≤ %(share)s of the page"), { share: run.params.max_face_share.toLocaleString(document.documentElement.lang) }));
     }
+    if (run.params.turned_faces) params.push(gettext("turned faces too"));
     const outputs = el("td", { class: "run-outputs" },
       el("a", { href: run.links.faces_csv, download: "" }, "CSV"),
       el("button", { type: "button", class: "link", "aria-expanded": String(openPages.has(run.id)) }, gettext("Pages")));
@@ -131,6 +132,7 @@ function init(panel) {
     const threshold = document.getElementById("detect-threshold");
     const tiling = document.getElementById("detect-tiling");
     const maxFaceShare = document.getElementById("detect-max-face-share");
+    const turnedFaces = document.getElementById("detect-turned-faces");
     const attributes = document.getElementById("detect-attributes");
     const message = document.getElementById("detect-message");
     const submit = document.getElementById("detect-submit");
@@ -148,6 +150,7 @@ function init(panel) {
         document: Number(panel.dataset.documentId),
         detector: detector.value,
         tiling: tiling.checked,
+        turned_faces: turnedFaces.checked,
         attribute_model: attributes.value,
       };
       if (threshold.value !== "") payload.threshold = Number(threshold.value);

@@ -7,11 +7,14 @@ labels` writes the dataset back under the names it came with (what keys on them,
 table, still holds). A document's label, date, licence, attribution and manifest come from what the files say
 of it: a LabelMe export's `documentLabel`, `documentDateText`, `license`, `attribution` and `manifest`, a COCO
 export's images' `document_label`, `date_text`, `license` (an id of its `licenses`), `attribution` and
-`manifest`.
+`manifest`. A LabelMe file whose image is not beside it may hold it (`imageData`, base64, as the labelme tool
+saves it): the page's image is then that one.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import json
 import re
@@ -23,6 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from PIL import Image
 
 from annotations.exports.fields import FACE_LABEL, NEGATIVE_LABEL
 from annotations.ingest.annotation_files import annotations_import
@@ -51,6 +55,8 @@ _LABELME_FACTS = {
     "manifest": "manifest",
 }
 _COCO_FACTS = {"label": "document_label", "date": "date_text", "attribution": "attribution", "manifest": "manifest"}
+# The images a LabelMe file may hold (imageData), by Pillow's name for their format: the staged page's suffix.
+_EMBEDDED_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,8 @@ class DatasetPage:
 
     # The page's name: its image's stem in the staged folder, and so the page's label.
     name: str
-    image: Path
+    # The image file; None for a LabelMe file holding its image (imageData).
+    image: Path | None
     # The LabelMe record, or the COCO image entry.
     record: dict
     # The LabelMe file's bytes; for a COCO image, empty.
@@ -67,6 +74,16 @@ class DatasetPage:
     # For a COCO image: the file it comes from, and that file's data.
     coco_file: Path | None = None
     coco: dict | None = field(default=None, compare=False)
+    # The image's suffix in the staged folder.
+    suffix: str = ""
+
+    def stage(self, folder: Path) -> None:
+        """Put the page's image in the scan folder a document is imported from, under the page's name."""
+        target = folder / f"{self.name}{self.suffix or self.image.suffix.lower()}"
+        if self.image is None:
+            target.write_bytes(base64.b64decode(self.record["imageData"]))
+        else:
+            shutil.copyfile(self.image, target)
 
     @property
     def group(self) -> str:
@@ -287,9 +304,32 @@ def _dataset_pages(path: Path, folder: Path) -> tuple[list[DatasetPage], list[st
     if not isinstance(image_path, str) or not image_path:
         return [], [_("not a LabelMe file (it names no imagePath) nor a COCO file (it has no images list)")]
     image, error = _image_in(folder, image_path)
-    if image is None:
+    if image is not None:
+        return [DatasetPage(name=path.stem, image=image, record=record, content=content)], []
+    if not isinstance(record.get("imageData"), str) or not record["imageData"]:
         return [], [error]
-    return [DatasetPage(name=path.stem, image=image, record=record, content=content)], []
+    suffix, embedded_error = _embedded_image_suffix(record["imageData"])
+    if embedded_error:
+        return [], [_("%(error)s, and %(embedded_error)s") % {"error": error, "embedded_error": embedded_error}]
+    return [DatasetPage(name=path.stem, image=None, record=record, content=content, suffix=suffix)], []
+
+
+def _embedded_image_suffix(image_data: str) -> tuple[str, str]:
+    """The staged suffix of the image a LabelMe file holds (base64), or what is wrong with it."""
+    try:
+        data = base64.b64decode(image_data, validate=True)
+    except (binascii.Error, ValueError):
+        return "", _("its imageData is not base64")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = image.format or ""
+    except Image.DecompressionBombError:
+        return "", _("its imageData is an image too large to import")
+    except (OSError, ValueError):
+        return "", _("its imageData is not an image")
+    if image_format not in _EMBEDDED_SUFFIXES:
+        return "", _("its imageData is not a JPEG, PNG, TIFF or WebP image")
+    return _EMBEDDED_SUFFIXES[image_format], ""
 
 
 def _coco_pages(path: Path, data: dict, folder: Path) -> tuple[list[DatasetPage], list[str]]:
@@ -342,7 +382,7 @@ def _dataset_document_import(
     with tempfile.TemporaryDirectory() as staging:
         staged = Path(staging)
         for page in pages:
-            shutil.copyfile(page.image, staged / f"{page.name}{page.image.suffix.lower()}")
+            page.stage(staged)
         (staged / FOLDER_METADATA_FILE).write_text(json.dumps(description), encoding="utf-8")
         requested = document_request_import(corpus=corpus, source=source, user=user)
         document = document_import_run(document_id=requested.pk, staged_folder=staged)
@@ -372,9 +412,7 @@ def _annotation_bundle(pages: list[DatasetPage], *, boxes_only: bool) -> bytes:
     with zipfile.ZipFile(bundle, "w") as archive:
         for page in pages:
             if page.coco is None:
-                archive.writestr(
-                    f"{page.name}.json", json.dumps(_boxes_only(page.record)) if boxes_only else page.content
-                )
+                archive.writestr(f"{page.name}.json", _labelme_annotations(page, boxes_only=boxes_only))
         for coco_file in dict.fromkeys(page.coco_file for page in pages if page.coco is not None):
             images = [page.record for page in pages if page.coco_file == coco_file]
             data = next(page.coco for page in pages if page.coco_file == coco_file)
@@ -388,6 +426,14 @@ def _annotation_bundle(pages: list[DatasetPage], *, boxes_only: bool) -> bytes:
             part = {**data, "images": images, "annotations": annotations}
             archive.writestr(coco_file.name, json.dumps(_coco_boxes_only(part) if boxes_only else part))
     return bundle.getvalue()
+
+
+def _labelme_annotations(page: DatasetPage, *, boxes_only: bool) -> bytes | str:
+    """A page's LabelMe file as the annotation import reads it: without the image it may hold (the page has it)."""
+    if not boxes_only and not page.record.get("imageData"):
+        return page.content
+    record = {**page.record, "imageData": None}
+    return json.dumps(_boxes_only(record) if boxes_only else record)
 
 
 def _is_id(value: object) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import zipfile
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from PIL import Image
 from rest_framework.test import APIClient
 
 from annotations.ingest.datasets import dataset_import
@@ -374,6 +376,37 @@ def test_a_dataset_file_naming_an_impossible_image_is_reported(dataset, alice, c
     errors = {file["name"]: file["errors"] for file in response.json()["files"] if file["errors"]}
     assert list(errors) == ["d9_p0001.json"] and "its image" in errors["d9_p0001.json"][0]
     assert Document.objects.filter(corpus=corpus).count() == 2, "the good documents came in"
+
+
+def test_labelme_files_holding_their_image_come_in_with_it(dataset, tmp_path, db):
+    # The labelme tool saves each image inside its file (imageData, base64): a set shared that way has no images.
+    png = io.BytesIO()
+    Image.new("RGB", (320, 240), "grey").save(png, format="PNG")
+    write_page(
+        dataset,
+        "d9_p0001",
+        [shape(10, 10, 50, 60, gender="female")],
+        size=(320, 240),
+        image=False,
+        imageData=base64.b64encode(png.getvalue()).decode("ascii"),
+    )
+    write_page(dataset, "d9_p0002", [shape(1, 1, 30, 30)], image=False, imageData="bm90IGFuIGltYWdl")
+    write_page(dataset, "d9_p0003", [shape(1, 1, 30, 30)], image=False, imageData="not base64 !")
+    corpus = corpus_get_or_create(name="Dev set")
+
+    report = dataset_import(folder=dataset, corpus=corpus, user=None, source="ai-agent")
+
+    errors = {file["name"]: file["errors"] for file in report.as_dict()["files"] if file["errors"]}
+    assert errors == {
+        "d9_p0002.json": ["its image d9_p0002.jpg is not in the folder, and its imageData is not an image"],
+        "d9_p0003.json": ["its image d9_p0003.jpg is not in the folder, and its imageData is not base64"],
+    }
+    (page,) = Document.objects.get(corpus=corpus, source__endswith="#d9").pages.all()
+    assert (page.label, page.width, page.height) == ("d9_p0001", 320, 240)
+    assert faces_by_page(corpus)["d9_p0001"] == [
+        (10, 10, 40, 50, Gender.FEMALE, False, FaceStatus.PREDICTED, "ai-agent")
+    ]
+    assert [path.name for path in dataset.glob("d9_p0001.*")] == ["d9_p0001.json"], "nothing written in the folder"
 
 
 def test_a_dataset_zip_entry_whose_name_the_disk_refuses_is_refused(dataset, alice, corpus):

@@ -11,7 +11,17 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Export, Face, Page, Person
+from annotations.models import (
+    Corpus,
+    CorpusMembership,
+    CorpusRole,
+    DatasetImport,
+    Document,
+    Export,
+    Face,
+    Page,
+    Person,
+)
 
 ROLE_RANK = {CorpusRole.VIEWER: 1, CorpusRole.CURATOR: 2, CorpusRole.ADMIN: 3}
 
@@ -48,6 +58,7 @@ NOT_FOUND = {
     "export": gettext_lazy("No such export"),
     "person": gettext_lazy("No such person"),
     "member": gettext_lazy("No such member"),
+    "dataset import": gettext_lazy("No such dataset import"),
 }
 
 
@@ -208,6 +219,13 @@ def get_export_for_user(user, export_id: int) -> Export:
     elif corpus_id is not None:
         get_corpus_for_user(user, corpus_id)
     return export
+
+
+def get_dataset_import_for_user(user, import_id: int) -> DatasetImport:
+    """A dataset import by id, for the curators of its corpus (its report names the corpus's documents)."""
+    job = _by_id(DatasetImport.objects.select_related("corpus"), import_id, "dataset import")
+    require_role(user, job.corpus, CorpusRole.CURATOR, not_found=NOT_FOUND["dataset import"])
+    return job
 
 
 def corpus_roles(user, corpus_ids: Iterable[int]) -> dict[int, str | None]:

@@ -798,6 +798,36 @@ class ExportKind(models.TextChoices):
     INDEX = "index", _("GallicaPix-style index")
 
 
+class DatasetImport(Job):
+    """A dataset uploaded as a zip (LabelMe or COCO files and their images), imported into a corpus by a worker.
+
+    The zip is kept under MEDIA_ROOT (`upload_path`) until the worker has read it; the report
+    (`annotations.ingest.datasets.DatasetImportReport.as_dict`) is written in the uploader's `language`.
+    """
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="dataset_imports")
+    # The uploaded zip's own name: its documents' sources are `upload:<name>#d<document>`.
+    name = models.CharField(max_length=255)
+    # Who the faces come from: `curator`, or the machine that proposed them.
+    source = models.CharField(max_length=100)
+    boxes_only = models.BooleanField(default=False)
+    upload_path = models.TextField(blank=True, help_text="The stored zip, under MEDIA_ROOT, until it is read.")
+    language = models.CharField(max_length=10, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="dataset_import_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"dataset import {self.id} ({self.name})"
+
+
 class Export(Job):
     """A requested export of faces (scope and options as given) and the file it produced."""
 

@@ -7,8 +7,9 @@ from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 
 from annotations.exports.cleanup import exports_delete_holding
+from annotations.ingest.dataset_uploads import dataset_upload_delete
 from annotations.ingest.local_scans import local_scans_delete, upload_delete_unused
-from annotations.models import Corpus, Document, FaceYearSummary, PageYearSummary
+from annotations.models import Corpus, DatasetImport, Document, FaceYearSummary, PageYearSummary
 from annotations.search.summaries import summaries_orphans_delete
 
 
@@ -32,6 +33,13 @@ def document_local_scans_delete(sender, instance: Document, **kwargs) -> None:
     if instance.upload_path:
         # Shared by the documents made from the same zip (one file per content): the last one takes it.
         transaction.on_commit(partial(upload_delete_unused, upload_path=instance.upload_path))
+
+
+# A dataset import deleted before its worker read the zip (its corpus deleted): the zip goes with it.
+@receiver(post_delete, sender=DatasetImport, dispatch_uid="upload-of-deleted-dataset-import")
+def dataset_import_upload_delete(sender, instance: DatasetImport, **kwargs) -> None:
+    if instance.upload_path:
+        transaction.on_commit(partial(dataset_upload_delete, upload_path=instance.upload_path))
 
 
 def summaries_of_gone_corpora_delete(sender, using: str = "default", **kwargs) -> None:

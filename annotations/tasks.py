@@ -15,6 +15,25 @@ def document_import_task(document_id: int) -> None:
     document_import_run(document_id=document_id)
 
 
+# A dataset import reads, copies and stores every page of its zip (about 0.1 s a page): an hour is tens of
+# thousands. A claim older than the hard limit was abandoned (webapp.jobs.DATASET_IMPORT).
+DATASET_IMPORT_SOFT_TIME_LIMIT = 3600
+DATASET_IMPORT_TIME_LIMIT = DATASET_IMPORT_SOFT_TIME_LIMIT + 60
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=DATASET_IMPORT_SOFT_TIME_LIMIT,
+    time_limit=DATASET_IMPORT_TIME_LIMIT,
+)
+def dataset_import_task(import_id: int) -> None:
+    """Import an uploaded dataset zip (claims the pending or abandoned import; a duplicate is a no-op)."""
+    from annotations.ingest.dataset_uploads import dataset_upload_import
+
+    dataset_upload_import(import_id=import_id)
+
+
 # Exports of many pages with images run long; they are acked on receipt (not acks_late), and an
 # abandoned running claim is reclaimed (and re-enqueued by the reaper) after webapp.jobs.EXPORT's stale limit.
 EXPORT_SOFT_TIME_LIMIT = 6 * 3600

@@ -28,7 +28,17 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
-from annotations.models import Corpus, CorpusMembership, CorpusRole, Document, Export, Face, Page, Person
+from annotations.models import (
+    Corpus,
+    CorpusMembership,
+    CorpusRole,
+    DatasetImport,
+    Document,
+    Export,
+    Face,
+    Page,
+    Person,
+)
 from annotations.services import face_update
 from detection.models import DetectionRun, InferenceJob, InferenceKind, PageDetection, TrainingJob
 from tests.support.manifests import jpeg_bytes
@@ -162,6 +172,7 @@ def world(db, monkeypatch):
     InferenceJob.objects.create(
         pk=ID, kind=InferenceKind.FACE_ENCODING, face=face, params={"box": [10, 10, 50, 60]}, status=JobStatus.RUNNING
     )
+    DatasetImport.objects.create(pk=ID, corpus=corpus, name="set.zip", source="curator", status=JobStatus.PENDING)
     export = Export.objects.create(
         pk=ID, kind="iiif", scope={"corpus": ID}, requested_by=admin, status=JobStatus.DONE, face_count=1
     )

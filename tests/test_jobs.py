@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from annotations.ingest.manifests import corpus_get_or_create, document_import_run, document_request_import
-from annotations.models import Document, Export, Page
+from annotations.models import DatasetImport, Document, Export, Page
 from detection.models import DetectionRun, InferenceJob, InferenceKind, PageDetection, TrainingJob
 from tests.support.manifests import p2_manifest
 from webapp import jobs
@@ -105,6 +105,16 @@ def test_the_reaper_re_enqueues_the_stale_claims_of_every_kind_and_only_those(co
     stale_export = Export.objects.create(kind="csv", status=JobStatus.RUNNING, started_at=long_ago(jobs.EXPORT))
     Export.objects.create(kind="csv", status=JobStatus.RUNNING, started_at=timezone.now())
     Export.objects.create(kind="csv", status=JobStatus.DONE, started_at=long_ago(jobs.EXPORT))
+    stale_dataset = DatasetImport.objects.create(
+        corpus=corpus,
+        name="set.zip",
+        source="curator",
+        status=JobStatus.RUNNING,
+        started_at=long_ago(jobs.DATASET_IMPORT),
+    )
+    DatasetImport.objects.create(
+        corpus=corpus, name="set.zip", source="curator", status=JobStatus.RUNNING, started_at=timezone.now()
+    )
     stale_inference = InferenceJob.objects.create(
         kind=InferenceKind.EVALUATION, document=document, status=JobStatus.RUNNING, started_at=long_ago(jobs.INFERENCE)
     )
@@ -116,6 +126,7 @@ def test_the_reaper_re_enqueues_the_stale_claims_of_every_kind_and_only_those(co
         "training": [stale_training.pk],
         "export": [stale_export.pk],
         "document_import": [stale_import.pk],
+        "dataset_import": [stale_dataset.pk],
         "inference": [stale_inference.pk],
     }
     assert reaped == {name: len(ids) for name, ids in sent.items()}

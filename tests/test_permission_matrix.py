@@ -32,11 +32,13 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import resolve
 
+from annotations.ingest.dataset_uploads import DATASET_UPLOADS
 from annotations.models import (
     Corpus,
     CorpusAccessChange,
     CorpusMembership,
     CorpusRole,
+    DatasetImport,
     Document,
     Export,
     Face,
@@ -303,6 +305,7 @@ ENDPOINTS = [
     Endpoint("import labelme", "post", "/api/imports/annotations/", "curator", labelme_file, multipart=True),
     Endpoint("import coco", "post", "/api/imports/annotations/", "curator", coco_file, multipart=True),
     Endpoint("import labelme dataset", "post", "/api/imports/annotations/", "curator", labelme_dataset, multipart=True),
+    Endpoint("dataset import", "get", "/api/imports/datasets/{dataset_import}/", "curator"),
     # Exports: {export} is one the requesting user asked for on this corpus (the admin's for anonymous).
     Endpoint("request export", "post", "/api/exports/", "viewer", {"kind": "csv", "corpus": "{corpus}"}, login=True),
     Endpoint(
@@ -456,6 +459,10 @@ def make_corpus(key: str) -> dict:
     encoding_job = InferenceJob.objects.create(
         kind=InferenceKind.FACE_ENCODING, face=face, params={"box": [10, 10, 50, 60]}, status=JobStatus.DONE
     )
+    # A dataset zip a curator uploaded, imported: its report names the corpus's documents.
+    dataset_import = DatasetImport.objects.create(
+        corpus=corpus, name=f"{key}-set.zip", source="curator", status=JobStatus.DONE, report={"ok": True}
+    )
     # A document nobody has curated (a wrong import), which its admins may remove.
     spare = Document.objects.create(
         corpus=corpus,
@@ -490,6 +497,7 @@ def make_corpus(key: str) -> dict:
         "bare_face": bare_face.pk,
         "evaluation_job": evaluation_job.pk,
         "encoding_job": encoding_job.pk,
+        "dataset_import": dataset_import.pk,
         "model": model.pk,
         "key": image_key,
         "person": person.name,
@@ -595,6 +603,7 @@ def expected_allowed(endpoint: Endpoint, role: str, corpus_key: str) -> bool:
 def database_state() -> list:
     """Everything a refused request must leave as it was (rows, versions, statuses, stored uploads)."""
     uploads = Path(settings.MEDIA_ROOT) / "uploads"
+    dataset_uploads = Path(settings.MEDIA_ROOT) / DATASET_UPLOADS
     return [
         list(Corpus.objects.order_by("pk").values_list("pk", "name", "is_public", "owner", "access_version")),
         list(CorpusMembership.objects.order_by("pk").values_list("pk", "role")),
@@ -609,7 +618,9 @@ def database_state() -> list:
         list(TrainingJob.objects.order_by("pk").values_list("pk", "status", "cancel_requested")),
         list(TrainedModel.objects.order_by("pk").values_list("pk", "is_active", "activation_reason")),
         list(Export.objects.order_by("pk").values_list("pk", "status")),
+        list(DatasetImport.objects.order_by("pk").values_list("pk", "status")),
         sorted(uploads.iterdir()) if uploads.exists() else [],
+        sorted(dataset_uploads.iterdir()) if dataset_uploads.exists() else [],
     ]
 
 
@@ -846,7 +857,7 @@ SAMPLE = {
     "doc": 1, "page": 1, "face": 1, "face2": 1, "revision": 1, "run": 1, "job": 1, "export": 1, "corpus": 1,
     "corpus_name": "x", "key": "0123456789abcdef0123456789abcdef", "person": "x", "folder": "x", "model": 1,
     "bare_face": 1, "person_id": 1, "evaluation_job": 1, "encoding_job": 1, "member": 1, "spare_doc": 1,
-    "empty_corpus": 1,
+    "empty_corpus": 1, "dataset_import": 1,
 }  # fmt: skip
 
 

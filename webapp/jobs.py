@@ -133,6 +133,12 @@ def _export_stale_after() -> timedelta:
     return EXPORT_STALE_AFTER
 
 
+def _dataset_import_stale_after() -> timedelta:
+    from annotations.tasks import DATASET_IMPORT_TIME_LIMIT
+
+    return timedelta(seconds=DATASET_IMPORT_TIME_LIMIT)
+
+
 DETECTION_RUN = JobKind(name="detection_run", model="detection.DetectionRun", task=None, stale_after=None)
 PAGE_DETECTION = JobKind(
     name="page_detection",
@@ -169,6 +175,13 @@ DOCUMENT_IMPORT = JobKind(
     error_message_field="import_error_message",
     document_lookups=("pk",),
 )
+# A dataset zip uploaded on the web: its documents' own imports run inside it.
+DATASET_IMPORT = JobKind(
+    name="dataset_import",
+    model="annotations.DatasetImport",
+    task="annotations.tasks.dataset_import_task",
+    stale_after=_dataset_import_stale_after,
+)
 # Evaluating a detector, encoding a face: model work a request asked for.
 INFERENCE = JobKind(
     name="inference",
@@ -177,7 +190,7 @@ INFERENCE = JobKind(
     stale_after=_task_time_limit,
     document_lookups=("document", "face__page__document"),
 )
-JOB_KINDS = (DETECTION_RUN, PAGE_DETECTION, TRAINING, EXPORT, DOCUMENT_IMPORT, INFERENCE)
+JOB_KINDS = (DETECTION_RUN, PAGE_DETECTION, TRAINING, EXPORT, DOCUMENT_IMPORT, DATASET_IMPORT, INFERENCE)
 
 
 def jobs_active_on_document(document_id: int) -> list[str]:

@@ -361,6 +361,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "annotations.tasks.document_import_task": {"queue": "import"},
+    # Stores the pages of an uploaded dataset, like an import of scans.
+    "annotations.tasks.dataset_import_task": {"queue": "import"},
     # Fetches a remote page image, like an import.
     "annotations.tasks.page_derivative_task": {"queue": "import"},
     "detection.tasks.detect_page_task": {"queue": "inference"},

@@ -6,4 +6,5 @@ from annotations.ingest import api
 
 urlpatterns = [
     path("imports/annotations/", api.AnnotationImportApi.as_view(), name="api-annotation-import"),
+    path("imports/datasets/<int:pk>/", api.DatasetImportApi.as_view(), name="api-dataset-import"),
 ]

@@ -14,9 +14,10 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 from rest_framework.test import APIClient
 
+from annotations.ingest.dataset_uploads import dataset_upload_import
 from annotations.ingest.datasets import dataset_import
 from annotations.ingest.manifests import corpus_get_or_create
-from annotations.models import CURATOR_SOURCE, Document, ExportKind, Face, FaceStatus, Gender
+from annotations.models import CURATOR_SOURCE, DatasetImport, Document, ExportKind, Face, FaceStatus, Gender
 from annotations.tests.factories import add_faces, export_document, scanned_document
 from tests.support.manifests import jpeg_bytes
 
@@ -260,12 +261,26 @@ def post_dataset(user, content: bytes, name: str = "faces-set.zip", **fields):
     return client.post("/api/imports/annotations/", {"file": SimpleUploadedFile(name, content), **fields})
 
 
+def upload_dataset(user, content: bytes, name: str = "faces-set.zip", **fields) -> dict:
+    """Upload a dataset zip, run the import its worker runs, and read the finished import as its uploader does."""
+    queued = post_dataset(user, content, name, **fields)
+    assert queued.status_code == 202, queued.content
+    assert queued.json()["status"] == "pending"
+    dataset_upload_import(import_id=queued.json()["id"])
+    client = APIClient()
+    client.force_authenticate(user)
+    finished = client.get(queued.json()["url"])
+    assert finished.status_code == 200
+    assert finished.json()["status"] == "done", finished.json()
+    return finished.json()
+
+
 @pytest.mark.parametrize("prefix", ["", "faces-set/"])
 def test_a_curator_uploads_a_dataset_zip_into_a_corpus(dataset, alice, corpus, prefix):
-    response = post_dataset(alice, zipped(dataset, prefix=prefix), corpus=corpus.pk, source="ai-agent")
+    job = upload_dataset(alice, zipped(dataset, prefix=prefix), corpus=corpus.pk, source="ai-agent")
 
-    assert response.status_code == 200, response.content
-    report = response.json()
+    report = job["report"]
+    assert report["ok"] and (job["name"], job["source"], job["boxes_only"]) == ("faces-set.zip", "ai-agent", False)
     assert [(d["key"], d["label"], d["pages"], d["created"]) for d in report["documents"]] == [
         ("d3", "Le Petit Journal", 2, 3),
         ("d7", "faces-set d7", 1, 2),
@@ -280,9 +295,9 @@ def test_a_curator_uploads_a_dataset_zip_into_a_corpus(dataset, alice, corpus, p
         (FaceStatus.REJECTED, "ai-agent")
     ]
 
-    again = post_dataset(alice, zipped(dataset, prefix=prefix), corpus=corpus.pk, source="ai-agent")
+    again = upload_dataset(alice, zipped(dataset, prefix=prefix), corpus=corpus.pk, source="ai-agent")
 
-    assert again.status_code == 200
+    assert again["report"]["ok"]
     assert Document.objects.filter(corpus=corpus).count() == 2 and Face.objects.count() == 5
 
 
@@ -292,7 +307,7 @@ def test_a_dataset_upload_needs_a_curator_of_the_corpus(dataset, bob, charlie, c
     assert post_dataset(bob, content, corpus=corpus.pk).status_code == 403
     assert post_dataset(charlie, content, corpus=corpus.pk).status_code == 404
     assert post_dataset(None, content, corpus=corpus.pk).status_code in (401, 403)
-    assert not Document.objects.exists() and not Face.objects.exists()
+    assert not DatasetImport.objects.exists() and not Document.objects.exists() and not Face.objects.exists()
 
 
 def test_a_dataset_upload_names_one_target_and_is_a_zip(dataset, alice, corpus, tmp_path):
@@ -311,6 +326,7 @@ def test_a_dataset_upload_names_one_target_and_is_a_zip(dataset, alice, corpus, 
     assert one_json.status_code == 400 and "zip of LabelMe or COCO files and their images" in str(one_json.json())
     assert broken.status_code == 400 and "not a valid zip file" in str(broken.json())
     assert Document.objects.filter(corpus=corpus).count() == 1 and not Face.objects.exists()
+    assert not DatasetImport.objects.exists(), "a refused upload queues nothing"
 
 
 @pytest.mark.parametrize("entry", ["../evil.json", "/abs/evil.json", "a/../../evil.json"])
@@ -319,10 +335,10 @@ def test_a_dataset_zip_entry_pointing_outside_is_refused_and_nothing_imported(da
     with zipfile.ZipFile(buffer, "a") as archive:
         archive.writestr(entry, "{}")
 
-    response = post_dataset(alice, buffer.getvalue(), corpus=corpus.pk)
+    job = upload_dataset(alice, buffer.getvalue(), corpus=corpus.pk)
 
-    assert response.status_code == 400
-    assert "points outside the archive" in str(response.json())
+    assert not job["report"]["ok"]
+    assert "points outside the archive" in str(job["report"])
     assert not Document.objects.exists()
 
 
@@ -352,9 +368,9 @@ def test_a_dataset_imported_boxes_only_leaves_every_attribute_to_the_curator(dat
 
 
 def test_a_dataset_upload_can_leave_the_labels_out(dataset, alice, corpus, tmp_path):
-    response = post_dataset(alice, zipped(dataset), corpus=corpus.pk, source="ai-agent", boxes_only="true")
+    job = upload_dataset(alice, zipped(dataset), corpus=corpus.pk, source="ai-agent", boxes_only="true")
 
-    assert response.status_code == 200, response.content
+    assert job["report"]["ok"] and job["boxes_only"]
     assert set(Face.objects.values_list("gender", "child")) == {(Gender.UNKNOWN, False)}
     document = scanned_document(tmp_path / "scans", corpus=corpus)
     into_document = post_dataset(alice, zipped(dataset), document=document.pk, boxes_only="true")
@@ -370,10 +386,10 @@ def test_a_dataset_file_naming_an_impossible_image_is_reported(dataset, alice, c
         )
         archive.writestr("dir.json/inside.jpg", jpeg_bytes(4, 4))
 
-    response = post_dataset(alice, buffer.getvalue(), corpus=corpus.pk, source="ai-agent")
+    job = upload_dataset(alice, buffer.getvalue(), corpus=corpus.pk, source="ai-agent")
 
-    assert response.status_code == 400
-    errors = {file["name"]: file["errors"] for file in response.json()["files"] if file["errors"]}
+    assert not job["report"]["ok"]
+    errors = {file["name"]: file["errors"] for file in job["report"]["files"] if file["errors"]}
     assert list(errors) == ["d9_p0001.json"] and "its image" in errors["d9_p0001.json"][0]
     assert Document.objects.filter(corpus=corpus).count() == 2, "the good documents came in"
 
@@ -414,10 +430,10 @@ def test_a_dataset_zip_entry_whose_name_the_disk_refuses_is_refused(dataset, ali
     with zipfile.ZipFile(buffer, "a") as archive:
         archive.writestr("n" * 300 + ".json", "{}")
 
-    response = post_dataset(alice, buffer.getvalue(), corpus=corpus.pk)
+    job = upload_dataset(alice, buffer.getvalue(), corpus=corpus.pk)
 
-    assert response.status_code == 400
-    assert "cannot be written" in str(response.json())
+    assert not job["report"]["ok"]
+    assert "cannot be written" in str(job["report"])
     assert not Document.objects.exists()
 
 
@@ -443,9 +459,9 @@ def test_a_coco_export_comes_in_as_new_documents_too(tmp_path, alice, corpus):
     exported = tmp_path / "coco.zip"
     export_document(ExportKind.COCO, source, exported, include_rejected=True)
 
-    response = post_dataset(alice, exported.read_bytes(), name="coco.zip", corpus=corpus.pk, source="ai-agent")
+    job = upload_dataset(alice, exported.read_bytes(), name="coco.zip", corpus=corpus.pk, source="ai-agent")
 
-    assert response.status_code == 200, response.content
+    assert job["report"]["ok"], job
     (document,) = Document.objects.filter(corpus=corpus)
     assert (document.label, document.date_text, document.attribution, document.license) == (
         "Le Matin",

@@ -11,8 +11,9 @@ import pytest
 from playwright.sync_api import expect
 
 from annotations.exports.services import export_build
+from annotations.ingest.dataset_uploads import dataset_upload_import
 from annotations.ingest.manifests import corpus_get_or_create
-from annotations.models import Document, Export, ExportKind, Face, FaceStatus
+from annotations.models import DatasetImport, Document, Export, ExportKind, Face, FaceStatus
 from annotations.tests.factories import add_faces, export_document, scanned_document
 from webapp.jobs import JobStatus
 
@@ -117,9 +118,16 @@ def test_a_curator_imports_a_labelme_file_and_sees_the_report(curator_page, live
     assert document.pages.get(order=2).faces.count() == 1, "the rejected file added nothing"
 
 
-def test_a_curator_brings_a_labelme_dataset_in_as_new_documents(curator_page, live_server, corpus, tmp_path):
+def test_a_curator_brings_a_labelme_dataset_in_as_new_documents(
+    curator_page, live_server, corpus, tmp_path, monkeypatch
+):
     # A LabelMe export of another instance (two documents, their provenance in the files) comes in as new
-    # documents of the corpus, its faces as proposals (source ai-agent) that await the curator's review.
+    # documents of the corpus, its faces as proposals (source ai-agent) that await the curator's review. A
+    # worker imports it: the page follows the import until its report is ready.
+    from annotations.tasks import dataset_import_task
+
+    queued = []
+    monkeypatch.setattr(dataset_import_task, "delay", queued.append)
     page = curator_page
     source = scanned_document(tmp_path / "elsewhere", corpus=corpus_get_or_create(name="Elsewhere"))
     add_faces(source)
@@ -135,6 +143,11 @@ def test_a_curator_brings_a_labelme_dataset_in_as_new_documents(curator_page, li
     page.click("#annotation-import-submit")
 
     report = page.locator("#annotation-import-report")
+    expect(report).to_contain_text("Importing the dataset")
+    expect(report).to_have_attribute("data-import-status", "pending")
+    assert not Document.objects.filter(corpus=corpus, source__startswith="upload:").exists(), "nothing in the request"
+    (job_id,) = queued
+    dataset_upload_import(import_id=job_id)
     expect(report).to_contain_text("1 document imported; 2 files imported, 0 rejected", timeout=10000)
     expect(report).to_contain_text("Le Petit Journal: 2 pages, 4 faces created, 0 unchanged")
     (imported,) = Document.objects.filter(corpus=corpus, source__startswith="upload:dataset.zip#")
@@ -144,8 +157,34 @@ def test_a_curator_brings_a_labelme_dataset_in_as_new_documents(curator_page, li
     }
 
 
+def test_a_dataset_import_that_fails_says_why(curator_page, live_server, corpus, tmp_path, monkeypatch, settings):
+    from annotations.tasks import dataset_import_task
+
+    queued = []
+    monkeypatch.setattr(dataset_import_task, "delay", queued.append)
+    source = scanned_document(tmp_path / "elsewhere", corpus=corpus_get_or_create(name="Elsewhere"))
+    exported = tmp_path / "dataset.zip"
+    export_document(ExportKind.LABELME, source, exported)
+    page = curator_page
+    page.goto(f"{live_server.url}/exports/")
+    page.select_option("#annotation-import-corpus", str(corpus.pk))
+    page.set_input_files("#annotation-import-file", str(exported))
+    page.click("#annotation-import-submit")
+    report = page.locator("#annotation-import-report")
+    expect(report).to_have_attribute("data-import-status", "pending")
+
+    # The stored zip lost before the worker came: the import fails, and the page says so.
+    (job_id,) = queued
+    (Path(settings.MEDIA_ROOT) / DatasetImport.objects.get(pk=job_id).upload_path).unlink()
+    dataset_upload_import(import_id=job_id)
+
+    expect(report).to_contain_text("The import failed: Unexpected error: FileNotFoundError", timeout=10000)
+    expect(report).to_have_attribute("data-import-status", "failed")
+    expect(page.locator("#annotation-import-submit")).to_be_enabled()
+
+
 def test_a_curator_brings_a_dataset_in_without_its_labels_for_a_blind_check(
-    curator_page, live_server, corpus, tmp_path
+    curator_page, live_server, corpus, tmp_path, eager_celery
 ):
     page = curator_page
     source = scanned_document(tmp_path / "elsewhere", corpus=corpus_get_or_create(name="Elsewhere"))

@@ -109,6 +109,43 @@
     reportBox.hidden = false;
   }
 
+  function say(text, isError) {
+    const line = document.createElement("p");
+    line.textContent = text;
+    if (isError) line.className = "error-text";
+    reportBox.replaceChildren(line);
+    reportBox.hidden = false;
+  }
+
+  async function followDatasetImport(job) {
+    reportBox.dataset.importStatus = job.status;
+    say(gettext("Importing the dataset: its report appears here when the import is done."));
+    for (;;) {
+      await new Promise((resolve) => window.setTimeout(resolve, POLL_MS));
+      let current;
+      try {
+        const response = await fetch(job.url, { headers: { Accept: "application/json" } });
+        current = await response.json();
+        if (!response.ok) {
+          say(format(gettext("Import refused: %(reason)s"), { reason: current.detail || response.status }), true);
+          return;
+        }
+      } catch (err) {
+        // A network blip: the next tick catches up.
+        continue;
+      }
+      reportBox.dataset.importStatus = current.status;
+      if (current.status === "done") {
+        renderReport(current.report);
+        return;
+      }
+      if (current.status === "failed") {
+        say(format(gettext("The import failed: %(error)s"), { error: current.error }), true);
+        return;
+      }
+    }
+  }
+
   // Choosing a document or a corpus picks that target; "boxes only" is for new documents, so it picks the corpus.
   [
     ["annotation-import-document", "annotation-import-into-document"],
@@ -140,7 +177,10 @@
         body,
         headers: { "X-CSRFToken": csrfToken(importForm), Accept: "application/json" },
       });
-      renderReport(await response.json());
+      const answer = await response.json();
+      // A dataset is imported by a worker: the answer is the import to follow until its report is ready.
+      if (response.status === 202) await followDatasetImport(answer);
+      else renderReport(answer);
     } catch (err) {
       renderReport({ detail: String(err) });
     } finally {

@@ -39,6 +39,7 @@ from annotations.ingest.manifests import (
 )
 from annotations.ingest.reports import MAX_MESSAGES, FileReport, face_totals, files_summary
 from annotations.ingest.values import FACE_LABELS, NEGATIVE_LABELS
+from annotations.ingest.zip_entries import zip_entry_is_junk, zip_entry_parts
 from annotations.models import CURATOR_SOURCE, SOURCE_MANIFEST, Corpus
 from webapp.jobs import JobStatus
 from webapp.parsers import json_loads_untrusted
@@ -241,10 +242,6 @@ class DatasetRefused(Exception):
     """An uploaded dataset that cannot be read at all; the message says why."""
 
 
-def _zip_entry_parts(name: str) -> tuple[str, ...]:
-    return PurePosixPath(name.replace("\\", "/")).parts
-
-
 def _dataset_zip_extract(content: bytes, target: Path) -> Path:
     """Extract a dataset zip's LabelMe files and images under `target`; the folder holding them."""
     try:
@@ -254,7 +251,7 @@ def _dataset_zip_extract(content: bytes, target: Path) -> Path:
     with archive:
         members = [member for member in archive.infolist() if not member.is_dir()]
         for member in members:
-            if member.filename.startswith(("/", "\\")) or ".." in _zip_entry_parts(member.filename):
+            if member.filename.startswith(("/", "\\")) or ".." in zip_entry_parts(member.filename):
                 raise DatasetRefused(
                     _("Refused zip entry %(name)r: it points outside the archive") % {"name": member.filename}
                 )
@@ -262,12 +259,12 @@ def _dataset_zip_extract(content: bytes, target: Path) -> Path:
             member
             for member in members
             if PurePosixPath(member.filename).suffix.lower() in {".json", *IMAGE_SUFFIXES}
-            and not any(part.startswith(".") or part == "__MACOSX" for part in _zip_entry_parts(member.filename))
+            and not zip_entry_is_junk(member.filename)
         ]
         if sum(member.file_size for member in wanted) > settings.UPLOAD_MAX_BYTES:
             raise DatasetRefused(_("the zip expands beyond the upload size limit"))
         for member in wanted:
-            path = target.joinpath(*_zip_entry_parts(member.filename))
+            path = target.joinpath(*zip_entry_parts(member.filename))
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(member) as source, open(path, "wb") as out:

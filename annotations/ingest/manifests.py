@@ -38,6 +38,7 @@ from annotations.iiif.parse import (
     parse_iiif,
 )
 from annotations.ingest.local_scans import document_local_key_ensure, points_at_local_scans, upload_lock
+from annotations.ingest.zip_entries import zip_entry_is_junk
 from annotations.models import Corpus, CorpusRole, Document, Page
 from annotations.services import page_counts_refresh
 from webapp.jobs import ACTIVE_STATUSES, DOCUMENT_IMPORT, JobStatus, job_claim, job_fail, job_finish
@@ -378,6 +379,8 @@ def zip_extract_images(archive: Path, target: Path) -> Path:
                 raise ImportFailed(
                     gettext_noop("Refused zip entry %(name)r: it points outside the archive"), name=member.filename
                 )
+            if zip_entry_is_junk(member.filename):
+                continue
             total += member.file_size
             if total > settings.UPLOAD_MAX_BYTES:
                 raise ImportFailed(gettext_noop("The zip expands beyond the upload size limit"))

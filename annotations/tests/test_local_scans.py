@@ -130,6 +130,23 @@ def test_a_zip_of_scans_imports_like_a_folder(tmp_path, db):
     assert document.pages.count() == 2
 
 
+def test_a_zip_made_on_a_mac_imports_its_scans_and_none_of_its_resource_forks(tmp_path, db):
+    # macOS's "Compress" adds an AppleDouble file (__MACOSX/…/._name) beside every file, named like an image.
+    archive = tmp_path / "scans.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("issue/p1.jpg", jpeg_bytes(400, 500))
+        zf.writestr("issue/p2.jpg", jpeg_bytes(400, 500))
+        zf.writestr("__MACOSX/issue/._p1.jpg", b"\x00\x05\x16\x07 AppleDouble resource fork")
+        zf.writestr("__MACOSX/issue/._p2.jpg", b"\x00\x05\x16\x07 AppleDouble resource fork")
+        zf.writestr("issue/.DS_Store", b"\x00\x00\x00\x01Bud1")
+
+    document = import_folder(archive)
+
+    assert document.import_status == JobStatus.DONE, document.import_error
+    assert [page.label for page in document.pages.order_by("order")] == ["issue_p1", "issue_p2"]
+    assert document.import_report.get("skipped", []) == []
+
+
 def test_a_zip_slip_entry_fails_the_import_and_writes_nothing_outside(tmp_path, db):
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as zf:

@@ -13,12 +13,12 @@ from django.utils.translation import ngettext
 from PIL import Image, UnidentifiedImageError
 
 from annotations.ingest.coco import parse_coco
+from annotations.ingest.file_names import is_system_file
 from annotations.ingest.labelme import parse_labelme
 from annotations.ingest.matching import PageMatcher
 from annotations.ingest.reports import MAX_MESSAGES, FileReport, ImportRejected, ImportReport
 from annotations.ingest.store import imported_faces_store
 from annotations.ingest.web_annotations import parse_web_annotations
-from annotations.ingest.zip_entries import zip_entry_is_junk
 from annotations.models import CURATOR_SOURCE, Document
 from webapp.parsers import json_loads_untrusted
 
@@ -47,7 +47,7 @@ def _read_upload(name: str, content: bytes) -> tuple[list[tuple[str, bytes]], di
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         for member in archive.infolist():
             path = PurePosixPath(member.filename)
-            if member.is_dir() or zip_entry_is_junk(member.filename):
+            if member.is_dir() or is_system_file(member.filename):
                 continue
             total += member.file_size
             if total > settings.UPLOAD_MAX_BYTES:

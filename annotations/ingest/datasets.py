@@ -30,6 +30,7 @@ from PIL import Image
 
 from annotations.exports.fields import FACE_LABEL, NEGATIVE_LABEL
 from annotations.ingest.annotation_files import annotations_import
+from annotations.ingest.file_names import is_system_file, name_parts
 from annotations.ingest.manifests import (
     FOLDER_METADATA_FILE,
     IMAGE_SUFFIXES,
@@ -39,7 +40,6 @@ from annotations.ingest.manifests import (
 )
 from annotations.ingest.reports import MAX_MESSAGES, FileReport, face_totals, files_summary
 from annotations.ingest.values import FACE_LABELS, NEGATIVE_LABELS
-from annotations.ingest.zip_entries import zip_entry_is_junk, zip_entry_parts
 from annotations.models import CURATOR_SOURCE, SOURCE_MANIFEST, Corpus
 from webapp.jobs import JobStatus
 from webapp.parsers import json_loads_untrusted
@@ -147,9 +147,14 @@ class DatasetImportReport:
 
 
 def dataset_files(folder: Path) -> list[Path]:
-    """The JSON files of a dataset folder (its top level: LabelMe or COCO files), in natural name order."""
+    """The JSON files of a dataset folder (its top level: LabelMe or COCO files, not the resource forks and
+    hidden files the system adds), in natural name order."""
     return sorted(
-        (path for path in folder.glob("*.json") if path.name != FOLDER_METADATA_FILE and path.is_file()),
+        (
+            path
+            for path in folder.glob("*.json")
+            if path.name != FOLDER_METADATA_FILE and not is_system_file(path.name) and path.is_file()
+        ),
         key=lambda path: natural_key(path.name),
     )
 
@@ -251,7 +256,7 @@ def _dataset_zip_extract(content: bytes, target: Path) -> Path:
     with archive:
         members = [member for member in archive.infolist() if not member.is_dir()]
         for member in members:
-            if member.filename.startswith(("/", "\\")) or ".." in zip_entry_parts(member.filename):
+            if member.filename.startswith(("/", "\\")) or ".." in name_parts(member.filename):
                 raise DatasetRefused(
                     _("Refused zip entry %(name)r: it points outside the archive") % {"name": member.filename}
                 )
@@ -259,12 +264,12 @@ def _dataset_zip_extract(content: bytes, target: Path) -> Path:
             member
             for member in members
             if PurePosixPath(member.filename).suffix.lower() in {".json", *IMAGE_SUFFIXES}
-            and not zip_entry_is_junk(member.filename)
+            and not is_system_file(member.filename)
         ]
         if sum(member.file_size for member in wanted) > settings.UPLOAD_MAX_BYTES:
             raise DatasetRefused(_("the zip expands beyond the upload size limit"))
         for member in wanted:
-            path = target.joinpath(*zip_entry_parts(member.filename))
+            path = target.joinpath(*name_parts(member.filename))
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(member) as source, open(path, "wb") as out:

@@ -37,8 +37,8 @@ from annotations.iiif.parse import (
     SkippedCanvas,
     parse_iiif,
 )
+from annotations.ingest.file_names import is_system_file
 from annotations.ingest.local_scans import document_local_key_ensure, points_at_local_scans, upload_lock
-from annotations.ingest.zip_entries import zip_entry_is_junk
 from annotations.models import Corpus, CorpusRole, Document, Page
 from annotations.services import page_counts_refresh
 from webapp.jobs import ACTIVE_STATUSES, DOCUMENT_IMPORT, JobStatus, job_claim, job_fail, job_finish
@@ -379,7 +379,7 @@ def zip_extract_images(archive: Path, target: Path) -> Path:
                 raise ImportFailed(
                     gettext_noop("Refused zip entry %(name)r: it points outside the archive"), name=member.filename
                 )
-            if zip_entry_is_junk(member.filename):
+            if is_system_file(member.filename):
                 continue
             total += member.file_size
             if total > settings.UPLOAD_MAX_BYTES:
@@ -454,7 +454,11 @@ def folder_to_manifest(folder: Path, *, key: str, local_folder: str, label: str 
     `metadata.json`'s, else `label`, else the folder's name.
     """
     files = sorted(
-        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+        (
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not is_system_file(p.name)
+        ),
         key=lambda p: natural_key(p.name),
     )
     if not files:

@@ -111,6 +111,16 @@ def test_each_document_of_a_dataset_becomes_a_document_with_its_pages_in_order_a
     ]
 
 
+def test_a_dataset_folder_copied_from_a_mac_imports_without_its_resource_forks(dataset, db):
+    for path in list(dataset.iterdir()):
+        (dataset / f"._{path.name}").write_bytes(b"\x00\x05\x16\x07 AppleDouble resource fork")
+
+    report = dataset_import(folder=dataset, corpus=corpus_get_or_create(name="Dev set"), user=None)
+
+    assert report.ok, report.as_dict()
+    assert [file["name"] for file in report.as_dict()["files"]] == ["d3_p0001.json", "d3_p0002.json", "d7_p0001.json"]
+
+
 def test_importing_a_dataset_again_changes_nothing(dataset, db):
     corpus = corpus_get_or_create(name="Dev set")
     dataset_import(folder=dataset, corpus=corpus, user=None, source="ai-agent")

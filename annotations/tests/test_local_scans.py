@@ -147,6 +147,21 @@ def test_a_zip_made_on_a_mac_imports_its_scans_and_none_of_its_resource_forks(tm
     assert document.import_report.get("skipped", []) == []
 
 
+def test_a_folder_copied_from_a_mac_imports_its_scans_and_none_of_its_resource_forks(tmp_path, db):
+    # On a disk that is not the Mac's own (a USB stick, a network share) macOS writes ._name beside each file.
+    folder = tmp_path / "issue"
+    folder.mkdir()
+    for name in ("p1.jpg", "p2.jpg"):
+        (folder / name).write_bytes(jpeg_bytes(400, 500))
+        (folder / f"._{name}").write_bytes(b"\x00\x05\x16\x07 AppleDouble resource fork")
+
+    document = import_folder(folder)
+
+    assert document.import_status == JobStatus.DONE, document.import_error
+    assert [page.label for page in document.pages.order_by("order")] == ["p1", "p2"]
+    assert document.import_report.get("skipped", []) == []
+
+
 def test_a_zip_slip_entry_fails_the_import_and_writes_nothing_outside(tmp_path, db):
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as zf:

@@ -221,6 +221,18 @@ def get_export_for_user(user, export_id: int) -> Export:
     return export
 
 
+def dataset_imports_of_user(user, *, limit: int) -> list[DatasetImport]:
+    """The user's latest dataset imports, newest first, of the corpora they still curate."""
+    if user is None or not user.is_authenticated:
+        return []
+    latest = list(DatasetImport.objects.filter(created_by=user).select_related("corpus").order_by("-pk")[:limit])
+    roles = corpus_roles(user, {job.corpus_id for job in latest})
+    curated = {
+        corpus_id for corpus_id, role in roles.items() if role and ROLE_RANK[role] >= ROLE_RANK[CorpusRole.CURATOR]
+    }
+    return [job for job in latest if job.corpus_id in curated]
+
+
 def get_dataset_import_for_user(user, import_id: int) -> DatasetImport:
     """A dataset import by id, for the curators of its corpus (its report names the corpus's documents)."""
     job = _by_id(DatasetImport.objects.select_related("corpus"), import_id, "dataset import")

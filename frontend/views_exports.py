@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from annotations import selectors
-from annotations.access import corpora_visible_to, exports_visible_to
+from annotations.access import corpora_visible_to, dataset_imports_of_user, exports_visible_to
 from annotations.exports.api import ExportInputSerializer, export_scope_from
 from annotations.exports.services import export_create
 from annotations.models import ExportKind, ReviewStatus
@@ -20,6 +20,8 @@ from webapp.throttling import throttle_writes
 
 # The exports listed on the page; older ones stay reachable through GET /api/exports/.
 EXPORTS_LISTED = 50
+# The user's dataset imports listed on the page, so that a report outlives the page that started it.
+DATASET_IMPORTS_LISTED = 10
 
 
 @login_required
@@ -33,6 +35,7 @@ def exports(request, query):
         "frontend/exports.html",
         {
             "exports": exports_visible_to(request.user).order_by("-created_at", "-id")[:EXPORTS_LISTED],
+            "dataset_imports": dataset_imports_of_user(request.user, limit=DATASET_IMPORTS_LISTED),
             "corpora": corpora_visible_to(request.user).order_by("name"),
             "documents": selectors.document_list(user=request.user),
             "kinds": ExportKind.choices,

@@ -134,3 +134,17 @@ def test_a_corpus_deleted_before_its_import_ran_takes_the_stored_zip_with_it(
     assert not DatasetImport.objects.filter(pk=job.pk).exists()
     assert stored_zips() == []
     assert dataset_upload_import(import_id=job.pk) is None
+
+
+def test_the_exports_page_lists_a_user_s_own_imports_of_corpora_they_still_curate(alice, corpus, client):
+    from annotations.models import CorpusMembership, CorpusRole
+
+    mine = DatasetImport.objects.get(pk=upload(alice, dataset_zip(), corpus=corpus.pk).json()["id"])
+    DatasetImport.objects.create(corpus=corpus, name="someone-else.zip", source="curator")
+    client.force_login(alice)
+
+    listed = client.get("/exports/").content.decode()
+    assert f'id="dataset-import-{mine.pk}"' in listed and "someone-else.zip" not in listed
+
+    CorpusMembership.objects.filter(corpus=corpus, user=alice).update(role=CorpusRole.VIEWER)
+    assert f'id="dataset-import-{mine.pk}"' not in client.get("/exports/").content.decode()

@@ -8,10 +8,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
 from annotations.exports.services import export_build
-from annotations.ingest.dataset_uploads import dataset_upload_import
+from annotations.ingest.dataset_uploads import dataset_upload_import, dataset_upload_queue
 from annotations.ingest.manifests import corpus_get_or_create
 from annotations.models import DatasetImport, Document, Export, ExportKind, Face, FaceStatus
 from annotations.tests.factories import add_faces, export_document, scanned_document
@@ -155,6 +157,36 @@ def test_a_curator_brings_a_labelme_dataset_in_as_new_documents(
     assert set(Face.objects.filter(page__document=imported).values_list("status", "source")) == {
         (FaceStatus.PREDICTED, "ai-agent")
     }
+
+
+def test_a_dataset_import_s_report_outlives_the_page_that_started_it(
+    curator_page, live_server, corpus, tmp_path, eager_celery
+):
+    source = scanned_document(tmp_path / "elsewhere", corpus=corpus_get_or_create(name="Elsewhere"))
+    add_faces(source)
+    Document.objects.filter(pk=source.pk).update(label="Le Petit Journal")
+    exported = tmp_path / "dataset.zip"
+    export_document(ExportKind.LABELME, source, exported)
+    alice = get_user_model().objects.get(username="alice")
+    job = dataset_upload_queue(
+        upload=SimpleUploadedFile("dataset.zip", exported.read_bytes()),
+        corpus=corpus,
+        user=alice,
+        source="ai-agent",
+        boxes_only=False,
+        language="en",
+    )
+    page = curator_page
+
+    page.goto(f"{live_server.url}/exports/")
+    row = page.locator(f"#dataset-import-{job.pk}")
+    expect(row).to_contain_text("dataset.zip")
+    expect(row).to_contain_text("Done")
+    row.get_by_role("button", name="Show its report").click()
+
+    report = page.locator("#annotation-import-report")
+    expect(report).to_contain_text("1 document imported; 2 files imported, 0 rejected", timeout=10000)
+    expect(report).to_contain_text("Le Petit Journal: 2 pages, 4 faces created, 0 unchanged")
 
 
 def test_a_dataset_import_that_fails_says_why(curator_page, live_server, corpus, tmp_path, monkeypatch, settings):

@@ -117,11 +117,11 @@
     reportBox.hidden = false;
   }
 
-  async function followDatasetImport(job) {
+  async function followDatasetImport(job, firstWait = POLL_MS) {
     reportBox.dataset.importStatus = job.status;
     say(gettext("Importing the dataset: its report appears here when the import is done."));
-    for (;;) {
-      await new Promise((resolve) => window.setTimeout(resolve, POLL_MS));
+    for (let wait = firstWait; ; wait = POLL_MS) {
+      await new Promise((resolve) => window.setTimeout(resolve, wait));
       let current;
       try {
         const response = await fetch(job.url, { headers: { Accept: "application/json" } });
@@ -145,6 +145,11 @@
       }
     }
   }
+
+  // The user's latest dataset imports: each shows its report, or follows the import until it has one.
+  document.querySelectorAll(".dataset-import-report").forEach((button) => {
+    button.addEventListener("click", () => followDatasetImport({ url: button.dataset.url, status: "" }, 0));
+  });
 
   // Choosing a document or a corpus picks that target; "boxes only" is for new documents, so it picks the corpus.
   [

@@ -117,15 +117,21 @@
     reportBox.hidden = false;
   }
 
+  // The report box follows one import at a time: the latest one asked for.
+  let following = 0;
+
   async function followDatasetImport(job, firstWait = POLL_MS) {
+    const mine = ++following;
     reportBox.dataset.importStatus = job.status;
     say(gettext("Importing the dataset: its report appears here when the import is done."));
     for (let wait = firstWait; ; wait = POLL_MS) {
       await new Promise((resolve) => window.setTimeout(resolve, wait));
+      if (mine !== following) return;
       let current;
       try {
         const response = await fetch(job.url, { headers: { Accept: "application/json" } });
         current = await response.json();
+        if (mine !== following) return;
         if (!response.ok) {
           say(format(gettext("Import refused: %(reason)s"), { reason: current.detail || response.status }), true);
           return;

@@ -187,6 +187,7 @@ def test_a_dataset_import_s_report_outlives_the_page_that_started_it(
     report = page.locator("#annotation-import-report")
     expect(report).to_contain_text("1 document imported; 2 files imported, 0 rejected", timeout=10000)
     expect(report).to_contain_text("Le Petit Journal: 2 pages, 4 faces created, 0 unchanged")
+    page.locator("section[aria-labelledby=import-annotations-title]").screenshot(path=tmp_path / "imports.png")
 
 
 def test_a_dataset_import_that_fails_says_why(curator_page, live_server, corpus, tmp_path, monkeypatch, settings):

@@ -81,12 +81,11 @@ def dataset_upload_import(*, import_id: int) -> DatasetImport | None:
         return None
     job = DatasetImport.objects.select_related("corpus", "created_by").get(pk=import_id)
     try:
-        content = (Path(settings.MEDIA_ROOT) / job.upload_path).read_bytes()
         # The report's messages are read by the curator who uploaded the zip: in their language.
         with translation.override(job.language or settings.LANGUAGE_CODE):
             report = dataset_import_upload(
                 name=job.name,
-                content=content,
+                archive=Path(settings.MEDIA_ROOT) / job.upload_path,
                 corpus=job.corpus,
                 user=job.created_by,
                 source=job.source,

@@ -217,9 +217,10 @@ def dataset_import(
 
 
 def dataset_import_upload(
-    *, name: str, content: bytes, corpus: Corpus, user, source: str = CURATOR_SOURCE, boxes_only: bool = False
+    *, name: str, archive: Path, corpus: Corpus, user, source: str = CURATOR_SOURCE, boxes_only: bool = False
 ) -> DatasetImportReport:
-    """A dataset uploaded as a zip (its files at its root or in its one top folder), imported as a folder is.
+    """A dataset uploaded as a zip (stored at `archive`; its files at its root or in its one top folder), imported
+    as a folder is.
 
     Its documents' sources are `upload:<name>#<d{document}>`: uploading the zip again under its name updates
     them in place. A file that is not a zip, or an entry pointing outside it, is refused and nothing imported.
@@ -227,7 +228,7 @@ def dataset_import_upload(
     origin = f"upload:{name}"
     with tempfile.TemporaryDirectory() as extracted:
         try:
-            folder = _dataset_zip_extract(content, Path(extracted))
+            folder = _dataset_zip_extract(archive, Path(extracted))
         except DatasetRefused as exc:
             report = DatasetImportReport(folder=origin, source=source)
             report.files.append(FileReport(name=name, errors=[str(exc)]))
@@ -247,10 +248,11 @@ class DatasetRefused(Exception):
     """An uploaded dataset that cannot be read at all; the message says why."""
 
 
-def _dataset_zip_extract(content: bytes, target: Path) -> Path:
-    """Extract a dataset zip's LabelMe files and images under `target`; the folder holding them."""
+def _dataset_zip_extract(stored: Path, target: Path) -> Path:
+    """Extract a dataset zip's LabelMe files and images under `target`, read from the disk entry by entry; the
+    folder holding them."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
+        archive = zipfile.ZipFile(stored)
     except zipfile.BadZipFile as exc:
         raise DatasetRefused(_("not a valid zip file (%(error)s)") % {"error": exc}) from exc
     with archive:

@@ -6,6 +6,7 @@
     .venv/bin/python bench/heritage_eval.py --fixtures ../shared/fixtures/faces/detection-gt   # dlib's photos
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --attributes encoding-head   # fitted on the tuning half
     .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --turned-faces   # a run reading turned faces too
+    .venv/bin/python bench/heritage_eval.py --labelme DEV_SET --by-document    # where the faces are missed
     .venv/bin/python bench/heritage_eval.py --smoke            # generated pages, stand-in models: checks the harness
 
 The dev set is a folder of LabelMe files (the app's LabelMe export: rectangles labelled `face`
@@ -524,6 +525,11 @@ def main() -> None:
     parser.add_argument("--tiling", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--max-face-share", type=float, default=MAX_FACE_SHARE)
     parser.add_argument(
+        "--by-document",
+        action="store_true",
+        help="then each document's faces found and missed at the threshold, the documents missing the most first",
+    )
+    parser.add_argument(
         "--turned-faces",
         action="store_true",
         help="also read each page turned a quarter turn each way, as a run with turned faces does",
@@ -627,9 +633,35 @@ def main() -> None:
         print("\n".join(confusion_table("gender", confusion.gender)))
         print()
         print("\n".join(confusion_table("child", confusion.child)))
+        if args.by_document:
+            print()
+            print("\n".join(document_table(pages, threshold)))
         if args.share_correction:
             print()
             print("\n".join(share_correction_report(run_pages(pipeline, tuning, threshold), pages)))
+
+
+def document_table(pages: Sequence[PageResult], threshold: float) -> list[str]:
+    """Where the faces are missed: each document's curated faces, those found and missed at the threshold, and
+    the false boxes kept there, the documents missing the most first."""
+    rows: dict[str, list[int]] = {}
+    for page in pages:
+        row = rows.setdefault(page.document, [0, 0, 0, 0])
+        kept = [hit for score, hit in zip(page.scores, page.hits, strict=True) if score >= threshold]
+        row[0] += 1
+        row[1] += page.truths
+        row[2] += sum(kept)
+        row[3] += len(kept) - sum(kept)
+    lines = [
+        f"| document | pages | faces | found at {threshold:.3f} | missed | false boxes | recall |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for document, (count, faces, found, false) in sorted(
+        rows.items(), key=lambda item: (item[1][2] - item[1][1], item[0])
+    ):
+        recall = _f(found / faces if faces else None)
+        lines.append(f"| {document} | {count} | {faces} | {found} | {faces - found} | {false} | {recall} |")
+    return lines
 
 
 def share_correction_report(tuning: Sequence[PageResult], reporting: Sequence[PageResult]) -> list[str]:

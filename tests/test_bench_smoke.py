@@ -326,6 +326,22 @@ def test_heritage_eval_corrects_the_womens_share_with_the_tuning_halfs_rates(tmp
     assert re.search(r"measured on the tuning half's matched faces \(\d+ women, \d+ men on 6 pages", output)
 
 
+def test_heritage_eval_says_where_the_faces_are_missed_document_by_document(tmp_path):
+    # The stand-in finds every face at 0.9 and every ornament at 0.6 (a false box at the 0.5 threshold): 3
+    # reporting documents of 2 pages, each page 5 faces and 4 ornaments.
+    output = run_bench("heritage_eval.py", "--smoke", "--by-document", "--bootstrap", "20", tmp_path=tmp_path)
+
+    rows = [cells(row) for row in table(output, "| document |")]
+    assert len(rows) == 3
+    assert {tuple(row[1:]) for row in rows} == {("2", "10", "10", "0", "8", "1.000")}
+    at_threshold = run_bench(
+        "heritage_eval.py", "--smoke", "--by-document", "--threshold", "0.95", "--bootstrap", "20", tmp_path=tmp_path
+    )
+    assert {tuple(cells(row)[1:]) for row in table(at_threshold, "| document |")} == {
+        ("2", "10", "0", "10", "0", "0.000")
+    }
+
+
 def test_heritage_eval_reads_the_tuning_half_when_asked(tmp_path):
     # Exploring a change reads the tuning half, so the reporting half stays unseen until the final run.
     output = run_bench("heritage_eval.py", "--smoke", "--half", "tuning", "--bootstrap", "20", tmp_path=tmp_path)

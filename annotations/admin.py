@@ -9,6 +9,7 @@ from annotations.models import (
     CorpusAccessAction,
     CorpusAccessChange,
     CorpusMembership,
+    DatasetImport,
     Document,
     Export,
     Face,
@@ -136,3 +137,17 @@ class ExportAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status"]
     raw_id_fields = ["requested_by"]
     readonly_fields = ["started_at", "finished_at"]
+
+
+@admin.register(DatasetImport)
+class DatasetImportAdmin(admin.ModelAdmin):
+    """Dataset uploads and their reports, as the worker left them (an operator reads them, the worker writes)."""
+
+    list_display = ["id", "name", "corpus", "status", "source", "boxes_only", "created_by", "created_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["corpus", "created_by"]
+    readonly_fields = [field.name for field in DatasetImport._meta.fields]
+
+    def has_add_permission(self, request):
+        # An import starts from an upload (the exports page, the API), which stores its zip.
+        return False

@@ -209,21 +209,18 @@ class Pipeline:
         return pixels, [face.box for face in faces]
 
     def _plausible(self, pixels: np.ndarray) -> list[Detection]:
-        from detection.inference.tiling import detect_tiled, filter_implausible
+        from detection.inference.tiling import plausible_faces
 
-        found = (
-            detect_tiled(self.detector, pixels, tile_size=TILE_SIZE, overlap=TILE_OVERLAP)
-            if self.tiling
-            else self.detector.detect(pixels)
-        )
-        kept = filter_implausible(
-            found,
-            image_width=pixels.shape[1],
-            image_height=pixels.shape[0],
+        return plausible_faces(
+            self.detector,
+            pixels,
+            tiling=self.tiling,
+            tile_size=TILE_SIZE,
+            overlap=TILE_OVERLAP,
             max_area_share=self.max_face_share,
             min_size=MIN_FACE_SIZE,
+            lowest_score=FLOOR,
         )
-        return [box for box in kept if box.score >= FLOOR]
 
     def read(self, pixels: np.ndarray, box: Detection) -> tuple[str, bool] | None:
         """The gender and child flag of a face of the page last detected, read where it stands upright."""

@@ -40,7 +40,7 @@ from detection.inference.registry import (
     get_attribute_model,
     get_detector,
 )
-from detection.inference.tiling import detect_tiled, filter_implausible
+from detection.inference.tiling import plausible_faces
 from detection.inference.turned import detect_turned, turned_page, upright
 from detection.inference.types import AgeGender, Detection
 from detection.model_loop.selectors import trained_model_names_hidden_from
@@ -324,24 +324,17 @@ def page_predictions(
 
 
 def _plausible_faces(detector: FaceDetector, rgb: np.ndarray, params: PipelineParams) -> list[Detection]:
-    """The detector's boxes on an image (tiled if the run tiles), those the plausibility filter keeps, from the
-    lowest score the run keeps."""
-    height, width = rgb.shape[:2]
-    if params.tiling:
-        found = detect_tiled(detector, rgb, tile_size=params.tile_size, overlap=params.overlap)
-    else:
-        found = detector.detect(rgb)
-    return [
-        det
-        for det in filter_implausible(
-            found,
-            image_width=width,
-            image_height=height,
-            max_area_share=params.max_face_share,
-            min_size=params.min_face_size,
-        )
-        if det.score >= params.lowest_score
-    ]
+    """The run's detector pass over an image: its plausible boxes, from the lowest score the run keeps."""
+    return plausible_faces(
+        detector,
+        rgb,
+        tiling=params.tiling,
+        tile_size=params.tile_size,
+        overlap=params.overlap,
+        max_area_share=params.max_face_share,
+        min_size=params.min_face_size,
+        lowest_score=params.lowest_score,
+    )
 
 
 def _prediction(det: Detection, derivative: Derivative, attributes: AgeGender | None) -> FacePrediction:

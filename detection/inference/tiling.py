@@ -178,3 +178,27 @@ def filter_implausible(
             continue
         kept.append(box)
     return kept
+
+
+def plausible_faces(
+    detector: FaceDetector,
+    image: np.ndarray,
+    *,
+    tiling: bool,
+    tile_size: int,
+    overlap: float,
+    max_area_share: float,
+    min_size: int,
+    lowest_score: float,
+) -> list[Detection]:
+    """What a detection run keeps of one detector pass over an image: its boxes (on overlapping tiles when
+    `tiling`, else on the whole image) that the plausibility filter keeps, from `lowest_score` up."""
+    found = detect_tiled(detector, image, tile_size=tile_size, overlap=overlap) if tiling else detector.detect(image)
+    kept = filter_implausible(
+        found,
+        image_width=image.shape[1],
+        image_height=image.shape[0],
+        max_area_share=max_area_share,
+        min_size=min_size,
+    )
+    return [box for box in kept if box.score >= lowest_score]

@@ -165,20 +165,18 @@ class CandidateSearch:
 
     def candidates(self, detector: FaceDetector, image: np.ndarray) -> list[Detection]:
         """The detector's boxes on the image (tiled when asked), without implausible ones."""
-        from .tiling import detect_tiled, filter_implausible
+        from .tiling import plausible_faces
 
-        height, width = image.shape[:2]
-        found = (
-            detect_tiled(detector, image, tile_size=self.tile_size, overlap=self.overlap)
-            if self.tiling
-            else detector.detect(image)
-        )
-        return filter_implausible(
-            found,
-            image_width=width,
-            image_height=height,
+        return plausible_faces(
+            detector,
+            image,
+            tiling=self.tiling,
+            tile_size=self.tile_size,
+            overlap=self.overlap,
             max_area_share=self.max_face_share,
             min_size=self.min_face_size,
+            # Every score: the re-scorer judges the candidates, whatever the base detector made of them.
+            lowest_score=0.0,
         )
 
 

@@ -62,6 +62,11 @@ NOT_FOUND = {
 }
 
 
+def role_at_least(role: str | None, minimum: str) -> bool:
+    """Whether a role (None: none in the corpus) is `minimum` or above."""
+    return role is not None and ROLE_RANK[role] >= ROLE_RANK[minimum]
+
+
 def require_role(user, corpus: Corpus, role: str, *, not_found: str) -> None:
     """Raise 404 when the user cannot see the corpus and 403 when the role is too low.
 
@@ -127,7 +132,7 @@ def corpora_named_for_user(user, name: str, role: str = CorpusRole.VIEWER) -> li
     """
     named = list(corpora_visible_to(user).filter(name=name).order_by("pk"))
     roles = corpus_roles(user, [corpus.pk for corpus in named])
-    return [corpus for corpus in named if ROLE_RANK[roles[corpus.pk]] >= ROLE_RANK[role]]
+    return [corpus for corpus in named if role_at_least(roles[corpus.pk], role)]
 
 
 def get_document_for_user(user, document_id: int, role: str = CorpusRole.VIEWER) -> Document:
@@ -227,10 +232,7 @@ def dataset_imports_of_user(user, *, limit: int) -> list[DatasetImport]:
         return []
     latest = list(DatasetImport.objects.filter(created_by=user).select_related("corpus").order_by("-pk")[:limit])
     roles = corpus_roles(user, {job.corpus_id for job in latest})
-    curated = {
-        corpus_id for corpus_id, role in roles.items() if role and ROLE_RANK[role] >= ROLE_RANK[CorpusRole.CURATOR]
-    }
-    return [job for job in latest if job.corpus_id in curated]
+    return [job for job in latest if role_at_least(roles[job.corpus_id], CorpusRole.CURATOR)]
 
 
 def get_dataset_import_for_user(user, import_id: int) -> DatasetImport:

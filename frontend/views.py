@@ -11,13 +11,13 @@ from rest_framework.exceptions import ValidationError
 
 from annotations import selectors
 from annotations.access import (
-    ROLE_RANK,
     corpora_visible_to,
     corpus_role,
     corpus_roles,
     get_document_for_user,
     get_page_for_user,
     get_person_for_user,
+    role_at_least,
 )
 from annotations.ingest.manifests import CorpusNameAmbiguous, ImportFailed, document_import_from_input
 from annotations.models import CorpusRole
@@ -120,7 +120,7 @@ def page_detail(request, page_id: int, query):
     page = get_page_for_user(request.user, page_id)
     neighbours = selectors.page_neighbours(page=page)
     role = corpus_role(request.user, page.document.corpus)
-    can_edit = role is not None and ROLE_RANK[role] >= ROLE_RANK[CorpusRole.CURATOR]
+    can_edit = role_at_least(role, CorpusRole.CURATOR)
     return render(
         request,
         "frontend/page.html",

@@ -2,7 +2,7 @@
 
 from django.shortcuts import render
 
-from annotations.access import ROLE_RANK, corpora_visible_to, corpus_role
+from annotations.access import corpora_visible_to, corpus_role, role_at_least
 from annotations.models import CorpusRole
 from detection.model_loop.evaluation import evaluation_for_run
 from detection.model_loop.training import trained_models_register
@@ -23,7 +23,7 @@ def run_detail(request, run_id: int, query):
             "run": run,
             "evaluation": evaluation_for_run(run=run).as_dict(),
             # Evaluating another detector runs it on the pages: curators only, as the API requires.
-            "can_compare": run.document_id is not None and ROLE_RANK[role] >= ROLE_RANK[CorpusRole.CURATOR],
+            "can_compare": run.document_id is not None and role_at_least(role, CorpusRole.CURATOR),
             "detectors": sorted(item["name"] for item in model_listing(user=request.user)["detectors"]),
         },
     )
@@ -33,11 +33,7 @@ def run_detail(request, run_id: int, query):
 def training(request, query):
     """Start training jobs, follow their loss curve, read the held-out comparison, (de)activate models (JS)."""
     corpora = list(corpora_visible_to(request.user).order_by("name"))
-    curated = [
-        corpus
-        for corpus in corpora
-        if ROLE_RANK.get(corpus_role(request.user, corpus), 0) >= ROLE_RANK[CorpusRole.CURATOR]
-    ]
+    curated = [corpus for corpus in corpora if role_at_least(corpus_role(request.user, corpus), CorpusRole.CURATOR)]
     return render(
         request,
         "frontend/training.html",

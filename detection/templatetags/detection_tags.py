@@ -3,7 +3,7 @@
 from django import template
 from django.conf import settings
 
-from annotations.access import ROLE_RANK, corpus_role
+from annotations.access import corpus_role, role_at_least
 from annotations.models import CorpusRole
 from detection.selectors import model_listing
 
@@ -25,7 +25,7 @@ def detection_panel(context, document):
     )
     return {
         "document": document,
-        "can_curate": role is not None and ROLE_RANK[role] >= ROLE_RANK[CorpusRole.CURATOR],
+        "can_curate": role_at_least(role, CorpusRole.CURATOR),
         "detection_enabled": settings.DETECTION_ENABLED,
         "detectors": listing["detectors"],
         "default_detector": default,
